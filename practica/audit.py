@@ -1,0 +1,58 @@
+"""Writing audit rows. Services call ``audit_write`` inside their own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from .models import AuditLog, Practice, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_write(
+    *,
+    practice: Practice | None,
+    action: str,
+    actor: User | None = None,
+    system: str | None = None,
+    obj: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditLog:
+    """Append one audit row. Exactly one of ``actor`` (a person) or ``system`` (a job name)."""
+    if (actor is None) == (system is None):
+        raise ValueError("An audit row names either a user or a system job, not both.")
+    label = actor.email if actor is not None else f"system:{system}"
+    return AuditLog.objects.create(
+        practice=practice,
+        actor=actor,
+        actor_label=label,
+        action=action,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:255] if obj is not None else "",
+        changes=changes or {},
+        ip_address=ip,
+    )
+
+
+def diff_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{"field": [old, new]}`` for the fields whose value changed, as JSON-safe strings."""
+    return {
+        key: [_jsonable(before.get(key)), _jsonable(after.get(key))]
+        for key in after
+        if before.get(key) != after.get(key)
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)

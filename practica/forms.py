@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from .models import TIMEZONE_CHOICES, Practice, Role
+
+SIGN_IN_FAILED = "That email and password do not match an account. Check them and try again."
+
+
+class SignInForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": SIGN_IN_FAILED,
+        # An inactive account gets the same words: nothing hints at which accounts exist.
+        "inactive": SIGN_IN_FAILED,
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget = forms.EmailInput(
+            attrs={"autocomplete": "username", "autofocus": True}
+        )
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code",
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}", "autofocus": True}
+        ),
+    )
+
+
+class PracticeSettingsForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES)
+
+    class Meta:
+        model = Practice
+        fields = ["name", "timezone", "address", "phone", "email", "session_idle_minutes"]
+        labels = {"session_idle_minutes": "Sign out idle staff after (minutes)"}
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+
+class PaymentSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Practice
+        fields = ["payment_terms_days", "invoice_prefix", "invoice_start_number"]
+        labels = {
+            "payment_terms_days": "Payment terms",
+            "invoice_prefix": "Invoice number prefix",
+            "invoice_start_number": "First invoice number",
+        }
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.CLINICIAN)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class InviteAcceptForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        elif p1:
+            from .models import User
+
+            candidate = User(email=self.email, first_name=data.get("first_name", ""), last_name=data.get("last_name", ""))
+            try:
+                password_validation.validate_password(p1, candidate)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(required=False)
+    actor = forms.CharField(required=False, label="Who")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -1,0 +1,103 @@
+"""Tenancy and session lifetime.
+
+``PracticeMiddleware`` resolves ``/p/<practice_slug>/...`` to ``request.practice`` and
+``request.membership``; a slug the user is not a member of is a 404, the same page as a
+slug that does not exist. ``SessionLifetimeMiddleware`` ends idle and over-age sessions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+
+from .models import Membership, User
+
+SESSION_LAST_SEEN = "practica_last_seen"
+SESSION_SIGNED_IN_AT = "practica_signed_in_at"
+SESSION_IDLE_MINUTES = "practica_idle_minutes"
+
+IDLE_SIGNED_OUT = "You were signed out after a period of inactivity. Please sign in again."
+LIFETIME_SIGNED_OUT = "Your session has ended. Please sign in again."
+
+
+class PracticeMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.practice = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        slug = view_kwargs.pop("practice_slug", None)
+        if slug is None:
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = (
+            Membership.objects.select_related("practice")
+            .filter(user=request.user, practice__slug=slug, is_active=True)
+            .first()
+        )
+        if membership is None:
+            raise Http404("No such practice.")
+        request.practice = membership.practice  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        request.session[SESSION_IDLE_MINUTES] = membership.practice.session_idle_minutes
+        user = request.user
+        if user.last_practice_id != membership.practice_id:  # type: ignore[union-attr]
+            User.objects.filter(pk=user.pk).update(last_practice=membership.practice)
+            user.last_practice_id = membership.practice_id  # type: ignore[union-attr]
+        return None
+
+
+class SessionLifetimeMiddleware:
+    """Sign out a staff session that has been idle too long or lived too long.
+
+    The idle limit is the practice's setting (15 minutes by default, at most 8 hours); the
+    absolute lifetime counts from sign-in and is not extended by activity.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            session = request.session
+            idle_minutes = session.get(SESSION_IDLE_MINUTES, settings.SESSION_IDLE_DEFAULT_MINUTES)
+            last_seen = session.get(SESSION_LAST_SEEN, now)
+            signed_in_at = session.get(SESSION_SIGNED_IN_AT, now)
+            message = None
+            if now - last_seen > idle_minutes * 60:
+                message = IDLE_SIGNED_OUT
+            elif now - signed_in_at > settings.SESSION_ABSOLUTE_LIFETIME.total_seconds():
+                message = LIFETIME_SIGNED_OUT
+            if message:
+                logout(request)
+                messages.info(request, message)
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
+                    return response
+                return redirect_to_login(request.get_full_path())
+            # Write the timestamp at most every 30 seconds, not on every request.
+            if now - session.get(SESSION_LAST_SEEN, 0) > 30:
+                session[SESSION_LAST_SEEN] = now
+            session.setdefault(SESSION_SIGNED_IN_AT, now)
+        return self.get_response(request)

@@ -1,0 +1,254 @@
+"""The tenant (Practice), its staff (Membership) and the append-only audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+TIMEZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name, such as America/New_York.")
+
+CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "Enter an ISO 4217 currency code, such as USD.")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an email address and a password.
+
+    ``is_staff``/``is_superuser`` mean *platform* staff (Django admin); practice roles live
+    on Membership. ``session_generation`` is part of the session hash, so raising it signs
+    the user out everywhere (sign-out ends the user's other sessions).
+    """
+
+    email = models.EmailField(unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May open Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+    session_generation = models.PositiveIntegerField(default=0)
+    last_practice = models.ForeignKey(
+        "practica.Practice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+    def get_session_auth_hash(self) -> str:
+        # Django compares this hash on every request; a change of password or of the
+        # generation invalidates every session that was made before it.
+        return salted_hmac(
+            "practica.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            algorithm="sha256",
+        ).hexdigest()
+
+
+class Practice(models.Model):
+    """A clinic: the tenant. Every practice-owned row points at one."""
+
+    class PaymentTerms(models.IntegerChoices):
+        ON_RECEIPT = 0, "On receipt"
+        DAYS_7 = 7, "7 days"
+        DAYS_14 = 14, "14 days"
+        DAYS_30 = 30, "30 days"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    currency = models.CharField(max_length=3, default="USD", validators=[CURRENCY_VALIDATOR])
+    locale = models.CharField(max_length=16, default="en_US")
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    session_idle_minutes = models.PositiveIntegerField(
+        default=settings.SESSION_IDLE_DEFAULT_MINUTES,
+        validators=[MinValueValidator(5), MaxValueValidator(settings.SESSION_IDLE_MAX_MINUTES)],
+        help_text="Staff are signed out after this many minutes without activity (5 to 480).",
+    )
+    payment_terms_days = models.PositiveSmallIntegerField(
+        choices=PaymentTerms.choices, default=PaymentTerms.DAYS_14
+    )
+    invoice_prefix = models.CharField(max_length=12, default="INV-", blank=True)
+    invoice_start_number = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(session_idle_minutes__gte=5, session_idle_minutes__lte=480),
+                name="practice_idle_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="practice_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("dashboard", kwargs={"practice_slug": self.slug})
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_now(self):  # type: ignore[no-untyped-def]
+        return timezone.localtime(timezone.now(), self.tzinfo)
+
+    def local_today(self):  # type: ignore[no-untyped-def]
+        return self.local_now().date()
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    CLINICIAN = "clinician", "Clinician"
+    BILLER = "biller", "Biller"
+
+
+class Membership(models.Model):
+    """A user's place in one practice, with one role. A user may belong to several."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["practice__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "practice"], name="membership_unique_user_practice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.practice} ({self.get_role_display()})"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    @property
+    def sees_all_clients(self) -> bool:
+        return self.role != Role.CLINICIAN
+
+
+class StaffInvite(models.Model):
+    """An emailed invitation to join a practice with a role, valid for 7 days.
+
+    Only a hash of the token is stored: the link in the email is the secret.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="invites")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invite_one_pending_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invite {self.email} to {self.practice} as {self.role}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class AuditLog(models.Model):
+    """Who did what to which object, when and from where.
+
+    Append-only: a database trigger (migration 0002) refuses UPDATE and DELETE, so not
+    even a bug or an admin action can rewrite history.
+    """
+
+    practice = models.ForeignKey(
+        Practice, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_rows"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # "user" rows have an actor; "system" rows name the job that wrote them.
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=80, db_index=True)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=255, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["practice", "-created_at"], name="audit_practice_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"

@@ -1,0 +1,63 @@
+"""Reads shared by the practice views. Each takes the practice (or the user) first."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import AuditLog, Membership, Practice, StaffInvite, User
+
+
+def memberships_for_user(user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user, is_active=True).select_related("practice").order_by("practice__name")
+
+
+def staff_for_practice(practice: Practice) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(practice=practice, is_active=True)
+        .select_related("user")
+        .order_by("role", "user__email")
+    )
+
+
+def pending_invites(practice: Practice) -> QuerySet[StaffInvite]:
+    return StaffInvite.objects.filter(
+        practice=practice, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def totp_device_pending(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
+def audit_rows(
+    practice: Practice,
+    *,
+    action: str = "",
+    actor: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditLog]:
+    rows = AuditLog.objects.filter(practice=practice)
+    if action:
+        rows = rows.filter(action__icontains=action)
+    if actor:
+        rows = rows.filter(actor_label__icontains=actor)
+    tz = practice.tzinfo
+    if date_from:
+        rows = rows.filter(created_at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+    if date_to:
+        rows = rows.filter(created_at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
+    return rows.order_by("-created_at", "-id")
+
+
+def dashboard_summary(practice: Practice, membership: Membership) -> dict[str, Any]:
+    """Figures for the dashboard; later apps add their own keys here."""
+    return {
+        "staff_count": Membership.objects.filter(practice=practice, is_active=True).count(),
+        "local_now": practice.local_now(),
+    }

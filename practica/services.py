@@ -1,0 +1,255 @@
+"""Writes for practices, staff and sign-in. Each is one transaction with its audit row."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .audit import audit_write, diff_fields
+from .models import Membership, Practice, Role, StaffInvite, User
+
+INVITE_ALREADY_MEMBER = "That person is already a member of this practice."
+INVITE_ALREADY_PENDING = "An invitation to that address is already waiting to be accepted."
+INVITE_NOT_VALID = "This invitation link is not valid or has expired. Ask the practice for a new one."
+INVITE_WRONG_ACCOUNT = "This invitation was sent to another email address. Sign out and open it again."
+LAST_OWNER = "A practice needs at least one owner."
+TOTP_BAD_TOKEN = "That code is not right. Check your authenticator app and try again."
+
+PRACTICE_SETTINGS_FIELDS = (
+    "name",
+    "timezone",
+    "address",
+    "phone",
+    "email",
+    "session_idle_minutes",
+)
+PAYMENT_SETTINGS_FIELDS = ("payment_terms_days", "invoice_prefix", "invoice_start_number")
+
+
+def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {f: getattr(obj, f) for f in fields}
+
+
+def practice_create(*, name: str, slug: str, owner: User, **fields: Any) -> Practice:
+    with transaction.atomic():
+        practice = Practice.objects.create(name=name, slug=slug, **fields)
+        Membership.objects.create(user=owner, practice=practice, role=Role.OWNER)
+        audit_write(practice=practice, actor=owner, action="practice.created", obj=practice)
+    return practice
+
+
+def practice_settings_update(
+    *, practice: Practice, actor: User, data: dict[str, Any], fields: tuple[str, ...], ip: str | None
+) -> Practice:
+    """Save the given settings of a practice and audit what changed."""
+    with transaction.atomic():
+        locked = Practice.objects.select_for_update().get(pk=practice.pk)
+        before = _snapshot(locked, fields)
+        for field in fields:
+            setattr(locked, field, data[field])
+        locked.full_clean()
+        locked.save(update_fields=list(fields))
+        changes = diff_fields(before, _snapshot(locked, fields))
+        if changes:
+            audit_write(
+                practice=locked, actor=actor, action="practice.settings_changed", obj=locked,
+                changes=changes, ip=ip,
+            )
+    return locked
+
+
+def staff_invite(
+    *, practice: Practice, invited_by: User, email: str, role: str, ip: str | None
+) -> tuple[StaffInvite, str]:
+    """Create an invitation and email its link (after commit). Returns (invite, raw token)."""
+    email = email.strip().lower()
+    if Membership.objects.filter(practice=practice, user__email=email, is_active=True).exists():
+        raise ValidationError({"email": INVITE_ALREADY_MEMBER})
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # An expired invite to the same address no longer blocks a new one.
+            StaffInvite.objects.filter(
+                practice=practice, email=email, accepted_at__isnull=True, revoked_at__isnull=True,
+                expires_at__lte=now,
+            ).update(revoked_at=now)
+            invite = StaffInvite.objects.create(
+                practice=practice,
+                email=email,
+                role=role,
+                token_hash=StaffInvite.hash_token(token),
+                invited_by=invited_by,
+                created_at=now,
+                expires_at=now + timedelta(days=settings.INVITE_VALID_DAYS),
+            )
+            audit_write(
+                practice=practice, actor=invited_by, action="staff.invited", obj=invite,
+                changes={"email": email, "role": role}, ip=ip,
+            )
+            from .tasks import send_staff_invite_email
+
+            transaction.on_commit(lambda: send_staff_invite_email.delay(invite.pk, token))
+    except IntegrityError as exc:
+        raise ValidationError({"email": INVITE_ALREADY_PENDING}) from exc
+    return invite, token
+
+
+def staff_invite_revoke(*, invite: StaffInvite, actor: User, ip: str | None) -> None:
+    with transaction.atomic():
+        updated = StaffInvite.objects.filter(
+            pk=invite.pk, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        if updated:
+            audit_write(practice=invite.practice, actor=actor, action="staff.invite_revoked", obj=invite, ip=ip)
+
+
+def staff_invite_get_pending(token: str) -> StaffInvite | None:
+    invite = (
+        StaffInvite.objects.select_related("practice")
+        .filter(token_hash=StaffInvite.hash_token(token))
+        .first()
+    )
+    if invite is None or not invite.is_pending:
+        return None
+    return invite
+
+
+def staff_invite_accept(
+    *,
+    token: str,
+    user: User | None,
+    first_name: str = "",
+    last_name: str = "",
+    password: str | None = None,
+    ip: str | None = None,
+) -> tuple[User, Membership]:
+    """Accept an invitation, as the signed-in user or as a new account with a password."""
+    with transaction.atomic():
+        invite = (
+            StaffInvite.objects.select_for_update()
+            .select_related("practice")
+            .filter(token_hash=StaffInvite.hash_token(token))
+            .first()
+        )
+        if invite is None or not invite.is_pending:
+            raise ValidationError(INVITE_NOT_VALID)
+        if user is None:
+            if User.objects.filter(email=invite.email).exists():
+                raise ValidationError(INVITE_WRONG_ACCOUNT)
+            user = User.objects.create_user(
+                invite.email, password, first_name=first_name, last_name=last_name
+            )
+        elif user.email != invite.email:
+            raise ValidationError(INVITE_WRONG_ACCOUNT)
+        membership, _ = Membership.objects.update_or_create(
+            user=user, practice=invite.practice, defaults={"role": invite.role, "is_active": True}
+        )
+        invite.accepted_at = timezone.now()
+        invite.accepted_by = user
+        invite.save(update_fields=["accepted_at", "accepted_by"])
+        audit_write(
+            practice=invite.practice, actor=user, action="staff.joined", obj=membership,
+            changes={"role": invite.role}, ip=ip,
+        )
+    return user, membership
+
+
+def membership_change_role(*, membership: Membership, role: str, actor: User, ip: str | None) -> Membership:
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        _lock_owners(locked.practice_id)
+        if locked.role == Role.OWNER and role != Role.OWNER and _owner_count(locked.practice_id) <= 1:
+            raise ValidationError(LAST_OWNER)
+        before = locked.role
+        locked.role = role
+        locked.save(update_fields=["role"])
+        audit_write(
+            practice=locked.practice, actor=actor, action="staff.role_changed", obj=locked,
+            changes={"role": [before, role]}, ip=ip,
+        )
+    return locked
+
+
+def membership_deactivate(*, membership: Membership, actor: User, ip: str | None) -> None:
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        _lock_owners(locked.practice_id)
+        if locked.role == Role.OWNER and _owner_count(locked.practice_id) <= 1:
+            raise ValidationError(LAST_OWNER)
+        locked.is_active = False
+        locked.save(update_fields=["is_active"])
+        audit_write(practice=locked.practice, actor=actor, action="staff.removed", obj=locked, ip=ip)
+
+
+def _lock_owners(practice_id: int) -> None:
+    list(
+        Membership.objects.filter(practice_id=practice_id, role=Role.OWNER)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+
+
+def _owner_count(practice_id: int) -> int:
+    return Membership.objects.filter(practice_id=practice_id, role=Role.OWNER, is_active=True).count()
+
+
+def user_sessions_end_all(*, user: User) -> None:
+    """Invalidate every session of the user (the hash of each no longer matches)."""
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+
+
+def audit_sign_in(*, user: User, ip: str | None, action: str = "auth.signed_in") -> None:
+    for membership in Membership.objects.filter(user=user, is_active=True).select_related("practice"):
+        audit_write(practice=membership.practice, actor=user, action=action, obj=user, ip=ip)
+
+
+def password_reset_link(*, user: User, base_url: str) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return base_url + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """An unconfirmed authenticator for the user, replacing any earlier unconfirmed one."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def totp_device_confirm(*, user: User, token: str, ip: str | None) -> TOTPDevice:
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        if device is None or not device.verify_token(token.strip()):
+            raise ValidationError({"token": TOTP_BAD_TOKEN})
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+        for membership in Membership.objects.filter(user=user).select_related("practice"):
+            audit_write(practice=membership.practice, actor=user, action="auth.totp_enabled", obj=user, ip=ip)
+    return device
+
+
+def totp_device_remove(*, user: User, ip: str | None) -> None:
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        for membership in Membership.objects.filter(user=user).select_related("practice"):
+            audit_write(practice=membership.practice, actor=user, action="auth.totp_disabled", obj=user, ip=ip)
+
+
+def user_has_totp(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

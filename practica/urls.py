@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import auth_views, views
+
+# Staff pages of one practice live under /p/<practice_slug>/; PracticeMiddleware turns the
+# slug into request.practice (or a 404 for a practice the user is not a member of).
+practice_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("settings/", views.settings_index, name="settings"),
+    path("settings/practice/", views.settings_practice, name="settings_practice"),
+    path("settings/payments/", views.settings_payments, name="settings_payments"),
+    path("settings/staff/", views.staff_list, name="staff"),
+    path("settings/staff/<int:membership_id>/role/", views.staff_change_role, name="staff_change_role"),
+    path("settings/staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),
+    path("settings/staff/invites/<int:invite_id>/revoke/", views.staff_invite_revoke, name="staff_invite_revoke"),
+    path("settings/security/", views.security, name="security"),
+    path("settings/security/totp/start/", views.security_totp_start, name="security_totp_start"),
+    path("settings/security/totp/remove/", views.security_totp_remove, name="security_totp_remove"),
+    path("settings/audit/", views.audit_log, name="audit_log"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("signin/", auth_views.sign_in, name="signin"),
+    path("signin/code/", auth_views.sign_in_code, name="signin_code"),
+    path("signout/", auth_views.sign_out, name="signout"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("invite/<str:token>/", auth_views.invite_accept, name="invite_accept"),
+    path("admin/", admin.site.urls),
+    path("p/<slug:practice_slug>/", include(practice_patterns)),
+]

@@ -1,0 +1,197 @@
+"""Staff pages of the practice itself: dashboard, settings, staff, security, audit log."""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
+from .audit import audit_write, client_ip
+from .forms import AuditFilterForm, InviteForm, PaymentSettingsForm, PracticeSettingsForm, RoleForm, TokenForm
+from .models import Membership, StaffInvite
+
+SETTINGS_SAVED = "Settings saved."
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = list(selectors.memberships_for_user(request.user))  # type: ignore[arg-type]
+    if not memberships:
+        return render(request, "practice/no_practice.html")
+    last = request.user.last_practice_id  # type: ignore[union-attr]
+    chosen = next((m for m in memberships if m.practice_id == last), None)
+    if chosen is None and len(memberships) > 1:
+        return render(request, "practice/choose.html", {"memberships": memberships})
+    return redirect((chosen or memberships[0]).practice.get_absolute_url())
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    practice = request.practice  # type: ignore[attr-defined]
+    context = {"summary": selectors.dashboard_summary(practice, request.membership)}  # type: ignore[attr-defined]
+    return render(request, "practice/dashboard.html", context)
+
+
+def settings_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "practice/settings_index.html")
+
+
+def _settings_form_view(request: HttpRequest, form_class, fields, template: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    practice = request.practice  # type: ignore[attr-defined]
+    form = form_class(request.POST or None, instance=practice.__class__.objects.get(pk=practice.pk))
+    if request.method == "POST" and form.is_valid():
+        services.practice_settings_update(
+            practice=practice, actor=request.user, data=form.cleaned_data, fields=fields,  # type: ignore[arg-type]
+            ip=client_ip(request),
+        )
+        messages.success(request, SETTINGS_SAVED)
+        return redirect(request.path)
+    return render(request, template, {"form": form})
+
+
+@require_role(*OWNER_ONLY)
+def settings_practice(request: HttpRequest) -> HttpResponse:
+    return _settings_form_view(
+        request, PracticeSettingsForm, services.PRACTICE_SETTINGS_FIELDS, "practice/settings_practice.html"
+    )
+
+
+@require_role(*OWNER_ONLY)
+def settings_payments(request: HttpRequest) -> HttpResponse:
+    return _settings_form_view(
+        request, PaymentSettingsForm, services.PAYMENT_SETTINGS_FIELDS, "practice/settings_payments.html"
+    )
+
+
+@require_role(*OWNER_ONLY)
+def staff_list(request: HttpRequest) -> HttpResponse:
+    practice = request.practice  # type: ignore[attr-defined]
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_invite(
+                practice=practice, invited_by=request.user, email=form.cleaned_data["email"],  # type: ignore[arg-type]
+                role=form.cleaned_data["role"], ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect(request.path)
+    context = {
+        "form": form,
+        "members": selectors.staff_for_practice(practice),
+        "invites": selectors.pending_invites(practice),
+        "role_form": RoleForm(),
+    }
+    return render(request, "practice/staff.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@require_role(*OWNER_ONLY)
+def staff_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=membership_id, practice=request.practice)  # type: ignore[attr-defined]
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role from the list.")
+        return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+    try:
+        services.membership_change_role(
+            membership=membership, role=form.cleaned_data["role"], actor=request.user,  # type: ignore[arg-type]
+            ip=client_ip(request),
+        )
+        messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+
+
+@require_POST
+@require_role(*OWNER_ONLY)
+def staff_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=membership_id, practice=request.practice, is_active=True)  # type: ignore[attr-defined]
+    try:
+        services.membership_deactivate(membership=membership, actor=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+        messages.success(request, f"{membership.user} no longer has access to this practice.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+
+
+@require_POST
+@require_role(*OWNER_ONLY)
+def staff_invite_revoke(request: HttpRequest, invite_id: int) -> HttpResponse:
+    invite = get_object_or_404(StaffInvite, pk=invite_id, practice=request.practice)  # type: ignore[attr-defined]
+    services.staff_invite_revoke(invite=invite, actor=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+    messages.success(request, f"The invitation to {invite.email} was withdrawn.")
+    return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+
+
+def security(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    password_form = PasswordChangeForm(user, request.POST or None) if request.POST.get("form") == "password" else PasswordChangeForm(user)
+    token_form = TokenForm(request.POST or None) if request.POST.get("form") == "totp" else TokenForm()
+    if request.method == "POST" and request.POST.get("form") == "password" and password_form.is_valid():
+        password_form.save()
+        # Keep this session; every other session of the user ends with the old password.
+        update_session_auth_hash(request, password_form.user)
+        audit_write(practice=request.practice, actor=user, action="auth.password_changed", obj=user, ip=client_ip(request))  # type: ignore[arg-type, attr-defined]
+        messages.success(request, "Your password was changed. Other devices have been signed out.")
+        return redirect(request.path)
+    if request.method == "POST" and request.POST.get("form") == "totp" and token_form.is_valid():
+        try:
+            services.totp_device_confirm(user=user, token=token_form.cleaned_data["token"], ip=client_ip(request))  # type: ignore[arg-type]
+        except ValidationError as exc:
+            token_form.add_error("token", " ".join(exc.messages))
+        else:
+            messages.success(request, "Two-step sign-in is on. You will be asked for a code at each sign-in.")
+            return redirect(request.path)
+    device = selectors.totp_device_pending(user)  # type: ignore[arg-type]
+    qr = None
+    if device is not None:
+        svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
+        qr = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    context = {
+        "password_form": password_form,
+        "token_form": token_form,
+        "totp_on": services.user_has_totp(user),  # type: ignore[arg-type]
+        "pending_device": device,
+        "pending_secret": base64.b32encode(device.bin_key).decode() if device else "",
+        "qr": qr,
+    }
+    has_errors = password_form.errors or token_form.errors
+    return render(request, "practice/security.html", context, status=400 if has_errors else 200)
+
+
+@require_POST
+def security_totp_start(request: HttpRequest) -> HttpResponse:
+    services.totp_device_start(user=request.user)  # type: ignore[arg-type]
+    return redirect("security", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+
+
+@require_POST
+def security_totp_remove(request: HttpRequest) -> HttpResponse:
+    services.totp_device_remove(user=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+    messages.success(request, "Two-step sign-in is off.")
+    return redirect("security", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+
+
+@require_role(*OWNER_OR_ADMIN)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = selectors.audit_rows(request.practice, **filters)  # type: ignore[attr-defined]
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "practice/audit_log.html", {"form": form, "page": page})

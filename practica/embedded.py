@@ -21,7 +21,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
@@ -55,8 +54,9 @@ def pg_data_dir(project_root: Path = ROOT, *, euid: int | None = None) -> Path:
 
 
 def postgres_url_for_socket(socket_dir: Path, database: str = DB_NAME) -> str:
-    # django-environ reads a percent-encoded path in the host position as a socket folder.
-    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{database}"
+    # django-environ reads an absolute path after the "@" as the socket folder:
+    # postgres://postgres@//abs/socket/dir/dbname
+    return f"postgres://postgres@/{socket_dir}/{database}"
 
 
 def start_postgres() -> tuple[str, object]:

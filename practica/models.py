@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 import zoneinfo
 from typing import Any, ClassVar
 
@@ -90,6 +91,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         ).hexdigest()
 
 
+class FeePolicy(models.TextChoices):
+    NONE = "none", "No fee"
+    FLAT = "flat", "A flat fee"
+    FULL = "full", "The full service price"
+
+
 class Practice(models.Model):
     """A clinic: the tenant. Every practice-owned row points at one."""
 
@@ -115,6 +122,17 @@ class Practice(models.Model):
     payment_terms_days = models.PositiveSmallIntegerField(
         choices=PaymentTerms.choices, default=PaymentTerms.DAYS_14
     )
+    # Billing details (Settings > Billing details).
+    prices_include_tax = models.BooleanField(
+        default=False, help_text="Prices are entered with tax included (GST-style); tax is extracted per line."
+    )
+    tax_id = models.CharField(max_length=40, blank=True, verbose_name="Tax id")
+    billing_address = models.TextField(blank=True)
+    no_show_policy = models.CharField(max_length=8, choices=FeePolicy.choices, default=FeePolicy.NONE)
+    no_show_fee = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
+    late_cancel_policy = models.CharField(max_length=8, choices=FeePolicy.choices, default=FeePolicy.NONE)
+    late_cancel_fee = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
+    late_cancel_window_hours = models.PositiveSmallIntegerField(default=24)
     invoice_prefix = models.CharField(max_length=12, default="INV-", blank=True)
     invoice_start_number = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -128,6 +146,9 @@ class Practice(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="practice_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(no_show_fee__gte=0, late_cancel_fee__gte=0), name="practice_fees_not_negative"
             ),
         ]
 
@@ -146,6 +167,33 @@ class Practice(models.Model):
 
     def local_today(self):  # type: ignore[no-untyped-def]
         return self.local_now().date()
+
+
+class TaxRate(models.Model):
+    """A named tax rate of a practice (for example "GST 15%"). One may be the default."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="tax_rates")
+    name = models.CharField(max_length=60)
+    percent = models.DecimalField(
+        max_digits=7, decimal_places=4, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    is_default = models.BooleanField(default=False)
+    is_archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice"], condition=models.Q(is_default=True), name="taxrate_one_default"
+            ),
+            models.UniqueConstraint(fields=["practice", "name"], name="taxrate_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=0, percent__lte=100), name="taxrate_percent_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.percent.normalize()}%)"
 
 
 class Role(models.TextChoices):

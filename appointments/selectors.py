@@ -1,0 +1,67 @@
+"""Reads about appointments, shared by views. Each takes the practice first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from billing.models import BillingItem, Invoice
+from practica.models import Membership, Practice, User
+
+from .models import Appointment
+
+ACTIVE_STATUSES = (
+    Appointment.Status.SCHEDULED,
+    Appointment.Status.COMPLETED,
+    Appointment.Status.NO_SHOW,
+)
+
+
+def appointment_get_for_practice(practice: Practice, membership: Membership, appointment_id: int) -> Appointment:
+    """The appointment, or a 404 for another practice's or another clinician's one."""
+    qs = Appointment.objects.filter(practice=practice).select_related("practice", "clinician", "series")
+    if not membership.sees_all_clients:
+        qs = qs.filter(clinician_id=membership.user_id)
+    appointment = qs.filter(pk=appointment_id).first()
+    if appointment is None:
+        raise Http404("No such appointment.")
+    return appointment
+
+
+def appointment_overlaps(
+    practice: Practice,
+    *,
+    clinician: User,
+    start: datetime,
+    end: datetime,
+    exclude_ids: Iterable[int] = (),
+) -> QuerySet[Appointment]:
+    """The clinician's other live appointments that share any minute with [start, end)."""
+    return (
+        Appointment.objects.filter(
+            practice=practice, clinician=clinician, start__lt=end, end__gt=start, status__in=ACTIVE_STATUSES
+        )
+        .exclude(pk__in=list(exclude_ids))
+        .order_by("start")
+    )
+
+
+def billing_state_from_items(items: Iterable[BillingItem]) -> str:
+    """"no_items", "uninvoiced" (any item not yet invoiced), "paid" (all on paid
+    invoices) or "invoiced"."""
+    items = list(items)
+    if not items:
+        return "no_items"
+    if any(i.invoice_id is None for i in items):
+        return "uninvoiced"
+    if all(i.invoice is not None and i.invoice.status == Invoice.Status.PAID for i in items):
+        return "paid"
+    return "invoiced"
+
+
+def appointment_billing_state(appointment: Appointment) -> str:
+    items = BillingItem.objects.filter(appointment=appointment).select_related("invoice")
+    return billing_state_from_items(items)

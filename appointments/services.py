@@ -1,0 +1,542 @@
+"""Appointments and the billing items they produce.
+
+Lock order (practice -> client -> invoice -> payment attempt, see billing.locks): here an
+appointment row is locked first, then its billing items; no code locks them the other way.
+Completing, generating and cancelling all take the appointment's row lock, so two staff
+pressing "Mark completed" at once produce one set of items; the partial unique indexes on
+BillingItem are the last line behind that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from dateutil import rrule as du_rrule
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import BillingItem
+from billing.money import line_amounts, quantize
+from clients.models import Client
+from practica.audit import audit_write
+from practica.models import FeePolicy, Membership, Practice, User
+
+from .models import Appointment, AppointmentService, Attendee, BillingDetail, RecurringSeries, Service
+
+MAX_OCCURRENCES = 200
+
+NOT_STARTED = "This appointment has not started yet, so it cannot be completed or billed."
+NOT_COMPLETABLE = "Only a scheduled or completed appointment can be marked completed."
+CANCEL_INVOICED = (
+    "This appointment has invoiced items. Issue a credit invoice for them instead of cancelling."
+)
+ALREADY_CANCELLED = "This appointment is already cancelled."
+RECURRENCE_NEEDS_END = "Choose an end date or a number of occurrences for a repeating appointment."
+RECURRENCE_TOO_LONG = f"A repeating appointment can have at most {MAX_OCCURRENCES} occurrences."
+DURATION_POSITIVE = "The duration must be at least 1 minute."
+NEEDS_CLIENT = "Choose at least one client."
+NEEDS_SERVICE = "Choose at least one service."
+CLINICIAN_NOT_MEMBER = "Choose a clinician of this practice."
+WRONG_PRACTICE = "That choice does not belong to this practice."
+EDIT_ONLY_SCHEDULED = "Only a scheduled appointment can change its time, people or services."
+DETAIL_INVOICED_NOTE = "The invoiced item keeps its amounts; change the invoice instead."
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    freq: str  # "weekly" | "monthly"
+    interval: int = 1
+    until: date | None = None
+    count: int | None = None
+
+    def rule_text(self) -> str:
+        parts = [f"FREQ={self.freq.upper()}", f"INTERVAL={self.interval}"]
+        if self.count:
+            parts.append(f"COUNT={self.count}")
+        if self.until:
+            parts.append(f"UNTIL={self.until:%Y%m%d}T235959")
+        return ";".join(parts)
+
+
+def occurrence_starts(*, practice: Practice, first_start: datetime, recurrence: Recurrence) -> list[datetime]:
+    """Aware starts of every occurrence, expanded in local wall time.
+
+    The rule runs on naive local times and each is then placed in the practice's zone,
+    so a weekly 9:00 session is at 9:00 on both sides of a DST change.
+    """
+    if recurrence.freq not in {"weekly", "monthly"}:
+        raise ValidationError({"recurrence": "Choose weekly or monthly."})
+    if recurrence.interval < 1:
+        raise ValidationError({"recurrence": "The interval must be at least 1."})
+    if not recurrence.until and not recurrence.count:
+        raise ValidationError({"recurrence": RECURRENCE_NEEDS_END})
+    tz = practice.tzinfo
+    local_first = timezone.localtime(first_start, tz).replace(tzinfo=None)
+    if recurrence.until and recurrence.until < local_first.date():
+        raise ValidationError({"recurrence": "The end date is before the first appointment."})
+    if recurrence.count and recurrence.count > MAX_OCCURRENCES:
+        raise ValidationError({"recurrence": RECURRENCE_TOO_LONG})
+    freq = du_rrule.WEEKLY if recurrence.freq == "weekly" else du_rrule.MONTHLY
+    until = datetime.combine(recurrence.until, time.max) if recurrence.until else None
+    rule = du_rrule.rrule(
+        freq, dtstart=local_first, interval=recurrence.interval, count=recurrence.count, until=until
+    )
+    starts = []
+    for local in rule:
+        if len(starts) >= MAX_OCCURRENCES:
+            raise ValidationError({"recurrence": RECURRENCE_TOO_LONG})
+        starts.append(local.replace(tzinfo=tz))
+    return starts
+
+
+def _check_parts(
+    *,
+    practice: Practice,
+    clinician: User,
+    clients: list[Client],
+    services: list[Service],
+    duration_minutes: int,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if duration_minutes is None or duration_minutes <= 0:
+        errors.setdefault("duration_minutes", []).append(DURATION_POSITIVE)
+    if not clients:
+        errors.setdefault("clients", []).append(NEEDS_CLIENT)
+    if not services:
+        errors.setdefault("services", []).append(NEEDS_SERVICE)
+    if any(c.practice_id != practice.pk for c in clients):
+        errors.setdefault("clients", []).append(WRONG_PRACTICE)
+    if any(s.practice_id != practice.pk for s in services):
+        errors.setdefault("services", []).append(WRONG_PRACTICE)
+    if not Membership.objects.filter(practice=practice, user=clinician, is_active=True).exists():
+        errors.setdefault("clinician", []).append(CLINICIAN_NOT_MEMBER)
+    if errors:
+        raise ValidationError(errors)
+
+
+def client_part_price(service: Service) -> Decimal:
+    """What the client is billed per unit: the price, the co-pay, or nothing (insurance)."""
+    if service.payment_type == Service.PaymentType.SELF_PAY:
+        return service.price
+    if service.payment_type == Service.PaymentType.COPAY:
+        if service.copay_kind == Service.CopayKind.FIXED:
+            return service.copay_amount or Decimal("0")
+        percent = service.copay_percent or Decimal("0")
+        return quantize(service.price * percent / Decimal("100"), service.practice.currency)
+    return Decimal("0")
+
+
+def _sync_billing_details(appointment: Appointment) -> None:
+    """One BillingDetail per attendee per client-billed service; missing ones are added
+    from the service's price, removed people/services lose theirs."""
+    services = [
+        link.service
+        for link in AppointmentService.objects.filter(appointment=appointment).select_related(
+            "service__tax_rate", "service__practice"
+        )
+    ]
+    billable = [s for s in services if s.payment_type != Service.PaymentType.INSURANCE]
+    client_ids = list(Attendee.objects.filter(appointment=appointment).values_list("client_id", flat=True))
+    existing = {(d.client_id, d.service_id): d for d in BillingDetail.objects.filter(appointment=appointment)}
+    wanted = {(c, s.pk) for c in client_ids for s in billable}
+    stale = [d.pk for key, d in existing.items() if key not in wanted]
+    if stale:
+        BillingDetail.objects.filter(pk__in=stale).delete()
+    BillingDetail.objects.bulk_create(
+        [
+            BillingDetail(
+                appointment=appointment,
+                client_id=client_id,
+                service=service,
+                units=Decimal("1"),
+                unit_price=client_part_price(service),
+                tax_percent=service.tax_rate.percent if service.tax_rate else Decimal("0"),
+            )
+            for client_id in client_ids
+            for service in billable
+            if (client_id, service.pk) not in existing
+        ]
+    )
+
+
+def _set_people_and_services(appointment: Appointment, clients: list[Client], services: list[Service]) -> None:
+    Attendee.objects.filter(appointment=appointment).exclude(client__in=clients).delete()
+    AppointmentService.objects.filter(appointment=appointment).exclude(service__in=services).delete()
+    Attendee.objects.bulk_create(
+        [Attendee(appointment=appointment, client=c) for c in clients], ignore_conflicts=True
+    )
+    AppointmentService.objects.bulk_create(
+        [AppointmentService(appointment=appointment, service=s) for s in services], ignore_conflicts=True
+    )
+    _sync_billing_details(appointment)
+
+
+def appointment_create(
+    *,
+    practice: Practice,
+    actor: User,
+    clinician: User,
+    clients: list[Client],
+    services: list[Service],
+    start: datetime,
+    duration_minutes: int,
+    location: str = Appointment.Location.IN_PERSON,
+    note: str = "",
+    recurrence: Recurrence | None = None,
+) -> list[Appointment]:
+    """Create one appointment, or every occurrence of a repeating one."""
+    _check_parts(
+        practice=practice, clinician=clinician, clients=clients, services=services,
+        duration_minutes=duration_minutes,
+    )
+    if timezone.is_naive(start):
+        raise ValueError("start must be timezone-aware")
+    starts = [start]
+    series = None
+    if recurrence is not None:
+        starts = occurrence_starts(practice=practice, first_start=start, recurrence=recurrence)
+    with transaction.atomic():
+        if recurrence is not None:
+            series = RecurringSeries.objects.create(
+                practice=practice,
+                rrule=recurrence.rule_text(),
+                local_start=timezone.localtime(start, practice.tzinfo).replace(tzinfo=None),
+                timezone=practice.timezone,
+            )
+        created = []
+        for occurrence in starts:
+            appointment = Appointment.objects.create(
+                practice=practice,
+                clinician=clinician,
+                start=occurrence,
+                end=occurrence + timedelta(minutes=duration_minutes),
+                location=location,
+                note=note,
+                series=series,
+            )
+            _set_people_and_services(appointment, clients, services)
+            created.append(appointment)
+        audit_write(
+            practice=practice, actor=actor, action="appointment.created", obj=created[0],
+            changes={"occurrences": len(created), "clients": [c.pk for c in clients]},
+        )
+    return created
+
+
+def appointment_update(
+    *,
+    appointment: Appointment,
+    actor: User,
+    clinician: User,
+    clients: list[Client],
+    services: list[Service],
+    start: datetime,
+    duration_minutes: int,
+    location: str,
+    note: str = "",
+    scope: str = "this",
+) -> list[Appointment]:
+    """Edit one occurrence ("this") or it and every later scheduled one of its series
+    ("following"). Later occurrences keep their own dates and take the new local time
+    of day, duration and the rest."""
+    practice = appointment.practice
+    _check_parts(
+        practice=practice, clinician=clinician, clients=clients, services=services,
+        duration_minutes=duration_minutes,
+    )
+    tz = practice.tzinfo
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status != Appointment.Status.SCHEDULED:
+            # A held session keeps its facts; only its note and location may change.
+            if (
+                locked.start != start
+                or locked.duration_minutes != duration_minutes
+                or locked.clinician_id != clinician.pk
+                or set(locked.attendees.values_list("client_id", flat=True)) != {c.pk for c in clients}
+                or set(locked.service_links.values_list("service_id", flat=True)) != {s.pk for s in services}
+            ):
+                raise ValidationError(EDIT_ONLY_SCHEDULED)
+        targets = [locked]
+        if scope == "following" and locked.series_id:
+            targets += list(
+                Appointment.objects.select_for_update()
+                .filter(series_id=locked.series_id, start__gt=locked.start, status=Appointment.Status.SCHEDULED)
+                .order_by("pk")
+            )
+        new_local = timezone.localtime(start, tz)
+        shift_days = new_local.date() - timezone.localtime(locked.start, tz).date()
+        before = {"start": str(locked.start), "clinician": locked.clinician_id, "location": locked.location}
+        for target in targets:
+            if target.pk == locked.pk:
+                occurrence = start
+            else:
+                local_day = timezone.localtime(target.start, tz).date() + shift_days
+                occurrence = datetime.combine(local_day, new_local.time().replace(tzinfo=None), tzinfo=tz)
+            target.start = occurrence
+            target.end = occurrence + timedelta(minutes=duration_minutes)
+            target.clinician = clinician
+            target.location = location
+            target.note = note
+            if scope == "this" and target.series_id and target.pk == locked.pk:
+                # An occurrence edited on its own leaves the series.
+                target.series = None
+            target.save()
+            if target.status == Appointment.Status.SCHEDULED:
+                _set_people_and_services(target, clients, services)
+        audit_write(
+            practice=practice, actor=actor, action="appointment.updated", obj=locked,
+            changes={
+                "start": [before["start"], str(start)],
+                "clinician": [before["clinician"], clinician.pk],
+                "location": [before["location"], location],
+                "occurrences": len(targets),
+            },
+        )
+    return targets
+
+
+def _item_from_detail(appointment: Appointment, detail: BillingDetail, local_day: date) -> BillingItem:
+    practice = appointment.practice
+    figures = line_amounts(
+        units=detail.units,
+        unit_price=detail.unit_price,
+        tax_percent=detail.tax_percent,
+        currency=practice.currency,
+        prices_include_tax=practice.prices_include_tax,
+    )
+    return BillingItem(
+        practice=practice,
+        client_id=detail.client_id,
+        appointment=appointment,
+        service_id=detail.service_id,
+        kind=BillingItem.Kind.SESSION,
+        date=local_day,
+        description=detail.service.name,
+        units=detail.units,
+        unit_price=detail.unit_price,
+        tax_percent=detail.tax_percent,
+        net=figures.net,
+        tax=figures.tax,
+        amount=figures.gross,
+        currency=practice.currency,
+    )
+
+
+def _fee_amount(appointment: Appointment, client_id: int, policy: str, flat_fee: Decimal) -> Decimal:
+    if policy == FeePolicy.FLAT:
+        return flat_fee
+    if policy == FeePolicy.FULL:
+        currency = appointment.practice.currency
+        return sum(
+            (
+                quantize(d.units * d.unit_price, currency)
+                for d in BillingDetail.objects.filter(appointment=appointment, client_id=client_id)
+            ),
+            Decimal("0"),
+        )
+    return Decimal("0")
+
+
+def _fee_items(appointment: Appointment, kind: str, local_day: date) -> list[BillingItem]:
+    practice = appointment.practice
+    if kind == BillingItem.Kind.NO_SHOW_FEE:
+        policy, flat = practice.no_show_policy, practice.no_show_fee
+    else:
+        policy, flat = practice.late_cancel_policy, practice.late_cancel_fee
+    if policy == FeePolicy.NONE:
+        return []
+    items = []
+    for client_id in Attendee.objects.filter(appointment=appointment).values_list("client_id", flat=True):
+        amount = quantize(_fee_amount(appointment, client_id, policy, flat), practice.currency)
+        if amount <= 0:
+            continue
+        items.append(
+            BillingItem(
+                practice=practice,
+                client_id=client_id,
+                appointment=appointment,
+                kind=kind,
+                date=local_day,
+                description=BillingItem.Kind(kind).label,
+                units=Decimal("1"),
+                unit_price=amount,
+                tax_percent=Decimal("0"),
+                net=amount,
+                tax=Decimal("0"),
+                amount=amount,
+                currency=practice.currency,
+            )
+        )
+    return items
+
+
+def _generate_locked(appointment: Appointment) -> list[BillingItem]:
+    """Create whatever items the appointment's status calls for and are missing.
+
+    Called with the appointment row locked. Never bills a session that has not happened.
+    """
+    local_day = timezone.localtime(appointment.start, appointment.practice.tzinfo).date()
+    if appointment.status == Appointment.Status.COMPLETED:
+        existing = set(
+            BillingItem.objects.filter(appointment=appointment, kind=BillingItem.Kind.SESSION).values_list(
+                "client_id", "service_id"
+            )
+        )
+        wanted = [
+            _item_from_detail(appointment, detail, local_day)
+            for detail in BillingDetail.objects.filter(appointment=appointment).select_related("service")
+            if (detail.client_id, detail.service_id) not in existing and detail.unit_price > 0
+        ]
+    elif appointment.status == Appointment.Status.NO_SHOW:
+        wanted = _fee_items(appointment, BillingItem.Kind.NO_SHOW_FEE, local_day)
+    elif appointment.status == Appointment.Status.LATE_CANCELLED:
+        wanted = _fee_items(appointment, BillingItem.Kind.LATE_CANCEL_FEE, local_day)
+    else:
+        return []
+    if appointment.status != Appointment.Status.COMPLETED:
+        existing_fees = set(
+            BillingItem.objects.filter(appointment=appointment).values_list("client_id", "kind")
+        )
+        wanted = [i for i in wanted if (i.client_id, i.kind) not in existing_fees]
+    # ignore_conflicts: the partial unique indexes are the final guard against a twin.
+    BillingItem.objects.bulk_create(wanted, ignore_conflicts=True)
+    return wanted
+
+
+def _lock(appointment: Appointment) -> Appointment:
+    return (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("practice")
+        .get(pk=appointment.pk)
+    )
+
+
+def billing_items_generate_for_appointment(*, appointment: Appointment, actor: User) -> list[BillingItem]:
+    """"Generate items": create what is missing for the appointment, nothing twice."""
+    with transaction.atomic():
+        locked = _lock(appointment)
+        created = _generate_locked(locked)
+        if created:
+            audit_write(
+                practice=locked.practice, actor=actor, action="billing_items.generated", obj=locked,
+                changes={"items": len(created)},
+            )
+    return created
+
+
+def appointment_mark_completed(*, appointment: Appointment, actor: User) -> list[BillingItem]:
+    with transaction.atomic():
+        locked = _lock(appointment)
+        if locked.status not in (Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED):
+            raise ValidationError(NOT_COMPLETABLE)
+        if locked.start > timezone.now():
+            raise ValidationError(NOT_STARTED)
+        if locked.status != Appointment.Status.COMPLETED:
+            locked.status = Appointment.Status.COMPLETED
+            locked.completed_at = timezone.now()
+            locked.save(update_fields=["status", "completed_at"])
+            audit_write(practice=locked.practice, actor=actor, action="appointment.completed", obj=locked)
+        return _generate_locked(locked)
+
+
+def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> list[BillingItem]:
+    with transaction.atomic():
+        locked = _lock(appointment)
+        if locked.status not in (Appointment.Status.SCHEDULED, Appointment.Status.NO_SHOW):
+            raise ValidationError("Only a scheduled appointment can be marked as a no-show.")
+        if locked.start > timezone.now():
+            raise ValidationError(NOT_STARTED)
+        if locked.status != Appointment.Status.NO_SHOW:
+            locked.status = Appointment.Status.NO_SHOW
+            locked.save(update_fields=["status"])
+            audit_write(practice=locked.practice, actor=actor, action="appointment.no_show", obj=locked)
+        return _generate_locked(locked)
+
+
+def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | None = None) -> None:
+    """Cancel; ``late=None`` decides from the practice's late-cancel window.
+
+    A completed appointment loses its uninvoiced items (each removal audited); one with
+    invoiced items is refused: a credit invoice is the way to undo a billed session.
+    """
+    with transaction.atomic():
+        locked = _lock(appointment)
+        if locked.status in (Appointment.Status.CANCELLED, Appointment.Status.LATE_CANCELLED):
+            raise ValidationError(ALREADY_CANCELLED)
+        items = list(BillingItem.objects.select_for_update().filter(appointment=locked).order_by("pk"))
+        if any(item.invoice_id for item in items):
+            raise ValidationError(CANCEL_INVOICED)
+        for item in items:
+            audit_write(
+                practice=locked.practice, actor=actor, action="billing_item.removed", obj=item,
+                changes={"amount": str(item.amount), "reason": "appointment cancelled"},
+            )
+        BillingItem.objects.filter(pk__in=[i.pk for i in items]).delete()
+        if late is None:
+            window = timedelta(hours=locked.practice.late_cancel_window_hours)
+            late = locked.status == Appointment.Status.SCHEDULED and timezone.now() > locked.start - window
+        locked.status = Appointment.Status.LATE_CANCELLED if late else Appointment.Status.CANCELLED
+        locked.save(update_fields=["status"])
+        audit_write(practice=locked.practice, actor=actor, action=f"appointment.{locked.status}", obj=locked)
+        _generate_locked(locked)
+
+
+def billing_detail_update(
+    *,
+    detail: BillingDetail,
+    actor: User,
+    units: Decimal,
+    unit_price: Decimal,
+    tax_percent: Decimal,
+) -> BillingDetail:
+    """Change what one attendee is billed; the change reaches their uninvoiced item only."""
+    errors = {}
+    if units is None or units <= 0:
+        errors["units"] = "Units must be more than 0."
+    if unit_price is None or unit_price < 0:
+        errors["unit_price"] = "The price cannot be negative."
+    if tax_percent is None or not (0 <= tax_percent <= 100):
+        errors["tax_percent"] = "Tax must be between 0 and 100 percent."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        appointment = _lock(detail.appointment)
+        locked = BillingDetail.objects.select_for_update().get(pk=detail.pk)
+        before = {"units": locked.units, "unit_price": locked.unit_price, "tax_percent": locked.tax_percent}
+        locked.units, locked.unit_price, locked.tax_percent = units, unit_price, tax_percent
+        locked.save(update_fields=["units", "unit_price", "tax_percent"])
+        item = (
+            BillingItem.objects.select_for_update()
+            .filter(
+                appointment=appointment, client_id=locked.client_id, service_id=locked.service_id,
+                kind=BillingItem.Kind.SESSION, invoice__isnull=True,
+            )
+            .first()
+        )
+        if item is not None:
+            local_day = item.date
+            fresh = _item_from_detail(appointment, locked, local_day)
+            for field in ("units", "unit_price", "tax_percent", "net", "tax", "amount"):
+                setattr(item, field, getattr(fresh, field))
+            item.save(update_fields=["units", "unit_price", "tax_percent", "net", "tax", "amount", "updated_at"])
+        elif appointment.status == Appointment.Status.COMPLETED and unit_price > 0:
+            # A detail raised from zero now bills, unless its item was already invoiced.
+            _generate_locked(appointment)
+        audit_write(
+            practice=appointment.practice, actor=actor, action="billing_detail.changed", obj=appointment,
+            changes={
+                "client": locked.client_id,
+                "service": locked.service_id,
+                **{k: [str(v), str(getattr(locked, k))] for k, v in before.items() if v != getattr(locked, k)},
+            },
+        )
+    return locked
+
+
+def uninvoiced_total(items: Iterable[BillingItem]) -> Decimal:
+    return sum((i.amount for i in items if i.invoice_id is None), Decimal("0"))

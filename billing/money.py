@@ -1,0 +1,112 @@
+"""Amounts of money: Decimal only, quantized to the currency's minor unit.
+
+Rules (DESIGN.md, Money): tax is computed and rounded per line, half-up; totals are sums
+of rounded lines; prices that include tax have the tax extracted per line the same way.
+Amounts are stored with three decimal places so three-decimal currencies (KWD, BHD) fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+from babel.numbers import format_currency, get_currency_precision
+
+STORED_PLACES = 3
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+
+# Stripe's own exceptions to ISO 4217 minor units (its "special cases" list): these are
+# charged in Stripe as if they had two decimals even though ISO gives them none. The
+# conversion functions below are the only place that knows this.
+STRIPE_TWO_DECIMAL_ZERO_ISO = frozenset({"ISK", "UGX"})
+STRIPE_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
+@lru_cache(maxsize=256)
+def minor_units(currency: str) -> int:
+    """Decimal places of ``currency`` from Babel's CLDR data (USD 2, JPY 0, KWD 3)."""
+    return int(get_currency_precision(currency.upper()))
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def to_decimal(value: Decimal | int | str) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError("Money is never a float; pass a Decimal, an int or a string.")
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def quantize(value: Decimal | int | str, currency: str) -> Decimal:
+    """Round half-up to the currency's minor unit."""
+    return to_decimal(value).quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    """One line's rounded figures. ``net + tax == gross`` always holds."""
+
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+def line_amounts(
+    *,
+    units: Decimal | int | str,
+    unit_price: Decimal | int | str,
+    tax_percent: Decimal | int | str,
+    currency: str,
+    prices_include_tax: bool = False,
+) -> LineAmounts:
+    """Figures of one line: units x price, then tax rounded on this line alone."""
+    extended = quantize(to_decimal(units) * to_decimal(unit_price), currency)
+    rate = to_decimal(tax_percent)
+    if prices_include_tax:
+        gross = extended
+        tax = quantize(gross * rate / (HUNDRED + rate), currency)
+        return LineAmounts(net=gross - tax, tax=tax, gross=gross)
+    tax = quantize(extended * rate / HUNDRED, currency)
+    return LineAmounts(net=extended, tax=tax, gross=extended + tax)
+
+
+def sum_lines(lines: list[LineAmounts]) -> LineAmounts:
+    """Totals are sums of rounded lines, never a rounding of a sum."""
+    return LineAmounts(
+        net=sum((line.net for line in lines), ZERO),
+        tax=sum((line.tax for line in lines), ZERO),
+        gross=sum((line.gross for line in lines), ZERO),
+    )
+
+
+def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
+    return format_currency(quantize(amount, currency), currency, locale=locale)
+
+
+def stripe_minor_units(currency: str) -> int:
+    currency = currency.upper()
+    if currency in STRIPE_TWO_DECIMAL_ZERO_ISO:
+        return 2
+    if currency in STRIPE_THREE_DECIMAL:
+        return 3
+    return minor_units(currency)
+
+
+def to_stripe_amount(amount: Decimal, currency: str) -> int:
+    """An amount in Stripe's integer minor units (USD 12.34 -> 1234, JPY 500 -> 500)."""
+    places = stripe_minor_units(currency)
+    scaled = quantize(amount, currency).scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} has more precision than Stripe accepts")
+    value = int(scaled)
+    if currency.upper() in STRIPE_THREE_DECIMAL and value % 10:
+        # Stripe requires three-decimal amounts to end in 0 (whole hundredths).
+        raise ValueError(f"{amount} {currency} must be a whole number of hundredths for Stripe")
+    return value
+
+
+def from_stripe_amount(value: int, currency: str) -> Decimal:
+    return quantize(Decimal(value).scaleb(-stripe_minor_units(currency)), currency)

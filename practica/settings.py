@@ -155,7 +155,14 @@ SESSION_COOKIE_SAMESITE = "Lax"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Axes defaults this to USERNAME_FIELD ("email"), but the sign-in form and authenticate() call
+# it "username": without this every failure was recorded for no account, so the per-account
+# lock never counted anything.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
+# The lock lasts 15 minutes from the fifth failure, as the lockout page says; a person who
+# tries again while locked does not restart the clock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 
@@ -90,12 +91,17 @@ class SessionLifetimeMiddleware:
                 message = LIFETIME_SIGNED_OUT
             if message:
                 logout(request)
-                messages.info(request, message)
                 if request.headers.get("HX-Request"):
                     response = HttpResponse(status=204)
                     response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
-                    return response
-                return redirect_to_login(request.get_full_path())
+                else:
+                    response = redirect_to_login(request.get_full_path())
+                # This middleware runs before MessageMiddleware (whose place in MIDDLEWARE is
+                # fixed) and answers without reaching it, so it stores the message itself.
+                storage = default_storage(request)
+                storage.add(messages.INFO, message)
+                storage.update(response)
+                return response
             # Write the timestamp at most every 30 seconds, not on every request.
             if now - session.get(SESSION_LAST_SEEN, 0) > 30:
                 session[SESSION_LAST_SEEN] = now

@@ -108,11 +108,11 @@ def staff_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
         messages.error(request, "Choose a role from the list.")
         return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
     try:
-        services.membership_change_role(
+        changed = services.membership_change_role(
             membership=membership, role=form.cleaned_data["role"], actor=request.user,  # type: ignore[arg-type]
             ip=client_ip(request),
         )
-        messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+        messages.success(request, f"{membership.user} is now {changed.get_role_display().lower()}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
@@ -141,16 +141,21 @@ def staff_invite_revoke(request: HttpRequest, invite_id: int) -> HttpResponse:
 
 def security(request: HttpRequest) -> HttpResponse:
     user = request.user
-    password_form = PasswordChangeForm(user, request.POST or None) if request.POST.get("form") == "password" else PasswordChangeForm(user)
-    token_form = TokenForm(request.POST or None) if request.POST.get("form") == "totp" else TokenForm()
-    if request.method == "POST" and request.POST.get("form") == "password" and password_form.is_valid():
+    posted = request.POST.get("form") if request.method == "POST" else None
+    password_form = PasswordChangeForm(user, request.POST if posted == "password" else None)
+    token_form = TokenForm(request.POST if posted == "totp" else None)
+    if posted == "password" and password_form.is_valid():
         password_form.save()
         # Keep this session; every other session of the user ends with the old password.
         update_session_auth_hash(request, password_form.user)
-        audit_write(practice=request.practice, actor=user, action="auth.password_changed", obj=user, ip=client_ip(request))  # type: ignore[arg-type, attr-defined]
+        audit_write(
+            practice=request.practice,  # type: ignore[attr-defined]
+            actor=user,  # type: ignore[arg-type]
+            action="auth.password_changed", obj=user, ip=client_ip(request),
+        )
         messages.success(request, "Your password was changed. Other devices have been signed out.")
         return redirect(request.path)
-    if request.method == "POST" and request.POST.get("form") == "totp" and token_form.is_valid():
+    if posted == "totp" and token_form.is_valid():
         try:
             services.totp_device_confirm(user=user, token=token_form.cleaned_data["token"], ip=client_ip(request))  # type: ignore[arg-type]
         except ValidationError as exc:

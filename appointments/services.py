@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from dateutil import rrule as du_rrule
@@ -204,7 +204,9 @@ def appointment_create(
             series = RecurringSeries.objects.create(
                 practice=practice,
                 rrule=recurrence.rule_text(),
-                local_start=timezone.localtime(start, practice.tzinfo).replace(tzinfo=None),
+                # The local wall time, labelled UTC so the database stores it unchanged
+                # whatever the server's zone (a naive value would be guessed at and warned about).
+                local_start=timezone.localtime(start, practice.tzinfo).replace(tzinfo=UTC),
                 timezone=practice.timezone,
             )
         created = []

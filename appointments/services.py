@@ -253,16 +253,15 @@ def appointment_update(
     tz = practice.tzinfo
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if locked.status != Appointment.Status.SCHEDULED:
-            # A held session keeps its facts; only its note and location may change.
-            if (
-                locked.start != start
-                or locked.duration_minutes != duration_minutes
-                or locked.clinician_id != clinician.pk
-                or set(locked.attendees.values_list("client_id", flat=True)) != {c.pk for c in clients}
-                or set(locked.service_links.values_list("service_id", flat=True)) != {s.pk for s in services}
-            ):
-                raise ValidationError(EDIT_ONLY_SCHEDULED)
+        # A held session keeps its facts; only its note and location may change.
+        if locked.status != Appointment.Status.SCHEDULED and (
+            locked.start != start
+            or locked.duration_minutes != duration_minutes
+            or locked.clinician_id != clinician.pk
+            or set(locked.attendees.values_list("client_id", flat=True)) != {c.pk for c in clients}
+            or set(locked.service_links.values_list("service_id", flat=True)) != {s.pk for s in services}
+        ):
+            raise ValidationError(EDIT_ONLY_SCHEDULED)
         targets = [locked]
         if scope == "following" and locked.series_id:
             targets += list(

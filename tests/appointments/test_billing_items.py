@@ -97,8 +97,12 @@ def test_completing_a_self_pay_session_bills_the_price(tenant, practice, client_
 
 def test_fixed_copay_bills_only_the_copay(tenant, practice, client_a):
     service = ServiceFactory(
-        practice=practice, code="CPF", price=D("180.00"), payment_type=Service.PaymentType.COPAY,
-        copay_kind=Service.CopayKind.FIXED, copay_amount=D("25.00"),
+        practice=practice,
+        code="CPF",
+        price=D("180.00"),
+        payment_type=Service.PaymentType.COPAY,
+        copay_kind=Service.CopayKind.FIXED,
+        copay_amount=D("25.00"),
     )
     appointment = make_appointment(practice, tenant.clinician, tenant.clinician, [client_a], [service])
 
@@ -109,8 +113,12 @@ def test_fixed_copay_bills_only_the_copay(tenant, practice, client_a):
 
 def test_percent_copay_bills_the_rounded_share(tenant, practice, client_a):
     service = ServiceFactory(
-        practice=practice, code="CPP", price=D("133.35"), payment_type=Service.PaymentType.COPAY,
-        copay_kind=Service.CopayKind.PERCENT, copay_percent=D("20"),
+        practice=practice,
+        code="CPP",
+        price=D("133.35"),
+        payment_type=Service.PaymentType.COPAY,
+        copay_kind=Service.CopayKind.PERCENT,
+        copay_percent=D("20"),
     )
     appointment = make_appointment(practice, tenant.clinician, tenant.clinician, [client_a], [service])
 
@@ -213,8 +221,13 @@ def test_a_scheduled_appointment_is_never_billed(tenant, practice, client_a, the
 
 def test_future_occurrences_of_a_series_are_not_billed(tenant, practice, client_a, therapy):
     occurrences = appointment_create(
-        practice=practice, actor=tenant.clinician, clinician=tenant.clinician, clients=[client_a],
-        services=[therapy], start=past_start(practice, days=14), duration_minutes=50,
+        practice=practice,
+        actor=tenant.clinician,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=past_start(practice, days=14),
+        duration_minutes=50,
         recurrence=Recurrence(freq="weekly", count=4),
     )
     past = [a for a in occurrences if a.start < timezone.now()]
@@ -255,9 +268,7 @@ def test_editing_details_before_invoicing_changes_the_item(tenant, practice, cli
     appointment_mark_completed(appointment=appointment, actor=tenant.clinician)
     detail = BillingDetail.objects.get(appointment=appointment, client=client_a, service=therapy)
 
-    billing_detail_update(
-        detail=detail, actor=tenant.biller, units=D("2"), unit_price=D("80.00"), tax_percent=D("10")
-    )
+    billing_detail_update(detail=detail, actor=tenant.biller, units=D("2"), unit_price=D("80.00"), tax_percent=D("10"))
 
     assert items_seen(appointment) == [("Aho", "IND", D("2"), D("80"), D("160"), D("16"), D("176"))]
     assert AuditLog.objects.filter(action="billing_detail.changed").count() == 1
@@ -295,7 +306,10 @@ def test_editing_one_attendee_leaves_the_others(tenant, practice, therapy):
 
     billing_detail_update(
         detail=BillingDetail.objects.get(appointment=appointment, client=ben),
-        actor=tenant.biller, units=D("1"), unit_price=D("60"), tax_percent=D("0"),
+        actor=tenant.biller,
+        units=D("1"),
+        unit_price=D("60"),
+        tax_percent=D("0"),
     )
 
     assert [(row[0], row[6]) for row in items_seen(appointment)] == [("Aho", D("150")), ("Bell", D("60"))]
@@ -308,8 +322,11 @@ def test_raising_a_zero_price_detail_bills_it(tenant, practice, client_a):
     assert items_seen(appointment) == []
 
     billing_detail_update(
-        detail=BillingDetail.objects.get(appointment=appointment), actor=tenant.biller,
-        units=D("1"), unit_price=D("45"), tax_percent=D("0"),
+        detail=BillingDetail.objects.get(appointment=appointment),
+        actor=tenant.biller,
+        units=D("1"),
+        unit_price=D("45"),
+        tax_percent=D("0"),
     )
 
     assert items_seen(appointment) == [("Aho", "FREE", D("1"), D("45"), D("45"), D("0"), D("45"))]
@@ -317,7 +334,11 @@ def test_raising_a_zero_price_detail_bills_it(tenant, practice, client_a):
 
 @pytest.mark.parametrize(
     ("units", "price", "tax", "field"),
-    [(D("0"), D("10"), D("0"), "units"), (D("1"), D("-1"), D("0"), "unit_price"), (D("1"), D("1"), D("101"), "tax_percent")],
+    [
+        (D("0"), D("10"), D("0"), "units"),
+        (D("1"), D("-1"), D("0"), "unit_price"),
+        (D("1"), D("1"), D("101"), "tax_percent"),
+    ],
 )
 def test_bad_billing_details_are_refused(tenant, practice, client_a, therapy, units, price, tax, field):
     appointment = make_appointment(practice, tenant.clinician, tenant.clinician, [client_a], [therapy])
@@ -371,11 +392,19 @@ def test_late_cancel_inside_the_window_charges_the_fee(tenant, practice, client_
     practice.late_cancel_window_hours = 24
     practice.save()
     soon = make_appointment(
-        practice, tenant.clinician, tenant.clinician, [client_a], [therapy],
+        practice,
+        tenant.clinician,
+        tenant.clinician,
+        [client_a],
+        [therapy],
         start=timezone.now() + timedelta(hours=5),
     )
     later = make_appointment(
-        practice, tenant.clinician, tenant.clinician, [client_a], [therapy],
+        practice,
+        tenant.clinician,
+        tenant.clinician,
+        [client_a],
+        [therapy],
         start=timezone.now() + timedelta(hours=72),
     )
 
@@ -394,7 +423,11 @@ def test_late_cancel_inside_the_window_charges_the_fee(tenant, practice, client_
 
 def test_late_cancel_without_a_fee_policy_bills_nothing(tenant, practice, client_a, therapy):
     soon = make_appointment(
-        practice, tenant.clinician, tenant.clinician, [client_a], [therapy],
+        practice,
+        tenant.clinician,
+        tenant.clinician,
+        [client_a],
+        [therapy],
         start=timezone.now() + timedelta(hours=2),
     )
 
@@ -535,12 +568,16 @@ def test_a_too_long_recurrence_is_refused(tenant, practice, client_a, therapy):
 
     with pytest.raises(ValidationError):
         _create(
-            tenant, clients=[client_a], services=[therapy],
+            tenant,
+            clients=[client_a],
+            services=[therapy],
             recurrence=Recurrence(freq="weekly", count=appt_services.MAX_OCCURRENCES + 1),
         )
     with pytest.raises(ValidationError):
         _create(
-            tenant, clients=[client_a], services=[therapy],
+            tenant,
+            clients=[client_a],
+            services=[therapy],
             recurrence=Recurrence(freq="weekly", until=(timezone.now() + timedelta(days=3650)).date()),
         )
     assert row_counts() == before
@@ -568,9 +605,7 @@ def test_the_database_refuses_a_second_session_item_from_bulk_create(tenant, pra
 def test_the_database_refuses_a_second_session_item_from_raw_sql(tenant, practice, client_a, therapy):
     item = _completed_item(tenant, practice, client_a, therapy)
     table = BillingItem._meta.db_table
-    columns = [
-        f.column for f in BillingItem._meta.concrete_fields if f.column not in ("id",)
-    ]
+    columns = [f.column for f in BillingItem._meta.concrete_fields if f.column not in ("id",)]
 
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -618,9 +653,7 @@ def test_the_database_refuses_a_negative_amount(tenant, practice, client_a, ther
 
 
 @pytest.mark.parametrize("minutes", [0, -30])
-def test_the_database_refuses_an_appointment_that_ends_before_it_starts(
-    tenant, practice, client_a, therapy, minutes
-):
+def test_the_database_refuses_an_appointment_that_ends_before_it_starts(tenant, practice, client_a, therapy, minutes):
     appointment = make_appointment(practice, tenant.clinician, tenant.clinician, [client_a], [therapy])
 
     with pytest.raises(IntegrityError), transaction.atomic():

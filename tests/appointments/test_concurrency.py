@@ -76,9 +76,7 @@ def test_eight_staff_completing_at_once_make_one_set_of_items(tenant, group_sess
 def test_eight_staff_generating_at_once_make_one_set_of_items(tenant, group_session):
     Appointment.objects.filter(pk=group_session.pk).update(status=Appointment.Status.COMPLETED)
 
-    errors = run_at_once(
-        lambda: billing_items_generate_for_appointment(appointment=group_session, actor=tenant.biller)
-    )
+    errors = run_at_once(lambda: billing_items_generate_for_appointment(appointment=group_session, actor=tenant.biller))
 
     assert errors == []
     assert BillingItem.objects.filter(appointment=group_session).count() == 6

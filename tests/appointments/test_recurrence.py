@@ -41,8 +41,14 @@ def local(value: datetime) -> datetime:
 
 def create_series(tenant, client, service, first: datetime, recurrence: Recurrence) -> list[Appointment]:
     return appointment_create(
-        practice=tenant.practice, actor=tenant.admin, clinician=tenant.clinician, clients=[client],
-        services=[service], start=first, duration_minutes=50, recurrence=recurrence,
+        practice=tenant.practice,
+        actor=tenant.admin,
+        clinician=tenant.clinician,
+        clients=[client],
+        services=[service],
+        start=first,
+        duration_minutes=50,
+        recurrence=recurrence,
     )
 
 
@@ -54,7 +60,10 @@ def test_weekly_nine_oclock_stays_at_nine_across_the_dst_change(tenant, practice
 
     stored = list(Appointment.objects.filter(series=occurrences[0].series).order_by("start"))
     assert [local(a.start).date() for a in stored] == [
-        date(2026, 10, 20), date(2026, 10, 27), date(2026, 11, 3), date(2026, 11, 10)
+        date(2026, 10, 20),
+        date(2026, 10, 27),
+        date(2026, 11, 3),
+        date(2026, 11, 10),
     ]
     assert {local(a.start).time() for a in stored} == {time(9, 0)}
     assert [a.start.astimezone(ZoneInfo("UTC")).hour for a in stored] == [13, 13, 14, 14]
@@ -76,7 +85,10 @@ def test_spring_forward_keeps_local_time_too(tenant, practice, client_a, therapy
 
 def test_every_two_weeks(tenant, practice, client_a, therapy):
     occurrences = create_series(
-        tenant, client_a, therapy, datetime(2027, 1, 4, 14, 0, tzinfo=NEW_YORK),
+        tenant,
+        client_a,
+        therapy,
+        datetime(2027, 1, 4, 14, 0, tzinfo=NEW_YORK),
         Recurrence(freq="weekly", interval=2, count=3),
     )
     assert [local(a.start).date() for a in occurrences] == [date(2027, 1, 4), date(2027, 1, 18), date(2027, 2, 1)]
@@ -87,18 +99,27 @@ def test_monthly(tenant, practice, client_a, therapy):
         tenant, client_a, therapy, datetime(2027, 1, 15, 11, 0, tzinfo=NEW_YORK), Recurrence("monthly", count=4)
     )
     assert [local(a.start).date() for a in occurrences] == [
-        date(2027, 1, 15), date(2027, 2, 15), date(2027, 3, 15), date(2027, 4, 15)
+        date(2027, 1, 15),
+        date(2027, 2, 15),
+        date(2027, 3, 15),
+        date(2027, 4, 15),
     ]
     assert {local(a.start).time() for a in occurrences} == {time(11, 0)}
 
 
 def test_until_a_date_includes_that_day(tenant, practice, client_a, therapy):
     occurrences = create_series(
-        tenant, client_a, therapy, datetime(2027, 1, 5, 18, 0, tzinfo=NEW_YORK),
+        tenant,
+        client_a,
+        therapy,
+        datetime(2027, 1, 5, 18, 0, tzinfo=NEW_YORK),
         Recurrence(freq="weekly", until=date(2027, 1, 26)),
     )
     assert [local(a.start).date() for a in occurrences] == [
-        date(2027, 1, 5), date(2027, 1, 12), date(2027, 1, 19), date(2027, 1, 26)
+        date(2027, 1, 5),
+        date(2027, 1, 12),
+        date(2027, 1, 19),
+        date(2027, 1, 26),
     ]
     assert RecurringSeries.objects.get().rrule == "FREQ=WEEKLY;INTERVAL=1;UNTIL=20270126T235959"
 
@@ -106,7 +127,8 @@ def test_until_a_date_includes_that_day(tenant, practice, client_a, therapy):
 def test_until_before_the_first_occurrence_is_refused(practice):
     with pytest.raises(ValidationError):
         occurrence_starts(
-            practice=practice, first_start=datetime(2027, 1, 5, 9, tzinfo=NEW_YORK),
+            practice=practice,
+            first_start=datetime(2027, 1, 5, 9, tzinfo=NEW_YORK),
             recurrence=Recurrence("weekly", until=date(2027, 1, 1)),
         )
 
@@ -126,9 +148,15 @@ def test_this_and_following_moves_later_scheduled_occurrences(tenant, practice, 
 
     # When the third is moved to 15:30 (and 60 minutes) "this and following"
     appointment_update(
-        appointment=third, actor=tenant.admin, clinician=tenant.clinician2, clients=[client_a], services=[therapy],
-        start=datetime(2027, 2, 15, 15, 30, tzinfo=NEW_YORK), duration_minutes=60,
-        location=Appointment.Location.TELEHEALTH, scope="following",
+        appointment=third,
+        actor=tenant.admin,
+        clinician=tenant.clinician2,
+        clients=[client_a],
+        services=[therapy],
+        start=datetime(2027, 2, 15, 15, 30, tzinfo=NEW_YORK),
+        duration_minutes=60,
+        location=Appointment.Location.TELEHEALTH,
+        scope="following",
     )
 
     stored = list(Appointment.objects.order_by("start"))
@@ -151,13 +179,21 @@ def test_this_and_following_moving_the_day_shifts_each_later_one(tenant, practic
     )
 
     appointment_update(
-        appointment=occurrences[1], actor=tenant.admin, clinician=tenant.clinician, clients=[client_a],
-        services=[therapy], start=datetime(2027, 2, 10, 9, 0, tzinfo=NEW_YORK), duration_minutes=50,
-        location=Appointment.Location.IN_PERSON, scope="following",
+        appointment=occurrences[1],
+        actor=tenant.admin,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=datetime(2027, 2, 10, 9, 0, tzinfo=NEW_YORK),
+        duration_minutes=50,
+        location=Appointment.Location.IN_PERSON,
+        scope="following",
     )
 
     assert [local(a.start).date() for a in Appointment.objects.order_by("start")] == [
-        date(2027, 2, 1), date(2027, 2, 10), date(2027, 2, 17)
+        date(2027, 2, 1),
+        date(2027, 2, 10),
+        date(2027, 2, 17),
     ]
 
 
@@ -170,9 +206,15 @@ def test_this_and_following_skips_held_occurrences(tenant, practice, client_a, t
     held_start = Appointment.objects.get(pk=occurrences[1].pk).start
 
     appointment_update(
-        appointment=occurrences[0], actor=tenant.admin, clinician=tenant.clinician, clients=[client_a],
-        services=[therapy], start=first.replace(hour=11), duration_minutes=50,
-        location=Appointment.Location.IN_PERSON, scope="following",
+        appointment=occurrences[0],
+        actor=tenant.admin,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=first.replace(hour=11),
+        duration_minutes=50,
+        location=Appointment.Location.IN_PERSON,
+        scope="following",
     )
 
     times = {a.pk: local(a.start).time() for a in Appointment.objects.all()}
@@ -188,9 +230,15 @@ def test_this_occurrence_leaves_the_series(tenant, practice, client_a, therapy):
     series_id = second.series_id
 
     appointment_update(
-        appointment=second, actor=tenant.admin, clinician=tenant.clinician, clients=[client_a], services=[therapy],
-        start=datetime(2027, 2, 9, 12, 0, tzinfo=NEW_YORK), duration_minutes=50,
-        location=Appointment.Location.IN_PERSON, scope="this",
+        appointment=second,
+        actor=tenant.admin,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=datetime(2027, 2, 9, 12, 0, tzinfo=NEW_YORK),
+        duration_minutes=50,
+        location=Appointment.Location.IN_PERSON,
+        scope="this",
     )
 
     second.refresh_from_db()
@@ -198,7 +246,9 @@ def test_this_occurrence_leaves_the_series(tenant, practice, client_a, therapy):
     assert (local(second.start).date(), local(second.start).time()) == (date(2027, 2, 9), time(12, 0))
     rest = Appointment.objects.filter(series_id=series_id).order_by("start")
     assert [(local(a.start).date(), local(a.start).time()) for a in rest] == [
-        (date(2027, 2, 1), time(9)), (date(2027, 2, 15), time(9)), (date(2027, 2, 22), time(9))
+        (date(2027, 2, 1), time(9)),
+        (date(2027, 2, 15), time(9)),
+        (date(2027, 2, 22), time(9)),
     ]
 
 
@@ -210,8 +260,13 @@ def test_a_held_occurrence_keeps_its_time(tenant, practice, client_a, therapy):
 
     with pytest.raises(ValidationError) as excinfo:
         appointment_update(
-            appointment=occurrences[0], actor=tenant.admin, clinician=tenant.clinician, clients=[client_a],
-            services=[therapy], start=first.replace(hour=10), duration_minutes=50,
+            appointment=occurrences[0],
+            actor=tenant.admin,
+            clinician=tenant.clinician,
+            clients=[client_a],
+            services=[therapy],
+            start=first.replace(hour=10),
+            duration_minutes=50,
             location=Appointment.Location.IN_PERSON,
         )
     assert excinfo.value.messages == [EDIT_ONLY_SCHEDULED]

@@ -98,10 +98,12 @@ def stripe_minor_units(currency: str) -> int:
 def to_stripe_amount(amount: Decimal, currency: str) -> int:
     """An amount in Stripe's integer minor units (USD 12.34 -> 1234, JPY 500 -> 500)."""
     places = stripe_minor_units(currency)
-    scaled = quantize(amount, currency).scaleb(places)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{amount} {currency} has more precision than Stripe accepts")
-    value = int(scaled)
+    exact = to_decimal(amount)
+    # Refuse rather than round: a charge must be exactly the invoiced amount, and an
+    # amount finer than the currency's minor unit means a total was not rounded per line.
+    if exact != quantize(exact, currency):
+        raise ValueError(f"{amount} {currency} has more precision than the currency allows")
+    value = int(exact.scaleb(places))
     if currency.upper() in STRIPE_THREE_DECIMAL and value % 10:
         # Stripe requires three-decimal amounts to end in 0 (whole hundredths).
         raise ValueError(f"{amount} {currency} must be a whole number of hundredths for Stripe")
@@ -109,4 +111,11 @@ def to_stripe_amount(amount: Decimal, currency: str) -> int:
 
 
 def from_stripe_amount(value: int, currency: str) -> Decimal:
-    return quantize(Decimal(value).scaleb(-stripe_minor_units(currency)), currency)
+    """An amount from Stripe's integer minor units (1234 USD -> 12.34, 50000 ISK -> 500)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("Stripe amounts are integers of minor units.")
+    amount = Decimal(value).scaleb(-stripe_minor_units(currency))
+    if amount != quantize(amount, currency):
+        # e.g. an ISK amount not divisible by 100: never round money silently.
+        raise ValueError(f"{value} is not a whole amount of {currency}")
+    return quantize(amount, currency)

@@ -10,6 +10,4 @@ from .harness import Context, PageFigures, measure_get
 
 def dashboard(ctx: Context) -> PageFigures:
     """The demo practice's dashboard, as its owner sees it after signing in."""
-    return measure_get(
-        ctx.client, reverse("dashboard", kwargs={"practice_slug": ctx.practice.slug})
-    )
+    return measure_get(ctx.client, reverse("dashboard", kwargs={"practice_slug": ctx.practice.slug}))

@@ -56,9 +56,7 @@ def drop_database(url: str) -> None:
     if not name.endswith(BENCH_SUFFIX):  # never drop anything but a bench database
         raise ValueError(f"refusing to drop {name!r}: not a {BENCH_SUFFIX} database")
     with conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _machine() -> str:
@@ -121,9 +119,7 @@ def main(argv: list[str]) -> int:
         if unknown:
             print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
-        results: dict[str, Any] = (
-            json.loads(RESULTS.read_text()) if argv and RESULTS.exists() else {}
-        )
+        results: dict[str, Any] = json.loads(RESULTS.read_text()) if argv and RESULTS.exists() else {}
         for bench in chosen:
             figures = bench(ctx)
             results[bench.__name__] = figures

@@ -64,9 +64,7 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     if os.geteuid() == 0:
         # Chromium's sandbox refuses to start as root.
         args.append("--no-sandbox")
-    browser = playwright_instance.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=args
-    )
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
     yield browser
     browser.close()
 

@@ -42,13 +42,23 @@ def test_wrong_password_shows_the_generic_error(page: Page, tenant):
     expect(page.get_by_test_id("practice-name")).to_have_count(0)
 
 
-def test_dashboard_has_no_horizontal_scroll_at_375px(page: Page, tenant):
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/p/{slug}/",
+        # A wide table inside a scrolling card once made this whole page 560px wide.
+        "/p/{slug}/settings/staff/",
+    ],
+)
+def test_no_horizontal_scroll_at_375px(page: Page, tenant, path):
     page.set_viewport_size({"width": 375, "height": 812})
     sign_in(page, tenant.owner.email)
     expect(page.get_by_test_id("practice-name")).to_be_visible()
+    page.goto(path.format(slug=tenant.practice.slug))
+    expect(page.get_by_role("navigation", name="Main").get_by_text("Settings")).to_be_in_viewport()
 
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= 375, f"page is {scroll_width}px wide at a 375px viewport"
+    assert scroll_width <= 375, f"{path} is {scroll_width}px wide at a 375px viewport"
 
 
 def test_pages_load_without_console_errors_or_csp_violations(page: Page, console_errors, tenant):

@@ -7,4 +7,26 @@ from __future__ import annotations
 
 
 def extra_foreign_ids(other_tenant) -> dict[str, int]:
-    return {}
+    ids: dict[str, int] = {}
+    ids.update(_appointments(other_tenant))
+    return ids
+
+
+def _appointments(other_tenant) -> dict[str, int]:
+    from appointments.models import BillingDetail
+    from practica.models import TaxRate
+    from tests.appointments.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+
+    practice = other_tenant.practice
+    tax_rate = TaxRate.objects.create(practice=practice, name="Twin GST", percent="15")
+    service = ServiceFactory(practice=practice, tax_rate=tax_rate)
+    client = ClientFactory(practice=practice)
+    appointment = make_appointment(
+        practice, other_tenant.owner, other_tenant.clinician, [client], [service], start=past_start(practice)
+    )
+    return {
+        "appointment_id": appointment.pk,
+        "service_id": service.pk,
+        "tax_rate_id": tax_rate.pk,
+        "detail_id": BillingDetail.objects.get(appointment=appointment).pk,
+    }

@@ -1,0 +1,358 @@
+"""Forms of the calendar and of Settings > Services / Billing details.
+
+Forms parse and check shape; the services re-check the rules and own the writes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from babel.numbers import get_currency_name, list_currencies
+from django import forms
+from django.db.models import QuerySet
+
+from clients.models import Client
+from practica.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
+
+from .models import Appointment, Service
+
+DURATION_POSITIVE = "Enter a duration of at least 1 minute."
+DURATION_TOO_LONG = "An appointment lasts at most 24 hours."
+RECURRENCE_NEEDS_END = "Choose an end date or a number of occurrences for a repeating appointment."
+RECURRENCE_ONE_END = "Choose an end date or a number of occurrences, not both."
+RECURRENCE_UNTIL_BEFORE_START = "The end date is before the first appointment."
+RECURRENCE_COUNT_RANGE = "Enter between 2 and 104 occurrences."
+SCOPE_REQUIRED = "Choose whether the change applies to this occurrence or to this and the following ones."
+DATE_NOT_REAL = "{value} does not exist in {tz} (the clocks change that day). Choose another time."
+
+MAX_DURATION_MINUTES = 24 * 60
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    return sorted((code, f"{code} — {get_currency_name(code, locale='en')}") for code in list_currencies())
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = [
+            "name",
+            "code",
+            "default_duration_minutes",
+            "price",
+            "tax_rate",
+            "payment_type",
+            "copay_kind",
+            "copay_amount",
+            "copay_percent",
+        ]
+        labels = {
+            "default_duration_minutes": "Default duration (minutes)",
+            "payment_type": "How it is paid",
+            "copay_kind": "Co-pay",
+            "copay_amount": "Co-pay amount",
+            "copay_percent": "Co-pay percentage",
+        }
+        help_texts = {
+            "code": "A short code shown on invoices, such as 90837.",
+            "copay_amount": "Only for insurance with a fixed co-pay: what the client pays.",
+            "copay_percent": "Only for insurance with a percentage co-pay: the client's share of the price.",
+        }
+
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rates = TaxRate.objects.filter(practice=practice, is_archived=False)
+        if self.instance.pk and self.instance.tax_rate_id:
+            rates = TaxRate.objects.filter(practice=practice).filter(is_archived=False) | TaxRate.objects.filter(
+                pk=self.instance.tax_rate_id, practice=practice
+            )
+        self.fields["tax_rate"].queryset = rates.distinct()
+        self.fields["tax_rate"].empty_label = "No tax"
+        self.fields["price"].label = f"Price ({practice.currency})"
+        self.fields["copay_kind"].required = False
+        # Model validators would duplicate the service's own messages; the service decides.
+        for name in ("price", "default_duration_minutes", "copay_amount", "copay_percent"):
+            self.fields[name].validators = [
+                v for v in self.fields[name].validators if v.__class__.__name__ != "MinValueValidator"
+            ]
+            if hasattr(self.fields[name], "min_value"):
+                self.fields[name].min_value = None
+                self.fields[name].widget.attrs.pop("min", None)
+
+    def _post_clean(self) -> None:
+        # Skip ModelForm's instance.full_clean(): services_settings validates and saves.
+        pass
+
+
+class TaxRateForm(forms.ModelForm):
+    class Meta:
+        model = TaxRate
+        fields = ["name", "percent", "is_default", "is_archived"]
+        labels = {"percent": "Percent", "is_default": "Default rate for new services", "is_archived": "Archived"}
+        help_texts = {"is_archived": "An archived rate is no longer offered; services that use it keep it."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk:
+            del self.fields["is_archived"]
+        self.fields["percent"].validators = []
+        self.fields["percent"].widget.attrs.update({"step": "0.0001"})
+
+    def _post_clean(self) -> None:
+        pass
+
+
+class BillingDetailsForm(forms.ModelForm):
+    currency = forms.ChoiceField(choices=currency_choices, label="Currency")
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Practice timezone")
+
+    class Meta:
+        model = Practice
+        fields = [
+            "currency",
+            "prices_include_tax",
+            "billing_address",
+            "tax_id",
+            "timezone",
+            "no_show_policy",
+            "no_show_fee",
+            "late_cancel_policy",
+            "late_cancel_fee",
+            "late_cancel_window_hours",
+        ]
+        labels = {
+            "prices_include_tax": "Prices include tax",
+            "tax_id": "Tax id",
+            "no_show_policy": "No-show fee",
+            "no_show_fee": "No-show flat fee",
+            "late_cancel_policy": "Late-cancellation fee",
+            "late_cancel_fee": "Late-cancellation flat fee",
+            "late_cancel_window_hours": "Late-cancellation window (hours)",
+        }
+        help_texts = {
+            "prices_include_tax": "Tick for GST-style prices that already include tax; otherwise tax is added.",
+            "billing_address": "Printed on invoices.",
+            "late_cancel_window_hours": "A cancellation this close to the start counts as late.",
+            "no_show_fee": "Only used with a flat fee.",
+            "late_cancel_fee": "Only used with a flat fee.",
+        }
+        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, currency_locked: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if currency_locked:
+            # A disabled field ignores what is posted and keeps the saved currency.
+            self.fields["currency"].disabled = True
+            self.fields[
+                "currency"
+            ].help_text = "Locked: this practice has invoices, and their amounts are in this currency."
+        else:
+            self.fields["currency"].help_text = "ISO 4217. It cannot change once the first invoice exists."
+        for name in ("no_show_fee", "late_cancel_fee"):
+            self.fields[name].required = False
+            self.fields[name].validators = []
+
+    def _post_clean(self) -> None:
+        pass
+
+
+def _user_label(user: User) -> str:
+    return user.get_full_name()
+
+
+class ClinicianChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+        return _user_label(obj)
+
+
+class ClientsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Client) -> str:  # type: ignore[override]
+        return obj.display_name
+
+
+def clinicians_for(practice: Practice, viewer: User, role: str) -> QuerySet[User]:
+    """Who may be chosen as an appointment's clinician: a clinician chooses only themselves."""
+    users = User.objects.filter(
+        memberships__practice=practice,
+        memberships__is_active=True,
+        memberships__role__in=(Role.OWNER, Role.ADMIN, Role.CLINICIAN),
+    )
+    if role == Role.CLINICIAN:
+        users = users.filter(pk=viewer.pk)
+    return users.order_by("first_name", "last_name", "email").distinct()
+
+
+def clients_for(practice: Practice, viewer: User, role: str) -> QuerySet[Client]:
+    clients = Client.objects.filter(practice=practice, status=Client.Status.ACTIVE)
+    if role == Role.CLINICIAN:
+        clients = clients.filter(clinicians=viewer)
+    return clients.order_by("last_name", "first_name", "id").distinct()
+
+
+class AppointmentForm(forms.Form):
+    clinician = ClinicianChoiceField(queryset=User.objects.none(), empty_label=None)
+    clients = ClientsField(
+        queryset=Client.objects.none(),
+        help_text="Choose several for a group session.",
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(), widget=forms.SelectMultiple(attrs={"size": 4})
+    )
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start_time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    duration_minutes = forms.IntegerField(
+        label="Duration (minutes)", required=False, help_text="Leave empty to use the first service's duration."
+    )
+    location = forms.ChoiceField(choices=Appointment.Location.choices)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    repeat = forms.ChoiceField(
+        label="Repeats",
+        choices=[("none", "Does not repeat"), ("weekly", "Weekly"), ("monthly", "Monthly")],
+        initial="none",
+        required=False,
+    )
+    interval = forms.IntegerField(
+        label="Every",
+        min_value=1,
+        max_value=12,
+        initial=1,
+        required=False,
+        help_text="Every N weeks (or months): 2 for every other week.",
+    )
+    until = forms.DateField(
+        label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    count = forms.IntegerField(label="Or for this many occurrences", required=False)
+    scope = forms.ChoiceField(
+        label="Apply the change to",
+        choices=[("this", "This occurrence"), ("following", "This and following occurrences")],
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    confirm_overlap = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        practice: Practice,
+        viewer: User,
+        role: str,
+        appointment: Appointment | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.practice = practice
+        self.appointment = appointment
+        self.fields["clinician"].queryset = clinicians_for(practice, viewer, role)
+        clients = clients_for(practice, viewer, role)
+        services = Service.objects.filter(practice=practice, is_archived=False)
+        if appointment is not None:
+            # Keep what the appointment already has selectable, even if archived since.
+            clients = (
+                clients | Client.objects.filter(practice=practice, attendances__appointment=appointment)
+            ).distinct()
+            services = (services | Service.objects.filter(practice=practice, appointments=appointment)).distinct()
+            if appointment.series_id is None:
+                del self.fields["scope"]
+            for name in ("repeat", "interval", "until", "count"):
+                del self.fields[name]
+        else:
+            del self.fields["scope"]
+        self.fields["clients"].queryset = clients
+        self.fields["services"].queryset = services.order_by("name")
+
+    def clean_duration_minutes(self) -> int | None:
+        value = self.cleaned_data.get("duration_minutes")
+        if value is None:
+            return None
+        if value < 1:
+            raise forms.ValidationError(DURATION_POSITIVE)
+        if value > MAX_DURATION_MINUTES:
+            raise forms.ValidationError(DURATION_TOO_LONG)
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "scope" in self.fields and not data.get("scope"):
+            self.add_error("scope", SCOPE_REQUIRED)
+        services = data.get("services")
+        if data.get("duration_minutes") is None and services:
+            first = sorted(services, key=lambda s: s.name)[0]
+            data["duration_minutes"] = first.default_duration_minutes
+        day, at = data.get("date"), data.get("start_time")
+        if day and at:
+            tz = self.practice.tzinfo
+            start = datetime.combine(day, at, tzinfo=tz)
+            # A wall time inside a spring-forward gap does not exist; zoneinfo would quietly
+            # shift it, so refuse it instead.
+            roundtrip = start.astimezone(tz)
+            if (roundtrip.hour, roundtrip.minute) != (at.hour, at.minute) or roundtrip.date() != day:
+                self.add_error("start_time", DATE_NOT_REAL.format(value=f"{day} {at:%H:%M}", tz=self.practice.timezone))
+            data["start"] = start
+        if "repeat" in self.fields and data.get("repeat") in ("weekly", "monthly"):
+            until, count = data.get("until"), data.get("count")
+            if until is None and count is None:
+                self.add_error("until", RECURRENCE_NEEDS_END)
+            elif until is not None and count is not None:
+                self.add_error("count", RECURRENCE_ONE_END)
+            elif count is not None and not 2 <= count <= 104:
+                self.add_error("count", RECURRENCE_COUNT_RANGE)
+            elif until is not None and day and until < day:
+                self.add_error("until", RECURRENCE_UNTIL_BEFORE_START)
+        return data
+
+    def overlap_token(self) -> str:
+        """What the user confirmed: the same clinician, start and length as now."""
+        data = self.cleaned_data
+        clinician = data.get("clinician")
+        start = data.get("start")
+        return (
+            f"{clinician.pk if clinician else ''}|{start.isoformat() if start else ''}|{data.get('duration_minutes')}"
+        )
+
+    @property
+    def end(self) -> datetime:
+        return self.cleaned_data["start"] + timedelta(minutes=self.cleaned_data["duration_minutes"])
+
+
+def appointment_initial(appointment: Appointment, tz: Any) -> dict[str, Any]:
+    local = appointment.start.astimezone(tz)
+    return {
+        "clinician": appointment.clinician_id,
+        "clients": [a.client_id for a in appointment.attendees.all()],
+        "services": [s.service_id for s in appointment.service_links.all()],
+        "date": local.date(),
+        "start_time": local.time().replace(second=0, microsecond=0),
+        "duration_minutes": appointment.duration_minutes,
+        "location": appointment.location,
+        "note": appointment.note,
+        "scope": "this",
+    }
+
+
+def new_appointment_initial(
+    practice: Practice, viewer: User, role: str, day: date | None, at: time | None
+) -> dict[str, Any]:
+    initial: dict[str, Any] = {"date": day or practice.local_today(), "location": Appointment.Location.IN_PERSON}
+    if at is not None:
+        initial["start_time"] = at
+    if role == Role.CLINICIAN:
+        initial["clinician"] = viewer.pk
+    return initial
+
+
+class BillingDetailForm(forms.Form):
+    units = forms.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
+    unit_price = forms.DecimalField(label="Unit price", max_digits=12, decimal_places=3, min_value=Decimal("0"))
+    tax_percent = forms.DecimalField(
+        label="Tax (%)", max_digits=7, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("100")
+    )
+
+
+class CalendarFilterForm(forms.Form):
+    view = forms.ChoiceField(choices=[("week", "Week"), ("day", "Day")], required=False)
+    date = forms.DateField(required=False)
+    clinician = forms.IntegerField(required=False)

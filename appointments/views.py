@@ -1,0 +1,538 @@
+"""Calendar, appointments and Settings > Services / Billing details.
+
+Views parse input, check access, call one service or selector and render. Lookups by id
+always go through the practice, so another practice's id is the same 404 as a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from billing.models import BillingItem
+from practica.access import OWNER_OR_ADMIN, require_role
+from practica.models import Role, TaxRate
+
+from . import calendar as cal
+from . import selectors, services, services_settings
+from .forms import (
+    AppointmentForm,
+    BillingDetailForm,
+    BillingDetailsForm,
+    ServiceForm,
+    TaxRateForm,
+    appointment_initial,
+    new_appointment_initial,
+)
+from .models import Appointment, BillingDetail, Service
+
+SERVICE_ROLES = (Role.OWNER, Role.ADMIN, Role.BILLER)
+SCHEDULING_ROLES = (Role.OWNER, Role.ADMIN, Role.CLINICIAN)
+ALL_ROLES = (Role.OWNER, Role.ADMIN, Role.CLINICIAN, Role.BILLER)
+
+SAVED = "Saved."
+OVERLAP_WARNING = (
+    "{clinician} already has {count} appointment(s) at this time. Check the time, or save again to book it anyway."
+)
+INVOICING_LATER = "Invoices arrive with the invoicing work; these buttons are wired up then."
+BILLING_STATE_LABELS = {
+    "no_items": "No items",
+    "uninvoiced": "Uninvoiced",
+    "invoiced": "Invoiced",
+    "paid": "Paid",
+}
+
+
+def _practice(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return request.practice  # type: ignore[attr-defined]
+
+
+def _apply_errors(form: Any, exc: ValidationError, *, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's ValidationError on the form: on its field when the form has one."""
+    aliases = aliases or {}
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            form.add_error(None, message)
+        return
+    for key, errors in exc.message_dict.items():
+        field = aliases.get(key, key)
+        for message in errors:
+            form.add_error(field if field in form.fields else None, message)
+
+
+# --- Settings > Services -------------------------------------------------------------
+
+
+@require_role(*SERVICE_ROLES)
+def services_list(request: HttpRequest) -> HttpResponse:
+    practice = _practice(request)
+    show_archived = request.GET.get("archived") == "1"
+    rows = (
+        Service.objects.filter(practice=practice, is_archived=show_archived).select_related("tax_rate").order_by("name")
+    )
+    return render(request, "appointments/services_list.html", {"services": rows, "show_archived": show_archived})
+
+
+def _service_form_view(request: HttpRequest, service: Service | None) -> HttpResponse:
+    practice = _practice(request)
+    initial = {}
+    if service is None:
+        default_rate = TaxRate.objects.filter(practice=practice, is_default=True, is_archived=False).first()
+        initial = {"tax_rate": default_rate}
+    form = ServiceForm(request.POST or None, instance=service, initial=initial, practice=practice)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if service is None:
+                saved = services_settings.service_create(
+                    practice=practice,
+                    actor=request.user,
+                    data=form.cleaned_data,  # type: ignore[arg-type]
+                )
+                messages.success(request, f"Service {saved.name} added.")
+            else:
+                saved = services_settings.service_update(
+                    service=service,
+                    actor=request.user,
+                    data=form.cleaned_data,  # type: ignore[arg-type]
+                )
+                messages.success(request, f"Service {saved.name} saved.")
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return redirect("appointments:services", practice_slug=practice.slug)
+    status = 400 if form.errors else 200
+    return render(request, "appointments/service_form.html", {"form": form, "service": service}, status=status)
+
+
+@require_role(*SERVICE_ROLES)
+def service_new(request: HttpRequest) -> HttpResponse:
+    return _service_form_view(request, None)
+
+
+@require_role(*SERVICE_ROLES)
+def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = get_object_or_404(Service, pk=service_id, practice=_practice(request))
+    return _service_form_view(request, service)
+
+
+@require_POST
+@require_role(*SERVICE_ROLES)
+def service_archive(request: HttpRequest, service_id: int) -> HttpResponse:
+    practice = _practice(request)
+    service = get_object_or_404(Service, pk=service_id, practice=practice)
+    if request.POST.get("restore") == "1":
+        services_settings.service_restore(service=service, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, f"Service {service.name} is back on the price list.")
+    else:
+        outcome = services_settings.service_archive(service=service, actor=request.user)  # type: ignore[arg-type]
+        if outcome == "archived":
+            messages.success(
+                request, f"Service {service.name} was archived: appointments use it, so it is kept for their history."
+            )
+        else:
+            messages.success(request, f"Service {service.name} was deleted: no appointment used it.")
+    return redirect("appointments:services", practice_slug=practice.slug)
+
+
+# --- Settings > Billing details ------------------------------------------------------
+
+
+def _billing_details_page(
+    request: HttpRequest, form: BillingDetailsForm, tax_form: TaxRateForm, status: int = 200
+) -> HttpResponse:
+    practice = _practice(request)
+    rates = TaxRate.objects.filter(practice=practice).order_by("is_archived", "name")
+    context = {"form": form, "tax_form": tax_form, "tax_rates": rates}
+    return render(request, "appointments/billing_details.html", context, status=status)
+
+
+@require_role(*OWNER_OR_ADMIN)
+def billing_details(request: HttpRequest) -> HttpResponse:
+    practice = _practice(request)
+    locked = services_settings.currency_is_locked(practice)
+    instance = practice.__class__.objects.get(pk=practice.pk)
+    form = BillingDetailsForm(request.POST or None, instance=instance, currency_locked=locked)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services_settings.billing_details_update(
+                practice=practice,
+                actor=request.user,
+                data=form.cleaned_data,  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Billing details saved.")
+            return redirect("appointments:billing_details", practice_slug=practice.slug)
+    return _billing_details_page(request, form, TaxRateForm(), status=400 if form.errors else 200)
+
+
+@require_role(*OWNER_OR_ADMIN)
+def tax_rate_new(request: HttpRequest) -> HttpResponse:
+    practice = _practice(request)
+    form = TaxRateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rate = services_settings.tax_rate_create(
+                practice=practice,
+                actor=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+                percent=form.cleaned_data["percent"],
+                is_default=form.cleaned_data["is_default"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Tax rate {rate} added.")
+            return redirect("appointments:billing_details", practice_slug=practice.slug)
+    status = 400 if form.errors else 200
+    return render(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": None}, status=status)
+
+
+@require_role(*OWNER_OR_ADMIN)
+def tax_rate_edit(request: HttpRequest, tax_rate_id: int) -> HttpResponse:
+    practice = _practice(request)
+    rate = get_object_or_404(TaxRate, pk=tax_rate_id, practice=practice)
+    form = TaxRateForm(request.POST or None, instance=rate)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services_settings.tax_rate_update(
+                tax_rate=rate,
+                actor=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+                percent=form.cleaned_data["percent"],
+                is_default=form.cleaned_data["is_default"],
+                is_archived=form.cleaned_data["is_archived"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Tax rate {saved} saved.")
+            return redirect("appointments:billing_details", practice_slug=practice.slug)
+    status = 400 if form.errors else 200
+    return render(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": rate}, status=status)
+
+
+# --- Calendar ------------------------------------------------------------------------
+
+
+def _calendar_url(practice_slug: str, **params: Any) -> str:
+    base = reverse("appointments:calendar", kwargs={"practice_slug": practice_slug})
+    query = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+@require_role(*ALL_ROLES)
+def calendar_view(request: HttpRequest) -> HttpResponse:
+    practice = _practice(request)
+    membership = request.membership  # type: ignore[attr-defined]
+    view = request.GET.get("view") if request.GET.get("view") in cal.VIEWS else "week"
+    anchor = cal.parse_anchor(request.GET.get("date"), practice.local_today())
+    clinicians = cal.calendar_clinicians(practice, membership)
+    clinician = None
+    if membership.role == Role.CLINICIAN:
+        clinician = membership.user
+    else:
+        wanted = request.GET.get("clinician", "")
+        clinician = next((u for u in clinicians if str(u.pk) == wanted), None)
+    grid = cal.calendar_build(practice, view=view, anchor=anchor, clinician=clinician)
+    clinician_param = clinician.pk if clinician and membership.role != Role.CLINICIAN else ""
+
+    def link(**changes: Any) -> str:
+        params = {"view": view, "date": anchor.isoformat(), "clinician": clinician_param, **changes}
+        return _calendar_url(practice.slug, **params)
+
+    context = {
+        "grid": grid,
+        "view": view,
+        "clinicians": clinicians,
+        "clinician": clinician,
+        "can_schedule": membership.role in SCHEDULING_ROLES,
+        "show_clinician": clinician is None,
+        "links": {
+            "previous": link(date=grid.previous.isoformat()),
+            "next": link(date=grid.next.isoformat()),
+            "today": link(date=practice.local_today().isoformat()),
+            "week": link(view="week"),
+            "day": link(view="day"),
+        },
+        "calendar_url": _calendar_url(practice.slug),
+    }
+    template = "appointments/calendar.html"
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "calendar":
+        template = "appointments/_calendar.html"
+    return render(request, template, context)
+
+
+def _appointment_form_page(
+    request: HttpRequest,
+    form: AppointmentForm,
+    appointment: Appointment | None,
+    overlaps: list | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    tz = _practice(request).tzinfo
+    context = {
+        "form": form,
+        "appointment": appointment,
+        "overlaps": [(a, a.start.astimezone(tz), a.end.astimezone(tz)) for a in overlaps or []],
+    }
+    return render(request, "appointments/appointment_form.html", context, status=status)
+
+
+def _overlaps_to_confirm(request: HttpRequest, form: AppointmentForm, exclude_ids: list[int]) -> list[Appointment]:
+    data = form.cleaned_data
+    overlaps = list(
+        selectors.appointment_overlaps(
+            _practice(request),
+            clinician=data["clinician"],
+            start=data["start"],
+            end=form.end,
+            exclude_ids=exclude_ids,
+        ).prefetch_related("clients")[:5]
+    )
+    token = form.overlap_token()
+    if not overlaps or data.get("confirm_overlap") == token:
+        return []
+    posted: QueryDict = request.POST.copy()
+    posted["confirm_overlap"] = token
+    form.data = posted
+    return overlaps
+
+
+@require_role(*SCHEDULING_ROLES)
+def appointment_new(request: HttpRequest) -> HttpResponse:
+    practice = _practice(request)
+    membership = request.membership  # type: ignore[attr-defined]
+    initial = new_appointment_initial(
+        practice,
+        request.user,
+        membership.role,  # type: ignore[arg-type]
+        cal.parse_anchor(request.GET.get("date"), practice.local_today()),
+        None,
+    )
+    form = AppointmentForm(
+        request.POST or None, initial=initial, practice=practice, viewer=request.user, role=membership.role
+    )
+    if request.method == "POST" and form.is_valid():
+        overlaps = _overlaps_to_confirm(request, form, [])
+        if overlaps:
+            return _appointment_form_page(request, form, None, overlaps, status=409)
+        data = form.cleaned_data
+        recurrence = None
+        if data.get("repeat") in ("weekly", "monthly"):
+            recurrence = services.Recurrence(
+                freq=data["repeat"],
+                interval=data.get("interval") or 1,
+                until=data.get("until"),
+                count=data.get("count"),
+            )
+        try:
+            created = services.appointment_create(
+                practice=practice,
+                actor=request.user,  # type: ignore[arg-type]
+                clinician=data["clinician"],
+                clients=list(data["clients"]),
+                services=list(data["services"]),
+                start=data["start"],
+                duration_minutes=data["duration_minutes"],
+                location=data["location"],
+                note=data["note"],
+                recurrence=recurrence,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc, aliases={"recurrence": "until", "start": "start_time", "end": "duration_minutes"})
+        else:
+            count = len(created)
+            messages.success(request, "Appointment booked." if count == 1 else f"{count} appointments booked.")
+            return redirect(_calendar_url(practice.slug, date=data["date"].isoformat()))
+    return _appointment_form_page(request, form, None, status=400 if form.errors else 200)
+
+
+@require_role(*SCHEDULING_ROLES)
+def appointment_edit(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    practice = _practice(request)
+    membership = request.membership  # type: ignore[attr-defined]
+    appointment = selectors.appointment_get_for_practice(practice, membership, appointment_id)
+    form = AppointmentForm(
+        request.POST or None,
+        initial=appointment_initial(appointment, practice.tzinfo),
+        practice=practice,
+        viewer=request.user,
+        role=membership.role,
+        appointment=appointment,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        exclude = [appointment.pk]
+        overlaps = _overlaps_to_confirm(request, form, exclude)
+        if overlaps:
+            return _appointment_form_page(request, form, appointment, overlaps, status=409)
+        try:
+            services.appointment_update(
+                appointment=appointment,
+                actor=request.user,  # type: ignore[arg-type]
+                clinician=data["clinician"],
+                clients=list(data["clients"]),
+                services=list(data["services"]),
+                start=data["start"],
+                duration_minutes=data["duration_minutes"],
+                location=data["location"],
+                note=data["note"],
+                scope=data.get("scope") or "this",
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc, aliases={"start": "start_time", "end": "duration_minutes"})
+        else:
+            messages.success(request, "Appointment saved.")
+            return redirect(appointment.get_absolute_url())
+    return _appointment_form_page(request, form, appointment, status=400 if form.errors else 200)
+
+
+def _detail_context(request: HttpRequest, appointment: Appointment) -> dict[str, Any]:
+    practice = _practice(request)
+    tz = practice.tzinfo
+    membership = request.membership  # type: ignore[attr-defined]
+    details = list(
+        BillingDetail.objects.filter(appointment=appointment)
+        .select_related("client", "service")
+        .order_by("client__last_name", "client__first_name", "service__name")
+    )
+    items = list(
+        BillingItem.objects.filter(appointment=appointment)
+        .select_related("client", "invoice", "service")
+        .order_by("client__last_name", "id")
+    )
+    state = selectors.billing_state_from_items(items)
+    attendees = list(appointment.clients.order_by("last_name", "first_name"))
+    uninvoiced = sum((i.amount for i in items if i.invoice_id is None), start=0)
+    is_open = appointment.status in (Appointment.Status.SCHEDULED,)
+    return {
+        "appointment": appointment,
+        "local_start": appointment.start.astimezone(tz),
+        "local_end": appointment.end.astimezone(tz),
+        "attendees": attendees,
+        "appointment_services": list(appointment.services.order_by("name")),
+        "details": details,
+        "items": items,
+        "uninvoiced": uninvoiced,
+        "billing_state": state,
+        "billing_state_label": BILLING_STATE_LABELS[state],
+        "can_schedule": membership.role in SCHEDULING_ROLES,
+        "can_complete": appointment.status in (Appointment.Status.SCHEDULED,),
+        "can_no_show": is_open,
+        "can_cancel": appointment.status
+        in (Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW),
+        "invoicing_note": INVOICING_LATER,
+    }
+
+
+@require_role(*ALL_ROLES)
+def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    practice = _practice(request)
+    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)  # type: ignore[attr-defined]
+    context = _detail_context(request, appointment)
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "flyout":
+        return render(request, "appointments/_flyout.html", context)
+    return render(request, "appointments/detail.html", context)
+
+
+def _action(request: HttpRequest, appointment_id: int, run: Any, done: str) -> HttpResponse:
+    practice = _practice(request)
+    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)  # type: ignore[attr-defined]
+    try:
+        result = run(appointment)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done.format(n=len(result) if isinstance(result, list) else 0))
+    return redirect(appointment.get_absolute_url())
+
+
+def _items_message(verb: str) -> str:
+    return verb + " {n} billing item(s) created."
+
+
+@require_POST
+@require_role(*SCHEDULING_ROLES)
+def appointment_complete(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _action(
+        request,
+        appointment_id,
+        lambda a: services.appointment_mark_completed(appointment=a, actor=request.user),
+        _items_message("Marked completed."),
+    )
+
+
+@require_POST
+@require_role(*SCHEDULING_ROLES)
+def appointment_no_show(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _action(
+        request,
+        appointment_id,
+        lambda a: services.appointment_mark_no_show(appointment=a, actor=request.user),
+        _items_message("Marked as a no-show."),
+    )
+
+
+@require_POST
+@require_role(*SCHEDULING_ROLES)
+def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    late_value = request.POST.get("late")
+    late = {"1": True, "0": False}.get(late_value or "")
+    return _action(
+        request,
+        appointment_id,
+        lambda a: services.appointment_cancel(appointment=a, actor=request.user, late=late),
+        "Late cancellation recorded." if late else "Appointment cancelled.",
+    )
+
+
+@require_POST
+@require_role(*ALL_ROLES)
+def appointment_generate_items(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _action(
+        request,
+        appointment_id,
+        lambda a: services.billing_items_generate_for_appointment(appointment=a, actor=request.user),
+        "{n} missing billing item(s) created.",
+    )
+
+
+@require_role(*ALL_ROLES)
+def billing_detail_edit(request: HttpRequest, appointment_id: int, detail_id: int) -> HttpResponse:
+    practice = _practice(request)
+    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)  # type: ignore[attr-defined]
+    detail = get_object_or_404(
+        BillingDetail.objects.select_related("client", "service"), pk=detail_id, appointment=appointment
+    )
+    invoiced = BillingItem.objects.filter(
+        appointment=appointment,
+        client_id=detail.client_id,
+        service_id=detail.service_id,
+        invoice__isnull=False,
+    ).exists()
+    form = BillingDetailForm(
+        request.POST or None,
+        initial={"units": detail.units, "unit_price": detail.unit_price, "tax_percent": detail.tax_percent},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.billing_detail_update(detail=detail, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                "Billing details saved." + (f" {services.DETAIL_INVOICED_NOTE}" if invoiced else ""),
+            )
+            return redirect(appointment.get_absolute_url())
+    context = {"form": form, "appointment": appointment, "detail": detail, "invoiced": invoiced}
+    return render(request, "appointments/billing_detail_form.html", context, status=400 if form.errors else 200)

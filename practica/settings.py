@@ -24,11 +24,16 @@ if DJANGO_ENV not in {"development", "test", "production"}:
     )
 PRODUCTION = DJANGO_ENV == "production"
 
+DEVELOPMENT_SECRET_KEY = "development-only-key-not-for-production-use-0123456789"
 if PRODUCTION:
-    # No default: a production process without a secret key must not start.
+    # No default: a production process without a secret key must not start. An empty one
+    # (SECRET_KEY= in an env file) or the development key counts as none: Django would only
+    # notice an empty key on first use, long after the process started serving.
     SECRET_KEY = env.str("SECRET_KEY")
+    if not SECRET_KEY.strip() or SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        raise environ.ImproperlyConfigured("Set the SECRET_KEY environment variable to a long random value")
 else:
-    SECRET_KEY = env.str("SECRET_KEY", default="development-only-key-not-for-production-use-0123456789")
+    SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 
 DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
 ALLOWED_HOSTS = env.list(

@@ -4,16 +4,39 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from appointments.models import Appointment, Service
 from clients.models import Client
 from practica.models import Practice
 
 
+class InvoiceCounter(models.Model):
+    """The next invoice number of a practice. Numbers are taken with this row locked,
+    inside the issuing transaction, so a failed issue rolls its number back: no gaps,
+    no duplicates, whatever the concurrency."""
+
+    practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="invoice_counter")
+    next_number = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.practice}: next {self.next_number}"
+
+
 class Invoice(models.Model):
-    """An invoice of one client. (Lines, numbering, payments and the ledger come with the
-    invoicing work; this is the part billing items point at.)"""
+    """An invoice (or, with ``kind=credit``, a credit invoice) of one client.
+
+    Invariants (in the database): ``total = subtotal + tax``; for an invoice every amount
+    is >= 0 and ``balance = total - credit_applied - amount_paid`` >= 0; a credit invoice
+    has ``total <= 0`` and takes no payments; a number exists exactly when the invoice has
+    left draft, and is unique in its practice. "Partially paid" and "overdue" are derived.
+    """
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        CREDIT = "credit", "Credit invoice"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -23,19 +46,148 @@ class Invoice(models.Model):
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="invoices")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoices")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.INVOICE)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     number = models.CharField(max_length=40, null=True, blank=True)
+    sequence = models.PositiveIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3)
+    bill_to_name = models.CharField(max_length=200, blank=True)
+    bill_to_email = models.EmailField(blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    subtotal = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    tax = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    total = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    credit_applied = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    balance = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    reason = models.CharField(max_length=255, blank=True, help_text="Why a credit invoice was issued.")
+    apply_credit_on_issue = models.BooleanField(default=False)
+    void_reason = models.CharField(max_length=255, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["practice", "status", "-created_at"], name="invoice_practice_status"),
+            models.Index(fields=["practice", "client"], name="invoice_practice_client"),
+            models.Index(fields=["practice", "-issue_date", "-id"], name="invoice_practice_issued"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["practice", "number"], name="invoice_unique_number"),
+            models.UniqueConstraint(fields=["practice", "sequence"], name="invoice_unique_sequence"),
+            models.CheckConstraint(
+                condition=models.Q(total=models.F("subtotal") + models.F("tax")), name="invoice_total_sum"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft", number__isnull=True)
+                | (~models.Q(status="draft") & models.Q(number__isnull=False)),
+                name="invoice_number_iff_issued",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="invoice")
+                | models.Q(status="void", credit_applied=0, amount_paid=0, balance=0)
+                | models.Q(
+                    subtotal__gte=0,
+                    tax__gte=0,
+                    credit_applied__gte=0,
+                    amount_paid__gte=0,
+                    balance__gte=0,
+                    balance=models.F("total") - models.F("credit_applied") - models.F("amount_paid"),
+                ),
+                name="invoice_amounts_consistent",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="credit")
+                | models.Q(total__lte=0, credit_applied=0, amount_paid=0, balance=0),
+                name="credit_invoice_amounts",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="paid") | models.Q(balance=0), name="invoice_paid_means_zero_balance"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number or f"Draft {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:invoice", kwargs={"practice_slug": self.practice.slug, "invoice_id": self.pk})
+
+    @property
+    def is_credit(self) -> bool:
+        return self.kind == self.Kind.CREDIT
+
+    @property
+    def display_status(self) -> str:
+        """The status a biller reads: Draft, Open, Partially paid, Overdue, Paid, Void, Issued."""
+        if self.status == self.Status.OPEN and self.is_credit:
+            return "Issued"
+        if self.status == self.Status.OPEN:
+            if self.due_date and self.due_date < self.practice.local_today() and self.balance > 0:
+                return "Overdue"
+            if self.amount_paid > 0 or self.credit_applied > 0:
+                return "Partially paid"
+        return self.get_status_display()
+
+    def can_edit(self) -> bool:
+        return self.status == self.Status.DRAFT or (
+            self.status == self.Status.OPEN and self.amount_paid == 0 and not self.is_credit
+        )
+
+    def can_void(self) -> bool:
+        return self.status in (self.Status.OPEN, self.Status.PAID) and self.amount_paid == 0
+
+
+class InvoiceLine(models.Model):
+    """A snapshot of one billing item (or a free line) on an invoice.
+
+    ``active`` is cleared when the invoice is voided; the partial unique index on
+    ``billing_item`` where active means an item is on at most one non-void invoice.
+    Amounts are rounded per line (billing.money); a credit invoice's lines are negative.
+    """
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    billing_item = models.ForeignKey(
+        "BillingItem", null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines"
+    )
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    date = models.DateField(null=True, blank=True)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=200)
+    units = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1"))
+    unit_price = models.DecimalField(max_digits=12, decimal_places=3)
+    tax_percent = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
+    net = models.DecimalField(max_digits=14, decimal_places=3)
+    tax = models.DecimalField(max_digits=14, decimal_places=3)
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["billing_item"],
+                condition=models.Q(active=True, billing_item__isnull=False),
+                name="line_item_on_one_live_invoice",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount=models.F("net") + models.F("tax")), name="line_amount_is_net_plus_tax"
+            ),
+            models.CheckConstraint(condition=models.Q(units__gt=0), name="line_units_positive"),
+            models.CheckConstraint(
+                condition=models.Q(tax_percent__gte=0, tax_percent__lte=100), name="line_tax_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} {self.amount}"
 
 
 class BillingItem(models.Model):
@@ -113,3 +265,211 @@ class BillingItem(models.Model):
     @property
     def is_invoiced(self) -> bool:
         return self.invoice_id is not None
+
+
+class Payment(models.Model):
+    """Money received from a client (or their payer), allocated to invoices.
+
+    ``amount = allocated + credited`` where ``credited`` is the overpayment that became
+    credit. A hand payment is never deleted: it is reversed (status ``reversed``) with a
+    reason, and the ledger gets reversing entries.
+    """
+
+    class Method(models.TextChoices):
+        CASH = "cash", "Cash"
+        CHEQUE = "cheque", "Cheque"
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CARD_TERMINAL = "card_terminal", "Card terminal"
+        INSURANCE = "insurance", "Insurance"
+        OTHER = "other", "Other"
+        CARD_ONLINE = "card_online", "Card online"
+        CARD_ON_FILE = "card_on_file", "Card on file"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REVERSED = "reversed", "Reversed"
+        REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="payments")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    allocated = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    credited = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCEEDED)
+    received_on = models.DateField()
+    reference = models.CharField(max_length=120, blank=True)
+    reversal_reason = models.CharField(max_length=255, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        indexes = [models.Index(fields=["practice", "-received_on", "-id"], name="payment_practice_received")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(allocated__gte=0, credited__gte=0, amount=models.F("allocated") + models.F("credited")),
+                name="payment_amount_is_allocated_plus_credited",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.amount} {self.currency} on {self.received_on}"
+
+
+class PaymentAllocation(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="allocation_amount_positive"),
+            models.UniqueConstraint(fields=["payment", "invoice"], name="allocation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.payment_id} to {self.invoice_id}"
+
+
+class LedgerEntry(models.Model):
+    """One movement of money for one client. Never updated or deleted (a trigger refuses).
+
+    ``balance_delta`` changes what the client owes; ``credit_delta`` changes their credit
+    balance. The client's balance is the sum of ``balance_delta`` and their credit the
+    sum of ``credit_delta``; nothing else is the source of those figures.
+    """
+
+    class Kind(models.TextChoices):
+        INVOICE_ISSUED = "invoice_issued", "Invoice issued"
+        INVOICE_ADJUSTED = "invoice_adjusted", "Invoice edited"
+        INVOICE_VOIDED = "invoice_voided", "Invoice voided"
+        PAYMENT = "payment", "Payment"
+        PAYMENT_REVERSED = "payment_reversed", "Payment reversed"
+        REFUND = "refund", "Refund"
+        CREDIT_ISSUED = "credit_issued", "Credit issued"
+        CREDIT_APPLIED = "credit_applied", "Credit applied"
+        CREDIT_RETURNED = "credit_returned", "Credit returned"
+        WRITE_OFF = "write_off", "Write-off"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="ledger_entries")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    balance_delta = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    credit_delta = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    currency = models.CharField(max_length=3)
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
+    memo = models.CharField(max_length=255, blank=True)
+    actor_label = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["practice", "client", "created_at"], name="ledger_client_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.balance_delta}/{self.credit_delta} {self.currency}"
+
+
+class ClientAccount(models.Model):
+    """The running balance and credit balance of one client.
+
+    A cache of the ledger sums, written in the same transaction as each ledger entry so the
+    database can refuse a balance or a credit that would go below zero (a check constraint
+    cannot see a SUM). ``ledger_verify`` proves the two agree.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    client = models.OneToOneField(Client, on_delete=models.PROTECT, related_name="account")
+    balance = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    credit_balance = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="account_balance_not_negative"),
+            models.CheckConstraint(condition=models.Q(credit_balance__gte=0), name="account_credit_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client}: owes {self.balance}, credit {self.credit_balance}"
+
+
+class Package(models.Model):
+    """A prepaid bundle: ``sessions`` of ``service`` for ``price``, optionally expiring."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="packages")
+    name = models.CharField(max_length=120)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    sessions = models.PositiveSmallIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=3)
+    valid_days = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Expires this many days after sale.")
+    is_archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sessions__gt=0), name="package_sessions_positive"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="package_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PackagePurchase(models.Model):
+    """A package sold to a client. Sessions are drawn by PackageDraw rows."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="package_purchases")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="package_purchases")
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="purchases")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="package_purchase")
+    sessions_total = models.PositiveSmallIntegerField()
+    sessions_used = models.PositiveSmallIntegerField(default=0)
+    sessions_refunded = models.PositiveSmallIntegerField(default=0)
+    expires_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sessions_used__lte=models.F("sessions_total") - models.F("sessions_refunded")),
+                name="package_not_overdrawn",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.package} for {self.client}"
+
+    @property
+    def sessions_left(self) -> int:
+        return self.sessions_total - self.sessions_used - self.sessions_refunded
+
+
+class PackageDraw(models.Model):
+    """One completed session paid for by a package instead of a billing item."""
+
+    purchase = models.ForeignKey(PackagePurchase, on_delete=models.PROTECT, related_name="draws")
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="package_draws")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "client", "service"], name="draw_one_per_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Draw of {self.purchase_id} by appointment {self.appointment_id}"

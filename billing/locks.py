@@ -1,0 +1,45 @@
+"""Row locks for money writes, always taken in one order to rule out deadlocks:
+
+    practice -> client (and its ClientAccount) -> invoices -> billing items -> payments
+
+Each helper locks with ``SELECT ... FOR UPDATE`` ordered by primary key and must run
+inside ``transaction.atomic``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from clients.models import Client
+
+from .models import BillingItem, ClientAccount, Invoice, InvoiceCounter, Payment
+
+
+def lock_client(client: Client) -> ClientAccount:
+    """Lock the client's account row (created on first use) and return it."""
+    ClientAccount.objects.bulk_create(
+        [ClientAccount(practice_id=client.practice_id, client_id=client.pk)], ignore_conflicts=True
+    )
+    return ClientAccount.objects.select_for_update().get(client_id=client.pk)
+
+
+def lock_invoices(ids: Iterable[int]) -> dict[int, Invoice]:
+    rows = Invoice.objects.select_for_update(of=("self",)).select_related("practice").filter(pk__in=list(ids))
+    return {invoice.pk: invoice for invoice in rows.order_by("pk")}
+
+
+def lock_items(qs: QuerySet[BillingItem]) -> list[BillingItem]:
+    return list(qs.select_for_update(of=("self",)).order_by("pk"))
+
+
+def lock_payment(payment_id: int) -> Payment:
+    return Payment.objects.select_for_update().get(pk=payment_id)
+
+
+def lock_counter(practice_id: int, start: int) -> InvoiceCounter:
+    InvoiceCounter.objects.bulk_create(
+        [InvoiceCounter(practice_id=practice_id, next_number=start)], ignore_conflicts=True
+    )
+    return InvoiceCounter.objects.select_for_update().get(practice_id=practice_id)

@@ -1,0 +1,848 @@
+"""Invoices, credit, payments recorded by hand, packages and the ledger.
+
+Every function here is one transaction that locks in the order of billing.locks, writes
+its ledger entries and its audit row, and leaves the stored figures equal to the sums of
+their parts. The database constraints on the models are the last word; the checks here
+are the friendly messages in front of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from appointments.models import Service
+from clients.models import Client
+from practica.audit import audit_write
+from practica.models import Practice, User
+
+from . import locks
+from .models import (
+    BillingItem,
+    ClientAccount,
+    Invoice,
+    InvoiceLine,
+    LedgerEntry,
+    Package,
+    PackagePurchase,
+    Payment,
+    PaymentAllocation,
+)
+from .money import ZERO, line_amounts, quantize
+
+ITEMS_TAKEN = (
+    "Some of the chosen items were invoiced a moment ago by someone else, or are no longer "
+    "uninvoiced. The list has been refreshed; nothing was created."
+)
+NOTHING_TO_INVOICE = "Choose at least one item or add a line."
+NOT_DRAFT = "Only a draft invoice can be issued."
+NOT_EDITABLE = "This invoice can no longer be edited. Issue a credit invoice to correct it."
+VOID_PAID = (
+    "A paid or partly paid invoice cannot be voided. Refund the payment, or issue a credit "
+    "invoice for the part you want to take back."
+)
+VOID_NOT_OPEN = "Only an open invoice can be voided."
+VOID_CREDIT_USED = "The credit from this credit invoice has already been used, so it cannot be voided."
+REASON_REQUIRED = "Give a reason."
+NO_CREDIT = "This client has no credit balance to apply."
+CREDIT_TOO_MUCH = "You cannot apply more credit than the client has or the invoice owes."
+AMOUNT_POSITIVE = "Enter an amount greater than zero."
+ALLOCATION_TOO_MUCH = "An allocation is more than that invoice's balance."
+ALLOCATIONS_EXCEED = "The allocations add up to more than the payment."
+OVERPAYMENT_QUESTION = (
+    "This payment is more than the invoices owe. Keep the difference as credit for the client?"
+)
+PAYMENT_ALREADY_REVERSED = "This payment was already deleted."
+PAYMENT_CREDIT_USED = "The credit this payment created has been used, so the payment cannot be deleted."
+DRAFT_ONLY_DELETE = "Only a draft can be deleted; void an open invoice instead."
+PACKAGE_REFUND_TOO_MANY = "You cannot refund more sessions than are left."
+WRONG_CURRENCY = "This amount is not in the practice's currency."
+
+
+@dataclass
+class LineInput:
+    """A free line typed on an invoice (or a credit invoice: enter positive amounts)."""
+
+    description: str
+    unit_price: Decimal
+    units: Decimal = Decimal("1")
+    tax_percent: Decimal = Decimal("0")
+    date: date | None = None
+    service: Service | None = None
+
+
+@dataclass
+class ItemAdjustment:
+    units: Decimal
+    unit_price: Decimal
+    tax_percent: Decimal
+
+
+@dataclass
+class PaymentResult:
+    payment: Payment
+    allocations: list[PaymentAllocation] = field(default_factory=list)
+
+
+def parse_amount(raw: object, field_name: str = "amount") -> Decimal:
+    """A Decimal from user input, or a ValidationError naming the field."""
+    try:
+        value = Decimal(str(raw).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field_name: "Enter an amount such as 120.00."}) from None
+    if not value.is_finite():
+        raise ValidationError({field_name: "Enter an amount such as 120.00."})
+    return value
+
+
+# --- ledger -----------------------------------------------------------------------------
+
+
+def _ledger(
+    *,
+    account: ClientAccount,
+    kind: str,
+    actor_label: str,
+    currency: str,
+    balance_delta: Decimal = ZERO,
+    credit_delta: Decimal = ZERO,
+    invoice: Invoice | None = None,
+    payment: Payment | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    """Append one ledger entry and move the account's cached sums with it."""
+    entry = LedgerEntry.objects.create(
+        practice_id=account.practice_id,
+        client_id=account.client_id,
+        kind=kind,
+        balance_delta=balance_delta,
+        credit_delta=credit_delta,
+        currency=currency,
+        invoice=invoice,
+        payment=payment,
+        memo=memo,
+        actor_label=actor_label,
+    )
+    account.balance += balance_delta
+    account.credit_balance += credit_delta
+    # The check constraints on ClientAccount refuse a negative balance or credit here.
+    account.save(update_fields=["balance", "credit_balance"])
+    return entry
+
+
+def _label(actor: User | None, system: str | None = None) -> str:
+    return actor.email if actor is not None else f"system:{system}"
+
+
+# --- building invoices --------------------------------------------------------------------
+
+
+def _line_from_item(invoice: Invoice, item: BillingItem, position: int) -> InvoiceLine:
+    return InvoiceLine(
+        invoice=invoice,
+        billing_item=item,
+        position=position,
+        date=item.date,
+        service_id=item.service_id,
+        description=item.description,
+        units=item.units,
+        unit_price=item.unit_price,
+        tax_percent=item.tax_percent,
+        net=item.net,
+        tax=item.tax,
+        amount=item.amount,
+    )
+
+
+def _line_from_input(invoice: Invoice, line: LineInput, position: int, *, sign: int = 1) -> InvoiceLine:
+    practice = invoice.practice
+    if line.unit_price is None or line.unit_price < 0:
+        raise ValidationError({"unit_price": "The price cannot be negative."})
+    if line.units is None or line.units <= 0:
+        raise ValidationError({"units": "Units must be more than 0."})
+    if line.tax_percent is None or not (0 <= line.tax_percent <= 100):
+        raise ValidationError({"tax_percent": "Tax must be between 0 and 100 percent."})
+    if not (line.description or "").strip():
+        raise ValidationError({"description": "Describe the line."})
+    if line.service is not None and line.service.practice_id != practice.pk:
+        raise ValidationError({"service": "That service does not belong to this practice."})
+    figures = line_amounts(
+        units=line.units,
+        unit_price=line.unit_price,
+        tax_percent=line.tax_percent,
+        currency=practice.currency,
+        prices_include_tax=practice.prices_include_tax,
+    )
+    return InvoiceLine(
+        invoice=invoice,
+        position=position,
+        date=line.date,
+        service=line.service,
+        description=line.description.strip()[:200],
+        units=line.units,
+        unit_price=sign * line.unit_price,
+        tax_percent=line.tax_percent,
+        net=sign * figures.net,
+        tax=sign * figures.tax,
+        amount=sign * figures.gross,
+    )
+
+
+def _recompute_totals(invoice: Invoice) -> None:
+    sums = InvoiceLine.objects.filter(invoice=invoice).aggregate(net=Sum("net"), tax=Sum("tax"))
+    invoice.subtotal = sums["net"] or ZERO
+    invoice.tax = sums["tax"] or ZERO
+    invoice.total = invoice.subtotal + invoice.tax
+    if invoice.kind == Invoice.Kind.INVOICE and invoice.status != Invoice.Status.VOID:
+        invoice.balance = invoice.total - invoice.credit_applied - invoice.amount_paid
+
+
+def _adjust_item(item: BillingItem, adjustment: ItemAdjustment, practice: Practice) -> None:
+    if adjustment.units is None or adjustment.units <= 0:
+        raise ValidationError({"units": "Units must be more than 0."})
+    if adjustment.unit_price is None or adjustment.unit_price < 0:
+        raise ValidationError({"unit_price": "The price cannot be negative."})
+    if adjustment.tax_percent is None or not (0 <= adjustment.tax_percent <= 100):
+        raise ValidationError({"tax_percent": "Tax must be between 0 and 100 percent."})
+    figures = line_amounts(
+        units=adjustment.units,
+        unit_price=adjustment.unit_price,
+        tax_percent=adjustment.tax_percent,
+        currency=practice.currency,
+        prices_include_tax=practice.prices_include_tax,
+    )
+    item.units, item.unit_price, item.tax_percent = adjustment.units, adjustment.unit_price, adjustment.tax_percent
+    item.net, item.tax, item.amount = figures.net, figures.tax, figures.gross
+
+
+def _take_items(
+    *, practice: Practice, client: Client, item_ids: list[int], invoice: Invoice, start_position: int,
+    adjustments: dict[int, ItemAdjustment] | None,
+) -> list[InvoiceLine]:
+    wanted = sorted(set(item_ids))
+    items = locks.lock_items(
+        BillingItem.objects.filter(practice=practice, client=client, pk__in=wanted, invoice__isnull=True)
+    )
+    if len(items) != len(wanted):
+        raise ValidationError(ITEMS_TAKEN, code="items_taken")
+    lines = []
+    for position, item in enumerate(sorted(items, key=lambda i: (i.date, i.pk)), start=start_position):
+        if adjustments and item.pk in adjustments:
+            _adjust_item(item, adjustments[item.pk], practice)
+        item.invoice = invoice
+        lines.append(_line_from_item(invoice, item, position))
+    BillingItem.objects.bulk_update(
+        items, ["invoice", "units", "unit_price", "tax_percent", "net", "tax", "amount", "updated_at"]
+    )
+    try:
+        with transaction.atomic():
+            return InvoiceLine.objects.bulk_create(lines)
+    except IntegrityError as exc:
+        # The partial unique index: another live invoice holds one of these items.
+        raise ValidationError(ITEMS_TAKEN, code="items_taken") from exc
+
+
+def invoice_create(
+    *,
+    practice: Practice,
+    client: Client,
+    actor: User | None,
+    item_ids: list[int] | None = None,
+    adjustments: dict[int, ItemAdjustment] | None = None,
+    lines: list[LineInput] | None = None,
+    apply_credit: bool = False,
+    issue: bool = False,
+    system: str | None = None,
+) -> Invoice:
+    """Group uninvoiced items (and free lines) onto a new draft, or an open invoice."""
+    if client.practice_id != practice.pk:
+        raise ValidationError("That client does not belong to this practice.")
+    item_ids = item_ids or []
+    lines = lines or []
+    if not item_ids and not lines:
+        raise ValidationError(NOTHING_TO_INVOICE)
+    with transaction.atomic():
+        account = locks.lock_client(client)
+        payer = client.payer
+        invoice = Invoice.objects.create(
+            practice=practice,
+            client=client,
+            currency=practice.currency,
+            bill_to_name=str(payer) if payer else client.full_name,
+            bill_to_email=payer.email if payer else client.email,
+            apply_credit_on_issue=apply_credit,
+            created_by=actor,
+        )
+        made = _take_items(
+            practice=practice, client=client, item_ids=item_ids, invoice=invoice, start_position=0,
+            adjustments=adjustments,
+        )
+        InvoiceLine.objects.bulk_create(
+            [_line_from_input(invoice, line, len(made) + i) for i, line in enumerate(lines)]
+        )
+        _recompute_totals(invoice)
+        invoice.save()
+        _audit(invoice, actor, system, "invoice.created", {"items": len(item_ids), "lines": len(lines)})
+        if issue:
+            _issue_locked(invoice, account, actor, system)
+    return invoice
+
+
+def _audit(invoice: Invoice, actor: User | None, system: str | None, action: str, changes: dict) -> None:
+    if actor is None and system is None:
+        system = "billing"
+    audit_write(practice=invoice.practice, actor=actor, system=None if actor else system, action=action,
+                obj=invoice, changes=changes)
+
+
+def _next_number(practice: Practice) -> tuple[int, str]:
+    counter = locks.lock_counter(practice.pk, practice.invoice_start_number)
+    sequence = counter.next_number
+    counter.next_number = F("next_number") + 1
+    counter.save(update_fields=["next_number"])
+    return sequence, f"{practice.invoice_prefix}{sequence:06d}"
+
+
+def _issue_locked(invoice: Invoice, account: ClientAccount, actor: User | None, system: str | None) -> None:
+    if invoice.status != Invoice.Status.DRAFT:
+        raise ValidationError(NOT_DRAFT)
+    if not InvoiceLine.objects.filter(invoice=invoice).exists():
+        raise ValidationError(NOTHING_TO_INVOICE)
+    practice = invoice.practice
+    # The number is taken here, inside the issuing transaction: if anything below fails,
+    # the counter rolls back with it and no number is skipped.
+    invoice.sequence, invoice.number = _next_number(practice)
+    today = practice.local_today()
+    invoice.issue_date = today
+    invoice.due_date = today + timedelta(days=practice.payment_terms_days)
+    invoice.status = Invoice.Status.OPEN
+    invoice.issued_at = timezone.now()
+    _recompute_totals(invoice)
+    invoice.save()
+    label = _label(actor, system)
+    if invoice.is_credit:
+        _ledger(account=account, kind=LedgerEntry.Kind.CREDIT_ISSUED, actor_label=label, currency=invoice.currency,
+                credit_delta=-invoice.total, invoice=invoice, memo=invoice.reason)
+    else:
+        _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_ISSUED, actor_label=label,
+                currency=invoice.currency, balance_delta=invoice.total, invoice=invoice)
+        if invoice.apply_credit_on_issue and account.credit_balance > 0:
+            _apply_credit_locked(invoice, account, min(account.credit_balance, invoice.balance), label)
+        _settle_status(invoice)
+    _audit(invoice, actor, system, "invoice.issued", {"number": invoice.number, "total": str(invoice.total)})
+
+
+def _settle_status(invoice: Invoice) -> None:
+    if invoice.kind == Invoice.Kind.INVOICE and invoice.status == Invoice.Status.OPEN and invoice.balance == 0:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_at = timezone.now()
+    elif invoice.status == Invoice.Status.PAID and invoice.balance > 0:
+        invoice.status = Invoice.Status.OPEN
+        invoice.paid_at = None
+    invoice.save()
+
+
+def invoice_issue(*, invoice: Invoice, actor: User | None, system: str | None = None) -> Invoice:
+    with transaction.atomic():
+        account = locks.lock_client(invoice.client)
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        _issue_locked(locked, account, actor, system)
+    return locked
+
+
+def invoice_update(
+    *,
+    invoice: Invoice,
+    actor: User,
+    line_changes: dict[int, ItemAdjustment] | None = None,
+    remove_line_ids: list[int] | None = None,
+    add_item_ids: list[int] | None = None,
+    add_lines: list[LineInput] | None = None,
+) -> Invoice:
+    """Edit a draft freely, or an open invoice with no payment (audited, with the change
+    to its total written to the ledger)."""
+    with transaction.atomic():
+        account = locks.lock_client(invoice.client)
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        if not locked.can_edit():
+            raise ValidationError(NOT_EDITABLE)
+        practice = locked.practice
+        before_total = locked.total
+        changes: dict[str, object] = {}
+        remove_ids = set(remove_line_ids or [])
+        lines = {line.pk: line for line in InvoiceLine.objects.select_for_update().filter(invoice=locked)}
+        for line_id in remove_ids:
+            line = lines.pop(line_id, None)
+            if line is None:
+                continue
+            if line.billing_item_id:
+                BillingItem.objects.filter(pk=line.billing_item_id).update(invoice=None)
+            line.delete()
+        changes["removed_lines"] = len(remove_ids)
+        for line_id, adjustment in (line_changes or {}).items():
+            line = lines.get(line_id)
+            if line is None:
+                continue
+            sign = -1 if locked.is_credit else 1
+            fresh = _line_from_input(
+                locked,
+                LineInput(description=line.description, unit_price=abs(adjustment.unit_price),
+                          units=adjustment.units, tax_percent=adjustment.tax_percent),
+                line.position,
+                sign=sign,
+            )
+            for name in ("units", "unit_price", "tax_percent", "net", "tax", "amount"):
+                setattr(line, name, getattr(fresh, name))
+            line.save()
+            if line.billing_item_id:
+                # The item is what the invoice says it is: keep them equal.
+                BillingItem.objects.filter(pk=line.billing_item_id).update(
+                    units=line.units, unit_price=line.unit_price, tax_percent=line.tax_percent,
+                    net=line.net, tax=line.tax, amount=line.amount,
+                )
+        position = max([line.position for line in lines.values()], default=-1) + 1
+        if add_item_ids:
+            made = _take_items(
+                practice=practice, client=locked.client, item_ids=add_item_ids, invoice=locked,
+                start_position=position, adjustments=None,
+            )
+            position += len(made)
+        if add_lines:
+            sign = -1 if locked.is_credit else 1
+            InvoiceLine.objects.bulk_create(
+                [_line_from_input(locked, line, position + i, sign=sign) for i, line in enumerate(add_lines)]
+            )
+        if not InvoiceLine.objects.filter(invoice=locked).exists():
+            raise ValidationError(NOTHING_TO_INVOICE)
+        _recompute_totals(locked)
+        if locked.kind == Invoice.Kind.INVOICE and locked.balance < 0:
+            raise ValidationError("The new total is less than the credit already applied to this invoice.")
+        locked.save()
+        delta = locked.total - before_total
+        if locked.status == Invoice.Status.OPEN and delta:
+            label = _label(actor)
+            if locked.is_credit:
+                if account.credit_balance + (-delta) < 0:
+                    raise ValidationError(VOID_CREDIT_USED)
+                _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_ADJUSTED, actor_label=label,
+                        currency=locked.currency, credit_delta=-delta, invoice=locked)
+            else:
+                _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_ADJUSTED, actor_label=label,
+                        currency=locked.currency, balance_delta=delta, invoice=locked)
+            _settle_status(locked)
+        changes["total"] = [str(before_total), str(locked.total)]
+        _audit(locked, actor, None, "invoice.edited", changes)
+    return locked
+
+
+def invoice_delete_draft(*, invoice: Invoice, actor: User) -> None:
+    with transaction.atomic():
+        locks.lock_client(invoice.client)
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        if locked.status != Invoice.Status.DRAFT:
+            raise ValidationError(DRAFT_ONLY_DELETE)
+        BillingItem.objects.filter(invoice=locked).update(invoice=None)
+        audit_write(practice=locked.practice, actor=actor, action="invoice.draft_deleted", obj=locked,
+                    changes={"total": str(locked.total)})
+        PackagePurchase.objects.filter(invoice=locked).delete()
+        InvoiceLine.objects.filter(invoice=locked).delete()
+        locked.delete()
+
+
+def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
+    """Void an open invoice with no payment: its items return to uninvoiced and its
+    ledger entries are reversed (credit applied to it goes back to the client)."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": REASON_REQUIRED})
+    with transaction.atomic():
+        account = locks.lock_client(invoice.client)
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        if locked.amount_paid > 0:
+            raise ValidationError(VOID_PAID)
+        if locked.status not in (Invoice.Status.OPEN, Invoice.Status.PAID):
+            raise ValidationError(VOID_NOT_OPEN)
+        label = _label(actor)
+        if locked.is_credit:
+            if account.credit_balance < -locked.total:
+                raise ValidationError(VOID_CREDIT_USED)
+            _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_VOIDED, actor_label=label,
+                    currency=locked.currency, credit_delta=locked.total, invoice=locked, memo=reason)
+        else:
+            if locked.credit_applied:
+                _ledger(account=account, kind=LedgerEntry.Kind.CREDIT_RETURNED, actor_label=label,
+                        currency=locked.currency, balance_delta=locked.credit_applied,
+                        credit_delta=locked.credit_applied, invoice=locked)
+            _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_VOIDED, actor_label=label,
+                    currency=locked.currency, balance_delta=-locked.total, invoice=locked, memo=reason)
+        InvoiceLine.objects.filter(invoice=locked).update(active=False)
+        BillingItem.objects.filter(invoice=locked).update(invoice=None)
+        locked.status = Invoice.Status.VOID
+        locked.void_reason = reason.strip()[:255]
+        locked.voided_at = timezone.now()
+        locked.credit_applied = ZERO
+        locked.balance = ZERO
+        locked.save()
+        audit_write(practice=locked.practice, actor=actor, action="invoice.voided", obj=locked,
+                    changes={"reason": locked.void_reason, "total": str(locked.total)})
+    return locked
+
+
+# --- credit -------------------------------------------------------------------------------
+
+
+def credit_invoice_create(
+    *, practice: Practice, client: Client, actor: User, lines: list[LineInput], reason: str, issue: bool = True
+) -> Invoice:
+    """A credit invoice: lines entered as positive amounts, stored negative. Issuing it
+    adds its total to the client's credit balance."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": REASON_REQUIRED})
+    if not lines:
+        raise ValidationError(NOTHING_TO_INVOICE)
+    if client.practice_id != practice.pk:
+        raise ValidationError("That client does not belong to this practice.")
+    with transaction.atomic():
+        account = locks.lock_client(client)
+        invoice = Invoice.objects.create(
+            practice=practice, client=client, kind=Invoice.Kind.CREDIT, currency=practice.currency,
+            bill_to_name=str(client.payer) if client.payer else client.full_name,
+            bill_to_email=client.billing_email, reason=reason.strip()[:255], created_by=actor,
+        )
+        InvoiceLine.objects.bulk_create(
+            [_line_from_input(invoice, line, i, sign=-1) for i, line in enumerate(lines)]
+        )
+        _recompute_totals(invoice)
+        invoice.save()
+        _audit(invoice, actor, None, "credit_invoice.created", {"reason": invoice.reason, "total": str(invoice.total)})
+        if issue:
+            _issue_locked(invoice, account, actor, None)
+    return invoice
+
+
+def _apply_credit_locked(invoice: Invoice, account: ClientAccount, amount: Decimal, label: str) -> None:
+    if amount <= 0:
+        return
+    _ledger(account=account, kind=LedgerEntry.Kind.CREDIT_APPLIED, actor_label=label, currency=invoice.currency,
+            balance_delta=-amount, credit_delta=-amount, invoice=invoice)
+    invoice.credit_applied += amount
+    invoice.balance -= amount
+    invoice.save()
+
+
+def credit_apply(*, invoice: Invoice, actor: User, amount: Decimal | None = None) -> Invoice:
+    """Apply the client's credit to an open invoice (all that fits, or ``amount``)."""
+    with transaction.atomic():
+        account = locks.lock_client(invoice.client)
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        if locked.status != Invoice.Status.OPEN or locked.is_credit:
+            raise ValidationError("Credit can only be applied to an open invoice.")
+        if account.credit_balance <= 0:
+            raise ValidationError(NO_CREDIT)
+        fits = min(account.credit_balance, locked.balance)
+        amount = fits if amount is None else quantize(amount, locked.currency)
+        if amount <= 0:
+            raise ValidationError({"amount": AMOUNT_POSITIVE})
+        if amount > fits:
+            raise ValidationError({"amount": CREDIT_TOO_MUCH})
+        _apply_credit_locked(locked, account, amount, _label(actor))
+        _settle_status(locked)
+        _audit(locked, actor, None, "credit.applied", {"amount": str(amount)})
+    return locked
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+def open_invoices_oldest_first(client: Client) -> list[Invoice]:
+    return list(
+        Invoice.objects.filter(client=client, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, balance__gt=0)
+        .order_by("issue_date", "sequence", "pk")
+    )
+
+
+def default_allocation(invoices: list[Invoice], amount: Decimal) -> dict[int, Decimal]:
+    """Oldest first: each invoice takes what it owes until the money runs out."""
+    left = amount
+    plan: dict[int, Decimal] = {}
+    for invoice in invoices:
+        if left <= 0:
+            break
+        take = min(invoice.balance, left)
+        plan[invoice.pk] = take
+        left -= take
+    return plan
+
+
+def payment_record_manual(
+    *,
+    practice: Practice,
+    client: Client,
+    actor: User,
+    amount: Decimal,
+    received_on: date,
+    method: str,
+    reference: str = "",
+    allocations: dict[int, Decimal] | None = None,
+    overpayment_to_credit: bool = False,
+) -> PaymentResult:
+    """Record money received outside the app, allocated to open invoices (oldest first
+    unless ``allocations`` says otherwise); what is left becomes credit only when
+    ``overpayment_to_credit`` — otherwise the caller is asked (code "overpayment")."""
+    if client.practice_id != practice.pk:
+        raise ValidationError("That client does not belong to this practice.")
+    if method not in Payment.Method.values or method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
+        raise ValidationError({"method": "Choose how the payment was made."})
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": AMOUNT_POSITIVE})
+    if quantize(amount, practice.currency) != amount:
+        raise ValidationError({"amount": f"Use at most the {practice.currency} minor unit."})
+    with transaction.atomic():
+        account = locks.lock_client(client)
+        if allocations is None:
+            candidates = open_invoices_oldest_first(client)
+            locked = locks.lock_invoices([i.pk for i in candidates])
+            plan = default_allocation([locked[i.pk] for i in candidates if i.pk in locked], amount)
+        else:
+            plan = {k: v for k, v in allocations.items() if v}
+            locked = locks.lock_invoices(plan.keys())
+            if len(locked) != len(plan):
+                raise ValidationError("One of the invoices was not found.")
+        for invoice_id, share in plan.items():
+            invoice = locked[invoice_id]
+            if invoice.client_id != client.pk or invoice.status != Invoice.Status.OPEN or invoice.is_credit:
+                raise ValidationError("Payments can only go to this client's open invoices.")
+            if share <= 0:
+                raise ValidationError({"allocations": AMOUNT_POSITIVE})
+            if share > invoice.balance:
+                raise ValidationError({"allocations": ALLOCATION_TOO_MUCH})
+        allocated = sum(plan.values(), ZERO)
+        if allocated > amount:
+            raise ValidationError({"allocations": ALLOCATIONS_EXCEED})
+        credited = amount - allocated
+        if credited > 0 and not overpayment_to_credit:
+            raise ValidationError(OVERPAYMENT_QUESTION, code="overpayment")
+        payment = Payment.objects.create(
+            practice=practice, client=client, amount=amount, allocated=allocated, credited=credited,
+            currency=practice.currency, method=method, received_on=received_on, reference=reference[:120],
+            created_by=actor,
+        )
+        rows = []
+        for invoice_id, share in sorted(plan.items()):
+            invoice = locked[invoice_id]
+            rows.append(PaymentAllocation(payment=payment, invoice=invoice, amount=share))
+            invoice.amount_paid += share
+            invoice.balance -= share
+            _settle_status(invoice)
+        PaymentAllocation.objects.bulk_create(rows)
+        _ledger(account=account, kind=LedgerEntry.Kind.PAYMENT, actor_label=_label(actor), currency=practice.currency,
+                balance_delta=-allocated, credit_delta=credited, payment=payment,
+                memo=f"{payment.get_method_display()} {reference}".strip())
+        audit_write(practice=practice, actor=actor, action="payment.recorded", obj=payment,
+                    changes={"amount": str(amount), "method": method, "allocated": str(allocated),
+                             "credited": str(credited)})
+    return PaymentResult(payment=payment, allocations=rows)
+
+
+def invoice_mark_paid(
+    *, invoice: Invoice, actor: User, method: str = Payment.Method.OTHER, received_on: date | None = None,
+    reference: str = "",
+) -> PaymentResult:
+    """"Mark as paid": a payment of the invoice's balance, allocated to it."""
+    if invoice.status != Invoice.Status.OPEN or invoice.balance <= 0:
+        raise ValidationError("Only an open invoice with a balance can be marked as paid.")
+    practice = invoice.practice
+    return payment_record_manual(
+        practice=practice, client=invoice.client, actor=actor, amount=invoice.balance,
+        received_on=received_on or practice.local_today(), method=method, reference=reference,
+        allocations={invoice.pk: invoice.balance},
+    )
+
+
+def payment_reverse(*, payment: Payment, actor: User, reason: str) -> Payment:
+    """Delete a hand payment the only way money is deleted: a reversing ledger entry."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": REASON_REQUIRED})
+    with transaction.atomic():
+        account = locks.lock_client(payment.client)
+        allocations = list(PaymentAllocation.objects.filter(payment=payment))
+        invoices = locks.lock_invoices([a.invoice_id for a in allocations])
+        locked = locks.lock_payment(payment.pk)
+        if locked.status == Payment.Status.REVERSED:
+            raise ValidationError(PAYMENT_ALREADY_REVERSED)
+        if locked.method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
+            raise ValidationError("A card payment is refunded, not deleted.")
+        if account.credit_balance < locked.credited:
+            raise ValidationError(PAYMENT_CREDIT_USED)
+        for allocation in allocations:
+            invoice = invoices[allocation.invoice_id]
+            invoice.amount_paid -= allocation.amount
+            invoice.balance += allocation.amount
+            _settle_status(invoice)
+        _ledger(account=account, kind=LedgerEntry.Kind.PAYMENT_REVERSED, actor_label=_label(actor),
+                currency=locked.currency, balance_delta=locked.allocated, credit_delta=-locked.credited,
+                payment=locked, memo=reason.strip()[:255])
+        locked.status = Payment.Status.REVERSED
+        locked.reversal_reason = reason.strip()[:255]
+        locked.reversed_at = timezone.now()
+        locked.save(update_fields=["status", "reversal_reason", "reversed_at"])
+        audit_write(practice=locked.practice, actor=actor, action="payment.reversed", obj=locked,
+                    changes={"reason": locked.reversal_reason, "amount": str(locked.amount)})
+    return locked
+
+
+# --- packages -----------------------------------------------------------------------------
+
+
+def package_sell(*, practice: Practice, client: Client, package: Package, actor: User, issue: bool = True) -> PackagePurchase:
+    """"Sell package": its invoice, and the sessions it prepays."""
+    if package.practice_id != practice.pk or client.practice_id != practice.pk:
+        raise ValidationError("That package or client does not belong to this practice.")
+    with transaction.atomic():
+        tax = package.service.tax_rate.percent if package.service.tax_rate else ZERO
+        invoice = invoice_create(
+            practice=practice, client=client, actor=actor,
+            lines=[LineInput(description=f"Package: {package.name} ({package.sessions} sessions)",
+                             unit_price=package.price, tax_percent=tax, date=practice.local_today(),
+                             service=package.service)],
+            issue=issue,
+        )
+        expires = practice.local_today() + timedelta(days=package.valid_days) if package.valid_days else None
+        purchase = PackagePurchase.objects.create(
+            practice=practice, client=client, package=package, service=package.service, invoice=invoice,
+            sessions_total=package.sessions, expires_on=expires,
+        )
+        audit_write(practice=practice, actor=actor, action="package.sold", obj=purchase,
+                    changes={"package": package.name, "invoice": invoice.pk})
+    return purchase
+
+
+def package_usable(client_id: int, service_id: int, on: date) -> PackagePurchase | None:
+    """The oldest live purchase that can pay for a session of ``service_id`` on ``on``."""
+    return (
+        PackagePurchase.objects.select_for_update(of=("self",))
+        .filter(client_id=client_id, service_id=service_id, sessions_used__lt=F("sessions_total") - F("sessions_refunded"))
+        .exclude(invoice__status__in=[Invoice.Status.VOID, Invoice.Status.DRAFT])
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=on))
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
+def package_refund_unused(*, purchase: PackagePurchase, actor: User, sessions: int, reason: str) -> Invoice:
+    """Refund unused sessions through a credit invoice at the package's per-session price."""
+    with transaction.atomic():
+        locked = PackagePurchase.objects.select_for_update().select_related("package", "practice").get(pk=purchase.pk)
+        if sessions <= 0 or sessions > locked.sessions_left:
+            raise ValidationError({"sessions": PACKAGE_REFUND_TOO_MANY})
+        practice = locked.practice
+        per_session = quantize(locked.package.price / locked.sessions_total, practice.currency)
+        credit = credit_invoice_create(
+            practice=practice, client=locked.client, actor=actor, reason=reason or "Unused package sessions",
+            lines=[LineInput(description=f"Refund of {sessions} unused session(s): {locked.package.name}",
+                             unit_price=per_session, units=Decimal(sessions))],
+        )
+        locked.sessions_refunded += sessions
+        locked.save(update_fields=["sessions_refunded"])
+    return credit
+
+
+# --- bulk invoicing -----------------------------------------------------------------------
+
+
+@dataclass
+class BulkPreviewRow:
+    client: Client
+    item_count: int
+    total: Decimal
+
+
+def uninvoiced_by_client(practice: Practice, date_from: date, date_to: date) -> list[BulkPreviewRow]:
+    rows = (
+        BillingItem.objects.filter(practice=practice, invoice__isnull=True, date__gte=date_from, date__lte=date_to)
+        .values("client_id")
+        .annotate(total=Sum("amount"), count=Count("id"))
+        .order_by("client_id")
+    )
+    clients = Client.objects.in_bulk([r["client_id"] for r in rows])
+    return [BulkPreviewRow(client=clients[r["client_id"]], item_count=r["count"], total=r["total"]) for r in rows]
+
+
+def invoice_all_uninvoiced(
+    *, practice: Practice, actor: User | None, date_from: date, date_to: date, issue: bool = True,
+    system: str | None = None,
+) -> list[Invoice]:
+    """One invoice per client for their uninvoiced items in the range, one transaction
+    per client: a client whose items were taken meanwhile is skipped, not half-done."""
+    created = []
+    for row in uninvoiced_by_client(practice, date_from, date_to):
+        ids = list(
+            BillingItem.objects.filter(
+                practice=practice, client=row.client, invoice__isnull=True, date__gte=date_from, date__lte=date_to
+            ).values_list("pk", flat=True)
+        )
+        try:
+            created.append(
+                invoice_create(practice=practice, client=row.client, actor=actor, item_ids=ids, issue=issue,
+                               system=system)
+            )
+        except ValidationError as exc:
+            if getattr(exc, "code", None) != "items_taken":
+                raise
+    return created
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+def ledger_verify(practice: Practice | None = None) -> list[str]:
+    """Problems found: stored invoice totals that differ from their lines, and client
+    balances that differ from the ledger. An empty list means the books agree."""
+    problems = []
+    invoices = Invoice.objects.all() if practice is None else Invoice.objects.filter(practice=practice)
+    line_sums = {
+        row["invoice"]: row
+        for row in InvoiceLine.objects.filter(invoice__in=invoices).values("invoice").annotate(net=Sum("net"), tax=Sum("tax"))
+    }
+    for invoice in invoices.only("pk", "number", "subtotal", "tax", "total", "credit_applied", "amount_paid",
+                                 "balance", "kind", "status"):
+        sums = line_sums.get(invoice.pk, {"net": ZERO, "tax": ZERO})
+        if (sums["net"] or ZERO) != invoice.subtotal or (sums["tax"] or ZERO) != invoice.tax:
+            problems.append(f"Invoice {invoice} totals {invoice.subtotal}+{invoice.tax} differ from its lines "
+                            f"{sums['net']}+{sums['tax']}")
+    paid = {
+        row["invoice"]: row["paid"]
+        for row in PaymentAllocation.objects.filter(invoice__in=invoices)
+        .exclude(payment__status=Payment.Status.REVERSED)
+        .values("invoice").annotate(paid=Sum("amount"))
+    }
+    for invoice in invoices.exclude(status=Invoice.Status.VOID).filter(kind=Invoice.Kind.INVOICE):
+        if paid.get(invoice.pk, ZERO) != invoice.amount_paid:
+            problems.append(f"Invoice {invoice} amount paid {invoice.amount_paid} differs from its payments "
+                            f"{paid.get(invoice.pk, ZERO)}")
+    accounts = ClientAccount.objects.all() if practice is None else ClientAccount.objects.filter(practice=practice)
+    sums = {
+        row["client"]: row
+        for row in LedgerEntry.objects.filter(client__in=accounts.values("client"))
+        .values("client").annotate(balance=Sum("balance_delta"), credit=Sum("credit_delta"))
+    }
+    for account in accounts:
+        row = sums.get(account.client_id, {"balance": ZERO, "credit": ZERO})
+        if (row["balance"] or ZERO) != account.balance or (row["credit"] or ZERO) != account.credit_balance:
+            problems.append(f"Client {account.client_id} balance {account.balance}/{account.credit_balance} differs "
+                            f"from the ledger {row['balance']}/{row['credit']}")
+    open_sums = {
+        row["client"]: row["owed"]
+        for row in invoices.filter(kind=Invoice.Kind.INVOICE, status__in=[Invoice.Status.OPEN, Invoice.Status.PAID])
+        .values("client").annotate(owed=Sum("balance"))
+    }
+    for account in accounts:
+        if open_sums.get(account.client_id, ZERO) != account.balance:
+            problems.append(f"Client {account.client_id} balance {account.balance} differs from open invoices "
+                            f"{open_sums.get(account.client_id, ZERO)}")
+    return problems

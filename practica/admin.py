@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from .models import AuditLog, Membership, Practice, StaffInvite, User
+from .models import AuditLog, Membership, Practice, StaffInvite, TaxRate, User
 
 
 def _superusers_only(request: HttpRequest) -> bool:
@@ -69,6 +69,14 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "is_active", "practice"]
     search_fields = ["user__email", "practice__name"]
     autocomplete_fields = ["user", "practice"]
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    list_display = ["name", "practice", "percent", "is_default", "is_archived"]
+    list_filter = ["is_default", "is_archived", "practice"]
+    search_fields = ["name", "practice__name"]
+    list_select_related = ["practice"]
 
 
 @admin.register(StaffInvite)

@@ -1,0 +1,121 @@
+"""Forms of the clients pages. They parse and give friendly field errors; the services
+check the same rules again before anything is written."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from practica.models import Practice, User
+
+from .models import Client, Payer
+from .selectors import STATUS_ALL, clinicians_for_practice, payers_for_practice
+from .services import CLINICIAN_NOT_IN_PRACTICE, DATE_OF_BIRTH_IN_FUTURE, PAYER_NOT_IN_PRACTICE
+
+
+class ClinicianChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+        return obj.get_full_name()
+
+
+class PayerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Payer) -> str:  # type: ignore[override]
+        return f"{obj.first_name} {obj.last_name} <{obj.email}>"
+
+
+class ClientForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    preferred_name = forms.CharField(
+        max_length=100, required=False, help_text="Shown instead of the first name, if given."
+    )
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    clinicians = ClinicianChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": CLINICIAN_NOT_IN_PRACTICE, "invalid_pk_value": CLINICIAN_NOT_IN_PRACTICE},
+    )
+    payer = PayerChoiceField(
+        queryset=Payer.objects.none(),
+        required=False,
+        empty_label="No payer: invoices go to the client",
+        help_text="A parent, guardian or partner who receives the invoices and pays.",
+        error_messages={"invalid_choice": PAYER_NOT_IN_PRACTICE},
+    )
+
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.practice = practice
+        self.fields["clinicians"].queryset = clinicians_for_practice(practice)  # type: ignore[attr-defined]
+        self.fields["payer"].queryset = payers_for_practice(practice)  # type: ignore[attr-defined]
+
+    @classmethod
+    def initial_for(cls, client: Client) -> dict[str, Any]:
+        return {
+            "first_name": client.first_name,
+            "last_name": client.last_name,
+            "preferred_name": client.preferred_name,
+            "email": client.email,
+            "phone": client.phone,
+            "date_of_birth": client.date_of_birth,
+            "address": client.address,
+            "clinicians": [u.pk for u in client.clinicians.all()],
+            "payer": client.payer_id,
+        }
+
+    def clean_date_of_birth(self) -> date | None:
+        value: date | None = self.cleaned_data.get("date_of_birth")
+        if value is not None and value > self.practice.local_today():
+            raise forms.ValidationError(DATE_OF_BIRTH_IN_FUTURE)
+        return value
+
+
+class PayerForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    email = forms.EmailField(help_text="Invoices, statements and receipts go to this address.")
+    phone = forms.CharField(max_length=40, required=False)
+    relationship = forms.ChoiceField(choices=Payer.Relationship.choices, label="Relationship to the client")
+    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    @classmethod
+    def initial_for(cls, payer: Payer) -> dict[str, Any]:
+        return {f: getattr(payer, f) for f in ("first_name", "last_name", "email", "phone", "relationship", "address")}
+
+
+STATUS_CHOICES = [(Client.Status.ACTIVE, "Active"), (Client.Status.ARCHIVED, "Archived"), (STATUS_ALL, "All")]
+
+
+class ClientFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, email or phone", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    clinician = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: Any, practice: Practice, show_clinician: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if show_clinician:
+            self.fields["clinician"].choices = [("", "Any clinician")] + [  # type: ignore[attr-defined]
+                (u.pk, u.get_full_name()) for u in clinicians_for_practice(practice)
+            ]
+        else:
+            del self.fields["clinician"]
+
+    def filters(self) -> dict[str, Any]:
+        """The selector's keyword arguments; a bad value is ignored rather than an error."""
+        self.is_valid()
+        data = self.cleaned_data  # holds the fields that were valid
+        return {
+            "q": (data.get("q") or "").strip(),
+            "status": data.get("status") or Client.Status.ACTIVE,
+            "clinician_id": data.get("clinician"),
+        }

@@ -1,0 +1,136 @@
+"""Reads of clients and payers. Each takes the practice first and, where visibility
+depends on who is asking, the viewer's membership.
+
+Visibility rule (DESIGN.md, Security): a clinician sees only the clients assigned to
+them; owners, admins and billers see every client of the practice. A client the viewer
+may not see is a 404, the same as one that does not exist or belongs to another practice.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.http import Http404
+
+from appointments.models import Appointment
+from billing.models import BillingItem
+from practica.models import Membership, Practice, Role, User
+
+from .models import Client, Payer
+
+STATUS_ALL = "all"
+
+
+def _assigned_to(user_id: int) -> Exists:
+    through = Client.clinicians.through
+    return Exists(through.objects.filter(client_id=OuterRef("pk"), user_id=user_id))
+
+
+def clients_visible(practice: Practice, membership: Membership) -> QuerySet[Client]:
+    """Every client of ``practice`` that ``membership`` may see."""
+    clients = Client.objects.filter(practice=practice)
+    if not membership.sees_all_clients:
+        clients = clients.filter(_assigned_to(membership.user_id))
+    return clients
+
+
+def client_list(
+    practice: Practice,
+    membership: Membership,
+    *,
+    q: str = "",
+    status: str = Client.Status.ACTIVE,
+    clinician_id: int | None = None,
+) -> QuerySet[Client]:
+    """The clients list: search, filters and visibility, with what each row shows loaded
+    in a fixed number of queries (payer joined, clinicians prefetched)."""
+    clients = clients_visible(practice, membership)
+    # Every word must match somewhere, so "ana smith" finds Ana Smith.
+    for term in q.split():
+        clients = clients.filter(
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(preferred_name__icontains=term)
+            | Q(email__icontains=term)
+            | Q(phone__icontains=term)
+        )
+    if status and status != STATUS_ALL:
+        clients = clients.filter(status=status)
+    if clinician_id is not None:
+        clients = clients.filter(_assigned_to(clinician_id))
+    return clients.select_related("payer").prefetch_related(
+        Prefetch("clinicians", queryset=User.objects.order_by("first_name", "last_name", "pk"))
+    )
+
+
+def client_get_for_practice(practice: Practice, membership: Membership, client_id: int) -> Client:
+    """One client the viewer may see, or Http404 (foreign, missing or not assigned alike)."""
+    client = (
+        clients_visible(practice, membership)
+        .select_related("payer", "practice")
+        .prefetch_related(Prefetch("clinicians", queryset=User.objects.order_by("first_name", "last_name", "pk")))
+        .filter(pk=client_id)
+        .first()
+    )
+    if client is None:
+        raise Http404("No such client.")
+    return client
+
+
+def clinicians_for_practice(practice: Practice) -> QuerySet[User]:
+    """People who may be assigned to a client: the practice's active clinicians."""
+    return User.objects.filter(
+        memberships__practice=practice,
+        memberships__role=Role.CLINICIAN,
+        memberships__is_active=True,
+    ).order_by("first_name", "last_name", "pk")
+
+
+def payers_for_practice(practice: Practice) -> QuerySet[Payer]:
+    return Payer.objects.filter(practice=practice).order_by("last_name", "first_name", "pk")
+
+
+def payer_get_for_practice(practice: Practice, payer_id: int | str) -> Payer:
+    """A payer of ``practice`` or Http404 (another practice's payer is no different)."""
+    if not str(payer_id).isdigit():
+        raise Http404("No such payer.")
+    payer = Payer.objects.filter(practice=practice, pk=int(payer_id)).first()
+    if payer is None:
+        raise Http404("No such payer.")
+    return payer
+
+
+def household(practice: Practice, membership: Membership, client: Client) -> QuerySet[Client]:
+    """The other clients the same payer pays for, as far as the viewer may see them."""
+    if client.payer_id is None:
+        return Client.objects.none()
+    return (
+        clients_visible(practice, membership)
+        .filter(payer_id=client.payer_id)
+        .exclude(pk=client.pk)
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def payer_client_count(practice: Practice, payer: Payer) -> int:
+    return Client.objects.filter(practice=practice, payer=payer).count()
+
+
+def client_appointments(practice: Practice, client: Client) -> QuerySet[Appointment]:
+    """The client's appointments (as an attendee, group sessions included), newest first."""
+    return (
+        Appointment.objects.filter(practice=practice, attendees__client=client)
+        .select_related("clinician")
+        .prefetch_related("services")
+        .order_by("-start", "-id")
+    )
+
+
+def client_uninvoiced_items(practice: Practice, client: Client) -> QuerySet[BillingItem]:
+    return BillingItem.objects.filter(practice=practice, client=client, invoice__isnull=True).order_by("date", "id")
+
+
+def client_uninvoiced_total(practice: Practice, client: Client) -> Decimal:
+    total = client_uninvoiced_items(practice, client).aggregate(total=Sum("amount"))["total"]
+    return total if total is not None else Decimal("0")

@@ -18,6 +18,7 @@ practice_patterns = [
     path("settings/security/totp/start/", views.security_totp_start, name="security_totp_start"),
     path("settings/security/totp/remove/", views.security_totp_remove, name="security_totp_remove"),
     path("settings/audit/", views.audit_log, name="audit_log"),
+    path("clients/", include("clients.urls")),
     path("", include("appointments.urls")),
 ]
 

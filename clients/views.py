@@ -1,0 +1,234 @@
+"""Clients pages: the list and a client's record (Overview, Appointments, Billing,
+Settings), plus the payer forms. Views parse, call a selector or a service, render.
+
+Every page that shows a client record writes a ``client.viewed`` audit row; the list
+shows names and contact details only and is not audited row by row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from practica.audit import client_ip
+
+from . import selectors, services
+from .forms import ClientFilterForm, ClientForm, PayerForm
+from .models import Client
+
+PAGE_SIZE = 25
+CLIENT_CREATED = "Client added."
+CLIENT_SAVED = "Client details saved."
+CLIENT_ARCHIVED = "Client archived. They no longer appear in the active list."
+CLIENT_UNARCHIVED = "Client restored to the active list."
+PAYER_SAVED = "Payer details saved."
+PAYER_LINKED = "Payer linked. Invoices for this client now go to the payer."
+PAYER_UNLINKED = "Payer removed. Invoices for this client now go to the client."
+
+TABS = [
+    ("overview", "Overview", "clients:detail"),
+    ("appointments", "Appointments", "clients:appointments"),
+    ("billing", "Billing", "clients:billing"),
+    ("settings", "Settings", "clients:settings"),
+]
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+def _client(request: HttpRequest, client_id: int) -> Client:
+    return selectors.client_get_for_practice(request.practice, request.membership, client_id)  # type: ignore[attr-defined]
+
+
+def _render_record(
+    request: HttpRequest, client: Client, tab: str, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    services.client_record_viewed(client=client, actor=request.user, section=tab, ip=client_ip(request))  # type: ignore[arg-type]
+    base = {"client": client, "tab": tab, "tabs": TABS}
+    return render(request, template, {**base, **context}, status=status)
+
+
+def client_list(request: HttpRequest) -> HttpResponse:
+    practice, membership = request.practice, request.membership  # type: ignore[attr-defined]
+    form = ClientFilterForm(request.GET, practice=practice, show_clinician=membership.sees_all_clients)
+    filters = form.filters()
+    page = Paginator(selectors.client_list(practice, membership, **filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {"form": form, "page": page, "filters": filters}
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        return render(request, "clients/_list_results.html", context)
+    return render(request, "clients/list.html", context)
+
+
+def client_new(request: HttpRequest) -> HttpResponse:
+    practice = request.practice  # type: ignore[attr-defined]
+    form = ClientForm(request.POST or None, practice=practice)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = services.client_create(
+                practice=practice,
+                actor=request.user,
+                ip=client_ip(request),
+                **form.cleaned_data,  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, CLIENT_CREATED)
+            return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
+    return render(request, "clients/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
+    practice, membership = request.practice, request.membership  # type: ignore[attr-defined]
+    client = _client(request, client_id)
+    context = {
+        "household": selectors.household(practice, membership, client),
+        "uninvoiced_total": selectors.client_uninvoiced_total(practice, client),
+        "next_appointment": selectors.client_appointments(practice, client)
+        .filter(start__gte=practice.local_now(), status="scheduled")
+        .order_by("start")
+        .first(),
+    }
+    return _render_record(request, client, "overview", "clients/detail_overview.html", context)
+
+
+def _appointment_links() -> bool:
+    # The appointment page comes with the calendar; link to it once it exists.
+    try:
+        reverse("appointments:detail", kwargs={"practice_slug": "x", "appointment_id": 1})
+    except NoReverseMatch:
+        return False
+    return True
+
+
+def client_appointments(request: HttpRequest, client_id: int) -> HttpResponse:
+    practice = request.practice  # type: ignore[attr-defined]
+    client = _client(request, client_id)
+    page = Paginator(selectors.client_appointments(practice, client), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "appointment_links": _appointment_links()}
+    return _render_record(request, client, "appointments", "clients/detail_appointments.html", context)
+
+
+def client_billing(request: HttpRequest, client_id: int) -> HttpResponse:
+    practice = request.practice  # type: ignore[attr-defined]
+    client = _client(request, client_id)
+    context = {
+        "items": selectors.client_uninvoiced_items(practice, client),
+        "uninvoiced_total": selectors.client_uninvoiced_total(practice, client),
+    }
+    return _render_record(request, client, "billing", "clients/detail_billing.html", context)
+
+
+def client_settings(request: HttpRequest, client_id: int) -> HttpResponse:
+    practice = request.practice  # type: ignore[attr-defined]
+    client = _client(request, client_id)
+    form = ClientForm(request.POST or None, practice=practice, initial=ClientForm.initial_for(client))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.client_update(client=client, actor=request.user, ip=client_ip(request), **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, CLIENT_SAVED)
+            return redirect("clients:settings", practice_slug=practice.slug, client_id=client.pk)
+    return _render_record(
+        request,
+        client,
+        "settings",
+        "clients/detail_settings.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def client_archive(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = _client(request, client_id)
+    try:
+        services.client_archive(client=client, actor=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+        messages.success(request, CLIENT_ARCHIVED)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)  # type: ignore[attr-defined]
+
+
+@require_POST
+def client_unarchive(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = _client(request, client_id)
+    try:
+        services.client_unarchive(client=client, actor=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+        messages.success(request, CLIENT_UNARCHIVED)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)  # type: ignore[attr-defined]
+
+
+def payer_new(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Add a new payer for this client, or link a payer the practice already has."""
+    practice = request.practice  # type: ignore[attr-defined]
+    client = _client(request, client_id)
+    linking = request.method == "POST" and request.POST.get("action") == "link"
+    form = PayerForm(request.POST if request.method == "POST" and not linking else None)
+    if linking:
+        raw = request.POST.get("payer", "")
+        payer = selectors.payer_get_for_practice(practice, raw) if raw else None
+        services.client_set_payer(client=client, actor=request.user, payer=payer, ip=client_ip(request))  # type: ignore[arg-type]
+        messages.success(request, PAYER_LINKED if payer else PAYER_UNLINKED)
+        return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.payer_create(
+                practice=practice,
+                actor=request.user,
+                clients=[client],
+                ip=client_ip(request),  # type: ignore[arg-type]
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, PAYER_LINKED)
+            return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
+    context = {"form": form, "payers": selectors.payers_for_practice(practice)}
+    return _render_record(
+        request, client, "settings", "clients/payer_form.html", context, status=400 if form.errors else 200
+    )
+
+
+def payer_edit(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Edit the payer of this client; the change applies to every client they pay for."""
+    practice = request.practice  # type: ignore[attr-defined]
+    client = _client(request, client_id)
+    if client.payer is None:
+        raise Http404("This client has no payer.")
+    payer = client.payer
+    form = PayerForm(request.POST or None, initial=PayerForm.initial_for(payer))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.payer_update(payer=payer, actor=request.user, ip=client_ip(request), **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, PAYER_SAVED)
+            return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
+    context = {"form": form, "payer": payer, "paying_for": selectors.payer_client_count(practice, payer)}
+    return _render_record(
+        request, client, "settings", "clients/payer_form.html", context, status=400 if form.errors else 200
+    )

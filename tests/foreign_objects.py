@@ -8,8 +8,17 @@ from __future__ import annotations
 
 def extra_foreign_ids(other_tenant) -> dict[str, int]:
     ids: dict[str, int] = {}
+    ids.update(_clients(other_tenant))
     ids.update(_appointments(other_tenant))
     return ids
+
+
+def _clients(other_tenant) -> dict[str, int]:
+    from tests.factories_clients import ClientFactory, PayerFactory
+
+    payer = PayerFactory(practice=other_tenant.practice)
+    client = ClientFactory(practice=other_tenant.practice, payer=payer, clinicians=[other_tenant.clinician])
+    return {"client_id": client.pk}
 
 
 def _appointments(other_tenant) -> dict[str, int]:

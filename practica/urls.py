@@ -19,6 +19,7 @@ practice_patterns = [
     path("settings/security/totp/remove/", views.security_totp_remove, name="security_totp_remove"),
     path("settings/audit/", views.audit_log, name="audit_log"),
     path("clients/", include("clients.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("appointments.urls")),
 ]
 

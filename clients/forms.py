@@ -33,7 +33,7 @@ class ClientForm(forms.Form):
     )
     email = forms.EmailField(required=False)
     phone = forms.CharField(max_length=40, required=False)
-    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     clinicians = ClinicianChoiceField(
         queryset=User.objects.none(),

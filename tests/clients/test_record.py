@@ -110,3 +110,13 @@ def test_overview_shows_the_uninvoiced_amount(tenant, owner_client, clara_client
 def test_the_nav_links_to_clients(tenant, owner_client):
     html = owner_client.get(url(tenant, "dashboard")).content.decode()
     assert f'href="{url(tenant, "clients:list")}"' in html
+
+
+@pytest.mark.django_db
+def test_appointment_times_are_shown_in_the_practices_timezone(tenant, owner_client, clara_client):
+    # 14:00 UTC on 2 March 2026 is 09:00 in New York (EST).
+    from datetime import UTC, datetime
+
+    appointment(tenant, clara_client, start=datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
+    html = owner_client.get(url(tenant, "clients:appointments", client_id=clara_client.pk)).content.decode()
+    assert "Mon 2 Mar 2026, 09:00" in html

@@ -5,18 +5,18 @@ Forms parse and check shape; the services re-check the rules and own the writes.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from babel.numbers import get_currency_name, list_currencies
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from clients.models import Client
 from practica.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
 
-from .models import Appointment, Service
+from .models import Appointment, AppointmentService, Attendee, Service
 
 DURATION_POSITIVE = "Enter a duration of at least 1 minute."
 DURATION_TOO_LONG = "An appointment lasts at most 24 hours."
@@ -63,12 +63,9 @@ class ServiceForm(forms.ModelForm):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        rates = TaxRate.objects.filter(practice=practice, is_archived=False)
-        if self.instance.pk and self.instance.tax_rate_id:
-            rates = TaxRate.objects.filter(practice=practice).filter(is_archived=False) | TaxRate.objects.filter(
-                pk=self.instance.tax_rate_id, practice=practice
-            )
-        self.fields["tax_rate"].queryset = rates.distinct()
+        # An archived rate is not offered, unless this service already uses it.
+        offered = Q(is_archived=False) | Q(pk=self.instance.tax_rate_id or 0)
+        self.fields["tax_rate"].queryset = TaxRate.objects.filter(offered, practice=practice)
         self.fields["tax_rate"].empty_label = "No tax"
         self.fields["price"].label = f"Price ({practice.currency})"
         self.fields["copay_kind"].required = False
@@ -184,11 +181,17 @@ def clinicians_for(practice: Practice, viewer: User, role: str) -> QuerySet[User
     return users.order_by("first_name", "last_name", "email").distinct()
 
 
-def clients_for(practice: Practice, viewer: User, role: str) -> QuerySet[Client]:
-    clients = Client.objects.filter(practice=practice, status=Client.Status.ACTIVE)
+def clients_for(
+    practice: Practice, viewer: User, role: str, appointment: Appointment | None = None
+) -> QuerySet[Client]:
+    """Active clients the viewer may book (a clinician: their own), plus whoever already
+    attends ``appointment`` so an edit keeps them selectable."""
+    offered = Q(status=Client.Status.ACTIVE)
     if role == Role.CLINICIAN:
-        clients = clients.filter(clinicians=viewer)
-    return clients.order_by("last_name", "first_name", "id").distinct()
+        offered &= Q(pk__in=Client.objects.filter(practice=practice, clinicians=viewer).values("pk"))
+    if appointment is not None:
+        offered |= Q(pk__in=Attendee.objects.filter(appointment=appointment).values("client_id"))
+    return Client.objects.filter(offered, practice=practice).order_by("last_name", "first_name", "id")
 
 
 class AppointmentForm(forms.Form):
@@ -247,14 +250,13 @@ class AppointmentForm(forms.Form):
         self.practice = practice
         self.appointment = appointment
         self.fields["clinician"].queryset = clinicians_for(practice, viewer, role)
-        clients = clients_for(practice, viewer, role)
-        services = Service.objects.filter(practice=practice, is_archived=False)
+        clients = clients_for(practice, viewer, role, appointment)
+        offered = Q(is_archived=False)
         if appointment is not None:
             # Keep what the appointment already has selectable, even if archived since.
-            clients = (
-                clients | Client.objects.filter(practice=practice, attendances__appointment=appointment)
-            ).distinct()
-            services = (services | Service.objects.filter(practice=practice, appointments=appointment)).distinct()
+            offered |= Q(pk__in=AppointmentService.objects.filter(appointment=appointment).values("service_id"))
+        services = Service.objects.filter(offered, practice=practice)
+        if appointment is not None:
             if appointment.series_id is None:
                 del self.fields["scope"]
             for name in ("repeat", "interval", "until", "count"):
@@ -279,7 +281,7 @@ class AppointmentForm(forms.Form):
         if "scope" in self.fields and not data.get("scope"):
             self.add_error("scope", SCOPE_REQUIRED)
         services = data.get("services")
-        if data.get("duration_minutes") is None and services:
+        if data.get("duration_minutes") is None and services and "duration_minutes" not in self.errors:
             first = sorted(services, key=lambda s: s.name)[0]
             data["duration_minutes"] = first.default_duration_minutes
         day, at = data.get("date"), data.get("start_time")
@@ -288,7 +290,7 @@ class AppointmentForm(forms.Form):
             start = datetime.combine(day, at, tzinfo=tz)
             # A wall time inside a spring-forward gap does not exist; zoneinfo would quietly
             # shift it, so refuse it instead.
-            roundtrip = start.astimezone(tz)
+            roundtrip = start.astimezone(UTC).astimezone(tz)
             if (roundtrip.hour, roundtrip.minute) != (at.hour, at.minute) or roundtrip.date() != day:
                 self.add_error("start_time", DATE_NOT_REAL.format(value=f"{day} {at:%H:%M}", tz=self.practice.timezone))
             data["start"] = start
@@ -315,7 +317,10 @@ class AppointmentForm(forms.Form):
 
     @property
     def end(self) -> datetime:
-        return self.cleaned_data["start"] + timedelta(minutes=self.cleaned_data["duration_minutes"])
+        # Elapsed time, not wall-clock time: add in UTC so a DST change inside the
+        # appointment does not change its length.
+        start = self.cleaned_data["start"].astimezone(UTC)
+        return start + timedelta(minutes=self.cleaned_data["duration_minutes"])
 
 
 def appointment_initial(appointment: Appointment, tz: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -54,6 +55,14 @@ def _practice(request: HttpRequest):  # type: ignore[no-untyped-def]
     return request.practice  # type: ignore[attr-defined]
 
 
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    """Render with the practice's timezone active, so every time on the page is local."""
+    with timezone.override(_practice(request).tzinfo):
+        return render(request, template, context, status=status)
+
+
 def _apply_errors(form: Any, exc: ValidationError, *, aliases: dict[str, str] | None = None) -> None:
     """Put a service's ValidationError on the form: on its field when the form has one."""
     aliases = aliases or {}
@@ -77,7 +86,7 @@ def services_list(request: HttpRequest) -> HttpResponse:
     rows = (
         Service.objects.filter(practice=practice, is_archived=show_archived).select_related("tax_rate").order_by("name")
     )
-    return render(request, "appointments/services_list.html", {"services": rows, "show_archived": show_archived})
+    return _render(request, "appointments/services_list.html", {"services": rows, "show_archived": show_archived})
 
 
 def _service_form_view(request: HttpRequest, service: Service | None) -> HttpResponse:
@@ -108,7 +117,7 @@ def _service_form_view(request: HttpRequest, service: Service | None) -> HttpRes
         else:
             return redirect("appointments:services", practice_slug=practice.slug)
     status = 400 if form.errors else 200
-    return render(request, "appointments/service_form.html", {"form": form, "service": service}, status=status)
+    return _render(request, "appointments/service_form.html", {"form": form, "service": service}, status=status)
 
 
 @require_role(*SERVICE_ROLES)
@@ -150,7 +159,7 @@ def _billing_details_page(
     practice = _practice(request)
     rates = TaxRate.objects.filter(practice=practice).order_by("is_archived", "name")
     context = {"form": form, "tax_form": tax_form, "tax_rates": rates}
-    return render(request, "appointments/billing_details.html", context, status=status)
+    return _render(request, "appointments/billing_details.html", context, status=status)
 
 
 @require_role(*OWNER_OR_ADMIN)
@@ -193,7 +202,7 @@ def tax_rate_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Tax rate {rate} added.")
             return redirect("appointments:billing_details", practice_slug=practice.slug)
     status = 400 if form.errors else 200
-    return render(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": None}, status=status)
+    return _render(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": None}, status=status)
 
 
 @require_role(*OWNER_OR_ADMIN)
@@ -217,7 +226,7 @@ def tax_rate_edit(request: HttpRequest, tax_rate_id: int) -> HttpResponse:
             messages.success(request, f"Tax rate {saved} saved.")
             return redirect("appointments:billing_details", practice_slug=practice.slug)
     status = 400 if form.errors else 200
-    return render(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": rate}, status=status)
+    return _render(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": rate}, status=status)
 
 
 # --- Calendar ------------------------------------------------------------------------
@@ -268,7 +277,7 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
     template = "appointments/calendar.html"
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "calendar":
         template = "appointments/_calendar.html"
-    return render(request, template, context)
+    return _render(request, template, context)
 
 
 def _appointment_form_page(
@@ -284,7 +293,7 @@ def _appointment_form_page(
         "appointment": appointment,
         "overlaps": [(a, a.start.astimezone(tz), a.end.astimezone(tz)) for a in overlaps or []],
     }
-    return render(request, "appointments/appointment_form.html", context, status=status)
+    return _render(request, "appointments/appointment_form.html", context, status=status)
 
 
 def _overlaps_to_confirm(request: HttpRequest, form: AppointmentForm, exclude_ids: list[int]) -> list[Appointment]:
@@ -440,8 +449,8 @@ def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpRespons
     appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)  # type: ignore[attr-defined]
     context = _detail_context(request, appointment)
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "flyout":
-        return render(request, "appointments/_flyout.html", context)
-    return render(request, "appointments/detail.html", context)
+        return _render(request, "appointments/_flyout.html", context)
+    return _render(request, "appointments/detail.html", context)
 
 
 def _action(request: HttpRequest, appointment_id: int, run: Any, done: str) -> HttpResponse:
@@ -535,4 +544,4 @@ def billing_detail_edit(request: HttpRequest, appointment_id: int, detail_id: in
             )
             return redirect(appointment.get_absolute_url())
     context = {"form": form, "appointment": appointment, "detail": detail, "invoiced": invoiced}
-    return render(request, "appointments/billing_detail_form.html", context, status=400 if form.errors else 200)
+    return _render(request, "appointments/billing_detail_form.html", context, status=400 if form.errors else 200)

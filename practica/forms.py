@@ -90,7 +90,9 @@ class InviteAcceptForm(forms.Form):
         elif p1:
             from .models import User
 
-            candidate = User(email=self.email, first_name=data.get("first_name", ""), last_name=data.get("last_name", ""))
+            candidate = User(
+                email=self.email, first_name=data.get("first_name", ""), last_name=data.get("last_name", "")
+            )
             try:
                 password_validation.validate_password(p1, candidate)
             except forms.ValidationError as exc:

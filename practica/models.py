@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 import zoneinfo
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings

@@ -1,0 +1,63 @@
+"""A clinician books yesterday's session in the calendar, marks it completed from the
+flyout, and finds the uninvoiced amount on the client's Billing tab, in a real browser
+under the strict CSP."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.appointments.factories import ClientFactory, ServiceFactory
+
+from .conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_clinician_books_completes_and_sees_the_uninvoiced_amount(page: Page, console_errors, tenant):
+    practice = tenant.practice
+    ada = ClientFactory(practice=practice, first_name="Ada", last_name="Lovelace")
+    ada.clinicians.add(tenant.clinician)
+    service = ServiceFactory(practice=practice, name="Individual therapy", price=Decimal("120.00"))
+    yesterday = practice.local_today() - timedelta(days=1)
+
+    # Given a clinician on their calendar
+    sign_in(page, tenant.clinician.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Calendar").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Calendar")
+
+    # When they book a session for yesterday at 10:00 (practice time)
+    page.get_by_role("link", name="New appointment").click()
+    page.get_by_label("Clients").select_option(label="Ada Lovelace")
+    page.get_by_label("Services").select_option(label=str(service))
+    page.get_by_label("Date").fill(yesterday.isoformat())
+    page.get_by_label("Start time").fill("10:00")
+    page.get_by_role("button", name="Save appointment").click()
+
+    # Then it is on the calendar at 10:00 for the service's 50 minutes
+    expect(page.get_by_text("Appointment booked.")).to_be_visible()
+    entry = page.get_by_test_id("appointment").filter(has_text="Ada Lovelace")
+    expect(entry.get_by_test_id("appointment-time")).to_have_text("10:00–10:50")  # noqa: RUF001
+
+    # When they open it (the flyout, loaded by htmx) and mark it completed
+    entry.click()
+    flyout = page.get_by_test_id("flyout")
+    expect(flyout.get_by_test_id("billing-state")).to_have_text("No items")
+    expect(flyout.get_by_role("button", name="Create invoice", exact=True)).to_be_disabled()
+    flyout.get_by_role("button", name="Mark completed").click()
+
+    # Then the appointment is completed with an uninvoiced item
+    expect(page.get_by_text("Marked completed. 1 billing item(s) created.")).to_be_visible()
+    expect(page.get_by_test_id("appointment-status")).to_have_text("Completed")
+    expect(page.get_by_test_id("billing-state")).to_have_text("Uninvoiced")
+    # The site has no favicon yet (base.html is not this test's); anything else is a failure.
+    assert [e for e in console_errors if "favicon.ico" not in e] == []
+
+    # And the client's Billing tab shows what is owed
+    page.goto(f"/p/{practice.slug}/clients/{ada.pk}/billing/")
+    expect(page.get_by_test_id("uninvoiced-total")).to_have_text("$120.00")
+    expect(page).to_have_url(re.compile(rf"/clients/{ada.pk}/billing/$"))

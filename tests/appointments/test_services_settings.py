@@ -132,9 +132,7 @@ def test_edit_changes_the_price_list(tenant):
 def test_archiving_a_used_service_keeps_it_and_an_unused_one_is_deleted(tenant):
     used = ServiceFactory(practice=tenant.practice, name="Used")
     unused = ServiceFactory(practice=tenant.practice, name="Unused")
-    make_appointment(
-        tenant.practice, tenant.owner, tenant.clinician, [ClientFactory(practice=tenant.practice)], [used]
-    )
+    make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ClientFactory(practice=tenant.practice)], [used])
     client = signed_in(tenant.owner)
 
     first = client.post(url(tenant.practice, "appointments:service_archive", service_id=used.pk), follow=True)
@@ -218,9 +216,7 @@ def test_flat_fee_policy_needs_a_fee_and_currency_must_be_iso(tenant):
 
 
 def test_currency_is_locked_once_an_invoice_exists(tenant):
-    Invoice.objects.create(
-        practice=tenant.practice, client=ClientFactory(practice=tenant.practice), currency="USD"
-    )
+    Invoice.objects.create(practice=tenant.practice, client=ClientFactory(practice=tenant.practice), currency="USD")
     client = signed_in(tenant.owner)
 
     page = client.get(url(tenant.practice, "appointments:billing_details")).content.decode()
@@ -232,9 +228,7 @@ def test_currency_is_locked_once_an_invoice_exists(tenant):
 
 
 def test_the_service_refuses_a_currency_change_after_an_invoice(tenant):
-    Invoice.objects.create(
-        practice=tenant.practice, client=ClientFactory(practice=tenant.practice), currency="USD"
-    )
+    Invoice.objects.create(practice=tenant.practice, client=ClientFactory(practice=tenant.practice), currency="USD")
     data = {**details_post(tenant.practice, currency="EUR"), "prices_include_tax": False}
     for key in ("no_show_fee", "late_cancel_fee"):
         data[key] = Decimal(data[key])

@@ -66,7 +66,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             request.session[PENDING_AT] = time.time()
             request.session[PENDING_NEXT] = _safe_next(request, next_url)
             return redirect("signin_code")
-        _complete_sign_in(request, user, user.backend)
+        _complete_sign_in(request, user, user.backend)  # type: ignore[attr-defined]  # set by authenticate()
         return HttpResponseRedirect(_safe_next(request, next_url))
     return render(request, "registration/signin.html", {"form": form, "next": next_url or ""})
 

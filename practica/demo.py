@@ -44,7 +44,7 @@ def _user(email: str, first: str, last: str) -> User:
     return user
 
 
-def _practice(fields: dict[str, str], staff: list[tuple[str, str, str, str]]) -> Practice:
+def _practice(fields: dict[str, str], staff: list[tuple[str, str, str, Role]]) -> Practice:
     practice, _ = Practice.objects.get_or_create(slug=fields["slug"], defaults=fields)
     for email, first, last, role in staff:
         Membership.objects.get_or_create(user=_user(email, first, last), practice=practice, defaults={"role": role})

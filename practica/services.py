@@ -213,6 +213,15 @@ def user_sessions_end_all(*, user: User) -> None:
     user.refresh_from_db(fields=["session_generation"])
 
 
+def user_password_change(*, user: User, password: str, practice: Practice | None, ip: str | None) -> None:
+    """Set a new (already validated) password. Every session made before it ends, because the
+    session hash includes the password; the caller keeps its own with update_session_auth_hash."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_write(practice=practice, actor=user, action="auth.password_changed", obj=user, ip=ip)
+
+
 def audit_sign_in(*, user: User, ip: str | None, action: str = "auth.signed_in") -> None:
     for membership in Membership.objects.filter(user=user, is_active=True).select_related("practice"):
         audit_write(practice=membership.practice, actor=user, action=action, obj=user, ip=ip)

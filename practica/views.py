@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
-from .audit import audit_write, client_ip
+from .audit import client_ip
 from .forms import AuditFilterForm, InviteForm, PaymentSettingsForm, PracticeSettingsForm, RoleForm, TokenForm
 from .models import Membership, StaffInvite
 
@@ -145,14 +145,14 @@ def security(request: HttpRequest) -> HttpResponse:
     password_form = PasswordChangeForm(user, request.POST if posted == "password" else None)
     token_form = TokenForm(request.POST if posted == "totp" else None)
     if posted == "password" and password_form.is_valid():
-        password_form.save()
+        services.user_password_change(
+            user=user,  # type: ignore[arg-type]
+            password=password_form.cleaned_data["new_password1"],
+            practice=request.practice,  # type: ignore[attr-defined]
+            ip=client_ip(request),
+        )
         # Keep this session; every other session of the user ends with the old password.
         update_session_auth_hash(request, password_form.user)
-        audit_write(
-            practice=request.practice,  # type: ignore[attr-defined]
-            actor=user,  # type: ignore[arg-type]
-            action="auth.password_changed", obj=user, ip=client_ip(request),
-        )
         messages.success(request, "Your password was changed. Other devices have been signed out.")
         return redirect(request.path)
     if posted == "totp" and token_form.is_valid():

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from practica.middleware import IDLE_SIGNED_OUT, LIFETIME_SIGNED_OUT
-from practica.models import Practice
+from practica.models import AuditLog, Practice
 
 from ..conftest import PASSWORD
 from .conftest import dashboard_url, page_text, purl, sign_in
@@ -189,6 +189,8 @@ def test_password_change_keeps_this_session_and_ends_the_others(tenant):
     assert here.get(dashboard_url(tenant.practice)).status_code == 200
     # And the other device is signed out
     assert elsewhere.get(dashboard_url(tenant.practice)).status_code == 302
+    # And the change is in the audit log
+    assert AuditLog.objects.filter(action="auth.password_changed", actor=tenant.owner).count() == 1
     # And only the new password signs in
     assert sign_in(Client(), tenant.owner.email, PASSWORD).status_code == 200
     assert sign_in(Client(), tenant.owner.email, NEW_PASSWORD).status_code == 302

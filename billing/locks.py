@@ -13,8 +13,15 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from clients.models import Client
+from practica.models import Practice
 
 from .models import BillingItem, ClientAccount, Invoice, InvoiceCounter, Payment
+
+
+def lock_practice(practice: Practice) -> Practice:
+    """Hold the practice row while an invoice is made, so its currency cannot change under
+    it (Settings > Billing details takes the same row FOR UPDATE to change the currency)."""
+    return Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
 
 
 def lock_client(client: Client) -> ClientAccount:

@@ -268,6 +268,7 @@ def invoice_create(
     if not item_ids and not lines:
         raise ValidationError(NOTHING_TO_INVOICE)
     with transaction.atomic():
+        practice = locks.lock_practice(practice)
         account = locks.lock_client(client)
         payer = client.payer
         invoice = Invoice.objects.create(
@@ -508,6 +509,7 @@ def credit_invoice_create(
     if client.practice_id != practice.pk:
         raise ValidationError("That client does not belong to this practice.")
     with transaction.atomic():
+        practice = locks.lock_practice(practice)
         account = locks.lock_client(client)
         invoice = Invoice.objects.create(
             practice=practice, client=client, kind=Invoice.Kind.CREDIT, currency=practice.currency,
@@ -741,11 +743,16 @@ def package_refund_unused(*, purchase: PackagePurchase, actor: User, sessions: i
         if sessions <= 0 or sessions > locked.sessions_left:
             raise ValidationError({"sessions": PACKAGE_REFUND_TOO_MANY})
         practice = locked.practice
-        per_session = quantize(locked.package.price / locked.sessions_total, practice.currency)
+        # Refund at the price and tax the package was sold for (its invoice line), not the
+        # package's current price, which may have been edited since.
+        sold = InvoiceLine.objects.filter(invoice_id=locked.invoice_id).order_by("position", "pk").first()
+        price = sold.unit_price if sold is not None else locked.package.price
+        tax_percent = sold.tax_percent if sold is not None else ZERO
+        per_session = quantize(price / locked.sessions_total, practice.currency)
         credit = credit_invoice_create(
             practice=practice, client=locked.client, actor=actor, reason=reason or "Unused package sessions",
             lines=[LineInput(description=f"Refund of {sessions} unused session(s): {locked.package.name}",
-                             unit_price=per_session, units=Decimal(sessions))],
+                             unit_price=per_session, units=Decimal(sessions), tax_percent=tax_percent)],
         )
         locked.sessions_refunded += sessions
         locked.save(update_fields=["sessions_refunded"])

@@ -1,14 +1,605 @@
-"""Invoice, payment and credit pages. Views parse, call a selector or a service, render."""
+"""Invoice, credit invoice and hand-payment pages, the client Billing tab's panel and the
+"Create invoice" targets of the client record and the calendar.
+
+Views parse, check access, call one service or selector, render. Who may do what:
+owners, admins and billers do every billing action; a clinician may read the invoices
+and payments of their own clients (others are a 404) and do nothing else; deleting a
+payment is for owners and admins only.
+"""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from clients import selectors as client_selectors
+from clients.models import Client
+from practica.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
+
+from . import forms, selectors, services
+from .models import Invoice, Payment
+from .money import format_money, minor_units
+
+DRAFT_CREATED = "Draft invoice created. Issue it when it is ready."
+INVOICE_ISSUED = "Invoice {number} issued."
+INVOICE_SAVED = "Invoice saved."
+DRAFT_DELETED = "Draft deleted. Its items are uninvoiced again."
+INVOICE_VOIDED = "Invoice {number} voided. Its items are uninvoiced again."
+CREDIT_APPLIED = "Credit of {amount} applied."
+PAYMENT_RECORDED = "Payment of {amount} recorded."
+PAYMENT_DELETED = "Payment deleted. The invoices it paid owe that amount again."
+CREDIT_ISSUED = "Credit invoice {number} issued: {amount} added to the client's credit balance."
+PAID_BY_CREDIT = "Invoice {number} is fully paid by the client's credit: there is nothing left to pay."
+NOTHING_ON_APPOINTMENT = (
+    "Nothing to invoice for this appointment: its items are already invoiced, or it has none yet "
+    "(mark it completed or use Generate items)."
+)
+INVOICES_FROM_APPOINTMENT = "Issued {count} invoices: {numbers}."
+CREATE_ACTIONS = ("draft", "issue", "pay")
 
 
-def _todo(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise Http404
+# --- helpers ------------------------------------------------------------------------------
 
 
-invoice_new = invoice_new_items = invoice_detail = invoice_edit = invoice_issue = invoice_delete = _todo
-invoice_void = invoice_apply_credit = invoice_mark_paid = payment_new = payment_detail = payment_delete = _todo
-credit_new = client_create_invoice = appointment_create_invoice = _todo
+def _practice(request: HttpRequest) -> Any:
+    return request.practice  # type: ignore[attr-defined]
+
+
+def _membership(request: HttpRequest) -> Any:
+    return request.membership  # type: ignore[attr-defined]
+
+
+def _can_bill(request: HttpRequest) -> bool:
+    return _membership(request).role in BILLING_ROLES
+
+
+def _money(request: HttpRequest, amount: Decimal) -> str:
+    practice = _practice(request)
+    return format_money(amount, practice.currency, (practice.locale or "en_US").replace("-", "_"))
+
+
+def _purl(request: HttpRequest, name: str, **kwargs: Any) -> str:
+    return reverse(name, kwargs={"practice_slug": _practice(request).slug, **kwargs})
+
+
+def _invoice(request: HttpRequest, invoice_id: int) -> Invoice:
+    return selectors.invoice_get_for_practice(_practice(request), _membership(request), invoice_id)
+
+
+def _client(request: HttpRequest, client_id: int | str) -> Client:
+    try:
+        pk = int(client_id)
+    except (TypeError, ValueError):
+        raise Http404("No such client.") from None
+    return client_selectors.client_get_for_practice(_practice(request), _membership(request), pk)
+
+
+def _messages_of(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(name if name in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+def _code(exc: ValidationError) -> str | None:
+    return getattr(exc, "code", None)
+
+
+def _after_create(request: HttpRequest, invoice: Invoice, action: str) -> HttpResponse:
+    """Where "Create invoice", "Create and issue" and "Create invoice & add payment" lead."""
+    if invoice.status == Invoice.Status.DRAFT:
+        messages.success(request, DRAFT_CREATED)
+        return redirect(invoice.get_absolute_url())
+    messages.success(request, INVOICE_ISSUED.format(number=invoice.number))
+    if action == "pay":
+        if invoice.status == Invoice.Status.OPEN and invoice.balance > 0:
+            return _to_payment_form(request, invoice)
+        messages.info(request, PAID_BY_CREDIT.format(number=invoice.number))
+    return redirect(invoice.get_absolute_url())
+
+
+def _to_payment_form(request: HttpRequest, invoice: Invoice) -> HttpResponse:
+    return HttpResponseRedirect(f"{_purl(request, 'billing:payment_new')}?{urlencode({'invoice': invoice.pk})}")
+
+
+# --- the client Billing tab ----------------------------------------------------------------
+
+
+def client_billing_context(
+    request: HttpRequest,
+    client: Client,
+    *,
+    data: Any = None,
+    rows: list[forms.AmountRow] | None = None,
+    errors: list[str] | None = None,
+) -> dict[str, Any]:
+    """What templates/billing/_client_billing.html needs, under the one key ``billing``:
+    the header figures, the Uninvoiced amounts panel (with posted values and errors when
+    re-shown after bad input), and the client's invoices and payments."""
+    practice = _practice(request)
+    account = selectors.client_account(practice, client)
+    if rows is None:
+        rows = forms.uninvoiced_rows(list(selectors.client_uninvoiced_items(practice, client)), data)
+    credit = account.credit_balance if account else Decimal("0")
+    return {
+        "billing": {
+            "can_bill": _can_bill(request),
+            "balance": account.balance if account else Decimal("0"),
+            "credit_balance": credit,
+            "packages": selectors.client_packages(practice, client),
+            "rows": rows,
+            "uninvoiced_total": sum((row.obj.amount for row in rows), Decimal("0")),
+            "apply_credit": bool(data is not None and data.get("apply_credit")),
+            "errors": errors or [],
+            "invoices": selectors.client_invoices(practice, client),
+            "payments": selectors.client_payments(practice, client),
+        }
+    }
+
+
+def _render_client_billing(
+    request: HttpRequest, client: Client, rows: list[forms.AmountRow], errors: list[str]
+) -> HttpResponse:
+    # The client record's own renderer, so the tab looks exactly as it does on GET (and the
+    # view of the record is audited the same way).
+    from clients.views import _render_record
+
+    practice = _practice(request)
+    context = {
+        "items": client_selectors.client_uninvoiced_items(practice, client),
+        "uninvoiced_total": client_selectors.client_uninvoiced_total(practice, client),
+        **client_billing_context(request, client, data=request.POST, rows=rows, errors=errors),
+    }
+    return _render_record(request, client, "billing", "clients/detail_billing.html", context, status=400)
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def client_create_invoice(request: HttpRequest, client_id: int) -> HttpResponse:
+    """The Uninvoiced amounts panel: the ticked items, as adjusted, onto one invoice."""
+    practice = _practice(request)
+    client = _client(request, client_id)
+    items = list(selectors.client_uninvoiced_items(practice, client))
+    rows = forms.uninvoiced_rows(items, request.POST)
+    action = request.POST.get("action", "draft")
+    if action not in CREATE_ACTIONS:
+        action = "draft"
+    adjustments = forms.parse_amount_rows(rows)
+    chosen = [row.pk for row in rows if row.checked]
+    if any(row.errors for row in rows):
+        return _render_client_billing(request, client, rows, ["Correct the amounts marked below."])
+    if not chosen:
+        return _render_client_billing(request, client, rows, [services.NOTHING_TO_INVOICE])
+    try:
+        invoice = services.invoice_create(
+            practice=practice,
+            client=client,
+            actor=request.user,  # type: ignore[arg-type]
+            item_ids=chosen,
+            adjustments=adjustments,
+            apply_credit=bool(request.POST.get("apply_credit")),
+            issue=action in ("issue", "pay"),
+        )
+    except ValidationError as exc:
+        if _code(exc) == "items_taken":
+            messages.error(request, services.ITEMS_TAKEN)
+            return redirect("clients:billing", practice_slug=practice.slug, client_id=client.pk)
+        return _render_client_billing(request, client, rows, _messages_of(exc))
+    return _after_create(request, invoice, action)
+
+
+# --- + New invoice -------------------------------------------------------------------------
+
+
+@require_role(*BILLING_ROLES)
+def invoice_new(request: HttpRequest) -> HttpResponse:
+    """Choose a client, tick their uninvoiced items, add free lines."""
+    practice = _practice(request)
+    data = request.POST if request.method == "POST" else None
+    initial = {}
+    if data is None and request.GET.get("client"):
+        initial["client"] = request.GET["client"]
+    client_form = forms.InvoiceClientForm(data, practice=practice, initial=initial)
+    lines = forms.line_formset(practice, data)
+    errors: list[str] = []
+    client = None
+    raw_client = data.get("client") if data is not None else initial.get("client")
+    if raw_client:
+        client = client_form.fields["client"].queryset.filter(pk=raw_client).first() if raw_client.isdigit() else None
+    items = list(selectors.client_uninvoiced_items(practice, client)) if client else []
+    rows = forms.uninvoiced_rows(items, data)
+    if data is not None:
+        action = data.get("action", "draft")
+        if action not in CREATE_ACTIONS:
+            action = "draft"
+        adjustments = forms.parse_amount_rows(rows)
+        client_ok, lines_ok = client_form.is_valid(), lines.is_valid()
+        if client_ok and lines_ok and not any(row.errors for row in rows):
+            chosen = [row.pk for row in rows if row.checked]
+            try:
+                invoice = services.invoice_create(
+                    practice=practice,
+                    client=client_form.cleaned_data["client"],
+                    actor=request.user,  # type: ignore[arg-type]
+                    item_ids=chosen,
+                    adjustments=adjustments,
+                    lines=forms.formset_lines(lines),
+                    issue=action in ("issue", "pay"),
+                )
+            except ValidationError as exc:
+                errors = _messages_of(exc)
+            else:
+                return _after_create(request, invoice, action)
+    context = {"client_form": client_form, "lines": lines, "rows": rows, "client": client, "errors": errors}
+    return render(request, "billing/invoice_new.html", context, status=400 if data is not None else 200)
+
+
+@require_GET
+@require_role(*BILLING_ROLES)
+def invoice_new_items(request: HttpRequest) -> HttpResponse:
+    """The item picker of + New invoice for the chosen client (htmx swap on change)."""
+    practice = _practice(request)
+    raw = request.GET.get("client", "")
+    client = selectors.clients_for_invoicing(practice).filter(pk=raw).first() if raw.isdigit() else None
+    items = list(selectors.client_uninvoiced_items(practice, client)) if client else []
+    return render(request, "billing/_item_picker.html", {"rows": forms.uninvoiced_rows(items), "client": client})
+
+
+# --- the invoice page and its actions ----------------------------------------------------------
+
+
+def _invoice_context(request: HttpRequest, invoice: Invoice, **extra: Any) -> dict[str, Any]:
+    practice = _practice(request)
+    account = selectors.client_account(practice, invoice.client) if _can_bill(request) else None
+    today = practice.local_today()
+    context = {
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "allocations": [a for a in invoice.allocations.all() if a.payment.status != Payment.Status.REVERSED],
+        "can_bill": _can_bill(request),
+        "credit_balance": account.credit_balance if account else Decimal("0"),
+        "void_form": forms.ReasonForm(),
+        "mark_paid_form": forms.MarkPaidForm(initial={"received_on": today}),
+        "void_paid_message": services.VOID_PAID,
+    }
+    context.update(extra)
+    return context
+
+
+def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _invoice(request, invoice_id)
+    return render(request, "billing/invoice_detail.html", _invoice_context(request, invoice))
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def invoice_issue(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _invoice(request, invoice_id)
+    try:
+        invoice = services.invoice_issue(invoice=invoice, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for message in _messages_of(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, INVOICE_ISSUED.format(number=invoice.number))
+    return redirect(invoice.get_absolute_url())
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def invoice_delete(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _invoice(request, invoice_id)
+    try:
+        services.invoice_delete_draft(invoice=invoice, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for message in _messages_of(exc):
+            messages.error(request, message)
+        return redirect(invoice.get_absolute_url())
+    messages.success(request, DRAFT_DELETED)
+    return redirect("clients:billing", practice_slug=_practice(request).slug, client_id=invoice.client_id)
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def invoice_void(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _invoice(request, invoice_id)
+    form = forms.ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            invoice = services.invoice_void(
+                invoice=invoice,
+                actor=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, INVOICE_VOIDED.format(number=invoice.number))
+            return redirect(invoice.get_absolute_url())
+    return render(
+        request, "billing/invoice_detail.html", _invoice_context(request, invoice, void_form=form), status=400
+    )
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def invoice_apply_credit(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _invoice(request, invoice_id)
+    before = invoice.credit_applied
+    try:
+        invoice = services.credit_apply(invoice=invoice, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for message in _messages_of(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, CREDIT_APPLIED.format(amount=_money(request, invoice.credit_applied - before)))
+    return redirect(invoice.get_absolute_url())
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def invoice_mark_paid(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = _invoice(request, invoice_id)
+    form = forms.MarkPaidForm(request.POST)
+    if form.is_valid():
+        try:
+            result = services.invoice_mark_paid(
+                invoice=invoice,
+                actor=request.user,  # type: ignore[arg-type]
+                method=form.cleaned_data["method"],
+                received_on=form.cleaned_data["received_on"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, PAYMENT_RECORDED.format(amount=_money(request, result.payment.amount)))
+            return redirect(invoice.get_absolute_url())
+    return render(
+        request, "billing/invoice_detail.html", _invoice_context(request, invoice, mark_paid_form=form), status=400
+    )
+
+
+@require_role(*BILLING_ROLES)
+def invoice_edit(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """A draft freely; an open invoice without payments (the service audits what changed)."""
+    practice = _practice(request)
+    invoice = _invoice(request, invoice_id)
+    if not invoice.can_edit():
+        messages.error(request, services.NOT_EDITABLE)
+        return redirect(invoice.get_absolute_url())
+    data = request.POST if request.method == "POST" else None
+    line_rows = forms.invoice_line_rows(invoice, data)
+    items = [] if invoice.is_credit else list(selectors.client_uninvoiced_items(practice, invoice.client))
+    item_rows = forms.uninvoiced_rows(items, data, name="add_item")
+    lines = forms.line_formset(practice, data)
+    errors: list[str] = []
+    if data is not None:
+        changes = forms.parse_amount_rows(line_rows)
+        lines_ok = lines.is_valid()
+        if lines_ok and not any(row.errors for row in line_rows):
+            try:
+                services.invoice_update(
+                    invoice=invoice,
+                    actor=request.user,  # type: ignore[arg-type]
+                    line_changes=changes,
+                    remove_line_ids=[row.pk for row in line_rows if not row.checked],
+                    add_item_ids=[row.pk for row in item_rows if row.checked],
+                    add_lines=forms.formset_lines(lines),
+                )
+            except ValidationError as exc:
+                if _code(exc) == "items_taken":
+                    messages.error(request, services.ITEMS_TAKEN)
+                    return redirect("billing:invoice_edit", practice_slug=practice.slug, invoice_id=invoice.pk)
+                errors = _messages_of(exc)
+            else:
+                messages.success(request, INVOICE_SAVED)
+                return redirect(invoice.get_absolute_url())
+        else:
+            errors = ["Correct the fields marked below. Nothing was saved."]
+    context = {"invoice": invoice, "line_rows": line_rows, "item_rows": item_rows, "lines": lines, "errors": errors}
+    return render(request, "billing/invoice_edit.html", context, status=400 if data is not None else 200)
+
+
+# --- credit invoices -------------------------------------------------------------------------
+
+
+@require_role(*BILLING_ROLES)
+def credit_new(request: HttpRequest, client_id: int) -> HttpResponse:
+    """+ Create credit invoice: lines entered as positive amounts and a reason; issued at once."""
+    practice = _practice(request)
+    client = _client(request, client_id)
+    data = request.POST if request.method == "POST" else None
+    form = forms.CreditForm(data)
+    lines = forms.line_formset(practice, data)
+    errors: list[str] = []
+    if data is not None:
+        form_ok, lines_ok = form.is_valid(), lines.is_valid()
+        if form_ok and lines_ok:
+            try:
+                credit = services.credit_invoice_create(
+                    practice=practice,
+                    client=client,
+                    actor=request.user,  # type: ignore[arg-type]
+                    lines=forms.formset_lines(lines),
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    _apply_errors(form, exc)
+                else:
+                    errors = _messages_of(exc)
+            else:
+                messages.success(
+                    request, CREDIT_ISSUED.format(number=credit.number, amount=_money(request, -credit.total))
+                )
+                return redirect(credit.get_absolute_url())
+    context = {"client": client, "form": form, "lines": lines, "errors": errors}
+    return render(request, "billing/credit_new.html", context, status=400 if data is not None else 200)
+
+
+# --- payments ----------------------------------------------------------------------------------
+
+
+@require_role(*BILLING_ROLES)
+def payment_new(request: HttpRequest) -> HttpResponse:
+    """Add payment, for an invoice (?invoice=) or a client (?client=): amount, date, method,
+    reference and its allocation to the client's open invoices, oldest first by default.
+    More than the invoices owe is a question ("Keep as credit"), not an error."""
+    practice = _practice(request)
+    invoice = None
+    raw_invoice = request.GET.get("invoice", "")
+    if raw_invoice:
+        if not raw_invoice.isdigit():
+            raise Http404("No such invoice.")
+        invoice = _invoice(request, int(raw_invoice))
+        client = invoice.client
+    else:
+        client = _client(request, request.GET.get("client", ""))
+    open_invoices = selectors.client_open_invoices(practice, client)
+    today = practice.local_today()
+    data = request.POST if request.method == "POST" else None
+    initial: dict[str, Any] = {"received_on": today}
+    if invoice is not None and invoice in open_invoices:
+        initial["amount"] = forms.plain(invoice.balance)
+        initial[f"alloc_{invoice.pk}"] = forms.plain(invoice.balance)
+    form = forms.PaymentForm(data, initial=initial, open_invoices=open_invoices)
+    question = None
+    if data is not None and form.is_valid():
+        try:
+            result = services.payment_record_manual(
+                practice=practice,
+                client=client,
+                actor=request.user,  # type: ignore[arg-type]
+                amount=form.cleaned_data["amount"],
+                received_on=form.cleaned_data["received_on"],
+                method=form.cleaned_data["method"],
+                reference=form.cleaned_data["reference"],
+                allocations=form.cleaned_data["allocations"],
+                overpayment_to_credit=form.cleaned_data["overpayment_to_credit"],
+            )
+        except ValidationError as exc:
+            if _code(exc) == "overpayment":
+                question = services.OVERPAYMENT_QUESTION
+            else:
+                _apply_errors(form, exc)
+        else:
+            messages.success(request, PAYMENT_RECORDED.format(amount=_money(request, result.payment.amount)))
+            if invoice is not None:
+                return redirect(invoice.get_absolute_url())
+            return redirect("clients:billing", practice_slug=practice.slug, client_id=client.pk)
+    context = {
+        "form": form,
+        "client": client,
+        "invoice": invoice,
+        "open_invoices": open_invoices,
+        "question": question,
+        "query": request.GET.urlencode(),
+        "owed": sum((i.balance for i in open_invoices), Decimal("0")),
+        "places": minor_units(practice.currency),
+    }
+    status = 200 if data is None or question else 400
+    return render(request, "billing/payment_form.html", context, status=status)
+
+
+def _payment_context(request: HttpRequest, payment: Payment, **extra: Any) -> dict[str, Any]:
+    context = {
+        "payment": payment,
+        "allocations": list(payment.allocations.all()),
+        "can_delete": (
+            _membership(request).role in OWNER_OR_ADMIN
+            and payment.status == Payment.Status.SUCCEEDED
+            and payment.method not in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE)
+        ),
+        "delete_form": forms.ReasonForm(),
+    }
+    context.update(extra)
+    return context
+
+
+def payment_detail(request: HttpRequest, payment_id: int) -> HttpResponse:
+    payment = selectors.payment_get_for_practice(_practice(request), _membership(request), payment_id)
+    return render(request, "billing/payment_detail.html", _payment_context(request, payment))
+
+
+@require_POST
+@require_role(*OWNER_OR_ADMIN)
+def payment_delete(request: HttpRequest, payment_id: int) -> HttpResponse:
+    """Delete a hand payment: a reversing ledger entry, with a reason. Owners and admins only."""
+    payment = selectors.payment_get_for_practice(_practice(request), _membership(request), payment_id)
+    form = forms.ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_reverse(
+                payment=payment,
+                actor=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, PAYMENT_DELETED)
+            return redirect("billing:payment", practice_slug=_practice(request).slug, payment_id=payment.pk)
+    return render(
+        request, "billing/payment_detail.html", _payment_context(request, payment, delete_form=form), status=400
+    )
+
+
+# --- from the calendar -------------------------------------------------------------------------
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def appointment_create_invoice(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Calendar → appointment → Create invoice (or & add payment): one issued invoice per
+    attendee with uninvoiced items of this appointment."""
+    practice = _practice(request)
+    appointment = selectors.appointment_get_for_practice(practice, appointment_id)
+    back = redirect("appointments:detail", practice_slug=practice.slug, appointment_id=appointment.pk)
+    grouped = selectors.appointment_uninvoiced_by_client(practice, appointment)
+    if not grouped:
+        messages.error(request, NOTHING_ON_APPOINTMENT)
+        return back
+    clients = {c.pk: c for c in Client.objects.filter(practice=practice, pk__in=grouped.keys()).select_related("payer")}
+    created: list[Invoice] = []
+    for client_id, item_ids in grouped.items():
+        try:
+            created.append(
+                services.invoice_create(
+                    practice=practice,
+                    client=clients[client_id],
+                    actor=request.user,  # type: ignore[arg-type]
+                    item_ids=item_ids,
+                    issue=True,
+                )
+            )
+        except ValidationError as exc:
+            for message in _messages_of(exc):
+                messages.error(request, message)
+    if not created:
+        return back
+    action = "pay" if request.POST.get("action") == "pay" else "issue"
+    if len(created) == 1:
+        return _after_create(request, created[0], action)
+    messages.success(
+        request, INVOICES_FROM_APPOINTMENT.format(count=len(created), numbers=", ".join(i.number for i in created))
+    )
+    if action == "pay":
+        unpaid = [i for i in created if i.status == Invoice.Status.OPEN and i.balance > 0]
+        if unpaid:
+            return _to_payment_form(request, unpaid[0])
+    return back

@@ -10,6 +10,7 @@ def extra_foreign_ids(other_tenant) -> dict[str, int]:
     ids: dict[str, int] = {}
     ids.update(_clients(other_tenant))
     ids.update(_appointments(other_tenant))
+    ids.update(_billing(other_tenant))
     return ids
 
 
@@ -39,3 +40,29 @@ def _appointments(other_tenant) -> dict[str, int]:
         "tax_rate_id": tax_rate.pk,
         "detail_id": BillingDetail.objects.get(appointment=appointment).pk,
     }
+
+
+def _billing(other_tenant) -> dict[str, int]:
+    from decimal import Decimal
+
+    from billing import services
+    from tests.factories_clients import ClientFactory
+
+    practice = other_tenant.practice
+    client = ClientFactory(practice=practice)
+    invoice = services.invoice_create(
+        practice=practice,
+        client=client,
+        actor=other_tenant.owner,
+        lines=[services.LineInput(description="Twin session", unit_price=Decimal("100"))],
+        issue=True,
+    )
+    payment = services.payment_record_manual(
+        practice=practice,
+        client=client,
+        actor=other_tenant.owner,
+        amount=Decimal("40"),
+        received_on=practice.local_today(),
+        method="cash",
+    ).payment
+    return {"invoice_id": invoice.pk, "payment_id": payment.pk}

@@ -1,0 +1,308 @@
+"""Forms of the invoice, credit and payment pages. They parse and check input; the
+services in billing.services decide and write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms import formset_factory
+
+from appointments.models import Service
+from clients.models import Client
+from practica.models import Practice
+
+from . import services
+from .models import BillingItem, Invoice, InvoiceLine, Payment
+
+PRICE_NEGATIVE = "The price cannot be negative."
+UNITS_POSITIVE = "Units must be more than 0."
+TAX_RANGE = "Tax must be between 0 and 100 percent."
+DESCRIBE_LINE = "Describe the line or choose a service."
+ENTER_AMOUNT = "Enter an amount such as 120.00."
+
+MANUAL_METHODS = [
+    (m.value, m.label) for m in Payment.Method if m not in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE)
+]
+
+
+def _decimal(raw: str, name: str) -> Decimal:
+    return services.parse_amount(raw, name)
+
+
+def check_units(value: Decimal) -> str | None:
+    return UNITS_POSITIVE if value <= 0 else None
+
+
+def check_price(value: Decimal) -> str | None:
+    return PRICE_NEGATIVE if value < 0 else None
+
+
+def check_tax(value: Decimal) -> str | None:
+    return TAX_RANGE if not (0 <= value <= 100) else None
+
+
+def plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+@dataclass
+class AmountRow:
+    """One editable row (an uninvoiced item or an invoice line): what the inputs show and their errors."""
+
+    obj: Any
+    units: str
+    price: str
+    tax: str
+    checked: bool = False
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pk(self) -> int:
+        return self.obj.pk
+
+
+def amount_rows(objects: list[Any], data: Any = None, selected: set[int] | None = None) -> list[AmountRow]:
+    """Rows for the editable table: the posted values when there are some, else the stored ones."""
+    rows = []
+    for obj in objects:
+        if data is not None:
+            units = data.get(f"units_{obj.pk}", plain(obj.units))
+            price = data.get(f"price_{obj.pk}", plain(abs(obj.unit_price)))
+            tax = data.get(f"tax_{obj.pk}", plain(obj.tax_percent))
+        else:
+            units, price, tax = plain(obj.units), plain(abs(obj.unit_price)), plain(obj.tax_percent)
+        rows.append(
+            AmountRow(obj=obj, units=units, price=price, tax=tax, checked=selected is None or obj.pk in selected)
+        )
+    return rows
+
+
+def parse_amount_rows(rows: list[AmountRow]) -> dict[int, services.ItemAdjustment]:
+    """Adjustments for rows whose units, price or tax changed; errors are set on the rows.
+    Only rows that are checked (chosen) are read."""
+    changes: dict[int, services.ItemAdjustment] = {}
+    for row in rows:
+        if not row.checked:
+            continue
+        parsed: dict[str, Decimal] = {}
+        for name, raw, check in (
+            ("units", row.units, check_units),
+            ("price", row.price, check_price),
+            ("tax", row.tax, check_tax),
+        ):
+            try:
+                value = _decimal(raw, name)
+            except ValidationError:
+                row.errors[name] = ENTER_AMOUNT
+                continue
+            problem = check(value)
+            if problem:
+                row.errors[name] = problem
+            else:
+                parsed[name] = value
+        if row.errors:
+            continue
+        obj = row.obj
+        if (parsed["units"], parsed["price"], parsed["tax"]) != (obj.units, abs(obj.unit_price), obj.tax_percent):
+            changes[obj.pk] = services.ItemAdjustment(
+                units=parsed["units"], unit_price=parsed["price"], tax_percent=parsed["tax"]
+            )
+    return changes
+
+
+def selected_ids(data: Any, name: str, allowed: set[int]) -> set[int]:
+    """Ids ticked in checkboxes called ``name``, limited to ``allowed`` (anything else is ignored)."""
+    chosen = set()
+    for raw in data.getlist(name):
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            continue
+        if value in allowed:
+            chosen.add(value)
+    return chosen
+
+
+class LineForm(forms.Form):
+    """A free line: date, service or description, units, price, tax. A blank row is skipped."""
+
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False, empty_label="—")
+    description = forms.CharField(max_length=200, required=False)
+    units = forms.DecimalField(required=False, max_digits=8, decimal_places=2, initial=Decimal("1"))
+    unit_price = forms.DecimalField(required=False, max_digits=12, decimal_places=3, label="Price")
+    tax_percent = forms.DecimalField(
+        required=False, max_digits=7, decimal_places=4, initial=Decimal("0"), label="Tax %"
+    )
+
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(practice=practice, is_archived=False).order_by("name")
+        for name in ("units", "unit_price", "tax_percent"):
+            self.fields[name].widget = forms.TextInput(attrs={"inputmode": "decimal", "size": 7})
+        self.fields["description"].widget.attrs["size"] = 24
+
+    def is_blank(self) -> bool:
+        if not self.is_bound or not hasattr(self, "cleaned_data"):
+            return not self.has_changed()
+        data = self.cleaned_data
+        return not (
+            data.get("service") or (data.get("description") or "").strip() or data.get("unit_price") is not None
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors or self.is_blank():
+            return data
+        service = data.get("service")
+        if not (data.get("description") or "").strip():
+            if service is None:
+                self.add_error("description", DESCRIBE_LINE)
+            else:
+                data["description"] = service.name
+        if data.get("unit_price") is None:
+            if service is None:
+                self.add_error("unit_price", "Enter a price.")
+            else:
+                data["unit_price"] = service.price
+        if data.get("units") is None:
+            data["units"] = Decimal("1")
+        if data.get("tax_percent") is None:
+            data["tax_percent"] = (
+                service.tax_rate.percent if service is not None and service.tax_rate_id else Decimal("0")
+            )
+        if data.get("unit_price") is not None and data["unit_price"] < 0:
+            self.add_error("unit_price", PRICE_NEGATIVE)
+        if data["units"] <= 0:
+            self.add_error("units", UNITS_POSITIVE)
+        if check_tax(data["tax_percent"]):
+            self.add_error("tax_percent", TAX_RANGE)
+        return data
+
+    def line_input(self) -> services.LineInput:
+        data = self.cleaned_data
+        return services.LineInput(
+            description=data["description"],
+            unit_price=data["unit_price"],
+            units=data["units"],
+            tax_percent=data["tax_percent"],
+            date=data.get("date"),
+            service=data.get("service"),
+        )
+
+
+LineFormSet = formset_factory(LineForm, extra=3, max_num=50, absolute_max=50)
+
+
+def line_formset(practice: Practice, data: Any = None, prefix: str = "line") -> Any:
+    return LineFormSet(data, prefix=prefix, form_kwargs={"practice": practice})
+
+
+def formset_lines(formset: Any) -> list[services.LineInput]:
+    return [form.line_input() for form in formset.forms if form.is_valid() and not form.is_blank()]
+
+
+class InvoiceClientForm(forms.Form):
+    client = forms.ModelChoiceField(queryset=Client.objects.none(), empty_label="Choose a client")
+
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from .selectors import clients_for_invoicing
+
+        self.fields["client"].queryset = clients_for_invoicing(practice)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255, error_messages={"required": services.REASON_REQUIRED}, widget=forms.TextInput()
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(services.REASON_REQUIRED)
+        return reason
+
+
+class CreditForm(ReasonForm):
+    pass
+
+
+class MarkPaidForm(forms.Form):
+    method = forms.ChoiceField(choices=MANUAL_METHODS, initial=Payment.Method.CASH)
+    received_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PaymentForm(forms.Form):
+    """Amount, date, method and reference, plus one allocation input per open invoice
+    (``alloc_<invoice id>``). All allocations blank means oldest first."""
+
+    amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    received_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.ChoiceField(choices=[("", "Choose…"), *MANUAL_METHODS])
+    reference = forms.CharField(max_length=120, required=False)
+    overpayment_to_credit = forms.BooleanField(required=False, widget=forms.HiddenInput())
+
+    def __init__(self, *args: Any, open_invoices: list[Invoice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_invoices = open_invoices
+        for invoice in open_invoices:
+            self.fields[f"alloc_{invoice.pk}"] = forms.CharField(
+                required=False,
+                label=f"Allocate to {invoice.number}",
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9, "data-balance": str(invoice.balance)}),
+            )
+
+    def clean_amount(self) -> Decimal:
+        amount = _decimal(self.cleaned_data["amount"], "amount")
+        if amount <= 0:
+            raise ValidationError(services.AMOUNT_POSITIVE)
+        return amount
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        plan: dict[int, Decimal] = {}
+        any_given = False
+        for invoice in self.open_invoices:
+            name = f"alloc_{invoice.pk}"
+            raw = (data.get(name) or "").strip()
+            if not raw:
+                continue
+            any_given = True
+            try:
+                value = _decimal(raw, name)
+            except ValidationError:
+                self.add_error(name, ENTER_AMOUNT)
+                continue
+            if value < 0:
+                self.add_error(name, "An allocation cannot be negative.")
+            elif value > invoice.balance:
+                self.add_error(name, services.ALLOCATION_TOO_MUCH)
+            elif value > 0:
+                plan[invoice.pk] = value
+        data["allocations"] = plan if any_given else None
+        return data
+
+    def allocation_rows(self) -> list[tuple[Invoice, Any]]:
+        return [(invoice, self[f"alloc_{invoice.pk}"]) for invoice in self.open_invoices]
+
+
+def invoice_line_rows(invoice: Invoice, data: Any = None) -> list[AmountRow]:
+    lines: list[InvoiceLine] = list(invoice.lines.all())
+    rows = amount_rows(lines, data)
+    if data is not None:
+        removed = selected_ids(data, "remove", {line.pk for line in lines})
+        for row in rows:
+            row.checked = row.pk not in removed
+    return rows
+
+
+def uninvoiced_rows(items: list[BillingItem], data: Any = None, name: str = "item") -> list[AmountRow]:
+    chosen = selected_ids(data, name, {i.pk for i in items}) if data is not None else set()
+    rows = amount_rows(items, data, selected=chosen)
+    return rows

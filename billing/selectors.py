@@ -1,0 +1,140 @@
+"""Reads of invoices, payments and a client's billing figures, always scoped to a practice.
+
+A foreign id, a missing id and (for a clinician) another clinician's client all give the
+same 404: nothing confirms that the object exists.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from appointments.models import Appointment
+from clients.models import Client
+from clients.selectors import clients_visible
+from practica.models import Membership, Practice
+
+from .models import BillingItem, ClientAccount, Invoice, InvoiceLine, PackagePurchase, Payment, PaymentAllocation
+
+ZERO = Decimal("0")
+
+
+def invoices_visible(practice: Practice, membership: Membership) -> QuerySet[Invoice]:
+    """Invoices of ``practice`` whose client ``membership`` may see (a clinician: their own clients)."""
+    invoices = Invoice.objects.filter(practice=practice)
+    if not membership.sees_all_clients:
+        invoices = invoices.filter(client__in=clients_visible(practice, membership))
+    return invoices
+
+
+def invoice_get_for_practice(practice: Practice, membership: Membership, invoice_id: int) -> Invoice:
+    invoice = (
+        invoices_visible(practice, membership)
+        .select_related("practice", "client", "client__payer", "client__practice", "created_by")
+        .prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.select_related("service").order_by("position", "id")),
+            Prefetch(
+                "allocations",
+                queryset=PaymentAllocation.objects.select_related("payment").order_by("payment__received_on", "id"),
+            ),
+        )
+        .filter(pk=invoice_id)
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+def payment_get_for_practice(practice: Practice, membership: Membership, payment_id: int) -> Payment:
+    payments = Payment.objects.filter(practice=practice)
+    if not membership.sees_all_clients:
+        payments = payments.filter(client__in=clients_visible(practice, membership))
+    payment = (
+        payments.select_related("practice", "client", "client__practice", "created_by")
+        .prefetch_related(
+            Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("invoice").order_by("id"))
+        )
+        .filter(pk=payment_id)
+        .first()
+    )
+    if payment is None:
+        raise Http404("No such payment.")
+    return payment
+
+
+def appointment_get_for_practice(practice: Practice, appointment_id: int) -> Appointment:
+    appointment = Appointment.objects.filter(practice=practice, pk=appointment_id).first()
+    if appointment is None:
+        raise Http404("No such appointment.")
+    return appointment
+
+
+def appointment_uninvoiced_by_client(practice: Practice, appointment: Appointment) -> dict[int, list[int]]:
+    """{client id: [uninvoiced item ids]} for one appointment's attendees."""
+    grouped: dict[int, list[int]] = {}
+    rows = (
+        BillingItem.objects.filter(practice=practice, appointment=appointment, invoice__isnull=True)
+        .order_by("client_id", "date", "id")
+        .values_list("client_id", "pk")
+    )
+    for client_id, item_id in rows:
+        grouped.setdefault(client_id, []).append(item_id)
+    return grouped
+
+
+def clients_for_invoicing(practice: Practice) -> QuerySet[Client]:
+    return Client.objects.filter(practice=practice, status=Client.Status.ACTIVE).order_by("last_name", "first_name")
+
+
+def client_uninvoiced_items(practice: Practice, client: Client) -> QuerySet[BillingItem]:
+    return (
+        BillingItem.objects.filter(practice=practice, client=client, invoice__isnull=True)
+        .select_related("service")
+        .order_by("date", "id")
+    )
+
+
+def client_account(practice: Practice, client: Client) -> ClientAccount | None:
+    return ClientAccount.objects.filter(practice=practice, client=client).first()
+
+
+def client_invoices(practice: Practice, client: Client, limit: int = 50) -> list[Invoice]:
+    return list(
+        Invoice.objects.filter(practice=practice, client=client)
+        .select_related("practice")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def client_payments(practice: Practice, client: Client, limit: int = 50) -> list[Payment]:
+    return list(Payment.objects.filter(practice=practice, client=client).order_by("-received_on", "-id")[:limit])
+
+
+def client_open_invoices(practice: Practice, client: Client) -> list[Invoice]:
+    """Open invoices with a balance, oldest first: the default order of a payment's allocation."""
+    return list(
+        Invoice.objects.filter(
+            practice=practice,
+            client=client,
+            kind=Invoice.Kind.INVOICE,
+            status=Invoice.Status.OPEN,
+            balance__gt=0,
+        )
+        .select_related("practice")
+        .order_by("issue_date", "sequence", "pk")
+    )
+
+
+def client_packages(practice: Practice, client: Client) -> list[PackagePurchase]:
+    """Purchases with sessions left (issued, not expired)."""
+    today = practice.local_today()
+    purchases = (
+        PackagePurchase.objects.filter(practice=practice, client=client)
+        .exclude(invoice__status__in=[Invoice.Status.VOID, Invoice.Status.DRAFT])
+        .select_related("package")
+        .order_by("created_at", "pk")
+    )
+    return [p for p in purchases if p.sessions_left > 0 and (p.expires_on is None or p.expires_on >= today)]

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+from billing.money import format_money
+from practica.models import Practice
+
+register = template.Library()
+
+STATUS_BADGES = {
+    "Draft": "",
+    "Open": "badge-info",
+    "Issued": "badge-info",
+    "Partially paid": "badge-warn",
+    "Overdue": "badge-bad",
+    "Paid": "badge-ok",
+    "Void": "",
+    "Succeeded": "badge-ok",
+    "Reversed": "",
+}
+
+
+@register.filter
+def money(amount: Decimal | None, practice: Practice) -> str:
+    """``{{ invoice.total|money:request.practice }}``: in the practice's currency and locale."""
+    if amount is None:
+        return ""
+    return format_money(amount, practice.currency, (practice.locale or "en_US").replace("-", "_"))
+
+
+@register.filter
+def negate(amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else -amount
+
+
+@register.filter
+def status_badge(display_status: str) -> str:
+    """The badge class for an invoice's display status or a payment's status label."""
+    return STATUS_BADGES.get(display_status, "")
+
+
+@register.filter
+def plain_decimal(value: Decimal | None) -> str:
+    """A Decimal for an input's value: no exponent, no trailing zeros past the cents."""
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f")
+    if "." in text and len(text.split(".")[1]) < 2:
+        text = f"{Decimal(text):.2f}"
+    return text

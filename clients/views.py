@@ -129,9 +129,12 @@ def client_appointments(request: HttpRequest, client_id: int) -> HttpResponse:
 def client_billing(request: HttpRequest, client_id: int) -> HttpResponse:
     practice = request.practice  # type: ignore[attr-defined]
     client = _client(request, client_id)
+    from billing.views import client_billing_context
+
     context = {
         "items": selectors.client_uninvoiced_items(practice, client),
         "uninvoiced_total": selectors.client_uninvoiced_total(practice, client),
+        **client_billing_context(request, client),
     }
     return _render_record(request, client, "billing", "clients/detail_billing.html", context)
 

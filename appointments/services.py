@@ -130,9 +130,10 @@ def client_part_price(service: Service) -> Decimal:
     return Decimal("0")
 
 
-def _sync_billing_details(appointment: Appointment) -> None:
+def _sync_billing_details(appointment: Appointment, *, new: bool = False) -> None:
     """One BillingDetail per attendee per client-billed service; missing ones are added
-    from the service's price, removed people/services lose theirs."""
+    from the service's price, removed people/services lose theirs. ``new``: the
+    appointment was just created and has no details yet (saves the look-up)."""
     services = [
         link.service
         for link in AppointmentService.objects.filter(appointment=appointment).select_related(
@@ -141,7 +142,11 @@ def _sync_billing_details(appointment: Appointment) -> None:
     ]
     billable = [s for s in services if s.payment_type != Service.PaymentType.INSURANCE]
     client_ids = list(Attendee.objects.filter(appointment=appointment).values_list("client_id", flat=True))
-    existing = {(d.client_id, d.service_id): d for d in BillingDetail.objects.filter(appointment=appointment)}
+    existing = (
+        {}
+        if new
+        else {(d.client_id, d.service_id): d for d in BillingDetail.objects.filter(appointment=appointment)}
+    )
     wanted = {(c, s.pk) for c in client_ids for s in billable}
     stale = [d.pk for key, d in existing.items() if key not in wanted]
     if stale:
@@ -163,16 +168,19 @@ def _sync_billing_details(appointment: Appointment) -> None:
     )
 
 
-def _set_people_and_services(appointment: Appointment, clients: list[Client], services: list[Service]) -> None:
-    Attendee.objects.filter(appointment=appointment).exclude(client__in=clients).delete()
-    AppointmentService.objects.filter(appointment=appointment).exclude(service__in=services).delete()
+def _set_people_and_services(
+    appointment: Appointment, clients: list[Client], services: list[Service], *, new: bool = False
+) -> None:
+    if not new:
+        Attendee.objects.filter(appointment=appointment).exclude(client__in=clients).delete()
+        AppointmentService.objects.filter(appointment=appointment).exclude(service__in=services).delete()
     Attendee.objects.bulk_create(
         [Attendee(appointment=appointment, client=c) for c in clients], ignore_conflicts=True
     )
     AppointmentService.objects.bulk_create(
         [AppointmentService(appointment=appointment, service=s) for s in services], ignore_conflicts=True
     )
-    _sync_billing_details(appointment)
+    _sync_billing_details(appointment, new=new)
 
 
 def appointment_create(
@@ -220,7 +228,7 @@ def appointment_create(
                 note=note,
                 series=series,
             )
-            _set_people_and_services(appointment, clients, services)
+            _set_people_and_services(appointment, clients, services, new=True)
             created.append(appointment)
         audit_write(
             practice=practice, actor=actor, action="appointment.created", obj=created[0],

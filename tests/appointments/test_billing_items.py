@@ -660,3 +660,23 @@ def test_the_database_refuses_an_appointment_that_ends_before_it_starts(tenant, 
         Appointment.objects.filter(pk=appointment.pk).update(end=appointment.start + timedelta(minutes=minutes))
     appointment.refresh_from_db()
     assert appointment.duration_minutes == 50
+
+
+# --- billing state on the calendar flyout ------------------------------------------------
+
+
+def test_billing_state_follows_the_items(tenant, practice, client_a, therapy):
+    from appointments.selectors import appointment_billing_state
+    from billing.models import Invoice
+
+    appointment = make_appointment(practice, tenant.clinician, tenant.clinician, [client_a], [therapy])
+    assert appointment_billing_state(appointment) == "no_items"
+
+    appointment_mark_completed(appointment=appointment, actor=tenant.clinician)
+    assert appointment_billing_state(appointment) == "uninvoiced"
+
+    invoice = invoice_for(BillingItem.objects.get(appointment=appointment))
+    assert appointment_billing_state(appointment) == "invoiced"
+
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PAID, number="INV-0001")
+    assert appointment_billing_state(appointment) == "paid"

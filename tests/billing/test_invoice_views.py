@@ -1,0 +1,572 @@
+"""Invoice pages as a biller uses them: the client Billing tab's Uninvoiced amounts panel,
++ New invoice, the invoice page and its actions (issue, edit, delete, void, apply credit,
+mark as paid), credit invoices, the calendar's Create invoice, bad input and access."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from billing import services
+from billing.forms import PRICE_NEGATIVE
+from billing.models import BillingItem, ClientAccount, Invoice, LedgerEntry, Payment
+from billing.money import line_amounts
+from billing.views import NOTHING_ON_APPOINTMENT
+from practica.models import AuditLog
+from tests.conftest import signed_in
+from tests.factories_clients import ClientFactory
+
+D = Decimal
+
+
+def url(tenant, name: str, **kwargs) -> str:
+    return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
+
+
+def make_item(tenant, client, price="100.00", tax="0", units="1", description="Individual therapy", days_ago=3):
+    """An uninvoiced billing item, as completing a session makes one."""
+    practice = tenant.practice
+    figures = line_amounts(
+        units=D(units),
+        unit_price=D(price),
+        tax_percent=D(tax),
+        currency=practice.currency,
+        prices_include_tax=practice.prices_include_tax,
+    )
+    return BillingItem.objects.create(
+        practice=practice,
+        client=client,
+        kind=BillingItem.Kind.MANUAL,
+        date=practice.local_today() - timedelta(days=days_ago),
+        description=description,
+        units=D(units),
+        unit_price=D(price),
+        tax_percent=D(tax),
+        net=figures.net,
+        tax=figures.tax,
+        amount=figures.gross,
+        currency=practice.currency,
+    )
+
+
+def give_credit(tenant, client, amount="30.00"):
+    return services.credit_invoice_create(
+        practice=tenant.practice,
+        client=client,
+        actor=tenant.owner,
+        reason="Goodwill",
+        lines=[services.LineInput(description="Goodwill credit", unit_price=D(amount))],
+    )
+
+
+def issued_invoice(tenant, client, price="100.00"):
+    return services.invoice_create(
+        practice=tenant.practice,
+        client=client,
+        actor=tenant.owner,
+        issue=True,
+        item_ids=[make_item(tenant, client, price=price).pk],
+    )
+
+
+def account(client) -> ClientAccount:
+    return ClientAccount.objects.get(client=client)
+
+
+@pytest.fixture
+def ana(tenant, other_tenant):
+    return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith", clinicians=[tenant.clinician])
+
+
+@pytest.fixture
+def biller(tenant):
+    return signed_in(tenant.biller)
+
+
+# --- the client Billing tab ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_billing_tab_shows_uninvoiced_items_figures_and_apply_credit_only_with_credit(tenant, biller, ana):
+    make_item(tenant, ana, price="120.00", description="Individual therapy")
+    make_item(tenant, ana, price="45.50", description="Report writing")
+
+    html = biller.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()
+    assert "Uninvoiced amounts" in html and "Report writing" in html and "$165.50" in html
+    assert "Create and issue" in html and "Create invoice &amp; add payment" in html
+    assert "Apply credit balance" not in html
+
+    give_credit(tenant, ana, "30.00")
+    html = biller.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()
+    assert "Apply credit balance" in html
+    assert 'data-testid="client-credit">$30.00<' in html
+
+
+@pytest.mark.django_db
+def test_create_invoice_makes_a_draft_of_the_ticked_items_only(tenant, biller, ana):
+    a = make_item(tenant, ana, price="100.00")
+    b = make_item(tenant, ana, price="50.00", description="Report writing")
+    left = make_item(tenant, ana, price="70.00", description="Not this one")
+
+    response = biller.post(
+        url(tenant, "billing:client_create_invoice", client_id=ana.pk),
+        {"item": [a.pk, b.pk], "action": "draft"},
+    )
+
+    invoice = Invoice.objects.get(client=ana)
+    assert response.status_code == 302 and response["Location"] == invoice.get_absolute_url()
+    assert invoice.status == "draft" and invoice.number is None and invoice.total == D("150.00")
+    left.refresh_from_db()
+    assert left.invoice_id is None
+    page = biller.get(invoice.get_absolute_url()).content.decode()
+    assert 'data-testid="invoice-status">Draft<' in page and "Issue" in page and "Delete draft" in page
+
+
+@pytest.mark.django_db
+def test_create_and_issue_with_adjusted_price_and_credit_applied(tenant, biller, ana):
+    give_credit(tenant, ana, "30.00")
+    a = make_item(tenant, ana, price="100.00", tax="10")
+    b = make_item(tenant, ana, price="50.00")
+
+    response = biller.post(
+        url(tenant, "billing:client_create_invoice", client_id=ana.pk),
+        {
+            "item": [a.pk, b.pk],
+            "action": "issue",
+            "apply_credit": "1",
+            f"units_{a.pk}": "2",
+            f"price_{a.pk}": "90",
+            f"tax_{a.pk}": "10",
+            f"units_{b.pk}": "1",
+            f"price_{b.pk}": "50.00",
+            f"tax_{b.pk}": "0",
+        },
+    )
+
+    invoice = Invoice.objects.get(client=ana, kind="invoice")
+    assert response.status_code == 302
+    # 2 x 90 + 10% tax = 198, plus 50 = 248; 30 of credit applied.
+    assert (invoice.subtotal, invoice.tax, invoice.total) == (D("230.00"), D("18.00"), D("248.00"))
+    assert invoice.credit_applied == D("30.00") and invoice.balance == D("218.00")
+    assert invoice.status == "open" and invoice.number == "INV-000002"  # the credit invoice took 1
+    assert account(ana).credit_balance == 0 and account(ana).balance == D("218.00")
+    page = biller.get(invoice.get_absolute_url()).content.decode()
+    assert 'data-testid="invoice-status">Partially paid<' in page
+    assert 'data-testid="invoice-balance"><strong>$218.00<' in page
+
+
+@pytest.mark.django_db
+def test_create_invoice_and_add_payment_goes_to_the_payment_form(tenant, biller, ana):
+    a = make_item(tenant, ana, price="80.00")
+
+    response = biller.post(
+        url(tenant, "billing:client_create_invoice", client_id=ana.pk), {"item": [a.pk], "action": "pay"}
+    )
+
+    invoice = Invoice.objects.get(client=ana)
+    assert invoice.status == "open"
+    assert response["Location"] == f"{url(tenant, 'billing:payment_new')}?invoice={invoice.pk}"
+    form = biller.get(response["Location"])
+    assert form.status_code == 200
+    assert form.context["form"].initial["amount"] == "80"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("price", "-5", PRICE_NEGATIVE), ("price", "12,,x", "Enter an amount such as 120.00."), ("units", "0", None)],
+)
+def test_bad_amounts_are_field_errors_and_nothing_is_saved(tenant, biller, ana, field, value, message):
+    a = make_item(tenant, ana, price="100.00")
+
+    response = biller.post(
+        url(tenant, "billing:client_create_invoice", client_id=ana.pk),
+        {"item": [a.pk], "action": "issue", f"{field}_{a.pk}": value},
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Correct the amounts marked below." in html
+    if message:
+        assert message in html
+    assert f'value="{value}"' in html  # what was typed is shown again
+    assert not Invoice.objects.exists()
+    a.refresh_from_db()
+    assert a.invoice_id is None and a.unit_price == D("100.000")
+
+
+@pytest.mark.django_db
+def test_nothing_ticked_is_a_message(tenant, biller, ana):
+    make_item(tenant, ana)
+    response = biller.post(url(tenant, "billing:client_create_invoice", client_id=ana.pk), {"action": "draft"})
+    assert response.status_code == 400
+    assert services.NOTHING_TO_INVOICE in response.content.decode()
+    assert not Invoice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_items_invoiced_a_moment_ago_by_someone_else_give_a_message_not_a_second_invoice(tenant, biller, ana):
+    a = make_item(tenant, ana)
+    # Another biller invoices the item between this biller's page load and their click.
+    services.invoice_create(practice=tenant.practice, client=ana, actor=tenant.admin, item_ids=[a.pk])
+
+    response = biller.post(
+        url(tenant, "billing:client_create_invoice", client_id=ana.pk),
+        {"item": [a.pk], "action": "issue"},
+        follow=True,
+    )
+
+    assert Invoice.objects.filter(client=ana).count() == 1
+    # The item is no longer offered, so it is not ticked: "choose at least one".
+    assert services.NOTHING_TO_INVOICE in response.content.decode() or services.ITEMS_TAKEN in response.content.decode()
+
+
+# --- + New invoice -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_new_invoice_picks_the_clients_items_and_adds_a_free_line(tenant, biller, ana):
+    a = make_item(tenant, ana, price="100.00")
+    ClientFactory(practice=tenant.practice, first_name="Ben")
+
+    picker = biller.get(url(tenant, "billing:invoice_new_items"), {"client": ana.pk}, HTTP_HX_REQUEST="true")
+    assert picker.status_code == 200 and f'value="{a.pk}"' in picker.content.decode()
+
+    response = biller.post(
+        url(tenant, "billing:invoice_new"),
+        {
+            "client": ana.pk,
+            "item": [a.pk],
+            "action": "issue",
+            "line-TOTAL_FORMS": "3",
+            "line-INITIAL_FORMS": "0",
+            "line-0-description": "Letter to GP",
+            "line-0-units": "1",
+            "line-0-unit_price": "25.00",
+            "line-0-tax_percent": "10",
+        },
+    )
+
+    invoice = Invoice.objects.get(client=ana)
+    assert response.status_code == 302
+    assert invoice.status == "open" and invoice.total == D("127.50")
+    assert [line.description for line in invoice.lines.all()] == ["Individual therapy", "Letter to GP"]
+
+
+@pytest.mark.django_db
+def test_new_invoice_refuses_a_negative_free_line(tenant, biller, ana):
+    response = biller.post(
+        url(tenant, "billing:invoice_new"),
+        {
+            "client": ana.pk,
+            "action": "draft",
+            "line-TOTAL_FORMS": "1",
+            "line-INITIAL_FORMS": "0",
+            "line-0-description": "Oops",
+            "line-0-unit_price": "-25",
+        },
+    )
+    assert response.status_code == 400
+    assert PRICE_NEGATIVE in response.content.decode()
+    assert not Invoice.objects.exists()
+
+
+# --- the invoice page ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_issue_a_draft_gives_it_a_number_and_due_date(tenant, biller, ana):
+    tenant.practice.payment_terms_days = 14
+    tenant.practice.save()
+    draft = services.invoice_create(
+        practice=tenant.practice, client=ana, actor=tenant.owner, item_ids=[make_item(tenant, ana).pk]
+    )
+
+    biller.post(url(tenant, "billing:invoice_issue", invoice_id=draft.pk))
+
+    draft.refresh_from_db()
+    today = tenant.practice.local_today()
+    assert draft.status == "open" and draft.number == "INV-000001"
+    assert draft.issue_date == today and draft.due_date == today + timedelta(days=14)
+    html = biller.get(draft.get_absolute_url()).content.decode()
+    assert 'data-testid="invoice-status">Open<' in html and "INV-000001" in html and "Void" in html
+
+
+@pytest.mark.django_db
+def test_delete_draft_returns_its_items_to_uninvoiced(tenant, biller, ana):
+    item = make_item(tenant, ana)
+    draft = services.invoice_create(practice=tenant.practice, client=ana, actor=tenant.owner, item_ids=[item.pk])
+
+    response = biller.post(url(tenant, "billing:invoice_delete", invoice_id=draft.pk))
+
+    assert response["Location"] == url(tenant, "clients:billing", client_id=ana.pk)
+    assert not Invoice.objects.filter(pk=draft.pk).exists()
+    item.refresh_from_db()
+    assert item.invoice_id is None
+
+
+@pytest.mark.django_db
+def test_edit_an_open_invoice_without_payments_is_audited(tenant, biller, ana):
+    invoice = issued_invoice(tenant, ana, price="100.00")
+    line = invoice.lines.get()
+
+    page = biller.get(url(tenant, "billing:invoice_edit", invoice_id=invoice.pk))
+    assert page.status_code == 200
+    response = biller.post(
+        url(tenant, "billing:invoice_edit", invoice_id=invoice.pk),
+        {
+            f"units_{line.pk}": "1",
+            f"price_{line.pk}": "120",
+            f"tax_{line.pk}": "0",
+            "line-TOTAL_FORMS": "0",
+            "line-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.total == D("120.00") and invoice.balance == D("120.00")
+    assert account(ana).balance == D("120.00")
+    assert AuditLog.objects.filter(action="invoice.edited").exists()
+
+
+@pytest.mark.django_db
+def test_edit_with_a_negative_price_saves_nothing(tenant, biller, ana):
+    invoice = issued_invoice(tenant, ana, price="100.00")
+    line = invoice.lines.get()
+    response = biller.post(
+        url(tenant, "billing:invoice_edit", invoice_id=invoice.pk),
+        {
+            f"units_{line.pk}": "1",
+            f"price_{line.pk}": "-1",
+            f"tax_{line.pk}": "0",
+            "line-TOTAL_FORMS": "0",
+            "line-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 400 and PRICE_NEGATIVE in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.total == D("100.00")
+
+
+@pytest.mark.django_db
+def test_a_paid_invoice_cannot_be_edited_or_voided_and_says_what_to_do(tenant, biller, ana):
+    invoice = issued_invoice(tenant, ana, price="100.00")
+    services.invoice_mark_paid(invoice=invoice, actor=tenant.owner, method="cash")
+
+    html = biller.get(invoice.get_absolute_url()).content.decode()
+    assert 'data-testid="invoice-status">Paid<' in html
+    assert services.VOID_PAID.replace("'", "&#x27;") in html
+    assert 'name="reason"' not in html
+
+    response = biller.post(url(tenant, "billing:invoice_void", invoice_id=invoice.pk), {"reason": "Wrong client"})
+    assert response.status_code == 400
+    assert services.VOID_PAID.replace("'", "&#x27;") in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+
+    edit = biller.get(url(tenant, "billing:invoice_edit", invoice_id=invoice.pk), follow=True)
+    assert services.NOT_EDITABLE in edit.content.decode()
+
+
+@pytest.mark.django_db
+def test_void_needs_a_reason_then_releases_items_and_returns_credit(tenant, biller, ana):
+    give_credit(tenant, ana, "30.00")
+    item = make_item(tenant, ana, price="100.00")
+    invoice = services.invoice_create(
+        practice=tenant.practice, client=ana, actor=tenant.owner, item_ids=[item.pk], apply_credit=True, issue=True
+    )
+
+    refused = biller.post(url(tenant, "billing:invoice_void", invoice_id=invoice.pk), {"reason": "  "})
+    assert refused.status_code == 400 and services.REASON_REQUIRED in refused.content.decode()
+
+    biller.post(url(tenant, "billing:invoice_void", invoice_id=invoice.pk), {"reason": "Billed the wrong client"})
+
+    invoice.refresh_from_db()
+    item.refresh_from_db()
+    assert invoice.status == "void" and item.invoice_id is None
+    assert account(ana).balance == 0 and account(ana).credit_balance == D("30.00")
+    html = biller.get(invoice.get_absolute_url()).content.decode()
+    assert 'data-testid="invoice-status">Void<' in html and "Billed the wrong client" in html
+
+
+@pytest.mark.django_db
+def test_apply_credit_later_to_an_open_invoice(tenant, biller, ana):
+    invoice = issued_invoice(tenant, ana, price="100.00")
+    give_credit(tenant, ana, "40.00")
+
+    response = biller.post(url(tenant, "billing:invoice_apply_credit", invoice_id=invoice.pk), follow=True)
+
+    invoice.refresh_from_db()
+    assert invoice.credit_applied == D("40.00") and invoice.balance == D("60.00")
+    assert "Credit of $40.00 applied." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_mark_as_paid_records_a_payment_of_the_balance(tenant, biller, ana):
+    invoice = issued_invoice(tenant, ana, price="100.00")
+
+    response = biller.post(
+        url(tenant, "billing:invoice_mark_paid", invoice_id=invoice.pk),
+        {"method": "bank_transfer", "received_on": tenant.practice.local_today().isoformat()},
+        follow=True,
+    )
+
+    invoice.refresh_from_db()
+    payment = Payment.objects.get(client=ana)
+    assert invoice.status == "paid" and invoice.balance == 0
+    assert payment.amount == D("100.00") and payment.method == "bank_transfer"
+    html = response.content.decode()
+    assert "Payment of $100.00 recorded." in html and 'data-testid="invoice-status">Paid<' in html
+
+
+@pytest.mark.django_db
+def test_create_credit_invoice_adds_to_the_credit_balance(tenant, biller, ana):
+    response = biller.post(
+        url(tenant, "billing:credit_new", client_id=ana.pk),
+        {
+            "reason": "Refund of a cancelled session",
+            "line-TOTAL_FORMS": "3",
+            "line-INITIAL_FORMS": "0",
+            "line-0-description": "Cancelled session",
+            "line-0-unit_price": "75",
+        },
+        follow=True,
+    )
+
+    credit = Invoice.objects.get(client=ana, kind="credit")
+    assert credit.total == D("-75.00") and credit.status == "open"
+    assert account(ana).credit_balance == D("75.00")
+    html = response.content.decode()
+    assert 'data-testid="invoice-status">Issued<' in html and "-$75.00" in html
+
+
+@pytest.mark.django_db
+def test_credit_invoice_needs_a_reason(tenant, biller, ana):
+    response = biller.post(
+        url(tenant, "billing:credit_new", client_id=ana.pk),
+        {
+            "reason": "",
+            "line-TOTAL_FORMS": "1",
+            "line-INITIAL_FORMS": "0",
+            "line-0-description": "x",
+            "line-0-unit_price": "5",
+        },
+    )
+    assert response.status_code == 400 and services.REASON_REQUIRED in response.content.decode()
+    assert not Invoice.objects.exists()
+
+
+# --- the calendar -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_calendar_create_invoice_issues_one_invoice_per_attendee(tenant, biller):
+    from appointments.services import appointment_mark_completed
+    from tests.appointments.factories import ServiceFactory, make_appointment
+
+    kid1 = ClientFactory(practice=tenant.practice, first_name="Kid")
+    kid2 = ClientFactory(practice=tenant.practice, first_name="Sib")
+    service = ServiceFactory(practice=tenant.practice, price=D("90.00"))
+    appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [kid1, kid2], [service])
+    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
+
+    response = biller.post(url(tenant, "billing:appointment_create_invoice", appointment_id=appointment.pk))
+
+    invoices = Invoice.objects.filter(practice=tenant.practice).order_by("client_id")
+    assert [(i.client_id, i.status, i.total) for i in invoices] == [
+        (kid1.pk, "open", D("90.00")),
+        (kid2.pk, "open", D("90.00")),
+    ]
+    assert response["Location"] == url(tenant, "appointments:detail", appointment_id=appointment.pk)
+
+    again = biller.post(url(tenant, "billing:appointment_create_invoice", appointment_id=appointment.pk), follow=True)
+    assert NOTHING_ON_APPOINTMENT in again.content.decode()
+    assert Invoice.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_calendar_create_invoice_and_add_payment_for_one_client(tenant, biller, ana):
+    from appointments.services import appointment_mark_completed
+    from tests.appointments.factories import ServiceFactory, make_appointment
+
+    service = ServiceFactory(practice=tenant.practice, price=D("90.00"))
+    appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ana], [service])
+    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
+
+    response = biller.post(
+        url(tenant, "billing:appointment_create_invoice", appointment_id=appointment.pk), {"action": "pay"}
+    )
+
+    invoice = Invoice.objects.get(client=ana)
+    assert response["Location"] == f"{url(tenant, 'billing:payment_new')}?invoice={invoice.pk}"
+
+
+# --- access and query counts ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_clinician_reads_own_clients_invoices_only_and_cannot_act(tenant, ana):
+    mine = issued_invoice(tenant, ana)
+    other = issued_invoice(tenant, ClientFactory(practice=tenant.practice, clinicians=[tenant.clinician2]))
+    clara = signed_in(tenant.clinician)
+
+    page = clara.get(mine.get_absolute_url())
+    assert page.status_code == 200 and "Void" not in page.content.decode()
+    assert clara.get(other.get_absolute_url()).status_code == 404
+    assert clara.post(url(tenant, "billing:invoice_void", invoice_id=mine.pk), {"reason": "x"}).status_code == 403
+    assert clara.get(url(tenant, "billing:invoice_new")).status_code == 403
+    tab = clara.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()
+    assert "Create and issue" not in tab
+
+
+@pytest.mark.django_db
+def test_invoice_page_query_count_does_not_grow_with_lines(tenant, biller, ana, django_assert_max_num_queries):
+    small = issued_invoice(tenant, ana)
+    big = services.invoice_create(
+        practice=tenant.practice,
+        client=ana,
+        actor=tenant.owner,
+        issue=True,
+        item_ids=[make_item(tenant, ana, price=str(10 + n)).pk for n in range(12)],
+    )
+    services.invoice_mark_paid(invoice=big, actor=tenant.owner)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert biller.get(small.get_absolute_url()).status_code == 200
+    with django_assert_max_num_queries(len(few) + 1):
+        assert biller.get(big.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.django_db
+def test_client_billing_tab_query_count_does_not_grow(tenant, biller, ana, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    issued_invoice(tenant, ana)
+    make_item(tenant, ana)
+    with CaptureQueriesContext(connection) as few:
+        biller.get(url(tenant, "clients:billing", client_id=ana.pk))
+    for _ in range(8):
+        invoice = issued_invoice(tenant, ana)
+        services.invoice_mark_paid(invoice=invoice, actor=tenant.owner)
+        make_item(tenant, ana)
+    with django_assert_max_num_queries(len(few)):
+        assert biller.get(url(tenant, "clients:billing", client_id=ana.pk)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_ledger_agrees_after_the_flows(tenant, biller, ana):
+    give_credit(tenant, ana, "10.00")
+    a = make_item(tenant, ana, price="100.00")
+    biller.post(
+        url(tenant, "billing:client_create_invoice", client_id=ana.pk),
+        {"item": [a.pk], "action": "issue", "apply_credit": "1"},
+    )
+    assert services.ledger_verify(tenant.practice) == []
+    assert LedgerEntry.objects.filter(client=ana).count() == 3

@@ -28,3 +28,18 @@ urlpatterns = [
 
 # --- Billing page, packages and billing admin (views_home.py, views_packages.py) -------------
 # The other billing engineer appends their patterns below this line.
+from . import views_home, views_packages  # noqa: E402 - this section is appended to the list above
+
+urlpatterns += [
+    path("", views_home.billing_home, name="home"),
+    path("invoices/", views_home.billing_invoices, name="invoices"),
+    path("payments/", views_home.billing_payments, name="payments"),
+    path("credits/", views_home.billing_credits, name="credits"),
+    path("invoice-all/", views_home.invoice_all, name="invoice_all"),
+    path("packages/", views_packages.package_list, name="packages"),
+    path("packages/new/", views_packages.package_new, name="package_new"),
+    path("packages/<int:package_id>/", views_packages.package_edit, name="package_edit"),
+    path("packages/<int:package_id>/archive/", views_packages.package_archive, name="package_archive"),
+    path("clients/<int:client_id>/sell-package/", views_packages.package_sell_view, name="package_sell"),
+    path("package-purchases/<int:purchase_id>/refund/", views_packages.package_refund, name="package_refund"),
+]

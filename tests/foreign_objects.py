@@ -11,6 +11,7 @@ def extra_foreign_ids(other_tenant) -> dict[str, int]:
     ids.update(_clients(other_tenant))
     ids.update(_appointments(other_tenant))
     ids.update(_billing(other_tenant))
+    ids.update(_packages(other_tenant))
     return ids
 
 
@@ -66,3 +67,20 @@ def _billing(other_tenant) -> dict[str, int]:
         method="cash",
     ).payment
     return {"invoice_id": invoice.pk, "payment_id": payment.pk}
+
+
+def _packages(other_tenant) -> dict[str, int]:
+    from decimal import Decimal
+
+    from billing.models import Package
+    from billing.services import package_sell
+    from tests.appointments.factories import ServiceFactory
+    from tests.factories_clients import ClientFactory
+
+    practice = other_tenant.practice
+    package = Package.objects.create(
+        practice=practice, name="Twin 5", service=ServiceFactory(practice=practice), sessions=5, price=Decimal("500")
+    )
+    client = ClientFactory(practice=practice)
+    purchase = package_sell(practice=practice, client=client, package=package, actor=other_tenant.owner)
+    return {"package_id": package.pk, "purchase_id": purchase.pk}

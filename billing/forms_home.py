@@ -1,0 +1,224 @@
+"""Forms of the Billing page filters, Invoice all uninvoiced, and packages. They parse and
+give field errors; the services check the same rules again before anything is written."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+
+from appointments.models import Service
+from clients.models import Client
+from clients.selectors import clinicians_for_practice
+from practica.models import Practice, User
+
+from .models import Package
+from .money import quantize
+from .services import PACKAGE_REFUND_TOO_MANY
+
+DATE_ORDER = "The end date is before the start date."
+PRICE_TOO_FINE = "Use no more decimal places than the currency has (for example 120.00)."
+PRICE_NEGATIVE = "The price cannot be negative."
+
+
+def _date_field(label: str, required: bool = False) -> forms.DateField:
+    return forms.DateField(
+        label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+
+class ClientChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Client) -> str:  # type: ignore[override]
+        return f"{obj.last_name}, {obj.first_name}"
+
+
+class ClinicianChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+        return obj.get_full_name()
+
+
+class DateRangeMixin:
+    """``date_from`` / ``date_to`` with the end not before the start (a field error on the end)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", DATE_ORDER)  # type: ignore[attr-defined]
+        return cleaned
+
+
+class BillingFilterForm(DateRangeMixin, forms.Form):
+    """The filters of one Billing tab. ``status_choices`` differ per tab (none on Uninvoiced)."""
+
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    status = forms.ChoiceField(label="Status", required=False)
+    client = ClientChoiceField(
+        label="Client", queryset=Client.objects.none(), required=False, empty_label="All clients"
+    )
+    clinician = ClinicianChoiceField(
+        label="Clinician", queryset=User.objects.none(), required=False, empty_label="All clinicians"
+    )
+    date_from = _date_field("From")
+    date_to = _date_field("To")
+
+    def __init__(
+        self,
+        *args: Any,
+        practice: Practice,
+        status_choices: list[tuple[str, str]] | None,
+        search_label: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].label = search_label
+        self.fields["q"].widget.attrs["type"] = "search"
+        if status_choices is None:
+            del self.fields["status"]
+        else:
+            self.fields["status"].choices = [("", "Any status"), *status_choices]  # type: ignore[attr-defined]
+        clients = Client.objects.filter(practice=practice).only("pk", "first_name", "last_name")
+        self.fields["client"].queryset = clients.order_by("last_name", "first_name", "pk")  # type: ignore[attr-defined]
+        self.fields["clinician"].queryset = clinicians_for_practice(practice)  # type: ignore[attr-defined]
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for the tab's selector; an invalid filter is simply not applied."""
+        if not self.is_valid():
+            data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        else:
+            data = self.cleaned_data
+        found: dict[str, Any] = {"q": (data.get("q") or "").strip()}
+        if "status" in self.fields:
+            found["status"] = data.get("status") or ""
+        if data.get("client") is not None:
+            found["client_id"] = data["client"].pk
+        if data.get("clinician") is not None:
+            found["clinician_id"] = data["clinician"].pk
+        for name in ("date_from", "date_to"):
+            if data.get(name):
+                found[name] = data[name]
+        if "date_to" in self.errors:
+            found.pop("date_from", None)
+        return found
+
+
+# --- Invoice all uninvoiced -----------------------------------------------------------------
+
+
+def last_week(today: date) -> tuple[date, date]:
+    """Monday to Sunday of the week before ``today``'s (the weekly cadence)."""
+    start = today - timedelta(days=today.weekday() + 7)
+    return start, start + timedelta(days=6)
+
+
+def last_month(today: date) -> tuple[date, date]:
+    """The calendar month before ``today``'s (the monthly cadence, run on the 1st)."""
+    end = today.replace(day=1) - timedelta(days=1)
+    return end.replace(day=1), end.replace(day=calendar.monthrange(end.year, end.month)[1])
+
+
+class InvoiceAllForm(DateRangeMixin, forms.Form):
+    ISSUE = "issue"
+    DRAFT = "draft"
+
+    date_from = _date_field("From", required=True)
+    date_to = _date_field("To", required=True)
+    mode = forms.ChoiceField(
+        label="Create the invoices as",
+        choices=[(ISSUE, "Issued invoices (numbered, sent to the client's balance)"), (DRAFT, "Drafts to review")],
+        initial=ISSUE,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    @property
+    def issue(self) -> bool:
+        return self.cleaned_data.get("mode") != self.DRAFT
+
+
+# --- packages -----------------------------------------------------------------------------
+
+
+class ServiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Service) -> str:  # type: ignore[override]
+        return obj.name
+
+
+class PackageForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="As the client sees it on the invoice, e.g. “10 sessions”.")
+    service = ServiceChoiceField(queryset=Service.objects.none(), help_text="Sessions of this service draw it down.")
+    sessions = forms.IntegerField(min_value=1, max_value=500)
+    price = forms.DecimalField(max_digits=12, decimal_places=3, help_text="For the whole package.")
+    valid_days = forms.IntegerField(
+        label="Valid for (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Leave empty if it never expires.",
+    )
+
+    def __init__(self, *args: Any, practice: Practice, package: Package | None = None, **kwargs: Any) -> None:
+        if package is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "name": package.name,
+                "service": package.service_id,
+                "sessions": package.sessions,
+                "price": package.price.normalize() if package.price == package.price.to_integral() else package.price,
+                "valid_days": package.valid_days,
+            }
+        super().__init__(*args, **kwargs)
+        self.practice = practice
+        services = Service.objects.filter(practice=practice)
+        if package is None:
+            services = services.filter(is_archived=False)
+        else:
+            # Editing keeps the package's own service even if it was archived since.
+            services = services.filter(Q(is_archived=False) | Q(pk=package.service_id))
+        self.fields["service"].queryset = services.order_by("name", "pk")  # type: ignore[attr-defined]
+
+    def clean_price(self) -> Decimal:
+        price: Decimal = self.cleaned_data["price"]
+        if price < 0:
+            raise forms.ValidationError(PRICE_NEGATIVE)
+        if quantize(price, self.practice.currency) != price:
+            raise forms.ValidationError(PRICE_TOO_FINE)
+        return price
+
+
+class PackageSellForm(forms.Form):
+    package = forms.ModelChoiceField(queryset=Package.objects.none(), empty_label=None)
+    issue = forms.TypedChoiceField(
+        label="Invoice",
+        choices=[("1", "Create and issue the invoice"), ("0", "Create a draft invoice")],
+        coerce=lambda v: v == "1",
+        initial="1",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["package"].queryset = (  # type: ignore[attr-defined]
+            Package.objects.filter(practice=practice, is_archived=False).select_related("service").order_by("name")
+        )
+
+
+class PackageRefundForm(forms.Form):
+    sessions = forms.IntegerField(label="Sessions to refund", min_value=1)
+    reason = forms.CharField(max_length=255, initial="Unused package sessions")
+
+    def __init__(self, *args: Any, sessions_left: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions_left = sessions_left
+        self.fields["sessions"].widget.attrs["max"] = sessions_left
+        self.fields["sessions"].initial = sessions_left
+        self.fields["sessions"].help_text = f"Up to {sessions_left}."
+
+    def clean_sessions(self) -> int:
+        sessions: int = self.cleaned_data["sessions"]
+        if sessions > self.sessions_left:
+            raise forms.ValidationError(PACKAGE_REFUND_TOO_MANY)
+        return sessions

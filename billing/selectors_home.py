@@ -1,0 +1,286 @@
+"""Reads of the Billing page (Uninvoiced, Invoices, Payments, Credits tabs) and of packages.
+
+Every selector takes the practice first. List selectors return querysets whose rows carry
+what the page shows (client joined, derived status annotated), so a page of 50 rows costs
+the same number of queries as a page of 5. Totals are aggregates in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, CharField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, Value, When
+
+from clients.models import Client
+from practica.models import Practice
+
+from .models import BillingItem, Invoice, Package, PackagePurchase, Payment
+
+ZERO = Decimal("0")
+
+# Statuses a biller filters invoices by: the stored ones plus the derived ones.
+INVOICE_STATUSES = [
+    ("draft", "Draft"),
+    ("open", "Open (unpaid or part paid)"),
+    ("partially_paid", "Partially paid"),
+    ("overdue", "Overdue"),
+    ("paid", "Paid"),
+    ("void", "Void"),
+]
+CREDIT_STATUSES = [("draft", "Draft"), ("issued", "Issued"), ("void", "Void")]
+PAYMENT_STATUSES = [(value, label) for value, label in Payment.Status.choices]
+
+
+def _overdue(today: date) -> Q:
+    return Q(status=Invoice.Status.OPEN, due_date__lt=today, balance__gt=0)
+
+
+def _invoice_status_q(status: str, today: date) -> Q:
+    """The filter for one status a biller picks, derived ones included."""
+    if status == "overdue":
+        return _overdue(today)
+    if status == "partially_paid":
+        # As the invoice page shows it: something paid or credited, a balance left, not overdue.
+        return (
+            Q(status=Invoice.Status.OPEN, balance__gt=0)
+            & (Q(amount_paid__gt=0) | Q(credit_applied__gt=0))
+            & ~_overdue(today)
+        )
+    if status == "issued":
+        return Q(status=Invoice.Status.OPEN)
+    return Q(status=status)
+
+
+def _derived_status(today: date) -> Case:
+    """The status badge of each row, computed in the query (mirrors Invoice.display_status)."""
+    return Case(
+        When(kind=Invoice.Kind.CREDIT, status=Invoice.Status.OPEN, then=Value("issued")),
+        When(_overdue(today), then=Value("overdue")),
+        When(
+            Q(status=Invoice.Status.OPEN) & (Q(amount_paid__gt=0) | Q(credit_applied__gt=0)),
+            then=Value("partially_paid"),
+        ),
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
+def _client_has_clinician(clinician_id: int, client_field: str = "client_id") -> Exists:
+    through = Client.clinicians.through
+    return Exists(through.objects.filter(client_id=OuterRef(client_field), user_id=clinician_id))
+
+
+def _issued_or_created_between(date_from: date | None, date_to: date | None) -> Q:
+    """Issued in the range; a draft (no issue date yet) counts from the day it was made."""
+    q = Q()
+    if date_from:
+        q &= Q(issue_date__gte=date_from) | Q(issue_date__isnull=True, created_at__date__gte=date_from)
+    if date_to:
+        q &= Q(issue_date__lte=date_to) | Q(issue_date__isnull=True, created_at__date__lte=date_to)
+    return q
+
+
+def _invoices(
+    practice: Practice,
+    kind: str,
+    *,
+    status: str = "",
+    client_id: int | None = None,
+    clinician_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str = "",
+) -> QuerySet[Invoice]:
+    today = practice.local_today()
+    rows = Invoice.objects.filter(practice=practice, kind=kind)
+    if status:
+        rows = rows.filter(_invoice_status_q(status, today))
+    if client_id is not None:
+        rows = rows.filter(client_id=client_id)
+    if clinician_id is not None:
+        rows = rows.filter(_client_has_clinician(clinician_id))
+    rows = rows.filter(_issued_or_created_between(date_from, date_to))
+    for term in q.split():
+        rows = rows.filter(
+            Q(number__icontains=term) | Q(client__first_name__icontains=term) | Q(client__last_name__icontains=term)
+        )
+    # Newest first; drafts (no issue date) on top, as PostgreSQL sorts NULLs first in DESC.
+    return (
+        rows.select_related("client")
+        .annotate(derived_status=_derived_status(today))
+        .order_by(F("issue_date").desc(nulls_first=True), "-id")
+    )
+
+
+def invoice_list(practice: Practice, **filters: object) -> QuerySet[Invoice]:
+    """The Invoices tab: invoices (not credit invoices), filtered and newest first."""
+    return _invoices(practice, Invoice.Kind.INVOICE, **filters)  # type: ignore[arg-type]
+
+
+def credit_list(practice: Practice, **filters: object) -> QuerySet[Invoice]:
+    """The Credits tab: credit invoices, filtered and newest first."""
+    return _invoices(practice, Invoice.Kind.CREDIT, **filters)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class BillingTotals:
+    outstanding: Decimal
+    outstanding_count: int
+    overdue: Decimal
+    overdue_count: int
+
+
+def billing_totals(practice: Practice) -> BillingTotals:
+    """What the practice is owed on open invoices, and how much of it is overdue: one query."""
+    today = practice.local_today()
+    open_invoices = Invoice.objects.filter(
+        practice=practice, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, balance__gt=0
+    )
+    sums = open_invoices.aggregate(
+        outstanding=Sum("balance"),
+        outstanding_count=Count("id"),
+        overdue=Sum("balance", filter=Q(due_date__lt=today)),
+        overdue_count=Count("id", filter=Q(due_date__lt=today)),
+    )
+    return BillingTotals(
+        outstanding=sums["outstanding"] or ZERO,
+        outstanding_count=sums["outstanding_count"],
+        overdue=sums["overdue"] or ZERO,
+        overdue_count=sums["overdue_count"],
+    )
+
+
+def payment_list(
+    practice: Practice,
+    *,
+    status: str = "",
+    client_id: int | None = None,
+    clinician_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str = "",
+) -> QuerySet[Payment]:
+    """The Payments tab, newest first. ``q`` matches the reference or the client's name."""
+    rows = Payment.objects.filter(practice=practice)
+    if status:
+        rows = rows.filter(status=status)
+    if client_id is not None:
+        rows = rows.filter(client_id=client_id)
+    if clinician_id is not None:
+        rows = rows.filter(_client_has_clinician(clinician_id))
+    if date_from:
+        rows = rows.filter(received_on__gte=date_from)
+    if date_to:
+        rows = rows.filter(received_on__lte=date_to)
+    for term in q.split():
+        rows = rows.filter(
+            Q(reference__icontains=term) | Q(client__first_name__icontains=term) | Q(client__last_name__icontains=term)
+        )
+    return rows.select_related("client").order_by("-received_on", "-id")
+
+
+def uninvoiced_list(
+    practice: Practice,
+    *,
+    client_id: int | None = None,
+    clinician_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str = "",
+) -> QuerySet[Any]:
+    """The Uninvoiced tab: one row per client (values with the client's name, item count,
+    total and oldest and newest dates), clients with the oldest items first."""
+    items = BillingItem.objects.filter(practice=practice, invoice__isnull=True)
+    if client_id is not None:
+        items = items.filter(client_id=client_id)
+    if clinician_id is not None:
+        items = items.filter(_client_has_clinician(clinician_id))
+    if date_from:
+        items = items.filter(date__gte=date_from)
+    if date_to:
+        items = items.filter(date__lte=date_to)
+    for term in q.split():
+        items = items.filter(Q(client__first_name__icontains=term) | Q(client__last_name__icontains=term))
+    return (
+        items.values("client_id", "client__first_name", "client__last_name", "client__preferred_name")
+        .annotate(item_count=Count("id"), total=Sum("amount"), oldest=Min("date"), newest=Max("date"))
+        .order_by("oldest", "client__last_name", "client_id")
+    )
+
+
+def uninvoiced_total(practice: Practice) -> Decimal:
+    total = BillingItem.objects.filter(practice=practice, invoice__isnull=True).aggregate(total=Sum("amount"))["total"]
+    return total if total is not None else ZERO
+
+
+# --- packages -------------------------------------------------------------------------------
+
+
+def packages_for_practice(practice: Practice, *, archived: bool = False) -> QuerySet[Package]:
+    return (
+        Package.objects.filter(practice=practice, is_archived=archived)
+        .select_related("service")
+        .annotate(sold=Count("purchases"))
+        .order_by("name", "pk")
+    )
+
+
+def package_get_for_practice(practice: Practice, package_id: int) -> Package:
+    """A package of ``practice``; another practice's id raises DoesNotExist like a missing one."""
+    return Package.objects.select_related("service").get(practice=practice, pk=package_id)
+
+
+def purchase_get_for_practice(practice: Practice, purchase_id: int) -> PackagePurchase:
+    return PackagePurchase.objects.select_related("package", "client", "invoice", "service").get(
+        practice=practice, pk=purchase_id
+    )
+
+
+@dataclass(frozen=True)
+class PackageLine:
+    purchase: PackagePurchase
+    sessions_left: int
+    expired: bool
+    usable: bool
+    refundable: bool
+
+
+@dataclass(frozen=True)
+class PackageSummary:
+    """A client's packages, newest first, and the sessions they can still use."""
+
+    lines: list[PackageLine]
+    sessions_left: int
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)
+
+
+def package_summary(practice: Practice, client: Client) -> PackageSummary:
+    """The client page's "Sessions left": every package sold to ``client`` with what is left
+    of it. Sessions of an expired package, or one whose invoice is a draft or void, cannot be
+    used and are not counted. One query."""
+    today = practice.local_today()
+    purchases = (
+        PackagePurchase.objects.filter(practice=practice, client=client)
+        .select_related("package", "service", "invoice")
+        .order_by("-created_at", "-pk")
+    )
+    lines = []
+    for purchase in purchases:
+        expired = purchase.expires_on is not None and purchase.expires_on < today
+        live_invoice = purchase.invoice.status in (Invoice.Status.OPEN, Invoice.Status.PAID)
+        left = purchase.sessions_left
+        lines.append(
+            PackageLine(
+                purchase=purchase,
+                sessions_left=left,
+                expired=expired,
+                usable=live_invoice and not expired and left > 0,
+                refundable=live_invoice and left > 0,
+            )
+        )
+    return PackageSummary(lines=lines, sessions_left=sum(line.sessions_left for line in lines if line.usable))

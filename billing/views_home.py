@@ -1,0 +1,176 @@
+"""The Billing page (tabs Uninvoiced · Invoices · Payments · Credits) and "Invoice all
+uninvoiced". Views parse, call a selector or a service, render. Owners, admins and billers
+only: a clinician gets the 403 page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from practica.access import BILLING_ROLES, require_role
+
+from . import selectors_home as selectors
+from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
+from .services import invoice_all_uninvoiced, uninvoiced_by_client
+
+PAGE_SIZE = 50
+NOTHING_UNINVOICED = "There is nothing uninvoiced in that date range."
+INVOICES_CREATED = "Created {count} invoice(s) for {clients} client(s)."
+
+TABS = [
+    ("uninvoiced", "Uninvoiced", "billing:home"),
+    ("invoices", "Invoices", "billing:invoices"),
+    ("payments", "Payments", "billing:payments"),
+    ("credits", "Credits", "billing:credits"),
+]
+
+
+def _tab(
+    request: HttpRequest,
+    tab: str,
+    *,
+    rows: Any,
+    form: BillingFilterForm,
+    template: str,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    practice = request.practice  # type: ignore[attr-defined]
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "tab": tab,
+        "tabs": TABS,
+        "form": form,
+        "page": page,
+        "totals": selectors.billing_totals(practice),
+        "tab_template": template,
+        "filtered": any(v for k, v in form.data.items() if k != "page"),
+        **(extra or {}),
+    }
+    return render(request, "billing/billing_home.html", context, status=400 if form.errors else 200)
+
+
+def _form(request: HttpRequest, status_choices: list[tuple[str, str]] | None, search_label: str) -> BillingFilterForm:
+    return BillingFilterForm(
+        request.GET,
+        practice=request.practice,  # type: ignore[attr-defined]
+        status_choices=status_choices,
+        search_label=search_label,
+    )
+
+
+@require_role(*BILLING_ROLES)
+def billing_home(request: HttpRequest) -> HttpResponse:
+    """The Uninvoiced tab: clients with uninvoiced items, and the way to invoice them all."""
+    practice = request.practice  # type: ignore[attr-defined]
+    form = _form(request, None, "Client name")
+    rows: QuerySet[Any] = selectors.uninvoiced_list(practice, **form.filters())
+    extra = {"uninvoiced_total": selectors.uninvoiced_total(practice)}
+    return _tab(
+        request, "uninvoiced", rows=rows, form=form, template="billing/billing_home_uninvoiced.html", extra=extra
+    )
+
+
+@require_role(*BILLING_ROLES)
+def billing_invoices(request: HttpRequest) -> HttpResponse:
+    form = _form(request, selectors.INVOICE_STATUSES, "Invoice number or client")
+    rows = selectors.invoice_list(request.practice, **form.filters())  # type: ignore[attr-defined]
+    return _tab(request, "invoices", rows=rows, form=form, template="billing/billing_home_invoices.html")
+
+
+@require_role(*BILLING_ROLES)
+def billing_payments(request: HttpRequest) -> HttpResponse:
+    form = _form(request, selectors.PAYMENT_STATUSES, "Reference or client")
+    rows = selectors.payment_list(request.practice, **form.filters())  # type: ignore[attr-defined]
+    return _tab(request, "payments", rows=rows, form=form, template="billing/billing_home_payments.html")
+
+
+@require_role(*BILLING_ROLES)
+def billing_credits(request: HttpRequest) -> HttpResponse:
+    form = _form(request, selectors.CREDIT_STATUSES, "Credit number or client")
+    rows = selectors.credit_list(request.practice, **form.filters())  # type: ignore[attr-defined]
+    return _tab(request, "credits", rows=rows, form=form, template="billing/billing_home_credits.html")
+
+
+# --- Invoice all uninvoiced -----------------------------------------------------------------
+
+
+def _apply_errors(form: InvoiceAllForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(name if name in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+@require_http_methods(["GET", "POST"])
+@require_role(*BILLING_ROLES)
+def invoice_all(request: HttpRequest) -> HttpResponse:
+    """Choose a range (GET shows the preview), confirm (POST creates one invoice per client).
+
+    The preview is what the range holds now; the confirm invoices what it holds then, one
+    transaction per client, so a client invoiced by someone else meanwhile is skipped and
+    the summary lists what was really created.
+    """
+    practice = request.practice  # type: ignore[attr-defined]
+    today = practice.local_today()
+    picks = [("Last week", *last_week(today)), ("Last month", *last_month(today))]
+    context: dict[str, Any] = {"picks": picks, "tabs": TABS, "tab": "uninvoiced"}
+    if request.method == "POST":
+        form = InvoiceAllForm(request.POST)
+        if form.is_valid():
+            start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+            try:
+                invoices = invoice_all_uninvoiced(
+                    practice=practice,
+                    actor=request.user,  # type: ignore[arg-type]
+                    date_from=start,
+                    date_to=end,
+                    issue=form.issue,
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                if invoices:
+                    messages.success(request, INVOICES_CREATED.format(count=len(invoices), clients=len(invoices)))
+                context.update(
+                    {
+                        "form": form,
+                        "invoices": invoices,
+                        "grand_total": sum((i.total for i in invoices), selectors.ZERO),
+                        "date_from": start,
+                        "date_to": end,
+                        "issued": form.issue,
+                    }
+                )
+                return render(request, "billing/billing_home_invoice_all_done.html", context)
+        context.update({"form": form, "rows": None})
+        return render(request, "billing/billing_home_invoice_all.html", context, status=400)
+
+    bound = "date_from" in request.GET or "date_to" in request.GET
+    if bound:
+        form = InvoiceAllForm(request.GET)
+    else:
+        start, end = last_week(today)
+        form = InvoiceAllForm(initial={"date_from": start, "date_to": end, "mode": InvoiceAllForm.ISSUE})
+    rows = None
+    if bound and form.is_valid():
+        rows = uninvoiced_by_client(practice, form.cleaned_data["date_from"], form.cleaned_data["date_to"])
+        context.update(
+            {
+                "grand_total": sum((r.total for r in rows), selectors.ZERO),
+                "item_total": sum(r.item_count for r in rows),
+                "nothing": NOTHING_UNINVOICED,
+            }
+        )
+    context.update({"form": form, "rows": rows})
+    return render(request, "billing/billing_home_invoice_all.html", context, status=400 if form.errors else 200)

@@ -30,7 +30,11 @@ MANUAL_METHODS = [
 
 
 def _decimal(raw: str, name: str) -> Decimal:
-    return services.parse_amount(raw, name)
+    """services.parse_amount, with its error as a plain field error (forms attach it to the field)."""
+    try:
+        return services.parse_amount(raw, name)
+    except ValidationError:
+        raise ValidationError(ENTER_AMOUNT) from None
 
 
 def check_units(value: Decimal) -> str | None:

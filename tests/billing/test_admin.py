@@ -1,0 +1,193 @@
+"""Billing in the platform admin: everything visible, money records read-only, no action
+that writes money."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.test import Client as HttpClient
+from django.test import RequestFactory
+from django.urls import reverse
+
+from billing.models import (
+    BillingItem,
+    ClientAccount,
+    Invoice,
+    InvoiceCounter,
+    LedgerEntry,
+    Package,
+    PackagePurchase,
+    Payment,
+    PaymentAllocation,
+)
+from billing.money import line_amounts
+from billing.services import LineInput, invoice_create, package_sell, payment_record_manual
+from practica.models import AuditLog
+from tests.appointments.factories import ServiceFactory
+from tests.factories import UserFactory
+from tests.factories_clients import ClientFactory
+
+pytestmark = pytest.mark.django_db
+
+MONEY_MODELS = [Invoice, Payment, PaymentAllocation, LedgerEntry, ClientAccount, PackagePurchase, InvoiceCounter]
+
+
+@pytest.fixture
+def root(db):
+    return UserFactory(email="root@platform.test", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def superuser_client(root) -> HttpClient:
+    client = HttpClient()
+    client.force_login(root)
+    return client
+
+
+def _item(practice, client, invoice=None) -> BillingItem:
+    figures = line_amounts(units=1, unit_price=Decimal("90"), tax_percent=0, currency=practice.currency)
+    return BillingItem.objects.create(
+        practice=practice,
+        client=client,
+        kind=BillingItem.Kind.MANUAL,
+        date=practice.local_today(),
+        description="Session",
+        unit_price=Decimal("90"),
+        net=figures.net,
+        tax=figures.tax,
+        amount=figures.gross,
+        currency=practice.currency,
+        invoice=invoice,
+    )
+
+
+@pytest.fixture
+def books(tenant):
+    """An issued invoice with a line, a part payment, a package sale and an uninvoiced item."""
+    practice = tenant.practice
+    ana = ClientFactory(practice=practice, first_name="Ana", last_name="Lima")
+    invoice = invoice_create(
+        practice=practice,
+        client=ana,
+        actor=tenant.biller,
+        item_ids=[_item(practice, ana).pk],
+        lines=[LineInput(description="Report writing", unit_price=Decimal("60"))],
+        issue=True,
+    )
+    payment = payment_record_manual(
+        practice=practice,
+        client=ana,
+        actor=tenant.biller,
+        amount=Decimal("50"),
+        received_on=practice.local_today(),
+        method="cash",
+        reference="R-77",
+    ).payment
+    package = Package.objects.create(
+        practice=practice, name="10 sessions", service=ServiceFactory(practice=practice), sessions=10, price=100
+    )
+    purchase = package_sell(practice=practice, client=ana, package=package, actor=tenant.biller)
+    return {"ana": ana, "invoice": invoice, "payment": payment, "purchase": purchase, "item": _item(practice, ana)}
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        Invoice,
+        BillingItem,
+        Payment,
+        PaymentAllocation,
+        LedgerEntry,
+        ClientAccount,
+        Package,
+        PackagePurchase,
+        InvoiceCounter,
+    ],
+)
+def test_every_billing_changelist_loads_and_searches(superuser_client, books, model):
+    name = f"admin:billing_{model._meta.model_name}_changelist"
+    assert superuser_client.get(reverse(name)).status_code == 200
+    assert superuser_client.get(reverse(name), {"q": "Lima"}).status_code == 200
+
+
+def test_invoice_page_shows_its_lines_and_payments_read_only(superuser_client, books):
+    invoice = books["invoice"]
+    response = superuser_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Report writing" in page and "Session" in page
+    assert 'name="_save"' not in page  # nothing to save: a view, not a form
+    # A change posted anyway is refused and changes nothing
+    refused = superuser_client.post(reverse("admin:billing_invoice_change", args=[invoice.pk]), {"total": "1"})
+    assert refused.status_code == 403
+    invoice.refresh_from_db()
+    assert invoice.total == Decimal("150.000")
+
+
+@pytest.mark.parametrize("model", MONEY_MODELS)
+def test_money_records_cannot_be_added_changed_or_deleted(root, books, model):
+    request = RequestFactory().get("/admin/")
+    request.user = root
+    model_admin = admin.site._registry[model]
+    row = model.objects.first()
+    assert row is not None
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request, row)
+    assert not model_admin.has_delete_permission(request, row)
+    # No bulk action either (not even "delete selected").
+    assert model_admin.get_actions(request) == {}
+
+
+def test_ledger_rows_are_read_only_in_admin(superuser_client, books):
+    entry = LedgerEntry.objects.filter(client=books["ana"]).first()
+    assert superuser_client.get(reverse("admin:billing_ledgerentry_add")).status_code == 403
+    assert (
+        superuser_client.post(reverse("admin:billing_ledgerentry_delete", args=[entry.pk]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_an_uninvoiced_item_can_have_its_wording_corrected_and_it_is_audited(superuser_client, books):
+    item = books["item"]
+    url = reverse("admin:billing_billingitem_change", args=[item.pk])
+    page = superuser_client.get(url).content.decode()
+    assert 'name="description"' in page and 'name="amount"' not in page
+
+    response = superuser_client.post(url, {"date": item.date.isoformat(), "description": "Session (telehealth)"})
+
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.description == "Session (telehealth)" and item.amount == Decimal("90.000")
+    assert AuditLog.objects.get(action="billing_item.admin_edited").changes == {
+        "description": ["Session", "Session (telehealth)"]
+    }
+
+
+def test_an_invoiced_item_is_read_only(superuser_client, books):
+    invoiced = BillingItem.objects.filter(invoice=books["invoice"]).first()
+    url = reverse("admin:billing_billingitem_change", args=[invoiced.pk])
+    assert 'name="description"' not in superuser_client.get(url).content.decode()
+    assert superuser_client.post(url, {"description": "Changed"}).status_code == 403
+    invoiced.refresh_from_db()
+    assert invoiced.description == "Session"
+
+
+def test_a_package_cannot_take_another_practices_service(superuser_client, tenant, other_tenant):
+    foreign = ServiceFactory(practice=other_tenant.practice)
+    response = superuser_client.post(
+        reverse("admin:billing_package_add"),
+        {"practice": tenant.practice.pk, "name": "X", "service": foreign.pk, "sessions": 5, "price": "10"},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert not Package.objects.exists()
+
+
+def test_staff_who_are_not_superusers_cannot_open_billing_admin(books):
+    staff = UserFactory(email="support@platform.test", is_staff=True, is_superuser=False)
+    client = HttpClient()
+    client.force_login(staff)
+    response = client.get(reverse("admin:billing_invoice_changelist"))
+    assert response.status_code in (302, 403)

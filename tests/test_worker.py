@@ -39,7 +39,7 @@ def worker():
             conn.default_channel.queue_delete(queue)
 
 
-def wait_for_mail(count: int, timeout: float = 20.0) -> None:
+def wait_for_mail(count: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while len(mail.outbox) < count and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from billing.models import BillingItem
-from practica.access import OWNER_OR_ADMIN, require_role
+from practica.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
 from practica.models import Role, TaxRate
 
 from . import calendar as cal
@@ -42,7 +42,9 @@ SAVED = "Saved."
 OVERLAP_WARNING = (
     "{clinician} already has {count} appointment(s) at this time. Check the time, or save again to book it anyway."
 )
-INVOICING_LATER = "Invoices arrive with the invoicing work; these buttons are wired up then."
+INVOICING_LATER = (
+    "An invoice can be created once the appointment has uninvoiced billing items, by an owner, admin or biller."
+)
 BILLING_STATE_LABELS = {
     "no_items": "No items",
     "uninvoiced": "Uninvoiced",
@@ -440,6 +442,7 @@ def _detail_context(request: HttpRequest, appointment: Appointment) -> dict[str,
         "can_cancel": appointment.status
         in (Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW),
         "invoicing_note": INVOICING_LATER,
+        "can_invoice": membership.role in BILLING_ROLES and any(i.invoice_id is None for i in items),
     }
 
 

@@ -570,3 +570,20 @@ def test_the_ledger_agrees_after_the_flows(tenant, biller, ana):
     )
     assert services.ledger_verify(tenant.practice) == []
     assert LedgerEntry.objects.filter(client=ana).count() == 3
+
+
+@pytest.mark.django_db
+def test_appointment_detail_offers_create_invoice_to_billers_once_there_are_items(tenant, biller, ana):
+    from appointments.services import appointment_mark_completed
+    from tests.appointments.factories import ServiceFactory, make_appointment
+
+    service = ServiceFactory(practice=tenant.practice, price=D("90.00"))
+    appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ana], [service])
+    detail = url(tenant, "appointments:detail", appointment_id=appointment.pk)
+    action = url(tenant, "billing:appointment_create_invoice", appointment_id=appointment.pk)
+    assert action not in biller.get(detail).content.decode()
+
+    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
+
+    assert f'action="{action}"' in biller.get(detail).content.decode()
+    assert f'action="{action}"' not in signed_in(tenant.clinician).get(detail).content.decode()

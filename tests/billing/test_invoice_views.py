@@ -587,3 +587,22 @@ def test_appointment_detail_offers_create_invoice_to_billers_once_there_are_item
 
     assert f'action="{action}"' in biller.get(detail).content.decode()
     assert f'action="{action}"' not in signed_in(tenant.clinician).get(detail).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_forms_render_for_a_biller(tenant, biller, ana):
+    make_item(tenant, ana, description="Individual therapy")
+    draft = services.invoice_create(
+        practice=tenant.practice,
+        client=ana,
+        actor=tenant.owner,
+        lines=[services.LineInput(description="Letter", unit_price=D("20"))],
+    )
+
+    new = biller.get(url(tenant, "billing:invoice_new"), {"client": ana.pk})
+    assert new.status_code == 200 and "Individual therapy" in new.content.decode()
+    assert 'hx-get="' in new.content.decode()
+    assert biller.get(url(tenant, "billing:credit_new", client_id=ana.pk)).status_code == 200
+    edit = biller.get(url(tenant, "billing:invoice_edit", invoice_id=draft.pk))
+    assert edit.status_code == 200 and "Add uninvoiced items" in edit.content.decode()
+    assert biller.get(url(tenant, "billing:payment_new"), {"client": ana.pk}).status_code == 200

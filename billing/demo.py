@@ -44,7 +44,7 @@ def _invoice_half(harbour: Practice, actor: User) -> list[Invoice]:
     for item in items:
         by_client[item.client_id].append(item)
     clients = Client.objects.in_bulk(list(by_client))
-    invoices = []
+    invoices: list[Invoice] = []
     for client_id, client_items in sorted(by_client.items()):
         half = client_items[: (len(client_items) + 1) // 2]
         invoice = invoice_create(
@@ -131,8 +131,10 @@ def load(*, harbour: Practice, kowhai: Practice) -> str:
             )
         _package(harbour, actor)
     both = [harbour, kowhai]
-    invoices = Invoice.objects.filter(practice__in=both, kind=Invoice.Kind.INVOICE).count()
-    credits = Invoice.objects.filter(practice__in=both, kind=Invoice.Kind.CREDIT).count()
-    payments = Payment.objects.filter(practice__in=both).count()
-    packages = Package.objects.filter(practice__in=both).count()
-    return f"{invoices} invoices, {credits} credit invoices, {payments} payments, {packages} packages"
+    counts = [
+        f"{Invoice.objects.filter(practice__in=both, kind=Invoice.Kind.INVOICE).count()} invoices",
+        f"{Invoice.objects.filter(practice__in=both, kind=Invoice.Kind.CREDIT).count()} credit invoices",
+        f"{Payment.objects.filter(practice__in=both).count()} payments",
+        f"{Package.objects.filter(practice__in=both).count()} packages",
+    ]
+    return ", ".join(counts)

@@ -17,9 +17,11 @@ from decimal import Decimal
 from dateutil import rrule as du_rrule
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from billing.models import BillingItem
+from billing.models import BillingItem, PackageDraw, PackagePurchase
+from billing.services import package_usable
 from billing.money import line_amounts, quantize
 from clients.models import Client
 from practica.audit import audit_write
@@ -44,6 +46,14 @@ CLINICIAN_NOT_MEMBER = "Choose a clinician of this practice."
 WRONG_PRACTICE = "That choice does not belong to this practice."
 EDIT_ONLY_SCHEDULED = "Only a scheduled appointment can change its time, people or services."
 DETAIL_INVOICED_NOTE = "The invoiced item keeps its amounts; change the invoice instead."
+
+
+def _utc(moment: datetime) -> datetime:
+    """The same instant in UTC. Adding a duration to a zoneinfo datetime adds wall-clock
+    time, so a session across a DST change would be an hour long or short; in UTC the
+    duration is elapsed time. A local time in the spring-forward gap becomes the instant
+    it names under the earlier offset, which is what zoneinfo's fold=0 means."""
+    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -222,8 +232,8 @@ def appointment_create(
             appointment = Appointment.objects.create(
                 practice=practice,
                 clinician=clinician,
-                start=occurrence,
-                end=occurrence + timedelta(minutes=duration_minutes),
+                start=_utc(occurrence),
+                end=_utc(occurrence) + timedelta(minutes=duration_minutes),
                 location=location,
                 note=note,
                 series=series,
@@ -286,8 +296,8 @@ def appointment_update(
             else:
                 local_day = timezone.localtime(target.start, tz).date() + shift_days
                 occurrence = datetime.combine(local_day, new_local.time().replace(tzinfo=None), tzinfo=tz)
-            target.start = occurrence
-            target.end = occurrence + timedelta(minutes=duration_minutes)
+            target.start = _utc(occurrence)
+            target.end = target.start + timedelta(minutes=duration_minutes)
             target.clinician = clinician
             target.location = location
             target.note = note
@@ -396,11 +406,25 @@ def _generate_locked(appointment: Appointment) -> list[BillingItem]:
                 "client_id", "service_id"
             )
         )
-        wanted = [
-            _item_from_detail(appointment, detail, local_day)
-            for detail in BillingDetail.objects.filter(appointment=appointment).select_related("service")
-            if (detail.client_id, detail.service_id) not in existing and detail.unit_price > 0
-        ]
+        existing |= set(
+            PackageDraw.objects.filter(appointment=appointment).values_list("client_id", "service_id")
+        )
+        wanted = []
+        for detail in BillingDetail.objects.filter(appointment=appointment).select_related("service"):
+            if (detail.client_id, detail.service_id) in existing:
+                continue
+            # A prepaid package of this service pays for the session instead of an item,
+            # until it is used up or expired; then billing falls back to a normal item.
+            purchase = package_usable(detail.client_id, detail.service_id, local_day)
+            if purchase is not None:
+                PackageDraw.objects.create(
+                    purchase=purchase, appointment=appointment, client_id=detail.client_id,
+                    service_id=detail.service_id,
+                )
+                PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=F("sessions_used") + 1)
+                continue
+            if detail.unit_price > 0:
+                wanted.append(_item_from_detail(appointment, detail, local_day))
     elif appointment.status == Appointment.Status.NO_SHOW:
         wanted = _fee_items(appointment, BillingItem.Kind.NO_SHOW_FEE, local_day)
     elif appointment.status == Appointment.Status.LATE_CANCELLED:
@@ -486,6 +510,14 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
                 changes={"amount": str(item.amount), "reason": "appointment cancelled"},
             )
         BillingItem.objects.filter(pk__in=[i.pk for i in items]).delete()
+        # Sessions a package paid for go back to the package.
+        for draw in PackageDraw.objects.select_related("purchase").filter(appointment=locked).order_by("pk"):
+            PackagePurchase.objects.filter(pk=draw.purchase_id).update(sessions_used=F("sessions_used") - 1)
+            audit_write(
+                practice=locked.practice, actor=actor, action="package.session_returned", obj=draw.purchase,
+                changes={"appointment": locked.pk, "reason": "appointment cancelled"},
+            )
+            draw.delete()
         if late is None:
             window = timedelta(hours=locked.practice.late_cancel_window_hours)
             late = locked.status == Appointment.Status.SCHEDULED and timezone.now() > locked.start - window

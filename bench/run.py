@@ -73,11 +73,13 @@ def _machine() -> str:
 
 
 def _benchmarks() -> list[Callable[[Any], Any]]:
-    from . import pages
+    from . import lists, pages
 
     # Every benchmark, in the order they run; the function name is the key in results.json.
     return [
         pages.dashboard,
+        lists.clients_list,
+        lists.calendar_week,
     ]
 
 

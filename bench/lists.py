@@ -1,0 +1,93 @@
+"""List benchmarks of the clients and calendar work: the clients list at 5,000 clients and
+the calendar week of a clinician with 60 appointments. Each also times the same page at a
+small size and records both query counts, which must be equal (no N+1)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.urls import reverse
+
+from appointments.models import Appointment, AppointmentService, Attendee, Service
+from clients.models import Client
+from practica.models import Membership, Practice, Role, User
+
+from .harness import Context, measure_get
+
+# A week far from the demo's three months, so only the bench's own rows are in it.
+SMALL_WEEK = date(2031, 3, 3)
+BIG_WEEK = date(2031, 3, 10)
+
+
+def _bench_practice(ctx: Context, slug: str, clients: int) -> Practice:
+    practice, _ = Practice.objects.get_or_create(
+        slug=slug, defaults={"name": f"Bench {slug}", "timezone": "America/New_York", "currency": "USD"}
+    )
+    Membership.objects.get_or_create(user=ctx.owner, practice=practice, defaults={"role": Role.OWNER})
+    have = Client.objects.filter(practice=practice).count()
+    Client.objects.bulk_create(
+        [
+            Client(
+                practice=practice,
+                first_name=f"First{n:05d}",
+                last_name=f"Last{n:05d}",
+                email=f"client{n:05d}@bench.example",
+                phone=f"555-{n:06d}",
+            )
+            for n in range(have, clients)
+        ],
+        batch_size=1000,
+    )
+    return practice
+
+
+def clients_list(ctx: Context) -> dict[str, Any]:
+    """The Clients list (first page) of a practice with 5,000 clients, as its owner."""
+    small = _bench_practice(ctx, "bench-clients-10", 10)
+    big = _bench_practice(ctx, "bench-clients-5000", 5000)
+    small_figures = measure_get(ctx.client, reverse("clients:list", kwargs={"practice_slug": small.slug}))
+    figures = measure_get(ctx.client, reverse("clients:list", kwargs={"practice_slug": big.slug}))
+    if figures["queries"] != small_figures["queries"]:
+        raise RuntimeError(f"clients list queries grow with rows: {small_figures['queries']} -> {figures['queries']}")
+    return {**figures, "rows": 5000, "queries_at_10_rows": small_figures["queries"]}
+
+
+def _week_of_appointments(practice: Practice, clinician: User, monday: date, count: int) -> None:
+    tz = practice.tzinfo
+    service = Service.objects.filter(practice=practice, is_archived=False).order_by("pk").first()
+    clients = list(Client.objects.filter(practice=practice).order_by("pk")[:20])
+    if Appointment.objects.filter(practice=practice, clinician=clinician, start__date__gte=monday,
+                                  start__date__lt=monday + timedelta(days=7)).exists():
+        return
+    slots = [(day, hour) for day in range(5) for hour in range(8, 20)][:count]
+    appointments = Appointment.objects.bulk_create(
+        [
+            Appointment(
+                practice=practice,
+                clinician=clinician,
+                start=datetime.combine(monday + timedelta(days=day), time(hour), tzinfo=tz),
+                end=datetime.combine(monday + timedelta(days=day), time(hour, 50), tzinfo=tz),
+            )
+            for day, hour in slots
+        ]
+    )
+    Attendee.objects.bulk_create(
+        [Attendee(appointment=a, client=clients[i % len(clients)]) for i, a in enumerate(appointments)]
+    )
+    if service is not None:
+        AppointmentService.objects.bulk_create([AppointmentService(appointment=a, service=service) for a in appointments])
+
+
+def calendar_week(ctx: Context) -> dict[str, Any]:
+    """The week view of one clinician's calendar holding 60 appointments, as the owner."""
+    practice = ctx.practice
+    clinician = User.objects.get(email="clinician1@harbour.example")
+    _week_of_appointments(practice, clinician, SMALL_WEEK, 10)
+    _week_of_appointments(practice, clinician, BIG_WEEK, 60)
+    url = reverse("appointments:calendar", kwargs={"practice_slug": practice.slug})
+    small = measure_get(ctx.client, f"{url}?view=week&date={SMALL_WEEK}&clinician={clinician.pk}")
+    figures = measure_get(ctx.client, f"{url}?view=week&date={BIG_WEEK}&clinician={clinician.pk}")
+    if figures["queries"] != small["queries"]:
+        raise RuntimeError(f"calendar week queries grow with rows: {small['queries']} -> {figures['queries']}")
+    return {**figures, "rows": 60, "queries_at_10_rows": small["queries"]}

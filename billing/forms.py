@@ -146,7 +146,9 @@ class LineForm(forms.Form):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = Service.objects.filter(practice=practice, is_archived=False).order_by("name")
+        service_field = self.fields["service"]
+        assert isinstance(service_field, forms.ModelChoiceField)
+        service_field.queryset = Service.objects.filter(practice=practice, is_archived=False).order_by("name")
         for name in ("units", "unit_price", "tax_percent"):
             self.fields[name].widget = forms.TextInput(attrs={"inputmode": "decimal", "size": 7})
         self.fields["description"].widget.attrs["size"] = 24
@@ -160,7 +162,8 @@ class LineForm(forms.Form):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data: dict[str, Any] = self.cleaned_data
         if self.errors or self.is_blank():
             return data
         service = data.get("service")
@@ -218,7 +221,9 @@ class InvoiceClientForm(forms.Form):
         super().__init__(*args, **kwargs)
         from .selectors import clients_for_invoicing
 
-        self.fields["client"].queryset = clients_for_invoicing(practice)
+        client_field = self.fields["client"]
+        assert isinstance(client_field, forms.ModelChoiceField)
+        client_field.queryset = clients_for_invoicing(practice)
 
 
 class ReasonForm(forms.Form):
@@ -269,7 +274,8 @@ class PaymentForm(forms.Form):
         return amount
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data: dict[str, Any] = self.cleaned_data
         plan: dict[int, Decimal] = {}
         any_given = False
         for invoice in self.open_invoices:

@@ -220,7 +220,9 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
     client = None
     raw_client = data.get("client") if data is not None else initial.get("client")
     if raw_client:
-        client = client_form.fields["client"].queryset.filter(pk=raw_client).first() if raw_client.isdigit() else None
+        client = (
+            selectors.clients_for_invoicing(practice).filter(pk=raw_client).first() if raw_client.isdigit() else None
+        )
     items = list(selectors.client_uninvoiced_items(practice, client)) if client else []
     rows = forms.uninvoiced_rows(items, data)
     if data is not None:
@@ -596,7 +598,8 @@ def appointment_create_invoice(request: HttpRequest, appointment_id: int) -> Htt
     if len(created) == 1:
         return _after_create(request, created[0], action)
     messages.success(
-        request, INVOICES_FROM_APPOINTMENT.format(count=len(created), numbers=", ".join(i.number for i in created))
+        request,
+        INVOICES_FROM_APPOINTMENT.format(count=len(created), numbers=", ".join(i.number or "" for i in created)),
     )
     if action == "pay":
         unpaid = [i for i in created if i.status == Invoice.Status.OPEN and i.balance > 0]

@@ -57,9 +57,9 @@ class BillingFilterForm(DateRangeMixin, forms.Form):
 
     q = forms.CharField(label="Search", required=False, max_length=100)
     status = forms.ChoiceField(label="Status", required=False)
-    client = ClientChoiceField(
-        label="Client", queryset=Client.objects.none(), required=False, empty_label="All clients"
-    )
+    # Set from a row's client link rather than a select: a practice may have thousands of
+    # clients, and the search box finds a client by name.
+    client = ClientChoiceField(label="Client", queryset=Client.objects.none(), required=False, widget=forms.HiddenInput)
     clinician = ClinicianChoiceField(
         label="Clinician", queryset=User.objects.none(), required=False, empty_label="All clinicians"
     )

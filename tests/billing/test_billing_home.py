@@ -178,6 +178,8 @@ def test_filters_by_client_clinician_dates_and_number(tenant, ana, bruno):
     # Then each filter narrows the list to the invoice it describes
     assert listed() == {ana_invoice.number, bruno_invoice.number}
     assert listed(client=ana.pk) == {ana_invoice.number}
+    chip = client.get(url(tenant, "billing:invoices"), {"client": ana.pk}).content.decode()
+    assert 'data-testid="client-filter">Client: <strong>Ana Lima</strong>' in chip
     assert listed(clinician=tenant.clinician2.pk) == {bruno_invoice.number}
     assert listed(date_from="2024-01-01", date_to="2024-01-31") == {bruno_invoice.number}
     assert listed(q=bruno_invoice.number) == {bruno_invoice.number}

@@ -73,13 +73,16 @@ def _machine() -> str:
 
 
 def _benchmarks() -> list[Callable[[Any], Any]]:
-    from . import lists, pages
+    from . import billing, lists, pages
 
     # Every benchmark, in the order they run; the function name is the key in results.json.
     return [
         pages.dashboard,
         lists.clients_list,
         lists.calendar_week,
+        billing.invoices_tab,
+        billing.invoice_from_50_items,
+        billing.invoice_all_1000_clients,
     ]
 
 

@@ -6,19 +6,19 @@ import os
 
 import pytest
 
-from tests.e2e.conftest import browser, console_errors, page, playwright_instance, sign_in  # noqa: F401
+from tests.e2e.conftest import sign_in
 from tests.factories_clients import ClientFactory, PayerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = os.environ.get("CLIENTS_SCREENSHOTS")  # a folder: save screenshots there to look at
 
 
-def shot(page, name):  # noqa: F811
+def shot(page, name):
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
 
 
-def test_search_as_you_type_then_open_the_client(page, console_errors, tenant, other_tenant):  # noqa: F811
+def test_search_as_you_type_then_open_the_client(page, console_errors, tenant, other_tenant):
     payer = PayerFactory(practice=tenant.practice, first_name="Karen", last_name="Whitaker", email="karen@mail.test")
     ClientFactory(
         practice=tenant.practice, first_name="Lily", last_name="Whitaker", payer=payer, clinicians=[tenant.clinician]
@@ -55,7 +55,7 @@ def test_search_as_you_type_then_open_the_client(page, console_errors, tenant, o
     assert [e for e in console_errors if "favicon.ico" not in e] == []
 
 
-def test_no_horizontal_scroll_on_a_phone(page, tenant, other_tenant):  # noqa: F811
+def test_no_horizontal_scroll_on_a_phone(page, tenant, other_tenant):
     client = ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Lima", clinicians=[tenant.clinician])
     ClientFactory.create_batch(5, practice=tenant.practice)
     page.set_viewport_size({"width": 375, "height": 800})

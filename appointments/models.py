@@ -123,9 +123,7 @@ class Appointment(models.Model):
         return f"Appointment {self.pk} at {self.start:%Y-%m-%d %H:%M}"
 
     def get_absolute_url(self) -> str:
-        return reverse(
-            "appointments:detail", kwargs={"practice_slug": self.practice.slug, "appointment_id": self.pk}
-        )
+        return reverse("appointments:detail", kwargs={"practice_slug": self.practice.slug, "appointment_id": self.pk})
 
     @property
     def duration_minutes(self) -> int:
@@ -141,6 +139,9 @@ class AppointmentService(models.Model):
             models.UniqueConstraint(fields=["appointment", "service"], name="apptservice_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.service_id} on appointment {self.appointment_id}"
+
 
 class Attendee(models.Model):
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="attendees")
@@ -150,6 +151,9 @@ class Attendee(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["appointment", "client"], name="attendee_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"Client {self.client_id} at appointment {self.appointment_id}"
 
 
 class BillingDetail(models.Model):
@@ -176,3 +180,6 @@ class BillingDetail(models.Model):
                 condition=models.Q(tax_percent__gte=0, tax_percent__lte=100), name="billingdetail_tax_range"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.units} x {self.unit_price} (+{self.tax_percent}%)"

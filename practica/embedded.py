@@ -87,12 +87,18 @@ def start_redis() -> tuple[str, subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [
             REDIS_SERVER_PATH,
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(RUN_DIR),
-            "--loglevel", "warning",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(RUN_DIR),
+            "--loglevel",
+            "warning",
         ],
         stdout=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches us, and we stop Redis last
@@ -121,16 +127,17 @@ def ensure_database(url: str) -> None:
     import environ
     import psycopg
     from psycopg import sql
+    from psycopg.conninfo import make_conninfo
 
     cfg = environ.Env.db_url_config(url)
-    params = {"dbname": "postgres", "user": cfg.get("USER") or "postgres"}
+    params: dict[str, str] = {"dbname": "postgres", "user": cfg.get("USER") or "postgres"}
     if cfg.get("HOST"):
         params["host"] = cfg["HOST"]
     if cfg.get("PORT"):
         params["port"] = str(cfg["PORT"])
     if cfg.get("PASSWORD"):
         params["password"] = cfg["PASSWORD"]
-    with psycopg.connect(**params, autocommit=True) as conn:
+    with psycopg.connect(make_conninfo(**params), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))

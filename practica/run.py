@@ -48,7 +48,9 @@ def main() -> int:
             env=env,
             cwd=str(ROOT),
         )
-        manager.add_process("worker", f"{py} -m celery -A practica worker -l info --concurrency 2", env=env, cwd=str(ROOT))
+        manager.add_process(
+            "worker", f"{py} -m celery -A practica worker -l info --concurrency 2", env=env, cwd=str(ROOT)
+        )
         manager.add_process("beat", f"{py} -m celery -A practica beat -l info", env=env, cwd=str(ROOT))
         manager.loop()
         return manager.returncode or 0

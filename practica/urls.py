@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from . import auth_views, views
 
 # Staff pages of one practice live under /p/<practice_slug>/; PracticeMiddleware turns the
 # slug into request.practice (or a 404 for a practice the user is not a member of).
-practice_patterns = [
+practice_patterns: list[URLPattern | URLResolver] = [
     path("", views.dashboard, name="dashboard"),
     path("settings/", views.settings_index, name="settings"),
     path("settings/practice/", views.settings_practice, name="settings_practice"),

@@ -27,6 +27,7 @@ from practica.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
 from . import forms, selectors, services
 from .models import Invoice, Payment
 from .money import format_money, minor_units
+from .selectors_home import package_summary
 
 DRAFT_CREATED = "Draft invoice created. Issue it when it is ready."
 INVOICE_ISSUED = "Invoice {number} issued."
@@ -142,6 +143,7 @@ def client_billing_context(
             "balance": account.balance if account else Decimal("0"),
             "credit_balance": credit,
             "packages": selectors.client_packages(practice, client),
+            "package_summary": package_summary(practice, client),
             "rows": rows,
             "uninvoiced_total": sum((row.obj.amount for row in rows), Decimal("0")),
             "apply_credit": bool(data is not None and data.get("apply_credit")),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import AuditLog, Membership, Practice, StaffInvite, User
+from .models import AuditLog, Membership, Practice, Role, StaffInvite, User
 
 
 def memberships_for_user(user: User) -> QuerySet[Membership]:
@@ -56,8 +57,60 @@ def audit_rows(
 
 
 def dashboard_summary(practice: Practice, membership: Membership) -> dict[str, Any]:
-    """Figures for the dashboard; later apps add their own keys here."""
+    """Figures for the dashboard: today's sessions for everyone, money for billing staff.
+
+    A fixed number of queries, whatever the size of the practice.
+    """
+    from django.db.models import Q, Sum
+    from django.urls import reverse
+
+    from appointments.models import Appointment
+    from billing.models import BillingItem, Invoice
+    from billing.money import format_money
+
+    now = practice.local_now()
+    today = now.date()
+    day_start = datetime.combine(today, time.min, tzinfo=practice.tzinfo)
+    sessions = Appointment.objects.filter(
+        practice=practice,
+        start__gte=day_start,
+        start__lt=day_start + timedelta(days=1),
+        status__in=[Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED],
+    )
+    if membership.role == Role.CLINICIAN:
+        sessions = sessions.filter(clinician_id=membership.user_id)
+    slug = practice.slug
+    tiles = [
+        {
+            "label": "Sessions today",
+            "value": sessions.count(),
+            "url": reverse("appointments:calendar", kwargs={"practice_slug": slug}) + f"?view=day&date={today}",
+        }
+    ]
+    if membership.role != Role.CLINICIAN:
+        uninvoiced = BillingItem.objects.filter(practice=practice, invoice__isnull=True).aggregate(total=Sum("amount"))
+        owed = Invoice.objects.filter(
+            practice=practice, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN
+        ).aggregate(
+            outstanding=Sum("balance"),
+            overdue=Sum("balance", filter=Q(due_date__lt=today)),
+        )
+        billing = reverse("billing:home", kwargs={"practice_slug": slug})
+        invoices = reverse("billing:invoices", kwargs={"practice_slug": slug})
+        for label, amount, url in (
+            ("Uninvoiced", uninvoiced["total"], billing),
+            ("Outstanding", owed["outstanding"], invoices),
+            ("Overdue", owed["overdue"], f"{invoices}?status=overdue"),
+        ):
+            tiles.append(
+                {
+                    "label": label,
+                    "value": format_money(amount or Decimal("0"), practice.currency, practice.locale),
+                    "url": url,
+                }
+            )
     return {
         "staff_count": Membership.objects.filter(practice=practice, is_active=True).count(),
-        "local_now": practice.local_now(),
+        "local_now": now,
+        "tiles": tiles,
     }

@@ -1,0 +1,60 @@
+"""The dashboard: today's sessions for everyone, the money figures for billing staff."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from appointments.services import appointment_mark_completed
+from billing.services import invoice_create
+from tests.appointments.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.conftest import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_biller_sees_uninvoiced_outstanding_and_overdue(tenant, other_tenant, django_assert_max_num_queries):
+    practice = tenant.practice
+    service = ServiceFactory(practice=practice, price=Decimal("150.00"))
+    ana = ClientFactory(practice=practice)
+    for days in (3, 2):
+        appointment = make_appointment(
+            practice=practice, actor=tenant.owner, clinician=tenant.clinician, clients=[ana], services=[service],
+            start=past_start(practice, days=days),
+        )
+        appointment_mark_completed(appointment=appointment, actor=tenant.owner)
+    first = ana.billing_items.order_by("date").first()
+    invoice_create(practice=practice, client=ana, actor=tenant.owner, item_ids=[first.pk], issue=True)
+    url = reverse("dashboard", kwargs={"practice_slug": practice.slug})
+
+    client = signed_in(tenant.biller)
+    with django_assert_max_num_queries(14):
+        page = client.get(url).content.decode()
+
+    def tile(label: str) -> str:
+        return f'<span class="tile-label">{label}</span><span class="tile-value">'
+
+    assert tile("Uninvoiced") + "$150.00" in page  # the second session
+    assert tile("Outstanding") + "$150.00" in page  # the issued invoice
+    assert tile("Overdue") + "$0.00" in page  # due in 14 days
+
+
+def test_clinician_sees_only_their_sessions_and_no_money(tenant, other_tenant):
+    practice = tenant.practice
+    service = ServiceFactory(practice=practice, price=Decimal("150.00"))
+    ana = ClientFactory(practice=practice)
+    today = practice.local_now().replace(hour=8, minute=0, second=0, microsecond=0)
+    make_appointment(
+        practice=practice, actor=tenant.owner, clinician=tenant.clinician2, clients=[ana], services=[service],
+        start=today,
+    )
+    url = reverse("dashboard", kwargs={"practice_slug": practice.slug})
+
+    mine = signed_in(tenant.clinician).get(url).content.decode()
+    theirs = signed_in(tenant.clinician2).get(url).content.decode()
+
+    assert "Sessions today" in mine and "Uninvoiced" not in mine
+    assert '<span class="tile-value">0</span>' in mine
+    assert '<span class="tile-value">1</span>' in theirs

@@ -391,9 +391,11 @@ def invoice_update(
             if line is None:
                 continue
             sign = -1 if locked.is_credit else 1
+            # Prices are entered positive, also on a credit invoice (the sign is the kind's):
+            # a negative one is bad input, not a credit line in disguise.
             fresh = _line_from_input(
                 locked,
-                LineInput(description=line.description, unit_price=abs(adjustment.unit_price),
+                LineInput(description=line.description, unit_price=adjustment.unit_price,
                           units=adjustment.units, tax_percent=adjustment.tax_percent),
                 line.position,
                 sign=sign,

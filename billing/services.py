@@ -623,6 +623,9 @@ def payment_record_manual(
                 raise ValidationError("Payments can only go to this client's open invoices.")
             if share <= 0:
                 raise ValidationError({"allocations": AMOUNT_POSITIVE})
+            if quantize(share, practice.currency) != share:
+                # Else the invoice's balance and the credited rest get a fraction of a cent.
+                raise ValidationError({"allocations": f"Use at most the {practice.currency} minor unit."})
             if share > invoice.balance:
                 raise ValidationError({"allocations": ALLOCATION_TOO_MUCH})
         allocated = sum(plan.values(), ZERO)

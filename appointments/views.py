@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 
 from billing.models import BillingItem
 from practica.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
-from practica.models import Role, TaxRate
+from practica.models import Practice, Role, TaxRate
+from practica.types import PracticeRequest
 
 from . import calendar as cal
 from . import selectors, services, services_settings
@@ -53,12 +54,12 @@ BILLING_STATE_LABELS = {
 }
 
 
-def _practice(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return request.practice  # type: ignore[attr-defined]
+def _practice(request: PracticeRequest) -> Practice:
+    return request.practice
 
 
 def _render(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
+    request: PracticeRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
     """Render with the practice's timezone active, so every time on the page is local."""
     with timezone.override(_practice(request).tzinfo):
@@ -82,7 +83,7 @@ def _apply_errors(form: Any, exc: ValidationError, *, aliases: dict[str, str] | 
 
 
 @require_role(*SERVICE_ROLES)
-def services_list(request: HttpRequest) -> HttpResponse:
+def services_list(request: PracticeRequest) -> HttpResponse:
     practice = _practice(request)
     show_archived = request.GET.get("archived") == "1"
     rows = (
@@ -91,7 +92,7 @@ def services_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "appointments/services_list.html", {"services": rows, "show_archived": show_archived})
 
 
-def _service_form_view(request: HttpRequest, service: Service | None) -> HttpResponse:
+def _service_form_view(request: PracticeRequest, service: Service | None) -> HttpResponse:
     practice = _practice(request)
     initial = {}
     if service is None:
@@ -104,14 +105,14 @@ def _service_form_view(request: HttpRequest, service: Service | None) -> HttpRes
                 saved = services_settings.service_create(
                     practice=practice,
                     actor=request.user,
-                    data=form.cleaned_data,  # type: ignore[arg-type]
+                    data=form.cleaned_data,
                 )
                 messages.success(request, f"Service {saved.name} added.")
             else:
                 saved = services_settings.service_update(
                     service=service,
                     actor=request.user,
-                    data=form.cleaned_data,  # type: ignore[arg-type]
+                    data=form.cleaned_data,
                 )
                 messages.success(request, f"Service {saved.name} saved.")
         except ValidationError as exc:
@@ -123,26 +124,26 @@ def _service_form_view(request: HttpRequest, service: Service | None) -> HttpRes
 
 
 @require_role(*SERVICE_ROLES)
-def service_new(request: HttpRequest) -> HttpResponse:
+def service_new(request: PracticeRequest) -> HttpResponse:
     return _service_form_view(request, None)
 
 
 @require_role(*SERVICE_ROLES)
-def service_edit(request: HttpRequest, service_id: int) -> HttpResponse:
+def service_edit(request: PracticeRequest, service_id: int) -> HttpResponse:
     service = get_object_or_404(Service, pk=service_id, practice=_practice(request))
     return _service_form_view(request, service)
 
 
 @require_POST
 @require_role(*SERVICE_ROLES)
-def service_archive(request: HttpRequest, service_id: int) -> HttpResponse:
+def service_archive(request: PracticeRequest, service_id: int) -> HttpResponse:
     practice = _practice(request)
     service = get_object_or_404(Service, pk=service_id, practice=practice)
     if request.POST.get("restore") == "1":
-        services_settings.service_restore(service=service, actor=request.user)  # type: ignore[arg-type]
+        services_settings.service_restore(service=service, actor=request.user)
         messages.success(request, f"Service {service.name} is back on the price list.")
     else:
-        outcome = services_settings.service_archive(service=service, actor=request.user)  # type: ignore[arg-type]
+        outcome = services_settings.service_archive(service=service, actor=request.user)
         if outcome == "archived":
             messages.success(
                 request, f"Service {service.name} was archived: appointments use it, so it is kept for their history."
@@ -156,7 +157,7 @@ def service_archive(request: HttpRequest, service_id: int) -> HttpResponse:
 
 
 def _billing_details_page(
-    request: HttpRequest, form: BillingDetailsForm, tax_form: TaxRateForm, status: int = 200
+    request: PracticeRequest, form: BillingDetailsForm, tax_form: TaxRateForm, status: int = 200
 ) -> HttpResponse:
     practice = _practice(request)
     rates = TaxRate.objects.filter(practice=practice).order_by("is_archived", "name")
@@ -165,7 +166,7 @@ def _billing_details_page(
 
 
 @require_role(*OWNER_OR_ADMIN)
-def billing_details(request: HttpRequest) -> HttpResponse:
+def billing_details(request: PracticeRequest) -> HttpResponse:
     practice = _practice(request)
     locked = services_settings.currency_is_locked(practice)
     instance = practice.__class__.objects.get(pk=practice.pk)
@@ -175,7 +176,7 @@ def billing_details(request: HttpRequest) -> HttpResponse:
             services_settings.billing_details_update(
                 practice=practice,
                 actor=request.user,
-                data=form.cleaned_data,  # type: ignore[arg-type]
+                data=form.cleaned_data,
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -186,14 +187,14 @@ def billing_details(request: HttpRequest) -> HttpResponse:
 
 
 @require_role(*OWNER_OR_ADMIN)
-def tax_rate_new(request: HttpRequest) -> HttpResponse:
+def tax_rate_new(request: PracticeRequest) -> HttpResponse:
     practice = _practice(request)
     form = TaxRateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             rate = services_settings.tax_rate_create(
                 practice=practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 name=form.cleaned_data["name"],
                 percent=form.cleaned_data["percent"],
                 is_default=form.cleaned_data["is_default"],
@@ -208,7 +209,7 @@ def tax_rate_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_role(*OWNER_OR_ADMIN)
-def tax_rate_edit(request: HttpRequest, tax_rate_id: int) -> HttpResponse:
+def tax_rate_edit(request: PracticeRequest, tax_rate_id: int) -> HttpResponse:
     practice = _practice(request)
     rate = get_object_or_404(TaxRate, pk=tax_rate_id, practice=practice)
     form = TaxRateForm(request.POST or None, instance=rate)
@@ -216,7 +217,7 @@ def tax_rate_edit(request: HttpRequest, tax_rate_id: int) -> HttpResponse:
         try:
             saved = services_settings.tax_rate_update(
                 tax_rate=rate,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 name=form.cleaned_data["name"],
                 percent=form.cleaned_data["percent"],
                 is_default=form.cleaned_data["is_default"],
@@ -241,10 +242,11 @@ def _calendar_url(practice_slug: str, **params: Any) -> str:
 
 
 @require_role(*ALL_ROLES)
-def calendar_view(request: HttpRequest) -> HttpResponse:
+def calendar_view(request: PracticeRequest) -> HttpResponse:
     practice = _practice(request)
-    membership = request.membership  # type: ignore[attr-defined]
-    view = request.GET.get("view") if request.GET.get("view") in cal.VIEWS else "week"
+    membership = request.membership
+    requested_view = request.GET.get("view", "")
+    view = requested_view if requested_view in cal.VIEWS else "week"
     anchor = cal.parse_anchor(request.GET.get("date"), practice.local_today())
     clinicians = cal.calendar_clinicians(practice, membership)
     clinician = None
@@ -283,7 +285,7 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
 
 
 def _appointment_form_page(
-    request: HttpRequest,
+    request: PracticeRequest,
     form: AppointmentForm,
     appointment: Appointment | None,
     overlaps: list | None = None,
@@ -298,7 +300,7 @@ def _appointment_form_page(
     return _render(request, "appointments/appointment_form.html", context, status=status)
 
 
-def _overlaps_to_confirm(request: HttpRequest, form: AppointmentForm, exclude_ids: list[int]) -> list[Appointment]:
+def _overlaps_to_confirm(request: PracticeRequest, form: AppointmentForm, exclude_ids: list[int]) -> list[Appointment]:
     data = form.cleaned_data
     overlaps = list(
         selectors.appointment_overlaps(
@@ -319,13 +321,13 @@ def _overlaps_to_confirm(request: HttpRequest, form: AppointmentForm, exclude_id
 
 
 @require_role(*SCHEDULING_ROLES)
-def appointment_new(request: HttpRequest) -> HttpResponse:
+def appointment_new(request: PracticeRequest) -> HttpResponse:
     practice = _practice(request)
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     initial = new_appointment_initial(
         practice,
         request.user,
-        membership.role,  # type: ignore[arg-type]
+        membership.role,
         cal.parse_anchor(request.GET.get("date"), practice.local_today()),
         None,
     )
@@ -348,7 +350,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         try:
             created = services.appointment_create(
                 practice=practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 clinician=data["clinician"],
                 clients=list(data["clients"]),
                 services=list(data["services"]),
@@ -368,9 +370,9 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_role(*SCHEDULING_ROLES)
-def appointment_edit(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_edit(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     practice = _practice(request)
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     appointment = selectors.appointment_get_for_practice(practice, membership, appointment_id)
     form = AppointmentForm(
         request.POST or None,
@@ -389,7 +391,7 @@ def appointment_edit(request: HttpRequest, appointment_id: int) -> HttpResponse:
         try:
             services.appointment_update(
                 appointment=appointment,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 clinician=data["clinician"],
                 clients=list(data["clients"]),
                 services=list(data["services"]),
@@ -407,10 +409,10 @@ def appointment_edit(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return _appointment_form_page(request, form, appointment, status=400 if form.errors else 200)
 
 
-def _detail_context(request: HttpRequest, appointment: Appointment) -> dict[str, Any]:
+def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[str, Any]:
     practice = _practice(request)
     tz = practice.tzinfo
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     details = list(
         BillingDetail.objects.filter(appointment=appointment)
         .select_related("client", "service")
@@ -447,18 +449,18 @@ def _detail_context(request: HttpRequest, appointment: Appointment) -> dict[str,
 
 
 @require_role(*ALL_ROLES)
-def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_detail(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     practice = _practice(request)
-    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)  # type: ignore[attr-defined]
+    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     context = _detail_context(request, appointment)
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "flyout":
         return _render(request, "appointments/_flyout.html", context)
     return _render(request, "appointments/detail.html", context)
 
 
-def _action(request: HttpRequest, appointment_id: int, run: Any, done: str) -> HttpResponse:
+def _action(request: PracticeRequest, appointment_id: int, run: Any, done: str) -> HttpResponse:
     practice = _practice(request)
-    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)  # type: ignore[attr-defined]
+    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     try:
         result = run(appointment)
     except ValidationError as exc:
@@ -474,7 +476,7 @@ def _items_message(verb: str) -> str:
 
 @require_POST
 @require_role(*SCHEDULING_ROLES)
-def appointment_complete(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_complete(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     return _action(
         request,
         appointment_id,
@@ -485,7 +487,7 @@ def appointment_complete(request: HttpRequest, appointment_id: int) -> HttpRespo
 
 @require_POST
 @require_role(*SCHEDULING_ROLES)
-def appointment_no_show(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_no_show(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     return _action(
         request,
         appointment_id,
@@ -496,7 +498,7 @@ def appointment_no_show(request: HttpRequest, appointment_id: int) -> HttpRespon
 
 @require_POST
 @require_role(*SCHEDULING_ROLES)
-def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_cancel(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     late_value = request.POST.get("late")
     late = {"1": True, "0": False}.get(late_value or "")
     return _action(
@@ -509,7 +511,7 @@ def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpRespons
 
 @require_POST
 @require_role(*ALL_ROLES)
-def appointment_generate_items(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_generate_items(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     return _action(
         request,
         appointment_id,
@@ -519,9 +521,9 @@ def appointment_generate_items(request: HttpRequest, appointment_id: int) -> Htt
 
 
 @require_role(*ALL_ROLES)
-def billing_detail_edit(request: HttpRequest, appointment_id: int, detail_id: int) -> HttpResponse:
+def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id: int) -> HttpResponse:
     practice = _practice(request)
-    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)  # type: ignore[attr-defined]
+    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     detail = get_object_or_404(
         BillingDetail.objects.select_related("client", "service"), pk=detail_id, appointment=appointment
     )
@@ -537,7 +539,7 @@ def billing_detail_edit(request: HttpRequest, appointment_id: int, detail_id: in
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.billing_detail_update(detail=detail, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            services.billing_detail_update(detail=detail, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:

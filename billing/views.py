@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 from clients import selectors as client_selectors
 from clients.models import Client
 from practica.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
+from practica.models import Membership, Practice
+from practica.types import PracticeRequest
 
 from . import forms, selectors, services
 from .models import Invoice, Payment
@@ -50,32 +52,32 @@ CREATE_ACTIONS = ("draft", "issue", "pay")
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _practice(request: HttpRequest) -> Any:
-    return request.practice  # type: ignore[attr-defined]
+def _practice(request: PracticeRequest) -> Practice:
+    return request.practice
 
 
-def _membership(request: HttpRequest) -> Any:
-    return request.membership  # type: ignore[attr-defined]
+def _membership(request: PracticeRequest) -> Membership:
+    return request.membership
 
 
-def _can_bill(request: HttpRequest) -> bool:
+def _can_bill(request: PracticeRequest) -> bool:
     return _membership(request).role in BILLING_ROLES
 
 
-def _money(request: HttpRequest, amount: Decimal) -> str:
+def _money(request: PracticeRequest, amount: Decimal) -> str:
     practice = _practice(request)
     return format_money(amount, practice.currency, (practice.locale or "en_US").replace("-", "_"))
 
 
-def _purl(request: HttpRequest, name: str, **kwargs: Any) -> str:
+def _purl(request: PracticeRequest, name: str, **kwargs: Any) -> str:
     return reverse(name, kwargs={"practice_slug": _practice(request).slug, **kwargs})
 
 
-def _invoice(request: HttpRequest, invoice_id: int) -> Invoice:
+def _invoice(request: PracticeRequest, invoice_id: int) -> Invoice:
     return selectors.invoice_get_for_practice(_practice(request), _membership(request), invoice_id)
 
 
-def _client(request: HttpRequest, client_id: int | str) -> Client:
+def _client(request: PracticeRequest, client_id: int | str) -> Client:
     try:
         pk = int(client_id)
     except (TypeError, ValueError):
@@ -101,7 +103,7 @@ def _code(exc: ValidationError) -> str | None:
     return getattr(exc, "code", None)
 
 
-def _after_create(request: HttpRequest, invoice: Invoice, action: str) -> HttpResponse:
+def _after_create(request: PracticeRequest, invoice: Invoice, action: str) -> HttpResponse:
     """Where "Create invoice", "Create and issue" and "Create invoice & add payment" lead."""
     if invoice.status == Invoice.Status.DRAFT:
         messages.success(request, DRAFT_CREATED)
@@ -114,7 +116,7 @@ def _after_create(request: HttpRequest, invoice: Invoice, action: str) -> HttpRe
     return redirect(invoice.get_absolute_url())
 
 
-def _to_payment_form(request: HttpRequest, invoice: Invoice) -> HttpResponse:
+def _to_payment_form(request: PracticeRequest, invoice: Invoice) -> HttpResponse:
     return HttpResponseRedirect(f"{_purl(request, 'billing:payment_new')}?{urlencode({'invoice': invoice.pk})}")
 
 
@@ -122,7 +124,7 @@ def _to_payment_form(request: HttpRequest, invoice: Invoice) -> HttpResponse:
 
 
 def client_billing_context(
-    request: HttpRequest,
+    request: PracticeRequest,
     client: Client,
     *,
     data: Any = None,
@@ -155,7 +157,7 @@ def client_billing_context(
 
 
 def _render_client_billing(
-    request: HttpRequest, client: Client, rows: list[forms.AmountRow], errors: list[str]
+    request: PracticeRequest, client: Client, rows: list[forms.AmountRow], errors: list[str]
 ) -> HttpResponse:
     # The client record's own renderer, so the tab looks exactly as it does on GET (and the
     # view of the record is audited the same way).
@@ -172,7 +174,7 @@ def _render_client_billing(
 
 @require_POST
 @require_role(*BILLING_ROLES)
-def client_create_invoice(request: HttpRequest, client_id: int) -> HttpResponse:
+def client_create_invoice(request: PracticeRequest, client_id: int) -> HttpResponse:
     """The Uninvoiced amounts panel: the ticked items, as adjusted, onto one invoice."""
     practice = _practice(request)
     client = _client(request, client_id)
@@ -191,7 +193,7 @@ def client_create_invoice(request: HttpRequest, client_id: int) -> HttpResponse:
         invoice = services.invoice_create(
             practice=practice,
             client=client,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             item_ids=chosen,
             adjustments=adjustments,
             apply_credit=bool(request.POST.get("apply_credit")),
@@ -209,7 +211,7 @@ def client_create_invoice(request: HttpRequest, client_id: int) -> HttpResponse:
 
 
 @require_role(*BILLING_ROLES)
-def invoice_new(request: HttpRequest) -> HttpResponse:
+def invoice_new(request: PracticeRequest) -> HttpResponse:
     """Choose a client, tick their uninvoiced items, add free lines."""
     practice = _practice(request)
     data = request.POST if request.method == "POST" else None
@@ -239,7 +241,7 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
                 invoice = services.invoice_create(
                     practice=practice,
                     client=client_form.cleaned_data["client"],
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     item_ids=chosen,
                     adjustments=adjustments,
                     lines=forms.formset_lines(lines),
@@ -255,7 +257,7 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @require_role(*BILLING_ROLES)
-def invoice_new_items(request: HttpRequest) -> HttpResponse:
+def invoice_new_items(request: PracticeRequest) -> HttpResponse:
     """The item picker of + New invoice for the chosen client (htmx swap on change)."""
     practice = _practice(request)
     raw = request.GET.get("client", "")
@@ -267,7 +269,7 @@ def invoice_new_items(request: HttpRequest) -> HttpResponse:
 # --- the invoice page and its actions ----------------------------------------------------------
 
 
-def _invoice_context(request: HttpRequest, invoice: Invoice, **extra: Any) -> dict[str, Any]:
+def _invoice_context(request: PracticeRequest, invoice: Invoice, **extra: Any) -> dict[str, Any]:
     practice = _practice(request)
     account = selectors.client_account(practice, invoice.client) if _can_bill(request) else None
     today = practice.local_today()
@@ -285,17 +287,17 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, **extra: Any) -> di
     return context
 
 
-def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_detail(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     return render(request, "billing/invoice_detail.html", _invoice_context(request, invoice))
 
 
 @require_POST
 @require_role(*BILLING_ROLES)
-def invoice_issue(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_issue(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     try:
-        invoice = services.invoice_issue(invoice=invoice, actor=request.user)  # type: ignore[arg-type]
+        invoice = services.invoice_issue(invoice=invoice, actor=request.user)
     except ValidationError as exc:
         for message in _messages_of(exc):
             messages.error(request, message)
@@ -306,10 +308,10 @@ def invoice_issue(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
-def invoice_delete(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_delete(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     try:
-        services.invoice_delete_draft(invoice=invoice, actor=request.user)  # type: ignore[arg-type]
+        services.invoice_delete_draft(invoice=invoice, actor=request.user)
     except ValidationError as exc:
         for message in _messages_of(exc):
             messages.error(request, message)
@@ -320,14 +322,14 @@ def invoice_delete(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
-def invoice_void(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_void(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     form = forms.ReasonForm(request.POST)
     if form.is_valid():
         try:
             invoice = services.invoice_void(
                 invoice=invoice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
@@ -342,11 +344,11 @@ def invoice_void(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
-def invoice_apply_credit(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_apply_credit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     before = invoice.credit_applied
     try:
-        invoice = services.credit_apply(invoice=invoice, actor=request.user)  # type: ignore[arg-type]
+        invoice = services.credit_apply(invoice=invoice, actor=request.user)
     except ValidationError as exc:
         for message in _messages_of(exc):
             messages.error(request, message)
@@ -357,14 +359,14 @@ def invoice_apply_credit(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
-def invoice_mark_paid(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_mark_paid(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     form = forms.MarkPaidForm(request.POST)
     if form.is_valid():
         try:
             result = services.invoice_mark_paid(
                 invoice=invoice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 method=form.cleaned_data["method"],
                 received_on=form.cleaned_data["received_on"],
             )
@@ -379,7 +381,7 @@ def invoice_mark_paid(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 @require_role(*BILLING_ROLES)
-def invoice_edit(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     """A draft freely; an open invoice without payments (the service audits what changed)."""
     practice = _practice(request)
     invoice = _invoice(request, invoice_id)
@@ -399,7 +401,7 @@ def invoice_edit(request: HttpRequest, invoice_id: int) -> HttpResponse:
             try:
                 services.invoice_update(
                     invoice=invoice,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     line_changes=changes,
                     remove_line_ids=[row.pk for row in line_rows if not row.checked],
                     add_item_ids=[row.pk for row in item_rows if row.checked],
@@ -423,7 +425,7 @@ def invoice_edit(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 @require_role(*BILLING_ROLES)
-def credit_new(request: HttpRequest, client_id: int) -> HttpResponse:
+def credit_new(request: PracticeRequest, client_id: int) -> HttpResponse:
     """+ Create credit invoice: lines entered as positive amounts and a reason; issued at once."""
     practice = _practice(request)
     client = _client(request, client_id)
@@ -438,7 +440,7 @@ def credit_new(request: HttpRequest, client_id: int) -> HttpResponse:
                 credit = services.credit_invoice_create(
                     practice=practice,
                     client=client,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     lines=forms.formset_lines(lines),
                     reason=form.cleaned_data["reason"],
                 )
@@ -460,7 +462,7 @@ def credit_new(request: HttpRequest, client_id: int) -> HttpResponse:
 
 
 @require_role(*BILLING_ROLES)
-def payment_new(request: HttpRequest) -> HttpResponse:
+def payment_new(request: PracticeRequest) -> HttpResponse:
     """Add payment, for an invoice (?invoice=) or a client (?client=): amount, date, method,
     reference and its allocation to the client's open invoices, oldest first by default.
     More than the invoices owe is a question ("Keep as credit"), not an error."""
@@ -488,7 +490,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
             result = services.payment_record_manual(
                 practice=practice,
                 client=client,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 amount=form.cleaned_data["amount"],
                 received_on=form.cleaned_data["received_on"],
                 method=form.cleaned_data["method"],
@@ -520,7 +522,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/payment_form.html", context, status=status)
 
 
-def _payment_context(request: HttpRequest, payment: Payment, **extra: Any) -> dict[str, Any]:
+def _payment_context(request: PracticeRequest, payment: Payment, **extra: Any) -> dict[str, Any]:
     context = {
         "payment": payment,
         "allocations": list(payment.allocations.all()),
@@ -535,14 +537,14 @@ def _payment_context(request: HttpRequest, payment: Payment, **extra: Any) -> di
     return context
 
 
-def payment_detail(request: HttpRequest, payment_id: int) -> HttpResponse:
+def payment_detail(request: PracticeRequest, payment_id: int) -> HttpResponse:
     payment = selectors.payment_get_for_practice(_practice(request), _membership(request), payment_id)
     return render(request, "billing/payment_detail.html", _payment_context(request, payment))
 
 
 @require_POST
 @require_role(*OWNER_OR_ADMIN)
-def payment_delete(request: HttpRequest, payment_id: int) -> HttpResponse:
+def payment_delete(request: PracticeRequest, payment_id: int) -> HttpResponse:
     """Delete a hand payment: a reversing ledger entry, with a reason. Owners and admins only."""
     payment = selectors.payment_get_for_practice(_practice(request), _membership(request), payment_id)
     form = forms.ReasonForm(request.POST)
@@ -550,7 +552,7 @@ def payment_delete(request: HttpRequest, payment_id: int) -> HttpResponse:
         try:
             services.payment_reverse(
                 payment=payment,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
@@ -568,7 +570,7 @@ def payment_delete(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
-def appointment_create_invoice(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def appointment_create_invoice(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     """Calendar → appointment → Create invoice (or & add payment): one issued invoice per
     attendee with uninvoiced items of this appointment."""
     practice = _practice(request)
@@ -586,7 +588,7 @@ def appointment_create_invoice(request: HttpRequest, appointment_id: int) -> Htt
                 services.invoice_create(
                     practice=practice,
                     client=clients[client_id],
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     item_ids=item_ids,
                     issue=True,
                 )

@@ -11,11 +11,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from practica.access import BILLING_ROLES, require_role
+from practica.types import PracticeRequest
 
 from . import selectors_home as selectors
 from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
@@ -34,7 +35,7 @@ TABS = [
 
 
 def _tab(
-    request: HttpRequest,
+    request: PracticeRequest,
     tab: str,
     *,
     rows: Any,
@@ -42,7 +43,7 @@ def _tab(
     template: str,
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "tab": tab,
@@ -57,19 +58,21 @@ def _tab(
     return render(request, "billing/billing_home.html", context, status=400 if form.errors else 200)
 
 
-def _form(request: HttpRequest, status_choices: list[tuple[str, str]] | None, search_label: str) -> BillingFilterForm:
+def _form(
+    request: PracticeRequest, status_choices: list[tuple[str, str]] | None, search_label: str
+) -> BillingFilterForm:
     return BillingFilterForm(
         request.GET,
-        practice=request.practice,  # type: ignore[attr-defined]
+        practice=request.practice,
         status_choices=status_choices,
         search_label=search_label,
     )
 
 
 @require_role(*BILLING_ROLES)
-def billing_home(request: HttpRequest) -> HttpResponse:
+def billing_home(request: PracticeRequest) -> HttpResponse:
     """The Uninvoiced tab: clients with uninvoiced items, and the way to invoice them all."""
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     form = _form(request, None, "Client name")
     rows: QuerySet[Any] = selectors.uninvoiced_list(practice, **form.filters())
     extra = {"uninvoiced_total": selectors.uninvoiced_total(practice)}
@@ -79,23 +82,23 @@ def billing_home(request: HttpRequest) -> HttpResponse:
 
 
 @require_role(*BILLING_ROLES)
-def billing_invoices(request: HttpRequest) -> HttpResponse:
+def billing_invoices(request: PracticeRequest) -> HttpResponse:
     form = _form(request, selectors.INVOICE_STATUSES, "Invoice number or client")
-    rows = selectors.invoice_list(request.practice, **form.filters())  # type: ignore[attr-defined]
+    rows = selectors.invoice_list(request.practice, **form.filters())
     return _tab(request, "invoices", rows=rows, form=form, template="billing/billing_home_invoices.html")
 
 
 @require_role(*BILLING_ROLES)
-def billing_payments(request: HttpRequest) -> HttpResponse:
+def billing_payments(request: PracticeRequest) -> HttpResponse:
     form = _form(request, selectors.PAYMENT_STATUSES, "Reference or client")
-    rows = selectors.payment_list(request.practice, **form.filters())  # type: ignore[attr-defined]
+    rows = selectors.payment_list(request.practice, **form.filters())
     return _tab(request, "payments", rows=rows, form=form, template="billing/billing_home_payments.html")
 
 
 @require_role(*BILLING_ROLES)
-def billing_credits(request: HttpRequest) -> HttpResponse:
+def billing_credits(request: PracticeRequest) -> HttpResponse:
     form = _form(request, selectors.CREDIT_STATUSES, "Credit number or client")
-    rows = selectors.credit_list(request.practice, **form.filters())  # type: ignore[attr-defined]
+    rows = selectors.credit_list(request.practice, **form.filters())
     return _tab(request, "credits", rows=rows, form=form, template="billing/billing_home_credits.html")
 
 
@@ -114,14 +117,14 @@ def _apply_errors(form: InvoiceAllForm, exc: ValidationError) -> None:
 
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
-def invoice_all(request: HttpRequest) -> HttpResponse:
+def invoice_all(request: PracticeRequest) -> HttpResponse:
     """Choose a range (GET shows the preview), confirm (POST creates one invoice per client).
 
     The preview is what the range holds now; the confirm invoices what it holds then, one
     transaction per client, so a client invoiced by someone else meanwhile is skipped and
     the summary lists what was really created.
     """
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     today = practice.local_today()
     picks = [("Last week", *last_week(today)), ("Last month", *last_month(today))]
     context: dict[str, Any] = {"picks": picks, "tabs": TABS, "tab": "uninvoiced"}
@@ -132,7 +135,7 @@ def invoice_all(request: HttpRequest) -> HttpResponse:
             try:
                 invoices = invoice_all_uninvoiced(
                     practice=practice,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     date_from=start,
                     date_to=end,
                     issue=form.issue,

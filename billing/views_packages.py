@@ -11,12 +11,13 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clients.selectors import client_get_for_practice
 from practica.access import BILLING_ROLES, require_role
+from practica.types import PracticeRequest
 
 from . import selectors_home as selectors
 from .forms_home import PackageForm, PackageRefundForm, PackageSellForm
@@ -44,38 +45,38 @@ def _apply_errors(form: Form, exc: ValidationError) -> None:
             form.add_error(None, error)
 
 
-def _package(request: HttpRequest, package_id: int) -> Package:
+def _package(request: PracticeRequest, package_id: int) -> Package:
     try:
-        return selectors.package_get_for_practice(request.practice, package_id)  # type: ignore[attr-defined]
+        return selectors.package_get_for_practice(request.practice, package_id)
     except Package.DoesNotExist:
         raise Http404("No such package.") from None
 
 
-def _purchase(request: HttpRequest, purchase_id: int) -> PackagePurchase:
+def _purchase(request: PracticeRequest, purchase_id: int) -> PackagePurchase:
     try:
-        return selectors.purchase_get_for_practice(request.practice, purchase_id)  # type: ignore[attr-defined]
+        return selectors.purchase_get_for_practice(request.practice, purchase_id)
     except PackagePurchase.DoesNotExist:
         raise Http404("No such package.") from None
 
 
 @require_role(*BILLING_ROLES)
-def package_list(request: HttpRequest) -> HttpResponse:
+def package_list(request: PracticeRequest) -> HttpResponse:
     archived = request.GET.get("archived") == "1"
-    packages = selectors.packages_for_practice(request.practice, archived=archived)  # type: ignore[attr-defined]
+    packages = selectors.packages_for_practice(request.practice, archived=archived)
     return render(request, "billing/package_list.html", {"packages": packages, "show_archived": archived})
 
 
-def _package_form(request: HttpRequest, package: Package | None) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+def _package_form(request: PracticeRequest, package: Package | None) -> HttpResponse:
+    practice = request.practice
     form = PackageForm(request.POST or None, practice=practice, package=package)
     if request.method == "POST" and form.is_valid():
         data = PackageData(**form.cleaned_data)
         try:
             if package is None:
-                saved = package_create(practice=practice, actor=request.user, data=data)  # type: ignore[arg-type]
+                saved = package_create(practice=practice, actor=request.user, data=data)
                 messages.success(request, PACKAGE_ADDED.format(name=saved.name))
             else:
-                saved = package_update(package=package, actor=request.user, data=data)  # type: ignore[arg-type]
+                saved = package_update(package=package, actor=request.user, data=data)
                 messages.success(request, PACKAGE_SAVED.format(name=saved.name))
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -87,32 +88,32 @@ def _package_form(request: HttpRequest, package: Package | None) -> HttpResponse
 
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
-def package_new(request: HttpRequest) -> HttpResponse:
+def package_new(request: PracticeRequest) -> HttpResponse:
     return _package_form(request, None)
 
 
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
-def package_edit(request: HttpRequest, package_id: int) -> HttpResponse:
+def package_edit(request: PracticeRequest, package_id: int) -> HttpResponse:
     return _package_form(request, _package(request, package_id))
 
 
 @require_POST
 @require_role(*BILLING_ROLES)
-def package_archive(request: HttpRequest, package_id: int) -> HttpResponse:
+def package_archive(request: PracticeRequest, package_id: int) -> HttpResponse:
     package = _package(request, package_id)
     restore = request.POST.get("restore") == "1"
-    package_set_archived(package=package, actor=request.user, archived=not restore)  # type: ignore[arg-type]
+    package_set_archived(package=package, actor=request.user, archived=not restore)
     messages.success(request, (PACKAGE_RESTORED if restore else PACKAGE_ARCHIVED).format(name=package.name))
-    return redirect("billing:packages", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+    return redirect("billing:packages", practice_slug=request.practice.slug)
 
 
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
-def package_sell_view(request: HttpRequest, client_id: int) -> HttpResponse:
+def package_sell_view(request: PracticeRequest, client_id: int) -> HttpResponse:
     """ "Sell package" on a client: the package's invoice (issued, or a draft), then its page."""
-    practice = request.practice  # type: ignore[attr-defined]
-    client = client_get_for_practice(practice, request.membership, client_id)  # type: ignore[attr-defined]
+    practice = request.practice
+    client = client_get_for_practice(practice, request.membership, client_id)
     form = PackageSellForm(request.POST or None, practice=practice)
     if request.method == "POST" and form.is_valid():
         package = form.cleaned_data["package"]
@@ -121,7 +122,7 @@ def package_sell_view(request: HttpRequest, client_id: int) -> HttpResponse:
                 practice=practice,
                 client=client,
                 package=package,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 issue=form.cleaned_data["issue"],
             )
         except ValidationError as exc:
@@ -142,7 +143,7 @@ def package_sell_view(request: HttpRequest, client_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
-def package_refund(request: HttpRequest, purchase_id: int) -> HttpResponse:
+def package_refund(request: PracticeRequest, purchase_id: int) -> HttpResponse:
     """Refund unused sessions of a sold package through a credit invoice."""
     purchase = _purchase(request, purchase_id)
     form = PackageRefundForm(request.POST or None, sessions_left=purchase.sessions_left)
@@ -154,7 +155,7 @@ def package_refund(request: HttpRequest, purchase_id: int) -> HttpResponse:
         try:
             credit = package_refund_unused(
                 purchase=purchase,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 sessions=form.cleaned_data["sessions"],
                 reason=form.cleaned_data["reason"],
             )

@@ -12,12 +12,13 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from practica.audit import client_ip
+from practica.types import PracticeRequest
 
 from . import selectors, services
 from .forms import ClientFilterForm, ClientForm, PayerForm
@@ -50,20 +51,20 @@ def _apply_errors(form: Any, exc: ValidationError) -> None:
             form.add_error(None, error)
 
 
-def _client(request: HttpRequest, client_id: int) -> Client:
-    return selectors.client_get_for_practice(request.practice, request.membership, client_id)  # type: ignore[attr-defined]
+def _client(request: PracticeRequest, client_id: int) -> Client:
+    return selectors.client_get_for_practice(request.practice, request.membership, client_id)
 
 
 def _render_record(
-    request: HttpRequest, client: Client, tab: str, template: str, context: dict[str, Any], status: int = 200
+    request: PracticeRequest, client: Client, tab: str, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    services.client_record_viewed(client=client, actor=request.user, section=tab, ip=client_ip(request))  # type: ignore[arg-type]
+    services.client_record_viewed(client=client, actor=request.user, section=tab, ip=client_ip(request))
     base = {"client": client, "tab": tab, "tabs": TABS}
     return render(request, template, {**base, **context}, status=status)
 
 
-def client_list(request: HttpRequest) -> HttpResponse:
-    practice, membership = request.practice, request.membership  # type: ignore[attr-defined]
+def client_list(request: PracticeRequest) -> HttpResponse:
+    practice, membership = request.practice, request.membership
     form = ClientFilterForm(request.GET, practice=practice, show_clinician=membership.sees_all_clients)
     filters = form.filters()
     page = Paginator(selectors.client_list(practice, membership, **filters), PAGE_SIZE).get_page(
@@ -76,8 +77,8 @@ def client_list(request: HttpRequest) -> HttpResponse:
     return render(request, "clients/list.html", context)
 
 
-def client_new(request: HttpRequest) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+def client_new(request: PracticeRequest) -> HttpResponse:
+    practice = request.practice
     form = ClientForm(request.POST or None, practice=practice)
     if request.method == "POST" and form.is_valid():
         try:
@@ -85,7 +86,7 @@ def client_new(request: HttpRequest) -> HttpResponse:
                 practice=practice,
                 actor=request.user,
                 ip=client_ip(request),
-                **form.cleaned_data,  # type: ignore[arg-type]
+                **form.cleaned_data,
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -95,8 +96,8 @@ def client_new(request: HttpRequest) -> HttpResponse:
     return render(request, "clients/new.html", {"form": form}, status=400 if form.errors else 200)
 
 
-def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
-    practice, membership = request.practice, request.membership  # type: ignore[attr-defined]
+def client_detail(request: PracticeRequest, client_id: int) -> HttpResponse:
+    practice, membership = request.practice, request.membership
     client = _client(request, client_id)
     context = {
         "household": selectors.household(practice, membership, client),
@@ -118,16 +119,16 @@ def _appointment_links() -> bool:
     return True
 
 
-def client_appointments(request: HttpRequest, client_id: int) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+def client_appointments(request: PracticeRequest, client_id: int) -> HttpResponse:
+    practice = request.practice
     client = _client(request, client_id)
     page = Paginator(selectors.client_appointments(practice, client), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "appointment_links": _appointment_links()}
     return _render_record(request, client, "appointments", "clients/detail_appointments.html", context)
 
 
-def client_billing(request: HttpRequest, client_id: int) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+def client_billing(request: PracticeRequest, client_id: int) -> HttpResponse:
+    practice = request.practice
     client = _client(request, client_id)
     from billing.views import client_billing_context
 
@@ -139,13 +140,13 @@ def client_billing(request: HttpRequest, client_id: int) -> HttpResponse:
     return _render_record(request, client, "billing", "clients/detail_billing.html", context)
 
 
-def client_settings(request: HttpRequest, client_id: int) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+def client_settings(request: PracticeRequest, client_id: int) -> HttpResponse:
+    practice = request.practice
     client = _client(request, client_id)
     form = ClientForm(request.POST or None, practice=practice, initial=ClientForm.initial_for(client))
     if request.method == "POST" and form.is_valid():
         try:
-            services.client_update(client=client, actor=request.user, ip=client_ip(request), **form.cleaned_data)  # type: ignore[arg-type]
+            services.client_update(client=client, actor=request.user, ip=client_ip(request), **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -162,37 +163,37 @@ def client_settings(request: HttpRequest, client_id: int) -> HttpResponse:
 
 
 @require_POST
-def client_archive(request: HttpRequest, client_id: int) -> HttpResponse:
+def client_archive(request: PracticeRequest, client_id: int) -> HttpResponse:
     client = _client(request, client_id)
     try:
-        services.client_archive(client=client, actor=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+        services.client_archive(client=client, actor=request.user, ip=client_ip(request))
         messages.success(request, CLIENT_ARCHIVED)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)  # type: ignore[attr-defined]
+    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)
 
 
 @require_POST
-def client_unarchive(request: HttpRequest, client_id: int) -> HttpResponse:
+def client_unarchive(request: PracticeRequest, client_id: int) -> HttpResponse:
     client = _client(request, client_id)
     try:
-        services.client_unarchive(client=client, actor=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+        services.client_unarchive(client=client, actor=request.user, ip=client_ip(request))
         messages.success(request, CLIENT_UNARCHIVED)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)  # type: ignore[attr-defined]
+    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)
 
 
-def payer_new(request: HttpRequest, client_id: int) -> HttpResponse:
+def payer_new(request: PracticeRequest, client_id: int) -> HttpResponse:
     """Add a new payer for this client, or link a payer the practice already has."""
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     client = _client(request, client_id)
     linking = request.method == "POST" and request.POST.get("action") == "link"
     form = PayerForm(request.POST if request.method == "POST" and not linking else None)
     if linking:
         raw = request.POST.get("payer", "")
         payer = selectors.payer_get_for_practice(practice, raw) if raw else None
-        services.client_set_payer(client=client, actor=request.user, payer=payer, ip=client_ip(request))  # type: ignore[arg-type]
+        services.client_set_payer(client=client, actor=request.user, payer=payer, ip=client_ip(request))
         messages.success(request, PAYER_LINKED if payer else PAYER_UNLINKED)
         return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
     if request.method == "POST" and form.is_valid():
@@ -201,7 +202,7 @@ def payer_new(request: HttpRequest, client_id: int) -> HttpResponse:
                 practice=practice,
                 actor=request.user,
                 clients=[client],
-                ip=client_ip(request),  # type: ignore[arg-type]
+                ip=client_ip(request),
                 **form.cleaned_data,
             )
         except ValidationError as exc:
@@ -215,9 +216,9 @@ def payer_new(request: HttpRequest, client_id: int) -> HttpResponse:
     )
 
 
-def payer_edit(request: HttpRequest, client_id: int) -> HttpResponse:
+def payer_edit(request: PracticeRequest, client_id: int) -> HttpResponse:
     """Edit the payer of this client; the change applies to every client they pay for."""
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     client = _client(request, client_id)
     if client.payer is None:
         raise Http404("This client has no payer.")
@@ -225,7 +226,7 @@ def payer_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     form = PayerForm(request.POST or None, initial=PayerForm.initial_for(payer))
     if request.method == "POST" and form.is_valid():
         try:
-            services.payer_update(payer=payer, actor=request.user, ip=client_ip(request), **form.cleaned_data)  # type: ignore[arg-type]
+            services.payer_update(payer=payer, actor=request.user, ip=client_ip(request), **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from .models import Role
+from .types import PracticeRequest
+
+# Any view function; the decorator hands back the same type, so a view keeps its signature.
+ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponse])
 
 OWNER_ONLY = (Role.OWNER,)
 OWNER_OR_ADMIN = (Role.OWNER, Role.ADMIN)
@@ -28,18 +32,19 @@ def forbidden(request: HttpRequest, allowed: tuple[str, ...]) -> HttpResponse:
     )
 
 
-def require_role(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def require_role(*roles: str) -> Callable[[ViewT], ViewT]:
     """Allow only members of ``request.practice`` whose role is one of ``roles``."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: ViewT) -> ViewT:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            membership = request.membership  # type: ignore[attr-defined]
-            if membership.role not in roles:
+        def wrapped(request: PracticeRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.membership.role not in roles:
                 return forbidden(request, tuple(roles))
             return view(request, *args, **kwargs)
 
+        # A function attribute mypy does not know; it records the roles for whoever inspects the view.
         wrapped.allowed_roles = tuple(roles)  # type: ignore[attr-defined]
-        return wrapped
+        # wraps() keeps the name and docstring; the cast keeps the view's own signature for callers.
+        return cast(ViewT, wrapped)
 
     return decorator

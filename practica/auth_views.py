@@ -24,6 +24,7 @@ from . import services
 from .audit import client_ip
 from .forms import InviteAcceptForm, SignInForm, TokenForm
 from .middleware import SESSION_LAST_SEEN, SESSION_SIGNED_IN_AT
+from .models import User
 
 PENDING_USER = "practica_pending_user"
 PENDING_AT = "practica_pending_at"
@@ -41,7 +42,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
-def _complete_sign_in(request: HttpRequest, user, backend: str) -> None:  # type: ignore[no-untyped-def]
+def _complete_sign_in(request: HttpRequest, user: User, backend: str) -> None:
     # login() gives the session a new id, so a session id planted before sign-in is useless.
     login(request, user, backend=backend)
     now = time.time()
@@ -104,7 +105,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     logout(request)
     if user.is_authenticated:
         # Signing out here signs out every other browser of this user too.
-        services.user_sessions_end_all(user=user)  # type: ignore[arg-type]
+        services.user_sessions_end_all(user=user)
     messages.info(request, SIGNED_OUT)
     return redirect("signin")
 
@@ -145,7 +146,7 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
             if form is None:
-                joined, membership = services.staff_invite_accept(token=token, user=user, ip=client_ip(request))  # type: ignore[arg-type]
+                joined, membership = services.staff_invite_accept(token=token, user=user, ip=client_ip(request))
             else:
                 joined, membership = services.staff_invite_accept(
                     token=token,

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+
+from .types import PracticeRequest
 
 # The main navigation. A section whose pages are not built yet is shown but not linked.
 NAV = [
@@ -48,7 +50,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         except NoReverseMatch:
             url = None
         nav.append({"label": label, "url": url, "active": bool(url and request.path.startswith(url))})
-    role = request.membership.role  # type: ignore[attr-defined]
+    # PracticeMiddleware sets practice and membership together: this is a staff page.
+    role = cast(PracticeRequest, request).membership.role
     settings_nav = [
         {"label": label, "url": reverse(name, kwargs={"practice_slug": practice.slug}), "help": help_text}
         for label, name, roles, help_text in SETTINGS_NAV
@@ -58,5 +61,5 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     return {
         "settings_nav": settings_nav,
         "nav": nav,
-        "my_memberships": memberships_for_user(request.user),  # type: ignore[arg-type]
+        "my_memberships": memberships_for_user(request.user),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 
 from .models import Membership, User
+from .types import PracticeRequest
 
 SESSION_LAST_SEEN = "practica_last_seen"
 SESSION_SIGNED_IN_AT = "practica_signed_in_at"
@@ -34,6 +35,8 @@ class PracticeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Outside /p/<practice_slug>/ these stay None (the shell context processor checks practice);
+        # a plain HttpRequest does not declare them, PracticeRequest declares them set.
         request.practice = None  # type: ignore[attr-defined]
         request.membership = None  # type: ignore[attr-defined]
         return self.get_response(request)
@@ -57,13 +60,15 @@ class PracticeMiddleware:
         )
         if membership is None:
             raise Http404("No such practice.")
-        request.practice = membership.practice  # type: ignore[attr-defined]
-        request.membership = membership  # type: ignore[attr-defined]
+        # From here on the views see a PracticeRequest (practica/types.py).
+        practice_request = cast(PracticeRequest, request)
+        practice_request.practice = membership.practice
+        practice_request.membership = membership
         request.session[SESSION_IDLE_MINUTES] = membership.practice.session_idle_minutes
         user = request.user
-        if user.last_practice_id != membership.practice_id:  # type: ignore[union-attr]
+        if user.last_practice_id != membership.practice_id:
             User.objects.filter(pk=user.pk).update(last_practice=membership.practice)
-            user.last_practice_id = membership.practice_id  # type: ignore[union-attr]
+            user.last_practice_id = membership.practice_id
         return None
 
 

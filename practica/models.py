@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zoneinfo
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ TIMEZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not a time zone name, such as America/New_York.")
+
 
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "Enter an ISO 4217 currency code, such as USD.")
 
@@ -119,9 +121,7 @@ class Practice(models.Model):
         validators=[MinValueValidator(5), MaxValueValidator(settings.SESSION_IDLE_MAX_MINUTES)],
         help_text="Staff are signed out after this many minutes without activity (5 to 480).",
     )
-    payment_terms_days = models.PositiveSmallIntegerField(
-        choices=PaymentTerms.choices, default=PaymentTerms.DAYS_14
-    )
+    payment_terms_days = models.PositiveSmallIntegerField(choices=PaymentTerms.choices, default=PaymentTerms.DAYS_14)
     # Billing details (Settings > Billing details).
     prices_include_tax = models.BooleanField(
         default=False, help_text="Prices are entered with tax included (GST-style); tax is extracted per line."
@@ -144,9 +144,7 @@ class Practice(models.Model):
                 condition=models.Q(session_idle_minutes__gte=5, session_idle_minutes__lte=480),
                 name="practice_idle_minutes_range",
             ),
-            models.CheckConstraint(
-                condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="practice_currency_iso"
-            ),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="practice_currency_iso"),
             models.CheckConstraint(
                 condition=models.Q(no_show_fee__gte=0, late_cancel_fee__gte=0), name="practice_fees_not_negative"
             ),
@@ -162,10 +160,10 @@ class Practice(models.Model):
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    def local_now(self):  # type: ignore[no-untyped-def]
+    def local_now(self) -> datetime:
         return timezone.localtime(timezone.now(), self.tzinfo)
 
-    def local_today(self):  # type: ignore[no-untyped-def]
+    def local_today(self) -> date:
         return self.local_now().date()
 
 
@@ -187,9 +185,7 @@ class TaxRate(models.Model):
                 fields=["practice"], condition=models.Q(is_default=True), name="taxrate_one_default"
             ),
             models.UniqueConstraint(fields=["practice", "name"], name="taxrate_unique_name"),
-            models.CheckConstraint(
-                condition=models.Q(percent__gte=0, percent__lte=100), name="taxrate_percent_range"
-            ),
+            models.CheckConstraint(condition=models.Q(percent__gte=0, percent__lte=100), name="taxrate_percent_range"),
         ]
 
     def __str__(self) -> str:
@@ -278,9 +274,7 @@ class AuditLog(models.Model):
     even a bug or an admin action can rewrite history.
     """
 
-    practice = models.ForeignKey(
-        Practice, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_rows"
-    )
+    practice = models.ForeignKey(Practice, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_rows")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -11,7 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.forms import ModelForm
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -19,39 +20,45 @@ from . import selectors, services
 from .access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
 from .audit import client_ip
 from .forms import AuditFilterForm, InviteForm, PaymentSettingsForm, PracticeSettingsForm, RoleForm, TokenForm
-from .models import Membership, StaffInvite
+from .models import Membership, Practice, StaffInvite
+from .types import AuthenticatedRequest, PracticeRequest
 
 SETTINGS_SAVED = "Settings saved."
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    memberships = list(selectors.memberships_for_user(request.user))  # type: ignore[arg-type]
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    memberships = list(selectors.memberships_for_user(request.user))
     if not memberships:
         return render(request, "practice/no_practice.html")
-    last = request.user.last_practice_id  # type: ignore[union-attr]
+    last = request.user.last_practice_id
     chosen = next((m for m in memberships if m.practice_id == last), None)
     if chosen is None and len(memberships) > 1:
         return render(request, "practice/choose.html", {"memberships": memberships})
     return redirect((chosen or memberships[0]).practice.get_absolute_url())
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
-    context = {"summary": selectors.dashboard_summary(practice, request.membership)}  # type: ignore[attr-defined]
+def dashboard(request: PracticeRequest) -> HttpResponse:
+    practice = request.practice
+    context = {"summary": selectors.dashboard_summary(practice, request.membership)}
     return render(request, "practice/dashboard.html", context)
 
 
-def settings_index(request: HttpRequest) -> HttpResponse:
+def settings_index(request: PracticeRequest) -> HttpResponse:
     return render(request, "practice/settings_index.html")
 
 
-def _settings_form_view(request: HttpRequest, form_class, fields, template: str) -> HttpResponse:  # type: ignore[no-untyped-def]
-    practice = request.practice  # type: ignore[attr-defined]
+def _settings_form_view(
+    request: PracticeRequest, form_class: type[ModelForm[Practice]], fields: tuple[str, ...], template: str
+) -> HttpResponse:
+    practice = request.practice
     form = form_class(request.POST or None, instance=practice.__class__.objects.get(pk=practice.pk))
     if request.method == "POST" and form.is_valid():
         services.practice_settings_update(
-            practice=practice, actor=request.user, data=form.cleaned_data, fields=fields,  # type: ignore[arg-type]
+            practice=practice,
+            actor=request.user,
+            data=form.cleaned_data,
+            fields=fields,
             ip=client_ip(request),
         )
         messages.success(request, SETTINGS_SAVED)
@@ -60,28 +67,31 @@ def _settings_form_view(request: HttpRequest, form_class, fields, template: str)
 
 
 @require_role(*OWNER_ONLY)
-def settings_practice(request: HttpRequest) -> HttpResponse:
+def settings_practice(request: PracticeRequest) -> HttpResponse:
     return _settings_form_view(
         request, PracticeSettingsForm, services.PRACTICE_SETTINGS_FIELDS, "practice/settings_practice.html"
     )
 
 
 @require_role(*OWNER_ONLY)
-def settings_payments(request: HttpRequest) -> HttpResponse:
+def settings_payments(request: PracticeRequest) -> HttpResponse:
     return _settings_form_view(
         request, PaymentSettingsForm, services.PAYMENT_SETTINGS_FIELDS, "practice/settings_payments.html"
     )
 
 
 @require_role(*OWNER_ONLY)
-def staff_list(request: HttpRequest) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+def staff_list(request: PracticeRequest) -> HttpResponse:
+    practice = request.practice
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.staff_invite(
-                practice=practice, invited_by=request.user, email=form.cleaned_data["email"],  # type: ignore[arg-type]
-                role=form.cleaned_data["role"], ip=client_ip(request),
+                practice=practice,
+                invited_by=request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                ip=client_ip(request),
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
@@ -101,54 +111,56 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @require_role(*OWNER_ONLY)
-def staff_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    membership = get_object_or_404(Membership, pk=membership_id, practice=request.practice)  # type: ignore[attr-defined]
+def staff_change_role(request: PracticeRequest, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=membership_id, practice=request.practice)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a role from the list.")
-        return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+        return redirect("staff", practice_slug=request.practice.slug)
     try:
         changed = services.membership_change_role(
-            membership=membership, role=form.cleaned_data["role"], actor=request.user,  # type: ignore[arg-type]
+            membership=membership,
+            role=form.cleaned_data["role"],
+            actor=request.user,
             ip=client_ip(request),
         )
         messages.success(request, f"{membership.user} is now {changed.get_role_display().lower()}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+    return redirect("staff", practice_slug=request.practice.slug)
 
 
 @require_POST
 @require_role(*OWNER_ONLY)
-def staff_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
-    membership = get_object_or_404(Membership, pk=membership_id, practice=request.practice, is_active=True)  # type: ignore[attr-defined]
+def staff_remove(request: PracticeRequest, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=membership_id, practice=request.practice, is_active=True)
     try:
-        services.membership_deactivate(membership=membership, actor=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+        services.membership_deactivate(membership=membership, actor=request.user, ip=client_ip(request))
         messages.success(request, f"{membership.user} no longer has access to this practice.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+    return redirect("staff", practice_slug=request.practice.slug)
 
 
 @require_POST
 @require_role(*OWNER_ONLY)
-def staff_invite_revoke(request: HttpRequest, invite_id: int) -> HttpResponse:
-    invite = get_object_or_404(StaffInvite, pk=invite_id, practice=request.practice)  # type: ignore[attr-defined]
-    services.staff_invite_revoke(invite=invite, actor=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+def staff_invite_revoke(request: PracticeRequest, invite_id: int) -> HttpResponse:
+    invite = get_object_or_404(StaffInvite, pk=invite_id, practice=request.practice)
+    services.staff_invite_revoke(invite=invite, actor=request.user, ip=client_ip(request))
     messages.success(request, f"The invitation to {invite.email} was withdrawn.")
-    return redirect("staff", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+    return redirect("staff", practice_slug=request.practice.slug)
 
 
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: PracticeRequest) -> HttpResponse:
     user = request.user
     posted = request.POST.get("form") if request.method == "POST" else None
     password_form = PasswordChangeForm(user, request.POST if posted == "password" else None)
     token_form = TokenForm(request.POST if posted == "totp" else None)
     if posted == "password" and password_form.is_valid():
         services.user_password_change(
-            user=user,  # type: ignore[arg-type]
+            user=user,
             password=password_form.cleaned_data["new_password1"],
-            practice=request.practice,  # type: ignore[attr-defined]
+            practice=request.practice,
             ip=client_ip(request),
         )
         # Keep this session; every other session of the user ends with the old password.
@@ -157,13 +169,13 @@ def security(request: HttpRequest) -> HttpResponse:
         return redirect(request.path)
     if posted == "totp" and token_form.is_valid():
         try:
-            services.totp_device_confirm(user=user, token=token_form.cleaned_data["token"], ip=client_ip(request))  # type: ignore[arg-type]
+            services.totp_device_confirm(user=user, token=token_form.cleaned_data["token"], ip=client_ip(request))
         except ValidationError as exc:
             token_form.add_error("token", " ".join(exc.messages))
         else:
             messages.success(request, "Two-step sign-in is on. You will be asked for a code at each sign-in.")
             return redirect(request.path)
-    device = selectors.totp_device_pending(user)  # type: ignore[arg-type]
+    device = selectors.totp_device_pending(user)
     qr = None
     if device is not None:
         svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
@@ -171,7 +183,7 @@ def security(request: HttpRequest) -> HttpResponse:
     context = {
         "password_form": password_form,
         "token_form": token_form,
-        "totp_on": services.user_has_totp(user),  # type: ignore[arg-type]
+        "totp_on": services.user_has_totp(user),
         "pending_device": device,
         "pending_secret": base64.b32encode(device.bin_key).decode() if device else "",
         "qr": qr,
@@ -181,22 +193,22 @@ def security(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def security_totp_start(request: HttpRequest) -> HttpResponse:
-    services.totp_device_start(user=request.user)  # type: ignore[arg-type]
-    return redirect("security", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+def security_totp_start(request: PracticeRequest) -> HttpResponse:
+    services.totp_device_start(user=request.user)
+    return redirect("security", practice_slug=request.practice.slug)
 
 
 @require_POST
-def security_totp_remove(request: HttpRequest) -> HttpResponse:
-    services.totp_device_remove(user=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+def security_totp_remove(request: PracticeRequest) -> HttpResponse:
+    services.totp_device_remove(user=request.user, ip=client_ip(request))
     messages.success(request, "Two-step sign-in is off.")
-    return redirect("security", practice_slug=request.practice.slug)  # type: ignore[attr-defined]
+    return redirect("security", practice_slug=request.practice.slug)
 
 
 @require_role(*OWNER_OR_ADMIN)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: PracticeRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = selectors.audit_rows(request.practice, **filters)  # type: ignore[attr-defined]
+    rows = selectors.audit_rows(request.practice, **filters)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "practice/audit_log.html", {"form": form, "page": page})

@@ -40,7 +40,8 @@ class AppointmentServiceInline(admin.TabularInline):
 class BillingDetailInline(admin.TabularInline):
     model = BillingDetail
     extra = 0
-    fields = ["client", "service", "units", "unit_price", "tax_percent"]
+    # A tuple, not a list: one value fits the declared types of both attributes (lists are invariant).
+    fields = ("client", "service", "units", "unit_price", "tax_percent")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

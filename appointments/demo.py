@@ -60,6 +60,7 @@ KOWHAI_SERVICES = {
 def _harbour_services(harbour: Practice) -> dict[str, Service]:
     made = {}
     for code, (name, minutes, price, payment_type, copay_kind, copay) in HARBOUR_SERVICES.items():
+        copay_value = Decimal(copay) if copay is not None else None
         made[code], _ = Service.objects.get_or_create(
             practice=harbour,
             code=code,
@@ -69,8 +70,8 @@ def _harbour_services(harbour: Practice) -> dict[str, Service]:
                 "price": Decimal(price),
                 "payment_type": payment_type,
                 "copay_kind": copay_kind,
-                "copay_amount": Decimal(copay) if copay_kind == "fixed" else None,
-                "copay_percent": Decimal(copay) if copay_kind == "percent" else None,
+                "copay_amount": copay_value if copay_kind == "fixed" else None,
+                "copay_percent": copay_value if copay_kind == "percent" else None,
             },
         )
     return made

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from babel.numbers import get_currency_name, list_currencies
 from django import forms
@@ -65,8 +65,9 @@ class ServiceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # An archived rate is not offered, unless this service already uses it.
         offered = Q(is_archived=False) | Q(pk=self.instance.tax_rate_id or 0)
-        self.fields["tax_rate"].queryset = TaxRate.objects.filter(offered, practice=practice)
-        self.fields["tax_rate"].empty_label = "No tax"
+        tax_rate = cast(forms.ModelChoiceField, self.fields["tax_rate"])  # the model form's field for a ForeignKey
+        tax_rate.queryset = TaxRate.objects.filter(offered, practice=practice)
+        tax_rate.empty_label = "No tax"
         self.fields["price"].label = f"Price ({practice.currency})"
         self.fields["copay_kind"].required = False
         # Model validators would duplicate the service's own messages; the service decides.
@@ -74,9 +75,10 @@ class ServiceForm(forms.ModelForm):
             self.fields[name].validators = [
                 v for v in self.fields[name].validators if v.__class__.__name__ != "MinValueValidator"
             ]
-            if hasattr(self.fields[name], "min_value"):
-                self.fields[name].min_value = None
-                self.fields[name].widget.attrs.pop("min", None)
+            field = self.fields[name]
+            if isinstance(field, forms.IntegerField):  # DecimalField is one too; these have min_value
+                field.min_value = None
+                field.widget.attrs.pop("min", None)
 
     def _post_clean(self) -> None:
         # Skip ModelForm's instance.full_clean(): services_settings validates and saves.
@@ -160,12 +162,12 @@ def _user_label(user: User) -> str:
 
 
 class ClinicianChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: User) -> str:
         return _user_label(obj)
 
 
 class ClientsField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Client) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Client) -> str:
         return obj.display_name
 
 
@@ -249,7 +251,7 @@ class AppointmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.practice = practice
         self.appointment = appointment
-        self.fields["clinician"].queryset = clinicians_for(practice, viewer, role)
+        cast(ClinicianChoiceField, self.fields["clinician"]).queryset = clinicians_for(practice, viewer, role)
         clients = clients_for(practice, viewer, role, appointment)
         offered = Q(is_archived=False)
         if appointment is not None:
@@ -263,8 +265,8 @@ class AppointmentForm(forms.Form):
                 del self.fields[name]
         else:
             del self.fields["scope"]
-        self.fields["clients"].queryset = clients
-        self.fields["services"].queryset = services.order_by("name")
+        cast(ClientsField, self.fields["clients"]).queryset = clients
+        cast(forms.ModelMultipleChoiceField, self.fields["services"]).queryset = services.order_by("name")
 
     def clean_duration_minutes(self) -> int | None:
         value = self.cleaned_data.get("duration_minutes")
@@ -277,7 +279,8 @@ class AppointmentForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean() returns; its declared type allows None
         if "scope" in self.fields and not data.get("scope"):
             self.add_error("scope", SCOPE_REQUIRED)
         services = data.get("services")

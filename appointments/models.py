@@ -104,8 +104,12 @@ class Appointment(models.Model):
     series = models.ForeignKey(
         RecurringSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments"
     )
-    services = models.ManyToManyField(Service, through="AppointmentService", related_name="appointments")
-    clients = models.ManyToManyField(Client, through="Attendee", related_name="appointments")
+    services: models.ManyToManyField[Service, AppointmentService] = models.ManyToManyField(
+        Service, through="AppointmentService", related_name="appointments"
+    )
+    clients: models.ManyToManyField[Client, Attendee] = models.ManyToManyField(
+        Client, through="Attendee", related_name="appointments"
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

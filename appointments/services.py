@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from dateutil import rrule as du_rrule
 from django.core.exceptions import ValidationError
@@ -21,21 +22,22 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.models import BillingItem, PackageDraw, PackagePurchase
-from billing.services import package_usable
 from billing.money import line_amounts, quantize
+from billing.services import package_usable
 from clients.models import Client
 from practica.audit import audit_write
 from practica.models import FeePolicy, Membership, Practice, User
 
 from .models import Appointment, AppointmentService, Attendee, BillingDetail, RecurringSeries, Service
 
+# The frequencies dateutil's rrule() accepts (du_rrule.YEARLY .. du_rrule.SECONDLY).
+RRuleFrequency = Literal[0, 1, 2, 3, 4, 5, 6]
+
 MAX_OCCURRENCES = 200
 
 NOT_STARTED = "This appointment has not started yet, so it cannot be completed or billed."
 NOT_COMPLETABLE = "Only a scheduled or completed appointment can be marked completed."
-CANCEL_INVOICED = (
-    "This appointment has invoiced items. Issue a credit invoice for them instead of cancelling."
-)
+CANCEL_INVOICED = "This appointment has invoiced items. Issue a credit invoice for them instead of cancelling."
 ALREADY_CANCELLED = "This appointment is already cancelled."
 RECURRENCE_NEEDS_END = "Choose an end date or a number of occurrences for a repeating appointment."
 RECURRENCE_TOO_LONG = f"A repeating appointment can have at most {MAX_OCCURRENCES} occurrences."
@@ -90,12 +92,11 @@ def occurrence_starts(*, practice: Practice, first_start: datetime, recurrence: 
         raise ValidationError({"recurrence": "The end date is before the first appointment."})
     if recurrence.count and recurrence.count > MAX_OCCURRENCES:
         raise ValidationError({"recurrence": RECURRENCE_TOO_LONG})
-    freq = du_rrule.WEEKLY if recurrence.freq == "weekly" else du_rrule.MONTHLY
+    # rrule() takes the frequency as a Literal; the annotation keeps the constants' literal types.
+    freq: RRuleFrequency = du_rrule.WEEKLY if recurrence.freq == "weekly" else du_rrule.MONTHLY
     until = datetime.combine(recurrence.until, time.max) if recurrence.until else None
-    rule = du_rrule.rrule(
-        freq, dtstart=local_first, interval=recurrence.interval, count=recurrence.count, until=until
-    )
-    starts = []
+    rule = du_rrule.rrule(freq, dtstart=local_first, interval=recurrence.interval, count=recurrence.count, until=until)
+    starts: list[datetime] = []
     for local in rule:
         if len(starts) >= MAX_OCCURRENCES:
             raise ValidationError({"recurrence": RECURRENCE_TOO_LONG})
@@ -153,9 +154,7 @@ def _sync_billing_details(appointment: Appointment, *, new: bool = False) -> Non
     billable = [s for s in services if s.payment_type != Service.PaymentType.INSURANCE]
     client_ids = list(Attendee.objects.filter(appointment=appointment).values_list("client_id", flat=True))
     existing = (
-        {}
-        if new
-        else {(d.client_id, d.service_id): d for d in BillingDetail.objects.filter(appointment=appointment)}
+        {} if new else {(d.client_id, d.service_id): d for d in BillingDetail.objects.filter(appointment=appointment)}
     )
     wanted = {(c, s.pk) for c in client_ids for s in billable}
     stale = [d.pk for key, d in existing.items() if key not in wanted]
@@ -184,9 +183,7 @@ def _set_people_and_services(
     if not new:
         Attendee.objects.filter(appointment=appointment).exclude(client__in=clients).delete()
         AppointmentService.objects.filter(appointment=appointment).exclude(service__in=services).delete()
-    Attendee.objects.bulk_create(
-        [Attendee(appointment=appointment, client=c) for c in clients], ignore_conflicts=True
-    )
+    Attendee.objects.bulk_create([Attendee(appointment=appointment, client=c) for c in clients], ignore_conflicts=True)
     AppointmentService.objects.bulk_create(
         [AppointmentService(appointment=appointment, service=s) for s in services], ignore_conflicts=True
     )
@@ -208,7 +205,10 @@ def appointment_create(
 ) -> list[Appointment]:
     """Create one appointment, or every occurrence of a repeating one."""
     _check_parts(
-        practice=practice, clinician=clinician, clients=clients, services=services,
+        practice=practice,
+        clinician=clinician,
+        clients=clients,
+        services=services,
         duration_minutes=duration_minutes,
     )
     if timezone.is_naive(start):
@@ -241,7 +241,10 @@ def appointment_create(
             _set_people_and_services(appointment, clients, services, new=True)
             created.append(appointment)
         audit_write(
-            practice=practice, actor=actor, action="appointment.created", obj=created[0],
+            practice=practice,
+            actor=actor,
+            action="appointment.created",
+            obj=created[0],
             changes={"occurrences": len(created), "clients": [c.pk for c in clients]},
         )
     return created
@@ -265,7 +268,10 @@ def appointment_update(
     of day, duration and the rest."""
     practice = appointment.practice
     _check_parts(
-        practice=practice, clinician=clinician, clients=clients, services=services,
+        practice=practice,
+        clinician=clinician,
+        clients=clients,
+        services=services,
         duration_minutes=duration_minutes,
     )
     tz = practice.tzinfo
@@ -308,7 +314,10 @@ def appointment_update(
             if target.status == Appointment.Status.SCHEDULED:
                 _set_people_and_services(target, clients, services)
         audit_write(
-            practice=practice, actor=actor, action="appointment.updated", obj=locked,
+            practice=practice,
+            actor=actor,
+            action="appointment.updated",
+            obj=locked,
             changes={
                 "start": [before["start"], str(start)],
                 "clinician": [before["clinician"], clinician.pk],
@@ -406,9 +415,7 @@ def _generate_locked(appointment: Appointment) -> list[BillingItem]:
                 "client_id", "service_id"
             )
         )
-        existing |= set(
-            PackageDraw.objects.filter(appointment=appointment).values_list("client_id", "service_id")
-        )
+        existing |= set(PackageDraw.objects.filter(appointment=appointment).values_list("client_id", "service_id"))
         wanted = []
         for detail in BillingDetail.objects.filter(appointment=appointment).select_related("service"):
             if (detail.client_id, detail.service_id) in existing:
@@ -418,7 +425,9 @@ def _generate_locked(appointment: Appointment) -> list[BillingItem]:
             purchase = package_usable(detail.client_id, detail.service_id, local_day)
             if purchase is not None:
                 PackageDraw.objects.create(
-                    purchase=purchase, appointment=appointment, client_id=detail.client_id,
+                    purchase=purchase,
+                    appointment=appointment,
+                    client_id=detail.client_id,
                     service_id=detail.service_id,
                 )
                 PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=F("sessions_used") + 1)
@@ -432,9 +441,7 @@ def _generate_locked(appointment: Appointment) -> list[BillingItem]:
     else:
         return []
     if appointment.status != Appointment.Status.COMPLETED:
-        existing_fees = set(
-            BillingItem.objects.filter(appointment=appointment).values_list("client_id", "kind")
-        )
+        existing_fees = set(BillingItem.objects.filter(appointment=appointment).values_list("client_id", "kind"))
         wanted = [i for i in wanted if (i.client_id, i.kind) not in existing_fees]
     # ignore_conflicts: the partial unique indexes are the final guard against a twin.
     BillingItem.objects.bulk_create(wanted, ignore_conflicts=True)
@@ -442,21 +449,20 @@ def _generate_locked(appointment: Appointment) -> list[BillingItem]:
 
 
 def _lock(appointment: Appointment) -> Appointment:
-    return (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("practice")
-        .get(pk=appointment.pk)
-    )
+    return Appointment.objects.select_for_update(of=("self",)).select_related("practice").get(pk=appointment.pk)
 
 
 def billing_items_generate_for_appointment(*, appointment: Appointment, actor: User) -> list[BillingItem]:
-    """"Generate items": create what is missing for the appointment, nothing twice."""
+    """The "Generate items" action: create what is missing for the appointment, nothing twice."""
     with transaction.atomic():
         locked = _lock(appointment)
         created = _generate_locked(locked)
         if created:
             audit_write(
-                practice=locked.practice, actor=actor, action="billing_items.generated", obj=locked,
+                practice=locked.practice,
+                actor=actor,
+                action="billing_items.generated",
+                obj=locked,
                 changes={"items": len(created)},
             )
     return created
@@ -506,7 +512,10 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
             raise ValidationError(CANCEL_INVOICED)
         for item in items:
             audit_write(
-                practice=locked.practice, actor=actor, action="billing_item.removed", obj=item,
+                practice=locked.practice,
+                actor=actor,
+                action="billing_item.removed",
+                obj=item,
                 changes={"amount": str(item.amount), "reason": "appointment cancelled"},
             )
         BillingItem.objects.filter(pk__in=[i.pk for i in items]).delete()
@@ -514,7 +523,10 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
         for draw in PackageDraw.objects.select_related("purchase").filter(appointment=locked).order_by("pk"):
             PackagePurchase.objects.filter(pk=draw.purchase_id).update(sessions_used=F("sessions_used") - 1)
             audit_write(
-                practice=locked.practice, actor=actor, action="package.session_returned", obj=draw.purchase,
+                practice=locked.practice,
+                actor=actor,
+                action="package.session_returned",
+                obj=draw.purchase,
                 changes={"appointment": locked.pk, "reason": "appointment cancelled"},
             )
             draw.delete()
@@ -554,8 +566,11 @@ def billing_detail_update(
         item = (
             BillingItem.objects.select_for_update()
             .filter(
-                appointment=appointment, client_id=locked.client_id, service_id=locked.service_id,
-                kind=BillingItem.Kind.SESSION, invoice__isnull=True,
+                appointment=appointment,
+                client_id=locked.client_id,
+                service_id=locked.service_id,
+                kind=BillingItem.Kind.SESSION,
+                invoice__isnull=True,
             )
             .first()
         )
@@ -569,7 +584,10 @@ def billing_detail_update(
             # A detail raised from zero now bills, unless its item was already invoiced.
             _generate_locked(appointment)
         audit_write(
-            practice=appointment.practice, actor=actor, action="billing_detail.changed", obj=appointment,
+            practice=appointment.practice,
+            actor=actor,
+            action="billing_detail.changed",
+            obj=appointment,
             changes={
                 "client": locked.client_id,
                 "service": locked.service_id,

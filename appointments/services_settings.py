@@ -216,7 +216,10 @@ def _validate_tax_rate(practice: Practice, data: dict[str, Any], *, exclude_id: 
 
 def _clear_other_defaults(practice: Practice, keep_id: int | None) -> None:
     # One default per practice is a partial unique index: clear the old one first.
-    TaxRate.objects.filter(practice=practice, is_default=True).exclude(pk=keep_id).update(is_default=False)
+    others = TaxRate.objects.filter(practice=practice, is_default=True)
+    if keep_id is not None:
+        others = others.exclude(pk=keep_id)
+    others.update(is_default=False)
 
 
 def tax_rate_create(*, practice: Practice, actor: User, name: str, percent: Decimal, is_default: bool) -> TaxRate:

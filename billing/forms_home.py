@@ -32,12 +32,12 @@ def _date_field(label: str, required: bool = False) -> forms.DateField:
 
 
 class ClientChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Client) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Client) -> str:
         return f"{obj.last_name}, {obj.first_name}"
 
 
 class ClinicianChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name()
 
 
@@ -144,7 +144,7 @@ class InvoiceAllForm(DateRangeMixin, forms.Form):
 
 
 class ServiceChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Service) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Service) -> str:
         return obj.name
 
 

@@ -16,12 +16,12 @@ from .services import CLINICIAN_NOT_IN_PRACTICE, DATE_OF_BIRTH_IN_FUTURE, PAYER_
 
 
 class ClinicianChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name()
 
 
 class PayerChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Payer) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Payer) -> str:
         return f"{obj.first_name} {obj.last_name} <{obj.email}>"
 
 

@@ -50,8 +50,8 @@ def appointment_overlaps(
 
 
 def billing_state_from_items(items: Iterable[BillingItem]) -> str:
-    """"no_items", "uninvoiced" (any item not yet invoiced), "paid" (all on paid
-    invoices) or "invoiced"."""
+    """The billing state: "no_items", "uninvoiced" (any item not yet invoiced), "paid" (all
+    on paid invoices) or "invoiced"."""
     items = list(items)
     if not items:
         return "no_items"

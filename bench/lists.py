@@ -57,8 +57,9 @@ def _week_of_appointments(practice: Practice, clinician: User, monday: date, cou
     tz = practice.tzinfo
     service = Service.objects.filter(practice=practice, is_archived=False).order_by("pk").first()
     clients = list(Client.objects.filter(practice=practice).order_by("pk")[:20])
-    if Appointment.objects.filter(practice=practice, clinician=clinician, start__date__gte=monday,
-                                  start__date__lt=monday + timedelta(days=7)).exists():
+    if Appointment.objects.filter(
+        practice=practice, clinician=clinician, start__date__gte=monday, start__date__lt=monday + timedelta(days=7)
+    ).exists():
         return
     slots = [(day, hour) for day in range(5) for hour in range(8, 20)][:count]
     appointments = Appointment.objects.bulk_create(
@@ -76,7 +77,9 @@ def _week_of_appointments(practice: Practice, clinician: User, monday: date, cou
         [Attendee(appointment=a, client=clients[i % len(clients)]) for i, a in enumerate(appointments)]
     )
     if service is not None:
-        AppointmentService.objects.bulk_create([AppointmentService(appointment=a, service=service) for a in appointments])
+        AppointmentService.objects.bulk_create(
+            [AppointmentService(appointment=a, service=service) for a in appointments]
+        )
 
 
 def calendar_week(ctx: Context) -> dict[str, Any]:

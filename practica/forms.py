@@ -21,9 +21,7 @@ class SignInForm(AuthenticationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email"
-        self.fields["username"].widget = forms.EmailInput(
-            attrs={"autocomplete": "username", "autofocus": True}
-        )
+        self.fields["username"].widget = forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True})
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()

@@ -64,8 +64,12 @@ def practice_settings_update(
         changes = diff_fields(before, _snapshot(locked, fields))
         if changes:
             audit_write(
-                practice=locked, actor=actor, action="practice.settings_changed", obj=locked,
-                changes=changes, ip=ip,
+                practice=locked,
+                actor=actor,
+                action="practice.settings_changed",
+                obj=locked,
+                changes=changes,
+                ip=ip,
             )
     return locked
 
@@ -83,7 +87,10 @@ def staff_invite(
         with transaction.atomic():
             # An expired invite to the same address no longer blocks a new one.
             StaffInvite.objects.filter(
-                practice=practice, email=email, accepted_at__isnull=True, revoked_at__isnull=True,
+                practice=practice,
+                email=email,
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
                 expires_at__lte=now,
             ).update(revoked_at=now)
             invite = StaffInvite.objects.create(
@@ -96,8 +103,12 @@ def staff_invite(
                 expires_at=now + timedelta(days=settings.INVITE_VALID_DAYS),
             )
             audit_write(
-                practice=practice, actor=invited_by, action="staff.invited", obj=invite,
-                changes={"email": email, "role": role}, ip=ip,
+                practice=practice,
+                actor=invited_by,
+                action="staff.invited",
+                obj=invite,
+                changes={"email": email, "role": role},
+                ip=ip,
             )
             from .tasks import send_staff_invite_email
 
@@ -109,19 +120,15 @@ def staff_invite(
 
 def staff_invite_revoke(*, invite: StaffInvite, actor: User, ip: str | None) -> None:
     with transaction.atomic():
-        updated = StaffInvite.objects.filter(
-            pk=invite.pk, accepted_at__isnull=True, revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
+        updated = StaffInvite.objects.filter(pk=invite.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
         if updated:
             audit_write(practice=invite.practice, actor=actor, action="staff.invite_revoked", obj=invite, ip=ip)
 
 
 def staff_invite_get_pending(token: str) -> StaffInvite | None:
-    invite = (
-        StaffInvite.objects.select_related("practice")
-        .filter(token_hash=StaffInvite.hash_token(token))
-        .first()
-    )
+    invite = StaffInvite.objects.select_related("practice").filter(token_hash=StaffInvite.hash_token(token)).first()
     if invite is None or not invite.is_pending:
         return None
     return invite
@@ -149,9 +156,7 @@ def staff_invite_accept(
         if user is None:
             if User.objects.filter(email=invite.email).exists():
                 raise ValidationError(INVITE_WRONG_ACCOUNT)
-            user = User.objects.create_user(
-                invite.email, password, first_name=first_name, last_name=last_name
-            )
+            user = User.objects.create_user(invite.email, password, first_name=first_name, last_name=last_name)
         elif user.email != invite.email:
             raise ValidationError(INVITE_WRONG_ACCOUNT)
         membership, _ = Membership.objects.update_or_create(
@@ -161,8 +166,12 @@ def staff_invite_accept(
         invite.accepted_by = user
         invite.save(update_fields=["accepted_at", "accepted_by"])
         audit_write(
-            practice=invite.practice, actor=user, action="staff.joined", obj=membership,
-            changes={"role": invite.role}, ip=ip,
+            practice=invite.practice,
+            actor=user,
+            action="staff.joined",
+            obj=membership,
+            changes={"role": invite.role},
+            ip=ip,
         )
     return user, membership
 
@@ -177,8 +186,12 @@ def membership_change_role(*, membership: Membership, role: str, actor: User, ip
         locked.role = role
         locked.save(update_fields=["role"])
         audit_write(
-            practice=locked.practice, actor=actor, action="staff.role_changed", obj=locked,
-            changes={"role": [before, role]}, ip=ip,
+            practice=locked.practice,
+            actor=actor,
+            action="staff.role_changed",
+            obj=locked,
+            changes={"role": [before, role]},
+            ip=ip,
         )
     return locked
 

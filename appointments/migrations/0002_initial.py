@@ -5,121 +5,170 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0001_initial'),
-        ('clients', '0001_initial'),
-        ('practica', '0003_billing_details'),
+        ("appointments", "0001_initial"),
+        ("clients", "0001_initial"),
+        ("practica", "0003_billing_details"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attendee',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attendances', to='clients.client'),
+            model_name="attendee",
+            name="client",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="attendances", to="clients.client"
+            ),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='clients',
-            field=models.ManyToManyField(related_name='appointments', through='appointments.Attendee', to='clients.client'),
+            model_name="appointment",
+            name="clients",
+            field=models.ManyToManyField(
+                related_name="appointments", through="appointments.Attendee", to="clients.client"
+            ),
         ),
         migrations.AddField(
-            model_name='billingdetail',
-            name='appointment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='billing_details', to='appointments.appointment'),
+            model_name="billingdetail",
+            name="appointment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="billing_details",
+                to="appointments.appointment",
+            ),
         ),
         migrations.AddField(
-            model_name='billingdetail',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clients.client'),
+            model_name="billingdetail",
+            name="client",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="clients.client"),
         ),
         migrations.AddField(
-            model_name='recurringseries',
-            name='practice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='series', to='practica.practice'),
+            model_name="recurringseries",
+            name="practice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="series", to="practica.practice"
+            ),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='series',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='appointments', to='appointments.recurringseries'),
+            model_name="appointment",
+            name="series",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="appointments",
+                to="appointments.recurringseries",
+            ),
         ),
         migrations.AddField(
-            model_name='service',
-            name='practice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='services', to='practica.practice'),
+            model_name="service",
+            name="practice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="services", to="practica.practice"
+            ),
         ),
         migrations.AddField(
-            model_name='service',
-            name='tax_rate',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='practica.taxrate'),
+            model_name="service",
+            name="tax_rate",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="practica.taxrate",
+            ),
         ),
         migrations.AddField(
-            model_name='billingdetail',
-            name='service',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='appointments.service'),
+            model_name="billingdetail",
+            name="service",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="appointments.service"
+            ),
         ),
         migrations.AddField(
-            model_name='appointmentservice',
-            name='service',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='appointments.service'),
+            model_name="appointmentservice",
+            name="service",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="appointments.service"
+            ),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='services',
-            field=models.ManyToManyField(related_name='appointments', through='appointments.AppointmentService', to='appointments.service'),
+            model_name="appointment",
+            name="services",
+            field=models.ManyToManyField(
+                related_name="appointments", through="appointments.AppointmentService", to="appointments.service"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attendee',
-            constraint=models.UniqueConstraint(fields=('appointment', 'client'), name='attendee_unique'),
+            model_name="attendee",
+            constraint=models.UniqueConstraint(fields=("appointment", "client"), name="attendee_unique"),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.UniqueConstraint(fields=('practice', 'code'), name='service_unique_code'),
+            model_name="service",
+            constraint=models.UniqueConstraint(fields=("practice", "code"), name="service_unique_code"),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='service_price_not_negative'),
+            model_name="service",
+            constraint=models.CheckConstraint(condition=models.Q(("price__gte", 0)), name="service_price_not_negative"),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('default_duration_minutes__gt', 0)), name='service_duration_positive'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("default_duration_minutes__gt", 0)), name="service_duration_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('payment_type', 'copay'), _negated=True), models.Q(('copay_amount__gte', 0), ('copay_kind', 'fixed')), models.Q(('copay_kind', 'percent'), ('copay_percent__gte', 0), ('copay_percent__lte', 100)), _connector='OR'), name='service_copay_complete'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("payment_type", "copay"), _negated=True),
+                    models.Q(("copay_amount__gte", 0), ("copay_kind", "fixed")),
+                    models.Q(("copay_kind", "percent"), ("copay_percent__gte", 0), ("copay_percent__lte", 100)),
+                    _connector="OR",
+                ),
+                name="service_copay_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingdetail',
-            constraint=models.UniqueConstraint(fields=('appointment', 'client', 'service'), name='billingdetail_unique'),
+            model_name="billingdetail",
+            constraint=models.UniqueConstraint(
+                fields=("appointment", "client", "service"), name="billingdetail_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingdetail',
-            constraint=models.CheckConstraint(condition=models.Q(('units__gt', 0)), name='billingdetail_units_positive'),
+            model_name="billingdetail",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("units__gt", 0)), name="billingdetail_units_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingdetail',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='billingdetail_price_not_negative'),
+            model_name="billingdetail",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_price__gte", 0)), name="billingdetail_price_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingdetail',
-            constraint=models.CheckConstraint(condition=models.Q(('tax_percent__gte', 0), ('tax_percent__lte', 100)), name='billingdetail_tax_range'),
+            model_name="billingdetail",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("tax_percent__gte", 0), ("tax_percent__lte", 100)), name="billingdetail_tax_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointmentservice',
-            constraint=models.UniqueConstraint(fields=('appointment', 'service'), name='apptservice_unique'),
+            model_name="appointmentservice",
+            constraint=models.UniqueConstraint(fields=("appointment", "service"), name="apptservice_unique"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['practice', 'start'], name='appt_practice_start'),
+            model_name="appointment",
+            index=models.Index(fields=["practice", "start"], name="appt_practice_start"),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['practice', 'clinician', 'start'], name='appt_practice_clin_start'),
+            model_name="appointment",
+            index=models.Index(fields=["practice", "clinician", "start"], name="appt_practice_clin_start"),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='appt_end_after_start'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="appt_end_after_start"
+            ),
         ),
     ]

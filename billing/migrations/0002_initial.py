@@ -6,73 +6,117 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0002_initial'),
-        ('billing', '0001_initial'),
-        ('clients', '0001_initial'),
-        ('practica', '0003_billing_details'),
+        ("appointments", "0002_initial"),
+        ("billing", "0001_initial"),
+        ("clients", "0001_initial"),
+        ("practica", "0003_billing_details"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='billingitem',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='billing_items', to='clients.client'),
+            model_name="billingitem",
+            name="client",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="billing_items", to="clients.client"
+            ),
         ),
         migrations.AddField(
-            model_name='billingitem',
-            name='practice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='billing_items', to='practica.practice'),
+            model_name="billingitem",
+            name="practice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="billing_items", to="practica.practice"
+            ),
         ),
         migrations.AddField(
-            model_name='billingitem',
-            name='service',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='appointments.service'),
+            model_name="billingitem",
+            name="service",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="appointments.service",
+            ),
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='clients.client'),
+            model_name="invoice",
+            name="client",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="invoices", to="clients.client"
+            ),
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='practice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='practica.practice'),
+            model_name="invoice",
+            name="practice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="invoices", to="practica.practice"
+            ),
         ),
         migrations.AddField(
-            model_name='billingitem',
-            name='invoice',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='billing_items', to='billing.invoice'),
+            model_name="billingitem",
+            name="invoice",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="billing_items",
+                to="billing.invoice",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(fields=('practice', 'number'), name='invoice_unique_number'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(fields=("practice", "number"), name="invoice_unique_number"),
         ),
         migrations.AddIndex(
-            model_name='billingitem',
-            index=models.Index(condition=models.Q(('invoice__isnull', True)), fields=['practice', 'client'], name='item_uninvoiced'),
+            model_name="billingitem",
+            index=models.Index(
+                condition=models.Q(("invoice__isnull", True)), fields=["practice", "client"], name="item_uninvoiced"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingitem',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'session')), fields=('appointment', 'client', 'service'), name='item_one_per_session_service'),
+            model_name="billingitem",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "session")),
+                fields=("appointment", "client", "service"),
+                name="item_one_per_session_service",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingitem',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind__in', ['no_show_fee', 'late_cancel_fee'])), fields=('appointment', 'client', 'kind'), name='item_one_fee_per_attendee'),
+            model_name="billingitem",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind__in", ["no_show_fee", "late_cancel_fee"])),
+                fields=("appointment", "client", "kind"),
+                name="item_one_fee_per_attendee",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingitem',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', django.db.models.expressions.CombinedExpression(models.F('net'), '+', models.F('tax')))), name='item_amount_is_net_plus_tax'),
+            model_name="billingitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount", django.db.models.expressions.CombinedExpression(models.F("net"), "+", models.F("tax")))
+                ),
+                name="item_amount_is_net_plus_tax",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingitem',
-            constraint=models.CheckConstraint(condition=models.Q(('net__gte', 0), ('tax__gte', 0), ('unit_price__gte', 0), ('units__gt', 0)), name='item_amounts_not_negative'),
+            model_name="billingitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("net__gte", 0), ("tax__gte", 0), ("unit_price__gte", 0), ("units__gt", 0)),
+                name="item_amounts_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'session'), _negated=True), models.Q(('appointment__isnull', False), ('service__isnull', False)), _connector='OR'), name='item_session_has_appointment'),
+            model_name="billingitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "session"), _negated=True),
+                    models.Q(("appointment__isnull", False), ("service__isnull", False)),
+                    _connector="OR",
+                ),
+                name="item_session_has_appointment",
+            ),
         ),
     ]

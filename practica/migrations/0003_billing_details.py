@@ -8,84 +8,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('practica', '0002_audit_append_only'),
+        ("practica", "0002_audit_append_only"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TaxRate',
+            name="TaxRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('percent', models.DecimalField(decimal_places=4, max_digits=7, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
-                ('is_default', models.BooleanField(default=False)),
-                ('is_archived', models.BooleanField(default=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=60)),
+                (
+                    "percent",
+                    models.DecimalField(
+                        decimal_places=4,
+                        max_digits=7,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=False)),
+                ("is_archived", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='practice',
-            name='billing_address',
+            model_name="practice",
+            name="billing_address",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='practice',
-            name='late_cancel_fee',
-            field=models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=12),
+            model_name="practice",
+            name="late_cancel_fee",
+            field=models.DecimalField(decimal_places=3, default=Decimal("0"), max_digits=12),
         ),
         migrations.AddField(
-            model_name='practice',
-            name='late_cancel_policy',
-            field=models.CharField(choices=[('none', 'No fee'), ('flat', 'A flat fee'), ('full', 'The full service price')], default='none', max_length=8),
+            model_name="practice",
+            name="late_cancel_policy",
+            field=models.CharField(
+                choices=[("none", "No fee"), ("flat", "A flat fee"), ("full", "The full service price")],
+                default="none",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='practice',
-            name='late_cancel_window_hours',
+            model_name="practice",
+            name="late_cancel_window_hours",
             field=models.PositiveSmallIntegerField(default=24),
         ),
         migrations.AddField(
-            model_name='practice',
-            name='no_show_fee',
-            field=models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=12),
+            model_name="practice",
+            name="no_show_fee",
+            field=models.DecimalField(decimal_places=3, default=Decimal("0"), max_digits=12),
         ),
         migrations.AddField(
-            model_name='practice',
-            name='no_show_policy',
-            field=models.CharField(choices=[('none', 'No fee'), ('flat', 'A flat fee'), ('full', 'The full service price')], default='none', max_length=8),
+            model_name="practice",
+            name="no_show_policy",
+            field=models.CharField(
+                choices=[("none", "No fee"), ("flat", "A flat fee"), ("full", "The full service price")],
+                default="none",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='practice',
-            name='prices_include_tax',
-            field=models.BooleanField(default=False, help_text='Prices are entered with tax included (GST-style); tax is extracted per line.'),
+            model_name="practice",
+            name="prices_include_tax",
+            field=models.BooleanField(
+                default=False, help_text="Prices are entered with tax included (GST-style); tax is extracted per line."
+            ),
         ),
         migrations.AddField(
-            model_name='practice',
-            name='tax_id',
-            field=models.CharField(blank=True, max_length=40, verbose_name='Tax id'),
+            model_name="practice",
+            name="tax_id",
+            field=models.CharField(blank=True, max_length=40, verbose_name="Tax id"),
         ),
         migrations.AddConstraint(
-            model_name='practice',
-            constraint=models.CheckConstraint(condition=models.Q(('late_cancel_fee__gte', 0), ('no_show_fee__gte', 0)), name='practice_fees_not_negative'),
+            model_name="practice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("late_cancel_fee__gte", 0), ("no_show_fee__gte", 0)),
+                name="practice_fees_not_negative",
+            ),
         ),
         migrations.AddField(
-            model_name='taxrate',
-            name='practice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tax_rates', to='practica.practice'),
+            model_name="taxrate",
+            name="practice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="tax_rates", to="practica.practice"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='taxrate',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('practice',), name='taxrate_one_default'),
+            model_name="taxrate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)), fields=("practice",), name="taxrate_one_default"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='taxrate',
-            constraint=models.UniqueConstraint(fields=('practice', 'name'), name='taxrate_unique_name'),
+            model_name="taxrate",
+            constraint=models.UniqueConstraint(fields=("practice", "name"), name="taxrate_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='taxrate',
-            constraint=models.CheckConstraint(condition=models.Q(('percent__gte', 0), ('percent__lte', 100)), name='taxrate_percent_range'),
+            model_name="taxrate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("percent__gte", 0), ("percent__lte", 100)), name="taxrate_percent_range"
+            ),
         ),
     ]

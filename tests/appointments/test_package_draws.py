@@ -29,7 +29,11 @@ def client_a(practice):
 
 def sell(practice, client, service, owner, sessions=2, valid_days=None):
     package = Package.objects.create(
-        practice=practice, name="Two sessions", service=service, sessions=sessions, price=D("260.00"),
+        practice=practice,
+        name="Two sessions",
+        service=service,
+        sessions=sessions,
+        price=D("260.00"),
         valid_days=valid_days,
     )
     return package_sell(practice=practice, client=client, package=package, actor=owner)
@@ -42,8 +46,12 @@ def test_completed_sessions_draw_the_package_down_then_bill_normally(tenant, pra
     # When three sessions of that service are completed
     for days in (9, 6, 3):
         appointment = make_appointment(
-            practice=practice, clinician=tenant.clinician, clients=[client_a], services=[therapy],
-            start=past_start(practice, days=days), actor=tenant.owner,
+            practice=practice,
+            clinician=tenant.clinician,
+            clients=[client_a],
+            services=[therapy],
+            start=past_start(practice, days=days),
+            actor=tenant.owner,
         )
         appointment_mark_completed(appointment=appointment, actor=tenant.owner)
     # Then the first two are paid by the package, the third is a normal billing item
@@ -57,8 +65,12 @@ def test_completed_sessions_draw_the_package_down_then_bill_normally(tenant, pra
 def test_an_expired_package_does_not_pay(tenant, practice, therapy, client_a):
     purchase = sell(practice, client_a, therapy, tenant.owner, valid_days=1)
     appointment = make_appointment(
-        practice=practice, clinician=tenant.clinician, clients=[client_a], services=[therapy],
-        start=past_start(practice, days=1), actor=tenant.owner,
+        practice=practice,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=past_start(practice, days=1),
+        actor=tenant.owner,
     )
     PackagePurchase.objects.filter(pk=purchase.pk).update(expires_on=purchase.created_at.date() - timedelta(days=5))
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)
@@ -70,8 +82,12 @@ def test_an_expired_package_does_not_pay(tenant, practice, therapy, client_a):
 def test_cancelling_a_completed_session_returns_it_to_the_package(tenant, practice, therapy, client_a):
     purchase = sell(practice, client_a, therapy, tenant.owner)
     appointment = make_appointment(
-        practice=practice, clinician=tenant.clinician, clients=[client_a], services=[therapy],
-        start=past_start(practice, days=2), actor=tenant.owner,
+        practice=practice,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=past_start(practice, days=2),
+        actor=tenant.owner,
     )
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)  # twice: one draw
@@ -88,8 +104,13 @@ def test_a_session_across_the_dst_change_lasts_its_duration(tenant, practice, th
     ny = ZoneInfo("America/New_York")
     start = datetime(2026, 11, 1, 1, 0, tzinfo=ny)
     (appointment,) = appointment_create(
-        practice=practice, actor=tenant.owner, clinician=tenant.clinician, clients=[client_a],
-        services=[therapy], start=start, duration_minutes=90,
+        practice=practice,
+        actor=tenant.owner,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=start,
+        duration_minutes=90,
     )
     # Then it ends 90 elapsed minutes later: at the second 01:30 of the night, in EST
     assert appointment.end - appointment.start == timedelta(minutes=90)
@@ -100,8 +121,13 @@ def test_a_start_in_the_spring_gap_is_saved_not_refused(tenant, practice, therap
     # 02:30 does not exist in New York on 2027-03-14; it is read as the instant zoneinfo names
     start = datetime(2027, 3, 14, 2, 30, tzinfo=ZoneInfo("America/New_York"))
     (appointment,) = appointment_create(
-        practice=practice, actor=tenant.owner, clinician=tenant.clinician, clients=[client_a],
-        services=[therapy], start=start, duration_minutes=50,
+        practice=practice,
+        actor=tenant.owner,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=start,
+        duration_minutes=50,
     )
     assert appointment.end > appointment.start
     assert appointment.end - appointment.start == timedelta(minutes=50)

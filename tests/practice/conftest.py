@@ -20,9 +20,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def sign_in(client: Client, email: str, password: str = PASSWORD, *, ip: str = "198.51.100.7", **extra):
     """Post the sign-in form as a person would, from the address ``ip``."""
-    return client.post(
-        reverse("signin"), {"username": email, "password": password}, REMOTE_ADDR=ip, **extra
-    )
+    return client.post(reverse("signin"), {"username": email, "password": password}, REMOTE_ADDR=ip, **extra)
 
 
 def dashboard_url(practice: Practice) -> str:

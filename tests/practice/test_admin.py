@@ -29,8 +29,13 @@ def admin_client(superuser) -> Client:
 
 @pytest.fixture
 def audit_row(tenant) -> AuditLog:
-    return audit_write(practice=tenant.practice, actor=tenant.owner, action="practice.settings_changed",
-                       obj=tenant.practice, changes={"phone": ["", "555"]})
+    return audit_write(
+        practice=tenant.practice,
+        actor=tenant.owner,
+        action="practice.settings_changed",
+        obj=tenant.practice,
+        changes={"phone": ["", "555"]},
+    )
 
 
 def test_a_superuser_gets_into_admin(admin_client):
@@ -130,8 +135,12 @@ def test_invites_are_read_only_and_never_show_the_token_hash(admin_client, tenan
     from django.utils import timezone
 
     invite = StaffInvite.objects.create(
-        practice=tenant.practice, email="x@example.test", role="biller", token_hash="f" * 64,
-        invited_by=tenant.owner, expires_at=timezone.now() + timedelta(days=7),
+        practice=tenant.practice,
+        email="x@example.test",
+        role="biller",
+        token_hash="f" * 64,
+        invited_by=tenant.owner,
+        expires_at=timezone.now() + timedelta(days=7),
     )
     view = page_text(admin_client.get(reverse("admin:practica_staffinvite_change", args=[invite.pk])))
     assert "x@example.test" in view

@@ -36,8 +36,14 @@ def test_a_settings_change_records_the_changed_fields_only(tenant):
     owner = signed_in(tenant.owner)
     owner.post(
         purl("settings_practice", tenant.practice),
-        {"name": "Harbour Street Therapy", "timezone": "America/Chicago", "address": "", "phone": "555-0100",
-         "email": "", "session_idle_minutes": "15"},
+        {
+            "name": "Harbour Street Therapy",
+            "timezone": "America/Chicago",
+            "address": "",
+            "phone": "555-0100",
+            "email": "",
+            "session_idle_minutes": "15",
+        },
         REMOTE_ADDR="198.51.100.5",
     )
     row = AuditLog.objects.get(action="practice.settings_changed")
@@ -131,16 +137,30 @@ def history(tenant, other_tenant, time_machine):
     """Rows on three days in Harbour, and a look-alike row in the other practice."""
     at = lambda *args: time_machine.move_to(datetime(*args, tzinfo=UTC), tick=False)  # noqa: E731
     at(2026, 3, 2, 15, 0)
-    audit_write(practice=tenant.practice, actor=tenant.owner, action="practice.settings_changed",
-                obj=tenant.practice, changes={"phone": ["", "555-0100"]})
+    audit_write(
+        practice=tenant.practice,
+        actor=tenant.owner,
+        action="practice.settings_changed",
+        obj=tenant.practice,
+        changes={"phone": ["", "555-0100"]},
+    )
     at(2026, 3, 3, 15, 0)
     audit_write(practice=tenant.practice, actor=tenant.admin, action="auth.signed_in", obj=tenant.admin)
     # 02:00 UTC on the 5th is still the 4th in New York
     at(2026, 3, 5, 2, 0)
-    audit_write(practice=tenant.practice, actor=tenant.owner, action="staff.invited",
-                changes={"email": "late@example.test", "role": "biller"})
-    audit_write(practice=other_tenant.practice, actor=other_tenant.owner, action="practice.settings_changed",
-                obj=other_tenant.practice, changes={"phone": ["", "555-9999-OTHER"]})
+    audit_write(
+        practice=tenant.practice,
+        actor=tenant.owner,
+        action="staff.invited",
+        changes={"email": "late@example.test", "role": "biller"},
+    )
+    audit_write(
+        practice=other_tenant.practice,
+        actor=other_tenant.owner,
+        action="practice.settings_changed",
+        obj=other_tenant.practice,
+        changes={"phone": ["", "555-9999-OTHER"]},
+    )
     at(2026, 3, 5, 15, 0)
 
 

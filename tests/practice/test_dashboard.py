@@ -21,7 +21,11 @@ def test_biller_sees_uninvoiced_outstanding_and_overdue(tenant, other_tenant, dj
     ana = ClientFactory(practice=practice)
     for days in (3, 2):
         appointment = make_appointment(
-            practice=practice, actor=tenant.owner, clinician=tenant.clinician, clients=[ana], services=[service],
+            practice=practice,
+            actor=tenant.owner,
+            clinician=tenant.clinician,
+            clients=[ana],
+            services=[service],
             start=past_start(practice, days=days),
         )
         appointment_mark_completed(appointment=appointment, actor=tenant.owner)
@@ -47,7 +51,11 @@ def test_clinician_sees_only_their_sessions_and_no_money(tenant, other_tenant):
     ana = ClientFactory(practice=practice)
     today = practice.local_now().replace(hour=8, minute=0, second=0, microsecond=0)
     make_appointment(
-        practice=practice, actor=tenant.owner, clinician=tenant.clinician2, clients=[ana], services=[service],
+        practice=practice,
+        actor=tenant.owner,
+        clinician=tenant.clinician2,
+        clients=[ana],
+        services=[service],
         start=today,
     )
     url = reverse("dashboard", kwargs={"practice_slug": practice.slug})

@@ -31,9 +31,7 @@ ACCOUNTS = {
 
 def row_counts() -> dict[str, int]:
     return {
-        model._meta.label: model.objects.count()
-        for model in apps.get_models()
-        if model._meta.app_label in PROJECT_APPS
+        model._meta.label: model.objects.count() for model in apps.get_models() if model._meta.app_label in PROJECT_APPS
     }
 
 

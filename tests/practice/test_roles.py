@@ -56,9 +56,15 @@ def test_other_roles_cannot_change_payment_settings_by_posting(tenant, role):
     assert Practice.objects.get(pk=tenant.practice.pk).invoice_prefix == "INV-"
 
 
-@pytest.mark.parametrize("role,status", [
-    (Role.OWNER, 200), (Role.ADMIN, 200), (Role.BILLER, 403), (Role.CLINICIAN, 403),
-])
+@pytest.mark.parametrize(
+    "role,status",
+    [
+        (Role.OWNER, 200),
+        (Role.ADMIN, 200),
+        (Role.BILLER, 403),
+        (Role.CLINICIAN, 403),
+    ],
+)
 def test_the_audit_log_is_open_to_owner_and_admin_only(tenant, role, status):
     response = signed_in(tenant.member(role)).get(purl("audit_log", tenant.practice))
     assert response.status_code == status

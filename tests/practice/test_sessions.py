@@ -101,8 +101,14 @@ def test_the_owner_sets_the_idle_limit_in_practice_settings(tenant, clock):
     url = purl("settings_practice", tenant.practice)
     response = client.post(
         url,
-        {"name": "Harbour Street Therapy", "timezone": "America/New_York", "address": "", "phone": "",
-         "email": "", "session_idle_minutes": "120"},
+        {
+            "name": "Harbour Street Therapy",
+            "timezone": "America/New_York",
+            "address": "",
+            "phone": "",
+            "email": "",
+            "session_idle_minutes": "120",
+        },
     )
     assert response.status_code == 302
     client.get(dashboard_url(tenant.practice))
@@ -212,8 +218,12 @@ def test_password_change_needs_the_current_password(tenant):
     client = signed_in_client(tenant.owner)
     response = client.post(
         purl("security", tenant.practice),
-        {"form": "password", "old_password": "not my password", "new_password1": NEW_PASSWORD,
-         "new_password2": NEW_PASSWORD},
+        {
+            "form": "password",
+            "old_password": "not my password",
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
     )
     assert response.status_code == 400
     assert sign_in(Client(), tenant.owner.email, PASSWORD).status_code == 302

@@ -105,8 +105,7 @@ class Invoice(models.Model):
                 name="invoice_amounts_consistent",
             ),
             models.CheckConstraint(
-                condition=~models.Q(kind="credit")
-                | models.Q(total__lte=0, credit_applied=0, amount_paid=0, balance=0),
+                condition=~models.Q(kind="credit") | models.Q(total__lte=0, credit_applied=0, amount_paid=0, balance=0),
                 name="credit_invoice_amounts",
             ),
             models.CheckConstraint(
@@ -181,9 +180,7 @@ class InvoiceLine(models.Model):
                 condition=models.Q(amount=models.F("net") + models.F("tax")), name="line_amount_is_net_plus_tax"
             ),
             models.CheckConstraint(condition=models.Q(units__gt=0), name="line_units_positive"),
-            models.CheckConstraint(
-                condition=models.Q(tax_percent__gte=0, tax_percent__lte=100), name="line_tax_range"
-            ),
+            models.CheckConstraint(condition=models.Q(tax_percent__gte=0, tax_percent__lte=100), name="line_tax_range"),
         ]
 
     def __str__(self) -> str:
@@ -222,9 +219,7 @@ class BillingItem(models.Model):
     tax = models.DecimalField(max_digits=14, decimal_places=3)
     amount = models.DecimalField(max_digits=14, decimal_places=3)
     currency = models.CharField(max_length=3)
-    invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="billing_items"
-    )
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="billing_items")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -316,7 +311,9 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
-                condition=models.Q(allocated__gte=0, credited__gte=0, amount=models.F("allocated") + models.F("credited")),
+                condition=models.Q(
+                    allocated__gte=0, credited__gte=0, amount=models.F("allocated") + models.F("credited")
+                ),
                 name="payment_amount_is_allocated_plus_credited",
             ),
         ]

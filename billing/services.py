@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -55,9 +56,7 @@ CREDIT_TOO_MUCH = "You cannot apply more credit than the client has or the invoi
 AMOUNT_POSITIVE = "Enter an amount greater than zero."
 ALLOCATION_TOO_MUCH = "An allocation is more than that invoice's balance."
 ALLOCATIONS_EXCEED = "The allocations add up to more than the payment."
-OVERPAYMENT_QUESTION = (
-    "This payment is more than the invoices owe. Keep the difference as credit for the client?"
-)
+OVERPAYMENT_QUESTION = "This payment is more than the invoices owe. Keep the difference as credit for the client?"
 PAYMENT_ALREADY_REVERSED = "This payment was already deleted."
 PAYMENT_CREDIT_USED = "The credit this payment created has been used, so the payment cannot be deleted."
 DRAFT_ONLY_DELETE = "Only a draft can be deleted; void an open invoice instead."
@@ -222,7 +221,12 @@ def _adjust_item(item: BillingItem, adjustment: ItemAdjustment, practice: Practi
 
 
 def _take_items(
-    *, practice: Practice, client: Client, item_ids: list[int], invoice: Invoice, start_position: int,
+    *,
+    practice: Practice,
+    client: Client,
+    item_ids: list[int],
+    invoice: Invoice,
+    start_position: int,
     adjustments: dict[int, ItemAdjustment] | None,
 ) -> list[InvoiceLine]:
     wanted = sorted(set(item_ids))
@@ -281,7 +285,11 @@ def invoice_create(
             created_by=actor,
         )
         made = _take_items(
-            practice=practice, client=client, item_ids=item_ids, invoice=invoice, start_position=0,
+            practice=practice,
+            client=client,
+            item_ids=item_ids,
+            invoice=invoice,
+            start_position=0,
             adjustments=adjustments,
         )
         InvoiceLine.objects.bulk_create(
@@ -298,8 +306,14 @@ def invoice_create(
 def _audit(invoice: Invoice, actor: User | None, system: str | None, action: str, changes: dict) -> None:
     if actor is None and system is None:
         system = "billing"
-    audit_write(practice=invoice.practice, actor=actor, system=None if actor else system, action=action,
-                obj=invoice, changes=changes)
+    audit_write(
+        practice=invoice.practice,
+        actor=actor,
+        system=None if actor else system,
+        action=action,
+        obj=invoice,
+        changes=changes,
+    )
 
 
 def _next_number(practice: Practice) -> tuple[int, str]:
@@ -328,11 +342,24 @@ def _issue_locked(invoice: Invoice, account: ClientAccount, actor: User | None, 
     invoice.save()
     label = _label(actor, system)
     if invoice.is_credit:
-        _ledger(account=account, kind=LedgerEntry.Kind.CREDIT_ISSUED, actor_label=label, currency=invoice.currency,
-                credit_delta=-invoice.total, invoice=invoice, memo=invoice.reason)
+        _ledger(
+            account=account,
+            kind=LedgerEntry.Kind.CREDIT_ISSUED,
+            actor_label=label,
+            currency=invoice.currency,
+            credit_delta=-invoice.total,
+            invoice=invoice,
+            memo=invoice.reason,
+        )
     else:
-        _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_ISSUED, actor_label=label,
-                currency=invoice.currency, balance_delta=invoice.total, invoice=invoice)
+        _ledger(
+            account=account,
+            kind=LedgerEntry.Kind.INVOICE_ISSUED,
+            actor_label=label,
+            currency=invoice.currency,
+            balance_delta=invoice.total,
+            invoice=invoice,
+        )
         if invoice.apply_credit_on_issue and account.credit_balance > 0:
             _apply_credit_locked(invoice, account, min(account.credit_balance, invoice.balance), label)
         _settle_status(invoice)
@@ -395,8 +422,12 @@ def invoice_update(
             # a negative one is bad input, not a credit line in disguise.
             fresh = _line_from_input(
                 locked,
-                LineInput(description=line.description, unit_price=adjustment.unit_price,
-                          units=adjustment.units, tax_percent=adjustment.tax_percent),
+                LineInput(
+                    description=line.description,
+                    unit_price=adjustment.unit_price,
+                    units=adjustment.units,
+                    tax_percent=adjustment.tax_percent,
+                ),
                 line.position,
                 sign=sign,
             )
@@ -406,14 +437,22 @@ def invoice_update(
             if line.billing_item_id:
                 # The item is what the invoice says it is: keep them equal.
                 BillingItem.objects.filter(pk=line.billing_item_id).update(
-                    units=line.units, unit_price=line.unit_price, tax_percent=line.tax_percent,
-                    net=line.net, tax=line.tax, amount=line.amount,
+                    units=line.units,
+                    unit_price=line.unit_price,
+                    tax_percent=line.tax_percent,
+                    net=line.net,
+                    tax=line.tax,
+                    amount=line.amount,
                 )
         position = max([line.position for line in lines.values()], default=-1) + 1
         if add_item_ids:
             made = _take_items(
-                practice=practice, client=locked.client, item_ids=add_item_ids, invoice=locked,
-                start_position=position, adjustments=None,
+                practice=practice,
+                client=locked.client,
+                item_ids=add_item_ids,
+                invoice=locked,
+                start_position=position,
+                adjustments=None,
             )
             position += len(made)
         if add_lines:
@@ -433,11 +472,23 @@ def invoice_update(
             if locked.is_credit:
                 if account.credit_balance + (-delta) < 0:
                     raise ValidationError(VOID_CREDIT_USED)
-                _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_ADJUSTED, actor_label=label,
-                        currency=locked.currency, credit_delta=-delta, invoice=locked)
+                _ledger(
+                    account=account,
+                    kind=LedgerEntry.Kind.INVOICE_ADJUSTED,
+                    actor_label=label,
+                    currency=locked.currency,
+                    credit_delta=-delta,
+                    invoice=locked,
+                )
             else:
-                _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_ADJUSTED, actor_label=label,
-                        currency=locked.currency, balance_delta=delta, invoice=locked)
+                _ledger(
+                    account=account,
+                    kind=LedgerEntry.Kind.INVOICE_ADJUSTED,
+                    actor_label=label,
+                    currency=locked.currency,
+                    balance_delta=delta,
+                    invoice=locked,
+                )
             _settle_status(locked)
         changes["total"] = [str(before_total), str(locked.total)]
         _audit(locked, actor, None, "invoice.edited", changes)
@@ -451,8 +502,13 @@ def invoice_delete_draft(*, invoice: Invoice, actor: User) -> None:
         if locked.status != Invoice.Status.DRAFT:
             raise ValidationError(DRAFT_ONLY_DELETE)
         BillingItem.objects.filter(invoice=locked).update(invoice=None)
-        audit_write(practice=locked.practice, actor=actor, action="invoice.draft_deleted", obj=locked,
-                    changes={"total": str(locked.total)})
+        audit_write(
+            practice=locked.practice,
+            actor=actor,
+            action="invoice.draft_deleted",
+            obj=locked,
+            changes={"total": str(locked.total)},
+        )
         PackagePurchase.objects.filter(invoice=locked).delete()
         InvoiceLine.objects.filter(invoice=locked).delete()
         locked.delete()
@@ -474,15 +530,35 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
         if locked.is_credit:
             if account.credit_balance < -locked.total:
                 raise ValidationError(VOID_CREDIT_USED)
-            _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_VOIDED, actor_label=label,
-                    currency=locked.currency, credit_delta=locked.total, invoice=locked, memo=reason)
+            _ledger(
+                account=account,
+                kind=LedgerEntry.Kind.INVOICE_VOIDED,
+                actor_label=label,
+                currency=locked.currency,
+                credit_delta=locked.total,
+                invoice=locked,
+                memo=reason,
+            )
         else:
             if locked.credit_applied:
-                _ledger(account=account, kind=LedgerEntry.Kind.CREDIT_RETURNED, actor_label=label,
-                        currency=locked.currency, balance_delta=locked.credit_applied,
-                        credit_delta=locked.credit_applied, invoice=locked)
-            _ledger(account=account, kind=LedgerEntry.Kind.INVOICE_VOIDED, actor_label=label,
-                    currency=locked.currency, balance_delta=-locked.total, invoice=locked, memo=reason)
+                _ledger(
+                    account=account,
+                    kind=LedgerEntry.Kind.CREDIT_RETURNED,
+                    actor_label=label,
+                    currency=locked.currency,
+                    balance_delta=locked.credit_applied,
+                    credit_delta=locked.credit_applied,
+                    invoice=locked,
+                )
+            _ledger(
+                account=account,
+                kind=LedgerEntry.Kind.INVOICE_VOIDED,
+                actor_label=label,
+                currency=locked.currency,
+                balance_delta=-locked.total,
+                invoice=locked,
+                memo=reason,
+            )
         InvoiceLine.objects.filter(invoice=locked).update(active=False)
         BillingItem.objects.filter(invoice=locked).update(invoice=None)
         locked.status = Invoice.Status.VOID
@@ -491,8 +567,13 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
         locked.credit_applied = ZERO
         locked.balance = ZERO
         locked.save()
-        audit_write(practice=locked.practice, actor=actor, action="invoice.voided", obj=locked,
-                    changes={"reason": locked.void_reason, "total": str(locked.total)})
+        audit_write(
+            practice=locked.practice,
+            actor=actor,
+            action="invoice.voided",
+            obj=locked,
+            changes={"reason": locked.void_reason, "total": str(locked.total)},
+        )
     return locked
 
 
@@ -514,13 +595,16 @@ def credit_invoice_create(
         practice = locks.lock_practice(practice)
         account = locks.lock_client(client)
         invoice = Invoice.objects.create(
-            practice=practice, client=client, kind=Invoice.Kind.CREDIT, currency=practice.currency,
+            practice=practice,
+            client=client,
+            kind=Invoice.Kind.CREDIT,
+            currency=practice.currency,
             bill_to_name=str(client.payer) if client.payer else client.full_name,
-            bill_to_email=client.billing_email, reason=reason.strip()[:255], created_by=actor,
+            bill_to_email=client.billing_email,
+            reason=reason.strip()[:255],
+            created_by=actor,
         )
-        InvoiceLine.objects.bulk_create(
-            [_line_from_input(invoice, line, i, sign=-1) for i, line in enumerate(lines)]
-        )
+        InvoiceLine.objects.bulk_create([_line_from_input(invoice, line, i, sign=-1) for i, line in enumerate(lines)])
         _recompute_totals(invoice)
         invoice.save()
         _audit(invoice, actor, None, "credit_invoice.created", {"reason": invoice.reason, "total": str(invoice.total)})
@@ -532,8 +616,15 @@ def credit_invoice_create(
 def _apply_credit_locked(invoice: Invoice, account: ClientAccount, amount: Decimal, label: str) -> None:
     if amount <= 0:
         return
-    _ledger(account=account, kind=LedgerEntry.Kind.CREDIT_APPLIED, actor_label=label, currency=invoice.currency,
-            balance_delta=-amount, credit_delta=-amount, invoice=invoice)
+    _ledger(
+        account=account,
+        kind=LedgerEntry.Kind.CREDIT_APPLIED,
+        actor_label=label,
+        currency=invoice.currency,
+        balance_delta=-amount,
+        credit_delta=-amount,
+        invoice=invoice,
+    )
     invoice.credit_applied += amount
     invoice.balance -= amount
     invoice.save()
@@ -549,7 +640,9 @@ def credit_apply(*, invoice: Invoice, actor: User, amount: Decimal | None = None
         if account.credit_balance <= 0:
             raise ValidationError(NO_CREDIT)
         fits = min(account.credit_balance, locked.balance)
-        amount = fits if amount is None else quantize(amount, locked.currency)
+        if amount is not None and quantize(amount, locked.currency) != amount:
+            raise ValidationError({"amount": f"Use at most the {locked.currency} minor unit."})
+        amount = fits if amount is None else amount
         if amount <= 0:
             raise ValidationError({"amount": AMOUNT_POSITIVE})
         if amount > fits:
@@ -565,8 +658,9 @@ def credit_apply(*, invoice: Invoice, actor: User, amount: Decimal | None = None
 
 def open_invoices_oldest_first(client: Client) -> list[Invoice]:
     return list(
-        Invoice.objects.filter(client=client, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, balance__gt=0)
-        .order_by("issue_date", "sequence", "pk")
+        Invoice.objects.filter(
+            client=client, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, balance__gt=0
+        ).order_by("issue_date", "sequence", "pk")
     )
 
 
@@ -635,8 +729,15 @@ def payment_record_manual(
         if credited > 0 and not overpayment_to_credit:
             raise ValidationError(OVERPAYMENT_QUESTION, code="overpayment")
         payment = Payment.objects.create(
-            practice=practice, client=client, amount=amount, allocated=allocated, credited=credited,
-            currency=practice.currency, method=method, received_on=received_on, reference=reference[:120],
+            practice=practice,
+            client=client,
+            amount=amount,
+            allocated=allocated,
+            credited=credited,
+            currency=practice.currency,
+            method=method,
+            received_on=received_on,
+            reference=reference[:120],
             created_by=actor,
         )
         rows = []
@@ -647,26 +748,46 @@ def payment_record_manual(
             invoice.balance -= share
             _settle_status(invoice)
         PaymentAllocation.objects.bulk_create(rows)
-        _ledger(account=account, kind=LedgerEntry.Kind.PAYMENT, actor_label=_label(actor), currency=practice.currency,
-                balance_delta=-allocated, credit_delta=credited, payment=payment,
-                memo=f"{payment.get_method_display()} {reference}".strip())
-        audit_write(practice=practice, actor=actor, action="payment.recorded", obj=payment,
-                    changes={"amount": str(amount), "method": method, "allocated": str(allocated),
-                             "credited": str(credited)})
+        _ledger(
+            account=account,
+            kind=LedgerEntry.Kind.PAYMENT,
+            actor_label=_label(actor),
+            currency=practice.currency,
+            balance_delta=-allocated,
+            credit_delta=credited,
+            payment=payment,
+            memo=f"{payment.get_method_display()} {reference}".strip(),
+        )
+        audit_write(
+            practice=practice,
+            actor=actor,
+            action="payment.recorded",
+            obj=payment,
+            changes={"amount": str(amount), "method": method, "allocated": str(allocated), "credited": str(credited)},
+        )
     return PaymentResult(payment=payment, allocations=rows)
 
 
 def invoice_mark_paid(
-    *, invoice: Invoice, actor: User, method: str = Payment.Method.OTHER, received_on: date | None = None,
+    *,
+    invoice: Invoice,
+    actor: User,
+    method: str = Payment.Method.OTHER,
+    received_on: date | None = None,
     reference: str = "",
 ) -> PaymentResult:
-    """"Mark as paid": a payment of the invoice's balance, allocated to it."""
+    """ "Mark as paid": a payment of the invoice's balance, allocated to it."""
     if invoice.status != Invoice.Status.OPEN or invoice.balance <= 0:
         raise ValidationError("Only an open invoice with a balance can be marked as paid.")
     practice = invoice.practice
     return payment_record_manual(
-        practice=practice, client=invoice.client, actor=actor, amount=invoice.balance,
-        received_on=received_on or practice.local_today(), method=method, reference=reference,
+        practice=practice,
+        client=invoice.client,
+        actor=actor,
+        amount=invoice.balance,
+        received_on=received_on or practice.local_today(),
+        method=method,
+        reference=reference,
         allocations={invoice.pk: invoice.balance},
     )
 
@@ -691,41 +812,73 @@ def payment_reverse(*, payment: Payment, actor: User, reason: str) -> Payment:
             invoice.amount_paid -= allocation.amount
             invoice.balance += allocation.amount
             _settle_status(invoice)
-        _ledger(account=account, kind=LedgerEntry.Kind.PAYMENT_REVERSED, actor_label=_label(actor),
-                currency=locked.currency, balance_delta=locked.allocated, credit_delta=-locked.credited,
-                payment=locked, memo=reason.strip()[:255])
+        _ledger(
+            account=account,
+            kind=LedgerEntry.Kind.PAYMENT_REVERSED,
+            actor_label=_label(actor),
+            currency=locked.currency,
+            balance_delta=locked.allocated,
+            credit_delta=-locked.credited,
+            payment=locked,
+            memo=reason.strip()[:255],
+        )
         locked.status = Payment.Status.REVERSED
         locked.reversal_reason = reason.strip()[:255]
         locked.reversed_at = timezone.now()
         locked.save(update_fields=["status", "reversal_reason", "reversed_at"])
-        audit_write(practice=locked.practice, actor=actor, action="payment.reversed", obj=locked,
-                    changes={"reason": locked.reversal_reason, "amount": str(locked.amount)})
+        audit_write(
+            practice=locked.practice,
+            actor=actor,
+            action="payment.reversed",
+            obj=locked,
+            changes={"reason": locked.reversal_reason, "amount": str(locked.amount)},
+        )
     return locked
 
 
 # --- packages -----------------------------------------------------------------------------
 
 
-def package_sell(*, practice: Practice, client: Client, package: Package, actor: User, issue: bool = True) -> PackagePurchase:
-    """"Sell package": its invoice, and the sessions it prepays."""
+def package_sell(
+    *, practice: Practice, client: Client, package: Package, actor: User, issue: bool = True
+) -> PackagePurchase:
+    """ "Sell package": its invoice, and the sessions it prepays."""
     if package.practice_id != practice.pk or client.practice_id != practice.pk:
         raise ValidationError("That package or client does not belong to this practice.")
     with transaction.atomic():
         tax = package.service.tax_rate.percent if package.service.tax_rate else ZERO
         invoice = invoice_create(
-            practice=practice, client=client, actor=actor,
-            lines=[LineInput(description=f"Package: {package.name} ({package.sessions} sessions)",
-                             unit_price=package.price, tax_percent=tax, date=practice.local_today(),
-                             service=package.service)],
+            practice=practice,
+            client=client,
+            actor=actor,
+            lines=[
+                LineInput(
+                    description=f"Package: {package.name} ({package.sessions} sessions)",
+                    unit_price=package.price,
+                    tax_percent=tax,
+                    date=practice.local_today(),
+                    service=package.service,
+                )
+            ],
             issue=issue,
         )
         expires = practice.local_today() + timedelta(days=package.valid_days) if package.valid_days else None
         purchase = PackagePurchase.objects.create(
-            practice=practice, client=client, package=package, service=package.service, invoice=invoice,
-            sessions_total=package.sessions, expires_on=expires,
+            practice=practice,
+            client=client,
+            package=package,
+            service=package.service,
+            invoice=invoice,
+            sessions_total=package.sessions,
+            expires_on=expires,
         )
-        audit_write(practice=practice, actor=actor, action="package.sold", obj=purchase,
-                    changes={"package": package.name, "invoice": invoice.pk})
+        audit_write(
+            practice=practice,
+            actor=actor,
+            action="package.sold",
+            obj=purchase,
+            changes={"package": package.name, "invoice": invoice.pk},
+        )
     return purchase
 
 
@@ -733,7 +886,9 @@ def package_usable(client_id: int, service_id: int, on: date) -> PackagePurchase
     """The oldest live purchase that can pay for a session of ``service_id`` on ``on``."""
     return (
         PackagePurchase.objects.select_for_update(of=("self",))
-        .filter(client_id=client_id, service_id=service_id, sessions_used__lt=F("sessions_total") - F("sessions_refunded"))
+        .filter(
+            client_id=client_id, service_id=service_id, sessions_used__lt=F("sessions_total") - F("sessions_refunded")
+        )
         .exclude(invoice__status__in=[Invoice.Status.VOID, Invoice.Status.DRAFT])
         .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=on))
         .order_by("created_at", "pk")
@@ -755,9 +910,18 @@ def package_refund_unused(*, purchase: PackagePurchase, actor: User, sessions: i
         tax_percent = sold.tax_percent if sold is not None else ZERO
         per_session = quantize(price / locked.sessions_total, practice.currency)
         credit = credit_invoice_create(
-            practice=practice, client=locked.client, actor=actor, reason=reason or "Unused package sessions",
-            lines=[LineInput(description=f"Refund of {sessions} unused session(s): {locked.package.name}",
-                             unit_price=per_session, units=Decimal(sessions), tax_percent=tax_percent)],
+            practice=practice,
+            client=locked.client,
+            actor=actor,
+            reason=reason or "Unused package sessions",
+            lines=[
+                LineInput(
+                    description=f"Refund of {sessions} unused session(s): {locked.package.name}",
+                    unit_price=per_session,
+                    units=Decimal(sessions),
+                    tax_percent=tax_percent,
+                )
+            ],
         )
         locked.sessions_refunded += sessions
         locked.save(update_fields=["sessions_refunded"])
@@ -786,7 +950,12 @@ def uninvoiced_by_client(practice: Practice, date_from: date, date_to: date) -> 
 
 
 def invoice_all_uninvoiced(
-    *, practice: Practice, actor: User | None, date_from: date, date_to: date, issue: bool = True,
+    *,
+    practice: Practice,
+    actor: User | None,
+    date_from: date,
+    date_to: date,
+    issue: bool = True,
     system: str | None = None,
 ) -> list[Invoice]:
     """One invoice per client for their uninvoiced items in the range, one transaction
@@ -800,8 +969,9 @@ def invoice_all_uninvoiced(
         )
         try:
             created.append(
-                invoice_create(practice=practice, client=row.client, actor=actor, item_ids=ids, issue=issue,
-                               system=system)
+                invoice_create(
+                    practice=practice, client=row.client, actor=actor, item_ids=ids, issue=issue, system=system
+                )
             )
         except ValidationError as exc:
             if getattr(exc, "code", None) != "items_taken":
@@ -819,42 +989,56 @@ def ledger_verify(practice: Practice | None = None) -> list[str]:
     invoices = Invoice.objects.all() if practice is None else Invoice.objects.filter(practice=practice)
     line_sums = {
         row["invoice"]: row
-        for row in InvoiceLine.objects.filter(invoice__in=invoices).values("invoice").annotate(net=Sum("net"), tax=Sum("tax"))
+        for row in InvoiceLine.objects.filter(invoice__in=invoices)
+        .values("invoice")
+        .annotate(net=Sum("net"), tax=Sum("tax"))
     }
-    for invoice in invoices.only("pk", "number", "subtotal", "tax", "total", "credit_applied", "amount_paid",
-                                 "balance", "kind", "status"):
-        sums = line_sums.get(invoice.pk, {"net": ZERO, "tax": ZERO})
-        if (sums["net"] or ZERO) != invoice.subtotal or (sums["tax"] or ZERO) != invoice.tax:
-            problems.append(f"Invoice {invoice} totals {invoice.subtotal}+{invoice.tax} differ from its lines "
-                            f"{sums['net']}+{sums['tax']}")
+    for invoice in invoices.only(
+        "pk", "number", "subtotal", "tax", "total", "credit_applied", "amount_paid", "balance", "kind", "status"
+    ):
+        lines = line_sums.get(invoice.pk, {"net": ZERO, "tax": ZERO})
+        if (lines["net"] or ZERO) != invoice.subtotal or (lines["tax"] or ZERO) != invoice.tax:
+            problems.append(
+                f"Invoice {invoice} totals {invoice.subtotal}+{invoice.tax} differ from its lines "
+                f"{lines['net']}+{lines['tax']}"
+            )
     paid = {
         row["invoice"]: row["paid"]
         for row in PaymentAllocation.objects.filter(invoice__in=invoices)
         .exclude(payment__status=Payment.Status.REVERSED)
-        .values("invoice").annotate(paid=Sum("amount"))
+        .values("invoice")
+        .annotate(paid=Sum("amount"))
     }
     for invoice in invoices.exclude(status=Invoice.Status.VOID).filter(kind=Invoice.Kind.INVOICE):
         if paid.get(invoice.pk, ZERO) != invoice.amount_paid:
-            problems.append(f"Invoice {invoice} amount paid {invoice.amount_paid} differs from its payments "
-                            f"{paid.get(invoice.pk, ZERO)}")
+            problems.append(
+                f"Invoice {invoice} amount paid {invoice.amount_paid} differs from its payments "
+                f"{paid.get(invoice.pk, ZERO)}"
+            )
     accounts = ClientAccount.objects.all() if practice is None else ClientAccount.objects.filter(practice=practice)
-    sums = {
+    ledger_sums: dict[int, dict[str, Any]] = {
         row["client"]: row
         for row in LedgerEntry.objects.filter(client__in=accounts.values("client"))
-        .values("client").annotate(balance=Sum("balance_delta"), credit=Sum("credit_delta"))
+        .values("client")
+        .annotate(balance=Sum("balance_delta"), credit=Sum("credit_delta"))
     }
     for account in accounts:
-        row = sums.get(account.client_id, {"balance": ZERO, "credit": ZERO})
+        row = ledger_sums.get(account.client_id, {"balance": ZERO, "credit": ZERO})
         if (row["balance"] or ZERO) != account.balance or (row["credit"] or ZERO) != account.credit_balance:
-            problems.append(f"Client {account.client_id} balance {account.balance}/{account.credit_balance} differs "
-                            f"from the ledger {row['balance']}/{row['credit']}")
+            problems.append(
+                f"Client {account.client_id} balance {account.balance}/{account.credit_balance} differs "
+                f"from the ledger {row['balance']}/{row['credit']}"
+            )
     open_sums = {
         row["client"]: row["owed"]
         for row in invoices.filter(kind=Invoice.Kind.INVOICE, status__in=[Invoice.Status.OPEN, Invoice.Status.PAID])
-        .values("client").annotate(owed=Sum("balance"))
+        .values("client")
+        .annotate(owed=Sum("balance"))
     }
     for account in accounts:
         if open_sums.get(account.client_id, ZERO) != account.balance:
-            problems.append(f"Client {account.client_id} balance {account.balance} differs from open invoices "
-                            f"{open_sums.get(account.client_id, ZERO)}")
+            problems.append(
+                f"Client {account.client_id} balance {account.balance} differs from open invoices "
+                f"{open_sums.get(account.client_id, ZERO)}"
+            )
     return problems

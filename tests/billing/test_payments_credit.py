@@ -174,8 +174,8 @@ def test_credit_is_applied_later_to_an_open_invoice(tenant, practice, ana):
     assert exc.value.messages == [services.NO_CREDIT]
 
 
-@pytest.mark.parametrize("amount", ["50.01", "0", "-5"])
-def test_applying_too_much_or_a_non_positive_credit_is_refused(tenant, practice, ana, amount):
+@pytest.mark.parametrize("amount", ["50.01", "0", "-5", "10.005"])
+def test_applying_too_much_a_non_positive_or_a_too_fine_credit_is_refused(tenant, practice, ana, amount):
     invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
     give_credit(practice, ana, tenant.biller, "50.00")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from clients.models import Client
@@ -45,8 +46,22 @@ def lock_payment(payment_id: int) -> Payment:
     return Payment.objects.select_for_update().get(pk=payment_id)
 
 
-def lock_counter(practice_id: int, start: int) -> InvoiceCounter:
-    InvoiceCounter.objects.bulk_create(
-        [InvoiceCounter(practice_id=practice_id, next_number=start)], ignore_conflicts=True
-    )
-    return InvoiceCounter.objects.select_for_update().get(practice_id=practice_id)
+def take_invoice_number(practice_id: int, start: int) -> int:
+    """The practice's next invoice number, taken with its counter row locked until commit.
+
+    One statement: the first issue creates the row at ``start``; later ones increment it.
+    ``ON CONFLICT DO UPDATE`` holds the row lock, so concurrent issuers queue here, and a
+    rollback gives the number back: no gaps, no duplicates.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {InvoiceCounter._meta.db_table} (practice_id, next_number) VALUES (%s, %s)
+            ON CONFLICT (practice_id)
+            DO UPDATE SET next_number = {InvoiceCounter._meta.db_table}.next_number + 1
+            RETURNING next_number - 1
+            """,  # noqa: S608 - the table name is our own model's, the values are parameters
+            [practice_id, start + 1],
+        )
+        row = cursor.fetchone()
+    return int(row[0])

@@ -299,7 +299,7 @@ def invoice_create(
         invoice.save()
         _audit(invoice, actor, system, "invoice.created", {"items": len(item_ids), "lines": len(lines)})
         if issue:
-            _issue_locked(invoice, account, actor, system)
+            _issue_locked(invoice, account, actor, system, fresh=True)
     return invoice
 
 
@@ -317,17 +317,18 @@ def _audit(invoice: Invoice, actor: User | None, system: str | None, action: str
 
 
 def _next_number(practice: Practice) -> tuple[int, str]:
-    counter = locks.lock_counter(practice.pk, practice.invoice_start_number)
-    sequence = counter.next_number
-    counter.next_number = F("next_number") + 1
-    counter.save(update_fields=["next_number"])
+    sequence = locks.take_invoice_number(practice.pk, practice.invoice_start_number)
     return sequence, f"{practice.invoice_prefix}{sequence:06d}"
 
 
-def _issue_locked(invoice: Invoice, account: ClientAccount, actor: User | None, system: str | None) -> None:
+def _issue_locked(
+    invoice: Invoice, account: ClientAccount, actor: User | None, system: str | None, *, fresh: bool = False
+) -> None:
+    """Issue a locked draft. ``fresh`` says the caller has just built its lines and totals
+    in this transaction, so they need no second look."""
     if invoice.status != Invoice.Status.DRAFT:
         raise ValidationError(NOT_DRAFT)
-    if not InvoiceLine.objects.filter(invoice=invoice).exists():
+    if not fresh and not InvoiceLine.objects.filter(invoice=invoice).exists():
         raise ValidationError(NOTHING_TO_INVOICE)
     practice = invoice.practice
     # The number is taken here, inside the issuing transaction: if anything below fails,
@@ -338,7 +339,8 @@ def _issue_locked(invoice: Invoice, account: ClientAccount, actor: User | None, 
     invoice.due_date = today + timedelta(days=practice.payment_terms_days)
     invoice.status = Invoice.Status.OPEN
     invoice.issued_at = timezone.now()
-    _recompute_totals(invoice)
+    if not fresh:
+        _recompute_totals(invoice)
     invoice.save()
     label = _label(actor, system)
     if invoice.is_credit:
@@ -609,7 +611,7 @@ def credit_invoice_create(
         invoice.save()
         _audit(invoice, actor, None, "credit_invoice.created", {"reason": invoice.reason, "total": str(invoice.total)})
         if issue:
-            _issue_locked(invoice, account, actor, None)
+            _issue_locked(invoice, account, actor, None, fresh=True)
     return invoice
 
 
@@ -945,7 +947,7 @@ def uninvoiced_by_client(practice: Practice, date_from: date, date_to: date) -> 
         .annotate(total=Sum("amount"), count=Count("id"))
         .order_by("client_id")
     )
-    clients = Client.objects.in_bulk([r["client_id"] for r in rows])
+    clients = Client.objects.select_related("payer").in_bulk([r["client_id"] for r in rows])
     return [BulkPreviewRow(client=clients[r["client_id"]], item_count=r["count"], total=r["total"]) for r in rows]
 
 
@@ -961,12 +963,15 @@ def invoice_all_uninvoiced(
     """One invoice per client for their uninvoiced items in the range, one transaction
     per client: a client whose items were taken meanwhile is skipped, not half-done."""
     created = []
+    ids_by_client: dict[int, list[int]] = {}
+    for client_id, item_id in BillingItem.objects.filter(
+        practice=practice, invoice__isnull=True, date__gte=date_from, date__lte=date_to
+    ).values_list("client_id", "pk"):
+        ids_by_client.setdefault(client_id, []).append(item_id)
     for row in uninvoiced_by_client(practice, date_from, date_to):
-        ids = list(
-            BillingItem.objects.filter(
-                practice=practice, client=row.client, invoice__isnull=True, date__gte=date_from, date__lte=date_to
-            ).values_list("pk", flat=True)
-        )
+        ids = ids_by_client.get(row.client.pk, [])
+        if not ids:
+            continue
         try:
             created.append(
                 invoice_create(

@@ -17,9 +17,15 @@ STORED_PLACES = 3
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 
-# Stripe's own exceptions to ISO 4217 minor units (its "special cases" list): these are
-# charged in Stripe as if they had two decimals even though ISO gives them none. The
-# conversion functions below are the only place that knows this.
+# Stripe's own minor units, which are not ISO 4217's (nor CLDR's, which says 0 for ALL,
+# RSD, LAK, LBP, MMK, AFN, SOS, YER...): every currency is two-decimal in Stripe unless it
+# is in Stripe's zero-decimal or three-decimal list
+# (https://docs.stripe.com/currencies#zero-decimal, #three-decimal). ISK and UGX are
+# Stripe's special cases: zero-decimal in ISO, sent as two-decimal amounts that must be
+# divisible by 100. stripe_minor_units below is the only place that knows this.
+STRIPE_ZERO_DECIMAL = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "VND", "VUV", "XAF", "XOF", "XPF"}
+)
 STRIPE_TWO_DECIMAL_ZERO_ISO = frozenset({"ISK", "UGX"})
 STRIPE_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
@@ -87,12 +93,14 @@ def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
 
 
 def stripe_minor_units(currency: str) -> int:
+    """Decimal places of ``currency`` in Stripe's integer amounts, from Stripe's own tables
+    (not Babel's): 0 for its zero-decimal list, 3 for its three-decimal list, else 2."""
     currency = currency.upper()
-    if currency in STRIPE_TWO_DECIMAL_ZERO_ISO:
-        return 2
+    if currency in STRIPE_ZERO_DECIMAL:
+        return 0
     if currency in STRIPE_THREE_DECIMAL:
         return 3
-    return minor_units(currency)
+    return 2
 
 
 def to_stripe_amount(amount: Decimal, currency: str) -> int:
@@ -103,7 +111,14 @@ def to_stripe_amount(amount: Decimal, currency: str) -> int:
     # amount finer than the currency's minor unit means a total was not rounded per line.
     if exact != quantize(exact, currency):
         raise ValueError(f"{amount} {currency} has more precision than the currency allows")
-    value = int(exact.scaleb(places))
+    scaled = exact.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        # Finer than Stripe's unit for this currency (where CLDR allows more places).
+        raise ValueError(f"{amount} {currency} has more precision than Stripe allows")
+    value = int(scaled)
+    if currency.upper() in STRIPE_TWO_DECIMAL_ZERO_ISO and value % 100:
+        # Stripe sends ISK and UGX as two-decimal amounts that must be whole units.
+        raise ValueError(f"{amount} {currency} must be a whole number for Stripe")
     if currency.upper() in STRIPE_THREE_DECIMAL and value % 10:
         # Stripe requires three-decimal amounts to end in 0 (whole hundredths).
         raise ValueError(f"{amount} {currency} must be a whole number of hundredths for Stripe")

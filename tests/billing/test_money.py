@@ -13,6 +13,7 @@ from billing.money import (
     line_amounts,
     minor_units,
     quantize,
+    stripe_minor_units,
     sum_lines,
     to_stripe_amount,
 )
@@ -151,6 +152,62 @@ def test_to_and_from_stripe_amount(amount, currency, minor):
 def test_to_stripe_amount_refuses_amounts_it_cannot_charge_exactly(amount, currency):
     with pytest.raises(ValueError):
         to_stripe_amount(amount, currency)
+
+
+@pytest.mark.parametrize(
+    ("currency", "places"),
+    [
+        # CLDR (Babel) says 0 for these; Stripe treats them as two-decimal currencies.
+        ("ALL", 2),
+        ("RSD", 2),
+        ("LAK", 2),
+        ("LBP", 2),
+        ("MMK", 2),
+        ("AFN", 2),
+        ("SOS", 2),
+        ("YER", 2),
+        ("USD", 2),
+        # Stripe's zero-decimal list
+        ("JPY", 0),
+        ("KRW", 0),
+        ("CLP", 0),
+        ("VND", 0),
+        ("XOF", 0),
+        # Stripe's three-decimal list
+        ("KWD", 3),
+        ("BHD", 3),
+        ("TND", 3),
+        # Stripe's special cases: two-decimal amounts divisible by 100
+        ("ISK", 2),
+        ("UGX", 2),
+    ],
+)
+def test_stripe_minor_units_follow_stripes_tables_not_cldr(currency, places):
+    assert stripe_minor_units(currency) == places
+    assert stripe_minor_units(currency.lower()) == places
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "minor"),
+    [
+        (D("1500"), "ALL", 150000),  # Babel gives ALL 0 places; Stripe wants 2
+        (D("2500"), "RSD", 250000),
+        (D("1500"), "JPY", 1500),
+        (D("1.230"), "KWD", 1230),
+        (D("1500"), "ISK", 150000),
+        (D("20000"), "UGX", 2000000),
+        (D("12.34"), "USD", 1234),
+    ],
+)
+def test_given_a_currency_stripe_counts_differently_when_converted_then_stripe_gets_its_units(amount, currency, minor):
+    assert to_stripe_amount(amount, currency) == minor
+    assert from_stripe_amount(minor, currency) == quantize(amount, currency)
+
+
+def test_ugx_from_stripe_must_be_whole_shillings():
+    assert from_stripe_amount(2000000, "UGX") == D("20000")
+    with pytest.raises(ValueError):
+        from_stripe_amount(2000050, "UGX")
 
 
 def test_from_stripe_amount_refuses_fractional_isk():

@@ -336,7 +336,8 @@ def _issue_locked(
     invoice.sequence, invoice.number = _next_number(practice)
     today = practice.local_today()
     invoice.issue_date = today
-    invoice.due_date = today + timedelta(days=practice.payment_terms_days)
+    # A credit invoice is owed to the client, not by them: it has no due date.
+    invoice.due_date = None if invoice.is_credit else today + timedelta(days=practice.payment_terms_days)
     invoice.status = Invoice.Status.OPEN
     invoice.issued_at = timezone.now()
     if not fresh:

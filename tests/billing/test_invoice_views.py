@@ -445,6 +445,36 @@ def test_create_credit_invoice_adds_to_the_credit_balance(tenant, biller, ana):
 
 
 @pytest.mark.django_db
+def test_a_credit_invoice_has_no_due_date_and_its_page_shows_none(tenant, biller, ana):
+    # Given a practice with 14-day terms, an issued invoice and an issued credit invoice
+    practice = tenant.practice
+    practice.payment_terms_days = 14
+    practice.save()
+    invoice = issued_invoice(tenant, ana)
+    # When the biller creates a credit invoice
+    biller.post(
+        url(tenant, "billing:credit_new", client_id=ana.pk),
+        {
+            "reason": "Goodwill",
+            "line-TOTAL_FORMS": "1",
+            "line-INITIAL_FORMS": "0",
+            "line-0-description": "Goodwill",
+            "line-0-unit_price": "20",
+        },
+    )
+    # Then the credit invoice has no due date, while the invoice is due in 14 days
+    credit = Invoice.objects.get(client=ana, kind="credit")
+    invoice.refresh_from_db()
+    assert credit.due_date is None
+    assert invoice.due_date == invoice.issue_date + timedelta(days=14)
+    # and the credit invoice's page shows no "Due date", the invoice's page does
+    credit_page = biller.get(credit.get_absolute_url()).content.decode()
+    invoice_page = biller.get(invoice.get_absolute_url()).content.decode()
+    assert "Due date" not in credit_page and 'data-testid="invoice-due-date"' not in credit_page
+    assert 'data-testid="invoice-due-date"' in invoice_page
+
+
+@pytest.mark.django_db
 def test_credit_invoice_needs_a_reason(tenant, biller, ana):
     response = biller.post(
         url(tenant, "billing:credit_new", client_id=ana.pk),

@@ -4,17 +4,38 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpRequest
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
 
 from .models import AuditLog, Membership, Practice, StaffInvite, TaxRate, User
+from .services import user_has_totp
 
 
-def _superusers_only(request: HttpRequest) -> bool:
-    # Django admin is for platform staff; practice owners work in the app itself.
-    return bool(request.user.is_active and request.user.is_superuser)
+def _platform_admins_only(request: HttpRequest) -> bool:
+    # Django admin is for platform staff; practice owners work in the app itself. A superuser
+    # who turned two-step sign-in on must have given a code in this session.
+    user = request.user
+    if not (user.is_active and user.is_superuser):
+        return False
+    # OTPMiddleware gives every request's user is_verified().
+    return not user_has_totp(user) or bool(user.is_verified())  # type: ignore[union-attr,attr-defined]
 
 
-admin.site.has_permission = _superusers_only  # type: ignore[method-assign]
+ADMIN_PLATFORM_ONLY = "Django admin is for platform staff only. Practice settings are under Settings."
+
+
+def _admin_sign_in(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    # Admin has no sign-in page of its own: the staff sign-in (throttled, with the second
+    # step) is the only way in. Someone signed in without admin rights is told so.
+    if request.user.is_authenticated:
+        return render(request, "403.html", {"message": ADMIN_PLATFORM_ONLY}, status=403)
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"), login_url=reverse("signin"))
+
+
+admin.site.has_permission = _platform_admins_only  # type: ignore[method-assign]
+admin.site.login = _admin_sign_in  # type: ignore[method-assign,assignment]
 admin.site.site_header = "Practica platform admin"
 admin.site.site_title = "Practica admin"
 

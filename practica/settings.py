@@ -38,7 +38,12 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Encrypts secrets stored in the database (a self-hosted practice's own Stripe keys).
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="" if PRODUCTION else "dev-field-key")
+if PRODUCTION:
+    FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY")
+    if len(FIELD_ENCRYPTION_KEY) < 32:
+        raise environ.ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be at least 32 characters in production.")
+else:
+    FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="dev-field-key")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -163,6 +168,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
+# Behind a reverse proxy every request comes from the proxy: count the proxies so sign-in
+# throttling and audit rows see the client's address (practica.audit.client_ip).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "practica.audit.client_ip"
 
 OTP_TOTP_ISSUER = "Practica"
 

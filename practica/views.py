@@ -24,6 +24,7 @@ from .models import Membership, Practice, StaffInvite
 from .types import AuthenticatedRequest, PracticeRequest
 
 SETTINGS_SAVED = "Settings saved."
+TOTP_REMOVE_NEEDS_PASSWORD = "Enter your current password to turn two-step sign-in off."
 
 
 @login_required
@@ -200,6 +201,10 @@ def security_totp_start(request: PracticeRequest) -> HttpResponse:
 
 @require_POST
 def security_totp_remove(request: PracticeRequest) -> HttpResponse:
+    # Someone at an unlocked screen must not be able to turn the second step off.
+    if not request.user.check_password(request.POST.get("password", "")):
+        messages.error(request, TOTP_REMOVE_NEEDS_PASSWORD)
+        return redirect("security", practice_slug=request.practice.slug)
     services.totp_device_remove(user=request.user, ip=client_ip(request))
     messages.success(request, "Two-step sign-in is off.")
     return redirect("security", practice_slug=request.practice.slug)

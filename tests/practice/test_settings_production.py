@@ -16,10 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args: str, **env_overrides: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS"))
+    }
     env.update(
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEY=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="practica.example",
         DATABASE_URL=os.environ.get("DATABASE_URL", ""),
         REDIS_URL=os.environ.get("REDIS_URL", settings.REDIS_URL),

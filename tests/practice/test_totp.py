@@ -12,8 +12,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from practica.auth_views import CODE_EXPIRED
 from practica.models import AuditLog
 from practica.services import TOTP_BAD_TOKEN
+from practica.views import TOTP_REMOVE_NEEDS_PASSWORD
 
-from ..conftest import signed_in
+from ..conftest import PASSWORD, signed_in
 from .conftest import dashboard_url, page_text, purl, sign_in, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,11 @@ def test_a_code_is_not_accepted_twice(tenant, clock):
 def test_turning_it_off_lets_the_password_alone_sign_in_again(tenant, clock):
     owner = signed_in(tenant.owner)
     enrol(owner, tenant.practice)
-    response = owner.post(purl("security_totp_remove", tenant.practice), follow=True)
+    # Without the current password nothing changes
+    refused = owner.post(purl("security_totp_remove", tenant.practice), {"password": "wrong"}, follow=True)
+    assert TOTP_REMOVE_NEEDS_PASSWORD in page_text(refused)
+    assert sign_in(Client(), tenant.owner.email).url == reverse("signin_code")
+    response = owner.post(purl("security_totp_remove", tenant.practice), {"password": PASSWORD}, follow=True)
     assert "Two-step sign-in is off." in page_text(response)
     assert "Off." in page_text(owner.get(purl("security", tenant.practice)))
     browser = Client()

@@ -1,6 +1,7 @@
 """Row locks for money writes, always taken in one order to rule out deadlocks:
 
-    practice -> client (and its ClientAccount) -> invoices -> billing items -> payments
+    practice -> client (and its ClientAccount) -> invoices -> package purchases
+    -> billing items -> payments
 
 Each helper locks with ``SELECT ... FOR UPDATE`` ordered by primary key and must run
 inside ``transaction.atomic``.
@@ -16,7 +17,7 @@ from django.db.models import QuerySet
 from clients.models import Client
 from practica.models import Practice
 
-from .models import BillingItem, ClientAccount, Invoice, InvoiceCounter, Payment
+from .models import BillingItem, ClientAccount, Invoice, InvoiceCounter, PackagePurchase, Payment
 
 
 def lock_practice(practice: Practice) -> Practice:
@@ -36,6 +37,11 @@ def lock_client(client: Client) -> ClientAccount:
 def lock_invoices(ids: Iterable[int]) -> dict[int, Invoice]:
     rows = Invoice.objects.select_for_update(of=("self",)).select_related("practice").filter(pk__in=list(ids))
     return {invoice.pk: invoice for invoice in rows.order_by("pk")}
+
+
+def lock_purchases(qs: QuerySet[PackagePurchase]) -> list[PackagePurchase]:
+    """Package purchases, after their invoice (a refund or a void reads its sessions)."""
+    return list(qs.select_for_update(of=("self",)).order_by("pk"))
 
 
 def lock_items(qs: QuerySet[BillingItem]) -> list[BillingItem]:

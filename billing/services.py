@@ -61,6 +61,14 @@ PAYMENT_ALREADY_REVERSED = "This payment was already deleted."
 PAYMENT_CREDIT_USED = "The credit this payment created has been used, so the payment cannot be deleted."
 DRAFT_ONLY_DELETE = "Only a draft can be deleted; void an open invoice instead."
 PACKAGE_REFUND_TOO_MANY = "You cannot refund more sessions than are left."
+PACKAGE_REFUND_NOT_PAID = (
+    "Unused sessions can be refunded only once the package's invoice is paid in full. "
+    "While it is unpaid, void the invoice instead."
+)
+VOID_PACKAGE_USED = (
+    "Sessions of this package have already been used or refunded, so its invoice cannot be voided. "
+    "Issue a credit invoice instead."
+)
 WRONG_CURRENCY = "This amount is not in the practice's currency."
 
 
@@ -529,6 +537,12 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
             raise ValidationError(VOID_PAID)
         if locked.status not in (Invoice.Status.OPEN, Invoice.Status.PAID):
             raise ValidationError(VOID_NOT_OPEN)
+        # A package's invoice pays for sessions: once one has been drawn or refunded,
+        # voiding it would give those back for nothing (the purchase is locked after its
+        # invoice, the order of billing.locks, so a draw cannot slip in meanwhile).
+        purchases = locks.lock_purchases(PackagePurchase.objects.filter(invoice=locked))
+        if any(p.sessions_used > 0 or p.sessions_refunded > 0 for p in purchases):
+            raise ValidationError(VOID_PACKAGE_USED, code="package_used")
         label = _label(actor)
         if locked.is_credit:
             if account.credit_balance < -locked.total:
@@ -899,19 +913,45 @@ def package_usable(client_id: int, service_id: int, on: date) -> PackagePurchase
     )
 
 
+def package_refund_amount(
+    *, price: Decimal, sessions_total: int, sessions_before: int, sessions: int, currency: str
+) -> Decimal:
+    """What ``sessions`` more sessions of a package are worth, given ``sessions_before``
+    already refunded or used: the difference of the rounded cumulative shares, so the
+    shares of all a package's sessions add up exactly to its price (3 of a 100.00 package
+    of 3 are 100.00, not 3 x 33.33)."""
+    before = quantize(price * sessions_before / sessions_total, currency)
+    after = quantize(price * (sessions_before + sessions) / sessions_total, currency)
+    return after - before
+
+
 def package_refund_unused(*, purchase: PackagePurchase, actor: User, sessions: int, reason: str) -> Invoice:
-    """Refund unused sessions through a credit invoice at the package's per-session price."""
+    """Refund unused sessions of a fully paid package through a credit invoice, at the
+    price and tax it was sold for. An unpaid package is voided instead."""
     with transaction.atomic():
-        locked = PackagePurchase.objects.select_for_update().select_related("package", "practice").get(pk=purchase.pk)
+        # The order of billing.locks: practice, client, the package's invoice, the purchase.
+        practice = locks.lock_practice(purchase.practice)
+        locks.lock_client(purchase.client)
+        sold_invoice = locks.lock_invoices([purchase.invoice_id])[purchase.invoice_id]
+        (locked,) = locks.lock_purchases(
+            PackagePurchase.objects.select_related("package", "client").filter(pk=purchase.pk)
+        )
+        if sold_invoice.status != Invoice.Status.PAID:
+            raise ValidationError(PACKAGE_REFUND_NOT_PAID, code="package_not_paid")
         if sessions <= 0 or sessions > locked.sessions_left:
             raise ValidationError({"sessions": PACKAGE_REFUND_TOO_MANY})
-        practice = locked.practice
         # Refund at the price and tax the package was sold for (its invoice line), not the
         # package's current price, which may have been edited since.
         sold = InvoiceLine.objects.filter(invoice_id=locked.invoice_id).order_by("position", "pk").first()
-        price = sold.unit_price if sold is not None else locked.package.price
+        price = sold.unit_price * sold.units if sold is not None else locked.package.price
         tax_percent = sold.tax_percent if sold is not None else ZERO
-        per_session = quantize(price / locked.sessions_total, practice.currency)
+        amount = package_refund_amount(
+            price=price,
+            sessions_total=locked.sessions_total,
+            sessions_before=locked.sessions_refunded + locked.sessions_used,
+            sessions=sessions,
+            currency=practice.currency,
+        )
         credit = credit_invoice_create(
             practice=practice,
             client=locked.client,
@@ -919,15 +959,23 @@ def package_refund_unused(*, purchase: PackagePurchase, actor: User, sessions: i
             reason=reason or "Unused package sessions",
             lines=[
                 LineInput(
-                    description=f"Refund of {sessions} unused session(s): {locked.package.name}",
-                    unit_price=per_session,
-                    units=Decimal(sessions),
+                    description=f"Refund of {sessions} unused session{'s' if sessions != 1 else ''}: "
+                    f"{locked.package.name}",
+                    unit_price=amount,
+                    units=Decimal("1"),
                     tax_percent=tax_percent,
                 )
             ],
         )
         locked.sessions_refunded += sessions
         locked.save(update_fields=["sessions_refunded"])
+        audit_write(
+            practice=practice,
+            actor=actor,
+            action="package.refunded",
+            obj=locked,
+            changes={"sessions": sessions, "amount": str(amount), "credit_invoice": credit.pk},
+        )
     return credit
 
 

@@ -22,7 +22,7 @@ from practica.types import PracticeRequest
 from . import selectors_home as selectors
 from .forms_home import PackageForm, PackageRefundForm, PackageSellForm
 from .models import Invoice, Package, PackagePurchase
-from .services import package_refund_unused, package_sell
+from .services import PACKAGE_REFUND_NOT_PAID, package_refund_unused, package_sell
 from .services_packages import PackageData, package_create, package_set_archived, package_update
 
 PACKAGE_ADDED = "Package {name} added."
@@ -31,7 +31,7 @@ PACKAGE_ARCHIVED = "Package {name} archived: it is no longer offered, and packag
 PACKAGE_RESTORED = "Package {name} is offered again."
 PACKAGE_SOLD = "Package {name} sold to {client}: {sessions} sessions."
 PACKAGE_REFUNDED = "Refunded {sessions} session(s) through credit invoice {number}."
-REFUND_NOT_POSSIBLE = "Only sessions of a package on an issued invoice can be refunded."
+NOTHING_TO_REFUND = "No unused sessions are left to refund."
 NO_PACKAGES = "Add a package in Settings > Packages first."
 
 
@@ -147,11 +147,15 @@ def package_refund(request: PracticeRequest, purchase_id: int) -> HttpResponse:
     """Refund unused sessions of a sold package through a credit invoice."""
     purchase = _purchase(request, purchase_id)
     form = PackageRefundForm(request.POST or None, sessions_left=purchase.sessions_left)
-    refundable = purchase.invoice.status in (Invoice.Status.OPEN, Invoice.Status.PAID) and purchase.sessions_left > 0
-    if not refundable:
-        if request.method == "POST":
-            form.add_error(None, REFUND_NOT_POSSIBLE)
-    elif request.method == "POST" and form.is_valid():
+    # What the page offers is a hint read without locks; whether a refund is allowed is
+    # the service's decision, taken under its locks, and its refusal is shown as is.
+    if purchase.invoice.status != Invoice.Status.PAID:
+        not_possible = PACKAGE_REFUND_NOT_PAID
+    elif purchase.sessions_left <= 0:
+        not_possible = NOTHING_TO_REFUND
+    else:
+        not_possible = ""
+    if request.method == "POST" and form.is_valid():
         try:
             credit = package_refund_unused(
                 purchase=purchase,
@@ -166,5 +170,6 @@ def package_refund(request: PracticeRequest, purchase_id: int) -> HttpResponse:
                 request, PACKAGE_REFUNDED.format(sessions=form.cleaned_data["sessions"], number=credit.number)
             )
             return redirect(credit.get_absolute_url())
-    context = {"purchase": purchase, "form": form, "refundable": refundable, "not_possible": REFUND_NOT_POSSIBLE}
+    refundable = not not_possible
+    context = {"purchase": purchase, "form": form, "refundable": refundable, "not_possible": not_possible}
     return render(request, "billing/package_refund.html", context, status=400 if form.errors else 200)

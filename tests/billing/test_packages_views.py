@@ -7,12 +7,22 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.forms_home import PRICE_NEGATIVE, PRICE_TOO_FINE
 from billing.models import ClientAccount, Invoice, Package, PackagePurchase
 from billing.selectors_home import package_summary
-from billing.services import PACKAGE_REFUND_TOO_MANY, package_sell
+from billing.services import (
+    PACKAGE_REFUND_NOT_PAID,
+    PACKAGE_REFUND_TOO_MANY,
+    VOID_PACKAGE_USED,
+    invoice_mark_paid,
+    package_refund_unused,
+    package_sell,
+)
 from practica.models import AuditLog, TaxRate
 from tests.appointments.factories import ServiceFactory
 from tests.conftest import signed_in
@@ -124,6 +134,15 @@ def test_selling_as_a_draft_leaves_the_invoice_unissued_and_the_sessions_unusabl
     assert package_summary(tenant.practice, ana).sessions_left == 0
 
 
+def paid_package(tenant, package, client) -> PackagePurchase:
+    """A package sold to ``client`` whose invoice has been paid in full."""
+    purchase = package_sell(practice=tenant.practice, client=client, package=package, actor=tenant.biller)
+    invoice_mark_paid(invoice=purchase.invoice, actor=tenant.biller, method="cash")
+    purchase.invoice.refresh_from_db()
+    assert purchase.invoice.status == "paid"
+    return purchase
+
+
 def test_package_summary_counts_live_sessions_only(tenant, package, ana, django_assert_num_queries):
     live = package_sell(practice=tenant.practice, client=ana, package=package, actor=tenant.biller)
     expired = package_sell(practice=tenant.practice, client=ana, package=package, actor=tenant.biller)
@@ -138,7 +157,7 @@ def test_package_summary_counts_live_sessions_only(tenant, package, ana, django_
 
 
 def test_refunding_unused_sessions_issues_a_credit_invoice(tenant, package, ana):
-    purchase = package_sell(practice=tenant.practice, client=ana, package=package, actor=tenant.biller)
+    purchase = paid_package(tenant, package, ana)
     PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=6)
     client = signed_in(tenant.biller)
 
@@ -162,7 +181,7 @@ def test_refund_is_at_the_price_sold_even_after_the_package_price_changes(tenant
     tax = TaxRate.objects.create(practice=tenant.practice, name="Tax", percent=Decimal("10"))
     package.service.tax_rate = tax
     package.service.save()
-    purchase = package_sell(practice=tenant.practice, client=ana, package=package, actor=tenant.biller)
+    purchase = paid_package(tenant, package, ana)
     Package.objects.filter(pk=package.pk).update(price=Decimal("2000.00"))
 
     signed_in(tenant.biller).post(
@@ -175,7 +194,7 @@ def test_refund_is_at_the_price_sold_even_after_the_package_price_changes(tenant
 
 
 def test_refunding_more_than_is_left_is_a_field_error(tenant, package, ana):
-    purchase = package_sell(practice=tenant.practice, client=ana, package=package, actor=tenant.biller)
+    purchase = paid_package(tenant, package, ana)
     PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=8)
 
     response = signed_in(tenant.biller).post(
@@ -194,6 +213,98 @@ def test_a_package_on_a_draft_invoice_cannot_be_refunded(tenant, package, ana):
     )
     assert response.status_code == 400
     assert not Invoice.objects.filter(client=ana, kind="credit").exists()
+
+
+def test_an_unpaid_package_cannot_be_refunded_and_the_page_says_to_void_it(tenant, package, ana):
+    # Given a package sold on an open invoice nobody has paid
+    purchase = package_sell(practice=tenant.practice, client=ana, package=package, actor=tenant.biller)
+    client = signed_in(tenant.biller)
+    # When the biller opens the refund page, then it says to void the unpaid invoice instead
+    page = client.get(url(tenant, "billing:package_refund", purchase_id=purchase.pk)).content.decode()
+    assert PACKAGE_REFUND_NOT_PAID.replace("'", "&#x27;") in page
+    # When the biller posts a refund anyway, then it is refused and no credit is made
+    response = client.post(
+        url(tenant, "billing:package_refund", purchase_id=purchase.pk), {"sessions": "2", "reason": "Unused"}
+    )
+    assert response.status_code == 400
+    assert PACKAGE_REFUND_NOT_PAID.replace("'", "&#x27;") in response.content.decode()
+    assert not Invoice.objects.filter(client=ana, kind="credit").exists()
+    purchase.refresh_from_db()
+    assert purchase.sessions_refunded == 0
+    # and the service itself refuses, with the message a caller can match
+    with pytest.raises(ValidationError) as exc:
+        package_refund_unused(purchase=purchase, actor=tenant.biller, sessions=2, reason="Unused")
+    assert exc.value.messages == [PACKAGE_REFUND_NOT_PAID]
+
+
+@pytest.mark.parametrize(("used", "refunded"), [(1, 0), (0, 2)])
+def test_a_package_invoice_cannot_be_voided_once_sessions_were_used_or_refunded(tenant, package, ana, used, refunded):
+    # Given a sold package with a session drawn, or sessions refunded
+    purchase = package_sell(practice=tenant.practice, client=ana, package=package, actor=tenant.biller)
+    PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=used, sessions_refunded=refunded)
+    # When the biller voids its invoice
+    response = signed_in(tenant.biller).post(
+        url(tenant, "billing:invoice_void", invoice_id=purchase.invoice_id), {"reason": "Mistake"}, follow=True
+    )
+    # Then it is refused with the way to do it (a credit invoice), and the invoice stays open
+    assert VOID_PACKAGE_USED.replace("'", "&#x27;") in response.content.decode()
+    purchase.invoice.refresh_from_db()
+    assert purchase.invoice.status == "open"
+    assert ClientAccount.objects.get(client=ana).balance == Decimal("1350.000")
+
+
+def test_an_unused_unpaid_package_invoice_can_be_voided(tenant, package, ana):
+    purchase = package_sell(practice=tenant.practice, client=ana, package=package, actor=tenant.biller)
+    signed_in(tenant.biller).post(
+        url(tenant, "billing:invoice_void", invoice_id=purchase.invoice_id), {"reason": "Sold by mistake"}
+    )
+    purchase.invoice.refresh_from_db()
+    assert purchase.invoice.status == "void"
+    assert ClientAccount.objects.get(client=ana).balance == 0
+    assert package_summary(tenant.practice, ana).sessions_left == 0
+
+
+def test_refunds_of_a_package_add_up_exactly_to_its_price(tenant, service, ana):
+    # Given a paid package of 3 sessions for 100.00 (33.333... a session)
+    three = Package.objects.create(
+        practice=tenant.practice, name="Three", service=service, sessions=3, price=Decimal("100.00")
+    )
+    purchase = paid_package(tenant, three, ana)
+    # When all 3 sessions are refunded at once, then the credit is 100.00, not 3 x 33.33
+    credit = package_refund_unused(purchase=purchase, actor=tenant.biller, sessions=3, reason="Moved")
+    assert credit.total == Decimal("-100.00")
+    (line,) = credit.lines.all()
+    assert (line.units, line.unit_price) == (Decimal("1"), Decimal("-100.00"))
+    assert "3 unused sessions" in line.description
+
+
+def test_refunds_one_by_one_after_a_used_session_add_up_to_the_price(tenant, service, ana):
+    # Given a paid package of 3 sessions for 100.00, one of them used
+    three = Package.objects.create(
+        practice=tenant.practice, name="Three", service=service, sessions=3, price=Decimal("100.00")
+    )
+    purchase = paid_package(tenant, three, ana)
+    PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=1)
+    # When the other two are refunded one at a time
+    first = package_refund_unused(purchase=purchase, actor=tenant.biller, sessions=1, reason="Moved")
+    second = package_refund_unused(purchase=purchase, actor=tenant.biller, sessions=1, reason="Moved")
+    # Then the shares are 66.67 - 33.33 and 100.00 - 66.67: with the used session's 33.33
+    # they make exactly 100.00
+    assert (first.total, second.total) == (Decimal("-33.34"), Decimal("-33.33"))
+    assert Decimal("33.33") - first.total - second.total == Decimal("100.00")
+    assert ClientAccount.objects.get(client=ana).credit_balance == Decimal("66.67")
+
+
+def test_a_refund_locks_practice_then_client_then_invoice_then_purchase(tenant, package, ana):
+    purchase = paid_package(tenant, package, ana)
+    with CaptureQueriesContext(connection) as queries:
+        package_refund_unused(purchase=purchase, actor=tenant.biller, sessions=1, reason="Unused")
+    locked = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"] or "FOR NO KEY UPDATE" in q["sql"]]
+    tables = []
+    for sql in locked[:4]:
+        table = sql.split(" FROM ", 1)[1].split()[0].strip('"')
+        tables.append(table)
+    assert tables == ["practica_practice", "billing_clientaccount", "billing_invoice", "billing_packagepurchase"]
 
 
 @pytest.mark.parametrize("name", ["billing:packages", "billing:package_new"])

@@ -18,11 +18,11 @@ from practica.models import Practice
 from . import services
 from .models import BillingItem, Invoice, InvoiceLine, Payment
 
-PRICE_NEGATIVE = "The price cannot be negative."
-UNITS_POSITIVE = "Units must be more than 0."
-TAX_RANGE = "Tax must be between 0 and 100 percent."
+PRICE_NEGATIVE = services.PRICE_NEGATIVE
+UNITS_POSITIVE = services.UNITS_POSITIVE
+TAX_RANGE = services.TAX_RANGE
 DESCRIBE_LINE = "Describe the line or choose a service."
-ENTER_AMOUNT = "Enter an amount such as 120.00."
+ENTER_AMOUNT = services.ENTER_AMOUNT
 
 MANUAL_METHODS = [
     (m.value, m.label) for m in Payment.Method if m not in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE)
@@ -37,16 +37,32 @@ def _decimal(raw: str, name: str) -> Decimal:
         raise ValidationError(ENTER_AMOUNT) from None
 
 
-def check_units(value: Decimal) -> str | None:
-    return UNITS_POSITIVE if value <= 0 else None
+def check_units(value: Decimal, currency: str) -> str | None:
+    return services.units_problem(value)
 
 
-def check_price(value: Decimal) -> str | None:
-    return PRICE_NEGATIVE if value < 0 else None
+def check_price(value: Decimal, currency: str) -> str | None:
+    return PRICE_NEGATIVE if value < 0 else services.price_problem(value)
 
 
-def check_tax(value: Decimal) -> str | None:
-    return TAX_RANGE if not (0 <= value <= 100) else None
+def check_tax(value: Decimal, currency: str) -> str | None:
+    return services.tax_problem(value)
+
+
+class PlainDecimalField(forms.DecimalField):
+    """A DecimalField that takes plain decimals only: "1e10" is refused (DecimalField would
+    read it as 10000000000), as the service's parse_amount does. Sizes and places are
+    checked against the practice's currency in the form's clean()."""
+
+    default_error_messages = {"invalid": ENTER_AMOUNT}
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # stubs type DecimalField as IntegerField's
+        if value in self.empty_values:
+            return None
+        try:
+            return services.parse_amount(value)
+        except ValidationError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 def plain(value: Decimal) -> str:
@@ -86,9 +102,10 @@ def amount_rows(objects: list[Any], data: Any = None, selected: set[int] | None 
     return rows
 
 
-def parse_amount_rows(rows: list[AmountRow]) -> dict[int, services.ItemAdjustment]:
-    """Adjustments for rows whose units, price or tax changed; errors are set on the rows.
-    Only rows that are checked (chosen) are read."""
+def parse_amount_rows(rows: list[AmountRow], currency: str) -> dict[int, services.ItemAdjustment]:
+    """Adjustments for rows whose units, price or tax changed; errors are set on the rows
+    (a value the columns cannot hold exactly is an error, never rounded). Only rows that
+    are checked (chosen) are read."""
     changes: dict[int, services.ItemAdjustment] = {}
     for row in rows:
         if not row.checked:
@@ -104,7 +121,7 @@ def parse_amount_rows(rows: list[AmountRow]) -> dict[int, services.ItemAdjustmen
             except ValidationError:
                 row.errors[name] = ENTER_AMOUNT
                 continue
-            problem = check(value)
+            problem = check(value, currency)
             if problem:
                 row.errors[name] = problem
             else:
@@ -138,14 +155,13 @@ class LineForm(forms.Form):
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False, empty_label="—")
     description = forms.CharField(max_length=200, required=False)
-    units = forms.DecimalField(required=False, max_digits=8, decimal_places=2, initial=Decimal("1"))
-    unit_price = forms.DecimalField(required=False, max_digits=12, decimal_places=3, label="Price")
-    tax_percent = forms.DecimalField(
-        required=False, max_digits=7, decimal_places=4, initial=Decimal("0"), label="Tax %"
-    )
+    units = PlainDecimalField(required=False, initial=Decimal("1"))
+    unit_price = PlainDecimalField(required=False, label="Price")
+    tax_percent = PlainDecimalField(required=False, initial=Decimal("0"), label="Tax %")
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.currency = practice.currency
         service_field = self.fields["service"]
         assert isinstance(service_field, forms.ModelChoiceField)
         service_field.queryset = Service.objects.filter(practice=practice, is_archived=False).order_by("name")
@@ -183,12 +199,11 @@ class LineForm(forms.Form):
             data["tax_percent"] = (
                 service.tax_rate.percent if service is not None and service.tax_rate_id else Decimal("0")
             )
-        if data.get("unit_price") is not None and data["unit_price"] < 0:
-            self.add_error("unit_price", PRICE_NEGATIVE)
-        if data["units"] <= 0:
-            self.add_error("units", UNITS_POSITIVE)
-        if check_tax(data["tax_percent"]):
-            self.add_error("tax_percent", TAX_RANGE)
+        for name, check in (("unit_price", check_price), ("units", check_units), ("tax_percent", check_tax)):
+            value = data.get(name)
+            problem = check(value, self.currency) if value is not None else None
+            if problem:
+                self.add_error(name, problem)
         return data
 
     def line_input(self) -> services.LineInput:
@@ -257,9 +272,10 @@ class PaymentForm(forms.Form):
     reference = forms.CharField(max_length=120, required=False)
     overpayment_to_credit = forms.BooleanField(required=False, widget=forms.HiddenInput())
 
-    def __init__(self, *args: Any, open_invoices: list[Invoice], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, open_invoices: list[Invoice], currency: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.open_invoices = open_invoices
+        self.currency = currency
         for invoice in open_invoices:
             self.fields[f"alloc_{invoice.pk}"] = forms.CharField(
                 required=False,
@@ -271,6 +287,8 @@ class PaymentForm(forms.Form):
         amount = _decimal(self.cleaned_data["amount"], "amount")
         if amount <= 0:
             raise ValidationError(services.AMOUNT_POSITIVE)
+        if problem := services.money_problem(amount, self.currency):
+            raise ValidationError(problem)
         return amount
 
     def clean(self) -> dict[str, Any]:
@@ -291,6 +309,8 @@ class PaymentForm(forms.Form):
                 continue
             if value < 0:
                 self.add_error(name, "An allocation cannot be negative.")
+            elif problem := services.money_problem(value, self.currency):
+                self.add_error(name, problem)
             elif value > invoice.balance:
                 self.add_error(name, services.ALLOCATION_TOO_MUCH)
             elif value > 0:

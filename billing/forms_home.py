@@ -16,6 +16,7 @@ from clients.models import Client
 from clients.selectors import clinicians_for_practice
 from practica.models import Practice, User
 
+from .forms import PlainDecimalField
 from .models import Package
 from .money import quantize
 from .services import PACKAGE_REFUND_TOO_MANY
@@ -152,7 +153,7 @@ class PackageForm(forms.Form):
     name = forms.CharField(max_length=120, help_text="As the client sees it on the invoice, e.g. “10 sessions”.")
     service = ServiceChoiceField(queryset=Service.objects.none(), help_text="Sessions of this service draw it down.")
     sessions = forms.IntegerField(min_value=1, max_value=500)
-    price = forms.DecimalField(max_digits=12, decimal_places=3, help_text="For the whole package.")
+    price = PlainDecimalField(max_digits=12, decimal_places=3, help_text="For the whole package.")
     valid_days = forms.IntegerField(
         label="Valid for (days)",
         required=False,

@@ -8,6 +8,7 @@ are the friendly messages in front of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -35,7 +36,7 @@ from .models import (
     Payment,
     PaymentAllocation,
 )
-from .money import ZERO, line_amounts, quantize
+from .money import STORED_PLACES, ZERO, line_amounts, minor_units, quantize, to_decimal
 
 ITEMS_TAKEN = (
     "Some of the chosen items were invoiced a moment ago by someone else, or are no longer "
@@ -70,6 +71,24 @@ VOID_PACKAGE_USED = (
     "Issue a credit invoice instead."
 )
 WRONG_CURRENCY = "This amount is not in the practice's currency."
+ENTER_AMOUNT = "Enter an amount such as 120.00."
+AMOUNT_TOO_LARGE = "Enter an amount less than 1,000,000,000."
+AMOUNT_TOO_FINE = "Use at most {places} decimal places for {currency}."
+PRICE_NEGATIVE = "The price cannot be negative."
+PRICE_TOO_FINE = "A price can have at most 3 decimal places."
+UNITS_POSITIVE = "Units must be more than 0."
+UNITS_TOO_LARGE = "Units must be less than 1,000,000."
+UNITS_TOO_FINE = "Units can have at most 2 decimal places."
+TAX_RANGE = "Tax must be between 0 and 100 percent."
+TAX_TOO_FINE = "Tax can have at most 4 decimal places."
+
+# What the columns hold (billing.models): amounts and prices NUMERIC(12..14, 3), units
+# NUMERIC(8, 2), tax NUMERIC(7, 4). Inputs past these are refused with a field error.
+MAX_AMOUNT = Decimal(10) ** 9
+MAX_UNITS = Decimal(10) ** 6
+UNITS_PLACES = 2
+TAX_PLACES = 4
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 @dataclass
@@ -98,14 +117,91 @@ class PaymentResult:
 
 
 def parse_amount(raw: object, field_name: str = "amount") -> Decimal:
-    """A Decimal from user input, or a ValidationError naming the field."""
+    """A Decimal from user input, or a ValidationError naming the field.
+
+    Only plain decimals ("1,200.50", "-3", ".5"): exponent notation ("1e15"), infinities
+    and NaN are refused, since they slip past digit counts and reach the database as
+    numbers far wider than its columns."""
+    text = str(raw).strip().replace(",", "")
+    if not PLAIN_NUMBER.fullmatch(text):
+        raise ValidationError({field_name: ENTER_AMOUNT})
     try:
-        value = Decimal(str(raw).strip().replace(",", ""))
+        return Decimal(text)
     except (InvalidOperation, ValueError):
-        raise ValidationError({field_name: "Enter an amount such as 120.00."}) from None
-    if not value.is_finite():
-        raise ValidationError({field_name: "Enter an amount such as 120.00."})
-    return value
+        raise ValidationError({field_name: ENTER_AMOUNT}) from None
+
+
+def _has_places(value: Decimal, places: int) -> bool:
+    """``value`` needs no more than ``places`` decimals (call once its size is checked:
+    quantizing a huge number raises)."""
+    return value == value.quantize(Decimal(1).scaleb(-places))
+
+
+def money_problem(value: Decimal, currency: str) -> str | None:
+    """Why ``value`` cannot be an amount of ``currency`` (None when it can): the columns
+    hold less than 10**9, to the currency's minor unit."""
+    value = to_decimal(value)
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        return AMOUNT_TOO_LARGE
+    places = min(minor_units(currency), STORED_PLACES)
+    if not _has_places(value, places):
+        return AMOUNT_TOO_FINE.format(currency=currency.upper(), places=places)
+    return None
+
+
+def price_problem(value: Decimal) -> str | None:
+    """A unit price may be finer than the currency (33.335 x 3 is rounded as a line) but
+    not than its column: at most 3 decimals, less than 10**9."""
+    value = to_decimal(value)
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        return AMOUNT_TOO_LARGE
+    if not _has_places(value, STORED_PLACES):
+        return PRICE_TOO_FINE
+    return None
+
+
+def units_problem(value: Decimal) -> str | None:
+    """Units are more than 0, less than 10**6, with at most 2 decimals (the column's)."""
+    value = to_decimal(value)
+    if not value.is_finite() or value <= 0:
+        return UNITS_POSITIVE
+    if value >= MAX_UNITS:
+        return UNITS_TOO_LARGE
+    if not _has_places(value, UNITS_PLACES):
+        return UNITS_TOO_FINE
+    return None
+
+
+def tax_problem(value: Decimal) -> str | None:
+    """A tax rate is 0 to 100 percent with at most 4 decimals (the column's)."""
+    value = to_decimal(value)
+    if not value.is_finite() or not (0 <= value <= 100):
+        return TAX_RANGE
+    if not _has_places(value, TAX_PLACES):
+        return TAX_TOO_FINE
+    return None
+
+
+def _check_figures(
+    units: Decimal | None, unit_price: Decimal | None, tax_percent: Decimal | None, currency: str
+) -> None:
+    """Field errors for units, price and tax that the columns could not hold exactly:
+    refused, never rounded, so a stored line always equals what its figures were made of."""
+    errors: dict[str, str] = {}
+    if units is None:
+        errors["units"] = UNITS_POSITIVE
+    elif problem := units_problem(units):
+        errors["units"] = problem
+    if unit_price is None or unit_price < 0:
+        errors["unit_price"] = PRICE_NEGATIVE
+    elif problem := price_problem(unit_price):
+        errors["unit_price"] = problem
+    if tax_percent is None:
+        errors["tax_percent"] = TAX_RANGE
+    elif problem := tax_problem(tax_percent):
+        errors["tax_percent"] = problem
+    if errors:
+        raise ValidationError(errors)
 
 
 # --- ledger -----------------------------------------------------------------------------
@@ -169,12 +265,7 @@ def _line_from_item(invoice: Invoice, item: BillingItem, position: int) -> Invoi
 
 def _line_from_input(invoice: Invoice, line: LineInput, position: int, *, sign: int = 1) -> InvoiceLine:
     practice = invoice.practice
-    if line.unit_price is None or line.unit_price < 0:
-        raise ValidationError({"unit_price": "The price cannot be negative."})
-    if line.units is None or line.units <= 0:
-        raise ValidationError({"units": "Units must be more than 0."})
-    if line.tax_percent is None or not (0 <= line.tax_percent <= 100):
-        raise ValidationError({"tax_percent": "Tax must be between 0 and 100 percent."})
+    _check_figures(line.units, line.unit_price, line.tax_percent, practice.currency)
     if not (line.description or "").strip():
         raise ValidationError({"description": "Describe the line."})
     if line.service is not None and line.service.practice_id != practice.pk:
@@ -211,12 +302,7 @@ def _recompute_totals(invoice: Invoice) -> None:
 
 
 def _adjust_item(item: BillingItem, adjustment: ItemAdjustment, practice: Practice) -> None:
-    if adjustment.units is None or adjustment.units <= 0:
-        raise ValidationError({"units": "Units must be more than 0."})
-    if adjustment.unit_price is None or adjustment.unit_price < 0:
-        raise ValidationError({"unit_price": "The price cannot be negative."})
-    if adjustment.tax_percent is None or not (0 <= adjustment.tax_percent <= 100):
-        raise ValidationError({"tax_percent": "Tax must be between 0 and 100 percent."})
+    _check_figures(adjustment.units, adjustment.unit_price, adjustment.tax_percent, practice.currency)
     figures = line_amounts(
         units=adjustment.units,
         unit_price=adjustment.unit_price,
@@ -657,8 +743,8 @@ def credit_apply(*, invoice: Invoice, actor: User, amount: Decimal | None = None
         if account.credit_balance <= 0:
             raise ValidationError(NO_CREDIT)
         fits = min(account.credit_balance, locked.balance)
-        if amount is not None and quantize(amount, locked.currency) != amount:
-            raise ValidationError({"amount": f"Use at most the {locked.currency} minor unit."})
+        if amount is not None and (problem := money_problem(amount, locked.currency)):
+            raise ValidationError({"amount": problem})
         amount = fits if amount is None else amount
         if amount <= 0:
             raise ValidationError({"amount": AMOUNT_POSITIVE})
@@ -715,8 +801,8 @@ def payment_record_manual(
         raise ValidationError({"method": "Choose how the payment was made."})
     if amount is None or amount <= 0:
         raise ValidationError({"amount": AMOUNT_POSITIVE})
-    if quantize(amount, practice.currency) != amount:
-        raise ValidationError({"amount": f"Use at most the {practice.currency} minor unit."})
+    if problem := money_problem(amount, practice.currency):
+        raise ValidationError({"amount": problem})
     with transaction.atomic():
         account = locks.lock_client(client)
         if allocations is None:
@@ -734,9 +820,9 @@ def payment_record_manual(
                 raise ValidationError("Payments can only go to this client's open invoices.")
             if share <= 0:
                 raise ValidationError({"allocations": AMOUNT_POSITIVE})
-            if quantize(share, practice.currency) != share:
+            if problem := money_problem(share, practice.currency):
                 # Else the invoice's balance and the credited rest get a fraction of a cent.
-                raise ValidationError({"allocations": f"Use at most the {practice.currency} minor unit."})
+                raise ValidationError({"allocations": problem})
             if share > invoice.balance:
                 raise ValidationError({"allocations": ALLOCATION_TOO_MUCH})
         allocated = sum(plan.values(), ZERO)

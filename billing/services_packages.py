@@ -40,7 +40,7 @@ def _validate(practice: Practice, data: PackageData) -> None:
         raise ValidationError({"name": "Give the package a name."})
     if data.sessions <= 0:
         raise ValidationError({"sessions": "A package has at least one session."})
-    if data.price < 0 or quantize(data.price, practice.currency) != data.price:
+    if data.price < 0 or abs(data.price) >= Decimal(10) ** 9 or quantize(data.price, practice.currency) != data.price:
         raise ValidationError({"price": "Enter a price such as 1200.00."})
     if data.valid_days is not None and data.valid_days <= 0:
         raise ValidationError({"valid_days": "Leave empty, or give a number of days."})

@@ -183,7 +183,7 @@ def client_create_invoice(request: PracticeRequest, client_id: int) -> HttpRespo
     action = request.POST.get("action", "draft")
     if action not in CREATE_ACTIONS:
         action = "draft"
-    adjustments = forms.parse_amount_rows(rows)
+    adjustments = forms.parse_amount_rows(rows, practice.currency)
     chosen = [row.pk for row in rows if row.checked]
     if any(row.errors for row in rows):
         return _render_client_billing(request, client, rows, ["Correct the amounts marked below."])
@@ -233,7 +233,7 @@ def invoice_new(request: PracticeRequest) -> HttpResponse:
         action = data.get("action", "draft")
         if action not in CREATE_ACTIONS:
             action = "draft"
-        adjustments = forms.parse_amount_rows(rows)
+        adjustments = forms.parse_amount_rows(rows, practice.currency)
         client_ok, lines_ok = client_form.is_valid(), lines.is_valid()
         if client_ok and lines_ok and not any(row.errors for row in rows):
             chosen = [row.pk for row in rows if row.checked]
@@ -395,7 +395,7 @@ def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     lines = forms.line_formset(practice, data)
     errors: list[str] = []
     if data is not None:
-        changes = forms.parse_amount_rows(line_rows)
+        changes = forms.parse_amount_rows(line_rows, practice.currency)
         lines_ok = lines.is_valid()
         if lines_ok and not any(row.errors for row in line_rows):
             try:
@@ -483,7 +483,7 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
     if invoice is not None and invoice in open_invoices:
         initial["amount"] = forms.plain(invoice.balance)
         initial[f"alloc_{invoice.pk}"] = forms.plain(invoice.balance)
-    form = forms.PaymentForm(data, initial=initial, open_invoices=open_invoices)
+    form = forms.PaymentForm(data, initial=initial, open_invoices=open_invoices, currency=practice.currency)
     question = None
     if data is not None and form.is_valid():
         try:

@@ -502,14 +502,16 @@ def invoice_update(
         changes: dict[str, object] = {}
         remove_ids = set(remove_line_ids or [])
         lines = {line.pk: line for line in InvoiceLine.objects.select_for_update().filter(invoice=locked)}
-        for line_id in remove_ids:
+        removed: list[dict[str, object]] = []
+        for line_id in sorted(remove_ids):
             line = lines.pop(line_id, None)
             if line is None:
                 continue
             if line.billing_item_id:
                 BillingItem.objects.filter(pk=line.billing_item_id).update(invoice=None)
+            removed.append({"line": line.pk, "description": line.description, "amount": _plain(line.amount)})
             line.delete()
-        changes["removed_lines"] = len(remove_ids)
+        changed: list[dict[str, object]] = []
         for line_id, adjustment in (line_changes or {}).items():
             line = lines.get(line_id)
             if line is None:
@@ -528,8 +530,14 @@ def invoice_update(
                 line.position,
                 sign=sign,
             )
+            fields: dict[str, object] = {}
             for name in ("units", "unit_price", "tax_percent", "net", "tax", "amount"):
-                setattr(line, name, getattr(fresh, name))
+                old_value, new_value = getattr(line, name), getattr(fresh, name)
+                if old_value != new_value:
+                    fields[name] = [_plain(old_value), _plain(new_value)]
+                setattr(line, name, new_value)
+            if fields:
+                changed.append({"line": line.pk, "description": line.description, **fields})
             line.save()
             if line.billing_item_id:
                 # The item is what the invoice says it is: keep them equal.
@@ -542,6 +550,7 @@ def invoice_update(
                     amount=line.amount,
                 )
         position = max([line.position for line in lines.values()], default=-1) + 1
+        first_new_position = position
         if add_item_ids:
             made = _take_items(
                 practice=practice,
@@ -587,9 +596,24 @@ def invoice_update(
                     invoice=locked,
                 )
             _settle_status(locked)
+        added = [
+            {"line": line.pk, "description": line.description, "amount": _plain(line.amount)}
+            for line in InvoiceLine.objects.filter(invoice=locked, position__gte=first_new_position).order_by(
+                "position"
+            )
+        ]
+        # What changed, line by line, so the audit log answers "who changed what on INV-…".
+        changes["lines_changed"] = changed
+        changes["lines_removed"] = removed
+        changes["lines_added"] = added
         changes["total"] = [str(before_total), str(locked.total)]
         _audit(locked, actor, None, "invoice.edited", changes)
     return locked
+
+
+def _plain(value: Decimal) -> str:
+    """A figure for the audit log without its storage zeros: 100.000 -> "100", 1.50 -> "1.5"."""
+    return format(value.normalize(), "f")
 
 
 def invoice_delete_draft(*, invoice: Invoice, actor: User) -> None:

@@ -334,6 +334,51 @@ def test_edit_an_open_invoice_without_payments_is_audited(tenant, biller, ana):
 
 
 @pytest.mark.django_db
+def test_editing_an_open_invoice_audits_each_changed_removed_and_added_line(tenant, biller, ana):
+    # Given an open invoice with two lines
+    first = make_item(tenant, ana, price="100.00", description="Individual therapy")
+    second = make_item(tenant, ana, price="50.00", description="Report")
+    invoice = services.invoice_create(
+        practice=tenant.practice, client=ana, actor=tenant.owner, issue=True, item_ids=[first.pk, second.pk]
+    )
+    kept = invoice.lines.get(description="Individual therapy")
+    dropped = invoice.lines.get(description="Report")
+    # When the biller raises the first line's price, removes the second and adds a free line
+    response = biller.post(
+        url(tenant, "billing:invoice_edit", invoice_id=invoice.pk),
+        {
+            f"units_{kept.pk}": "1",
+            f"price_{kept.pk}": "120",
+            f"tax_{kept.pk}": "0",
+            f"units_{dropped.pk}": "1",
+            f"price_{dropped.pk}": "50",
+            f"tax_{dropped.pk}": "0",
+            "remove": [dropped.pk],
+            "line-TOTAL_FORMS": "1",
+            "line-INITIAL_FORMS": "0",
+            "line-0-description": "Letter",
+            "line-0-unit_price": "30",
+        },
+    )
+    # Then the audit row says what changed on which line, what went and what came
+    assert response.status_code == 302
+    changes = AuditLog.objects.get(action="invoice.edited").changes
+    assert changes["lines_changed"] == [
+        {
+            "line": kept.pk,
+            "description": "Individual therapy",
+            "unit_price": ["100", "120"],
+            "net": ["100", "120"],
+            "amount": ["100", "120"],
+        }
+    ]
+    assert changes["lines_removed"] == [{"line": dropped.pk, "description": "Report", "amount": "50"}]
+    (added,) = changes["lines_added"]
+    assert (added["description"], added["amount"]) == ("Letter", "30")
+    assert [D(v) for v in changes["total"]] == [D("150"), D("150")]
+
+
+@pytest.mark.django_db
 def test_edit_with_a_negative_price_saves_nothing(tenant, biller, ana):
     invoice = issued_invoice(tenant, ana, price="100.00")
     line = invoice.lines.get()

@@ -16,7 +16,16 @@ from clients.models import Client
 from clients.selectors import clients_visible
 from practica.models import Membership, Practice
 
-from .models import BillingItem, ClientAccount, Invoice, InvoiceLine, PackagePurchase, Payment, PaymentAllocation
+from .models import (
+    BillingItem,
+    ClientAccount,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    PackagePurchase,
+    Payment,
+    PaymentAllocation,
+)
 
 ZERO = Decimal("0")
 
@@ -138,3 +147,10 @@ def client_packages(practice: Practice, client: Client) -> list[PackagePurchase]
         .order_by("created_at", "pk")
     )
     return [p for p in purchases if p.sessions_left > 0 and (p.expires_on is None or p.expires_on >= today)]
+
+
+def invoice_numbering_started(practice: Practice) -> bool:
+    """Whether the practice has issued an invoice: its counter row exists from the first
+    issue on (billing.locks.take_invoice_number), and from then on it alone decides the
+    next number, so "First invoice number" no longer has any effect."""
+    return InvoiceCounter.objects.filter(practice_id=practice.pk).exists()

@@ -7,6 +7,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from .models import TIMEZONE_CHOICES, Practice, Role
+from .services import INVOICE_START_LOCKED
 
 SIGN_IN_FAILED = "That email and password do not match an account. Check them and try again."
 
@@ -57,6 +58,17 @@ class PaymentSettingsForm(forms.ModelForm):
             "invoice_prefix": "Invoice number prefix",
             "invoice_start_number": "First invoice number",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from billing.selectors import invoice_numbering_started
+
+        if self.instance.pk and invoice_numbering_started(self.instance):
+            # Once a number is issued the counter decides the next one (no gaps); a
+            # disabled field keeps the stored value whatever is posted.
+            field = self.fields["invoice_start_number"]
+            field.disabled = True
+            field.help_text = INVOICE_START_LOCKED
 
 
 class InviteForm(forms.Form):

@@ -36,6 +36,10 @@ PRACTICE_SETTINGS_FIELDS = (
     "session_idle_minutes",
 )
 PAYMENT_SETTINGS_FIELDS = ("payment_terms_days", "invoice_prefix", "invoice_start_number")
+INVOICE_START_LOCKED = (
+    "Invoices have already been numbered, so the first invoice number can no longer change: "
+    "numbers continue from the last one issued, with no gaps."
+)
 
 
 def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -57,6 +61,12 @@ def practice_settings_update(
     with transaction.atomic():
         locked = Practice.objects.select_for_update().get(pk=practice.pk)
         before = _snapshot(locked, fields)
+        if "invoice_start_number" in fields and data["invoice_start_number"] != locked.invoice_start_number:
+            from billing.selectors import invoice_numbering_started
+
+            # The practice row is locked, and invoice_create locks it too before issuing.
+            if invoice_numbering_started(locked):
+                raise ValidationError({"invoice_start_number": INVOICE_START_LOCKED})
         for field in fields:
             setattr(locked, field, data[field])
         locked.full_clean()

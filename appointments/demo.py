@@ -14,7 +14,6 @@ import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import BillingItem
@@ -124,9 +123,12 @@ def _appointments(harbour: Practice, services: dict[str, Service]) -> None:
     weights = [weight for _, weight in SINGLE_SESSION_MIX]
     ended = []
 
+    # Each clinician books only their own clients (clients.demo assigns them round-robin):
+    # booking a client with a clinician assigns them (appointment_create), so picking
+    # anyone would quietly hand clients to a second clinician.
+    own_by_clinician = {c.pk: list(active.filter(clinicians=c)) for c in clinicians}
     for clinician in clinicians:
-        # Each clinician sees their own clients (or, failing that, anyone active).
-        own = list(active.filter(clinicians=clinician)) or list(active)
+        own = own_by_clinician[clinician.pk]
         for day in weekdays:
             for hour in sorted(rng.sample(SESSION_HOURS, rng.randint(2, 3))):
                 service = services[rng.choices(codes, weights)[0]]
@@ -150,7 +152,9 @@ def _appointments(harbour: Practice, services: dict[str, Service]) -> None:
     ]
     taken: set[int] = set()
     for clinician, start_day, hour, count, code in series:
-        client = next(c for c in active.filter(~Q(pk__in=taken)).order_by("last_name") if c.payer_id is None)
+        client = next(
+            c for c in sorted(own_by_clinician[clinician.pk], key=lambda c: c.last_name) if c.payer_id is None
+        )
         taken.add(client.pk)
         for appointment in appointment_create(
             practice=harbour,
@@ -168,7 +172,9 @@ def _appointments(harbour: Practice, services: dict[str, Service]) -> None:
 
     # One group session of four, held last week.
     group_day = today - timedelta(days=today.weekday() + 5)  # Wednesday of last week
-    group = list(active.filter(~Q(pk__in=taken)).order_by("-last_name")[:4])
+    group = sorted(
+        (c for c in own_by_clinician[clinicians[2].pk] if c.pk not in taken), key=lambda c: c.last_name, reverse=True
+    )[:4]
     (appointment,) = appointment_create(
         practice=harbour,
         actor=admin,

@@ -13,10 +13,12 @@ from babel.numbers import get_currency_name, list_currencies
 from django import forms
 from django.db.models import Q, QuerySet
 
+from billing.money import minor_units, quantize, quantum
 from clients.models import Client
 from practica.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
 
 from .models import Appointment, AppointmentService, Attendee, Service
+from .services import PRICE_TOO_PRECISE
 
 DURATION_POSITIVE = "Enter a duration of at least 1 minute."
 DURATION_TOO_LONG = "An appointment lasts at most 24 hours."
@@ -310,13 +312,18 @@ class AppointmentForm(forms.Form):
         return data
 
     def overlap_token(self) -> str:
-        """What the user confirmed: the same clinician, start and length as now."""
+        """What the user confirmed: the same clinician, start and length as now, and the
+        same repetition or scope, since the warning covered every occurrence it would book."""
         data = self.cleaned_data
         clinician = data.get("clinician")
         start = data.get("start")
-        return (
-            f"{clinician.pk if clinician else ''}|{start.isoformat() if start else ''}|{data.get('duration_minutes')}"
-        )
+        parts = [
+            clinician.pk if clinician else "",
+            start.isoformat() if start else "",
+            data.get("duration_minutes"),
+            *(data.get(name) or "" for name in ("repeat", "interval", "until", "count", "scope")),
+        ]
+        return "|".join(str(part) for part in parts)
 
     @property
     def end(self) -> datetime:
@@ -358,6 +365,22 @@ class BillingDetailForm(forms.Form):
     tax_percent = forms.DecimalField(
         label="Tax (%)", max_digits=7, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("100")
     )
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        price = cast(forms.DecimalField, self.fields["unit_price"])
+        price.label = f"Unit price ({currency})"
+        # The widget's step tells the browser the same: 0.01 for USD, 1 for JPY.
+        price.widget.attrs["step"] = str(quantum(currency))
+
+    def clean_unit_price(self) -> Decimal | None:
+        value: Decimal | None = self.cleaned_data.get("unit_price")
+        if value is not None and quantize(value, self.currency) != value:
+            raise forms.ValidationError(
+                PRICE_TOO_PRECISE.format(places=minor_units(self.currency), currency=self.currency)
+            )
+        return value
 
 
 class CalendarFilterForm(forms.Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from billing.models import BillingItem, Invoice
@@ -35,15 +35,18 @@ def appointment_overlaps(
     practice: Practice,
     *,
     clinician: User,
-    start: datetime,
-    end: datetime,
+    ranges: Iterable[tuple[datetime, datetime]],
     exclude_ids: Iterable[int] = (),
 ) -> QuerySet[Appointment]:
-    """The clinician's other live appointments that share any minute with [start, end)."""
+    """The clinician's other live appointments that share any minute with any of the
+    [start, end) ranges: one query, the ranges OR-ed, however many occurrences there are."""
+    overlapping = Q()
+    for start, end in ranges:
+        overlapping |= Q(start__lt=end, end__gt=start)
+    if not overlapping:
+        return Appointment.objects.none()
     return (
-        Appointment.objects.filter(
-            practice=practice, clinician=clinician, start__lt=end, end__gt=start, status__in=ACTIVE_STATUSES
-        )
+        Appointment.objects.filter(overlapping, practice=practice, clinician=clinician, status__in=ACTIVE_STATUSES)
         .exclude(pk__in=list(exclude_ids))
         .order_by("start")
     )

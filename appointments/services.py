@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal
 
 from dateutil import rrule as du_rrule
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from billing.models import BillingItem, PackageDraw, PackagePurchase
-from billing.money import line_amounts, quantize
+from billing.money import line_amounts, minor_units, quantize
 from billing.services import package_usable
 from clients.models import Client
 from practica.audit import audit_write
@@ -48,6 +48,11 @@ CLINICIAN_NOT_MEMBER = "Choose a clinician of this practice."
 WRONG_PRACTICE = "That choice does not belong to this practice."
 EDIT_ONLY_SCHEDULED = "Only a scheduled appointment can change its time, people or services."
 DETAIL_INVOICED_NOTE = "The invoiced item keeps its amounts; change the invoice instead."
+LATE_CANCEL_ONLY_SCHEDULED = "Only a scheduled appointment can be late-cancelled. A held session can only be cancelled."
+PRICE_TOO_PRECISE = "Enter a price with at most {places} decimal places ({currency})."
+UNITS_POSITIVE = "Units must be more than 0."
+PRICE_NOT_NEGATIVE = "The price cannot be negative."
+TAX_RANGE = "Tax must be between 0 and 100 percent."
 
 
 def _utc(moment: datetime) -> datetime:
@@ -177,6 +182,30 @@ def _sync_billing_details(appointment: Appointment, *, new: bool = False) -> Non
     )
 
 
+def _assign_clinician(*, practice: Practice, actor: User, clinician: User, clients: list[Client]) -> None:
+    """Make ``clinician`` one of each attendee's clinicians. A clinician sees only the
+    clients assigned to them, so booking someone with them must give them that client,
+    or the appointment would name a client its own clinician cannot open."""
+    through = Client.clinicians.through
+    assigned = set(
+        through.objects.filter(user_id=clinician.pk, client_id__in=[c.pk for c in clients]).values_list(
+            "client_id", flat=True
+        )
+    )
+    missing = [c for c in clients if c.pk not in assigned]
+    if not missing:
+        return
+    through.objects.bulk_create([through(client_id=c.pk, user_id=clinician.pk) for c in missing], ignore_conflicts=True)
+    for client in missing:
+        audit_write(
+            practice=practice,
+            actor=actor,
+            action="client.clinician_assigned",
+            obj=client,
+            changes={"clinician": clinician.email, "reason": "booked with this clinician"},
+        )
+
+
 def _set_people_and_services(
     appointment: Appointment, clients: list[Client], services: list[Service], *, new: bool = False
 ) -> None:
@@ -240,6 +269,7 @@ def appointment_create(
             )
             _set_people_and_services(appointment, clients, services, new=True)
             created.append(appointment)
+        _assign_clinician(practice=practice, actor=actor, clinician=clinician, clients=clients)
         audit_write(
             practice=practice,
             actor=actor,
@@ -248,6 +278,89 @@ def appointment_create(
             changes={"occurrences": len(created), "clients": [c.pk for c in clients]},
         )
     return created
+
+
+def _later_in_series(appointment: Appointment) -> QuerySet[Appointment]:
+    """The scheduled occurrences of ``appointment``'s series after it: what a "this and
+    following" edit changes along with it."""
+    return Appointment.objects.filter(
+        series_id=appointment.series_id, start__gt=appointment.start, status=Appointment.Status.SCHEDULED
+    ).order_by("start", "pk")
+
+
+def _moved_start(*, edited: Appointment, target: Appointment, start: datetime, tz: tzinfo) -> datetime:
+    """Where ``target`` goes when ``edited`` moves to ``start``: the edited one to ``start``,
+    a later one by the same number of local days, at the new local time of day."""
+    if target.pk == edited.pk:
+        return _utc(start)
+    new_local = timezone.localtime(start, tz)
+    shift_days = new_local.date() - timezone.localtime(edited.start, tz).date()
+    local_day = timezone.localtime(target.start, tz).date() + shift_days
+    return _utc(datetime.combine(local_day, new_local.time().replace(tzinfo=None), tzinfo=tz))
+
+
+def appointment_update_times(
+    *, appointment: Appointment, start: datetime, duration_minutes: int, scope: str = "this"
+) -> list[tuple[int, datetime, datetime]]:
+    """(id, new start, new end) of every appointment an edit would move, without writing:
+    what the overlap warning checks before the edit is saved."""
+    tz = appointment.practice.tzinfo
+    targets = [appointment]
+    if scope == "following" and appointment.series_id:
+        targets += list(_later_in_series(appointment))
+    moved = []
+    for target in targets:
+        new_start = _moved_start(edited=appointment, target=target, start=start, tz=tz)
+        moved.append((target.pk, new_start, new_start + timedelta(minutes=duration_minutes)))
+    return moved
+
+
+def _rule_with(rule: str, **changes: str | None) -> str:
+    """``rule`` with some parts replaced (a value) or dropped (None); order kept."""
+    parts = [p.split("=", 1) for p in rule.split(";") if "=" in p]
+    out = []
+    for key, value in parts:
+        if key in changes:
+            if changes[key] is not None:
+                out.append(f"{key}={changes[key]}")
+        else:
+            out.append(f"{key}={value}")
+    return ";".join(out)
+
+
+def _split_series(*, edited: Appointment, moved: list[Appointment], tz: tzinfo) -> RecurringSeries:
+    """Give the edited occurrence and the later ones a series of their own, starting at the
+    edited occurrence's new local start with the old rule; the old series keeps the earlier
+    ones. A COUNT becomes the number of occurrences each series now holds, and the old
+    series' UNTIL ends at its last occurrence, so neither rule claims the other's dates."""
+    if edited.series_id is None:
+        raise ValueError("Only an occurrence of a series can split it.")
+    old = RecurringSeries.objects.select_for_update().get(pk=edited.series_id)
+    rule_parts = dict(p.split("=", 1) for p in old.rrule.split(";") if "=" in p)
+    new_rule = _rule_with(old.rrule, COUNT=str(len(moved))) if "COUNT" in rule_parts else old.rrule
+    series = RecurringSeries.objects.create(
+        practice=old.practice,
+        rrule=new_rule,
+        # The local wall time labelled UTC, as appointment_create stores it.
+        local_start=timezone.localtime(edited.start, tz).replace(tzinfo=UTC),
+        timezone=old.timezone,
+    )
+    Appointment.objects.filter(pk__in=[a.pk for a in moved]).update(series=series)
+    for appointment in moved:
+        appointment.series = series
+    kept = list(Appointment.objects.filter(series=old).order_by("start").values_list("start", flat=True))
+    if not kept:
+        old.delete()
+        return series
+    changes: dict[str, str | None] = {}
+    if "COUNT" in rule_parts:
+        changes["COUNT"] = str(len(kept))
+    if "UNTIL" in rule_parts:
+        changes["UNTIL"] = f"{timezone.localtime(kept[-1], tz):%Y%m%d}T235959"
+    if changes:
+        old.rrule = _rule_with(old.rrule, **changes)
+        old.save(update_fields=["rrule"])
+    return series
 
 
 def appointment_update(
@@ -265,7 +378,7 @@ def appointment_update(
 ) -> list[Appointment]:
     """Edit one occurrence ("this") or it and every later scheduled one of its series
     ("following"). Later occurrences keep their own dates and take the new local time
-    of day, duration and the rest."""
+    of day, duration and the rest; "following" splits the series at the edited one."""
     practice = appointment.practice
     _check_parts(
         practice=practice,
@@ -287,22 +400,13 @@ def appointment_update(
         ):
             raise ValidationError(EDIT_ONLY_SCHEDULED)
         targets = [locked]
-        if scope == "following" and locked.series_id:
-            targets += list(
-                Appointment.objects.select_for_update()
-                .filter(series_id=locked.series_id, start__gt=locked.start, status=Appointment.Status.SCHEDULED)
-                .order_by("pk")
-            )
-        new_local = timezone.localtime(start, tz)
-        shift_days = new_local.date() - timezone.localtime(locked.start, tz).date()
+        following = scope == "following" and locked.series_id is not None
+        if following:
+            targets += list(_later_in_series(locked).select_for_update().order_by("pk"))
         before = {"start": str(locked.start), "clinician": locked.clinician_id, "location": locked.location}
+        new_starts = {t.pk: _moved_start(edited=locked, target=t, start=start, tz=tz) for t in targets}
         for target in targets:
-            if target.pk == locked.pk:
-                occurrence = start
-            else:
-                local_day = timezone.localtime(target.start, tz).date() + shift_days
-                occurrence = datetime.combine(local_day, new_local.time().replace(tzinfo=None), tzinfo=tz)
-            target.start = _utc(occurrence)
+            target.start = new_starts[target.pk]
             target.end = target.start + timedelta(minutes=duration_minutes)
             target.clinician = clinician
             target.location = location
@@ -313,6 +417,9 @@ def appointment_update(
             target.save()
             if target.status == Appointment.Status.SCHEDULED:
                 _set_people_and_services(target, clients, services)
+        if following:
+            _split_series(edited=locked, moved=targets, tz=tz)
+        _assign_clinician(practice=practice, actor=actor, clinician=clinician, clients=clients)
         audit_write(
             practice=practice,
             actor=actor,
@@ -356,17 +463,15 @@ def _item_from_detail(appointment: Appointment, detail: BillingDetail, local_day
 
 
 def _fee_amount(appointment: Appointment, client_id: int, policy: str, flat_fee: Decimal) -> Decimal:
+    """One attendee's fee. "Full service price" is the price list's price of every service
+    of the appointment, whatever pays for the session: a missed session is not claimed
+    from an insurer, so the client's co-pay (or nothing) is not what it cost."""
     if policy == FeePolicy.FLAT:
         return flat_fee
     if policy == FeePolicy.FULL:
         currency = appointment.practice.currency
-        return sum(
-            (
-                quantize(d.units * d.unit_price, currency)
-                for d in BillingDetail.objects.filter(appointment=appointment, client_id=client_id)
-            ),
-            Decimal("0"),
-        )
+        prices = Service.objects.filter(appointments=appointment).values_list("price", flat=True)
+        return sum((quantize(price, currency) for price in prices), Decimal("0"))
     return Decimal("0")
 
 
@@ -497,8 +602,18 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> list[B
         return _generate_locked(locked)
 
 
-def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | None = None) -> None:
-    """Cancel; ``late=None`` decides from the practice's late-cancel window.
+@dataclass(frozen=True)
+class Cancellation:
+    """What a cancel did: whether it counted as a late cancellation, and the fee items."""
+
+    late: bool
+    fees: list[BillingItem]
+
+
+def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | None = None) -> Cancellation:
+    """Cancel; ``late=None`` decides from the practice's late-cancel window, ``late=True``
+    is staff recording a late cancellation (a scheduled appointment only: a held session
+    was not cancelled late, it happened).
 
     A completed appointment loses its uninvoiced items (each removal audited); one with
     invoiced items is refused: a credit invoice is the way to undo a billed session.
@@ -507,6 +622,8 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
         locked = _lock(appointment)
         if locked.status in (Appointment.Status.CANCELLED, Appointment.Status.LATE_CANCELLED):
             raise ValidationError(ALREADY_CANCELLED)
+        if late and locked.status != Appointment.Status.SCHEDULED:
+            raise ValidationError(LATE_CANCEL_ONLY_SCHEDULED)
         items = list(BillingItem.objects.select_for_update().filter(appointment=locked).order_by("pk"))
         if any(item.invoice_id for item in items):
             raise ValidationError(CANCEL_INVOICED)
@@ -536,7 +653,23 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
         locked.status = Appointment.Status.LATE_CANCELLED if late else Appointment.Status.CANCELLED
         locked.save(update_fields=["status"])
         audit_write(practice=locked.practice, actor=actor, action=f"appointment.{locked.status}", obj=locked)
-        _generate_locked(locked)
+        fees = _generate_locked(locked)
+    return Cancellation(late=late, fees=fees)
+
+
+def _check_detail_figures(*, currency: str, units: Decimal, unit_price: Decimal, tax_percent: Decimal) -> None:
+    errors = {}
+    if units is None or units <= 0:
+        errors["units"] = UNITS_POSITIVE
+    if unit_price is None or unit_price < 0:
+        errors["unit_price"] = PRICE_NOT_NEGATIVE
+    elif quantize(unit_price, currency) != unit_price:
+        # An item is billed in whole minor units; a finer price would be rounded silently.
+        errors["unit_price"] = PRICE_TOO_PRECISE.format(places=minor_units(currency), currency=currency)
+    if tax_percent is None or not (0 <= tax_percent <= 100):
+        errors["tax_percent"] = TAX_RANGE
+    if errors:
+        raise ValidationError(errors)
 
 
 def billing_detail_update(
@@ -547,16 +680,12 @@ def billing_detail_update(
     unit_price: Decimal,
     tax_percent: Decimal,
 ) -> BillingDetail:
-    """Change what one attendee is billed; the change reaches their uninvoiced item only."""
-    errors = {}
-    if units is None or units <= 0:
-        errors["units"] = "Units must be more than 0."
-    if unit_price is None or unit_price < 0:
-        errors["unit_price"] = "The price cannot be negative."
-    if tax_percent is None or not (0 <= tax_percent <= 100):
-        errors["tax_percent"] = "Tax must be between 0 and 100 percent."
-    if errors:
-        raise ValidationError(errors)
+    """Change what one attendee is billed; the change reaches their uninvoiced item only.
+
+    A price of 0 bills nothing: the uninvoiced item goes (audited), as Generate items
+    never creates a zero-price item, so both paths leave the same items."""
+    currency = detail.appointment.practice.currency
+    _check_detail_figures(currency=currency, units=units, unit_price=unit_price, tax_percent=tax_percent)
     with transaction.atomic():
         appointment = _lock(detail.appointment)
         locked = BillingDetail.objects.select_for_update().get(pk=detail.pk)
@@ -574,7 +703,16 @@ def billing_detail_update(
             )
             .first()
         )
-        if item is not None:
+        if item is not None and unit_price == 0:
+            audit_write(
+                practice=appointment.practice,
+                actor=actor,
+                action="billing_item.removed",
+                obj=item,
+                changes={"amount": str(item.amount), "reason": "billing details set to a price of 0"},
+            )
+            item.delete()
+        elif item is not None:
             local_day = item.date
             fresh = _item_from_detail(appointment, locked, local_day)
             for field in ("units", "unit_price", "tax_percent", "net", "tax", "amount"):

@@ -6,6 +6,8 @@ always go through the practice, so another practice's id is the same 404 as a mi
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +20,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from billing.models import BillingItem
+from billing.money import format_money
 from practica.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
 from practica.models import Practice, Role, TaxRate
 from practica.types import PracticeRequest
@@ -46,6 +49,11 @@ OVERLAP_WARNING = (
 INVOICING_LATER = (
     "An invoice can be created once the appointment has uninvoiced billing items, by an owner, admin or biller."
 )
+CANCELLED = "Appointment cancelled. It was outside the late-cancel window, so no fee applies."
+CANCELLED_HELD = "Appointment cancelled."
+LATE_CANCELLED = "Late cancellation recorded. It was within the {hours}-hour late-cancel window."
+LATE_CANCELLED_NO_FEE = " The practice charges no late-cancellation fee."
+LATE_CANCEL_FEE = " A late-cancellation fee of {amount} was added for {clients}."
 BILLING_STATE_LABELS = {
     "no_items": "No items",
     "uninvoiced": "Uninvoiced",
@@ -300,15 +308,42 @@ def _appointment_form_page(
     return _render(request, "appointments/appointment_form.html", context, status=status)
 
 
-def _overlaps_to_confirm(request: PracticeRequest, form: AppointmentForm, exclude_ids: list[int]) -> list[Appointment]:
+def _planned_times(
+    form: AppointmentForm, appointment: Appointment | None
+) -> tuple[list[tuple[datetime, datetime]], list[int]]:
+    """Every (start, end) the form would book or move, and the ids it moves: each
+    occurrence of a new repeating appointment, each target of a "this and following" edit."""
     data = form.cleaned_data
+    practice = form.practice
+    if appointment is not None:
+        moved = services.appointment_update_times(
+            appointment=appointment,
+            start=data["start"],
+            duration_minutes=data["duration_minutes"],
+            scope=data.get("scope") or "this",
+        )
+        return [(start, end) for _, start, end in moved], [pk for pk, _, _ in moved]
+    starts = [data["start"]]
+    recurrence = _recurrence(data)
+    if recurrence is not None:
+        # A bad rule is refused by appointment_create with its field error; check the first.
+        with contextlib.suppress(ValidationError):
+            starts = services.occurrence_starts(practice=practice, first_start=data["start"], recurrence=recurrence)
+    length = form.end - data["start"]
+    return [(s, s + length) for s in starts], []
+
+
+def _overlaps_to_confirm(
+    request: PracticeRequest, form: AppointmentForm, appointment: Appointment | None
+) -> list[Appointment]:
+    data = form.cleaned_data
+    ranges, moving = _planned_times(form, appointment)
     overlaps = list(
         selectors.appointment_overlaps(
             _practice(request),
             clinician=data["clinician"],
-            start=data["start"],
-            end=form.end,
-            exclude_ids=exclude_ids,
+            ranges=ranges,
+            exclude_ids=moving,
         ).prefetch_related("clients")[:5]
     )
     token = form.overlap_token()
@@ -318,6 +353,17 @@ def _overlaps_to_confirm(request: PracticeRequest, form: AppointmentForm, exclud
     posted["confirm_overlap"] = token
     form.data = posted
     return overlaps
+
+
+def _recurrence(data: dict[str, Any]) -> services.Recurrence | None:
+    if data.get("repeat") not in ("weekly", "monthly"):
+        return None
+    return services.Recurrence(
+        freq=data["repeat"],
+        interval=data.get("interval") or 1,
+        until=data.get("until"),
+        count=data.get("count"),
+    )
 
 
 @require_role(*SCHEDULING_ROLES)
@@ -335,18 +381,11 @@ def appointment_new(request: PracticeRequest) -> HttpResponse:
         request.POST or None, initial=initial, practice=practice, viewer=request.user, role=membership.role
     )
     if request.method == "POST" and form.is_valid():
-        overlaps = _overlaps_to_confirm(request, form, [])
+        overlaps = _overlaps_to_confirm(request, form, None)
         if overlaps:
             return _appointment_form_page(request, form, None, overlaps, status=409)
         data = form.cleaned_data
-        recurrence = None
-        if data.get("repeat") in ("weekly", "monthly"):
-            recurrence = services.Recurrence(
-                freq=data["repeat"],
-                interval=data.get("interval") or 1,
-                until=data.get("until"),
-                count=data.get("count"),
-            )
+        recurrence = _recurrence(data)
         try:
             created = services.appointment_create(
                 practice=practice,
@@ -384,8 +423,7 @@ def appointment_edit(request: PracticeRequest, appointment_id: int) -> HttpRespo
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        exclude = [appointment.pk]
-        overlaps = _overlaps_to_confirm(request, form, exclude)
+        overlaps = _overlaps_to_confirm(request, form, appointment)
         if overlaps:
             return _appointment_form_page(request, form, appointment, overlaps, status=409)
         try:
@@ -443,6 +481,9 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         "can_no_show": is_open,
         "can_cancel": appointment.status
         in (Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW),
+        # Only a session that has not been held can be cancelled late (services.appointment_cancel).
+        "can_late_cancel": is_open,
+        "late_cancel_window_hours": practice.late_cancel_window_hours,
         "invoicing_note": INVOICING_LATER,
         "can_invoice": membership.role in BILLING_ROLES and any(i.invoice_id is None for i in items),
     }
@@ -496,17 +537,35 @@ def appointment_no_show(request: PracticeRequest, appointment_id: int) -> HttpRe
     )
 
 
+def _cancel_message(practice: Practice, held: bool, outcome: services.Cancellation) -> str:
+    if not outcome.late:
+        return CANCELLED_HELD if held else CANCELLED
+    message = LATE_CANCELLED.format(hours=practice.late_cancel_window_hours)
+    if not outcome.fees:
+        return message + LATE_CANCELLED_NO_FEE
+    amounts = {fee.amount for fee in outcome.fees}
+    names = ", ".join(sorted(fee.client.display_name for fee in outcome.fees))
+    locale = practice.locale.replace("-", "_") or "en_US"
+    amount = format_money(amounts.pop(), practice.currency, locale) if len(amounts) == 1 else "varying amounts"
+    return message + LATE_CANCEL_FEE.format(amount=amount, clients=names)
+
+
 @require_POST
 @require_role(*SCHEDULING_ROLES)
 def appointment_cancel(request: PracticeRequest, appointment_id: int) -> HttpResponse:
-    late_value = request.POST.get("late")
-    late = {"1": True, "0": False}.get(late_value or "")
-    return _action(
-        request,
-        appointment_id,
-        lambda a: services.appointment_cancel(appointment=a, actor=request.user, late=late),
-        "Late cancellation recorded." if late else "Appointment cancelled.",
-    )
+    """ "Cancel" posts no ``late``: the practice's late-cancel window decides. "Late cancel"
+    posts late=1, staff recording a late cancellation of a scheduled appointment."""
+    practice = _practice(request)
+    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
+    late = True if request.POST.get("late") == "1" else None
+    held = appointment.status != Appointment.Status.SCHEDULED
+    try:
+        outcome = services.appointment_cancel(appointment=appointment, actor=request.user, late=late)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _cancel_message(practice, held, outcome))
+    return redirect(appointment.get_absolute_url())
 
 
 @require_POST
@@ -535,6 +594,7 @@ def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id
     ).exists()
     form = BillingDetailForm(
         request.POST or None,
+        currency=practice.currency,
         initial={"units": detail.units, "unit_price": detail.unit_price, "tax_percent": detail.tax_percent},
     )
     if request.method == "POST" and form.is_valid():

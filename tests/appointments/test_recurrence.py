@@ -170,7 +170,17 @@ def test_this_and_following_moves_later_scheduled_occurrences(tenant, practice, 
     ]
     assert [a.duration_minutes for a in stored] == [50, 50, 60, 60, 60, 60]
     assert [a.clinician == tenant.clinician2 for a in stored] == [False, False, True, True, True, True]
-    assert {a.series_id for a in stored} == {third.series_id}
+    # The series is split at the edited occurrence: the first two keep the old series, the
+    # moved four form a new one that starts at the new local time and counts only them.
+    old_series, new_series = stored[0].series, stored[2].series
+    assert {a.series_id for a in stored[:2]} == {old_series.pk}
+    assert {a.series_id for a in stored[2:]} == {new_series.pk}
+    assert new_series.pk != old_series.pk
+    assert (old_series.rrule, new_series.rrule) == (
+        "FREQ=WEEKLY;INTERVAL=1;COUNT=2",
+        "FREQ=WEEKLY;INTERVAL=1;COUNT=4",
+    )
+    assert new_series.local_start.replace(tzinfo=None) == datetime(2027, 2, 15, 15, 30)
 
 
 def test_this_and_following_moving_the_day_shifts_each_later_one(tenant, practice, client_a, therapy):
@@ -270,3 +280,64 @@ def test_a_held_occurrence_keeps_its_time(tenant, practice, client_a, therapy):
             location=Appointment.Location.IN_PERSON,
         )
     assert excinfo.value.messages == [EDIT_ONLY_SCHEDULED]
+
+
+def test_this_and_following_splits_an_until_series_at_the_edited_occurrence(tenant, practice, client_a, therapy):
+    # Given a weekly 9:00 series until 1 March (five Mondays)
+    occurrences = create_series(
+        tenant,
+        client_a,
+        therapy,
+        datetime(2027, 2, 1, 9, 0, tzinfo=NEW_YORK),
+        Recurrence("weekly", until=date(2027, 3, 1)),
+    )
+    old_series = occurrences[0].series
+
+    # When the fourth moves to 11:00 "this and following"
+    appointment_update(
+        appointment=occurrences[3],
+        actor=tenant.admin,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=datetime(2027, 2, 22, 11, 0, tzinfo=NEW_YORK),
+        duration_minutes=50,
+        location=Appointment.Location.IN_PERSON,
+        scope="following",
+    )
+
+    # Then the old series ends with the third; the new one runs from 22 February at 11:00
+    # to the old end date
+    old_series.refresh_from_db()
+    moved = list(Appointment.objects.filter(pk__in=[o.pk for o in occurrences[3:]]).order_by("start"))
+    new_series = moved[0].series
+    assert {a.series_id for a in moved} == {new_series.pk}
+    assert Appointment.objects.filter(series=old_series).count() == 3
+    assert old_series.rrule == "FREQ=WEEKLY;INTERVAL=1;UNTIL=20270215T235959"
+    assert new_series.rrule == "FREQ=WEEKLY;INTERVAL=1;UNTIL=20270301T235959"
+    assert new_series.local_start.replace(tzinfo=None) == datetime(2027, 2, 22, 11, 0)
+    assert [local(a.start).time() for a in moved] == [time(11), time(11)]
+
+
+def test_this_and_following_from_the_first_occurrence_replaces_the_series(tenant, practice, client_a, therapy):
+    occurrences = create_series(
+        tenant, client_a, therapy, datetime(2027, 2, 1, 9, 0, tzinfo=NEW_YORK), Recurrence("weekly", count=3)
+    )
+    old_id = occurrences[0].series_id
+
+    appointment_update(
+        appointment=occurrences[0],
+        actor=tenant.admin,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=datetime(2027, 2, 1, 10, 0, tzinfo=NEW_YORK),
+        duration_minutes=50,
+        location=Appointment.Location.IN_PERSON,
+        scope="following",
+    )
+
+    series = RecurringSeries.objects.get()
+    assert series.pk != old_id
+    assert series.rrule == "FREQ=WEEKLY;INTERVAL=1;COUNT=3"
+    assert Appointment.objects.filter(series=series).count() == 3

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from practica.models import Practice, User
+from practica.models import Membership, Practice, User
 
 from .models import Client, Payer
 from .selectors import STATUS_ALL, clinicians_for_practice, payers_for_practice
@@ -49,11 +49,12 @@ class ClientForm(forms.Form):
         error_messages={"invalid_choice": PAYER_NOT_IN_PRACTICE},
     )
 
-    def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, practice: Practice, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.practice = practice
         self.fields["clinicians"].queryset = clinicians_for_practice(practice)  # type: ignore[attr-defined]
-        self.fields["payer"].queryset = payers_for_practice(practice)  # type: ignore[attr-defined]
+        # A clinician chooses among the payers they may see (their clients' payers).
+        self.fields["payer"].queryset = payers_for_practice(practice, membership)  # type: ignore[attr-defined]
 
     @classmethod
     def initial_for(cls, client: Client) -> dict[str, Any]:

@@ -87,15 +87,24 @@ def clinicians_for_practice(practice: Practice) -> QuerySet[User]:
     ).order_by("first_name", "last_name", "pk")
 
 
-def payers_for_practice(practice: Practice) -> QuerySet[Payer]:
-    return Payer.objects.filter(practice=practice).order_by("last_name", "first_name", "pk")
+def payers_for_practice(practice: Practice, membership: Membership) -> QuerySet[Payer]:
+    """The payers ``membership`` may see and choose: for a clinician, only those who pay
+    for a client assigned to them (a payer's name and email are another client's details)."""
+    payers = Payer.objects.filter(practice=practice)
+    if not membership.sees_all_clients:
+        through = Client.clinicians.through
+        payers = payers.filter(
+            Exists(through.objects.filter(client__payer_id=OuterRef("pk"), user_id=membership.user_id))
+        )
+    return payers.order_by("last_name", "first_name", "pk")
 
 
-def payer_get_for_practice(practice: Practice, payer_id: int | str) -> Payer:
-    """A payer of ``practice`` or Http404 (another practice's payer is no different)."""
+def payer_get_for_practice(practice: Practice, membership: Membership, payer_id: int | str) -> Payer:
+    """A payer ``membership`` may see, or Http404 (another practice's payer, or one a
+    clinician may not see, is no different from a missing one)."""
     if not str(payer_id).isdigit():
         raise Http404("No such payer.")
-    payer = Payer.objects.filter(practice=practice, pk=int(payer_id)).first()
+    payer = payers_for_practice(practice, membership).filter(pk=int(payer_id)).first()
     if payer is None:
         raise Http404("No such payer.")
     return payer
@@ -117,14 +126,13 @@ def payer_client_count(practice: Practice, payer: Payer) -> int:
     return Client.objects.filter(practice=practice, payer=payer).count()
 
 
-def client_appointments(practice: Practice, client: Client) -> QuerySet[Appointment]:
-    """The client's appointments (as an attendee, group sessions included), newest first."""
-    return (
-        Appointment.objects.filter(practice=practice, attendees__client=client)
-        .select_related("clinician")
-        .prefetch_related("services")
-        .order_by("-start", "-id")
-    )
+def client_appointments(practice: Practice, membership: Membership, client: Client) -> QuerySet[Appointment]:
+    """The client's appointments (as an attendee, group sessions included), newest first.
+    A clinician sees only their own sessions with the client, not their colleagues'."""
+    appointments = Appointment.objects.filter(practice=practice, attendees__client=client)
+    if not membership.sees_all_clients:
+        appointments = appointments.filter(clinician_id=membership.user_id)
+    return appointments.select_related("clinician").prefetch_related("services").order_by("-start", "-id")
 
 
 def client_uninvoiced_items(practice: Practice, client: Client) -> QuerySet[BillingItem]:

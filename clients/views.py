@@ -79,7 +79,7 @@ def client_list(request: PracticeRequest) -> HttpResponse:
 
 def client_new(request: PracticeRequest) -> HttpResponse:
     practice = request.practice
-    form = ClientForm(request.POST or None, practice=practice)
+    form = ClientForm(request.POST or None, practice=practice, membership=request.membership)
     if request.method == "POST" and form.is_valid():
         try:
             client = services.client_create(
@@ -102,7 +102,7 @@ def client_detail(request: PracticeRequest, client_id: int) -> HttpResponse:
     context = {
         "household": selectors.household(practice, membership, client),
         "uninvoiced_total": selectors.client_uninvoiced_total(practice, client),
-        "next_appointment": selectors.client_appointments(practice, client)
+        "next_appointment": selectors.client_appointments(practice, membership, client)
         .filter(start__gte=practice.local_now(), status="scheduled")
         .order_by("start")
         .first(),
@@ -122,7 +122,9 @@ def _appointment_links() -> bool:
 def client_appointments(request: PracticeRequest, client_id: int) -> HttpResponse:
     practice = request.practice
     client = _client(request, client_id)
-    page = Paginator(selectors.client_appointments(practice, client), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.client_appointments(practice, request.membership, client), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {"page": page, "appointment_links": _appointment_links()}
     return _render_record(request, client, "appointments", "clients/detail_appointments.html", context)
 
@@ -143,7 +145,12 @@ def client_billing(request: PracticeRequest, client_id: int) -> HttpResponse:
 def client_settings(request: PracticeRequest, client_id: int) -> HttpResponse:
     practice = request.practice
     client = _client(request, client_id)
-    form = ClientForm(request.POST or None, practice=practice, initial=ClientForm.initial_for(client))
+    form = ClientForm(
+        request.POST or None,
+        practice=practice,
+        membership=request.membership,
+        initial=ClientForm.initial_for(client),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.client_update(client=client, actor=request.user, ip=client_ip(request), **form.cleaned_data)
@@ -192,7 +199,7 @@ def payer_new(request: PracticeRequest, client_id: int) -> HttpResponse:
     form = PayerForm(request.POST if request.method == "POST" and not linking else None)
     if linking:
         raw = request.POST.get("payer", "")
-        payer = selectors.payer_get_for_practice(practice, raw) if raw else None
+        payer = selectors.payer_get_for_practice(practice, request.membership, raw) if raw else None
         services.client_set_payer(client=client, actor=request.user, payer=payer, ip=client_ip(request))
         messages.success(request, PAYER_LINKED if payer else PAYER_UNLINKED)
         return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
@@ -210,7 +217,7 @@ def payer_new(request: PracticeRequest, client_id: int) -> HttpResponse:
         else:
             messages.success(request, PAYER_LINKED)
             return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
-    context = {"form": form, "payers": selectors.payers_for_practice(practice)}
+    context = {"form": form, "payers": selectors.payers_for_practice(practice, request.membership)}
     return _render_record(
         request, client, "settings", "clients/payer_form.html", context, status=400 if form.errors else 200
     )

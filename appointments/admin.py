@@ -1,58 +1,103 @@
 """Platform admin for services, appointments, recurring series and billing details.
 
 Admin is for platform staff doing support and corrections (practica.admin limits it to
-superusers). Status changes and billing go through the app's services, so appointments'
-status and billing details are read-only here: an edit in admin would skip the audit log
-and the billing items that follow from them.
+superusers). Appointments, their attendees, services and billing details, and recurring
+series are read-only here: a change to a time, a clinician, an attendee or a service must
+go through appointments.services, which checks the status, keeps billing details and items
+in step and writes the audit log. Services (the price list) stay editable, with the same
+practice rule the app keeps: a service's tax rate is one of its own practice.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from practica.admin import ReadOnlyAdmin
+
 from .models import Appointment, AppointmentService, Attendee, BillingDetail, RecurringSeries, Service
+
+TAX_RATE_OTHER_PRACTICE = "Choose a tax rate of the service's own practice."
+
+
+class ServiceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = [
+            "practice",
+            "name",
+            "code",
+            "default_duration_minutes",
+            "price",
+            "tax_rate",
+            "payment_type",
+            "copay_kind",
+            "copay_amount",
+            "copay_percent",
+            "is_archived",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean() returns; its declared type allows None
+        # On a change the practice is read-only, so it is the instance's.
+        practice = data.get("practice") or (self.instance.practice if self.instance.practice_id else None)
+        tax_rate = data.get("tax_rate")
+        if practice is not None and tax_rate is not None and tax_rate.practice_id != practice.pk:
+            self.add_error("tax_rate", TAX_RATE_OTHER_PRACTICE)
+        return data
 
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceAdminForm
     list_display = ["name", "code", "practice", "price", "payment_type", "default_duration_minutes", "is_archived"]
     list_filter = ["payment_type", "is_archived", "practice"]
     search_fields = ["name", "code", "practice__name", "practice__slug"]
     list_select_related = ["practice"]
     raw_id_fields = ["practice", "tax_rate"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Appointments and billing details of one practice point at it: it never moves.
+        return ["practice"] if obj is not None else []
 
-class AttendeeInline(admin.TabularInline):
-    model = Attendee
+
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
-    raw_id_fields = ["client"]
-
-
-class AppointmentServiceInline(admin.TabularInline):
-    model = AppointmentService
-    extra = 0
-    raw_id_fields = ["service"]
-
-
-class BillingDetailInline(admin.TabularInline):
-    model = BillingDetail
-    extra = 0
-    # A tuple, not a list: one value fits the declared types of both attributes (lists are invariant).
-    fields = ("client", "service", "units", "unit_price", "tax_percent")
-    readonly_fields = fields
+    can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
+class AttendeeInline(ReadOnlyInline):
+    model = Attendee
+    fields = readonly_fields = ("client",)
+
+
+class AppointmentServiceInline(ReadOnlyInline):
+    model = AppointmentService
+    fields = readonly_fields = ("service",)
+
+
+class BillingDetailInline(ReadOnlyInline):
+    model = BillingDetail
+    # A tuple, not a list: one value fits the declared types of both attributes (lists are invariant).
+    fields = ("client", "service", "units", "unit_price", "tax_percent")
+    readonly_fields = fields
+
+
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(ReadOnlyAdmin):
     list_display = ["id", "start", "end", "clinician", "practice", "status", "location", "series"]
     list_filter = ["status", "location", "practice"]
     search_fields = [
@@ -65,18 +110,15 @@ class AppointmentAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "start"
     list_select_related = ["practice", "clinician", "series"]
-    raw_id_fields = ["practice", "clinician", "series"]
-    readonly_fields = ["status", "completed_at", "created_at"]
     inlines = [AttendeeInline, AppointmentServiceInline, BillingDetailInline]
 
 
 @admin.register(RecurringSeries)
-class RecurringSeriesAdmin(admin.ModelAdmin):
+class RecurringSeriesAdmin(ReadOnlyAdmin):
     list_display = ["id", "practice", "rrule", "local_start", "timezone", "created_at"]
     list_filter = ["timezone", "practice"]
     search_fields = ["=id", "rrule", "practice__name", "practice__slug"]
     list_select_related = ["practice"]
-    raw_id_fields = ["practice"]
 
 
 @admin.register(BillingDetail)

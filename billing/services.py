@@ -1110,6 +1110,16 @@ def uninvoiced_by_client(practice: Practice, date_from: date, date_to: date) -> 
     return [BulkPreviewRow(client=clients[r["client_id"]], item_count=r["count"], total=r["total"]) for r in rows]
 
 
+def uninvoiced_client_count(practice: Practice, date_from: date, date_to: date) -> int:
+    """How many clients have uninvoiced items in the range (one query)."""
+    return (
+        BillingItem.objects.filter(practice=practice, invoice__isnull=True, date__gte=date_from, date__lte=date_to)
+        .values("client_id")
+        .distinct()
+        .count()
+    )
+
+
 def invoice_all_uninvoiced(
     *,
     practice: Practice,

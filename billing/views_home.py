@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -20,11 +21,18 @@ from practica.types import PracticeRequest
 
 from . import selectors_home as selectors
 from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
-from .services import invoice_all_uninvoiced, uninvoiced_by_client
+from .services import invoice_all_uninvoiced, uninvoiced_by_client, uninvoiced_client_count
+from .tasks import invoice_all_uninvoiced_task
 
 PAGE_SIZE = 50
 NOTHING_UNINVOICED = "There is nothing uninvoiced in that date range."
 INVOICES_CREATED = "Created {count} invoice(s) for {clients} client(s)."
+INVOICES_IN_BACKGROUND = (
+    "The invoices are being created in the background. They will appear on the Invoices tab in a few minutes."
+)
+# Up to this many clients, Invoice all runs in the request (about 2 s per 100 clients);
+# above it a Celery worker does it, well away from the web server's 30 s timeout.
+INVOICE_ALL_INLINE_LIMIT = 100
 
 TABS = [
     ("uninvoiced", "Uninvoiced", "billing:home"),
@@ -132,6 +140,14 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
         form = InvoiceAllForm(request.POST)
         if form.is_valid():
             start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+            if uninvoiced_client_count(practice, start, end) > INVOICE_ALL_INLINE_LIMIT:
+                # Too many for one request (gunicorn's timeout): a worker does it, one
+                # transaction per client as here, once this request has committed.
+                args = (practice.pk, request.user.pk, start.isoformat(), end.isoformat(), form.issue)
+                transaction.on_commit(lambda: invoice_all_uninvoiced_task.delay(*args))
+                messages.info(request, INVOICES_IN_BACKGROUND)
+                context.update({"form": form, "background": True, "date_from": start, "date_to": end})
+                return render(request, "billing/billing_home_invoice_all_done.html", context)
             try:
                 invoices = invoice_all_uninvoiced(
                     practice=practice,

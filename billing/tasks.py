@@ -1,0 +1,31 @@
+"""Billing work too long for a web request. Tasks take ids, load the rows and call a
+service; nothing else (acks_late and reject-on-worker-lost are global settings)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+
+from practica.models import Practice, User
+
+from .services import invoice_all_uninvoiced
+
+
+@shared_task(name="billing.tasks.invoice_all_uninvoiced")
+def invoice_all_uninvoiced_task(
+    practice_id: int, actor_id: int | None, date_from: str, date_to: str, issue: bool
+) -> int:
+    """Invoice all uninvoiced in the background. Safe to run twice (a redelivery after a
+    lost worker): items already invoiced are no longer uninvoiced, so nothing is made twice."""
+    practice = Practice.objects.get(pk=practice_id)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    invoices = invoice_all_uninvoiced(
+        practice=practice,
+        actor=actor,
+        date_from=date.fromisoformat(date_from),
+        date_to=date.fromisoformat(date_to),
+        issue=issue,
+        system=None if actor is not None else "invoice_all",
+    )
+    return len(invoices)

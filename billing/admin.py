@@ -1,23 +1,20 @@
 """Billing in the platform admin: for support, to see what happened.
 
-Money records (invoices and their lines, payments, allocations, the ledger, client
-accounts, package purchases, invoice counters) are read-only here: every change to them
-goes through billing.services, which locks, writes the ledger and the audit row. Admin
-has no action that writes money. A billing item may have its description or date
-corrected while it is uninvoiced; once on an invoice the invoice is the record.
-"""
+Every billing model is read-only here: money records (invoices and their lines, payments,
+allocations, the ledger, client accounts, package purchases and draws, invoice counters)
+and also billing items and packages, because every change to them goes through a service
+that locks, validates, writes the ledger and the audit row (billing.services,
+billing.services_packages; Settings > Packages in the app). Admin has no action that
+writes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from practica.admin import ReadOnlyAdmin
-from practica.audit import audit_write
-from practica.models import User
 
 from .models import (
     BillingItem,
@@ -27,11 +24,11 @@ from .models import (
     InvoiceLine,
     LedgerEntry,
     Package,
+    PackageDraw,
     PackagePurchase,
     Payment,
     PaymentAllocation,
 )
-from .services_packages import SERVICE_NOT_IN_PRACTICE
 
 LINE_FIELDS: tuple[str, ...] = (
     "position",
@@ -124,40 +121,16 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BillingItem)
-class BillingItemAdmin(admin.ModelAdmin):
+class BillingItemAdmin(ReadOnlyAdmin):
+    # Read-only: a billing item's wording, date and amounts change through the invoice
+    # services (adjusted on the Uninvoiced panel), which audit them.
     list_display = ["date", "description", "client", "practice", "kind", "amount", "currency", "invoice"]
     list_filter = ["kind", "practice", ("invoice", admin.EmptyFieldListFilter)]
     search_fields = ["description", "client__first_name", "client__last_name", "invoice__number"]
     list_select_related = ["practice", "client", "invoice"]
     date_hierarchy = "date"
     fields = ITEM_FIELDS
-    # Amounts are computed by the billing rules (billing.money); only the wording and the
-    # date of an uninvoiced item can be corrected here.
-    editable = ("date", "description")
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        if obj is not None and obj.invoice_id is None:
-            return [f for f in ITEM_FIELDS if f not in self.editable]
-        return list(ITEM_FIELDS)
-
-    def save_model(self, request: HttpRequest, obj: BillingItem, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        changes = {
-            name: [str(form.initial.get(name, "")), str(form.cleaned_data.get(name, ""))] for name in form.changed_data
-        }
-        actor = request.user if isinstance(request.user, User) else None
-        audit_write(practice=obj.practice, actor=actor, action="billing_item.admin_edited", obj=obj, changes=changes)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.invoice_id is not None:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    readonly_fields = ITEM_FIELDS
 
 
 @admin.register(Payment)
@@ -208,32 +181,26 @@ class ClientAccountAdmin(ReadOnlyAdmin):
 class InvoiceCounterAdmin(ReadOnlyAdmin):
     list_display = ["practice", "next_number"]
     list_select_related = ["practice"]
+    list_filter = ["practice"]
+    search_fields = ["practice__name", "practice__slug"]
 
 
-class PackageAdminForm(forms.ModelForm):
-    class Meta:
-        model = Package
-        fields = ["practice", "name", "service", "sessions", "price", "valid_days", "is_archived"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        practice, service = data.get("practice"), data.get("service")
-        if practice is not None and service is not None and service.practice_id != practice.pk:
-            self.add_error("service", SERVICE_NOT_IN_PRACTICE)
-        return data
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(ReadOnlyAdmin):
+    list_display = ["invoice", "position", "date", "description", "units", "unit_price", "tax_percent", "amount"]
+    list_filter = ["active", "invoice__practice"]
+    search_fields = ["invoice__number", "description"]
+    list_select_related = ["invoice"]
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
-    form = PackageAdminForm
+class PackageAdmin(ReadOnlyAdmin):
+    # Read-only: packages are kept in Settings > Packages (billing.services_packages), which
+    # checks the price and the service's practice and audits every change.
     list_display = ["name", "practice", "service", "sessions", "price", "valid_days", "is_archived"]
     list_filter = ["is_archived", "practice"]
     search_fields = ["name", "service__name"]
     list_select_related = ["practice", "service"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Archive instead: sold packages point at it.
-        return False
 
 
 @admin.register(PackagePurchase)
@@ -252,3 +219,12 @@ class PackagePurchaseAdmin(ReadOnlyAdmin):
     list_filter = ["practice"]
     search_fields = ["package__name", "client__first_name", "client__last_name", "invoice__number"]
     list_select_related = ["practice", "client", "package", "invoice"]
+
+
+@admin.register(PackageDraw)
+class PackageDrawAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "purchase", "client", "service", "appointment"]
+    list_filter = ["purchase__practice"]
+    search_fields = ["client__first_name", "client__last_name", "purchase__package__name"]
+    list_select_related = ["purchase", "client", "service", "appointment"]
+    date_hierarchy = "created_at"

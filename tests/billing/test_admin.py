@@ -24,14 +24,23 @@ from billing.models import (
 )
 from billing.money import line_amounts
 from billing.services import LineInput, invoice_create, package_sell, payment_record_manual
-from practica.models import AuditLog
 from tests.appointments.factories import ServiceFactory
 from tests.factories import UserFactory
 from tests.factories_clients import ClientFactory
 
 pytestmark = pytest.mark.django_db
 
-MONEY_MODELS = [Invoice, Payment, PaymentAllocation, LedgerEntry, ClientAccount, PackagePurchase, InvoiceCounter]
+MONEY_MODELS = [
+    Invoice,
+    Payment,
+    PaymentAllocation,
+    LedgerEntry,
+    ClientAccount,
+    PackagePurchase,
+    InvoiceCounter,
+    BillingItem,
+    Package,
+]
 
 
 @pytest.fixture
@@ -150,20 +159,17 @@ def test_ledger_rows_are_read_only_in_admin(superuser_client, books):
     assert LedgerEntry.objects.filter(pk=entry.pk).exists()
 
 
-def test_an_uninvoiced_item_can_have_its_wording_corrected_and_it_is_audited(superuser_client, books):
+def test_an_uninvoiced_item_is_read_only_too(superuser_client, books):
+    # Admin used to let a superuser edit an uninvoiced item's wording outside any service;
+    # billing items now change only through the billing services, which audit them.
     item = books["item"]
     url = reverse("admin:billing_billingitem_change", args=[item.pk])
-    page = superuser_client.get(url).content.decode()
-    assert 'name="description"' in page and 'name="amount"' not in page
-
+    page = superuser_client.get(url)
+    assert page.status_code == 200 and 'name="description"' not in page.content.decode()
     response = superuser_client.post(url, {"date": item.date.isoformat(), "description": "Session (telehealth)"})
-
-    assert response.status_code == 302
+    assert response.status_code == 403
     item.refresh_from_db()
-    assert item.description == "Session (telehealth)" and item.amount == Decimal("90.000")
-    assert AuditLog.objects.get(action="billing_item.admin_edited").changes == {
-        "description": ["Session", "Session (telehealth)"]
-    }
+    assert item.description == "Session"
 
 
 def test_an_invoiced_item_is_read_only(superuser_client, books):
@@ -175,14 +181,21 @@ def test_an_invoiced_item_is_read_only(superuser_client, books):
     assert invoiced.description == "Session"
 
 
-def test_a_package_cannot_take_another_practices_service(superuser_client, tenant, other_tenant):
-    foreign = ServiceFactory(practice=other_tenant.practice)
+def test_packages_cannot_be_added_or_changed_in_admin(superuser_client, tenant, books):
+    # Settings > Packages (billing.services_packages) checks the price and the service's
+    # practice and audits; admin bypassed both, so it only shows packages now.
+    service = ServiceFactory(practice=tenant.practice)
     response = superuser_client.post(
         reverse("admin:billing_package_add"),
-        {"practice": tenant.practice.pk, "name": "X", "service": foreign.pk, "sessions": 5, "price": "10"},
+        {"practice": tenant.practice.pk, "name": "X", "service": service.pk, "sessions": 5, "price": "10"},
     )
-    assert response.status_code == 200  # the form again, with the error
-    assert not Package.objects.exists()
+    assert response.status_code == 403
+    package = Package.objects.get()
+    change = reverse("admin:billing_package_change", args=[package.pk])
+    assert superuser_client.post(change, {"name": "Renamed", "price": "1"}).status_code == 403
+    package.refresh_from_db()
+    assert package.name != "Renamed"
+    assert Package.objects.count() == 1
 
 
 def test_staff_who_are_not_superusers_cannot_open_billing_admin(books):

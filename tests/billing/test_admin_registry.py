@@ -1,0 +1,55 @@
+"""Every model of the project's apps is in admin (read-only where it is a record), and
+every changelist loads, with rows, for a superuser."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from appointments.models import AppointmentService, Attendee
+from billing.models import PackageDraw
+from tests.billing.test_admin import books, root, superuser_client  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+
+PROJECT_APPS = ["practica", "clients", "appointments", "billing", "payments"]
+
+# Known gaps outside billing's ownership: appointments/admin.py does not register these
+# yet. Listed so this test still guards every other model; remove them once registered
+# (the second assertion fails as soon as one of them is, to keep this list honest).
+NOT_YET_REGISTERED = {AppointmentService, Attendee}
+
+
+def project_models() -> list[type]:
+    return [model for app in PROJECT_APPS for model in apps.get_app_config(app).get_models()]
+
+
+def test_every_model_of_the_project_apps_is_registered_in_admin():
+    missing = {model for model in project_models() if model not in admin.site._registry}
+    assert missing <= NOT_YET_REGISTERED, sorted(m._meta.label for m in missing - NOT_YET_REGISTERED)
+    assert missing == NOT_YET_REGISTERED, "registered now: drop from NOT_YET_REGISTERED"
+
+
+def test_every_project_changelist_loads_for_a_superuser(superuser_client: HttpClient, books):  # noqa: F811
+    for model in project_models():
+        if model not in admin.site._registry:
+            continue
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"
+        response = superuser_client.get(reverse(name))
+        assert response.status_code == 200, name
+        if admin.site._registry[model].search_fields:
+            assert superuser_client.get(reverse(name), {"q": "ana"}).status_code == 200, name
+
+
+def test_package_draws_are_read_only(root):  # noqa: F811
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = root
+    model_admin = admin.site._registry[PackageDraw]
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)

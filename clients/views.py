@@ -7,6 +7,7 @@ shows names and contact details only and is not audited row by row.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +18,8 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
+from billing import selectors as billing_selectors
+from billing.money import format_money
 from practica.audit import client_ip
 from practica.types import PracticeRequest
 
@@ -55,11 +58,22 @@ def _client(request: PracticeRequest, client_id: int) -> Client:
     return selectors.client_get_for_practice(request.practice, request.membership, client_id)
 
 
+def _header_money(request: PracticeRequest, client: Client) -> dict[str, str]:
+    """The client header's Balance and Credit balance, from the ledger's account row."""
+    practice = request.practice
+    account = billing_selectors.client_account(practice, client)
+    figures = (account.balance, account.credit_balance) if account else (Decimal("0"), Decimal("0"))
+    return {
+        name: format_money(value, practice.currency, practice.locale)
+        for name, value in zip(("balance", "credit"), figures, strict=True)
+    }
+
+
 def _render_record(
     request: PracticeRequest, client: Client, tab: str, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     services.client_record_viewed(client=client, actor=request.user, section=tab, ip=client_ip(request))
-    base = {"client": client, "tab": tab, "tabs": TABS}
+    base = {"client": client, "tab": tab, "tabs": TABS, "header_money": _header_money(request, client)}
     return render(request, template, {**base, **context}, status=status)
 
 

@@ -139,3 +139,19 @@ class BillingDetailAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Attendee)
+class AttendeeAdmin(ReadOnlyAdmin):
+    list_display = ["appointment", "client"]
+    search_fields = ["client__first_name", "client__last_name", "client__email"]
+    list_filter = ["appointment__practice"]
+    list_select_related = ["appointment", "client"]
+
+
+@admin.register(AppointmentService)
+class AppointmentServiceAdmin(ReadOnlyAdmin):
+    list_display = ["appointment", "service"]
+    search_fields = ["service__name", "service__code"]
+    list_filter = ["appointment__practice"]
+    list_select_related = ["appointment", "service"]

@@ -18,16 +18,16 @@ $(STAMP): requirements/dev.lock
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/python -m practica.run
+	$(BIN)/python -m practice.run
 
 system-deps:
 	bash scripts/system-deps.sh
 
 test: setup system-deps
-	DJANGO_ENV=test $(BIN)/python -m practica.embedded -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DJANGO_ENV=test $(BIN)/python -m practice.embedded -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	DJANGO_ENV=test $(BIN)/python -m practica.embedded -- $(BIN)/python -m bench.run
+	DJANGO_ENV=test $(BIN)/python -m practice.embedded -- $(BIN)/python -m bench.run
 
 lint: setup
 	$(BIN)/ruff check .

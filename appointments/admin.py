@@ -1,6 +1,6 @@
 """Platform admin for services, appointments, recurring series and billing details.
 
-Admin is for platform staff doing support and corrections (practica.admin limits it to
+Admin is for platform staff doing support and corrections (practice.admin limits it to
 superusers). Appointments, their attendees, services and billing details, and recurring
 series are read-only here: a change to a time, a clinician, an attendee or a service must
 go through appointments.services, which checks the status, keeps billing details and items
@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from practica.admin import ReadOnlyAdmin
+from practice.admin import ReadOnlyAdmin
 
 from .models import Appointment, AppointmentService, Attendee, BillingDetail, RecurringSeries, Service
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from clients.models import Client
-from practica.models import Membership, Practice, Role, User
+from practice.models import Membership, Practice, Role, User
 
 from .models import Appointment, Service
 

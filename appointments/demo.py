@@ -1,4 +1,4 @@
-"""Demo services and three months of appointments. Called by practica.demo.load_demo_data
+"""Demo services and three months of appointments. Called by practice.demo.load_demo_data
 after clients.demo, so the Harbour clients exist.
 
 Services and tax rates are get-or-create. Appointments are made only when Harbour has
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from billing.models import BillingItem
 from clients.models import Client
-from practica.models import FeePolicy, Practice, TaxRate, User
+from practice.models import FeePolicy, Practice, TaxRate, User
 
 from .models import Appointment, Service
 from .services import (

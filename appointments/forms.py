@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 
 from billing.money import minor_units, quantize, quantum
 from clients.models import Client
-from practica.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
+from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
 
 from .models import Appointment, AppointmentService, Attendee, Service
 from .services import PRICE_TOO_PRECISE

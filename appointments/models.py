@@ -10,7 +10,7 @@ from django.db import models
 from django.urls import reverse
 
 from clients.models import Client
-from practica.models import Practice, TaxRate
+from practice.models import Practice, TaxRate
 
 
 class Service(models.Model):

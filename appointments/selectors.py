@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from billing.models import BillingItem, Invoice
-from practica.models import Membership, Practice, User
+from practice.models import Membership, Practice, User
 
 from .models import Appointment
 

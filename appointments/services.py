@@ -25,8 +25,8 @@ from billing.models import BillingItem, PackageDraw, PackagePurchase
 from billing.money import line_amounts, minor_units, quantize
 from billing.services import package_usable
 from clients.models import Client
-from practica.audit import audit_write
-from practica.models import FeePolicy, Membership, Practice, User
+from practice.audit import audit_write
+from practice.models import FeePolicy, Membership, Practice, User
 
 from .models import Appointment, AppointmentService, Attendee, BillingDetail, RecurringSeries, Service
 

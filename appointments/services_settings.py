@@ -14,8 +14,8 @@ from django.db import transaction
 
 from billing.models import Invoice
 from billing.money import minor_units
-from practica.audit import audit_write, diff_fields
-from practica.models import FeePolicy, Practice, TaxRate, User
+from practice.audit import audit_write, diff_fields
+from practice.models import FeePolicy, Practice, TaxRate, User
 
 from .models import AppointmentService, BillingDetail, Service
 

@@ -21,9 +21,9 @@ from django.views.decorators.http import require_POST
 
 from billing.models import BillingItem
 from billing.money import format_money
-from practica.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
-from practica.models import Practice, Role, TaxRate
-from practica.types import PracticeRequest
+from practice.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
+from practice.models import Practice, Role, TaxRate
+from practice.types import PracticeRequest
 
 from . import calendar as cal
 from . import selectors, services, services_settings

@@ -18,7 +18,7 @@ from django.urls import reverse
 from billing.models import BillingItem, Invoice
 from billing.services import invoice_all_uninvoiced, invoice_create
 from clients.models import Client
-from practica.models import Membership, Practice, Role
+from practice.models import Membership, Practice, Role
 
 from .harness import Context, measure_get
 

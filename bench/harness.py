@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from practica.models import Practice, User
+from practice.models import Practice, User
 
 RUNS = 30
 WARMUP = 5

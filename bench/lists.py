@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentService, Attendee, Service
 from clients.models import Client
-from practica.models import Membership, Practice, Role, User
+from practice.models import Membership, Practice, Role, User
 
 from .harness import Context, measure_get
 

@@ -1,7 +1,7 @@
 """``make bench``: build a throwaway database with the demo data, time the pages, write
 bench/results.json.
 
-    DJANGO_SETTINGS_MODULE=practica.settings python -m bench.run [NAME ...]
+    DJANGO_SETTINGS_MODULE=practice.settings python -m bench.run [NAME ...]
 
 The database is the one in DATABASE_URL with ``_bench`` added to its name; it is dropped
 and created afresh on every run and dropped again at the end, so the figures never
@@ -89,8 +89,8 @@ def _benchmarks() -> list[Callable[[Any], Any]]:
 def _context():  # type: ignore[no-untyped-def]
     from django.test import Client
 
-    from practica.demo import HARBOUR, load_demo_data
-    from practica.models import Practice, User
+    from practice.demo import HARBOUR, load_demo_data
+    from practice.models import Practice, User
 
     from .harness import Context
 
@@ -104,13 +104,13 @@ def _context():  # type: ignore[no-untyped-def]
 def main(argv: list[str]) -> int:
     source_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     url = bench_database_url(source_url)
-    from practica.embedded import ensure_database
+    from practice.embedded import ensure_database
 
     drop_database(url)
     ensure_database(url)
     # Settings read DATABASE_URL when Django sets up, so point it at the bench database first.
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "practica.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "practice.settings")
     try:
         import django
         from django.core.management import call_command

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from practica.admin import ReadOnlyAdmin
+from practice.admin import ReadOnlyAdmin
 
 from .models import (
     BillingItem,

@@ -1,5 +1,5 @@
 """Demo invoices, payments, a credit invoice and a package for Harbour. Called by
-practica.demo.load_demo_data after appointments.demo, so Harbour's billing items exist.
+practice.demo.load_demo_data after appointments.demo, so Harbour's billing items exist.
 
 Everything goes through billing.services, so the ledger and the accounts are what a real
 practice would have. It runs only while Harbour has no invoice, so loading twice adds
@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from appointments.models import Service
 from clients.models import Client
-from practica.models import Practice, User
+from practice.models import Practice, User
 
 from .models import BillingItem, Invoice, Package, Payment
 from .money import quantize

@@ -13,7 +13,7 @@ from django.forms import formset_factory
 
 from appointments.models import Service
 from clients.models import Client
-from practica.models import Practice
+from practice.models import Practice
 
 from . import services
 from .models import BillingItem, Invoice, InvoiceLine, Payment

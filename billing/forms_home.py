@@ -14,7 +14,7 @@ from django.db.models import Q
 from appointments.models import Service
 from clients.models import Client
 from clients.selectors import clinicians_for_practice
-from practica.models import Practice, User
+from practice.models import Practice, User
 
 from .forms import PlainDecimalField
 from .models import Package

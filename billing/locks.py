@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from clients.models import Client
-from practica.models import Practice
+from practice.models import Practice
 
 from .models import BillingItem, ClientAccount, Invoice, InvoiceCounter, PackagePurchase, Payment
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from appointments.models import Appointment, Service
 from clients.models import Client
-from practica.models import Practice
+from practice.models import Practice
 
 
 class InvoiceCounter(models.Model):

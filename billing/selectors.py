@@ -14,7 +14,7 @@ from django.http import Http404
 from appointments.models import Appointment
 from clients.models import Client
 from clients.selectors import clients_visible
-from practica.models import Membership, Practice
+from practice.models import Membership, Practice
 
 from .models import (
     BillingItem,

@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Case, CharField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, Value, When
 
 from clients.models import Client
-from practica.models import Practice
+from practice.models import Practice
 
 from .models import BillingItem, Invoice, Package, PackagePurchase, Payment
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from appointments.models import Service
 from clients.models import Client
-from practica.audit import audit_write
-from practica.models import Practice, User
+from practice.audit import audit_write
+from practice.models import Practice, User
 
 from . import locks
 from .models import (

@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from appointments.models import Service
-from practica.audit import audit_write
-from practica.models import Practice, User
+from practice.audit import audit_write
+from practice.models import Practice, User
 
 from .models import Package
 from .money import quantize

@@ -7,7 +7,7 @@ from datetime import date
 
 from celery import shared_task
 
-from practica.models import Practice, User
+from practice.models import Practice, User
 
 from .services import invoice_all_uninvoiced
 

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clients import selectors as client_selectors
 from clients.models import Client
-from practica.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
-from practica.models import Membership, Practice
-from practica.types import PracticeRequest
+from practice.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
+from practice.models import Membership, Practice
+from practice.types import PracticeRequest
 
 from . import forms, selectors, services
 from .models import Invoice, Payment

@@ -16,8 +16,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from practica.access import BILLING_ROLES, require_role
-from practica.types import PracticeRequest
+from practice.access import BILLING_ROLES, require_role
+from practice.types import PracticeRequest
 
 from . import selectors_home as selectors
 from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week

@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clients.selectors import client_get_for_practice
-from practica.access import BILLING_ROLES, require_role
-from practica.types import PracticeRequest
+from practice.access import BILLING_ROLES, require_role
+from practice.types import PracticeRequest
 
 from . import selectors_home as selectors
 from .forms_home import PackageForm, PackageRefundForm, PackageSellForm

@@ -12,8 +12,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
-from practica.audit import audit_write, client_ip
-from practica.models import User
+from practice.audit import audit_write, client_ip
+from practice.models import User
 
 from .models import Client, Payer
 from .selectors import clinicians_for_practice
@@ -21,7 +21,7 @@ from .services import CLINICIAN_NOT_IN_PRACTICE, PAYER_NOT_IN_PRACTICE
 
 
 def _admin_user(request: HttpRequest) -> User:
-    # The admin site lets in signed-in superusers only (practica/admin.py), never AnonymousUser.
+    # The admin site lets in signed-in superusers only (practice/admin.py), never AnonymousUser.
     return cast(User, request.user)
 
 

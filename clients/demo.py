@@ -1,11 +1,11 @@
 """Demo clients. Fixed names and addresses, keyed on (practice, email): loading twice
-adds nothing. Called by practica.demo.load_demo_data."""
+adds nothing. Called by practice.demo.load_demo_data."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from practica.models import Practice, User
+from practice.models import Practice, User
 
 from .models import Client, Payer
 

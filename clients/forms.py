@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from practica.models import Membership, Practice, User
+from practice.models import Membership, Practice, User
 
 from .models import Client, Payer
 from .selectors import STATUS_ALL, clinicians_for_practice, payers_for_practice

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from practica.models import Practice
+from practice.models import Practice
 
 
 class Payer(models.Model):

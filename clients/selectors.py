@@ -15,7 +15,7 @@ from django.http import Http404
 
 from appointments.models import Appointment
 from billing.models import BillingItem
-from practica.models import Membership, Practice, Role, User
+from practice.models import Membership, Practice, Role, User
 
 from .models import Client, Payer
 

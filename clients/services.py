@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from practica.audit import audit_write, diff_fields
-from practica.models import Membership, Practice, Role, User
+from practice.audit import audit_write, diff_fields
+from practice.models import Membership, Practice, Role, User
 
 from .models import Client, Payer
 from .selectors import clinicians_for_practice

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 
 from billing import selectors as billing_selectors
 from billing.money import format_money
-from practica.audit import client_ip
-from practica.types import PracticeRequest
+from practice.audit import client_ip
+from practice.types import PracticeRequest
 
 from . import selectors, services
 from .forms import ClientFilterForm, ClientForm, PayerForm

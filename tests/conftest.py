@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from practica.celery import app as celery_app
-from practica.models import Membership, Practice, Role, User
+from practice.celery import app as celery_app
+from practice.models import Membership, Practice, Role, User
 
 from .factories import MembershipFactory, PracticeFactory, UserFactory
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import factory
 from django.conf import settings
 
-from practica.models import Membership, Practice, Role, User
+from practice.models import Membership, Practice, Role, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):

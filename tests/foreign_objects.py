@@ -25,7 +25,7 @@ def _clients(other_tenant) -> dict[str, int]:
 
 def _appointments(other_tenant) -> dict[str, int]:
     from appointments.models import BillingDetail
-    from practica.models import TaxRate
+    from practice.models import TaxRate
     from tests.appointments.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
     practice = other_tenant.practice

@@ -14,7 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from practica.models import Membership, StaffInvite
+from practice.models import Membership, StaffInvite
 
 from .conftest import signed_in
 

@@ -15,12 +15,12 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core import mail
 
-from practica.celery import app as celery_app
-from practica.models import StaffInvite
+from practice.celery import app as celery_app
+from practice.models import StaffInvite
 
 from .conftest import signed_in
 
-TASK = "practica.tasks.send_staff_invite_email"
+TASK = "practice.tasks.send_staff_invite_email"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("practica", "0003_billing_details"),
+        ("practice", "0003_billing_details"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
                 (
                     "practice",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="appointments", to="practica.practice"
+                        on_delete=django.db.models.deletion.CASCADE, related_name="appointments", to="practice.practice"
                     ),
                 ),
             ],

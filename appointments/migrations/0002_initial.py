@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("appointments", "0001_initial"),
         ("clients", "0001_initial"),
-        ("practica", "0003_billing_details"),
+        ("practice", "0003_billing_details"),
     ]
 
     operations = [
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
             model_name="recurringseries",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="series", to="practica.practice"
+                on_delete=django.db.models.deletion.CASCADE, related_name="series", to="practice.practice"
             ),
         ),
         migrations.AddField(
@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
             model_name="service",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="services", to="practica.practice"
+                on_delete=django.db.models.deletion.CASCADE, related_name="services", to="practice.practice"
             ),
         ),
         migrations.AddField(
@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
                 null=True,
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="+",
-                to="practica.taxrate",
+                to="practice.taxrate",
             ),
         ),
         migrations.AddField(

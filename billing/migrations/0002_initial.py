@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         ("appointments", "0002_initial"),
         ("billing", "0001_initial"),
         ("clients", "0001_initial"),
-        ("practica", "0003_billing_details"),
+        ("practice", "0003_billing_details"),
     ]
 
     operations = [
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
             model_name="billingitem",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="billing_items", to="practica.practice"
+                on_delete=django.db.models.deletion.PROTECT, related_name="billing_items", to="practice.practice"
             ),
         ),
         migrations.AddField(
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             model_name="invoice",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="invoices", to="practica.practice"
+                on_delete=django.db.models.deletion.PROTECT, related_name="invoices", to="practice.practice"
             ),
         ),
         migrations.AddField(

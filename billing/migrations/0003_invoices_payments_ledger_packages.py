@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         ("appointments", "0002_initial"),
         ("billing", "0002_initial"),
         ("clients", "0001_initial"),
-        ("practica", "0003_billing_details"),
+        ("practice", "0003_billing_details"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -386,14 +386,14 @@ class Migration(migrations.Migration):
             model_name="clientaccount",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="practica.practice"
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="practice.practice"
             ),
         ),
         migrations.AddField(
             model_name="invoicecounter",
             name="practice",
             field=models.OneToOneField(
-                on_delete=django.db.models.deletion.CASCADE, related_name="invoice_counter", to="practica.practice"
+                on_delete=django.db.models.deletion.CASCADE, related_name="invoice_counter", to="practice.practice"
             ),
         ),
         migrations.AddField(
@@ -447,14 +447,14 @@ class Migration(migrations.Migration):
             model_name="ledgerentry",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="ledger_entries", to="practica.practice"
+                on_delete=django.db.models.deletion.PROTECT, related_name="ledger_entries", to="practice.practice"
             ),
         ),
         migrations.AddField(
             model_name="package",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="packages", to="practica.practice"
+                on_delete=django.db.models.deletion.CASCADE, related_name="packages", to="practice.practice"
             ),
         ),
         migrations.AddField(
@@ -508,7 +508,7 @@ class Migration(migrations.Migration):
             model_name="packagepurchase",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="package_purchases", to="practica.practice"
+                on_delete=django.db.models.deletion.PROTECT, related_name="package_purchases", to="practice.practice"
             ),
         ),
         migrations.AddField(
@@ -547,7 +547,7 @@ class Migration(migrations.Migration):
             model_name="payment",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="practica.practice"
+                on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="practice.practice"
             ),
         ),
         migrations.AddField(

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import template
 
 from billing.money import format_money
-from practica.models import Practice
+from practice.models import Practice
 
 register = template.Library()
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("practica", "0003_billing_details"),
+        ("practice", "0003_billing_details"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 (
                     "practice",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="payers", to="practica.practice"
+                        on_delete=django.db.models.deletion.CASCADE, related_name="payers", to="practice.practice"
                     ),
                 ),
             ],
@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 (
                     "practice",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="clients", to="practica.practice"
+                        on_delete=django.db.models.deletion.CASCADE, related_name="clients", to="practice.practice"
                     ),
                 ),
                 (

@@ -11,7 +11,7 @@ from appointments.models import Appointment, Service
 from appointments.services import appointment_create
 from billing.models import Invoice
 from clients.models import Client
-from practica.models import Practice, TaxRate, User
+from practice.models import Practice, TaxRate, User
 
 
 class ClientFactory(factory.django.DjangoModelFactory):

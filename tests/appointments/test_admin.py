@@ -13,7 +13,7 @@ from django.utils.html import escape
 from appointments.admin import TAX_RATE_OTHER_PRACTICE
 from appointments.models import Appointment, Service
 from appointments.services import Recurrence, appointment_mark_completed
-from practica.models import TaxRate
+from practice.models import TaxRate
 from tests.factories import UserFactory
 
 from .factories import ClientFactory, ServiceFactory, make_appointment, past_start

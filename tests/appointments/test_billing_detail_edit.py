@@ -17,7 +17,7 @@ from appointments.services import (
     billing_items_generate_for_appointment,
 )
 from billing.models import BillingItem
-from practica.models import AuditLog
+from practice.models import AuditLog
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory, make_appointment, past_start

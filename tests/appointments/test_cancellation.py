@@ -20,7 +20,7 @@ from appointments.services import (
     appointment_mark_no_show,
 )
 from billing.models import BillingItem
-from practica.models import FeePolicy
+from practice.models import FeePolicy
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory, make_appointment, past_start

@@ -21,7 +21,7 @@ from appointments.services import (
     billing_items_generate_for_appointment,
 )
 from billing.models import BillingItem
-from practica.models import AuditLog, FeePolicy
+from practice.models import AuditLog, FeePolicy
 
 from .factories import ClientFactory, ServiceFactory, make_appointment
 

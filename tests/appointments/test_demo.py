@@ -9,7 +9,7 @@ from django.db.models import Count
 
 from appointments.models import Appointment, Attendee
 from clients.models import Client
-from practica.models import Practice
+from practice.models import Practice
 
 pytestmark = pytest.mark.django_db
 

@@ -33,7 +33,7 @@ from appointments.services import (
 )
 from billing.models import BillingItem
 from billing.money import line_amounts, sum_lines
-from practica.models import FeePolicy
+from practice.models import FeePolicy
 
 from .factories import (
     ClientFactory,

@@ -10,8 +10,8 @@ from django.urls import reverse
 from appointments import services_settings as ss
 from appointments.models import Service
 from billing.models import Invoice
-from practica.access import ROLE_REFUSED
-from practica.models import AuditLog, Practice, TaxRate
+from practice.access import ROLE_REFUSED
+from practice.models import AuditLog, Practice, TaxRate
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory, make_appointment

@@ -19,7 +19,7 @@ from billing import services
 from billing.models import BillingItem, ClientAccount, Invoice, LedgerEntry
 from billing.money import line_amounts
 from clients.models import Client
-from practica.models import Practice, User
+from practice.models import Practice, User
 from tests.appointments.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 D = Decimal

@@ -14,7 +14,7 @@ from tests.billing.test_admin import books, root, superuser_client  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = ["practica", "clients", "appointments", "billing", "payments"]
+PROJECT_APPS = ["practice", "clients", "appointments", "billing", "payments"]
 
 # Known gaps outside billing's ownership: appointments/admin.py does not register these
 # yet. Listed so this test still guards every other model; remove them once registered.

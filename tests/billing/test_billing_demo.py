@@ -7,8 +7,8 @@ import pytest
 
 from billing.models import Invoice, LedgerEntry, PackagePurchase, Payment
 from billing.services import ledger_verify
-from practica.demo import HARBOUR, load_demo_data
-from practica.models import Practice
+from practice.demo import HARBOUR, load_demo_data
+from practice.models import Practice
 
 pytestmark = pytest.mark.django_db
 

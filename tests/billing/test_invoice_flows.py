@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from billing import services
 from billing.models import BillingItem, Invoice, InvoiceLine, LedgerEntry, Package, Payment
 from billing.money import line_amounts
-from practica.models import AuditLog
+from practice.models import AuditLog
 
 from .factories import (
     ServiceFactory,

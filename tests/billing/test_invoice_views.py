@@ -15,7 +15,7 @@ from billing.forms import PRICE_NEGATIVE
 from billing.models import BillingItem, ClientAccount, Invoice, LedgerEntry, Payment
 from billing.money import line_amounts
 from billing.views import NOTHING_ON_APPOINTMENT
-from practica.models import AuditLog
+from practice.models import AuditLog
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

@@ -23,7 +23,7 @@ from billing.services import (
     package_refund_unused,
     package_sell,
 )
-from practica.models import AuditLog, TaxRate
+from practice.models import AuditLog, TaxRate
 from tests.appointments.factories import ServiceFactory
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
@@ -304,7 +304,7 @@ def test_a_refund_locks_practice_then_client_then_invoice_then_purchase(tenant, 
     for sql in locked[:4]:
         table = sql.split(" FROM ", 1)[1].split()[0].strip('"')
         tables.append(table)
-    assert tables == ["practica_practice", "billing_clientaccount", "billing_invoice", "billing_packagepurchase"]
+    assert tables == ["practice_practice", "billing_clientaccount", "billing_invoice", "billing_packagepurchase"]
 
 
 @pytest.mark.parametrize("name", ["billing:packages", "billing:package_new"])

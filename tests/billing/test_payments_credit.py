@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import Invoice, LedgerEntry, Payment, PaymentAllocation
-from practica.models import AuditLog
+from practice.models import AuditLog
 
 from .factories import (
     account,

@@ -7,8 +7,8 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Client, Payer
-from practica.demo import load_demo_data
-from practica.models import AuditLog, Practice
+from practice.demo import load_demo_data
+from practice.models import AuditLog, Practice
 from tests.factories import UserFactory
 from tests.factories_clients import ClientFactory, PayerFactory
 

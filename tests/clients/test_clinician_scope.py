@@ -9,7 +9,7 @@ import pytest
 
 from appointments.services import appointment_create, appointment_update
 from clients.models import Client
-from practica.models import AuditLog
+from practice.models import AuditLog
 from tests.appointments.factories import ServiceFactory, future_start, past_start
 from tests.factories_clients import ClientFactory, PayerFactory
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from clients import services
 from clients.models import Client
-from practica.models import AuditLog
+from practice.models import AuditLog
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory, PayerFactory
 

@@ -6,7 +6,7 @@ import pytest
 
 from clients import services
 from clients.models import Client, Payer
-from practica.models import AuditLog
+from practice.models import AuditLog
 from tests.factories_clients import ClientFactory, PayerFactory
 
 from .conftest import url

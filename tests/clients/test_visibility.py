@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from practica.models import AuditLog
+from practice.models import AuditLog
 from tests.conftest import signed_in
 
 from .conftest import url

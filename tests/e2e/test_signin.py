@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from practica.forms import SIGN_IN_FAILED
+from practice.forms import SIGN_IN_FAILED
 
 from .conftest import sign_in
 

@@ -1,4 +1,4 @@
-"""Helpers for the sign-in, session and staff tests of the practica app."""
+"""Helpers for the sign-in, session and staff tests of the practice app."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from practica.models import Practice
+from practice.models import Practice
 
 from ..conftest import PASSWORD
 

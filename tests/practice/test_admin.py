@@ -8,9 +8,9 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from practica.admin import ADMIN_PLATFORM_ONLY
-from practica.audit import audit_write
-from practica.models import AuditLog, StaffInvite, User
+from practice.admin import ADMIN_PLATFORM_ONLY
+from practice.audit import audit_write
+from practice.models import AuditLog, StaffInvite, User
 
 from ..conftest import signed_in
 from .conftest import page_text
@@ -56,7 +56,7 @@ def test_a_practice_owner_does_not_get_in(tenant, staff):
     assert response.status_code == 403
     assert ADMIN_PLATFORM_ONLY in page_text(response)
     # And no admin page opens for her
-    assert client.get(reverse("admin:practica_practice_changelist")).status_code == 302
+    assert client.get(reverse("admin:practice_practice_changelist")).status_code == 302
 
 
 def test_a_practice_owner_cannot_sign_in_on_the_admin_sign_in_page(tenant):
@@ -84,7 +84,7 @@ def registered_changelists() -> list[str]:
 
 def test_every_registered_model_changelist_loads_for_a_superuser(admin_client, tenant, other_tenant, audit_row):
     names = registered_changelists()
-    assert "admin:practica_auditlog_changelist" in names
+    assert "admin:practice_auditlog_changelist" in names
     for name in names:
         response = admin_client.get(reverse(name))
         assert response.status_code == 200, name
@@ -97,35 +97,35 @@ def test_every_practica_model_is_registered():
     from django.apps import apps
 
     registered = set(admin.site._registry)
-    assert set(apps.get_app_config("practica").get_models()) <= registered
+    assert set(apps.get_app_config("practice").get_models()) <= registered
 
 
 def test_practice_members_and_users_are_listed_with_useful_columns(admin_client, tenant):
-    practices = page_text(admin_client.get(reverse("admin:practica_practice_changelist")))
+    practices = page_text(admin_client.get(reverse("admin:practice_practice_changelist")))
     assert "America/New_York" in practices and "USD" in practices
-    users = page_text(admin_client.get(reverse("admin:practica_user_changelist"), {"q": "owner@harbour"}))
+    users = page_text(admin_client.get(reverse("admin:practice_user_changelist"), {"q": "owner@harbour"}))
     assert "owner@harbour.test" in users
     assert "admin@harbour.test" not in users
 
 
 def test_audit_rows_are_read_only_in_admin(admin_client, audit_row):
-    changelist = page_text(admin_client.get(reverse("admin:practica_auditlog_changelist")))
+    changelist = page_text(admin_client.get(reverse("admin:practice_auditlog_changelist")))
     assert "practice.settings_changed" in changelist
-    assert reverse("admin:practica_auditlog_add") not in changelist
+    assert reverse("admin:practice_auditlog_add") not in changelist
     # No add, no delete
-    assert admin_client.get(reverse("admin:practica_auditlog_add")).status_code == 403
-    assert admin_client.get(reverse("admin:practica_auditlog_delete", args=[audit_row.pk])).status_code == 403
-    delete_url = reverse("admin:practica_auditlog_delete", args=[audit_row.pk])
+    assert admin_client.get(reverse("admin:practice_auditlog_add")).status_code == 403
+    assert admin_client.get(reverse("admin:practice_auditlog_delete", args=[audit_row.pk])).status_code == 403
+    delete_url = reverse("admin:practice_auditlog_delete", args=[audit_row.pk])
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
     # The row can be looked at, but has no save button, and a posted change is refused
-    view = admin_client.get(reverse("admin:practica_auditlog_change", args=[audit_row.pk]))
+    view = admin_client.get(reverse("admin:practice_auditlog_change", args=[audit_row.pk]))
     assert view.status_code == 200
     assert 'name="_save"' not in page_text(view)
-    post = admin_client.post(reverse("admin:practica_auditlog_change", args=[audit_row.pk]), {"action": "hacked"})
+    post = admin_client.post(reverse("admin:practice_auditlog_change", args=[audit_row.pk]), {"action": "hacked"})
     assert post.status_code == 403
     # The bulk "delete selected" action is not offered either
     bulk = admin_client.post(
-        reverse("admin:practica_auditlog_changelist"),
+        reverse("admin:practice_auditlog_changelist"),
         {"action": "delete_selected", "_selected_action": [audit_row.pk], "post": "yes"},
     )
     assert bulk.status_code in (200, 302, 403)
@@ -145,7 +145,7 @@ def test_invites_are_read_only_and_never_show_the_token_hash(admin_client, tenan
         invited_by=tenant.owner,
         expires_at=timezone.now() + timedelta(days=7),
     )
-    view = page_text(admin_client.get(reverse("admin:practica_staffinvite_change", args=[invite.pk])))
+    view = page_text(admin_client.get(reverse("admin:practice_staffinvite_change", args=[invite.pk])))
     assert "x@example.test" in view
     assert "f" * 64 not in view
-    assert admin_client.get(reverse("admin:practica_staffinvite_add")).status_code == 403
+    assert admin_client.get(reverse("admin:practice_staffinvite_add")).status_code == 403

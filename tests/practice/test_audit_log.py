@@ -9,8 +9,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
-from practica.audit import audit_write
-from practica.models import AuditLog, Role
+from practice.audit import audit_write
+from practice.models import AuditLog, Role
 
 from ..conftest import signed_in
 from .conftest import page_text, purl, sign_in
@@ -100,7 +100,7 @@ def row(tenant):
 
 @pytest.mark.parametrize(
     "sql",
-    ["UPDATE practica_auditlog SET action = 'nothing.happened'", "DELETE FROM practica_auditlog"],
+    ["UPDATE practice_auditlog SET action = 'nothing.happened'", "DELETE FROM practice_auditlog"],
     ids=["update", "delete"],
 )
 def test_the_database_refuses_to_change_or_delete_a_row_with_raw_sql(row, sql):

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from practica.forms import SIGN_IN_FAILED
-from practica.models import User
+from practice.forms import SIGN_IN_FAILED
+from practice.models import User
 
 from ..conftest import PASSWORD
 from .conftest import dashboard_url, page_text, sign_in

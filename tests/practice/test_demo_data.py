@@ -8,15 +8,15 @@ from django.apps import apps
 from django.core.management import call_command
 from django.test import Client
 
-from practica.management.commands.demo_data import REFUSED_IN_PRODUCTION
-from practica.models import Membership, Practice, Role, User
+from practice.management.commands.demo_data import REFUSED_IN_PRODUCTION
+from practice.models import Membership, Practice, Role, User
 
 from .conftest import dashboard_url, page_text, sign_in
 from .test_settings_production import manage
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"practica", "clients", "appointments", "billing", "payments"}
+PROJECT_APPS = {"practice", "clients", "appointments", "billing", "payments"}
 
 ACCOUNTS = {
     "owner@harbour.example": ("harbour-street", Role.OWNER),
@@ -40,7 +40,7 @@ def test_loading_twice_adds_nothing_the_second_time(capsys):
     first = row_counts()
     call_command("demo_data")
     assert row_counts() == first
-    assert first["practica.Practice"] == 2
+    assert first["practice.Practice"] == 2
     assert "Demo data ready" in capsys.readouterr().out
 
 

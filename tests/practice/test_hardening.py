@@ -14,8 +14,8 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from practica.embedded import ROOT_DATA_HOME, pg_data_dir, postgres_url_for_socket
-from practica.models import AuditLog, Membership, Role
+from practice.embedded import ROOT_DATA_HOME, pg_data_dir, postgres_url_for_socket
+from practice.models import AuditLog, Membership, Role
 from tests.factories import UserFactory
 
 from ..conftest import PASSWORD, signed_in

@@ -10,9 +10,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from practica.access import ROLE_REFUSED
-from practica.models import Membership, Role, StaffInvite, User
-from practica.services import (
+from practice.access import ROLE_REFUSED
+from practice.models import Membership, Role, StaffInvite, User
+from practice.services import (
     INVITE_ALREADY_MEMBER,
     INVITE_ALREADY_PENDING,
     INVITE_NOT_VALID,

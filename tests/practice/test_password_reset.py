@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from practica.models import User
+from practice.models import User
 
 from ..conftest import PASSWORD
 from .conftest import dashboard_url, page_text, sign_in

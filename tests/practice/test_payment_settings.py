@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 
 from billing import services as billing
 from billing.models import BillingItem
-from practica.models import Practice
-from practica.services import INVOICE_START_LOCKED, PAYMENT_SETTINGS_FIELDS, practice_settings_update
+from practice.models import Practice
+from practice.services import INVOICE_START_LOCKED, PAYMENT_SETTINGS_FIELDS, practice_settings_update
 from tests.factories_clients import ClientFactory
 
 from ..conftest import signed_in

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from practica.access import ROLE_REFUSED
-from practica.models import Practice, Role
+from practice.access import ROLE_REFUSED
+from practice.models import Practice, Role
 
 from ..conftest import signed_in
 from .conftest import page_text, purl
@@ -92,7 +92,7 @@ def test_settings_lists_only_the_sections_a_role_may_open(tenant):
 
 def test_a_role_is_per_practice(tenant, other_tenant):
     # Given the other practice's owner is a biller here
-    from practica.models import Membership
+    from practice.models import Membership
 
     Membership.objects.create(user=other_tenant.owner, practice=tenant.practice, role=Role.BILLER)
     client = signed_in(other_tenant.owner)

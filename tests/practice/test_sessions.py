@@ -10,8 +10,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from practica.middleware import IDLE_SIGNED_OUT, LIFETIME_SIGNED_OUT
-from practica.models import AuditLog, Practice
+from practice.middleware import IDLE_SIGNED_OUT, LIFETIME_SIGNED_OUT
+from practice.models import AuditLog, Practice
 
 from ..conftest import PASSWORD
 from .conftest import dashboard_url, page_text, purl, sign_in

@@ -9,10 +9,10 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from practica.auth_views import CODE_EXPIRED
-from practica.models import AuditLog
-from practica.services import TOTP_BAD_TOKEN
-from practica.views import TOTP_REMOVE_NEEDS_PASSWORD
+from practice.auth_views import CODE_EXPIRED
+from practice.models import AuditLog
+from practice.services import TOTP_BAD_TOKEN
+from practice.views import TOTP_REMOVE_NEEDS_PASSWORD
 
 from ..conftest import PASSWORD, signed_in
 from .conftest import dashboard_url, page_text, purl, sign_in, totp_code

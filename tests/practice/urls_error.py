@@ -7,4 +7,4 @@ def fail(request):  # type: ignore[no-untyped-def]
     raise RuntimeError("database password is hunter2")
 
 
-urlpatterns = [path("fail/", fail), path("", include("practica.urls"))]
+urlpatterns = [path("fail/", fail), path("", include("practice.urls"))]

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.services import ledger_verify
-from practica.models import Practice
+from practice.models import Practice
 
 
 class Command(BaseCommand):

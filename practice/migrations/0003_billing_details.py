@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("practica", "0002_audit_append_only"),
+        ("practice", "0002_audit_append_only"),
     ]
 
     operations = [
@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
             model_name="taxrate",
             name="practice",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="tax_rates", to="practica.practice"
+                on_delete=django.db.models.deletion.CASCADE, related_name="tax_rates", to="practice.practice"
             ),
         ),
         migrations.AddConstraint(

@@ -4,12 +4,12 @@ from celery import shared_task
 from django.core.management import call_command
 
 
-@shared_task(name="practica.tasks.sessions_clear_expired")
+@shared_task(name="practice.tasks.sessions_clear_expired")
 def sessions_clear_expired() -> None:
     call_command("clearsessions")
 
 
-@shared_task(name="practica.tasks.send_staff_invite_email")
+@shared_task(name="practice.tasks.send_staff_invite_email")
 def send_staff_invite_email(invite_id: int, token: str) -> None:
     from .emails import staff_invite_email_send
     from .models import StaffInvite

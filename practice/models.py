@@ -62,7 +62,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     session_generation = models.PositiveIntegerField(default=0)
     last_practice = models.ForeignKey(
-        "practica.Practice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "practice.Practice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     objects = UserManager()
@@ -87,7 +87,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Django compares this hash on every request; a change of password or of the
         # generation invalidates every session that was made before it.
         return salted_hmac(
-            "practica.User.get_session_auth_hash",
+            "practice.User.get_session_auth_hash",
             f"{self.password}:{self.session_generation}",
             algorithm="sha256",
         ).hexdigest()

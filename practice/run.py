@@ -43,15 +43,15 @@ def main() -> int:
         manager = Manager(Printer(sys.stdout))
         manager.add_process(
             "web",
-            f"{py} -m gunicorn practica.wsgi:application --bind {host}:{port} --workers 2 "
+            f"{py} -m gunicorn practice.wsgi:application --bind {host}:{port} --workers 2 "
             "--reload --access-logfile - --graceful-timeout 5",
             env=env,
             cwd=str(ROOT),
         )
         manager.add_process(
-            "worker", f"{py} -m celery -A practica worker -l info --concurrency 2", env=env, cwd=str(ROOT)
+            "worker", f"{py} -m celery -A practice worker -l info --concurrency 2", env=env, cwd=str(ROOT)
         )
-        manager.add_process("beat", f"{py} -m celery -A practica beat -l info", env=env, cwd=str(ROOT))
+        manager.add_process("beat", f"{py} -m celery -A practice beat -l info", env=env, cwd=str(ROOT))
         manager.loop()
         return manager.returncode or 0
 

@@ -6,7 +6,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import practica.models
+import practice.models
 
 
 class Migration(migrations.Migration):
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ("slug", models.SlugField(max_length=60, unique=True)),
                 (
                     "timezone",
-                    models.CharField(default="UTC", max_length=64, validators=[practica.models.validate_timezone]),
+                    models.CharField(default="UTC", max_length=64, validators=[practice.models.validate_timezone]),
                 ),
                 (
                     "currency",
@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="+",
-                        to="practica.practice",
+                        to="practice.practice",
                     ),
                 ),
             ],
@@ -135,7 +135,7 @@ class Migration(migrations.Migration):
                 "ordering": ["email"],
             },
             managers=[
-                ("objects", practica.models.UserManager()),
+                ("objects", practice.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
@@ -167,7 +167,7 @@ class Migration(migrations.Migration):
                 (
                     "practice",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="practica.practice"
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="practice.practice"
                     ),
                 ),
             ],
@@ -207,7 +207,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="audit_rows",
-                        to="practica.practice",
+                        to="practice.practice",
                     ),
                 ),
             ],
@@ -257,7 +257,7 @@ class Migration(migrations.Migration):
                 (
                     "practice",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="invites", to="practica.practice"
+                        on_delete=django.db.models.deletion.CASCADE, related_name="invites", to="practice.practice"
                     ),
                 ),
             ],

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from practica.demo import load_demo_data
+from practice.demo import load_demo_data
 
 REFUSED_IN_PRODUCTION = "Demo data (with its shared demo password) is never loaded in production."
 

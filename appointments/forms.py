@@ -19,6 +19,7 @@ from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
 
 from .models import Appointment, AppointmentService, Attendee, Service
 from .services import PRICE_TOO_PRECISE
+from .services_settings import BILLING_DETAILS_FIELDS, SERVICE_FIELDS
 
 DURATION_POSITIVE = "Enter a duration of at least 1 minute."
 DURATION_TOO_LONG = "An appointment lasts at most 24 hours."
@@ -39,17 +40,7 @@ def currency_choices() -> list[tuple[str, str]]:
 class ServiceForm(forms.ModelForm):
     class Meta:
         model = Service
-        fields = [
-            "name",
-            "code",
-            "default_duration_minutes",
-            "price",
-            "tax_rate",
-            "payment_type",
-            "copay_kind",
-            "copay_amount",
-            "copay_percent",
-        ]
+        fields = list(SERVICE_FIELDS)
         labels = {
             "default_duration_minutes": "Default duration (minutes)",
             "payment_type": "How it is paid",
@@ -111,18 +102,7 @@ class BillingDetailsForm(forms.ModelForm):
 
     class Meta:
         model = Practice
-        fields = [
-            "currency",
-            "prices_include_tax",
-            "billing_address",
-            "tax_id",
-            "timezone",
-            "no_show_policy",
-            "no_show_fee",
-            "late_cancel_policy",
-            "late_cancel_fee",
-            "late_cancel_window_hours",
-        ]
+        fields = list(BILLING_DETAILS_FIELDS)
         labels = {
             "prices_include_tax": "Prices include tax",
             "tax_id": "Tax id",

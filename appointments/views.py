@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from billing.models import BillingItem
 from billing.money import format_money
 from practice.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
+from practice.forms import apply_service_errors
 from practice.models import Practice, Role, TaxRate
 from practice.types import PracticeRequest
 
@@ -74,19 +75,6 @@ def _render(
         return render(request, template, context, status=status)
 
 
-def _apply_errors(form: Any, exc: ValidationError, *, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's ValidationError on the form: on its field when the form has one."""
-    aliases = aliases or {}
-    if not hasattr(exc, "error_dict"):
-        for message in exc.messages:
-            form.add_error(None, message)
-        return
-    for key, errors in exc.message_dict.items():
-        field = aliases.get(key, key)
-        for message in errors:
-            form.add_error(field if field in form.fields else None, message)
-
-
 # --- Settings > Services -------------------------------------------------------------
 
 
@@ -124,7 +112,7 @@ def _service_form_view(request: PracticeRequest, service: Service | None) -> Htt
                 )
                 messages.success(request, f"Service {saved.name} saved.")
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             return redirect("appointments:services", practice_slug=practice.slug)
     status = 400 if form.errors else 200
@@ -187,7 +175,7 @@ def billing_details(request: PracticeRequest) -> HttpResponse:
                 data=form.cleaned_data,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, "Billing details saved.")
             return redirect("appointments:billing_details", practice_slug=practice.slug)
@@ -208,7 +196,7 @@ def tax_rate_new(request: PracticeRequest) -> HttpResponse:
                 is_default=form.cleaned_data["is_default"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Tax rate {rate} added.")
             return redirect("appointments:billing_details", practice_slug=practice.slug)
@@ -232,7 +220,7 @@ def tax_rate_edit(request: PracticeRequest, tax_rate_id: int) -> HttpResponse:
                 is_archived=form.cleaned_data["is_archived"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Tax rate {saved} saved.")
             return redirect("appointments:billing_details", practice_slug=practice.slug)
@@ -400,7 +388,9 @@ def appointment_new(request: PracticeRequest) -> HttpResponse:
                 recurrence=recurrence,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc, aliases={"recurrence": "until", "start": "start_time", "end": "duration_minutes"})
+            apply_service_errors(
+                form, exc, aliases={"recurrence": "until", "start": "start_time", "end": "duration_minutes"}
+            )
         else:
             count = len(created)
             messages.success(request, "Appointment booked." if count == 1 else f"{count} appointments booked.")
@@ -440,7 +430,7 @@ def appointment_edit(request: PracticeRequest, appointment_id: int) -> HttpRespo
                 scope=data.get("scope") or "this",
             )
         except ValidationError as exc:
-            _apply_errors(form, exc, aliases={"start": "start_time", "end": "duration_minutes"})
+            apply_service_errors(form, exc, aliases={"start": "start_time", "end": "duration_minutes"})
         else:
             messages.success(request, "Appointment saved.")
             return redirect(appointment.get_absolute_url())
@@ -601,7 +591,7 @@ def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id
         try:
             services.billing_detail_update(detail=detail, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request,

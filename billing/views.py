@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clients import selectors as client_selectors
 from clients.models import Client
 from practice.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
+from practice.forms import apply_service_errors
 from practice.models import Membership, Practice
 from practice.types import PracticeRequest
 
@@ -87,16 +88,6 @@ def _client(request: PracticeRequest, client_id: int | str) -> Client:
 
 def _messages_of(exc: ValidationError) -> list[str]:
     return list(exc.messages)
-
-
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(name if name in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
 
 
 def _code(exc: ValidationError) -> str | None:
@@ -333,7 +324,7 @@ def invoice_void(request: PracticeRequest, invoice_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, INVOICE_VOIDED.format(number=invoice.number))
             return redirect(invoice.get_absolute_url())
@@ -371,7 +362,7 @@ def invoice_mark_paid(request: PracticeRequest, invoice_id: int) -> HttpResponse
                 received_on=form.cleaned_data["received_on"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, PAYMENT_RECORDED.format(amount=_money(request, result.payment.amount)))
             return redirect(invoice.get_absolute_url())
@@ -446,7 +437,7 @@ def credit_new(request: PracticeRequest, client_id: int) -> HttpResponse:
                 )
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
-                    _apply_errors(form, exc)
+                    apply_service_errors(form, exc)
                 else:
                     errors = _messages_of(exc)
             else:
@@ -502,7 +493,7 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
             if _code(exc) == "overpayment":
                 question = services.OVERPAYMENT_QUESTION
             else:
-                _apply_errors(form, exc)
+                apply_service_errors(form, exc)
         else:
             messages.success(request, PAYMENT_RECORDED.format(amount=_money(request, result.payment.amount)))
             if invoice is not None:
@@ -556,7 +547,7 @@ def payment_delete(request: PracticeRequest, payment_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, PAYMENT_DELETED)
             return redirect("billing:payment", practice_slug=_practice(request).slug, payment_id=payment.pk)

@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from practice.access import BILLING_ROLES, require_role
+from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
 from . import selectors_home as selectors
@@ -113,16 +114,6 @@ def billing_credits(request: PracticeRequest) -> HttpResponse:
 # --- Invoice all uninvoiced -----------------------------------------------------------------
 
 
-def _apply_errors(form: InvoiceAllForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(name if name in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
-
-
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
 def invoice_all(request: PracticeRequest) -> HttpResponse:
@@ -157,7 +148,7 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
                     issue=form.issue,
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 if invoices:
                     messages.success(request, INVOICES_CREATED.format(count=len(invoices), clients=len(invoices)))

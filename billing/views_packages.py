@@ -10,13 +10,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clients.selectors import client_get_for_practice
 from practice.access import BILLING_ROLES, require_role
+from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
 from . import selectors_home as selectors
@@ -33,16 +33,6 @@ PACKAGE_SOLD = "Package {name} sold to {client}: {sessions} sessions."
 PACKAGE_REFUNDED = "Refunded {sessions} session(s) through credit invoice {number}."
 NOTHING_TO_REFUND = "No unused sessions are left to refund."
 NO_PACKAGES = "Add a package in Settings > Packages first."
-
-
-def _apply_errors(form: Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(name if name in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
 
 
 def _package(request: PracticeRequest, package_id: int) -> Package:
@@ -79,7 +69,7 @@ def _package_form(request: PracticeRequest, package: Package | None) -> HttpResp
                 saved = package_update(package=package, actor=request.user, data=data)
                 messages.success(request, PACKAGE_SAVED.format(name=saved.name))
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             return redirect("billing:packages", practice_slug=practice.slug)
     status = 400 if form.errors else 200
@@ -126,7 +116,7 @@ def package_sell_view(request: PracticeRequest, client_id: int) -> HttpResponse:
                 issue=form.cleaned_data["issue"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request, PACKAGE_SOLD.format(name=package.name, client=client.display_name, sessions=package.sessions)
@@ -164,7 +154,7 @@ def package_refund(request: PracticeRequest, purchase_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request, PACKAGE_REFUNDED.format(sessions=form.cleaned_data["sessions"], number=credit.number)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from billing import selectors as billing_selectors
 from billing.money import format_money
 from practice.audit import client_ip
+from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
 from . import selectors, services
@@ -42,16 +43,6 @@ TABS = [
     ("billing", "Billing", "clients:billing"),
     ("settings", "Settings", "clients:settings"),
 ]
-
-
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
 
 
 def _client(request: PracticeRequest, client_id: int) -> Client:
@@ -103,7 +94,7 @@ def client_new(request: PracticeRequest) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, CLIENT_CREATED)
             return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
@@ -169,7 +160,7 @@ def client_settings(request: PracticeRequest, client_id: int) -> HttpResponse:
         try:
             services.client_update(client=client, actor=request.user, ip=client_ip(request), **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, CLIENT_SAVED)
             return redirect("clients:settings", practice_slug=practice.slug, client_id=client.pk)
@@ -227,7 +218,7 @@ def payer_new(request: PracticeRequest, client_id: int) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, PAYER_LINKED)
             return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
@@ -249,7 +240,7 @@ def payer_edit(request: PracticeRequest, client_id: int) -> HttpResponse:
         try:
             services.payer_update(payer=payer, actor=request.user, ip=client_ip(request), **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, PAYER_SAVED)
             return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 
 from .models import TIMEZONE_CHOICES, Practice, Role
 from .services import INVOICE_START_LOCKED
@@ -115,3 +116,16 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, label="Who")
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def apply_service_errors(form: forms.BaseForm, exc: ValidationError, *, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's ValidationError on a form: on the named field when the form has it
+    (``aliases`` maps a service's key to a form field), otherwise on the form itself."""
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            form.add_error(None, message)
+        return
+    for key, errors in exc.message_dict.items():
+        field = (aliases or {}).get(key, key)
+        for message in errors:
+            form.add_error(field if field in form.fields else None, message)

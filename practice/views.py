@@ -19,7 +19,15 @@ from django.views.decorators.http import require_POST
 from . import selectors, services
 from .access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
 from .audit import client_ip
-from .forms import AuditFilterForm, InviteForm, PaymentSettingsForm, PracticeSettingsForm, RoleForm, TokenForm
+from .forms import (
+    AuditFilterForm,
+    InviteForm,
+    PaymentSettingsForm,
+    PracticeSettingsForm,
+    RoleForm,
+    TokenForm,
+    apply_service_errors,
+)
 from .models import Membership, Practice, StaffInvite
 from .types import AuthenticatedRequest, PracticeRequest
 
@@ -95,9 +103,7 @@ def staff_list(request: PracticeRequest) -> HttpResponse:
                 ip=client_ip(request),
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect(request.path)

@@ -168,7 +168,11 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
 
     bound = "date_from" in request.GET or "date_to" in request.GET
     if bound:
-        form = InvoiceAllForm(request.GET)
+        # The preview's confirm form shows the mode radios: preselect Issue, as the form's
+        # initial does (a bound form ignores initial, leaving neither option chosen).
+        data = request.GET.copy()
+        data.setdefault("mode", InvoiceAllForm.ISSUE)
+        form = InvoiceAllForm(data)
     else:
         start, end = last_week(today)
         form = InvoiceAllForm(initial={"date_from": start, "date_to": end, "mode": InvoiceAllForm.ISSUE})

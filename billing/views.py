@@ -216,7 +216,7 @@ def invoice_new(request: PracticeRequest) -> HttpResponse:
     raw_client = data.get("client") if data is not None else initial.get("client")
     if raw_client:
         client = (
-            selectors.clients_for_invoicing(practice).filter(pk=raw_client).first() if raw_client.isdigit() else None
+            selectors.clients_for_invoicing(practice).filter(pk=raw_client).first() if raw_client.isdecimal() else None
         )
     items = list(selectors.client_uninvoiced_items(practice, client)) if client else []
     rows = forms.uninvoiced_rows(items, data)
@@ -252,7 +252,7 @@ def invoice_new_items(request: PracticeRequest) -> HttpResponse:
     """The item picker of + New invoice for the chosen client (htmx swap on change)."""
     practice = _practice(request)
     raw = request.GET.get("client", "")
-    client = selectors.clients_for_invoicing(practice).filter(pk=raw).first() if raw.isdigit() else None
+    client = selectors.clients_for_invoicing(practice).filter(pk=raw).first() if raw.isdecimal() else None
     items = list(selectors.client_uninvoiced_items(practice, client)) if client else []
     return render(request, "billing/_item_picker.html", {"rows": forms.uninvoiced_rows(items), "client": client})
 
@@ -461,7 +461,7 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
     invoice = None
     raw_invoice = request.GET.get("invoice", "")
     if raw_invoice:
-        if not raw_invoice.isdigit():
+        if not raw_invoice.isdecimal():
             raise Http404("No such invoice.")
         invoice = _invoice(request, int(raw_invoice))
         client = invoice.client

@@ -102,7 +102,7 @@ def payers_for_practice(practice: Practice, membership: Membership) -> QuerySet[
 def payer_get_for_practice(practice: Practice, membership: Membership, payer_id: int | str) -> Payer:
     """A payer ``membership`` may see, or Http404 (another practice's payer, or one a
     clinician may not see, is no different from a missing one)."""
-    if not str(payer_id).isdigit():
+    if not str(payer_id).isdecimal():
         raise Http404("No such payer.")
     payer = payers_for_practice(practice, membership).filter(pk=int(payer_id)).first()
     if payer is None:

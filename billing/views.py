@@ -94,6 +94,13 @@ def _code(exc: ValidationError) -> str | None:
     return getattr(exc, "code", None)
 
 
+def _ticked_gone(data: Any, name: str, rows: list[forms.AmountRow]) -> bool:
+    """Whether an item ticked on the page is no longer offered: invoiced by someone else
+    since the page loaded. Creating the invoice from the rest would silently leave it out."""
+    offered = {row.pk for row in rows}
+    return any(raw.isdecimal() and int(raw) not in offered for raw in data.getlist(name))
+
+
 def _after_create(request: PracticeRequest, invoice: Invoice, action: str) -> HttpResponse:
     """Where "Create invoice", "Create and issue" and "Create invoice & add payment" lead."""
     if invoice.status == Invoice.Status.DRAFT:
@@ -174,6 +181,9 @@ def client_create_invoice(request: PracticeRequest, client_id: int) -> HttpRespo
     action = request.POST.get("action", "draft")
     if action not in CREATE_ACTIONS:
         action = "draft"
+    if _ticked_gone(request.POST, "item", rows):
+        messages.error(request, services.ITEMS_TAKEN)
+        return redirect("clients:billing", practice_slug=practice.slug, client_id=client.pk)
     adjustments = forms.parse_amount_rows(rows, practice.currency)
     chosen = [row.pk for row in rows if row.checked]
     if any(row.errors for row in rows):
@@ -226,7 +236,9 @@ def invoice_new(request: PracticeRequest) -> HttpResponse:
             action = "draft"
         adjustments = forms.parse_amount_rows(rows, practice.currency)
         client_ok, lines_ok = client_form.is_valid(), lines.is_valid()
-        if client_ok and lines_ok and not any(row.errors for row in rows):
+        if client and _ticked_gone(data, "item", rows):
+            errors = [services.ITEMS_TAKEN]
+        elif client_ok and lines_ok and not any(row.errors for row in rows):
             chosen = [row.pk for row in rows if row.checked]
             try:
                 invoice = services.invoice_create(
@@ -385,6 +397,9 @@ def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     item_rows = forms.uninvoiced_rows(items, data, name="add_item")
     lines = forms.line_formset(practice, data)
     errors: list[str] = []
+    if data is not None and _ticked_gone(data, "add_item", item_rows):
+        messages.error(request, services.ITEMS_TAKEN)
+        return redirect("billing:invoice_edit", practice_slug=practice.slug, invoice_id=invoice.pk)
     if data is not None:
         changes = forms.parse_amount_rows(line_rows, practice.currency)
         lines_ok = lines.is_valid()

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from billing.models import Invoice
+from billing.models import BillingItem, Invoice, Payment
 from billing.money import minor_units
 from practice.audit import audit_write, diff_fields
 from practice.models import FeePolicy, Practice, TaxRate, User
@@ -57,7 +57,7 @@ COPAY_AMOUNT_ABOVE_PRICE = "A co-pay cannot be more than the price."
 TAX_RATE_NOT_OURS = "Choose one of this practice's tax rates."
 TAX_RATE_NAME_TAKEN = "Another tax rate already has this name."
 TAX_PERCENT_RANGE = "A tax rate is between 0 and 100 percent."
-CURRENCY_LOCKED = "The currency cannot change once the practice has an invoice."
+CURRENCY_LOCKED = "The currency cannot change once the practice has billing items, invoices or payments."
 FEE_REQUIRED = "Enter the fee charged under a flat-fee policy."
 FEE_NEGATIVE = "A fee cannot be negative."
 
@@ -270,7 +270,14 @@ def tax_rate_update(
 
 
 def currency_is_locked(practice: Practice) -> bool:
-    return Invoice.objects.filter(practice=practice).exists()
+    # Uninvoiced items and payments (credit) are amounts in the current currency too: after
+    # a change they would be invoiced or applied as amounts of the new one (USD 100.50 as
+    # JPY 100.50, which no yen payment can settle).
+    return (
+        Invoice.objects.filter(practice=practice).exists()
+        or BillingItem.objects.filter(practice=practice).exists()
+        or Payment.objects.filter(practice=practice).exists()
+    )
 
 
 def billing_details_update(*, practice: Practice, actor: User, data: dict[str, Any]) -> Practice:

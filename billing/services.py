@@ -832,7 +832,13 @@ def payment_record_manual(
         if allocations is None:
             candidates = open_invoices_oldest_first(client)
             locked = locks.lock_invoices([i.pk for i in candidates])
-            plan = default_allocation([locked[i.pk] for i in candidates if i.pk in locked], amount)
+            # Read before the lock: an invoice paid or voided meanwhile is no longer a candidate.
+            still_open = [
+                locked[i.pk]
+                for i in candidates
+                if i.pk in locked and locked[i.pk].status == Invoice.Status.OPEN and locked[i.pk].balance > 0
+            ]
+            plan = default_allocation(still_open, amount)
         else:
             plan = {k: v for k, v in allocations.items() if v}
             locked = locks.lock_invoices(plan.keys())

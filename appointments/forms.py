@@ -126,9 +126,8 @@ class BillingDetailsForm(forms.ModelForm):
         if currency_locked:
             # A disabled field ignores what is posted and keeps the saved currency.
             self.fields["currency"].disabled = True
-            self.fields["currency"].help_text = (
-                "Locked: this practice has billing items, invoices or payments, and their amounts are in this currency."
-            )
+            locked = "Locked: this practice has billing items, invoices or payments in this currency."
+            self.fields["currency"].help_text = locked
         else:
             self.fields["currency"].help_text = "ISO 4217. It cannot change once the first invoice exists."
         for name in ("no_show_fee", "late_cancel_fee"):

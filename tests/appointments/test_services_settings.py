@@ -223,7 +223,7 @@ def test_currency_is_locked_once_an_invoice_exists(tenant):
     client.post(url(tenant.practice, "appointments:billing_details"), details_post(tenant.practice, currency="EUR"))
 
     assert 'name="currency"' in page and "disabled" in page.split('name="currency"')[1].split(">")[0]
-    assert "Locked: this practice has invoices" in page
+    assert "Locked: this practice has billing items, invoices or payments" in page
     assert Practice.objects.get(pk=tenant.practice.pk).currency == "USD"
 
 

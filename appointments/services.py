@@ -523,7 +523,8 @@ def _generate_locked(appointment: Appointment) -> list[BillingItem]:
         existing |= set(PackageDraw.objects.filter(appointment=appointment).values_list("client_id", "service_id"))
         wanted = []
         for detail in BillingDetail.objects.filter(appointment=appointment).select_related("service"):
-            if (detail.client_id, detail.service_id) in existing:
+            if (detail.client_id, detail.service_id) in existing or detail.unit_price <= 0:
+                # Billed already, or free for this client: nothing to bill or to draw.
                 continue
             # A prepaid package of this service pays for the session instead of an item,
             # until it is used up or expired; then billing falls back to a normal item.
@@ -537,8 +538,7 @@ def _generate_locked(appointment: Appointment) -> list[BillingItem]:
                 )
                 PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=F("sessions_used") + 1)
                 continue
-            if detail.unit_price > 0:
-                wanted.append(_item_from_detail(appointment, detail, local_day))
+            wanted.append(_item_from_detail(appointment, detail, local_day))
     elif appointment.status == Appointment.Status.NO_SHOW:
         wanted = _fee_items(appointment, BillingItem.Kind.NO_SHOW_FEE, local_day)
     elif appointment.status == Appointment.Status.LATE_CANCELLED:

@@ -131,3 +131,27 @@ def test_a_start_in_the_spring_gap_is_saved_not_refused(tenant, practice, therap
     )
     assert appointment.end > appointment.start
     assert appointment.end - appointment.start == timedelta(minutes=50)
+
+
+def test_a_session_made_free_does_not_use_a_package_session(tenant, practice, therapy, client_a):
+    from appointments.models import BillingDetail
+    from appointments.services import billing_detail_update
+
+    # Given a client with a package, and a session of that service that is made free
+    purchase = sell(practice, client_a, therapy, tenant.owner)
+    appointment = make_appointment(
+        practice=practice,
+        clinician=tenant.clinician,
+        clients=[client_a],
+        services=[therapy],
+        start=past_start(practice, days=1),
+        actor=tenant.owner,
+    )
+    detail = BillingDetail.objects.get(appointment=appointment)
+    billing_detail_update(detail=detail, actor=tenant.owner, units=D("1"), unit_price=D("0"), tax_percent=D("0"))
+    # When it is completed
+    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
+    # Then neither an item nor a package session is used
+    purchase.refresh_from_db()
+    assert purchase.sessions_used == 0
+    assert not BillingItem.objects.filter(appointment=appointment).exists()

@@ -470,3 +470,32 @@ class PackageDraw(models.Model):
 
     def __str__(self) -> str:
         return f"Draw of {self.purchase_id} by appointment {self.appointment_id}"
+
+
+class SubmissionKey(models.Model):
+    """One submission of a money form (or, later, an online payment), recorded in the same
+    transaction as the rows it made.
+
+    Invariant (in the database): a key is used once per practice. A repeat of the same key
+    (a double click, a retried POST, the form submitted again from the same page) creates
+    nothing and is answered with the first submission's ``result_url`` and
+    ``result_message``. See billing/submission.py.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    action = models.CharField(max_length=60)
+    result_url = models.CharField(max_length=500, blank=True)
+    result_message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "key"], name="submission_key_once_per_practice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key}"

@@ -27,7 +27,7 @@ from practice.forms import apply_service_errors
 from practice.models import Membership, Practice
 from practice.types import PracticeRequest
 
-from . import forms, selectors, services
+from . import forms, selectors, services, submission
 from .models import Invoice, Payment
 from .money import format_money, minor_units
 from .selectors_home import package_summary
@@ -468,6 +468,7 @@ def credit_new(request: PracticeRequest, client_id: int) -> HttpResponse:
 
 
 @require_role(*BILLING_ROLES)
+@submission.once("payment.recorded")
 def payment_new(request: PracticeRequest) -> HttpResponse:
     """Add payment, for an invoice (?invoice=) or a client (?client=): amount, date, method,
     reference and its allocation to the client's open invoices, oldest first by default.

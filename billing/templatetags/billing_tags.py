@@ -3,8 +3,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
 
 from billing.money import format_money
+from billing.submission import FIELD, submission_key_new
 from practice.models import Practice
 
 register = template.Library()
@@ -50,3 +52,10 @@ def plain_decimal(value: Decimal | None) -> str:
     if "." in text and len(text.split(".")[1]) < 2:
         text = f"{Decimal(text):.2f}"
     return text
+
+
+@register.simple_tag
+def submission_key() -> str:
+    """``{% submission_key %}`` inside a money form: its one-time key (billing/submission.py),
+    fresh each time the form is shown."""
+    return format_html('<input type="hidden" name="{}" value="{}">', FIELD, submission_key_new())

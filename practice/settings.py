@@ -153,10 +153,19 @@ SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# Throttling: 5 failures for an account or for an address lock it for 15 minutes.
+# Throttling: 5 failures for one email from one address lock that email from that address
+# for 15 minutes. Locking the email from everywhere let anyone lock the real person out with
+# five guesses (and, behind a proxy, lock everyone); an address spraying many emails is
+# stopped by the per-address limit below instead (practice.throttle).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "practice.throttle.SignInThrottleHandler"
+AXES_LOCKOUT_CALLABLE = "practice.throttle.lockout_response"
+# The per-address limit counts axes' failure log.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+SIGNIN_ADDRESS_FAILURE_LIMIT = 50
+SIGNIN_ADDRESS_WINDOW = timedelta(hours=1)
 # Axes defaults this to USERNAME_FIELD ("email"), but the sign-in form and authenticate() call
 # it "username": without this every failure was recorded for no account, so the per-account
 # lock never counted anything.
@@ -165,7 +174,6 @@ AXES_RESET_ON_SUCCESS = True
 # The lock lasts 15 minutes from the fifth failure, as the lockout page says; a person who
 # tries again while locked does not restart the clock.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
 # Behind a reverse proxy every request comes from the proxy: count the proxies so sign-in
@@ -251,7 +259,10 @@ X_FRAME_OPTIONS = "DENY"
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXY_COUNT > 0:
+        # Only a proxy we were told about sets X-Forwarded-Proto; without one, a client could
+        # send "https" itself and be treated as secure.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365

@@ -294,3 +294,25 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+
+class PasswordResetRequest(models.Model):
+    """A password reset email that was sent (or would have been, for an unknown address).
+
+    Counted per email and per client address over the last hour to throttle reset requests
+    (practice.services.password_reset_request_allow); a refused request stores nothing, so
+    a flood cannot grow the table past the per-address limit.
+    """
+
+    email = models.CharField(max_length=254)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "requested_at"], name="pwreset_email_at"),
+            models.Index(fields=["ip_address", "requested_at"], name="pwreset_ip_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requested_at:%Y-%m-%d %H:%M} {self.email}"

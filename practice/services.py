@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .audit import audit_write, diff_fields
-from .models import Membership, Practice, Role, StaffInvite, User
+from .models import Membership, PasswordResetRequest, Practice, Role, StaffInvite, User
 
 INVITE_ALREADY_MEMBER = "That person is already a member of this practice."
 INVITE_ALREADY_PENDING = "An invitation to that address is already waiting to be accepted."
@@ -26,6 +26,9 @@ INVITE_NOT_VALID = "This invitation link is not valid or has expired. Ask the pr
 INVITE_WRONG_ACCOUNT = "This invitation was sent to another email address. Sign out and open it again."
 LAST_OWNER = "A practice needs at least one owner."
 TOTP_BAD_TOKEN = "That code is not right. Check your authenticator app and try again."
+# Advisory lock classes (first key of pg_advisory_xact_lock) for the reset throttle.
+PASSWORD_RESET_LOCK_EMAIL = 9101
+PASSWORD_RESET_LOCK_ADDRESS = 9102
 
 PRACTICE_SETTINGS_FIELDS = (
     "name",
@@ -285,3 +288,26 @@ def totp_device_remove(*, user: User, ip: str | None) -> None:
 
 def user_has_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def password_reset_request_allow(*, email: str, ip: str | None) -> bool:
+    """Whether a reset email may go to ``email`` now, recording it when it may.
+
+    At most ``PASSWORD_RESET_EMAIL_LIMIT`` per email and ``PASSWORD_RESET_ADDRESS_LIMIT`` per
+    client address in ``PASSWORD_RESET_WINDOW``, whether or not the email has an account (the
+    answer must not tell). Two advisory locks (email, then address: always that order) make
+    the count and the insert one step, so simultaneous requests cannot all see room.
+    """
+    email = email.strip().lower()
+    since = timezone.now() - settings.PASSWORD_RESET_WINDOW
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [PASSWORD_RESET_LOCK_EMAIL, email])
+        if ip:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [PASSWORD_RESET_LOCK_ADDRESS, ip])
+        recent = PasswordResetRequest.objects.filter(requested_at__gte=since)
+        if recent.filter(email=email).count() >= settings.PASSWORD_RESET_EMAIL_LIMIT:
+            return False
+        if ip and recent.filter(ip_address=ip).count() >= settings.PASSWORD_RESET_ADDRESS_LIMIT:
+            return False
+        PasswordResetRequest.objects.create(email=email, ip_address=ip)
+    return True

@@ -166,6 +166,10 @@ AXES_LOCKOUT_CALLABLE = "practice.throttle.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 SIGNIN_ADDRESS_FAILURE_LIMIT = 50
 SIGNIN_ADDRESS_WINDOW = timedelta(hours=1)
+# Password reset emails: at most this many per email and per client address in the window.
+PASSWORD_RESET_EMAIL_LIMIT = 3
+PASSWORD_RESET_ADDRESS_LIMIT = 20
+PASSWORD_RESET_WINDOW = timedelta(hours=1)
 # Axes defaults this to USERNAME_FIELD ("email"), but the sign-in form and authenticate() call
 # it "username": without this every failure was recorded for no account, so the per-account
 # lock never counted anything.

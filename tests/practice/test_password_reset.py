@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from practice.models import User
+from tests.factories import UserFactory
 
 from ..conftest import PASSWORD
 from .conftest import dashboard_url, page_text, sign_in
@@ -97,3 +101,71 @@ def test_a_short_new_password_is_refused_with_a_field_error(tenant):
     assert response.status_code == 200
     assert "at least 12 characters" in page_text(response)
     assert sign_in(Client(), tenant.owner.email, PASSWORD).status_code == 302
+
+
+# Throttling (issue 9 part 17) ---------------------------------------------------------
+
+
+def ask_from(email: str, ip: str):
+    return Client().post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=ip, follow=True)
+
+
+def test_fifteen_requests_for_one_email_send_three_emails_and_each_page_reads_the_same(tenant, clock):
+    # Given someone asks for the owner's reset link 15 times in a row, from many addresses
+    pages = [ask_from(tenant.owner.email, f"203.0.113.{n + 1}") for n in range(15)]
+    # Then only three emails go out
+    assert len(mail.outbox) == 3
+    # And every answer is the usual "check your email" page
+    for page in pages:
+        assert page.redirect_chain == pages[0].redirect_chain
+        assert CHECK_EMAIL in page_text(page)
+
+
+def test_the_per_email_limit_lifts_after_an_hour(tenant, clock):
+    for _ in range(4):
+        ask_from(tenant.owner.email, "203.0.113.1")
+    assert len(mail.outbox) == 3
+    clock.shift(timedelta(hours=1, seconds=1))
+    ask_from(tenant.owner.email, "203.0.113.1")
+    assert len(mail.outbox) == 4
+
+
+def test_one_address_gets_at_most_twenty_reset_emails_an_hour(tenant, clock):
+    # Given 25 staff accounts, and one address asking a reset for each
+    users = [UserFactory(email=f"staff{n}@harbour.test") for n in range(25)]
+    pages = [ask_from(user.email, "203.0.113.77") for user in users]
+    # Then 20 emails go out and the page reads the same every time
+    assert len(mail.outbox) == 20
+    assert all(CHECK_EMAIL in page_text(page) for page in pages)
+    # And another address is not affected
+    ask_from(users[-1].email, "192.0.2.4")
+    assert len(mail.outbox) == 21
+
+
+def test_unknown_emails_count_against_the_address_too(tenant, clock):
+    # Unknown and known emails look the same to the throttle, so it cannot tell them apart either
+    for n in range(20):
+        ask_from(f"ghost{n}@harbour.test", "203.0.113.77")
+    ask_from(tenant.owner.email, "203.0.113.77")
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_for_one_email_send_three_emails(tenant):
+    # Given 10 requests for the owner's link arriving at once
+    barrier = threading.Barrier(10)
+
+    def ask() -> None:
+        barrier.wait()
+        try:
+            ask_from(tenant.owner.email, "203.0.113.5")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then exactly three emails were sent
+    assert len(mail.outbox) == 3

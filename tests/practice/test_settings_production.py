@@ -92,3 +92,27 @@ def test_a_strict_content_security_policy_is_sent(client, db):
     assert "frame-ancestors 'none'" in policy
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+IS_SECURE = (
+    "from django.test import RequestFactory;"
+    "from django.conf import settings as s;"
+    "r = RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https');"
+    "print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None), r.is_secure())"
+)
+
+
+def test_without_a_trusted_proxy_a_client_sent_forwarded_proto_is_not_believed():
+    # Given production settings with no proxy configured
+    result = manage("shell", "-c", IS_SECURE, TRUSTED_PROXY_COUNT=None)
+    assert result.returncode == 0, result.stderr
+    # Then a request that claims X-Forwarded-Proto: https is still plain HTTP
+    assert result.stdout.strip().splitlines()[-1] == "None False"
+
+
+def test_behind_a_trusted_proxy_its_forwarded_proto_is_believed_and_check_deploy_stays_clean():
+    result = manage("shell", "-c", IS_SECURE, TRUSTED_PROXY_COUNT="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "('HTTP_X_FORWARDED_PROTO', 'https') True"
+    check = manage("check", "--deploy", "--fail-level", "WARNING", TRUSTED_PROXY_COUNT="1")
+    assert check.returncode == 0, check.stdout + check.stderr

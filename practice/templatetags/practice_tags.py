@@ -18,7 +18,24 @@ def purl(context: dict[str, Any], name: str, **kwargs: Any) -> str:
 @register.filter
 def change_display(change: Any) -> str:
     """An audit change: ``[old, new]`` as "old → new", anything else as itself."""
-    if isinstance(change, list | tuple) and len(change) == 2:
+    if isinstance(change, list | tuple) and len(change) == 2 and not any(isinstance(v, list | dict) for v in change):
         old, new = ("—" if v in (None, "") else v for v in change)
         return f"{old} → {new}"
-    return str(change)
+    if isinstance(change, dict):
+        return "; ".join(f"{key}: {change_display(value)}" for key, value in change.items())
+    if isinstance(change, list | tuple):
+        parts = [change_display(value) for value in change]
+        # A list of records (invoice.edited's lines) reads one per bracket; plain values by commas.
+        if any(isinstance(value, dict) for value in change):
+            return " | ".join(parts) if parts else "none"
+        return ", ".join(parts) if parts else "none"
+    return "—" if change in (None, "") else str(change)
+
+
+@register.filter
+def audit_changes(changes: Any) -> list[tuple[str, str]]:
+    """An audit row's changes as (field, words) pairs, made in Python: a template's
+    ``changes.items`` would pick a change *named* "items" (invoice.created writes one)."""
+    if not isinstance(changes, dict):
+        return [("", change_display(changes))] if changes else []
+    return [(str(field), change_display(change)) for field, change in changes.items()]

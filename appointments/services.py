@@ -363,6 +363,32 @@ def _split_series(*, edited: Appointment, moved: list[Appointment], tz: tzinfo) 
     return series
 
 
+def _would_change(
+    target: Appointment,
+    start: datetime,
+    duration_minutes: int,
+    clinician: User,
+    location: str,
+    note: str,
+    clients: list[Client],
+    services: list[Service],
+) -> bool:
+    """Whether appointment_update would change anything on ``target``."""
+    if (
+        target.start != start
+        or target.end != start + timedelta(minutes=duration_minutes)
+        or target.clinician_id != clinician.pk
+        or target.location != location
+        or target.note != note
+    ):
+        return True
+    if target.status != Appointment.Status.SCHEDULED:
+        return False
+    return set(target.attendees.values_list("client_id", flat=True)) != {c.pk for c in clients} or set(
+        target.service_links.values_list("service_id", flat=True)
+    ) != {s.pk for s in services}
+
+
 def appointment_update(
     *,
     appointment: Appointment,
@@ -405,6 +431,12 @@ def appointment_update(
             targets += list(_later_in_series(locked).select_for_update().order_by("pk"))
         before = {"start": str(locked.start), "clinician": locked.clinician_id, "location": locked.location}
         new_starts = {t.pk: _moved_start(edited=locked, target=t, start=start, tz=tz) for t in targets}
+        if not any(
+            _would_change(t, new_starts[t.pk], duration_minutes, clinician, location, note, clients, services)
+            for t in targets
+        ):
+            # Saved as it was: no write (not even leaving its series), no audit row.
+            return targets
         for target in targets:
             target.start = new_starts[target.pk]
             target.end = target.start + timedelta(minutes=duration_minutes)
@@ -690,6 +722,9 @@ def billing_detail_update(
         appointment = _lock(detail.appointment)
         locked = BillingDetail.objects.select_for_update().get(pk=detail.pk)
         before = {"units": locked.units, "unit_price": locked.unit_price, "tax_percent": locked.tax_percent}
+        if before == {"units": units, "unit_price": unit_price, "tax_percent": tax_percent}:
+            # Saved as it was: nothing to change, nothing to audit.
+            return locked
         locked.units, locked.unit_price, locked.tax_percent = units, unit_price, tax_percent
         locked.save(update_fields=["units", "unit_price", "tax_percent"])
         item = (

@@ -607,7 +607,9 @@ def invoice_update(
         changes["lines_removed"] = removed
         changes["lines_added"] = added
         changes["total"] = [str(before_total), str(locked.total)]
-        _audit(locked, actor, None, "invoice.edited", changes)
+        # Saving the form as it was changes nothing and says nothing in the audit log.
+        if changed or removed or added:
+            _audit(locked, actor, None, "invoice.edited", changes)
     return locked
 
 

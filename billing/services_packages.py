@@ -82,9 +82,12 @@ def package_update(*, package: Package, actor: User, data: PackageData) -> Packa
         locked.price = data.price
         locked.valid_days = data.valid_days
         locked.save()
+        # Read back as stored, so a price typed "900.00" compares equal to the stored 900.000.
+        locked.refresh_from_db()
         after = _changes(locked)
         changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
-        audit_write(practice=locked.practice, actor=actor, action="package.edited", obj=locked, changes=changed)
+        if changed:
+            audit_write(practice=locked.practice, actor=actor, action="package.edited", obj=locked, changes=changed)
     return locked
 
 

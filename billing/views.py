@@ -28,7 +28,7 @@ from practice.models import Membership, Practice
 from practice.types import PracticeRequest
 
 from . import forms, selectors, services, submission
-from .models import Invoice, Payment
+from .models import BillingItem, Invoice, Payment
 from .money import format_money, minor_units
 from .selectors_home import package_summary
 
@@ -48,6 +48,10 @@ NOTHING_ON_APPOINTMENT = (
 )
 INVOICES_FROM_APPOINTMENT = "Issued {count} invoices: {numbers}."
 CREATE_ACTIONS = ("draft", "issue", "pay")
+FOREIGN_IDS = (
+    "The form named a line that is not on this invoice, or an item that is not this client's. "
+    "Nothing was saved: reload the invoice and try again."
+)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -397,6 +401,9 @@ def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     item_rows = forms.uninvoiced_rows(items, data, name="add_item")
     lines = forms.line_formset(practice, data)
     errors: list[str] = []
+    if data is not None and _names_foreign_ids(data, invoice=invoice, line_rows=line_rows):
+        context = {"invoice": invoice, "line_rows": line_rows, "item_rows": item_rows, "lines": lines}
+        return render(request, "billing/invoice_edit.html", {**context, "errors": [FOREIGN_IDS]}, status=400)
     if data is not None and _ticked_gone(data, "add_item", item_rows):
         messages.error(request, services.ITEMS_TAKEN)
         return redirect("billing:invoice_edit", practice_slug=practice.slug, invoice_id=invoice.pk)
@@ -617,3 +624,32 @@ def appointment_create_invoice(request: PracticeRequest, appointment_id: int) ->
         if unpaid:
             return _to_payment_form(request, unpaid[0])
     return back
+
+
+def _names_foreign_ids(data: Any, *, invoice: Invoice, line_rows: list[forms.AmountRow]) -> bool:
+    """Whether an invoice edit POST names a line of another invoice or an item that is not
+    this client's. The rows of the page are built from this invoice alone, so such an id
+    would otherwise be dropped without a word; a tampered or crossed form is refused."""
+
+    def posted(name: str) -> set[int]:
+        return {int(raw) for raw in data.getlist(name) if raw.isdecimal()}
+
+    line_ids = {row.pk for row in line_rows}
+    item_ids = posted("add_item")
+    figure_ids = {
+        int(key.split("_", 1)[1])
+        for key in data
+        if key.startswith(("units_", "price_", "tax_")) and key.split("_", 1)[1].isdecimal()
+    }
+    if posted("remove") - line_ids:
+        return True
+    wanted = (item_ids | figure_ids) - line_ids
+    if not wanted:
+        return False
+    # Items of this client, invoiced or not: one invoiced meanwhile is the ITEMS_TAKEN case.
+    clients_items = set(
+        BillingItem.objects.filter(practice=invoice.practice, client=invoice.client, pk__in=wanted).values_list(
+            "pk", flat=True
+        )
+    )
+    return bool(wanted - clients_items)

@@ -42,6 +42,7 @@ BILLING_DETAILS_FIELDS = (
     "late_cancel_policy",
     "late_cancel_fee",
     "late_cancel_window_hours",
+    "clinicians_edit_billing_details",
 )
 
 # Error messages a user sees (tests assert on them).
@@ -306,6 +307,9 @@ def billing_details_update(*, practice: Practice, actor: User, data: dict[str, A
             value = data.get(field)
             if field in ("no_show_fee", "late_cancel_fee") and value is None:
                 value = Decimal("0")
+            if field == "clinicians_edit_billing_details" and value is None:
+                # A caller that does not know the setting leaves it as it is.
+                value = locked.clinicians_edit_billing_details
             setattr(locked, field, value)
         locked.full_clean()
         locked.save(update_fields=list(BILLING_DETAILS_FIELDS))

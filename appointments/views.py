@@ -21,7 +21,14 @@ from django.views.decorators.http import require_POST
 
 from billing.models import BillingItem
 from billing.money import format_money
-from practice.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
+from practice.access import (
+    BILLING_DETAILS_REFUSED,
+    BILLING_ROLES,
+    OWNER_OR_ADMIN,
+    can_edit_billing_details,
+    forbidden,
+    require_role,
+)
 from practice.forms import apply_service_errors
 from practice.models import Practice, Role, TaxRate
 from practice.types import PracticeRequest
@@ -476,6 +483,7 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         "late_cancel_window_hours": practice.late_cancel_window_hours,
         "invoicing_note": INVOICING_LATER,
         "can_invoice": membership.role in BILLING_ROLES and any(i.invoice_id is None for i in items),
+        "can_edit_billing": can_edit_billing_details(membership, clinician_id=appointment.clinician_id),
     }
 
 
@@ -576,6 +584,9 @@ def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id
     detail = get_object_or_404(
         BillingDetail.objects.select_related("client", "service"), pk=detail_id, appointment=appointment
     )
+    if not can_edit_billing_details(request.membership, clinician_id=appointment.clinician_id):
+        # The session is one the clinician may see, so this is a 403 that says why, not a 404.
+        return forbidden(request, BILLING_ROLES, message=BILLING_DETAILS_REFUSED)
     invoiced = BillingItem.objects.filter(
         appointment=appointment,
         client_id=detail.client_id,

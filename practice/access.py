@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .models import Role
+from .models import Membership, Role
 from .types import PracticeRequest
 
 # Any view function; the decorator hands back the same type, so a view keeps its signature.
@@ -20,14 +20,18 @@ OWNER_OR_ADMIN = (Role.OWNER, Role.ADMIN)
 BILLING_ROLES = (Role.OWNER, Role.ADMIN, Role.BILLER)
 
 ROLE_REFUSED = "Your role in this practice does not allow this page."
+BILLING_DETAILS_REFUSED = (
+    "Only the owner, an admin or a biller can change what a session bills. The practice can let "
+    "clinicians change their own sessions in Settings > Billing details."
+)
 
 
-def forbidden(request: HttpRequest, allowed: tuple[str, ...]) -> HttpResponse:
+def forbidden(request: HttpRequest, allowed: tuple[str, ...], message: str = ROLE_REFUSED) -> HttpResponse:
     names = ", ".join(Role(r).label.lower() for r in allowed)
     return render(
         request,
         "403.html",
-        {"message": ROLE_REFUSED, "allowed_roles": names},
+        {"message": message, "allowed_roles": names},
         status=403,
     )
 
@@ -48,3 +52,16 @@ def require_role(*roles: str) -> Callable[[ViewT], ViewT]:
         return cast(ViewT, wrapped)
 
     return decorator
+
+
+def can_edit_billing_details(membership: Membership, *, clinician_id: int) -> bool:
+    """Whether ``membership`` may change what a session of ``clinician_id`` bills (units,
+    price, tax): owner, admin and biller always; a clinician only for their own sessions,
+    and only when the practice allows it (Practice.clinicians_edit_billing_details)."""
+    if membership.role in BILLING_ROLES:
+        return True
+    return (
+        membership.role == Role.CLINICIAN
+        and membership.practice.clinicians_edit_billing_details
+        and membership.user_id == clinician_id
+    )

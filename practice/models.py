@@ -134,6 +134,13 @@ class Practice(models.Model):
     late_cancel_fee = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
     late_cancel_window_hours = models.PositiveSmallIntegerField(default=24)
     invoice_prefix = models.CharField(max_length=12, default="INV-", blank=True)
+    # Who changes what a session bills (units, price, tax): owner, admin and biller always;
+    # clinicians only for their own sessions, and only when the practice says so.
+    clinicians_edit_billing_details = models.BooleanField(
+        default=False,
+        verbose_name="Clinicians may change what their own sessions bill",
+        help_text="Units, price and tax of a session's billing details. Owners, admins and billers always may.",
+    )
     invoice_start_number = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 

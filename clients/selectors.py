@@ -142,3 +142,12 @@ def client_uninvoiced_items(practice: Practice, client: Client) -> QuerySet[Bill
 def client_uninvoiced_total(practice: Practice, client: Client) -> Decimal:
     total = client_uninvoiced_items(practice, client).aggregate(total=Sum("amount"))["total"]
     return total if total is not None else Decimal("0")
+
+
+def payer_editable_by(practice: Practice, membership: Membership, payer: Payer) -> bool:
+    """Whether ``membership`` may change ``payer``'s details. A change reaches every client the
+    payer pays for, so a clinician may edit only a payer who pays for their own clients alone;
+    one who also pays for a colleague's client is the owner's, an admin's or a biller's to edit."""
+    if membership.sees_all_clients:
+        return True
+    return not Client.objects.filter(practice=practice, payer=payer).exclude(clinicians=membership.user_id).exists()

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from billing import selectors as billing_selectors
 from billing.money import format_money
+from practice.access import BILLING_ROLES, forbidden
 from practice.audit import client_ip
 from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
@@ -35,6 +36,10 @@ CLIENT_ARCHIVED = "Client archived. They no longer appear in the active list."
 CLIENT_UNARCHIVED = "Client restored to the active list."
 PAYER_SAVED = "Payer details saved."
 PAYER_LINKED = "Payer linked. Invoices for this client now go to the payer."
+PAYER_SHARED = (
+    "This payer also pays for clients of other clinicians, so only the owner, an admin or a biller "
+    "can change their details."
+)
 PAYER_UNLINKED = "Payer removed. Invoices for this client now go to the client."
 
 TABS = [
@@ -106,6 +111,7 @@ def client_detail(request: PracticeRequest, client_id: int) -> HttpResponse:
     client = _client(request, client_id)
     context = {
         "household": selectors.household(practice, membership, client),
+        "can_edit_payer": client.payer is not None and selectors.payer_editable_by(practice, membership, client.payer),
         "uninvoiced_total": selectors.client_uninvoiced_total(practice, client),
         "next_appointment": selectors.client_appointments(practice, membership, client)
         .filter(start__gte=practice.local_now(), status="scheduled")
@@ -235,6 +241,10 @@ def payer_edit(request: PracticeRequest, client_id: int) -> HttpResponse:
     if client.payer is None:
         raise Http404("This client has no payer.")
     payer = client.payer
+    if not selectors.payer_editable_by(practice, request.membership, payer):
+        # The clinician sees this payer on their own client's record, so a 404 would be a lie;
+        # a 403 says who may make the change.
+        return forbidden(request, BILLING_ROLES, message=PAYER_SHARED)
     form = PayerForm(request.POST or None, initial=PayerForm.initial_for(payer))
     if request.method == "POST" and form.is_valid():
         try:

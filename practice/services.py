@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -311,3 +311,15 @@ def password_reset_request_allow(*, email: str, ip: str | None) -> bool:
             return False
         PasswordResetRequest.objects.create(email=email, ip_address=ip)
     return True
+
+
+def sign_in_records_prune(*, now: datetime | None = None) -> tuple[int, int]:
+    """Delete throttle records nobody counts any more: reset requests past their window, and
+    axes' failure log past 30 days (the per-address limit reads only its last hour; the rest is
+    kept a while for an admin looking into an attack). Returns the numbers deleted."""
+    from axes.models import AccessFailureLog
+
+    now = now or timezone.now()
+    resets, _ = PasswordResetRequest.objects.filter(requested_at__lt=now - settings.PASSWORD_RESET_WINDOW).delete()
+    failures, _ = AccessFailureLog.objects.filter(attempt_time__lt=now - timedelta(days=30)).delete()
+    return resets, failures

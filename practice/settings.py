@@ -232,6 +232,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "practice.tasks.sessions_clear_expired",
         "schedule": 60 * 60,
     },
+    "sign-in-records-prune": {
+        "task": "practice.tasks.sign_in_records_prune",
+        "schedule": 60 * 60,
+    },
 }
 
 # Stripe (used by the payments app). Without keys the local fake Stripe server is used.

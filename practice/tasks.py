@@ -18,3 +18,10 @@ def send_staff_invite_email(invite_id: int, token: str) -> None:
     if invite is None or not invite.is_pending:
         return
     staff_invite_email_send(invite=invite, token=token)
+
+
+@shared_task(name="practice.tasks.sign_in_records_prune")
+def sign_in_records_prune() -> None:
+    from .services import sign_in_records_prune as prune
+
+    prune()

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from practice.models import User
+from practice.models import PasswordResetRequest, User
+from practice.tasks import sign_in_records_prune
 from tests.factories import UserFactory
 
 from ..conftest import PASSWORD
@@ -169,3 +170,14 @@ def test_simultaneous_requests_for_one_email_send_three_emails(tenant):
         thread.join()
     # Then exactly three emails were sent
     assert len(mail.outbox) == 3
+
+
+def test_the_hourly_prune_drops_reset_records_past_their_window(tenant, clock):
+    ask_from(tenant.owner.email, "203.0.113.1")
+    clock.shift(timedelta(minutes=30))
+    ask_from(tenant.owner.email, "203.0.113.1")
+    clock.shift(timedelta(minutes=31))
+    # When the hourly job runs, an hour and a minute after the first request
+    sign_in_records_prune()
+    # Then only the request still inside the window is kept, so it still counts
+    assert PasswordResetRequest.objects.count() == 1

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from .models import AuditLog, Membership, Practice, StaffInvite, TaxRate, User
+from .models import AuditLog, Membership, PasswordResetRequest, Practice, StaffInvite, TaxRate, User
 from .services import user_has_totp
 
 
@@ -115,3 +115,11 @@ class AuditLogAdmin(ReadOnlyAdmin):
     search_fields = ["actor_label", "action", "object_repr", "object_id"]
     date_hierarchy = "created_at"
     list_select_related = ["practice"]
+
+
+@admin.register(PasswordResetRequest)
+class PasswordResetRequestAdmin(ReadOnlyAdmin):
+    """Reset emails sent in the last hour (the throttle's records; older ones are pruned)."""
+
+    list_display = ["requested_at", "email", "ip_address"]
+    search_fields = ["email", "ip_address"]

@@ -12,6 +12,12 @@ from django.urls import reverse
 
 from appointments.models import Appointment, BillingDetail
 from appointments.services import appointment_mark_completed, billing_detail_update
+from appointments.services_settings import (
+    BILLING_DETAILS_FIELDS,
+    SERVICE_FIELDS,
+    billing_details_update,
+    service_update,
+)
 from billing.services_packages import PackageData, package_create, package_update
 from practice.models import AuditLog
 
@@ -140,3 +146,16 @@ def test_saving_a_package_unchanged_writes_no_audit_row(tenant, service):
     package = package_create(practice=tenant.practice, actor=tenant.owner, data=data)
     package_update(package=package, actor=tenant.owner, data=data)
     assert not AuditLog.objects.filter(action="package.edited").exists()
+
+
+def test_saving_a_service_unchanged_writes_no_audit_row(tenant, service):
+    data = {field: getattr(service, field) for field in SERVICE_FIELDS}
+    service_update(service=service, actor=tenant.owner, data=data)
+    assert not AuditLog.objects.filter(action="service.updated").exists()
+
+
+def test_saving_billing_details_settings_unchanged_writes_no_audit_row(tenant):
+    practice = tenant.practice
+    data = {field: getattr(practice, field) for field in BILLING_DETAILS_FIELDS}
+    billing_details_update(practice=practice, actor=tenant.owner, data=data)
+    assert not AuditLog.objects.filter(action="practice.billing_details_changed").exists()

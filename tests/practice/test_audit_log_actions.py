@@ -159,3 +159,17 @@ def test_an_items_change_alone_renders(tenant):
     assert response.status_code == 200
     assert AuditLog.objects.filter(action="invoice.created").count() == 1
     assert "<strong>items</strong>: 1" in page_text(response)
+
+
+def test_the_next_page_link_of_the_audit_log_opens_page_two(tenant):
+    # Given 51 rows, one more than a page
+    for n in range(51):
+        audit_write(practice=tenant.practice, actor=tenant.owner, action=f"test.row_{n:02d}")
+    owner = signed_in(tenant.owner)
+    first = page_text(owner.get(purl("audit_log", tenant.practice)))
+    # When the owner follows the Next link as the page writes it
+    href = re.search(r'<a href="([^"]*)">Next</a>', first).group(1)
+    second = page_text(owner.get(purl("audit_log", tenant.practice) + href.replace("&amp;", "&")))
+    # Then page two shows the oldest row (the link was "??page=2", which reopened page one)
+    assert "Page 2 of 2" in second
+    assert "<code>test.row_00</code>" in second

@@ -28,6 +28,7 @@ from .models import (
     PackagePurchase,
     Payment,
     PaymentAllocation,
+    SubmissionKey,
 )
 
 LINE_FIELDS: tuple[str, ...] = (
@@ -227,4 +228,14 @@ class PackageDrawAdmin(ReadOnlyAdmin):
     list_filter = ["purchase__practice"]
     search_fields = ["client__first_name", "client__last_name", "purchase__package__name"]
     list_select_related = ["purchase", "client", "service", "appointment"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SubmissionKey)
+class SubmissionKeyAdmin(ReadOnlyAdmin):
+    # Support reads which form submission recorded what, and where a repeat was sent.
+    list_display = ["created_at", "practice", "action", "key", "result_url", "created_by"]
+    list_filter = ["action", "practice"]
+    search_fields = ["key", "result_url"]
+    list_select_related = ["practice", "created_by"]
     date_hierarchy = "created_at"

@@ -83,17 +83,29 @@ def submission_claim(*, practice: Practice, key: str, action: str, actor: User |
         raise AlreadySubmitted(first.result_url, first.result_message) from None
 
 
-def keep(request: HttpRequest, result_url: str) -> None:
+def keep(request: HttpRequest, result_url: str, message: str = "", level: int = messages.SUCCESS) -> None:
     """For a view that answers a recorded submission with a page instead of a redirect:
-    keep the key, and send a repeat to ``result_url``."""
-    request.submission_result_url = result_url  # type: ignore[attr-defined]
+    keep the key, and send a repeat to ``result_url`` with ``message`` (the page shows its
+    messages as it renders, so the decorator cannot collect them afterwards)."""
+    request.submission_result = (result_url, _stored([(level, message)] if message else []))  # type: ignore[attr-defined]
 
 
-def _added_messages(request: HttpRequest, level: int) -> list[str]:
+def _added_messages(request: HttpRequest, levels: tuple[int, ...]) -> list[tuple[int, str]]:
     # The messages this request has added and not yet shown (BaseStorage keeps them in
     # _queued_messages until the response stores them).
     storage = getattr(request, "_messages", None)
-    return [str(m.message) for m in getattr(storage, "_queued_messages", []) if m.level == level]
+    return [(m.level, str(m.message)) for m in getattr(storage, "_queued_messages", []) if m.level in levels]
+
+
+def _stored(added: list[tuple[int, str]]) -> str:
+    """The first answer's messages as stored: one "<level> <text>" a line."""
+    return "\n".join(f"{level} {text}" for level, text in added)[:500]
+
+
+def _replay(request: HttpRequest, stored: str) -> None:
+    for line in filter(None, stored.split("\n")):
+        level, _, text = line.partition(" ")
+        messages.add_message(request, int(level) if level.isdecimal() else messages.INFO, text)
 
 
 def once(action: str, back: str | None = None) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -125,20 +137,19 @@ def once(action: str, back: str | None = None) -> Callable[[Callable[..., HttpRe
                 with transaction.atomic():
                     claim = submission_claim(practice=request.practice, key=key, action=action, actor=request.user)
                     response = view(request, *args, **kwargs)
-                    kept_url = getattr(request, "submission_result_url", None)
-                    successes = _added_messages(request, messages.SUCCESS)
-                    if kept_url is None and response.status_code in (301, 302, 303) and successes:
-                        kept_url = response["Location"]
-                    if kept_url is None:
+                    result: tuple[str, str] | None = getattr(request, "submission_result", None)
+                    said = _added_messages(request, (messages.SUCCESS, messages.INFO))
+                    recorded = any(level == messages.SUCCESS for level, _ in said)
+                    if result is None and response.status_code in (301, 302, 303) and recorded:
+                        result = (response["Location"], _stored(said))
+                    if result is None:
                         claim.delete()
                     else:
-                        claim.result_url = kept_url[:500]
-                        claim.result_message = "\n".join(successes)[:500]
+                        claim.result_url, claim.result_message = result[0][:500], result[1]
                         claim.save(update_fields=["result_url", "result_message"])
             except AlreadySubmitted as first:
                 messages.info(request, ALREADY_RECORDED)
-                for line in filter(None, first.result_message.split("\n")):
-                    messages.success(request, line)
+                _replay(request, first.result_message)
                 return redirect(first.result_url or back_url())
             return response
 

@@ -176,6 +176,7 @@ def _render_client_billing(
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.created", back="clients:billing")
 def client_create_invoice(request: PracticeRequest, client_id: int) -> HttpResponse:
     """The Uninvoiced amounts panel: the ticked items, as adjusted, onto one invoice."""
     practice = _practice(request)
@@ -216,6 +217,7 @@ def client_create_invoice(request: PracticeRequest, client_id: int) -> HttpRespo
 
 
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.created")
 def invoice_new(request: PracticeRequest) -> HttpResponse:
     """Choose a client, tick their uninvoiced items, add free lines."""
     practice = _practice(request)
@@ -301,6 +303,7 @@ def invoice_detail(request: PracticeRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.issued", back="billing:invoice")
 def invoice_issue(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     try:
@@ -315,6 +318,7 @@ def invoice_issue(request: PracticeRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.draft_deleted", back="billing:invoice")
 def invoice_delete(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     try:
@@ -329,6 +333,7 @@ def invoice_delete(request: PracticeRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.voided", back="billing:invoice")
 def invoice_void(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     form = forms.ReasonForm(request.POST)
@@ -351,6 +356,7 @@ def invoice_void(request: PracticeRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("credit.applied", back="billing:invoice")
 def invoice_apply_credit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     before = invoice.credit_applied
@@ -366,6 +372,7 @@ def invoice_apply_credit(request: PracticeRequest, invoice_id: int) -> HttpRespo
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.marked_paid", back="billing:invoice")
 def invoice_mark_paid(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
     form = forms.MarkPaidForm(request.POST)
@@ -388,6 +395,7 @@ def invoice_mark_paid(request: PracticeRequest, invoice_id: int) -> HttpResponse
 
 
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.edited")
 def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     """A draft freely; an open invoice without payments (the service audits what changed)."""
     practice = _practice(request)
@@ -438,6 +446,7 @@ def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
 
 
 @require_role(*BILLING_ROLES)
+@submission.once("credit_invoice.created")
 def credit_new(request: PracticeRequest, client_id: int) -> HttpResponse:
     """+ Create credit invoice: lines entered as positive amounts and a reason; issued at once."""
     practice = _practice(request)
@@ -558,6 +567,7 @@ def payment_detail(request: PracticeRequest, payment_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*OWNER_OR_ADMIN)
+@submission.once("payment.reversed", back="billing:payment")
 def payment_delete(request: PracticeRequest, payment_id: int) -> HttpResponse:
     """Delete a hand payment: a reversing ledger entry, with a reason. Owners and admins only."""
     payment = selectors.payment_get_for_practice(_practice(request), _membership(request), payment_id)
@@ -584,6 +594,7 @@ def payment_delete(request: PracticeRequest, payment_id: int) -> HttpResponse:
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.created", back="appointments:detail")
 def appointment_create_invoice(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     """Calendar → appointment → Create invoice (or & add payment): one issued invoice per
     attendee with uninvoiced items of this appointment."""

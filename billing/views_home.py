@@ -14,13 +14,16 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
+from practice.models import Practice
 from practice.types import PracticeRequest
 
 from . import selectors_home as selectors
+from . import submission
 from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
 from .services import invoice_all_uninvoiced, uninvoiced_by_client, uninvoiced_client_count
 from .tasks import invoice_all_uninvoiced_task
@@ -114,8 +117,13 @@ def billing_credits(request: PracticeRequest) -> HttpResponse:
 # --- Invoice all uninvoiced -----------------------------------------------------------------
 
 
+def _invoices_tab(practice: Practice) -> str:
+    return reverse("billing:invoices", kwargs={"practice_slug": practice.slug})
+
+
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
+@submission.once("invoice_all")
 def invoice_all(request: PracticeRequest) -> HttpResponse:
     """Choose a range (GET shows the preview), confirm (POST creates one invoice per client).
 
@@ -137,6 +145,7 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
                 args = (practice.pk, request.user.pk, start.isoformat(), end.isoformat(), form.issue)
                 transaction.on_commit(lambda: invoice_all_uninvoiced_task.delay(*args))
                 messages.info(request, INVOICES_IN_BACKGROUND)
+                submission.keep(request, _invoices_tab(practice), INVOICES_IN_BACKGROUND, messages.INFO)
                 context.update({"form": form, "background": True, "date_from": start, "date_to": end})
                 return render(request, "billing/billing_home_invoice_all_done.html", context)
             try:
@@ -150,8 +159,10 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                if invoices:
-                    messages.success(request, INVOICES_CREATED.format(count=len(invoices), clients=len(invoices)))
+                done = INVOICES_CREATED.format(count=len(invoices), clients=len(invoices)) if invoices else ""
+                if done:
+                    messages.success(request, done)
+                submission.keep(request, _invoices_tab(practice), done)
                 context.update(
                     {
                         "form": form,

@@ -20,6 +20,7 @@ from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
 from . import selectors_home as selectors
+from . import submission
 from .forms_home import PackageForm, PackageRefundForm, PackageSellForm
 from .models import Invoice, Package, PackagePurchase
 from .services import PACKAGE_REFUND_NOT_PAID, package_refund_unused, package_sell
@@ -100,6 +101,7 @@ def package_archive(request: PracticeRequest, package_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
+@submission.once("package.sold")
 def package_sell_view(request: PracticeRequest, client_id: int) -> HttpResponse:
     """ "Sell package" on a client: the package's invoice (issued, or a draft), then its page."""
     practice = request.practice
@@ -133,6 +135,7 @@ def package_sell_view(request: PracticeRequest, client_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
+@submission.once("package.refunded")
 def package_refund(request: PracticeRequest, purchase_id: int) -> HttpResponse:
     """Refund unused sessions of a sold package through a credit invoice."""
     purchase = _purchase(request, purchase_id)

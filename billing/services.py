@@ -476,7 +476,7 @@ def _settle_status(invoice: Invoice) -> None:
 def invoice_issue(*, invoice: Invoice, actor: User | None, system: str | None = None) -> Invoice:
     with transaction.atomic():
         account = locks.lock_client(invoice.client)
-        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        locked = _lock_invoice(invoice)
         _issue_locked(locked, account, actor, system)
     return locked
 
@@ -494,7 +494,7 @@ def invoice_update(
     to its total written to the ledger)."""
     with transaction.atomic():
         account = locks.lock_client(invoice.client)
-        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        locked = _lock_invoice(invoice)
         if not locked.can_edit():
             raise ValidationError(NOT_EDITABLE)
         practice = locked.practice
@@ -621,7 +621,7 @@ def _plain(value: Decimal) -> str:
 def invoice_delete_draft(*, invoice: Invoice, actor: User) -> None:
     with transaction.atomic():
         locks.lock_client(invoice.client)
-        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        locked = _lock_invoice(invoice)
         if locked.status != Invoice.Status.DRAFT:
             raise ValidationError(DRAFT_ONLY_DELETE)
         BillingItem.objects.filter(invoice=locked).update(invoice=None)
@@ -630,7 +630,8 @@ def invoice_delete_draft(*, invoice: Invoice, actor: User) -> None:
             actor=actor,
             action="invoice.draft_deleted",
             obj=locked,
-            changes={"total": str(locked.total)},
+            # The client, so a page still showing the draft can send the biller to them.
+            changes={"total": str(locked.total), "client": locked.client_id},
         )
         PackagePurchase.objects.filter(invoice=locked).delete()
         InvoiceLine.objects.filter(invoice=locked).delete()
@@ -1224,3 +1225,17 @@ def ledger_verify(practice: Practice | None = None) -> list[str]:
                 f"{open_sums.get(account.client_id, ZERO)}"
             )
     return problems
+
+
+# --- drafts deleted meanwhile -----------------------------------------------------------------
+
+DRAFT_GONE = "This draft was deleted meanwhile."
+
+
+def _lock_invoice(invoice: Invoice) -> Invoice:
+    """``invoice`` locked; refused (code "gone") when its row is gone: a draft deleted in
+    another tab while this request waited for the lock."""
+    locked = locks.lock_invoices([invoice.pk]).get(invoice.pk)
+    if locked is None:
+        raise ValidationError(DRAFT_GONE, code="gone")
+    return locked

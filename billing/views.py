@@ -24,7 +24,7 @@ from clients import selectors as client_selectors
 from clients.models import Client
 from practice.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
 from practice.forms import apply_service_errors
-from practice.models import Membership, Practice
+from practice.models import AuditLog, Membership, Practice
 from practice.types import PracticeRequest
 
 from . import forms, selectors, services, submission
@@ -305,10 +305,17 @@ def invoice_detail(request: PracticeRequest, invoice_id: int) -> HttpResponse:
 @require_role(*BILLING_ROLES)
 @submission.once("invoice.issued", back="billing:invoice")
 def invoice_issue(request: PracticeRequest, invoice_id: int) -> HttpResponse:
-    invoice = _invoice(request, invoice_id)
+    try:
+        invoice = _invoice(request, invoice_id)
+    except Http404:
+        if gone := _draft_gone(request, invoice_id):
+            return gone
+        raise
     try:
         invoice = services.invoice_issue(invoice=invoice, actor=request.user)
     except ValidationError as exc:
+        if stale := _as_it_is_now(request, invoice.pk, Invoice.Status.DRAFT):
+            return stale
         for message in _messages_of(exc):
             messages.error(request, message)
     else:
@@ -320,10 +327,17 @@ def invoice_issue(request: PracticeRequest, invoice_id: int) -> HttpResponse:
 @require_role(*BILLING_ROLES)
 @submission.once("invoice.draft_deleted", back="billing:invoice")
 def invoice_delete(request: PracticeRequest, invoice_id: int) -> HttpResponse:
-    invoice = _invoice(request, invoice_id)
+    try:
+        invoice = _invoice(request, invoice_id)
+    except Http404:
+        if gone := _draft_gone(request, invoice_id):
+            return gone
+        raise
     try:
         services.invoice_delete_draft(invoice=invoice, actor=request.user)
     except ValidationError as exc:
+        if stale := _as_it_is_now(request, invoice.pk, Invoice.Status.DRAFT):
+            return stale
         for message in _messages_of(exc):
             messages.error(request, message)
         return redirect(invoice.get_absolute_url())
@@ -345,6 +359,8 @@ def invoice_void(request: PracticeRequest, invoice_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
+            if stale := _void_refused_now(request, invoice.pk):
+                return stale
             apply_service_errors(form, exc)
         else:
             messages.success(request, INVOICE_VOIDED.format(number=invoice.number))
@@ -363,6 +379,8 @@ def invoice_apply_credit(request: PracticeRequest, invoice_id: int) -> HttpRespo
     try:
         invoice = services.credit_apply(invoice=invoice, actor=request.user)
     except ValidationError as exc:
+        if stale := _as_it_is_now(request, invoice.pk, Invoice.Status.OPEN):
+            return stale
         for message in _messages_of(exc):
             messages.error(request, message)
     else:
@@ -385,6 +403,8 @@ def invoice_mark_paid(request: PracticeRequest, invoice_id: int) -> HttpResponse
                 received_on=form.cleaned_data["received_on"],
             )
         except ValidationError as exc:
+            if stale := _as_it_is_now(request, invoice.pk, Invoice.Status.OPEN):
+                return stale
             apply_service_errors(form, exc)
         else:
             messages.success(request, PAYMENT_RECORDED.format(amount=_money(request, result.payment.amount)))
@@ -399,10 +419,14 @@ def invoice_mark_paid(request: PracticeRequest, invoice_id: int) -> HttpResponse
 def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     """A draft freely; an open invoice without payments (the service audits what changed)."""
     practice = _practice(request)
-    invoice = _invoice(request, invoice_id)
+    try:
+        invoice = _invoice(request, invoice_id)
+    except Http404:
+        if gone := _draft_gone(request, invoice_id):
+            return gone
+        raise
     if not invoice.can_edit():
-        messages.error(request, services.NOT_EDITABLE)
-        return redirect(invoice.get_absolute_url())
+        return _not_editable(request, invoice)
     data = request.POST if request.method == "POST" else None
     line_rows = forms.invoice_line_rows(invoice, data)
     items = [] if invoice.is_credit else list(selectors.client_uninvoiced_items(practice, invoice.client))
@@ -432,6 +456,11 @@ def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
                 if _code(exc) == "items_taken":
                     messages.error(request, services.ITEMS_TAKEN)
                     return redirect("billing:invoice_edit", practice_slug=practice.slug, invoice_id=invoice.pk)
+                if _code(exc) == "gone" and (gone := _draft_gone(request, invoice.pk)):
+                    return gone
+                if services.NOT_EDITABLE in _messages_of(exc):
+                    # Paid, voided or given a payment since the page was loaded.
+                    return _not_editable(request, _invoice(request, invoice.pk))
                 errors = _messages_of(exc)
             else:
                 messages.success(request, INVOICE_SAVED)
@@ -580,6 +609,11 @@ def payment_delete(request: PracticeRequest, payment_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
+            if services.PAYMENT_ALREADY_REVERSED in _messages_of(exc):
+                # Deleted in another tab: the page as it is now, the message on top.
+                messages.warning(request, services.PAYMENT_ALREADY_REVERSED)
+                payment.refresh_from_db()
+                return render(request, "billing/payment_detail.html", _payment_context(request, payment), status=409)
             apply_service_errors(form, exc)
         else:
             messages.success(request, PAYMENT_DELETED)
@@ -664,3 +698,81 @@ def _names_foreign_ids(data: Any, *, invoice: Invoice, line_rows: list[forms.Amo
         )
     )
     return bool(wanted - clients_items)
+
+
+# --- a page older than the invoice ----------------------------------------------------------
+# A second Mark as paid, a Void from a tab opened before the invoice was paid elsewhere, an
+# Issue of a draft deleted in another tab: the action is refused by the service, and the
+# answer is the invoice as it is now with what happened at the top, never a bare error.
+
+INVOICE_ALREADY_PAID = "This invoice was already paid."
+INVOICE_ALREADY_VOIDED = "This invoice was already voided."
+INVOICE_ALREADY_ISSUED = "This invoice was already issued."
+INVOICE_STILL_DRAFT = "This invoice is still a draft. Issue it first."
+DRAFT_ALREADY_DELETED = "This draft was already deleted."
+
+_STATUS_NOW: dict[str, str] = {
+    Invoice.Status.DRAFT: INVOICE_STILL_DRAFT,
+    Invoice.Status.OPEN: INVOICE_ALREADY_ISSUED,
+    Invoice.Status.PAID: INVOICE_ALREADY_PAID,
+    Invoice.Status.VOID: INVOICE_ALREADY_VOIDED,
+}
+
+
+def _as_it_is_now(request: PracticeRequest, invoice_id: int, *allowed: str) -> HttpResponse | None:
+    """After a refusal: when the invoice (read again) is no longer in a status the action
+    needs, its page as it is now (409) with the move that happened, else None."""
+    try:
+        invoice = _invoice(request, invoice_id)
+    except Http404:
+        if gone := _draft_gone(request, invoice_id):
+            return gone
+        raise
+    if invoice.status in allowed:
+        return None
+    messages.warning(request, _STATUS_NOW[invoice.status])
+    return render(request, "billing/invoice_detail.html", _invoice_context(request, invoice), status=409)
+
+
+def _draft_gone(request: PracticeRequest, invoice_id: int) -> HttpResponse | None:
+    """A draft deleted meanwhile (its audit row says so): to the client's Billing tab with
+    the message, else None (a missing or foreign id stays a 404)."""
+    row = (
+        AuditLog.objects.filter(
+            practice=_practice(request),
+            action="invoice.draft_deleted",
+            object_type=Invoice._meta.label,
+            object_id=str(invoice_id),
+        )
+        .only("changes")
+        .first()
+    )
+    if row is None:
+        return None
+    messages.warning(request, DRAFT_ALREADY_DELETED)
+    client_id = row.changes.get("client")
+    if isinstance(client_id, int) and Client.objects.filter(practice=_practice(request), pk=client_id).exists():
+        return redirect("clients:billing", practice_slug=_practice(request).slug, client_id=client_id)
+    return redirect("billing:invoices", practice_slug=_practice(request).slug)
+
+
+def _void_refused_now(request: PracticeRequest, invoice_id: int) -> HttpResponse | None:
+    """Void refused: voided, still a draft, or paid (in part) since the page was loaded."""
+    invoice = _invoice(request, invoice_id)
+    if invoice.status in (Invoice.Status.VOID, Invoice.Status.DRAFT):
+        return _as_it_is_now(request, invoice_id, Invoice.Status.OPEN, Invoice.Status.PAID)
+    if invoice.amount_paid > 0:
+        if invoice.status == Invoice.Status.PAID:
+            messages.warning(request, INVOICE_ALREADY_PAID)
+        messages.error(request, services.VOID_PAID)
+        return render(request, "billing/invoice_detail.html", _invoice_context(request, invoice), status=409)
+    return None
+
+
+def _not_editable(request: PracticeRequest, invoice: Invoice) -> HttpResponse:
+    """Edit of an invoice that can no longer be edited: to its page, saying why."""
+    if invoice.status in (Invoice.Status.PAID, Invoice.Status.VOID):
+        messages.warning(request, _STATUS_NOW[invoice.status])
+    if invoice.status != Invoice.Status.VOID:
+        messages.error(request, services.NOT_EDITABLE)
+    return redirect(invoice.get_absolute_url())

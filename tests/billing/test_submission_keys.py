@@ -201,3 +201,21 @@ def test_a_post_without_a_key_records_nothing_and_asks_to_reload(tenant, ana):
     assert response.redirect_chain == [(payment_url(tenant, invoice), 302)]
     assert PAGE_OUT_OF_DATE in response.content.decode()
     assert Payment.objects.filter(client=ana).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_service_claiming_a_used_key_gets_the_first_result(tenant):
+    # How a service or task recording on behalf of something else (an online payment) uses it.
+    from billing.submission import AlreadySubmitted, submission_claim
+
+    key = submission_key_new()
+    with transaction.atomic():
+        first = submission_claim(practice=tenant.practice, key=key, action="payment.online", actor=None)
+        first.result_url, first.result_message = "/done/", "25 Paid."
+        first.save()
+
+    with pytest.raises(AlreadySubmitted) as again, transaction.atomic():
+        submission_claim(practice=tenant.practice, key=key, action="payment.online", actor=None)
+
+    assert (again.value.result_url, again.value.result_message) == ("/done/", "25 Paid.")
+    assert SubmissionKey.objects.filter(practice=tenant.practice).count() == 1

@@ -363,3 +363,50 @@ def test_invoice_all_repeat_goes_to_the_invoices_tab_with_the_summary(tenant, an
     page = again.content.decode()
     assert ALREADY_RECORDED in page and INVOICES_CREATED.format(count=2, clients=2) in page
     assert Invoice.objects.filter(practice=tenant.practice).count() == 2
+
+
+# Each money form, as the page shows it, carries its key: without one the POST is refused.
+
+
+def keyed_forms(html: str) -> int:
+    return html.count(f'type="hidden" name="{FIELD}" value="')
+
+
+@pytest.mark.django_db
+def test_every_money_form_on_every_page_carries_a_key(tenant, ana):
+    from appointments.services import appointment_mark_completed
+    from tests.appointments.factories import ServiceFactory, make_appointment
+
+    owner = owner_of(tenant)
+    make_item(tenant, ana)
+    give_credit(tenant, ana, "30.00")
+    open_invoice = issued_invoice(tenant, ana, price="100.00")
+    a_draft = services.invoice_create(
+        practice=tenant.practice, client=ana, actor=tenant.owner, lines=[services.LineInput("Letter", D("10"))]
+    )
+    paid = issued_invoice(tenant, ana, price="40.00")
+    payment = services.invoice_mark_paid(invoice=paid, actor=tenant.owner, method="cash").payment
+    purchase = paid_package(tenant, service_package(tenant), ana)
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ana], [ServiceFactory(practice=tenant.practice)]
+    )
+    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
+
+    pages = {
+        url(tenant, "clients:billing", client_id=ana.pk): 1,  # Create invoice from items
+        url(tenant, "billing:invoice_new"): 1,
+        url(tenant, "billing:credit_new", client_id=ana.pk): 1,
+        url(tenant, "billing:package_sell", client_id=ana.pk): 1,
+        url(tenant, "billing:package_refund", purchase_id=purchase.pk): 1,
+        f"{url(tenant, 'billing:payment_new')}?invoice={open_invoice.pk}": 1,
+        open_invoice.get_absolute_url(): 3,  # Apply credit, Mark as paid, Void
+        a_draft.get_absolute_url(): 2,  # Issue, Delete draft
+        url(tenant, "billing:invoice_edit", invoice_id=open_invoice.pk): 1,
+        url(tenant, "billing:payment", payment_id=payment.pk): 1,  # Delete payment
+        f"{url(tenant, 'billing:invoice_all')}?date_from=2000-01-01&date_to=2099-12-31": 1,
+        url(tenant, "appointments:detail", appointment_id=appointment.pk): 1,  # Create invoice
+    }
+    for path, forms in pages.items():
+        response = owner.get(path)
+        assert response.status_code == 200, path
+        assert keyed_forms(response.content.decode()) == forms, path

@@ -13,9 +13,10 @@ from babel.numbers import get_currency_name, list_currencies
 from django import forms
 from django.db.models import Q, QuerySet
 
-from billing.money import minor_units, quantize, quantum
+from billing.money import minor_units, quantize
 from clients.models import Client
 from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
+from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, localise_decimal_fields, set_form_locale
 
 from .models import Appointment, AppointmentService, Attendee, Service
 from .services import PRICE_TOO_PRECISE
@@ -72,6 +73,8 @@ class ServiceForm(forms.ModelForm):
             if isinstance(field, forms.IntegerField):  # DecimalField is one too; these have min_value
                 field.min_value = None
                 field.widget.attrs.pop("min", None)
+        # Typed as the practice writes numbers ("1.000,50" in de_DE), by the one parser.
+        localise_decimal_fields(self, ("price", "copay_amount", "copay_percent"), practice.locale)
 
     def _post_clean(self) -> None:
         # Skip ModelForm's instance.full_clean(): services_settings validates and saves.
@@ -85,12 +88,13 @@ class TaxRateForm(forms.ModelForm):
         labels = {"percent": "Percent", "is_default": "Default rate for new services", "is_archived": "Archived"}
         help_texts = {"is_archived": "An archived rate is no longer offered; services that use it keep it."}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, locale: str | None = DEFAULT_LOCALE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.instance.pk:
             del self.fields["is_archived"]
+        # The service checks the range and the places (refused, never rounded by the column).
         self.fields["percent"].validators = []
-        self.fields["percent"].widget.attrs.update({"step": "0.0001"})
+        localise_decimal_fields(self, ("percent",), locale)
 
     def _post_clean(self) -> None:
         pass
@@ -133,6 +137,7 @@ class BillingDetailsForm(forms.ModelForm):
         for name in ("no_show_fee", "late_cancel_fee"):
             self.fields[name].required = False
             self.fields[name].validators = []
+        localise_decimal_fields(self, ("no_show_fee", "late_cancel_fee"), self.instance.locale)
 
     def _post_clean(self) -> None:
         pass
@@ -339,19 +344,18 @@ def new_appointment_initial(
 
 
 class BillingDetailForm(forms.Form):
-    units = forms.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
-    unit_price = forms.DecimalField(label="Unit price", max_digits=12, decimal_places=3, min_value=Decimal("0"))
-    tax_percent = forms.DecimalField(
+    units = LocalDecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
+    unit_price = LocalDecimalField(label="Unit price", max_digits=12, decimal_places=3, min_value=Decimal("0"))
+    tax_percent = LocalDecimalField(
         label="Tax (%)", max_digits=7, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("100")
     )
 
-    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, currency: str, locale: str | None = DEFAULT_LOCALE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.currency = currency
+        set_form_locale(self, locale)
         price = cast(forms.DecimalField, self.fields["unit_price"])
         price.label = f"Unit price ({currency})"
-        # The widget's step tells the browser the same: 0.01 for USD, 1 for JPY.
-        price.widget.attrs["step"] = str(quantum(currency))
 
     def clean_unit_price(self) -> Decimal | None:
         value: Decimal | None = self.cleaned_data.get("unit_price")

@@ -186,13 +186,13 @@ def billing_details(request: PracticeRequest) -> HttpResponse:
         else:
             messages.success(request, "Billing details saved.")
             return redirect("appointments:billing_details", practice_slug=practice.slug)
-    return _billing_details_page(request, form, TaxRateForm(), status=400 if form.errors else 200)
+    return _billing_details_page(request, form, TaxRateForm(locale=practice.locale), status=400 if form.errors else 200)
 
 
 @require_role(*OWNER_OR_ADMIN)
 def tax_rate_new(request: PracticeRequest) -> HttpResponse:
     practice = _practice(request)
-    form = TaxRateForm(request.POST or None)
+    form = TaxRateForm(request.POST or None, locale=practice.locale)
     if request.method == "POST" and form.is_valid():
         try:
             rate = services_settings.tax_rate_create(
@@ -215,7 +215,7 @@ def tax_rate_new(request: PracticeRequest) -> HttpResponse:
 def tax_rate_edit(request: PracticeRequest, tax_rate_id: int) -> HttpResponse:
     practice = _practice(request)
     rate = get_object_or_404(TaxRate, pk=tax_rate_id, practice=practice)
-    form = TaxRateForm(request.POST or None, instance=rate)
+    form = TaxRateForm(request.POST or None, instance=rate, locale=practice.locale)
     if request.method == "POST" and form.is_valid():
         try:
             saved = services_settings.tax_rate_update(
@@ -596,6 +596,7 @@ def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id
     form = BillingDetailForm(
         request.POST or None,
         currency=practice.currency,
+        locale=practice.locale,
         initial={"units": detail.units, "unit_price": detail.unit_price, "tax_percent": detail.tax_percent},
     )
     if request.method == "POST" and form.is_valid():

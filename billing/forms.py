@@ -14,6 +14,7 @@ from django.forms import formset_factory
 from appointments.models import Service
 from clients.models import Client
 from practice.models import Practice
+from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, format_number_input, set_form_locale
 
 from . import services
 from .models import BillingItem, Invoice, InvoiceLine, Payment
@@ -29,10 +30,10 @@ MANUAL_METHODS = [
 ]
 
 
-def _decimal(raw: str, name: str) -> Decimal:
+def _decimal(raw: str, name: str, locale: str | None = DEFAULT_LOCALE) -> Decimal:
     """services.parse_amount, with its error as a plain field error (forms attach it to the field)."""
     try:
-        return services.parse_amount(raw, name)
+        return services.parse_amount(raw, name, locale=locale)
     except ValidationError:
         raise ValidationError(ENTER_AMOUNT) from None
 
@@ -49,25 +50,20 @@ def check_tax(value: Decimal, currency: str) -> str | None:
     return services.tax_problem(value)
 
 
-class PlainDecimalField(forms.DecimalField):
-    """A DecimalField that takes plain decimals only: "1e10" is refused (DecimalField would
-    read it as 10000000000), as the service's parse_amount does. Sizes and places are
-    checked against the practice's currency in the form's clean()."""
+class PlainDecimalField(LocalDecimalField):
+    """A number field read in the practice's locale by the one parser (practice.numbers):
+    "1e10" and a misplaced "1,00" are refused, as the service's parse_amount does. The
+    form sets the locale (set_form_locale); sizes and places are checked against the
+    practice's currency in the form's clean()."""
 
-    default_error_messages = {"invalid": ENTER_AMOUNT}
-
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # stubs type DecimalField as IntegerField's
-        if value in self.empty_values:
-            return None
-        try:
-            return services.parse_amount(value)
-        except ValidationError:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_message", ENTER_AMOUNT)
+        super().__init__(*args, **kwargs)
 
 
-def plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+def plain(value: Decimal, locale: str | None = DEFAULT_LOCALE) -> str:
+    """``value`` as an input shows it in ``locale``, so that it parses back unchanged."""
+    return format_number_input(value.normalize(), locale)
 
 
 @dataclass
@@ -86,23 +82,29 @@ class AmountRow:
         return self.obj.pk
 
 
-def amount_rows(objects: list[Any], data: Any = None, selected: set[int] | None = None) -> list[AmountRow]:
-    """Rows for the editable table: the posted values when there are some, else the stored ones."""
+def amount_rows(
+    objects: list[Any], data: Any = None, selected: set[int] | None = None, locale: str | None = DEFAULT_LOCALE
+) -> list[AmountRow]:
+    """Rows for the editable table: the posted values when there are some, else the stored
+    ones printed in the practice's ``locale``."""
     rows = []
     for obj in objects:
+        shown = plain(obj.units, locale), plain(abs(obj.unit_price), locale), plain(obj.tax_percent, locale)
         if data is not None:
-            units = data.get(f"units_{obj.pk}", plain(obj.units))
-            price = data.get(f"price_{obj.pk}", plain(abs(obj.unit_price)))
-            tax = data.get(f"tax_{obj.pk}", plain(obj.tax_percent))
+            units = data.get(f"units_{obj.pk}", shown[0])
+            price = data.get(f"price_{obj.pk}", shown[1])
+            tax = data.get(f"tax_{obj.pk}", shown[2])
         else:
-            units, price, tax = plain(obj.units), plain(abs(obj.unit_price)), plain(obj.tax_percent)
+            units, price, tax = shown
         rows.append(
             AmountRow(obj=obj, units=units, price=price, tax=tax, checked=selected is None or obj.pk in selected)
         )
     return rows
 
 
-def parse_amount_rows(rows: list[AmountRow], currency: str) -> dict[int, services.ItemAdjustment]:
+def parse_amount_rows(
+    rows: list[AmountRow], currency: str, locale: str | None = DEFAULT_LOCALE
+) -> dict[int, services.ItemAdjustment]:
     """Adjustments for rows whose units, price or tax changed; errors are set on the rows
     (a value the columns cannot hold exactly is an error, never rounded). Only rows that
     are checked (chosen) are read."""
@@ -117,7 +119,7 @@ def parse_amount_rows(rows: list[AmountRow], currency: str) -> dict[int, service
             ("tax", row.tax, check_tax),
         ):
             try:
-                value = _decimal(raw, name)
+                value = _decimal(raw, name, locale)
             except ValidationError:
                 row.errors[name] = ENTER_AMOUNT
                 continue
@@ -162,6 +164,7 @@ class LineForm(forms.Form):
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.currency = practice.currency
+        set_form_locale(self, practice.locale)
         service_field = self.fields["service"]
         assert isinstance(service_field, forms.ModelChoiceField)
         service_field.queryset = Service.objects.filter(practice=practice, is_archived=False).order_by("name")
@@ -272,10 +275,18 @@ class PaymentForm(forms.Form):
     reference = forms.CharField(max_length=120, required=False)
     overpayment_to_credit = forms.BooleanField(required=False, widget=forms.HiddenInput())
 
-    def __init__(self, *args: Any, open_invoices: list[Invoice], currency: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        open_invoices: list[Invoice],
+        currency: str,
+        locale: str | None = DEFAULT_LOCALE,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.open_invoices = open_invoices
         self.currency = currency
+        self.locale = locale
         for invoice in open_invoices:
             self.fields[f"alloc_{invoice.pk}"] = forms.CharField(
                 required=False,
@@ -284,7 +295,7 @@ class PaymentForm(forms.Form):
             )
 
     def clean_amount(self) -> Decimal:
-        amount = _decimal(self.cleaned_data["amount"], "amount")
+        amount = _decimal(self.cleaned_data["amount"], "amount", self.locale)
         if amount <= 0:
             raise ValidationError(services.AMOUNT_POSITIVE)
         if problem := services.money_problem(amount, self.currency):
@@ -303,7 +314,7 @@ class PaymentForm(forms.Form):
                 continue
             any_given = True
             try:
-                value = _decimal(raw, name)
+                value = _decimal(raw, name, self.locale)
             except ValidationError:
                 self.add_error(name, ENTER_AMOUNT)
                 continue
@@ -322,9 +333,9 @@ class PaymentForm(forms.Form):
         return [(invoice, self[f"alloc_{invoice.pk}"]) for invoice in self.open_invoices]
 
 
-def invoice_line_rows(invoice: Invoice, data: Any = None) -> list[AmountRow]:
+def invoice_line_rows(invoice: Invoice, data: Any = None, locale: str | None = DEFAULT_LOCALE) -> list[AmountRow]:
     lines: list[InvoiceLine] = list(invoice.lines.all())
-    rows = amount_rows(lines, data)
+    rows = amount_rows(lines, data, locale=locale)
     if data is not None:
         removed = selected_ids(data, "remove", {line.pk for line in lines})
         for row in rows:
@@ -332,7 +343,9 @@ def invoice_line_rows(invoice: Invoice, data: Any = None) -> list[AmountRow]:
     return rows
 
 
-def uninvoiced_rows(items: list[BillingItem], data: Any = None, name: str = "item") -> list[AmountRow]:
+def uninvoiced_rows(
+    items: list[BillingItem], data: Any = None, name: str = "item", locale: str | None = DEFAULT_LOCALE
+) -> list[AmountRow]:
     chosen = selected_ids(data, name, {i.pk for i in items}) if data is not None else set()
-    rows = amount_rows(items, data, selected=chosen)
+    rows = amount_rows(items, data, selected=chosen, locale=locale)
     return rows

@@ -15,6 +15,7 @@ from appointments.models import Service
 from clients.models import Client
 from clients.selectors import clinicians_for_practice
 from practice.models import Practice, User
+from practice.numbers import set_form_locale
 
 from .forms import PlainDecimalField
 from .models import Package
@@ -173,6 +174,7 @@ class PackageForm(forms.Form):
             }
         super().__init__(*args, **kwargs)
         self.practice = practice
+        set_form_locale(self, practice.locale)
         services = Service.objects.filter(practice=practice)
         if package is None:
             services = services.filter(is_archived=False)

@@ -8,10 +8,9 @@ are the friendly messages in front of them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,6 +22,7 @@ from appointments.models import Service
 from clients.models import Client
 from practice.audit import audit_write
 from practice.models import Practice, User
+from practice.numbers import DEFAULT_LOCALE, NumberError, parse_number
 
 from . import locks
 from .models import (
@@ -88,7 +88,6 @@ MAX_AMOUNT = Decimal(10) ** 9
 MAX_UNITS = Decimal(10) ** 6
 UNITS_PLACES = 2
 TAX_PLACES = 4
-PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 @dataclass
@@ -116,18 +115,15 @@ class PaymentResult:
     allocations: list[PaymentAllocation] = field(default_factory=list)
 
 
-def parse_amount(raw: object, field_name: str = "amount") -> Decimal:
-    """A Decimal from user input, or a ValidationError naming the field.
+def parse_amount(raw: object, field_name: str = "amount", *, locale: str | None = DEFAULT_LOCALE) -> Decimal:
+    """A Decimal from user input read in the practice's ``locale`` (practice.numbers.parse_number:
+    "1,200.50" in en_US, "1.200,50" in de_DE), or a ValidationError naming the field.
 
-    Only plain decimals ("1,200.50", "-3", ".5"): exponent notation ("1e15"), infinities
-    and NaN are refused, since they slip past digit counts and reach the database as
-    numbers far wider than its columns."""
-    text = str(raw).strip().replace(",", "")
-    if not PLAIN_NUMBER.fullmatch(text):
-        raise ValidationError({field_name: ENTER_AMOUNT})
+    A misplaced group separator ("1,00", "1,5" in en_US), digits other than ASCII,
+    exponent notation ("1e15"), infinities and NaN are refused, never guessed at."""
     try:
-        return Decimal(text)
-    except (InvalidOperation, ValueError):
+        return parse_number("" if raw is None else raw, locale)
+    except NumberError:
         raise ValidationError({field_name: ENTER_AMOUNT}) from None
 
 

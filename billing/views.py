@@ -139,7 +139,9 @@ def client_billing_context(
     practice = _practice(request)
     account = selectors.client_account(practice, client)
     if rows is None:
-        rows = forms.uninvoiced_rows(list(selectors.client_uninvoiced_items(practice, client)), data)
+        rows = forms.uninvoiced_rows(
+            list(selectors.client_uninvoiced_items(practice, client)), data, locale=practice.locale
+        )
     credit = account.credit_balance if account else Decimal("0")
     return {
         "billing": {
@@ -182,14 +184,14 @@ def client_create_invoice(request: PracticeRequest, client_id: int) -> HttpRespo
     practice = _practice(request)
     client = _client(request, client_id)
     items = list(selectors.client_uninvoiced_items(practice, client))
-    rows = forms.uninvoiced_rows(items, request.POST)
+    rows = forms.uninvoiced_rows(items, request.POST, locale=practice.locale)
     action = request.POST.get("action", "draft")
     if action not in CREATE_ACTIONS:
         action = "draft"
     if _ticked_gone(request.POST, "item", rows):
         messages.error(request, services.ITEMS_TAKEN)
         return redirect("clients:billing", practice_slug=practice.slug, client_id=client.pk)
-    adjustments = forms.parse_amount_rows(rows, practice.currency)
+    adjustments = forms.parse_amount_rows(rows, practice.currency, practice.locale)
     chosen = [row.pk for row in rows if row.checked]
     if any(row.errors for row in rows):
         return _render_client_billing(request, client, rows, ["Correct the amounts marked below."])
@@ -235,12 +237,12 @@ def invoice_new(request: PracticeRequest) -> HttpResponse:
             selectors.clients_for_invoicing(practice).filter(pk=raw_client).first() if raw_client.isdecimal() else None
         )
     items = list(selectors.client_uninvoiced_items(practice, client)) if client else []
-    rows = forms.uninvoiced_rows(items, data)
+    rows = forms.uninvoiced_rows(items, data, locale=practice.locale)
     if data is not None:
         action = data.get("action", "draft")
         if action not in CREATE_ACTIONS:
             action = "draft"
-        adjustments = forms.parse_amount_rows(rows, practice.currency)
+        adjustments = forms.parse_amount_rows(rows, practice.currency, practice.locale)
         client_ok, lines_ok = client_form.is_valid(), lines.is_valid()
         if client and _ticked_gone(data, "item", rows):
             errors = [services.ITEMS_TAKEN]
@@ -272,7 +274,11 @@ def invoice_new_items(request: PracticeRequest) -> HttpResponse:
     raw = request.GET.get("client", "")
     client = selectors.clients_for_invoicing(practice).filter(pk=raw).first() if raw.isdecimal() else None
     items = list(selectors.client_uninvoiced_items(practice, client)) if client else []
-    return render(request, "billing/_item_picker.html", {"rows": forms.uninvoiced_rows(items), "client": client})
+    return render(
+        request,
+        "billing/_item_picker.html",
+        {"rows": forms.uninvoiced_rows(items, locale=practice.locale), "client": client},
+    )
 
 
 # --- the invoice page and its actions ----------------------------------------------------------
@@ -428,9 +434,9 @@ def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     if not invoice.can_edit():
         return _not_editable(request, invoice)
     data = request.POST if request.method == "POST" else None
-    line_rows = forms.invoice_line_rows(invoice, data)
+    line_rows = forms.invoice_line_rows(invoice, data, locale=practice.locale)
     items = [] if invoice.is_credit else list(selectors.client_uninvoiced_items(practice, invoice.client))
-    item_rows = forms.uninvoiced_rows(items, data, name="add_item")
+    item_rows = forms.uninvoiced_rows(items, data, name="add_item", locale=practice.locale)
     lines = forms.line_formset(practice, data)
     errors: list[str] = []
     if data is not None and _names_foreign_ids(data, invoice=invoice, line_rows=line_rows):
@@ -440,7 +446,7 @@ def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
         messages.error(request, services.ITEMS_TAKEN)
         return redirect("billing:invoice_edit", practice_slug=practice.slug, invoice_id=invoice.pk)
     if data is not None:
-        changes = forms.parse_amount_rows(line_rows, practice.currency)
+        changes = forms.parse_amount_rows(line_rows, practice.currency, practice.locale)
         lines_ok = lines.is_valid()
         if lines_ok and not any(row.errors for row in line_rows):
             try:
@@ -533,9 +539,11 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     initial: dict[str, Any] = {"received_on": today}
     if invoice is not None and invoice in open_invoices:
-        initial["amount"] = forms.plain(invoice.balance)
-        initial[f"alloc_{invoice.pk}"] = forms.plain(invoice.balance)
-    form = forms.PaymentForm(data, initial=initial, open_invoices=open_invoices, currency=practice.currency)
+        initial["amount"] = forms.plain(invoice.balance, practice.locale)
+        initial[f"alloc_{invoice.pk}"] = forms.plain(invoice.balance, practice.locale)
+    form = forms.PaymentForm(
+        data, initial=initial, open_invoices=open_invoices, currency=practice.currency, locale=practice.locale
+    )
     question = None
     if data is not None and form.is_valid():
         try:

@@ -12,6 +12,7 @@ from appointments.models import Service
 from billing.models import Invoice
 from practice.access import ROLE_REFUSED
 from practice.models import AuditLog, Practice, TaxRate
+from practice.numbers import ENTER_NUMBER
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory, make_appointment
@@ -69,8 +70,8 @@ def test_biller_may_manage_services_but_a_clinician_may_not(tenant):
     ("overrides", "field_error"),
     [
         ({"price": "-5"}, ss.SERVICE_PRICE_NEGATIVE),
-        ({"price": "12,50"}, "Enter a number."),
-        ({"price": "abc"}, "Enter a number."),
+        ({"price": "12,50"}, ENTER_NUMBER.format(example="120.00")),
+        ({"price": "abc"}, ENTER_NUMBER.format(example="120.00")),
         ({"price": "10.005"}, "USD amounts have at most 2 decimal places."),
         ({"default_duration_minutes": "0"}, ss.SERVICE_DURATION_POSITIVE),
         ({"payment_type": "copay", "copay_kind": ""}, ss.COPAY_KIND_REQUIRED),

@@ -61,10 +61,23 @@ TAX_PERCENT_RANGE = "A tax rate is between 0 and 100 percent."
 CURRENCY_LOCKED = "The currency cannot change once the practice has billing items, invoices or payments."
 FEE_REQUIRED = "Enter the fee charged under a flat-fee policy."
 FEE_NEGATIVE = "A fee cannot be negative."
+TAX_PERCENT_TOO_FINE = "A tax rate can have at most 4 decimal places."
+COPAY_PERCENT_TOO_FINE = "A co-pay percentage can have at most 4 decimal places."
+FEE_TOO_LARGE = "Enter a fee less than 1,000,000,000."
+
+# The percent columns are NUMERIC(7, 4): a finer value would be rounded by the database
+# while the page and the audit row say what was typed, so it is refused instead.
+PERCENT_PLACES = 4
+MAX_FEE = Decimal(10) ** 9
 
 
 def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in fields}
+
+
+def _too_fine(value: Decimal, places: int) -> bool:
+    exponent = value.normalize().as_tuple().exponent
+    return isinstance(exponent, int) and -exponent > places
 
 
 def _check_precision(errors: dict[str, str], field: str, value: Decimal | None, currency: str) -> None:
@@ -107,6 +120,8 @@ def _validate_service(practice: Practice, data: dict[str, Any], *, exclude_id: i
                 errors["copay_percent"] = COPAY_PERCENT_REQUIRED
             elif not Decimal("0") <= percent <= Decimal("100"):
                 errors["copay_percent"] = COPAY_PERCENT_RANGE
+            elif _too_fine(percent, PERCENT_PLACES):
+                errors["copay_percent"] = COPAY_PERCENT_TOO_FINE
         else:
             errors["copay_kind"] = COPAY_KIND_REQUIRED
     code = (data.get("code") or "").strip()
@@ -206,6 +221,8 @@ def _validate_tax_rate(practice: Practice, data: dict[str, Any], *, exclude_id: 
     percent = data.get("percent")
     if percent is None or not Decimal("0") <= percent <= Decimal("100"):
         errors["percent"] = TAX_PERCENT_RANGE
+    elif _too_fine(percent, PERCENT_PLACES):
+        errors["percent"] = TAX_PERCENT_TOO_FINE
     taken = TaxRate.objects.filter(practice=practice, name__iexact=(data.get("name") or "").strip())
     if exclude_id is not None:
         taken = taken.exclude(pk=exclude_id)
@@ -288,6 +305,8 @@ def billing_details_update(*, practice: Practice, actor: User, data: dict[str, A
         amount = data.get(fee)
         if amount is not None and amount < 0:
             errors[fee] = FEE_NEGATIVE
+        elif amount is not None and amount >= MAX_FEE:
+            errors[fee] = FEE_TOO_LARGE
         elif data.get(policy) == FeePolicy.FLAT and not amount:
             errors[fee] = FEE_REQUIRED
     with transaction.atomic():

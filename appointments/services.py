@@ -53,6 +53,11 @@ PRICE_TOO_PRECISE = "Enter a price with at most {places} decimal places ({curren
 UNITS_POSITIVE = "Units must be more than 0."
 PRICE_NOT_NEGATIVE = "The price cannot be negative."
 TAX_RANGE = "Tax must be between 0 and 100 percent."
+TAX_TOO_FINE = "Tax can have at most 4 decimal places."
+UNITS_TOO_LARGE = "Units must be less than 1,000,000."
+UNITS_TOO_FINE = "Units can have at most 2 decimal places."
+PRICE_TOO_LARGE = "Enter a price less than 1,000,000,000."
+LINE_TOO_LARGE = "Units x price comes to 1,000,000,000 or more, more than one line can hold. Split it."
 
 
 def _utc(moment: datetime) -> datetime:
@@ -689,17 +694,34 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
     return Cancellation(late=late, fees=fees)
 
 
+MAX_UNITS = Decimal(10) ** 6
+MAX_LINE_AMOUNT = Decimal(10) ** 9
+
+
 def _check_detail_figures(*, currency: str, units: Decimal, unit_price: Decimal, tax_percent: Decimal) -> None:
+    # The columns (BillingDetail, BillingItem): units NUMERIC(8, 2), price NUMERIC(12, 3),
+    # tax NUMERIC(7, 4), amounts NUMERIC(14, 3). A value they cannot hold exactly is refused
+    # here, never rounded by the database or left to fail the save.
     errors = {}
     if units is None or units <= 0:
         errors["units"] = UNITS_POSITIVE
+    elif units >= MAX_UNITS:
+        errors["units"] = UNITS_TOO_LARGE
+    elif units != units.quantize(Decimal("0.01")):
+        errors["units"] = UNITS_TOO_FINE
     if unit_price is None or unit_price < 0:
         errors["unit_price"] = PRICE_NOT_NEGATIVE
+    elif unit_price >= MAX_LINE_AMOUNT:
+        errors["unit_price"] = PRICE_TOO_LARGE
     elif quantize(unit_price, currency) != unit_price:
         # An item is billed in whole minor units; a finer price would be rounded silently.
         errors["unit_price"] = PRICE_TOO_PRECISE.format(places=minor_units(currency), currency=currency)
     if tax_percent is None or not (0 <= tax_percent <= 100):
         errors["tax_percent"] = TAX_RANGE
+    elif tax_percent != tax_percent.quantize(Decimal("0.0001")):
+        errors["tax_percent"] = TAX_TOO_FINE
+    if not errors and units * unit_price * (1 + tax_percent / 100) >= MAX_LINE_AMOUNT:
+        errors["unit_price"] = LINE_TOO_LARGE
     if errors:
         raise ValidationError(errors)
 

@@ -128,6 +128,8 @@ def parse_amount_rows(
                 row.errors[name] = problem
             else:
                 parsed[name] = value
+        if not row.errors and (problem := services.line_problem(parsed["units"], parsed["price"], parsed["tax"])):
+            row.errors["price"] = problem
         if row.errors:
             continue
         obj = row.obj
@@ -207,6 +209,10 @@ class LineForm(forms.Form):
             problem = check(value, self.currency) if value is not None else None
             if problem:
                 self.add_error(name, problem)
+        if not self.errors and (
+            problem := services.line_problem(data["units"], data["unit_price"], data["tax_percent"])
+        ):
+            self.add_error("unit_price", problem)
         return data
 
     def line_input(self) -> services.LineInput:

@@ -81,6 +81,7 @@ UNITS_TOO_LARGE = "Units must be less than 1,000,000."
 UNITS_TOO_FINE = "Units can have at most 2 decimal places."
 TAX_RANGE = "Tax must be between 0 and 100 percent."
 TAX_TOO_FINE = "Tax can have at most 4 decimal places."
+LINE_TOO_LARGE = "Units x price comes to 1,000,000,000 or more, more than one line can hold. Split it."
 
 # What the columns hold (billing.models): amounts and prices NUMERIC(12..14, 3), units
 # NUMERIC(8, 2), tax NUMERIC(7, 4). Inputs past these are refused with a field error.
@@ -196,8 +197,19 @@ def _check_figures(
         errors["tax_percent"] = TAX_RANGE
     elif problem := tax_problem(tax_percent):
         errors["tax_percent"] = problem
+    figures = (units, unit_price, tax_percent)
+    if not errors and (problem := line_problem(*figures)):  # type: ignore[arg-type]  # each was checked above
+        errors["unit_price"] = problem
     if errors:
         raise ValidationError(errors)
+
+
+def line_problem(units: Decimal, unit_price: Decimal, tax_percent: Decimal) -> str | None:
+    """Why a line of valid units, price and tax cannot be stored (None when it can): its
+    amount, tax included, must stay below 10**9 like every amount (the columns hold 10**11,
+    and an invoice's totals are sums of up to 50 such lines)."""
+    gross = abs(to_decimal(units) * to_decimal(unit_price)) * (1 + to_decimal(tax_percent) / 100)
+    return LINE_TOO_LARGE if gross >= MAX_AMOUNT else None
 
 
 # --- ledger -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from billing.money import minor_units, quantize
 from clients.models import Client
 from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
 from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, localise_decimal_fields, set_form_locale
+from practice.text import single_line_fields
 
 from .models import Appointment, AppointmentService, Attendee, Service
 from .services import PRICE_TOO_PRECISE
@@ -75,6 +76,7 @@ class ServiceForm(forms.ModelForm):
                 field.widget.attrs.pop("min", None)
         # Typed as the practice writes numbers ("1.000,50" in de_DE), by the one parser.
         localise_decimal_fields(self, ("price", "copay_amount", "copay_percent"), practice.locale)
+        single_line_fields(self, ("name", "code"))
 
     def _post_clean(self) -> None:
         # Skip ModelForm's instance.full_clean(): services_settings validates and saves.
@@ -95,6 +97,7 @@ class TaxRateForm(forms.ModelForm):
         # The service checks the range and the places (refused, never rounded by the column).
         self.fields["percent"].validators = []
         localise_decimal_fields(self, ("percent",), locale)
+        single_line_fields(self, ("name",))
 
     def _post_clean(self) -> None:
         pass
@@ -138,6 +141,7 @@ class BillingDetailsForm(forms.ModelForm):
             self.fields[name].required = False
             self.fields[name].validators = []
         localise_decimal_fields(self, ("no_show_fee", "late_cancel_fee"), self.instance.locale)
+        single_line_fields(self, ("tax_id",))
 
     def _post_clean(self) -> None:
         pass

@@ -15,6 +15,7 @@ from appointments.models import Service
 from clients.models import Client
 from practice.models import Practice
 from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, format_number_input, set_form_locale
+from practice.text import single_line_fields
 
 from . import services
 from .models import BillingItem, Invoice, InvoiceLine, Payment
@@ -170,6 +171,7 @@ class LineForm(forms.Form):
         service_field = self.fields["service"]
         assert isinstance(service_field, forms.ModelChoiceField)
         service_field.queryset = Service.objects.filter(practice=practice, is_archived=False).order_by("name")
+        single_line_fields(self, ("description",))
         for name in ("units", "unit_price", "tax_percent"):
             self.fields[name].widget = forms.TextInput(attrs={"inputmode": "decimal", "size": 7})
         self.fields["description"].widget.attrs["size"] = 24

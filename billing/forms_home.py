@@ -16,6 +16,7 @@ from clients.models import Client
 from clients.selectors import clinicians_for_practice
 from practice.models import Practice, User
 from practice.numbers import set_form_locale
+from practice.text import single_line_fields
 
 from .forms import PlainDecimalField
 from .models import Package
@@ -181,6 +182,7 @@ class PackageForm(forms.Form):
         else:
             # Editing keeps the package's own service even if it was archived since.
             services = services.filter(Q(is_archived=False) | Q(pk=package.service_id))
+        single_line_fields(self, ("name",))
         self.fields["service"].queryset = services.order_by("name", "pk")  # type: ignore[attr-defined]
 
     def clean_price(self) -> Decimal:

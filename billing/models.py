@@ -51,7 +51,8 @@ class Invoice(models.Model):
     number = models.CharField(max_length=40, null=True, blank=True)
     sequence = models.PositiveIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3)
-    bill_to_name = models.CharField(max_length=200, blank=True)
+    # A client's or payer's full name: first and last names are 100 each.
+    bill_to_name = models.CharField(max_length=255, blank=True)
     bill_to_email = models.EmailField(blank=True)
     issue_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
@@ -366,7 +367,7 @@ class LedgerEntry(models.Model):
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
     memo = models.CharField(max_length=255, blank=True)
-    actor_label = models.CharField(max_length=200)
+    actor_label = models.CharField(max_length=320)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from practice.models import Membership, Practice, User
+from practice.text import EMAIL_MAX_LENGTH, single_line_fields
 
 from .models import Client, Payer
 from .selectors import STATUS_ALL, clinicians_for_practice, payers_for_practice
@@ -31,7 +32,7 @@ class ClientForm(forms.Form):
     preferred_name = forms.CharField(
         max_length=100, required=False, help_text="Shown instead of the first name, if given."
     )
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(required=False, max_length=EMAIL_MAX_LENGTH)
     phone = forms.CharField(max_length=40, required=False)
     date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -52,6 +53,7 @@ class ClientForm(forms.Form):
     def __init__(self, *args: Any, practice: Practice, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.practice = practice
+        single_line_fields(self, ("first_name", "last_name", "preferred_name", "phone"))
         self.fields["clinicians"].queryset = clinicians_for_practice(practice)  # type: ignore[attr-defined]
         # A clinician chooses among the payers they may see (their clients' payers).
         self.fields["payer"].queryset = payers_for_practice(practice, membership)  # type: ignore[attr-defined]
@@ -80,10 +82,16 @@ class ClientForm(forms.Form):
 class PayerForm(forms.Form):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
-    email = forms.EmailField(help_text="Invoices, statements and receipts go to this address.")
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH, help_text="Invoices, statements and receipts go to this address."
+    )
     phone = forms.CharField(max_length=40, required=False)
     relationship = forms.ChoiceField(choices=Payer.Relationship.choices, label="Relationship to the client")
     address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        single_line_fields(self, ("first_name", "last_name", "phone"))
 
     @classmethod
     def initial_for(cls, payer: Payer) -> dict[str, Any]:

@@ -10,12 +10,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from .models import StaffInvite
+from .text import one_line
 
 
 def send_templated_email(*, to: list[str], subject: str, template: str, context: dict[str, Any]) -> None:
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)
+    # A header cannot hold a line break (Django refuses to send it): a name stored before
+    # line breaks were refused must not stop the e-mail.
+    message = EmailMultiAlternatives(one_line(subject), text, settings.DEFAULT_FROM_EMAIL, to)
     message.attach_alternative(html, "text/html")
     message.send()
 

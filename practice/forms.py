@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from .models import TIMEZONE_CHOICES, Practice, Role
 from .services import INVOICE_START_LOCKED
+from .text import EMAIL_MAX_LENGTH, single_line_fields
 
 SIGN_IN_FAILED = "That email and password do not match an account. Check them and try again."
 
@@ -49,6 +50,10 @@ class PracticeSettingsForm(forms.ModelForm):
         labels = {"session_idle_minutes": "Sign out idle staff after (minutes)"}
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        single_line_fields(self, ("name", "phone"))
+
 
 class PaymentSettingsForm(forms.ModelForm):
     class Meta:
@@ -73,7 +78,7 @@ class PaymentSettingsForm(forms.ModelForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.CLINICIAN)
 
 
@@ -92,6 +97,7 @@ class InviteAcceptForm(forms.Form):
     def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.email = email
+        single_line_fields(self, ("first_name", "last_name"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

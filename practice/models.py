@@ -99,6 +99,10 @@ class FeePolicy(models.TextChoices):
     FULL = "full", "The full service price"
 
 
+INVOICE_START_MAX = 999_999_999
+INVOICE_START_TOO_LARGE = "Enter a first invoice number of at most 999,999,999."
+
+
 class Practice(models.Model):
     """A clinic: the tenant. Every practice-owned row points at one."""
 
@@ -141,7 +145,15 @@ class Practice(models.Model):
         verbose_name="Clinicians may change what their own sessions bill",
         help_text="Units, price and tax of a session's billing details. Owners, admins and billers always may.",
     )
-    invoice_start_number = models.PositiveIntegerField(default=1)
+    # The invoice counter is a PositiveIntegerField (at most 2147483647) that counts up from
+    # here: the cap leaves room for more than a billion invoices after the first.
+    invoice_start_number = models.PositiveIntegerField(
+        default=1,
+        validators=[
+            MinValueValidator(1),
+            MaxValueValidator(INVOICE_START_MAX, message=INVOICE_START_TOO_LARGE),
+        ],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -286,7 +298,8 @@ class AuditLog(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # "user" rows have an actor; "system" rows name the job that wrote them.
-    actor_label = models.CharField(max_length=200)
+    # Wide enough for any e-mail address (320, RFC 3696) or a system job's name.
+    actor_label = models.CharField(max_length=320)
     action = models.CharField(max_length=80, db_index=True)
     object_type = models.CharField(max_length=80, blank=True)
     object_id = models.CharField(max_length=64, blank=True)

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from clients.models import Client
+from practice.dates import url_date
 from practice.models import Membership, Practice, Role, User
 
 from .models import Appointment, Service
@@ -132,7 +133,6 @@ def calendar_clinicians(practice: Practice, membership: Membership) -> list[User
 
 
 def parse_anchor(value: Any, default: date) -> date:
-    try:
-        return date.fromisoformat(str(value)) if value else default
-    except ValueError:
-        return default
+    """The date a calendar URL asks for: ``default`` when missing or unreadable, a 404 when
+    outside the supported range (the week around 9999-12-31 cannot be computed)."""
+    return url_date(value, default)

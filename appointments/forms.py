@@ -6,6 +6,7 @@ Forms parse and check shape; the services re-check the rules and own the writes.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from datetime import date as datetime_date  # AppointmentForm has a field called date
 from decimal import Decimal
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from django.db.models import Q, QuerySet
 
 from billing.money import minor_units, quantize
 from clients.models import Client
+from practice.dates import appointment_date_problem, supported_date_fields
 from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
 from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, localise_decimal_fields, set_form_locale
 from practice.text import single_line_fields
@@ -118,6 +120,8 @@ class BillingDetailsForm(forms.ModelForm):
             "late_cancel_policy": "Late-cancellation fee",
             "late_cancel_fee": "Late-cancellation flat fee",
             "late_cancel_window_hours": "Late-cancellation window (hours)",
+            "payment_date_max_future_days": "Payment dates: days ahead allowed",
+            "invoice_date_max_future_days": "Invoice dates: days ahead allowed",
         }
         help_texts = {
             "prices_include_tax": "Tick for GST-style prices that already include tax; otherwise tax is added.",
@@ -125,6 +129,8 @@ class BillingDetailsForm(forms.ModelForm):
             "late_cancel_window_hours": "A cancellation this close to the start counts as late.",
             "no_show_fee": "Only used with a flat fee.",
             "late_cancel_fee": "Only used with a flat fee.",
+            "payment_date_max_future_days": "How many days after today a payment may be dated (0: not after today).",
+            "invoice_date_max_future_days": "How many days after today an invoice line may be dated.",
         }
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
 
@@ -140,6 +146,11 @@ class BillingDetailsForm(forms.ModelForm):
         for name in ("no_show_fee", "late_cancel_fee"):
             self.fields[name].required = False
             self.fields[name].validators = []
+        for name in ("payment_date_max_future_days", "invoice_date_max_future_days"):
+            # The service checks the range (one message); empty keeps the current value.
+            self.fields[name].required = False
+            self.fields[name].validators = []
+            self.fields[name].widget.attrs.pop("max", None)
         localise_decimal_fields(self, ("no_show_fee", "late_cancel_fee"), self.instance.locale)
         single_line_fields(self, ("tax_id",))
 
@@ -258,6 +269,18 @@ class AppointmentForm(forms.Form):
         cast(ClientsField, self.fields["clients"]).queryset = clients
         cast(forms.ModelMultipleChoiceField, self.fields["services"]).queryset = services.order_by("name")
 
+    def clean_date(self) -> datetime_date:
+        value: datetime_date = self.cleaned_data["date"]
+        if problem := appointment_date_problem(value, today=self.practice.local_today()):
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_until(self) -> datetime_date | None:
+        value: datetime_date | None = self.cleaned_data.get("until")
+        if value is not None and (problem := appointment_date_problem(value, today=self.practice.local_today())):
+            raise forms.ValidationError(problem)
+        return value
+
     def clean_duration_minutes(self) -> int | None:
         value = self.cleaned_data.get("duration_minutes")
         if value is None:
@@ -374,3 +397,7 @@ class CalendarFilterForm(forms.Form):
     view = forms.ChoiceField(choices=[("week", "Week"), ("day", "Day")], required=False)
     date = forms.DateField(required=False)
     clinician = forms.IntegerField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        supported_date_fields(self)

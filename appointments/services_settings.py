@@ -15,7 +15,7 @@ from django.db import transaction
 from billing.models import BillingItem, Invoice, Payment
 from billing.money import minor_units
 from practice.audit import audit_write, diff_fields
-from practice.models import FeePolicy, Practice, TaxRate, User
+from practice.models import MAX_FUTURE_DAYS, FeePolicy, Practice, TaxRate, User
 
 from .models import AppointmentService, BillingDetail, Service
 
@@ -43,6 +43,8 @@ BILLING_DETAILS_FIELDS = (
     "late_cancel_fee",
     "late_cancel_window_hours",
     "clinicians_edit_billing_details",
+    "payment_date_max_future_days",
+    "invoice_date_max_future_days",
 )
 
 # Error messages a user sees (tests assert on them).
@@ -64,6 +66,7 @@ FEE_NEGATIVE = "A fee cannot be negative."
 TAX_PERCENT_TOO_FINE = "A tax rate can have at most 4 decimal places."
 COPAY_PERCENT_TOO_FINE = "A co-pay percentage can have at most 4 decimal places."
 FEE_TOO_LARGE = "Enter a fee less than 1,000,000,000."
+FUTURE_DAYS_RANGE = "Enter a number of days from 0 to 3650."
 
 # The percent columns are NUMERIC(7, 4): a finer value would be rounded by the database
 # while the page and the audit row say what was typed, so it is refused instead.
@@ -309,6 +312,13 @@ def billing_details_update(*, practice: Practice, actor: User, data: dict[str, A
             errors[fee] = FEE_TOO_LARGE
         elif data.get(policy) == FeePolicy.FLAT and not amount:
             errors[fee] = FEE_REQUIRED
+    data = dict(data)
+    for days in ("payment_date_max_future_days", "invoice_date_max_future_days"):
+        # Left empty (or not posted): the practice keeps its current allowance.
+        if data.get(days) is None:
+            data[days] = getattr(practice, days)
+        if not 0 <= data[days] <= MAX_FUTURE_DAYS:
+            errors[days] = FUTURE_DAYS_RANGE
     with transaction.atomic():
         locked = Practice.objects.select_for_update().get(pk=practice.pk)
         # Checked under the practice row lock. An invoice created concurrently is only

@@ -4,6 +4,8 @@ services in billing.services decide and write."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from datetime import date as datetime_date  # LineForm has a field called date
 from decimal import Decimal
 from typing import Any
 
@@ -167,14 +169,21 @@ class LineForm(forms.Form):
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.currency = practice.currency
+        self.practice = practice
         set_form_locale(self, practice.locale)
+        single_line_fields(self, ("description",))
         service_field = self.fields["service"]
         assert isinstance(service_field, forms.ModelChoiceField)
         service_field.queryset = Service.objects.filter(practice=practice, is_archived=False).order_by("name")
-        single_line_fields(self, ("description",))
         for name in ("units", "unit_price", "tax_percent"):
             self.fields[name].widget = forms.TextInput(attrs={"inputmode": "decimal", "size": 7})
         self.fields["description"].widget.attrs["size"] = 24
+
+    def clean_date(self) -> datetime_date | None:
+        value: datetime_date | None = self.cleaned_data.get("date")
+        if value is not None and (problem := services.invoice_date_problem(self.practice, value)):
+            raise ValidationError(problem)
+        return value
 
     def is_blank(self) -> bool:
         if not self.is_bound or not hasattr(self, "cleaned_data"):
@@ -268,12 +277,29 @@ class CreditForm(ReasonForm):
     pass
 
 
-class MarkPaidForm(forms.Form):
+class PaymentDateMixin:
+    """``received_on`` from 2000-01-01 to the practice's allowance after today (a field
+    error; the service checks again). Without a practice only the service checks."""
+
+    practice: Practice | None = None
+
+    def clean_received_on(self) -> date:
+        value: date = self.cleaned_data["received_on"]  # type: ignore[attr-defined]
+        if self.practice is not None and (problem := services.payment_date_problem(self.practice, value)):
+            raise ValidationError(problem)
+        return value
+
+
+class MarkPaidForm(PaymentDateMixin, forms.Form):
     method = forms.ChoiceField(choices=MANUAL_METHODS, initial=Payment.Method.CASH)
     received_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
 
+    def __init__(self, *args: Any, practice: Practice | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.practice = practice
 
-class PaymentForm(forms.Form):
+
+class PaymentForm(PaymentDateMixin, forms.Form):
     """Amount, date, method and reference, plus one allocation input per open invoice
     (``alloc_<invoice id>``). All allocations blank means oldest first."""
 
@@ -289,9 +315,11 @@ class PaymentForm(forms.Form):
         open_invoices: list[Invoice],
         currency: str,
         locale: str | None = DEFAULT_LOCALE,
+        practice: Practice | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.practice = practice
         self.open_invoices = open_invoices
         self.currency = currency
         self.locale = locale

@@ -14,6 +14,7 @@ from django.db.models import Q
 from appointments.models import Service
 from clients.models import Client
 from clients.selectors import clinicians_for_practice
+from practice.dates import validate_supported_date
 from practice.models import Practice, User
 from practice.numbers import set_form_locale
 from practice.text import single_line_fields
@@ -29,8 +30,13 @@ PRICE_NEGATIVE = "The price cannot be negative."
 
 
 def _date_field(label: str, required: bool = False) -> forms.DateField:
+    # A date near 9999-12-31 or 0001-01-01 is a field error: filters and ranges built from
+    # it would overflow (a 500), and no billing row lies there.
     return forms.DateField(
-        label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=label,
+        required=required,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_supported_date],
     )
 
 
@@ -176,13 +182,13 @@ class PackageForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.practice = practice
         set_form_locale(self, practice.locale)
+        single_line_fields(self, ("name",))
         services = Service.objects.filter(practice=practice)
         if package is None:
             services = services.filter(is_archived=False)
         else:
             # Editing keeps the package's own service even if it was archived since.
             services = services.filter(Q(is_archived=False) | Q(pk=package.service_id))
-        single_line_fields(self, ("name",))
         self.fields["service"].queryset = services.order_by("name", "pk")  # type: ignore[attr-defined]
 
     def clean_price(self) -> Decimal:

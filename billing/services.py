@@ -21,6 +21,7 @@ from django.utils import timezone
 from appointments.models import Service
 from clients.models import Client
 from practice.audit import audit_write
+from practice.dates import record_date_problem
 from practice.models import Practice, User
 from practice.numbers import DEFAULT_LOCALE, NumberError, parse_number
 
@@ -278,6 +279,8 @@ def _line_from_input(invoice: Invoice, line: LineInput, position: int, *, sign: 
         raise ValidationError({"description": "Describe the line."})
     if line.service is not None and line.service.practice_id != practice.pk:
         raise ValidationError({"service": "That service does not belong to this practice."})
+    if line.date is not None and (problem := invoice_date_problem(practice, line.date)):
+        raise ValidationError({"date": problem})
     figures = line_amounts(
         units=line.units,
         unit_price=line.unit_price,
@@ -838,6 +841,8 @@ def payment_record_manual(
         raise ValidationError({"amount": AMOUNT_POSITIVE})
     if problem := money_problem(amount, practice.currency):
         raise ValidationError({"amount": problem})
+    if problem := payment_date_problem(practice, received_on):
+        raise ValidationError({"received_on": problem})
     with transaction.atomic():
         account = locks.lock_client(client)
         if allocations is None:
@@ -1247,3 +1252,19 @@ def _lock_invoice(invoice: Invoice) -> Invoice:
     if locked is None:
         raise ValidationError(DRAFT_GONE, code="gone")
     return locked
+
+
+def payment_date_problem(practice: Practice, value: date) -> str | None:
+    """A payment's date: from 2000-01-01 to the practice's allowance after its today
+    (none by default: money is recorded once received)."""
+    return record_date_problem(
+        value, today=practice.local_today(), max_future_days=practice.payment_date_max_future_days
+    )
+
+
+def invoice_date_problem(practice: Practice, value: date) -> str | None:
+    """An invoice line's date: from 2000-01-01 to the practice's allowance (365 days by
+    default) after its today."""
+    return record_date_problem(
+        value, today=practice.local_today(), max_future_days=practice.invoice_date_max_future_days
+    )

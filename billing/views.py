@@ -295,7 +295,7 @@ def _invoice_context(request: PracticeRequest, invoice: Invoice, **extra: Any) -
         "can_bill": _can_bill(request),
         "credit_balance": account.credit_balance if account else Decimal("0"),
         "void_form": forms.ReasonForm(),
-        "mark_paid_form": forms.MarkPaidForm(initial={"received_on": today}),
+        "mark_paid_form": forms.MarkPaidForm(initial={"received_on": today}, practice=practice),
         "void_paid_message": services.VOID_PAID,
     }
     context.update(extra)
@@ -399,7 +399,7 @@ def invoice_apply_credit(request: PracticeRequest, invoice_id: int) -> HttpRespo
 @submission.once("invoice.marked_paid", back="billing:invoice")
 def invoice_mark_paid(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
-    form = forms.MarkPaidForm(request.POST)
+    form = forms.MarkPaidForm(request.POST, practice=_practice(request))
     if form.is_valid():
         try:
             result = services.invoice_mark_paid(
@@ -542,7 +542,12 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
         initial["amount"] = forms.plain(invoice.balance, practice.locale)
         initial[f"alloc_{invoice.pk}"] = forms.plain(invoice.balance, practice.locale)
     form = forms.PaymentForm(
-        data, initial=initial, open_invoices=open_invoices, currency=practice.currency, locale=practice.locale
+        data,
+        initial=initial,
+        open_invoices=open_invoices,
+        currency=practice.currency,
+        locale=practice.locale,
+        practice=practice,
     )
     question = None
     if data is not None and form.is_valid():

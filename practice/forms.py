@@ -7,6 +7,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from .dates import validate_supported_date
 from .models import TIMEZONE_CHOICES, Practice, Role
 from .services import INVOICE_START_LOCKED
 from .text import EMAIL_MAX_LENGTH, single_line_fields
@@ -120,8 +121,13 @@ class InviteAcceptForm(forms.Form):
 class AuditFilterForm(forms.Form):
     action = forms.CharField(required=False)
     actor = forms.CharField(required=False, label="Who")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # Outside the supported range a day's end in UTC overflows (a 500); it is a field error.
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_supported_date]
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_supported_date]
+    )
 
 
 def apply_service_errors(form: forms.BaseForm, exc: ValidationError, *, aliases: dict[str, str] | None = None) -> None:

@@ -101,6 +101,7 @@ class FeePolicy(models.TextChoices):
 
 INVOICE_START_MAX = 999_999_999
 INVOICE_START_TOO_LARGE = "Enter a first invoice number of at most 999,999,999."
+MAX_FUTURE_DAYS = 3650
 
 
 class Practice(models.Model):
@@ -153,6 +154,14 @@ class Practice(models.Model):
             MinValueValidator(1),
             MaxValueValidator(INVOICE_START_MAX, message=INVOICE_START_TOO_LARGE),
         ],
+    )
+    # How far ahead a date may be typed (Settings > Billing details): a payment received
+    # in the future is almost always a typo of the year.
+    payment_date_max_future_days = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(MAX_FUTURE_DAYS)]
+    )
+    invoice_date_max_future_days = models.PositiveSmallIntegerField(
+        default=365, validators=[MaxValueValidator(MAX_FUTURE_DAYS)]
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

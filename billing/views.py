@@ -25,6 +25,7 @@ from clients.models import Client
 from practice.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
 from practice.forms import apply_service_errors
 from practice.models import AuditLog, Membership, Practice
+from practice.numbers import number_signs
 from practice.types import PracticeRequest
 
 from . import forms, selectors, services, submission
@@ -582,6 +583,7 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
         "query": request.GET.urlencode(),
         "owed": sum((i.balance for i in open_invoices), Decimal("0")),
         "places": minor_units(practice.currency),
+        "number_signs": number_signs(practice.locale),
     }
     status = 200 if data is None or question else 400
     return render(request, "billing/payment_form.html", context, status=status)

@@ -86,6 +86,13 @@ def format_number_input(value: Decimal, locale: str | None) -> str:
     return text.replace(".", decimal_symbol)
 
 
+def number_signs(locale: str | None) -> tuple[str, str]:
+    """The decimal and group signs of ``locale`` ("." and "," in en_US), for scripts that
+    fill inputs the server then reads with parse_number."""
+    decimal_symbol, group_symbol, _ = _symbols(normal_locale(locale))
+    return decimal_symbol, group_symbol
+
+
 def number_example(locale: str | None) -> str:
     return format_number_input(Decimal("120.00"), locale)
 

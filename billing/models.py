@@ -29,7 +29,9 @@ class Invoice(models.Model):
     """An invoice (or, with ``kind=credit``, a credit invoice) of one client.
 
     Invariants (in the database): ``total = subtotal + tax``; for an invoice every amount
-    is >= 0 and ``balance = total - credit_applied - amount_paid`` >= 0; a credit invoice
+    is >= 0 and ``balance = total - credit_applied - amount_paid - written_off`` >= 0
+    (``written_off``: what "Write off" closed without payment; such an invoice is
+    ``paid`` with a balance of 0 and reads "Written off"); a credit invoice
     has ``total <= 0`` and takes no payments; a number exists exactly when the invoice has
     left draft, and is unique in its practice. "Partially paid" and "overdue" are derived.
     """
@@ -62,6 +64,10 @@ class Invoice(models.Model):
     credit_applied = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
     amount_paid = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
     balance = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    # db_default too: rows written by raw SQL (and older code) get 0 / "" rather than NULL.
+    written_off = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"), db_default=Decimal("0"))
+    write_off_reason = models.CharField(max_length=255, blank=True, db_default="")
+    written_off_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=255, blank=True, help_text="Why a credit invoice was issued.")
     apply_credit_on_issue = models.BooleanField(default=False)
     void_reason = models.CharField(max_length=255, blank=True)
@@ -94,19 +100,24 @@ class Invoice(models.Model):
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind="invoice")
-                | models.Q(status="void", credit_applied=0, amount_paid=0, balance=0)
+                | models.Q(status="void", credit_applied=0, amount_paid=0, balance=0, written_off=0)
                 | models.Q(
                     subtotal__gte=0,
                     tax__gte=0,
                     credit_applied__gte=0,
                     amount_paid__gte=0,
+                    written_off__gte=0,
                     balance__gte=0,
-                    balance=models.F("total") - models.F("credit_applied") - models.F("amount_paid"),
+                    balance=models.F("total")
+                    - models.F("credit_applied")
+                    - models.F("amount_paid")
+                    - models.F("written_off"),
                 ),
                 name="invoice_amounts_consistent",
             ),
             models.CheckConstraint(
-                condition=~models.Q(kind="credit") | models.Q(total__lte=0, credit_applied=0, amount_paid=0, balance=0),
+                condition=~models.Q(kind="credit")
+                | models.Q(total__lte=0, credit_applied=0, amount_paid=0, balance=0, written_off=0),
                 name="credit_invoice_amounts",
             ),
             models.CheckConstraint(
@@ -129,6 +140,8 @@ class Invoice(models.Model):
         """The status a biller reads: Draft, Open, Partially paid, Overdue, Paid, Void, Issued."""
         if self.status == self.Status.OPEN and self.is_credit:
             return "Issued"
+        if self.status == self.Status.PAID and self.written_off > 0:
+            return "Written off"
         if self.status == self.Status.OPEN:
             if self.due_date and self.due_date < self.practice.local_today() and self.balance > 0:
                 return "Overdue"
@@ -138,8 +151,11 @@ class Invoice(models.Model):
 
     def can_edit(self) -> bool:
         return self.status == self.Status.DRAFT or (
-            self.status == self.Status.OPEN and self.amount_paid == 0 and not self.is_credit
+            self.status == self.Status.OPEN and self.amount_paid == 0 and self.written_off == 0 and not self.is_credit
         )
+
+    def can_write_off(self) -> bool:
+        return self.kind == self.Kind.INVOICE and self.status == self.Status.OPEN and self.balance > 0
 
     def can_void(self) -> bool:
         return self.status in (self.Status.OPEN, self.Status.PAID) and self.amount_paid == 0
@@ -268,7 +284,9 @@ class Payment(models.Model):
 
     ``amount = allocated + credited`` where ``credited`` is the overpayment that became
     credit. A hand payment is never deleted: it is reversed (status ``reversed``) with a
-    reason, and the ledger gets reversing entries.
+    reason, and the ledger gets reversing entries. ``refunded`` is what Refund rows gave
+    back (0 <= refunded <= amount, in the database); a payment with refunds cannot be
+    deleted, since the money handed back is a fact the reversal would erase.
     """
 
     class Method(models.TextChoices):
@@ -294,6 +312,7 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=3)
     allocated = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
     credited = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    refunded = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"), db_default=Decimal("0"))
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=16, choices=Method.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCEEDED)
@@ -317,6 +336,10 @@ class Payment(models.Model):
                 ),
                 name="payment_amount_is_allocated_plus_credited",
             ),
+            models.CheckConstraint(
+                condition=models.Q(refunded__gte=0, refunded__lte=models.F("amount")),
+                name="payment_refunded_within_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,13 +347,21 @@ class Payment(models.Model):
 
 
 class PaymentAllocation(models.Model):
+    """The part ``amount`` of a payment that paid one invoice; ``refunded`` of it was
+    handed back (a Refund), so the invoice counts ``amount - refunded`` as paid."""
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     amount = models.DecimalField(max_digits=14, decimal_places=3)
+    refunded = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"), db_default=Decimal("0"))
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(refunded__gte=0, refunded__lte=models.F("amount")),
+                name="allocation_refunded_within_amount",
+            ),
             models.UniqueConstraint(fields=["payment", "invoice"], name="allocation_unique"),
         ]
 
@@ -500,3 +531,59 @@ class SubmissionKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.key}"
+
+
+class Refund(models.Model):
+    """Money handed back (cash, cheque, bank transfer...) from one hand payment.
+
+    ``amount = from_credit + sum(allocations)``: ``from_credit`` came out of the unused
+    credit the payment created, each RefundAllocation out of what it paid on one invoice
+    (which owes that again). In the database: amount > 0, 0 <= from_credit <= amount; the
+    payment's ``refunded`` (<= its amount) is the sum of its refunds, kept under the
+    payment's row lock.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="refunds")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    from_credit = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    currency = models.CharField(max_length=3)
+    refunded_on = models.DateField()
+    method = models.CharField(max_length=16, choices=Payment.Method.choices)
+    reason = models.CharField(max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["refunded_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(from_credit__gte=0, from_credit__lte=models.F("amount")),
+                name="refund_from_credit_within_amount",
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="refund_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} {self.currency} of payment {self.payment_id}"
+
+
+class RefundAllocation(models.Model):
+    """The part of a refund taken back from one invoice the payment had paid."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refund_allocations")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_allocation_positive"),
+            models.UniqueConstraint(fields=["refund", "invoice"], name="refund_allocation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of refund {self.refund_id} from {self.invoice_id}"

@@ -47,7 +47,8 @@ NOTHING_TO_INVOICE = "Choose at least one item or add a line."
 NOT_DRAFT = "Only a draft invoice can be issued."
 NOT_EDITABLE = "This invoice can no longer be edited. Issue a credit invoice to correct it."
 VOID_PAID = (
-    "A paid or partly paid invoice cannot be voided. Refund the payment, or issue a credit "
+    "A paid or partly paid invoice cannot be voided. Open the payment and use Record refund to "
+    "give the money back (the invoice then owes it again and can be voided), or issue a credit "
     "invoice for the part you want to take back."
 )
 VOID_NOT_OPEN = "Only an open invoice can be voided."
@@ -61,6 +62,10 @@ ALLOCATIONS_EXCEED = "The allocations add up to more than the payment."
 OVERPAYMENT_QUESTION = "This payment is more than the invoices owe. Keep the difference as credit for the client?"
 PAYMENT_ALREADY_REVERSED = "This payment was already deleted."
 PAYMENT_CREDIT_USED = "The credit this payment created has been used, so the payment cannot be deleted."
+PAYMENT_HAS_REFUNDS = (
+    "Money from this payment has been refunded, so it cannot be deleted: the refund is a fact the "
+    "deletion would erase. Record a refund for the rest instead."
+)
 DRAFT_ONLY_DELETE = "Only a draft can be deleted; void an open invoice instead."
 PACKAGE_REFUND_TOO_MANY = "You cannot refund more sessions than are left."
 PACKAGE_REFUND_NOT_PAID = (
@@ -681,6 +686,19 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
                 memo=reason,
             )
         else:
+            if locked.written_off:
+                # Voiding undoes the write-off too: the ledger gets it back before the void
+                # takes the whole total off, so the client's balance drops by what was owed.
+                _ledger(
+                    account=account,
+                    kind=LedgerEntry.Kind.WRITE_OFF,
+                    actor_label=label,
+                    currency=locked.currency,
+                    balance_delta=locked.written_off,
+                    invoice=locked,
+                    memo="Write-off reversed: invoice voided",
+                )
+                locked.written_off = ZERO
             if locked.credit_applied:
                 _ledger(
                     account=account,
@@ -952,6 +970,8 @@ def payment_reverse(*, payment: Payment, actor: User, reason: str) -> Payment:
         locked = locks.lock_payment(payment.pk)
         if locked.status == Payment.Status.REVERSED:
             raise ValidationError(PAYMENT_ALREADY_REVERSED)
+        if locked.refunded > 0:
+            raise ValidationError(PAYMENT_HAS_REFUNDS)
         if locked.method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
             raise ValidationError("A card payment is refunded, not deleted.")
         if account.credit_balance < locked.credited:
@@ -1198,12 +1218,13 @@ def ledger_verify(practice: Practice | None = None) -> list[str]:
                 f"Invoice {invoice} totals {invoice.subtotal}+{invoice.tax} differ from its lines "
                 f"{lines['net']}+{lines['tax']}"
             )
+    # What an invoice counts as paid: its allocations less what refunds took back of them.
     paid = {
         row["invoice"]: row["paid"]
         for row in PaymentAllocation.objects.filter(invoice__in=invoices)
         .exclude(payment__status=Payment.Status.REVERSED)
         .values("invoice")
-        .annotate(paid=Sum("amount"))
+        .annotate(paid=Sum(F("amount") - F("refunded")))
     }
     for invoice in invoices.exclude(status=Invoice.Status.VOID).filter(kind=Invoice.Kind.INVOICE):
         if paid.get(invoice.pk, ZERO) != invoice.amount_paid:
@@ -1211,6 +1232,7 @@ def ledger_verify(practice: Practice | None = None) -> list[str]:
                 f"Invoice {invoice} amount paid {invoice.amount_paid} differs from its payments "
                 f"{paid.get(invoice.pk, ZERO)}"
             )
+    problems += _refunds_and_write_offs_verify(practice, invoices)
     accounts = ClientAccount.objects.all() if practice is None else ClientAccount.objects.filter(practice=practice)
     ledger_sums: dict[int, dict[str, Any]] = {
         row["client"]: row
@@ -1268,3 +1290,60 @@ def invoice_date_problem(practice: Practice, value: date) -> str | None:
     return record_date_problem(
         value, today=practice.local_today(), max_future_days=practice.invoice_date_max_future_days
     )
+
+
+def _refunds_and_write_offs_verify(practice: Practice | None, invoices: Any) -> list[str]:
+    """Each payment's ``refunded`` is the sum of its refunds and of the parts they took
+    from its allocations and its credit; each allocation's ``refunded`` is what refunds
+    took from that invoice; each invoice's ``written_off`` is what its write-off entries
+    took off the ledger."""
+    from .models import Refund, RefundAllocation
+
+    problems = []
+    payments = Payment.objects.all() if practice is None else Payment.objects.filter(practice=practice)
+    refund_sums = {
+        row["payment"]: row
+        for row in Refund.objects.filter(payment__in=payments)
+        .values("payment")
+        .annotate(total=Sum("amount"), credit=Sum("from_credit"))
+    }
+    taken = {
+        (row["refund__payment"], row["invoice"]): row["total"]
+        for row in RefundAllocation.objects.filter(refund__payment__in=payments)
+        .values("refund__payment", "invoice")
+        .annotate(total=Sum("amount"))
+    }
+    allocations = PaymentAllocation.objects.filter(payment__in=payments)
+    from_allocations: dict[int, Decimal] = {}
+    for allocation in allocations.filter(refunded__gt=0).only("payment_id", "invoice_id", "refunded"):
+        from_allocations[allocation.payment_id] = (
+            from_allocations.get(allocation.payment_id, ZERO) + allocation.refunded
+        )
+        if taken.get((allocation.payment_id, allocation.invoice_id), ZERO) != allocation.refunded:
+            problems.append(
+                f"Payment {allocation.payment_id} refunded {allocation.refunded} of invoice {allocation.invoice_id} "
+                f"but its refunds took {taken.get((allocation.payment_id, allocation.invoice_id), ZERO)}"
+            )
+    for payment in payments.filter(Q(refunded__gt=0) | Q(pk__in=list(refund_sums))).only("pk", "refunded"):
+        row = refund_sums.get(payment.pk, {"total": ZERO, "credit": ZERO})
+        parts = from_allocations.get(payment.pk, ZERO) + (row["credit"] or ZERO)
+        if (row["total"] or ZERO) != payment.refunded or parts != payment.refunded:
+            problems.append(
+                f"Payment {payment.pk} refunded {payment.refunded} differs from its refunds {row['total']} "
+                f"(invoices and credit {parts})"
+            )
+    write_offs = {
+        row["invoice"]: -(row["total"] or ZERO)
+        for row in LedgerEntry.objects.filter(invoice__in=invoices, kind=LedgerEntry.Kind.WRITE_OFF)
+        .values("invoice")
+        .annotate(total=Sum("balance_delta"))
+    }
+    for invoice in invoices.filter(Q(written_off__gt=0) | Q(pk__in=list(write_offs))).only(
+        "pk", "number", "written_off"
+    ):
+        if write_offs.get(invoice.pk, ZERO) != invoice.written_off:
+            problems.append(
+                f"Invoice {invoice} written off {invoice.written_off} differs from its write-off entries "
+                f"{write_offs.get(invoice.pk, ZERO)}"
+            )
+    return problems

@@ -1,0 +1,378 @@
+"""What a biller does next to the ledger: refund a hand payment, write off the rest of an
+invoice, and bill the client for an insurance session the insurer denied.
+
+Each function is one transaction in the lock order of billing.locks, with its ledger
+entries and its audit row; the database constraints on the models are the last word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from appointments.models import Appointment, Service
+from clients.models import Client
+from practice.audit import audit_write
+from practice.models import User
+
+from . import locks
+from .models import BillingItem, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund, RefundAllocation
+from .money import ZERO, format_money, line_amounts
+from .services import REASON_REQUIRED, _check_figures, _label, _ledger, _settle_status, money_problem
+
+REFUND_METHODS = (
+    Payment.Method.CASH,
+    Payment.Method.CHEQUE,
+    Payment.Method.BANK_TRANSFER,
+    Payment.Method.CARD_TERMINAL,
+    Payment.Method.OTHER,
+)
+REFUND_AMOUNT_POSITIVE = "Enter an amount greater than zero."
+REFUND_TOO_MUCH = "You can refund at most {left} of this payment."
+REFUND_CREDIT_USED = (
+    "Only {left} of this payment can be refunded now: the credit it created has been used on invoices. "
+    "Refund the rest after voiding or crediting those invoices, or issue a credit invoice instead."
+)
+REFUND_NOTHING_LEFT = "This payment has been refunded in full."
+REFUND_PAYMENT_DELETED = "This payment was deleted, so there is nothing to refund."
+REFUND_CARD = "A card payment is refunded through the card processor, not recorded by hand."
+REFUND_METHOD = "Choose how the money was given back."
+REFUND_DATE_BEFORE_PAYMENT = "A refund cannot be dated before the payment it gives back."
+REFUND_DATE_FUTURE = "A refund cannot be dated in the future."
+REFUND_PLAN_CHANGED = (
+    "The payment or its invoices changed since the preview (another refund, payment or credit). "
+    "Check what the refund will do now, then record it."
+)
+WRITE_OFF_NOT_OPEN = "Only an open invoice with a balance can be written off."
+INSURANCE_NOT_COMPLETED = "Only a completed appointment's session can be billed to the client."
+INSURANCE_NOT_INSURANCE = "This service is not paid by insurance: change its billing details instead."
+INSURANCE_NOT_ATTENDEE = "That client did not attend this appointment."
+INSURANCE_ALREADY_BILLED = "This session already has a billing item for this client."
+INSURANCE_PRICE_POSITIVE = "Enter the price the client pays, greater than zero."
+
+
+# --- refunds ------------------------------------------------------------------------------
+
+
+@dataclass
+class RefundPlan:
+    """What a refund of ``amount`` takes back: ``from_credit`` of the credit the payment
+    created, then what it paid on each invoice, newest invoice first."""
+
+    amount: Decimal
+    from_credit: Decimal = ZERO
+    invoices: list[tuple[Invoice, Decimal]] = field(default_factory=list)
+
+    def token(self) -> str:
+        """The plan in a form that the confirm step posts back, so a plan that changed
+        between the preview and the save is shown again instead of recorded silently."""
+        parts = [f"credit:{self.from_credit.normalize():f}"]
+        parts += [f"{invoice.pk}:{share.normalize():f}" for invoice, share in self.invoices]
+        return ";".join(parts)
+
+    def sentences(self, money: Callable[[Decimal], str]) -> list[str]:
+        """The plan in words, as the form shows it before saving."""
+        words = []
+        for invoice, share in self.invoices:
+            words.append(f"{invoice.number} will owe {money(share)} again")
+        if self.from_credit:
+            words.append(f"the client's credit goes down by {money(self.from_credit)}")
+        return words
+
+
+def _money(payment: Payment, amount: Decimal) -> str:
+    practice = payment.practice
+    return format_money(amount, payment.currency, (practice.locale or "en_US").replace("-", "_"))
+
+
+def _credit_refunded(payment: Payment) -> Decimal:
+    return Refund.objects.filter(payment=payment).aggregate(total=Sum("from_credit"))["total"] or ZERO
+
+
+def _plan(
+    payment: Payment, allocations: list[PaymentAllocation], credit_balance: Decimal, amount: Decimal
+) -> RefundPlan:
+    """The plan, or a ValidationError saying why ``amount`` cannot be refunded."""
+    left = payment.amount - payment.refunded
+    if left <= 0:
+        raise ValidationError(REFUND_NOTHING_LEFT)
+    if amount > left:
+        raise ValidationError({"amount": REFUND_TOO_MUCH.format(left=_money(payment, left))})
+    # Credit this payment created and nobody has used yet: the client's credit balance may
+    # be smaller than it (used on invoices), and used credit cannot be handed back twice.
+    credit_usable = max(min(payment.credited - _credit_refunded(payment), credit_balance), ZERO)
+    plan = RefundPlan(amount=amount, from_credit=min(amount, credit_usable))
+    rest = amount - plan.from_credit
+    newest_first = sorted(
+        allocations,
+        key=lambda a: (a.invoice.issue_date or date.min, a.invoice.sequence or 0, a.invoice.pk),
+        reverse=True,
+    )
+    possible = plan.from_credit
+    for allocation in newest_first:
+        share = min(rest, allocation.amount - allocation.refunded)
+        possible += allocation.amount - allocation.refunded
+        if share > 0:
+            plan.invoices.append((allocation.invoice, share))
+            rest -= share
+    if rest > 0:
+        most = min(possible, left)
+        raise ValidationError({"amount": REFUND_CREDIT_USED.format(left=_money(payment, most))})
+    return plan
+
+
+def _check_refundable(payment: Payment) -> None:
+    if payment.status == Payment.Status.REVERSED:
+        raise ValidationError(REFUND_PAYMENT_DELETED)
+    if payment.method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
+        raise ValidationError(REFUND_CARD)
+
+
+def refund_preview(*, payment: Payment, amount: Decimal) -> RefundPlan:
+    """What ``refund_record`` would do now (read without locks: the save recomputes it
+    under them and refuses if it changed)."""
+    _check_refundable(payment)
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": REFUND_AMOUNT_POSITIVE})
+    if problem := money_problem(amount, payment.currency):
+        raise ValidationError({"amount": problem})
+    account = getattr(payment.client, "account", None)
+    allocations = list(PaymentAllocation.objects.filter(payment=payment).select_related("invoice"))
+    return _plan(payment, allocations, account.credit_balance if account else ZERO, amount)
+
+
+def refund_record(
+    *,
+    payment: Payment,
+    actor: User,
+    amount: Decimal,
+    refunded_on: date,
+    method: str,
+    reason: str,
+    expected: str | None = None,
+    submission_key: str | None = None,
+) -> Refund:
+    """Record money handed back from a hand payment ("Record refund"): a ``refund`` ledger
+    entry; the invoices it had paid owe their share again (a Paid one reopens) and the
+    credit it created shrinks, in the order of RefundPlan. ``expected`` is the token of
+    the plan the biller saw; a different plan now is refused (code "plan_changed").
+    ``submission_key`` is accepted for the one-time submission keys and not used yet."""
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    if not reason:
+        errors["reason"] = REASON_REQUIRED
+    if method not in REFUND_METHODS:
+        errors["method"] = REFUND_METHOD
+    if amount is None or amount <= 0:
+        errors["amount"] = REFUND_AMOUNT_POSITIVE
+    elif problem := money_problem(amount, payment.currency):
+        errors["amount"] = problem
+    practice = payment.practice
+    if refunded_on < payment.received_on:
+        errors["refunded_on"] = REFUND_DATE_BEFORE_PAYMENT
+    elif refunded_on > practice.local_today():
+        errors["refunded_on"] = REFUND_DATE_FUTURE
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        account = locks.lock_client(payment.client)
+        allocations = list(
+            PaymentAllocation.objects.filter(payment_id=payment.pk).select_related("invoice").order_by("pk")
+        )
+        invoices = locks.lock_invoices([a.invoice_id for a in allocations])
+        locked = locks.lock_payment(payment.pk)
+        _check_refundable(locked)
+        # Fresh figures under the locks: the allocations' refunded parts and the invoices.
+        allocations = list(PaymentAllocation.objects.select_for_update().filter(payment=locked).order_by("pk"))
+        for allocation in allocations:
+            allocation.invoice = invoices[allocation.invoice_id]
+        plan = _plan(locked, allocations, account.credit_balance, amount)
+        if expected is not None and expected != plan.token():
+            raise ValidationError(REFUND_PLAN_CHANGED, code="plan_changed")
+        refund = Refund.objects.create(
+            practice=locked.practice,
+            client=locked.client,
+            payment=locked,
+            amount=amount,
+            from_credit=plan.from_credit,
+            currency=locked.currency,
+            refunded_on=refunded_on,
+            method=method,
+            reason=reason[:255],
+            created_by=actor,
+        )
+        by_invoice = {a.invoice_id: a for a in allocations}
+        rows = []
+        for invoice, share in plan.invoices:
+            allocation = by_invoice[invoice.pk]
+            allocation.refunded += share
+            allocation.save(update_fields=["refunded"])
+            invoice.amount_paid -= share
+            invoice.balance += share
+            _settle_status(invoice)
+            rows.append(RefundAllocation(refund=refund, invoice=invoice, amount=share))
+        RefundAllocation.objects.bulk_create(rows)
+        reopened = sum((share for _, share in plan.invoices), ZERO)
+        _ledger(
+            account=account,
+            kind=LedgerEntry.Kind.REFUND,
+            actor_label=_label(actor),
+            currency=locked.currency,
+            balance_delta=reopened,
+            credit_delta=-plan.from_credit,
+            payment=locked,
+            memo=f"{Payment.Method(method).label}: {reason}"[:255],
+        )
+        locked.refunded += amount
+        locked.status = (
+            Payment.Status.REFUNDED if locked.refunded == locked.amount else Payment.Status.PARTIALLY_REFUNDED
+        )
+        # The check constraint refuses refunded > amount should the Python check above be wrong.
+        locked.save(update_fields=["refunded", "status"])
+        audit_write(
+            practice=locked.practice,
+            actor=actor,
+            action="payment.refunded",
+            obj=locked,
+            changes={
+                "amount": str(amount),
+                "method": method,
+                "reason": refund.reason,
+                "from_credit": str(plan.from_credit),
+                "invoices": {invoice.number or str(invoice.pk): str(share) for invoice, share in plan.invoices},
+            },
+        )
+    return refund
+
+
+# --- write-offs ---------------------------------------------------------------------------
+
+
+def invoice_write_off(*, invoice: Invoice, actor: User, reason: str, submission_key: str | None = None) -> Invoice:
+    """ "Write off": close an open invoice for what it still owes, without payment. A
+    ``write_off`` ledger entry takes the amount off the client's balance; the invoice keeps
+    it in ``written_off`` (reports count it) and is paid with a balance of 0.
+    ``submission_key`` is accepted for the one-time submission keys and not used yet."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": REASON_REQUIRED})
+    with transaction.atomic():
+        account = locks.lock_client(invoice.client)
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        if not locked.can_write_off():
+            raise ValidationError(WRITE_OFF_NOT_OPEN)
+        amount = locked.balance
+        _ledger(
+            account=account,
+            kind=LedgerEntry.Kind.WRITE_OFF,
+            actor_label=_label(actor),
+            currency=locked.currency,
+            balance_delta=-amount,
+            invoice=locked,
+            memo=reason[:255],
+        )
+        locked.written_off += amount
+        locked.balance = ZERO
+        locked.write_off_reason = reason[:255]
+        locked.written_off_at = timezone.now()
+        _settle_status(locked)
+        audit_write(
+            practice=locked.practice,
+            actor=actor,
+            action="invoice.written_off",
+            obj=locked,
+            changes={"amount": str(amount), "reason": locked.write_off_reason},
+        )
+    return locked
+
+
+# --- insurance sessions billed to the client ---------------------------------------------
+
+
+def insurance_session_bill_client(
+    *,
+    appointment: Appointment,
+    client: Client,
+    service: Service,
+    actor: User,
+    unit_price: Decimal,
+    reason: str,
+    units: Decimal = Decimal("1"),
+    tax_percent: Decimal | None = None,
+) -> BillingItem:
+    """Bill the client for an insurance session of a completed appointment (the insurer
+    denied it, say). An insurance service makes no billing item, so this creates the
+    session's item at the price entered; the item is the same one Generate items would
+    make (one per appointment, client and service, a database constraint), so it is made
+    at most once and Generate items never adds a twin."""
+    practice = appointment.practice
+    reason = (reason or "").strip()
+    if client.practice_id != practice.pk or service.practice_id != practice.pk:
+        raise ValidationError("That client or service does not belong to this practice.")
+    if not reason:
+        raise ValidationError({"reason": REASON_REQUIRED})
+    if unit_price is None or unit_price <= 0:
+        raise ValidationError({"unit_price": INSURANCE_PRICE_POSITIVE})
+    if tax_percent is None:
+        tax_percent = service.tax_rate.percent if service.tax_rate_id and service.tax_rate else ZERO
+    _check_figures(units, unit_price, tax_percent, practice.currency)
+    if problem := money_problem(unit_price, practice.currency):
+        raise ValidationError({"unit_price": problem})
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
+        if locked.status != Appointment.Status.COMPLETED:
+            raise ValidationError(INSURANCE_NOT_COMPLETED)
+        if service.payment_type != Service.PaymentType.INSURANCE or not locked.services.filter(pk=service.pk).exists():
+            raise ValidationError(INSURANCE_NOT_INSURANCE)
+        if not locked.clients.filter(pk=client.pk).exists():
+            raise ValidationError(INSURANCE_NOT_ATTENDEE)
+        local_day = timezone.localtime(locked.start, practice.tzinfo).date()
+        figures = line_amounts(
+            units=units,
+            unit_price=unit_price,
+            tax_percent=tax_percent,
+            currency=practice.currency,
+            prices_include_tax=practice.prices_include_tax,
+        )
+        try:
+            with transaction.atomic():
+                item = BillingItem.objects.create(
+                    practice=practice,
+                    client=client,
+                    appointment=locked,
+                    service=service,
+                    kind=BillingItem.Kind.SESSION,
+                    date=local_day,
+                    description=service.name,
+                    units=units,
+                    unit_price=unit_price,
+                    tax_percent=tax_percent,
+                    net=figures.net,
+                    tax=figures.tax,
+                    amount=figures.gross,
+                    currency=practice.currency,
+                )
+        except IntegrityError as exc:
+            raise ValidationError(INSURANCE_ALREADY_BILLED) from exc
+        audit_write(
+            practice=practice,
+            actor=actor,
+            action="billing_item.billed_to_client",
+            obj=item,
+            changes={
+                "appointment": locked.pk,
+                "client": client.pk,
+                "service": service.name,
+                "unit_price": str(unit_price),
+                "amount": str(item.amount),
+                "reason": reason[:255],
+            },
+        )
+    return item

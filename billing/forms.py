@@ -385,3 +385,53 @@ def uninvoiced_rows(
     chosen = selected_ids(data, name, {i.pk for i in items}) if data is not None else set()
     rows = amount_rows(items, data, selected=chosen, locale=locale)
     return rows
+
+
+REFUND_METHOD_CHOICES = [
+    (m.value, m.label)
+    for m in Payment.Method
+    if m.value in ("cash", "cheque", "bank_transfer", "card_terminal", "other")
+]
+
+
+class RefundForm(forms.Form):
+    """Record refund: amount (up to what is left of the payment), date, how it was given
+    back, and why. ``expected`` carries the preview's plan to the confirm step."""
+
+    amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    refunded_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.ChoiceField(choices=REFUND_METHOD_CHOICES, label="Given back by")
+    reason = forms.CharField(max_length=255, error_messages={"required": services.REASON_REQUIRED})
+    expected = forms.CharField(required=False, widget=forms.HiddenInput())
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_amount(self) -> Decimal:
+        amount = _decimal(self.cleaned_data["amount"], "amount")
+        if amount <= 0:
+            raise ValidationError(services.AMOUNT_POSITIVE)
+        if problem := services.money_problem(amount, self.currency):
+            raise ValidationError(problem)
+        return amount
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(services.REASON_REQUIRED)
+        return reason
+
+
+class WriteOffForm(ReasonForm):
+    # The invoice page also shows Void's reason field: a prefix keeps the ids apart.
+    prefix = "write_off"
+
+
+class BillClientForm(forms.Form):
+    """An insurance session of a completed appointment, billed to the client instead."""
+
+    client = forms.IntegerField(widget=forms.HiddenInput())
+    service = forms.IntegerField(widget=forms.HiddenInput())
+    unit_price = PlainDecimalField(label="Price the client pays")
+    reason = forms.CharField(max_length=255, initial="Insurance denied the claim")

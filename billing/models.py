@@ -345,6 +345,14 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount} {self.currency} on {self.received_on}"
 
+    def can_refund(self) -> bool:
+        """Record refund: a hand payment, not deleted, with something left to give back."""
+        return (
+            self.status in (self.Status.SUCCEEDED, self.Status.PARTIALLY_REFUNDED)
+            and self.method not in (self.Method.CARD_ONLINE, self.Method.CARD_ON_FILE)
+            and self.refunded < self.amount
+        )
+
 
 class PaymentAllocation(models.Model):
     """The part ``amount`` of a payment that paid one invoice; ``refunded`` of it was

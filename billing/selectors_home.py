@@ -28,6 +28,7 @@ INVOICE_STATUSES = [
     ("partially_paid", "Partially paid"),
     ("overdue", "Overdue"),
     ("paid", "Paid"),
+    ("written_off", "Written off"),
     ("void", "Void"),
 ]
 CREDIT_STATUSES = [("draft", "Draft"), ("issued", "Issued"), ("void", "Void")]
@@ -51,6 +52,8 @@ def _invoice_status_q(status: str, today: date) -> Q:
         )
     if status == "issued":
         return Q(status=Invoice.Status.OPEN)
+    if status == "written_off":
+        return Q(status=Invoice.Status.PAID, written_off__gt=0)
     return Q(status=status)
 
 
@@ -58,6 +61,7 @@ def _derived_status(today: date) -> Case:
     """The status badge of each row, computed in the query (mirrors Invoice.display_status)."""
     return Case(
         When(kind=Invoice.Kind.CREDIT, status=Invoice.Status.OPEN, then=Value("issued")),
+        When(status=Invoice.Status.PAID, written_off__gt=0, then=Value("written_off")),
         When(_overdue(today), then=Value("overdue")),
         When(
             Q(status=Invoice.Status.OPEN) & (Q(amount_paid__gt=0) | Q(credit_applied__gt=0)),

@@ -43,3 +43,16 @@ urlpatterns += [
     path("clients/<int:client_id>/sell-package/", views_packages.package_sell_view, name="package_sell"),
     path("package-purchases/<int:purchase_id>/refund/", views_packages.package_refund, name="package_refund"),
 ]
+
+# --- refunds, write-offs, insurance sessions billed to the client (views_ledger.py) ---------
+from . import views_ledger  # noqa: E402 - this section is appended to the list above
+
+urlpatterns += [
+    path("payments/<int:payment_id>/refund/", views_ledger.payment_refund, name="payment_refund"),
+    path("invoices/<int:invoice_id>/write-off/", views_ledger.invoice_write_off, name="invoice_write_off"),
+    path(
+        "appointments/<int:appointment_id>/bill-client/",
+        views_ledger.appointment_bill_client,
+        name="appointment_bill_client",
+    ),
+]

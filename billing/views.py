@@ -298,6 +298,7 @@ def _invoice_context(request: PracticeRequest, invoice: Invoice, **extra: Any) -
         "void_form": forms.ReasonForm(),
         "mark_paid_form": forms.MarkPaidForm(initial={"received_on": today}, practice=practice),
         "void_paid_message": services.VOID_PAID,
+        "write_off_form": forms.WriteOffForm(),
     }
     context.update(extra)
     return context
@@ -596,9 +597,12 @@ def _payment_context(request: PracticeRequest, payment: Payment, **extra: Any) -
         "can_delete": (
             _membership(request).role in OWNER_OR_ADMIN
             and payment.status == Payment.Status.SUCCEEDED
+            and payment.refunded == 0
             and payment.method not in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE)
         ),
         "delete_form": forms.ReasonForm(),
+        "can_refund": _can_bill(request) and payment.can_refund(),
+        "refunds": list(payment.refunds.select_related("created_by").prefetch_related("allocations__invoice")),
     }
     context.update(extra)
     return context

@@ -14,6 +14,7 @@ STATUS_BADGES = {
     "partially_paid": ("Partially paid", "badge-warn"),
     "overdue": ("Overdue", "badge-bad"),
     "paid": ("Paid", "badge-ok"),
+    "written_off": ("Written off", ""),
     "void": ("Void", ""),
     "succeeded": ("Succeeded", "badge-ok"),
     "pending": ("Pending", "badge-info"),

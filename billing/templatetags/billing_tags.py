@@ -21,6 +21,8 @@ STATUS_BADGES = {
     "Void": "",
     "Succeeded": "badge-ok",
     "Reversed": "",
+    "Written off": "",
+    "Partially refunded": "badge-warn",
 }
 
 

@@ -282,7 +282,7 @@ def test_a_paid_invoice_cannot_be_voided_and_the_message_says_refund_or_credit_i
         services.invoice_void(invoice=invoice, actor=tenant.biller, reason="Changed my mind")
 
     assert exc.value.messages == [services.VOID_PAID]
-    assert "credit invoice" in services.VOID_PAID and "Refund" in services.VOID_PAID
+    assert "credit invoice" in services.VOID_PAID and "Record refund" in services.VOID_PAID
     assert figures(invoice) == ("Paid", D("100.00"), D("0"), D("100.00"), D("0"))
     assert books(ana) == (D("0"), D("0"))
 

@@ -1,0 +1,169 @@
+"""Record refund (payment page), Write off (invoice page) and Bill the client for an
+insurance session (appointment page). Owners, admins and billers only; another
+practice's ids are the same 404 as missing ones.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from appointments.models import Service
+from clients.models import Client
+from practice.access import BILLING_ROLES, require_role
+from practice.forms import apply_service_errors
+from practice.types import PracticeRequest
+
+from . import forms, selectors, services_ledger
+from .models import Payment
+from .money import format_money
+from .views import _invoice_context
+
+REFUND_RECORDED = "Refund of {amount} recorded."
+REFUND_WILL = "Recording this refund: {what}."
+WRITTEN_OFF = "Invoice {number} written off: {amount}."
+BILLED_TO_CLIENT = "{service} is now billed to {client}: {amount}, uninvoiced."
+
+
+def _money(request: PracticeRequest, amount: Decimal) -> str:
+    practice = request.practice
+    return format_money(amount, practice.currency, (practice.locale or "en_US").replace("-", "_"))
+
+
+def _payment(request: PracticeRequest, payment_id: int) -> Payment:
+    return selectors.payment_get_for_practice(request.practice, request.membership, payment_id)
+
+
+@require_http_methods(["GET", "POST"])
+@require_role(*BILLING_ROLES)
+def payment_refund(request: PracticeRequest, payment_id: int) -> HttpResponse:
+    """Record refund. The first POST shows what the refund will do in words (which invoice
+    owes what again, how much credit goes); the confirm POST records that plan, or shows
+    the new one if the books changed meanwhile."""
+    practice = request.practice
+    payment = _payment(request, payment_id)
+    if not payment.can_refund():
+        messages.error(request, services_ledger.REFUND_NOTHING_LEFT if payment.refunded else _refusal(payment))
+        return redirect("billing:payment", practice_slug=practice.slug, payment_id=payment.pk)
+    left = payment.amount - payment.refunded
+    initial: dict[str, Any] = {
+        "amount": forms.plain(left),
+        "refunded_on": practice.local_today(),
+        "method": payment.method if payment.method in services_ledger.REFUND_METHODS else Payment.Method.CASH,
+    }
+    data = request.POST if request.method == "POST" else None
+    form = forms.RefundForm(data, initial=initial, currency=practice.currency)
+    plan = None
+    if data is not None and form.is_valid():
+        amount = form.cleaned_data["amount"]
+        expected = form.cleaned_data["expected"] or None
+        if data.get("confirm") and expected:
+            try:
+                services_ledger.refund_record(
+                    payment=payment,
+                    actor=request.user,
+                    amount=amount,
+                    refunded_on=form.cleaned_data["refunded_on"],
+                    method=form.cleaned_data["method"],
+                    reason=form.cleaned_data["reason"],
+                    expected=expected,
+                )
+            except ValidationError as exc:
+                if getattr(exc, "code", None) == "plan_changed":
+                    form.add_error(None, services_ledger.REFUND_PLAN_CHANGED)
+                else:
+                    apply_service_errors(form, exc)
+            else:
+                messages.success(request, REFUND_RECORDED.format(amount=_money(request, amount)))
+                return redirect("billing:payment", practice_slug=practice.slug, payment_id=payment.pk)
+        try:
+            plan = services_ledger.refund_preview(payment=payment, amount=amount)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            plan = None
+        else:
+            # The confirm step posts the plan shown, so a changed one is not recorded silently.
+            shown = request.POST.copy()
+            shown["expected"] = plan.token()
+            form.data = shown
+    context = {
+        "payment": payment,
+        "form": form,
+        "plan": plan,
+        "plan_words": plan.sentences(lambda a: _money(request, a)) if plan else [],
+        "left": left,
+    }
+    status = 400 if form.errors else 200
+    return render(request, "billing/payment_refund.html", context, status=status)
+
+
+def _refusal(payment: Payment) -> str:
+    if payment.status == Payment.Status.REVERSED:
+        return services_ledger.REFUND_PAYMENT_DELETED
+    if payment.method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
+        return services_ledger.REFUND_CARD
+    return services_ledger.REFUND_NOTHING_LEFT
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def invoice_write_off(request: PracticeRequest, invoice_id: int) -> HttpResponse:
+    invoice = selectors.invoice_get_for_practice(request.practice, request.membership, invoice_id)
+    form = forms.WriteOffForm(request.POST)
+    if form.is_valid():
+        try:
+            written = services_ledger.invoice_write_off(
+                invoice=invoice, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            amount = written.written_off
+            messages.success(request, WRITTEN_OFF.format(number=written.number, amount=_money(request, amount)))
+            return redirect(written.get_absolute_url())
+    return render(
+        request, "billing/invoice_detail.html", _invoice_context(request, invoice, write_off_form=form), status=400
+    )
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def appointment_bill_client(request: PracticeRequest, appointment_id: int) -> HttpResponse:
+    """An insurance session the insurer denied, billed to the client at the price entered."""
+    practice = request.practice
+    appointment = selectors.appointment_get_for_practice(practice, appointment_id)
+    back = redirect("appointments:detail", practice_slug=practice.slug, appointment_id=appointment.pk)
+    form = forms.BillClientForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return back
+    client = Client.objects.filter(practice=practice, pk=form.cleaned_data["client"]).first()
+    service = Service.objects.filter(practice=practice, pk=form.cleaned_data["service"]).first()
+    if client is None or service is None:
+        raise Http404("No such client or service.")
+    try:
+        item = services_ledger.insurance_session_bill_client(
+            appointment=appointment,
+            client=client,
+            service=service,
+            actor=request.user,
+            unit_price=form.cleaned_data["unit_price"],
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return back
+    messages.success(
+        request,
+        BILLED_TO_CLIENT.format(service=service.name, client=client.display_name, amount=_money(request, item.amount)),
+    )
+    return back

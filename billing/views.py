@@ -28,7 +28,7 @@ from practice.models import AuditLog, Membership, Practice
 from practice.numbers import number_signs
 from practice.types import PracticeRequest
 
-from . import forms, selectors, services, submission
+from . import forms, selectors, selectors_ledger, services, submission
 from .models import BillingItem, Invoice, Payment
 from .money import format_money, minor_units
 from .selectors_home import package_summary
@@ -155,8 +155,10 @@ def client_billing_context(
             "uninvoiced_total": sum((row.obj.amount for row in rows), Decimal("0")),
             "apply_credit": bool(data is not None and data.get("apply_credit")),
             "errors": errors or [],
-            "invoices": selectors.client_invoices(practice, client),
-            "payments": selectors.client_payments(practice, client),
+            # Paginated, so the rows always add up to the header (no silent cut at 50).
+            "invoices": selectors_ledger.client_invoices_page(practice, client, request.GET.get("invoices_page")),
+            "payments": selectors_ledger.client_payments_page(practice, client, request.GET.get("payments_page")),
+            "history": selectors_ledger.client_account_history(practice, client, request.GET.get("history_page")),
         }
     }
 

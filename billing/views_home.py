@@ -5,11 +5,12 @@ only: a clinician gets the 403 page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -23,7 +24,7 @@ from practice.models import Practice
 from practice.types import PracticeRequest
 
 from . import selectors_home as selectors
-from . import submission
+from . import selectors_ledger, submission
 from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
 from .services import invoice_all_uninvoiced, uninvoiced_by_client, uninvoiced_client_count
 from .tasks import invoice_all_uninvoiced_task
@@ -54,10 +55,12 @@ def _tab(
     form: BillingFilterForm,
     template: str,
     extra: dict[str, Any] | None = None,
+    page_rows: Callable[[Page], list[Any]] | None = None,
 ) -> HttpResponse:
     practice = request.practice
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
+        "rows": page_rows(page) if page_rows else None,
         "tab": tab,
         "tabs": TABS,
         "form": form,
@@ -109,9 +112,18 @@ def billing_payments(request: PracticeRequest) -> HttpResponse:
 
 @require_role(*BILLING_ROLES)
 def billing_credits(request: PracticeRequest) -> HttpResponse:
-    form = _form(request, selectors.CREDIT_STATUSES, "Credit number or client")
-    rows = selectors.credit_list(request.practice, **form.filters())
-    return _tab(request, "credits", rows=rows, form=form, template="billing/billing_home_credits.html")
+    """Every credit (credit invoices and overpayments) and the invoices it paid."""
+    practice = request.practice
+    form = _form(request, selectors.CREDIT_STATUSES, "Credit number, reference or client")
+    rows = selectors_ledger.credit_rows(practice, **form.filters())
+    return _tab(
+        request,
+        "credits",
+        rows=rows,
+        form=form,
+        template="billing/billing_home_credits.html",
+        page_rows=lambda page: selectors_ledger.credits_page_rows(practice, page),
+    )
 
 
 # --- Invoice all uninvoiced -----------------------------------------------------------------

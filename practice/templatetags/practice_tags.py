@@ -39,3 +39,13 @@ def audit_changes(changes: Any) -> list[tuple[str, str]]:
     if not isinstance(changes, dict):
         return [("", change_display(changes))] if changes else []
     return [(str(field), change_display(change)) for field, change in changes.items()]
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context: dict[str, Any], param: str, number: int) -> str:
+    """The current query string with ``param`` set to ``number``: for a page holding more
+    than one paginated list, each with its own parameter (``{% querystring %}`` takes
+    only literal names)."""
+    params = context["request"].GET.copy()
+    params[param] = str(number)
+    return params.urlencode()

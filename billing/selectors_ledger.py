@@ -1,0 +1,266 @@
+"""Reads of the ledger a biller looks at: a client's account history (every movement with
+running balances, paginated) and the Billing page's Credits tab (every credit, from credit
+invoices and from overpayments, and the invoices it paid).
+
+Both cost a fixed number of queries whatever the number of rows: the opening balance of a
+history page is one aggregate over the rows before it, and where credit went is worked out
+from one read of the page's clients' credit movements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import CharField, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast
+
+from clients.models import Client
+from practice.models import Practice
+
+from .models import Invoice, LedgerEntry, Payment
+from .selectors_home import _client_has_clinician, _issued_or_created_between
+
+ZERO = Decimal("0")
+HISTORY_PAGE_SIZE = 25
+CLIENT_LIST_PAGE_SIZE = 25
+
+
+# --- account history ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    entry: LedgerEntry
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal
+    credit_balance: Decimal
+    credit_change: Decimal
+
+
+@dataclass(frozen=True)
+class AccountHistory:
+    page: Page
+    rows: list[HistoryRow]
+    opening_balance: Decimal
+    opening_credit: Decimal
+
+
+def client_account_history(practice: Practice, client: Client, page_number: Any = None) -> AccountHistory:
+    """The client's ledger, oldest first, ``HISTORY_PAGE_SIZE`` a page (the newest page when
+    none is asked for). A debit raises what the client owes (an invoice issued), a credit
+    lowers it (a payment, credit applied, a write-off, a void); the credit balance moves
+    with credit issued, overpaid, applied or refunded."""
+    entries = (
+        LedgerEntry.objects.filter(practice=practice, client=client)
+        .select_related("invoice", "payment")
+        .order_by("created_at", "id")
+    )
+    paginator = Paginator(entries, HISTORY_PAGE_SIZE)
+    page = paginator.get_page(page_number if page_number else paginator.num_pages)
+    page_entries = list(page.object_list)
+    opening_balance = opening_credit = ZERO
+    if page_entries and page.number > 1:
+        first = page_entries[0]
+        before = (
+            LedgerEntry.objects.filter(practice=practice, client=client)
+            .filter(Q(created_at__lt=first.created_at) | Q(created_at=first.created_at, id__lt=first.pk))
+            .aggregate(balance=Sum("balance_delta"), credit=Sum("credit_delta"))
+        )
+        opening_balance, opening_credit = before["balance"] or ZERO, before["credit"] or ZERO
+    rows = []
+    balance, credit = opening_balance, opening_credit
+    for entry in page_entries:
+        balance += entry.balance_delta
+        credit += entry.credit_delta
+        rows.append(
+            HistoryRow(
+                entry=entry,
+                debit=entry.balance_delta if entry.balance_delta > 0 else ZERO,
+                credit=-entry.balance_delta if entry.balance_delta < 0 else ZERO,
+                balance=balance,
+                credit_balance=credit,
+                credit_change=entry.credit_delta,
+            )
+        )
+    return AccountHistory(page=page, rows=rows, opening_balance=opening_balance, opening_credit=opening_credit)
+
+
+def client_invoices_page(practice: Practice, client: Client, page_number: Any = None) -> Page:
+    rows = Invoice.objects.filter(practice=practice, client=client).select_related("practice")
+    return Paginator(rows.order_by("-created_at", "-id"), CLIENT_LIST_PAGE_SIZE).get_page(page_number)
+
+
+def client_payments_page(practice: Practice, client: Client, page_number: Any = None) -> Page:
+    rows = Payment.objects.filter(practice=practice, client=client).order_by("-received_on", "-id")
+    return Paginator(rows, CLIENT_LIST_PAGE_SIZE).get_page(page_number)
+
+
+# --- the Credits tab ----------------------------------------------------------------------
+
+
+@dataclass
+class CreditUse:
+    invoice_id: int
+    number: str
+    amount: Decimal
+
+
+@dataclass
+class CreditTrail:
+    """Where one credit went: the invoices it paid (oldest credit is used first), and what
+    is left of it."""
+
+    left: Decimal = ZERO
+    uses: list[CreditUse] = field(default_factory=list)
+
+
+def _amount_field() -> DecimalField:
+    return DecimalField(max_digits=14, decimal_places=3)
+
+
+def credit_rows(
+    practice: Practice,
+    *,
+    status: str = "",
+    client_id: int | None = None,
+    clinician_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str = "",
+) -> QuerySet[Any]:
+    """Every credit, newest first: credit invoices and payments that left credit (an
+    overpayment), one values row each (source, id, client_id, on, amount, number, note,
+    status) so a page is one query."""
+    invoices = Invoice.objects.filter(practice=practice, kind=Invoice.Kind.CREDIT)
+    payments = Payment.objects.filter(practice=practice, credited__gt=0)
+    if status == "issued":
+        invoices = invoices.filter(status=Invoice.Status.OPEN)
+        payments = payments.exclude(status=Payment.Status.REVERSED)
+    elif status == "void":
+        invoices = invoices.filter(status=Invoice.Status.VOID)
+        payments = payments.filter(status=Payment.Status.REVERSED)
+    elif status:
+        invoices = invoices.filter(status=status)
+        payments = payments.none()
+    if client_id is not None:
+        invoices, payments = invoices.filter(client_id=client_id), payments.filter(client_id=client_id)
+    if clinician_id is not None:
+        invoices = invoices.filter(_client_has_clinician(clinician_id))
+        payments = payments.filter(_client_has_clinician(clinician_id))
+    invoices = invoices.filter(_issued_or_created_between(date_from, date_to))
+    if date_from:
+        payments = payments.filter(received_on__gte=date_from)
+    if date_to:
+        payments = payments.filter(received_on__lte=date_to)
+    for term in q.split():
+        names = Q(client__first_name__icontains=term) | Q(client__last_name__icontains=term)
+        invoices = invoices.filter(Q(number__icontains=term) | names)
+        payments = payments.filter(Q(reference__icontains=term) | names)
+    invoice_rows = invoices.annotate(
+        source=Value("invoice", output_field=CharField()),
+        on=F("issue_date"),
+        credit=Cast(-F("total"), _amount_field()),
+        doc=F("number"),
+        note=F("reason"),
+        state=F("status"),
+        seq=Cast(F("id"), IntegerField()),
+    ).values("source", "id", "client_id", "on", "credit", "doc", "note", "state", "seq")
+    payment_rows = payments.annotate(
+        source=Value("payment", output_field=CharField()),
+        on=F("received_on"),
+        credit=Cast(F("credited"), _amount_field()),
+        doc=F("reference"),
+        note=F("method"),
+        state=F("status"),
+        seq=Cast(F("id"), IntegerField()),
+    ).values("source", "id", "client_id", "on", "credit", "doc", "note", "state", "seq")
+    return invoice_rows.union(payment_rows, all=True).order_by(F("on").desc(nulls_first=True), "-seq", "source")
+
+
+def credit_trails(practice: Practice, client_ids: set[int]) -> dict[tuple[str, int], CreditTrail]:
+    """Where each credit of these clients went, keyed ("invoice" | "payment", id).
+
+    The ledger records credit applied to an invoice, not which credit paid it, so credit is
+    matched oldest first, as a biller reads a statement. Movements tied to one credit (a
+    credit invoice voided or edited, an overpayment deleted or refunded) change that credit;
+    credit returned by voiding an invoice it paid goes back to the credits that paid it."""
+    entries = (
+        LedgerEntry.objects.filter(practice=practice, client_id__in=client_ids)
+        .exclude(credit_delta=0)
+        .order_by("client_id", "created_at", "id")
+        .values("client_id", "kind", "credit_delta", "invoice_id", "invoice__kind", "invoice__number", "payment_id")
+    )
+    trails: dict[tuple[str, int], CreditTrail] = {}
+    order: dict[int, list[tuple[str, int]]] = {}
+
+    def take(client_id: int, amount: Decimal, target: tuple[int, str] | None) -> None:
+        for key in order.get(client_id, []):
+            if amount <= 0:
+                return
+            trail = trails[key]
+            share = min(trail.left, amount)
+            if share <= 0:
+                continue
+            trail.left -= share
+            amount -= share
+            if target is not None:
+                trail.uses.append(CreditUse(invoice_id=target[0], number=target[1], amount=share))
+
+    for row in entries:
+        delta, client_id, kind = row["credit_delta"], row["client_id"], row["kind"]
+        if row["invoice__kind"] == Invoice.Kind.CREDIT:
+            source: tuple[str, int] | None = ("invoice", row["invoice_id"])
+        elif row["payment_id"] is not None:
+            source = ("payment", row["payment_id"])
+        else:
+            source = None
+        if source is not None and delta > 0:
+            if source not in trails:
+                trails[source] = CreditTrail()
+                order.setdefault(client_id, []).append(source)
+            trails[source].left += delta
+        elif source is not None:
+            trail = trails.setdefault(source, CreditTrail())
+            own = min(trail.left, -delta)
+            trail.left -= own
+            take(client_id, -delta - own, None)
+        elif kind == LedgerEntry.Kind.CREDIT_APPLIED:
+            take(client_id, -delta, (row["invoice_id"], row["invoice__number"] or ""))
+        elif kind == LedgerEntry.Kind.CREDIT_RETURNED:
+            back = delta
+            for key in reversed(order.get(client_id, [])):
+                trail = trails[key]
+                for use in reversed(trail.uses):
+                    if back <= 0 or use.invoice_id != row["invoice_id"]:
+                        continue
+                    share = min(use.amount, back)
+                    use.amount -= share
+                    trail.left += share
+                    back -= share
+                trail.uses = [u for u in trail.uses if u.amount > 0]
+    for trail in trails.values():
+        merged: dict[int, CreditUse] = {}
+        for use in trail.uses:
+            if use.invoice_id in merged:
+                merged[use.invoice_id].amount += use.amount
+            else:
+                merged[use.invoice_id] = CreditUse(use.invoice_id, use.number, use.amount)
+        trail.uses = list(merged.values())
+    return trails
+
+
+def credits_page_rows(practice: Practice, page: Page) -> list[dict[str, Any]]:
+    """The page's rows with their client and where each credit went (two queries)."""
+    rows = list(page.object_list)
+    client_ids = {row["client_id"] for row in rows}
+    clients = Client.objects.in_bulk(client_ids)
+    trails = credit_trails(practice, client_ids)
+    for row in rows:
+        row["client"] = clients.get(row["client_id"])
+        row["trail"] = trails.get((row["source"], row["id"]), CreditTrail())
+    return rows

@@ -484,7 +484,20 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         "invoicing_note": INVOICING_LATER,
         "can_invoice": membership.role in BILLING_ROLES and any(i.invoice_id is None for i in items),
         "can_edit_billing": can_edit_billing_details(membership, clinician_id=appointment.clinician_id),
+        "insurance_unbilled": _insurance_unbilled(appointment, attendees, items)
+        if membership.role in BILLING_ROLES
+        else [],
     }
+
+
+def _insurance_unbilled(appointment: Appointment, attendees: list[Any], items: list[BillingItem]) -> list[Any]:
+    """(client, service) of a completed appointment's insurance sessions that bill the client
+    nothing yet: what "Bill the client" (billing) can turn into an item after a denial."""
+    if appointment.status != Appointment.Status.COMPLETED:
+        return []
+    billed = {(i.client_id, i.service_id) for i in items}
+    insured = [s for s in appointment.services.order_by("name") if s.payment_type == Service.PaymentType.INSURANCE]
+    return [(c, s, format(s.price.normalize(), "f")) for c in attendees for s in insured if (c.pk, s.pk) not in billed]
 
 
 @require_role(*ALL_ROLES)

@@ -337,3 +337,25 @@ def test_concurrent_refunds_never_give_back_more_than_the_payment(tenant, practi
     assert reload(payment).refunded == D("90.000")
     assert status_and_balance(invoice) == ("Partially paid", D("10.000"), D("90.000"))
     assert services.ledger_verify(practice) == []
+
+
+# --- the demo data --------------------------------------------------------------------------
+
+
+def test_the_demo_books_verify_after_a_refund_and_a_write_off():
+    from django.core.management import call_command
+
+    from practice.demo import HARBOUR, load_demo_data
+    from practice.models import Practice
+
+    load_demo_data()
+    harbour = Practice.objects.get(slug=HARBOUR["slug"])
+    biller = harbour.memberships.filter(role__in=["owner", "biller"]).first().user
+    payment = Payment.objects.filter(practice=harbour, status=Payment.Status.SUCCEEDED, allocated__gt=0).exclude(
+        method__in=["card_online", "card_on_file"]
+    )[0]
+    refund(payment, biller, str(min(payment.amount, D("10.00"))))
+    open_invoice = Invoice.objects.filter(practice=harbour, kind="invoice", status="open", balance__gt=0)[0]
+    invoice_write_off(invoice=open_invoice, actor=biller, reason="Demo write-off")
+    assert services.ledger_verify(harbour) == []
+    call_command("ledger_verify", "--practice", harbour.slug)

@@ -28,6 +28,8 @@ from .models import (
     PackagePurchase,
     Payment,
     PaymentAllocation,
+    Refund,
+    RefundAllocation,
     SubmissionKey,
 )
 
@@ -239,3 +241,22 @@ class SubmissionKeyAdmin(ReadOnlyAdmin):
     search_fields = ["key", "result_url"]
     list_select_related = ["practice", "created_by"]
     date_hierarchy = "created_at"
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    # Read-only: a refund moves money and the ledger; it is recorded on the payment page
+    # (billing.services_ledger.refund_record), never edited.
+    list_display = ["refunded_on", "client", "practice", "payment", "amount", "from_credit", "method", "reason"]
+    list_filter = ["practice", "method"]
+    search_fields = ["client__first_name", "client__last_name", "reason"]
+    list_select_related = ["practice", "client", "payment"]
+    date_hierarchy = "refunded_on"
+
+
+@admin.register(RefundAllocation)
+class RefundAllocationAdmin(ReadOnlyAdmin):
+    list_display = ["refund", "invoice", "amount"]
+    list_filter = ["refund__practice"]
+    search_fields = ["invoice__number"]
+    list_select_related = ["refund", "invoice"]

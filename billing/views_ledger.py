@@ -20,7 +20,7 @@ from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
-from . import forms, selectors, services_ledger
+from . import forms, selectors, services_ledger, submission
 from .models import Payment
 from .money import format_money
 from .views import _invoice_context
@@ -42,6 +42,7 @@ def _payment(request: PracticeRequest, payment_id: int) -> Payment:
 
 @require_http_methods(["GET", "POST"])
 @require_role(*BILLING_ROLES)
+@submission.once("payment.refunded")
 def payment_refund(request: PracticeRequest, payment_id: int) -> HttpResponse:
     """Record refund. The first POST shows what the refund will do in words (which invoice
     owes what again, how much credit goes); the confirm POST records that plan, or shows
@@ -113,6 +114,7 @@ def _refusal(payment: Payment) -> str:
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("invoice.written_off", back="billing:invoice")
 def invoice_write_off(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = selectors.invoice_get_for_practice(request.practice, request.membership, invoice_id)
     form = forms.WriteOffForm(request.POST)
@@ -134,6 +136,7 @@ def invoice_write_off(request: PracticeRequest, invoice_id: int) -> HttpResponse
 
 @require_POST
 @require_role(*BILLING_ROLES)
+@submission.once("billing_item.billed_to_client", back="appointments:detail")
 def appointment_bill_client(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     """An insurance session the insurer denied, billed to the client at the price entered."""
     practice = request.practice

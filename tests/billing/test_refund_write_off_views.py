@@ -177,3 +177,26 @@ def test_voiding_a_written_off_invoice_says_the_write_off_is_reversed(tenant, bi
     invoice_write_off(invoice=invoice, actor=tenant.biller, reason="Bad debt")
     page = biller.get(invoice.get_absolute_url()).content.decode()
     assert "the write-off is reversed" in page
+
+
+# --- one-time submission keys -------------------------------------------------------------------
+
+
+def test_a_repeated_refund_or_write_off_records_once(tenant, biller, ana, paid):
+    from billing.submission import ALREADY_RECORDED
+
+    _, payment = paid
+    preview = refund_post(biller, tenant, payment)
+    token = preview.context["plan"].token()
+    key = "a" * 32
+    for _ in range(2):
+        last = refund_post(biller, tenant, payment, confirm="1", expected=token, submission_key=key)
+    assert last.status_code == 302
+    assert Refund.objects.count() == 1
+    assert ALREADY_RECORDED in biller.get(last["Location"]).content.decode()
+    invoice = issued_invoice(tenant, ana, price="20.00")
+    target = url(tenant, "billing:invoice_write_off", invoice_id=invoice.pk)
+    for _ in range(2):
+        biller.post(target, {"write_off-reason": "Bad debt", "submission_key": "b" * 32})
+    assert Invoice.objects.get(pk=invoice.pk).written_off == D("20.000")
+    assert services.ledger_verify(tenant.practice) == []

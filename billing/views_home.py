@@ -60,7 +60,8 @@ def _tab(
     practice = request.practice
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "rows": page_rows(page) if page_rows else None,
+        # A tab whose rows need more than the page's objects (the Credits tab's trails).
+        "page_rows": page_rows(page) if page_rows else None,
         "tab": tab,
         "tabs": TABS,
         "form": form,

@@ -1,7 +1,7 @@
 """Row locks for money writes, always taken in one order to rule out deadlocks:
 
     practice -> client (and its ClientAccount) -> invoices -> package purchases
-    -> billing items -> payments
+    -> billing items -> payments (then their allocations: a refund updates them)
 
 Each helper locks with ``SELECT ... FOR UPDATE`` ordered by primary key and must run
 inside ``transaction.atomic``.

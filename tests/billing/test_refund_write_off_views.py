@@ -84,6 +84,7 @@ def test_a_refund_says_what_it_will_do_then_reopens_the_invoice(tenant, biller, 
     assert "Refund of $40.00 recorded." in page
     assert 'data-testid="payment-refunded">$40.00<' in page
     assert "Partially refunded" in page
+    assert "($40.00 refunded)" in biller.get(invoice.get_absolute_url()).content.decode()
     assert services.ledger_verify(tenant.practice) == []
 
 

@@ -157,6 +157,8 @@ def test_the_credits_tab_lists_credit_invoices_and_overpayments_and_where_they_w
     assert f"{later.number}</a> $15.00" in over_row
     assert 'data-testid="credit-left">$0.00<' in over_row
     assert Invoice.objects.get(pk=later.pk).status == "paid"
+    # The client name filters the tab to that client (one "?", as querystring writes it)
+    assert f'href="?client={ana.pk}"' in credit_row and "??" not in html
 
 
 def test_credit_returned_by_a_void_goes_back_to_its_credit(tenant, biller, ana):

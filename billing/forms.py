@@ -404,12 +404,13 @@ class RefundForm(forms.Form):
     reason = forms.CharField(max_length=255, error_messages={"required": services.REASON_REQUIRED})
     expected = forms.CharField(required=False, widget=forms.HiddenInput())
 
-    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, currency: str, locale: str | None = DEFAULT_LOCALE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.currency = currency
+        self.locale = locale
 
     def clean_amount(self) -> Decimal:
-        amount = _decimal(self.cleaned_data["amount"], "amount")
+        amount = _decimal(self.cleaned_data["amount"], "amount", self.locale)
         if amount <= 0:
             raise ValidationError(services.AMOUNT_POSITIVE)
         if problem := services.money_problem(amount, self.currency):
@@ -435,3 +436,7 @@ class BillClientForm(forms.Form):
     service = forms.IntegerField(widget=forms.HiddenInput())
     unit_price = PlainDecimalField(label="Price the client pays")
     reason = forms.CharField(max_length=255, initial="Insurance denied the claim")
+
+    def __init__(self, *args: Any, locale: str | None = DEFAULT_LOCALE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_form_locale(self, locale)

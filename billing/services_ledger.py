@@ -25,7 +25,15 @@ from practice.models import User
 from . import locks
 from .models import BillingItem, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund, RefundAllocation
 from .money import ZERO, format_money, line_amounts
-from .services import REASON_REQUIRED, _check_figures, _label, _ledger, _settle_status, money_problem
+from .services import (
+    REASON_REQUIRED,
+    _check_figures,
+    _label,
+    _ledger,
+    _settle_status,
+    money_problem,
+    payment_date_problem,
+)
 
 REFUND_METHODS = (
     Payment.Method.CASH,
@@ -179,6 +187,8 @@ def refund_record(
         errors["refunded_on"] = REFUND_DATE_BEFORE_PAYMENT
     elif refunded_on > practice.local_today():
         errors["refunded_on"] = REFUND_DATE_FUTURE
+    elif problem := payment_date_problem(practice, refunded_on):
+        errors["refunded_on"] = problem
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -59,7 +59,7 @@ def payment_refund(request: PracticeRequest, payment_id: int) -> HttpResponse:
         "method": payment.method if payment.method in services_ledger.REFUND_METHODS else Payment.Method.CASH,
     }
     data = request.POST if request.method == "POST" else None
-    form = forms.RefundForm(data, initial=initial, currency=practice.currency)
+    form = forms.RefundForm(data, initial=initial, currency=practice.currency, locale=practice.locale)
     plan = None
     if data is not None and form.is_valid():
         amount = form.cleaned_data["amount"]
@@ -142,7 +142,7 @@ def appointment_bill_client(request: PracticeRequest, appointment_id: int) -> Ht
     practice = request.practice
     appointment = selectors.appointment_get_for_practice(practice, appointment_id)
     back = redirect("appointments:detail", practice_slug=practice.slug, appointment_id=appointment.pk)
-    form = forms.BillClientForm(request.POST)
+    form = forms.BillClientForm(request.POST, locale=practice.locale)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:

@@ -201,3 +201,11 @@ def test_a_repeated_refund_or_write_off_records_once(tenant, biller, ana, paid):
         biller.post(target, {"write_off-reason": "Bad debt", "submission_key": "b" * 32})
     assert Invoice.objects.get(pk=invoice.pk).written_off == D("20.000")
     assert services.ledger_verify(tenant.practice) == []
+
+
+def test_a_refund_amount_is_read_in_the_practices_locale(tenant, biller, ana, paid):
+    _, payment = paid
+    tenant.practice.locale = "de_DE"
+    tenant.practice.save(update_fields=["locale"])
+    assert refund_post(biller, tenant, payment, amount="1,5").context["plan"].amount == D("1.5")
+    assert refund_post(biller, tenant, payment, amount="1.5").status_code == 400

@@ -595,3 +595,26 @@ class RefundAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} of refund {self.refund_id} from {self.invoice_id}"
+
+
+class PackageRefund(models.Model):
+    """Unused sessions of a package given back through one credit invoice.
+
+    Voiding that credit invoice (allowed only while its credit is unused) undoes the
+    refund: the purchase's ``sessions_refunded`` goes down by ``sessions`` in the same
+    transaction, so the client gets the sessions back as they lose the credit.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    purchase = models.ForeignKey(PackagePurchase, on_delete=models.PROTECT, related_name="refunds")
+    credit_invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="package_refund")
+    sessions = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sessions__gt=0), name="package_refund_sessions_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sessions} sessions of {self.purchase_id} on {self.credit_invoice_id}"

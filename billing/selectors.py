@@ -154,3 +154,16 @@ def invoice_numbering_started(practice: Practice) -> bool:
     issue on (billing.locks.take_invoice_number), and from then on it alone decides the
     next number, so "First invoice number" no longer has any effect."""
     return InvoiceCounter.objects.filter(practice_id=practice.pk).exists()
+
+
+def invoice_has_billing_items(invoice: Invoice) -> bool:
+    """Whether the invoice carries (or, once void, carried) billing items, not only free lines."""
+    return InvoiceLine.objects.filter(invoice_id=invoice.pk, billing_item__isnull=False).exists()
+
+
+def package_refund_sessions(invoice: Invoice) -> int:
+    """How many package sessions the credit invoice refunded (0 for any other document)."""
+    from .models import PackageRefund
+
+    refund = PackageRefund.objects.filter(credit_invoice_id=invoice.pk).first()
+    return refund.sessions if refund is not None else 0

@@ -34,6 +34,7 @@ from .models import (
     LedgerEntry,
     Package,
     PackagePurchase,
+    PackageRefund,
     Payment,
     PaymentAllocation,
 )
@@ -673,9 +674,11 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
         if any(p.sessions_used > 0 or p.sessions_refunded > 0 for p in purchases):
             raise ValidationError(VOID_PACKAGE_USED, code="package_used")
         label = _label(actor)
+        sessions_back = 0
         if locked.is_credit:
             if account.credit_balance < -locked.total:
                 raise ValidationError(VOID_CREDIT_USED)
+            sessions_back = _undo_package_refund(locked)
             _ledger(
                 account=account,
                 kind=LedgerEntry.Kind.INVOICE_VOIDED,
@@ -726,14 +729,25 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
         locked.credit_applied = ZERO
         locked.balance = ZERO
         locked.save()
-        audit_write(
-            practice=locked.practice,
-            actor=actor,
-            action="invoice.voided",
-            obj=locked,
-            changes={"reason": locked.void_reason, "total": str(locked.total)},
-        )
+        changes: dict[str, object] = {"reason": locked.void_reason, "total": str(locked.total)}
+        if sessions_back:
+            changes["package_sessions_returned"] = sessions_back
+        audit_write(practice=locked.practice, actor=actor, action="invoice.voided", obj=locked, changes=changes)
     return locked
+
+
+def _undo_package_refund(credit: Invoice) -> int:
+    """Voiding a package refund's credit invoice undoes the refund: its sessions go back on
+    the package as its credit leaves the account (the caller has checked the credit is
+    unused). Else the client would lose both the credit and the sessions. The purchase is
+    locked after the credit invoice, the order of billing.locks."""
+    refund = PackageRefund.objects.filter(credit_invoice=credit).first()
+    if refund is None:
+        return 0
+    (purchase,) = locks.lock_purchases(PackagePurchase.objects.filter(pk=refund.purchase_id))
+    purchase.sessions_refunded -= refund.sessions
+    purchase.save(update_fields=["sessions_refunded"])
+    return refund.sessions
 
 
 # --- credit -------------------------------------------------------------------------------
@@ -1121,6 +1135,8 @@ def package_refund_unused(*, purchase: PackagePurchase, actor: User, sessions: i
         )
         locked.sessions_refunded += sessions
         locked.save(update_fields=["sessions_refunded"])
+        # The link that lets a void of this credit invoice give the sessions back.
+        PackageRefund.objects.create(practice=practice, purchase=locked, credit_invoice=credit, sessions=sessions)
         audit_write(
             practice=practice,
             actor=actor,

@@ -38,6 +38,12 @@ INVOICE_ISSUED = "Invoice {number} issued."
 INVOICE_SAVED = "Invoice saved."
 DRAFT_DELETED = "Draft deleted. Its items are uninvoiced again."
 INVOICE_VOIDED = "Invoice {number} voided. Its items are uninvoiced again."
+INVOICE_VOIDED_NO_ITEMS = "Invoice {number} voided."
+CREDIT_VOIDED = "Credit invoice {number} voided: {amount} taken off the client's credit balance."
+CREDIT_VOIDED_SESSIONS = (
+    "Credit invoice {number} voided: {amount} taken off the client's credit balance, and the "
+    "{sessions} refunded session(s) are back on the package."
+)
 CREDIT_APPLIED = "Credit of {amount} applied."
 PAYMENT_RECORDED = "Payment of {amount} recorded."
 PAYMENT_DELETED = "Payment deleted. The invoices it paid owe that amount again."
@@ -373,11 +379,24 @@ def invoice_void(request: PracticeRequest, invoice_id: int) -> HttpResponse:
                 return stale
             apply_service_errors(form, exc)
         else:
-            messages.success(request, INVOICE_VOIDED.format(number=invoice.number))
+            messages.success(request, _voided_message(request, invoice))
             return redirect(invoice.get_absolute_url())
     return render(
         request, "billing/invoice_detail.html", _invoice_context(request, invoice, void_form=form), status=400
     )
+
+
+def _voided_message(request: PracticeRequest, invoice: Invoice) -> str:
+    """What a void did, in words: only an invoice that carried billing items gives them back."""
+    if invoice.is_credit:
+        amount = _money(request, -invoice.total)
+        sessions = selectors.package_refund_sessions(invoice)
+        if sessions:
+            return CREDIT_VOIDED_SESSIONS.format(number=invoice.number, amount=amount, sessions=sessions)
+        return CREDIT_VOIDED.format(number=invoice.number, amount=amount)
+    if selectors.invoice_has_billing_items(invoice):
+        return INVOICE_VOIDED.format(number=invoice.number)
+    return INVOICE_VOIDED_NO_ITEMS.format(number=invoice.number)
 
 
 @require_POST

@@ -77,6 +77,10 @@ VOID_PACKAGE_USED = (
     "Sessions of this package have already been used or refunded, so its invoice cannot be voided. "
     "Issue a credit invoice instead."
 )
+CREDIT_ZERO = "A credit invoice of 0.00 credits nothing. Enter what the client is owed."
+ZERO_NEEDS_ITEMS = (
+    "An invoice of 0.00 needs a billing item on it (a free session on record). Free lines alone cannot add up to 0.00."
+)
 WRONG_CURRENCY = "This amount is not in the practice's currency."
 ENTER_AMOUNT = "Enter an amount such as 120.00."
 AMOUNT_TOO_LARGE = "Enter an amount less than 1,000,000,000."
@@ -318,6 +322,18 @@ def _recompute_totals(invoice: Invoice) -> None:
         invoice.balance = invoice.total - invoice.credit_applied - invoice.amount_paid
 
 
+def _check_not_empty_total(invoice: Invoice) -> None:
+    """Refuse a document that moves no money and records nothing: a credit invoice of 0.00,
+    or an invoice of 0.00 made of free lines only. An invoice of 0.00 that carries billing
+    items is allowed: it records a free session, and is Paid as soon as it is issued."""
+    if invoice.total != 0:
+        return
+    if invoice.is_credit:
+        raise ValidationError(CREDIT_ZERO, code="zero_total")
+    if not InvoiceLine.objects.filter(invoice=invoice, billing_item__isnull=False).exists():
+        raise ValidationError(ZERO_NEEDS_ITEMS, code="zero_total")
+
+
 def _adjust_item(item: BillingItem, adjustment: ItemAdjustment, practice: Practice) -> None:
     _check_figures(adjustment.units, adjustment.unit_price, adjustment.tax_percent, practice.currency)
     figures = line_amounts(
@@ -407,6 +423,7 @@ def invoice_create(
             [_line_from_input(invoice, line, len(made) + i) for i, line in enumerate(lines)]
         )
         _recompute_totals(invoice)
+        _check_not_empty_total(invoice)
         invoice.save()
         _audit(invoice, actor, system, "invoice.created", {"items": len(item_ids), "lines": len(lines)})
         if issue:
@@ -453,6 +470,7 @@ def _issue_locked(
     invoice.issued_at = timezone.now()
     if not fresh:
         _recompute_totals(invoice)
+        _check_not_empty_total(invoice)
     invoice.save()
     label = _label(actor, system)
     if invoice.is_credit:
@@ -586,6 +604,7 @@ def invoice_update(
         if not InvoiceLine.objects.filter(invoice=locked).exists():
             raise ValidationError(NOTHING_TO_INVOICE)
         _recompute_totals(locked)
+        _check_not_empty_total(locked)
         if locked.kind == Invoice.Kind.INVOICE and locked.balance < 0:
             raise ValidationError("The new total is less than the credit already applied to this invoice.")
         locked.save()
@@ -779,6 +798,7 @@ def credit_invoice_create(
         )
         InvoiceLine.objects.bulk_create([_line_from_input(invoice, line, i, sign=-1) for i, line in enumerate(lines)])
         _recompute_totals(invoice)
+        _check_not_empty_total(invoice)
         invoice.save()
         _audit(invoice, actor, None, "credit_invoice.created", {"reason": invoice.reason, "total": str(invoice.total)})
         if issue:

@@ -143,6 +143,12 @@ class InvoiceAllForm(DateRangeMixin, forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
+    apply_credit = forms.BooleanField(
+        label="Apply each client's credit balance",
+        help_text="A client with credit gets it taken off the new invoice (for drafts, when they are issued).",
+        initial=True,
+        required=False,
+    )
 
     @property
     def issue(self) -> bool:

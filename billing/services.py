@@ -1205,10 +1205,15 @@ def invoice_all_uninvoiced(
     date_from: date,
     date_to: date,
     issue: bool = True,
+    apply_credit: bool = True,
     system: str | None = None,
 ) -> list[Invoice]:
     """One invoice per client for their uninvoiced items in the range, one transaction
-    per client: a client whose items were taken meanwhile is skipped, not half-done."""
+    per client: a client whose items were taken meanwhile is skipped, not half-done.
+
+    Each client's credit balance goes onto their new invoice unless ``apply_credit`` is
+    False (on a draft it is applied when the draft is issued): a client with credit is not
+    sent a bill for the full amount."""
     created = []
     ids_by_client: dict[int, list[int]] = {}
     for client_id, item_id in BillingItem.objects.filter(
@@ -1222,7 +1227,13 @@ def invoice_all_uninvoiced(
         try:
             created.append(
                 invoice_create(
-                    practice=practice, client=row.client, actor=actor, item_ids=ids, issue=issue, system=system
+                    practice=practice,
+                    client=row.client,
+                    actor=actor,
+                    item_ids=ids,
+                    apply_credit=apply_credit,
+                    issue=issue,
+                    system=system,
                 )
             )
         except ValidationError as exc:

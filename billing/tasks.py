@@ -14,7 +14,7 @@ from .services import invoice_all_uninvoiced
 
 @shared_task(name="billing.tasks.invoice_all_uninvoiced")
 def invoice_all_uninvoiced_task(
-    practice_id: int, actor_id: int | None, date_from: str, date_to: str, issue: bool
+    practice_id: int, actor_id: int | None, date_from: str, date_to: str, issue: bool, apply_credit: bool = True
 ) -> int:
     """Invoice all uninvoiced in the background. Safe to run twice (a redelivery after a
     lost worker): items already invoiced are no longer uninvoiced, so nothing is made twice."""
@@ -26,6 +26,7 @@ def invoice_all_uninvoiced_task(
         date_from=date.fromisoformat(date_from),
         date_to=date.fromisoformat(date_to),
         issue=issue,
+        apply_credit=apply_credit,
         system=None if actor is not None else "invoice_all",
     )
     return len(invoices)

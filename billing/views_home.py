@@ -155,7 +155,8 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
             if uninvoiced_client_count(practice, start, end) > INVOICE_ALL_INLINE_LIMIT:
                 # Too many for one request (gunicorn's timeout): a worker does it, one
                 # transaction per client as here, once this request has committed.
-                args = (practice.pk, request.user.pk, start.isoformat(), end.isoformat(), form.issue)
+                apply_credit = form.cleaned_data["apply_credit"]
+                args = (practice.pk, request.user.pk, start.isoformat(), end.isoformat(), form.issue, apply_credit)
                 transaction.on_commit(lambda: invoice_all_uninvoiced_task.delay(*args))
                 messages.info(request, INVOICES_IN_BACKGROUND)
                 submission.keep(request, _invoices_tab(practice), INVOICES_IN_BACKGROUND, messages.INFO)
@@ -168,6 +169,7 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
                     date_from=start,
                     date_to=end,
                     issue=form.issue,
+                    apply_credit=form.cleaned_data["apply_credit"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -196,6 +198,8 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
         # initial does (a bound form ignores initial, leaving neither option chosen).
         data = request.GET.copy()
         data.setdefault("mode", InvoiceAllForm.ISSUE)
+        # Likewise the credit checkbox is ticked unless the biller unticks it on the confirm.
+        data.setdefault("apply_credit", "on")
         form = InvoiceAllForm(data)
     else:
         start, end = last_week(today)

@@ -50,12 +50,14 @@ def test_above_the_threshold_the_confirm_enqueues_instead_of_creating_inline(
     ):
         # When the biller confirms Invoice all for 3 clients (more than the limit of 2)
         response = client.post(
-            url(tenant, "billing:invoice_all"), {"date_from": "2025-01-01", "date_to": "2025-01-31", "mode": "issue"}
+            url(tenant, "billing:invoice_all"),
+            {"date_from": "2025-01-01", "date_to": "2025-01-31", "mode": "issue", "apply_credit": "on"},
         )
-    # Then nothing is created in the request, the task is enqueued after commit
+    # Then nothing is created in the request, the task is enqueued after commit (with the
+    # choice to apply each client's credit)
     assert not Invoice.objects.filter(practice=tenant.practice).exists()
     assert len(callbacks) == 1
-    task.delay.assert_called_once_with(tenant.practice.pk, tenant.biller.pk, "2025-01-01", "2025-01-31", True)
+    task.delay.assert_called_once_with(tenant.practice.pk, tenant.biller.pk, "2025-01-01", "2025-01-31", True, True)
     # and the page says the invoices are being created in the background
     html = response.content.decode()
     assert response.status_code == 200

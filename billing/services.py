@@ -61,6 +61,7 @@ AMOUNT_POSITIVE = "Enter an amount greater than zero."
 ALLOCATION_TOO_MUCH = "An allocation is more than that invoice's balance."
 ALLOCATIONS_EXCEED = "The allocations add up to more than the payment."
 OVERPAYMENT_QUESTION = "This payment is more than the invoices owe. Keep the difference as credit for the client?"
+TAKES_NO_PAYMENTS = "{number} is {status}: it takes no payments."
 PAYMENT_ALREADY_REVERSED = "This payment was already deleted."
 PAYMENT_CREDIT_USED = "The credit this payment created has been used, so the payment cannot be deleted."
 PAYMENT_HAS_REFUNDS = (
@@ -870,6 +871,28 @@ def default_allocation(invoices: list[Invoice], amount: Decimal) -> dict[int, De
     return plan
 
 
+def payment_refusal(invoice: Invoice) -> str | None:
+    """Why Add payment opened from ``invoice`` must record nothing (None when it may):
+    a draft, a paid or void invoice and a credit invoice take no payments."""
+    if invoice.is_credit:
+        status = "a credit invoice"
+    elif invoice.status == Invoice.Status.DRAFT:
+        status = "a draft"
+    elif invoice.status in (Invoice.Status.PAID, Invoice.Status.VOID) or invoice.balance <= 0:
+        status = "paid" if invoice.status == Invoice.Status.OPEN else invoice.get_status_display().lower()
+    else:
+        return None
+    return TAKES_NO_PAYMENTS.format(number=str(invoice), status=status)
+
+
+def allocation_order(invoices: list[Invoice], first: Invoice | None) -> list[Invoice]:
+    """The order a payment's money goes: the invoice it was opened from first, then the
+    rest oldest first (``invoices`` is oldest first)."""
+    if first is None:
+        return invoices
+    return sorted(invoices, key=lambda invoice: invoice.pk != first.pk)
+
+
 def payment_record_manual(
     *,
     practice: Practice,
@@ -881,12 +904,19 @@ def payment_record_manual(
     reference: str = "",
     allocations: dict[int, Decimal] | None = None,
     overpayment_to_credit: bool = False,
+    for_invoice: Invoice | None = None,
 ) -> PaymentResult:
     """Record money received outside the app, allocated to open invoices (oldest first
     unless ``allocations`` says otherwise); what is left becomes credit only when
-    ``overpayment_to_credit`` — otherwise the caller is asked (code "overpayment")."""
+    ``overpayment_to_credit`` — otherwise the caller is asked (code "overpayment").
+
+    ``for_invoice`` is the invoice Add payment was opened from: it comes first in the
+    default allocation, and if it takes no payments (draft, paid, void, credit; perhaps
+    since the form was shown) nothing is recorded (code "takes_no_payments")."""
     if client.practice_id != practice.pk:
         raise ValidationError("That client does not belong to this practice.")
+    if for_invoice is not None and (for_invoice.practice_id != practice.pk or for_invoice.client_id != client.pk):
+        raise ValidationError("That invoice is not this client's.")
     if method not in Payment.Method.values or method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
         raise ValidationError({"method": "Choose how the payment was made."})
     if amount is None or amount <= 0:
@@ -897,21 +927,24 @@ def payment_record_manual(
         raise ValidationError({"received_on": problem})
     with transaction.atomic():
         account = locks.lock_client(client)
+        first = [] if for_invoice is None else [for_invoice.pk]
         if allocations is None:
             candidates = open_invoices_oldest_first(client)
-            locked = locks.lock_invoices([i.pk for i in candidates])
+            locked = locks.lock_invoices({*first, *(i.pk for i in candidates)})
             # Read before the lock: an invoice paid or voided meanwhile is no longer a candidate.
             still_open = [
                 locked[i.pk]
                 for i in candidates
                 if i.pk in locked and locked[i.pk].status == Invoice.Status.OPEN and locked[i.pk].balance > 0
             ]
-            plan = default_allocation(still_open, amount)
+            plan = default_allocation(allocation_order(still_open, for_invoice), amount)
         else:
             plan = {k: v for k, v in allocations.items() if v}
-            locked = locks.lock_invoices(plan.keys())
-            if len(locked) != len(plan):
+            locked = locks.lock_invoices({*first, *plan.keys()})
+            if not set(plan) <= set(locked):
                 raise ValidationError("One of the invoices was not found.")
+        if for_invoice is not None and (refusal := payment_refusal(locked[for_invoice.pk])):
+            raise ValidationError(refusal, code="takes_no_payments")
         for invoice_id, share in plan.items():
             invoice = locked[invoice_id]
             if invoice.client_id != client.pk or invoice.status != Invoice.Status.OPEN or invoice.is_credit:

@@ -46,6 +46,10 @@ CREDIT_VOIDED_SESSIONS = (
 )
 CREDIT_APPLIED = "Credit of {amount} applied."
 PAYMENT_RECORDED = "Payment of {amount} recorded."
+ALLOCATION_CHECK = (
+    "{number} owes {owed}: the rest of this payment goes to the other open invoices as shown below. "
+    "Check the allocation, then add the payment."
+)
 PAYMENT_DELETED = "Payment deleted. The invoices it paid owe that amount again."
 CREDIT_ISSUED = "Credit invoice {number} issued: {amount} added to the client's credit balance."
 PAID_BY_CREDIT = "Invoice {number} is fully paid by the client's credit: there is nothing left to pay."
@@ -555,9 +559,15 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
             raise Http404("No such invoice.")
         invoice = _invoice(request, int(raw_invoice))
         client = invoice.client
+        # A draft, paid, void or credit invoice takes no payment: say so, record nothing
+        # (never quietly book the money on another invoice).
+        if refusal := services.payment_refusal(invoice):
+            messages.error(request, refusal)
+            return redirect(invoice.get_absolute_url())
     else:
         client = _client(request, request.GET.get("client", ""))
-    open_invoices = selectors.client_open_invoices(practice, client)
+    # The invoice the form was opened from comes first; the rest oldest first.
+    open_invoices = services.allocation_order(selectors.client_open_invoices(practice, client), invoice)
     today = practice.local_today()
     data = request.POST if request.method == "POST" else None
     initial: dict[str, Any] = {"received_on": today}
@@ -573,7 +583,19 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
         practice=practice,
     )
     question = None
-    if data is not None and form.is_valid():
+    notice = None
+    if data is not None and form.is_valid() and invoice is not None and form.cleaned_data["allocations"] is None:
+        # No allocation typed: if the money would not all go to this invoice, show where it
+        # goes (the inputs filled in) before anything is saved.
+        plan = services.default_allocation(open_invoices, form.cleaned_data["amount"])
+        if set(plan) - {invoice.pk}:
+            shown = data.copy()
+            for invoice_id, share in plan.items():
+                shown[f"alloc_{invoice_id}"] = forms.plain(share)
+            form = forms.PaymentForm(shown, open_invoices=open_invoices, currency=practice.currency)
+            form.is_valid()
+            notice = ALLOCATION_CHECK.format(number=invoice.number, owed=_money(request, invoice.balance))
+    if data is not None and notice is None and form.is_valid():
         try:
             result = services.payment_record_manual(
                 practice=practice,
@@ -585,10 +607,15 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
                 reference=form.cleaned_data["reference"],
                 allocations=form.cleaned_data["allocations"],
                 overpayment_to_credit=form.cleaned_data["overpayment_to_credit"],
+                for_invoice=invoice,
             )
         except ValidationError as exc:
             if _code(exc) == "overpayment":
                 question = services.OVERPAYMENT_QUESTION
+            elif _code(exc) == "takes_no_payments" and invoice is not None:
+                # Paid or voided in another tab since the form was shown.
+                messages.error(request, exc.messages[0])
+                return redirect(invoice.get_absolute_url())
             else:
                 apply_service_errors(form, exc)
         else:
@@ -602,12 +629,13 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
         "invoice": invoice,
         "open_invoices": open_invoices,
         "question": question,
+        "notice": notice,
         "query": request.GET.urlencode(),
         "owed": sum((i.balance for i in open_invoices), Decimal("0")),
         "places": minor_units(practice.currency),
         "number_signs": number_signs(practice.locale),
     }
-    status = 200 if data is None or question else 400
+    status = 200 if data is None or question or notice else 400
     return render(request, "billing/payment_form.html", context, status=status)
 
 

@@ -564,6 +564,9 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
         if refusal := services.payment_refusal(invoice):
             messages.error(request, refusal)
             return redirect(invoice.get_absolute_url())
+    elif "client" not in request.GET:
+        # From the Billing page: choose the client first.
+        return redirect("billing:payment_client_pick", practice_slug=practice.slug)
     else:
         client = _client(request, request.GET.get("client", ""))
     # The invoice the form was opened from comes first; the rest oldest first.
@@ -637,6 +640,27 @@ def payment_new(request: PracticeRequest) -> HttpResponse:
     }
     status = 200 if data is None or question or notice else 400
     return render(request, "billing/payment_form.html", context, status=status)
+
+
+@require_GET
+@require_role(*BILLING_ROLES)
+def payment_client_pick(request: PracticeRequest) -> HttpResponse:
+    """Add payment from the Billing page: find the client first (type-ahead with htmx, or
+    the plain search form without JavaScript), then their Add payment form."""
+    q = request.GET.get("q", "")[:100]
+    clients = client_selectors.client_search(_practice(request), _membership(request), q)
+    context = {"q": q, "clients": clients, "searched": bool(q.strip()), "can_bill": True}
+    return render(request, "billing/payment_client_pick.html", context)
+
+
+@require_GET
+def client_search(request: PracticeRequest) -> HttpResponse:
+    """The client picker's results (an htmx partial): clients of this practice the viewer
+    may see (a clinician only their own), at most CLIENT_SEARCH_LIMIT of them."""
+    q = request.GET.get("q", "")[:100]
+    clients = client_selectors.client_search(_practice(request), _membership(request), q)
+    context = {"q": q, "clients": clients, "searched": bool(q.strip()), "can_bill": _can_bill(request)}
+    return render(request, "billing/_client_search_results.html", context)
 
 
 def _payment_context(request: PracticeRequest, payment: Payment, **extra: Any) -> dict[str, Any]:

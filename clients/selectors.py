@@ -151,3 +151,27 @@ def payer_editable_by(practice: Practice, membership: Membership, payer: Payer) 
     if membership.sees_all_clients:
         return True
     return not Client.objects.filter(practice=practice, payer=payer).exclude(clinicians=membership.user_id).exists()
+
+
+CLIENT_SEARCH_LIMIT = 10
+
+
+def client_search(
+    practice: Practice, membership: Membership, q: str, *, limit: int = CLIENT_SEARCH_LIMIT
+) -> list[Client]:
+    """The type-ahead client picker: up to ``limit`` clients the viewer may see whose name,
+    email or phone matches every word of ``q``, in name order (one query). Nothing for an
+    empty search, so the picker never lists a whole practice."""
+    terms = q.split()[:5]
+    if not terms:
+        return []
+    clients = clients_visible(practice, membership)
+    for term in terms:
+        clients = clients.filter(
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(preferred_name__icontains=term)
+            | Q(email__icontains=term)
+            | Q(phone__icontains=term)
+        )
+    return list(clients.order_by("last_name", "first_name", "pk")[:limit])

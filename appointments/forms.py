@@ -122,6 +122,7 @@ class BillingDetailsForm(forms.ModelForm):
             "late_cancel_window_hours": "Late-cancellation window (hours)",
             "payment_date_max_future_days": "Payment dates: days ahead allowed",
             "invoice_date_max_future_days": "Invoice dates: days ahead allowed",
+            "fee_tax_free": "Fees are tax-free",
         }
         help_texts = {
             "prices_include_tax": "Tick for GST-style prices that already include tax; otherwise tax is added.",

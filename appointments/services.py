@@ -26,7 +26,7 @@ from billing.money import line_amounts, minor_units, quantize
 from billing.services import package_usable
 from clients.models import Client
 from practice.audit import audit_write
-from practice.models import FeePolicy, Membership, Practice, User
+from practice.models import FeePolicy, Membership, Practice, TaxRate, User
 
 from .models import Appointment, AppointmentService, Attendee, BillingDetail, RecurringSeries, Service
 
@@ -512,6 +512,25 @@ def _fee_amount(appointment: Appointment, client_id: int, policy: str, flat_fee:
     return Decimal("0")
 
 
+def _fee_tax_percent(appointment: Appointment, policy: str) -> Decimal:
+    """The tax rate of a fee: none when the practice's policy makes fees tax-free; for a
+    full-price fee, the rate the appointment's services share (a tax-exempt service's fee
+    is exempt too); otherwise (a flat fee, or services of different rates) the practice's
+    default tax rate, the one new services get."""
+    practice = appointment.practice
+    if practice.fee_tax_free:
+        return Decimal("0")
+    if policy == FeePolicy.FULL:
+        rates = {
+            percent if percent is not None else Decimal("0")
+            for percent in Service.objects.filter(appointments=appointment).values_list("tax_rate__percent", flat=True)
+        }
+        if len(rates) == 1:
+            return rates.pop()
+    default = TaxRate.objects.filter(practice=practice, is_default=True, is_archived=False).first()
+    return default.percent if default is not None else Decimal("0")
+
+
 def _fee_items(appointment: Appointment, kind: str, local_day: date) -> list[BillingItem]:
     practice = appointment.practice
     if kind == BillingItem.Kind.NO_SHOW_FEE:
@@ -520,11 +539,21 @@ def _fee_items(appointment: Appointment, kind: str, local_day: date) -> list[Bil
         policy, flat = practice.late_cancel_policy, practice.late_cancel_fee
     if policy == FeePolicy.NONE:
         return []
+    tax_percent = _fee_tax_percent(appointment, policy)
     items = []
     for client_id in Attendee.objects.filter(appointment=appointment).values_list("client_id", flat=True):
         amount = quantize(_fee_amount(appointment, client_id, policy, flat), practice.currency)
         if amount <= 0:
             continue
+        # A fee is priced like a session: with tax included (GST-style) or added, as the
+        # practice's billing details say.
+        figures = line_amounts(
+            units=Decimal("1"),
+            unit_price=amount,
+            tax_percent=tax_percent,
+            currency=practice.currency,
+            prices_include_tax=practice.prices_include_tax,
+        )
         items.append(
             BillingItem(
                 practice=practice,
@@ -535,10 +564,10 @@ def _fee_items(appointment: Appointment, kind: str, local_day: date) -> list[Bil
                 description=BillingItem.Kind(kind).label,
                 units=Decimal("1"),
                 unit_price=amount,
-                tax_percent=Decimal("0"),
-                net=amount,
-                tax=Decimal("0"),
-                amount=amount,
+                tax_percent=tax_percent,
+                net=figures.net,
+                tax=figures.tax,
+                amount=figures.gross,
                 currency=practice.currency,
             )
         )

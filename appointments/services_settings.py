@@ -45,6 +45,7 @@ BILLING_DETAILS_FIELDS = (
     "clinicians_edit_billing_details",
     "payment_date_max_future_days",
     "invoice_date_max_future_days",
+    "fee_tax_free",
 )
 
 # Error messages a user sees (tests assert on them).
@@ -336,9 +337,9 @@ def billing_details_update(*, practice: Practice, actor: User, data: dict[str, A
             value = data.get(field)
             if field in ("no_show_fee", "late_cancel_fee") and value is None:
                 value = Decimal("0")
-            if field == "clinicians_edit_billing_details" and value is None:
+            if field in ("clinicians_edit_billing_details", "fee_tax_free") and value is None:
                 # A caller that does not know the setting leaves it as it is.
-                value = locked.clinicians_edit_billing_details
+                value = getattr(locked, field)
             setattr(locked, field, value)
         locked.full_clean()
         locked.save(update_fields=list(BILLING_DETAILS_FIELDS))

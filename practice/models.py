@@ -138,6 +138,11 @@ class Practice(models.Model):
     late_cancel_policy = models.CharField(max_length=8, choices=FeePolicy.choices, default=FeePolicy.NONE)
     late_cancel_fee = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
     late_cancel_window_hours = models.PositiveSmallIntegerField(default=24)
+    fee_tax_free = models.BooleanField(
+        default=False,
+        help_text="No-show and late-cancellation fees carry no tax (where the law treats them as "
+        "compensation rather than a supply). Otherwise they are taxed like a session.",
+    )
     invoice_prefix = models.CharField(max_length=12, default="INV-", blank=True)
     # Who changes what a session bills (units, price, tax): owner, admin and biller always;
     # clinicians only for their own sessions, and only when the practice says so.

@@ -114,6 +114,15 @@ def test_invoice_totals_are_the_sums_of_lines_rounded_one_by_one(tenant, currenc
             for spec in lines
         ]
 
+        total = sum_lines(expected)
+        if total.gross == 0 and not item_ids:
+            # Free lines alone that make 0.00 record nothing: refused (issue 9, part 7).
+            with pytest.raises(ValidationError) as refused:
+                services.invoice_create(
+                    practice=practice, client=client, actor=tenant.biller, item_ids=item_ids, lines=free, issue=True
+                )
+            assert refused.value.messages == [services.ZERO_NEEDS_ITEMS]
+            return
         invoice = services.invoice_create(
             practice=practice, client=client, actor=tenant.biller, item_ids=item_ids, lines=free, issue=True
         )
@@ -124,25 +133,12 @@ def test_invoice_totals_are_the_sums_of_lines_rounded_one_by_one(tenant, currenc
         ]
         assert sorted(stored, key=repr) == sorted(expected, key=repr)
         assert all(is_rounded(x, currency) for row in stored for x in (row.net, row.tax, row.gross))
-        total = sum_lines(expected)
         invoice = Invoice.objects.get(pk=invoice.pk)
         assert (invoice.subtotal, invoice.tax, invoice.total) == (total.net, total.tax, total.gross)
         assert invoice.balance == total.gross
         assert ledger_sums(client) == (total.gross, ZERO)
 
         if credit_lines:
-            credit = services.credit_invoice_create(
-                practice=practice,
-                client=client,
-                actor=tenant.biller,
-                reason="Property",
-                lines=[
-                    services.LineInput(
-                        description="Back", unit_price=spec["price"], units=spec["units"], tax_percent=spec["tax"]
-                    )
-                    for spec in credit_lines
-                ],
-            )
             back = sum_lines(
                 [
                     line_amounts(
@@ -154,6 +150,24 @@ def test_invoice_totals_are_the_sums_of_lines_rounded_one_by_one(tenant, currenc
                     )
                     for spec in credit_lines
                 ]
+            )
+            back_lines = [
+                services.LineInput(
+                    description="Back", unit_price=spec["price"], units=spec["units"], tax_percent=spec["tax"]
+                )
+                for spec in credit_lines
+            ]
+            if back.gross == 0:
+                # A credit invoice of 0.00 credits nothing: refused (issue 9, part 7).
+                with pytest.raises(ValidationError) as refused:
+                    services.credit_invoice_create(
+                        practice=practice, client=client, actor=tenant.biller, reason="Property", lines=back_lines
+                    )
+                assert refused.value.messages == [services.CREDIT_ZERO]
+                assert services.ledger_verify(practice) == []
+                return
+            credit = services.credit_invoice_create(
+                practice=practice, client=client, actor=tenant.biller, reason="Property", lines=back_lines
             )
             credit = Invoice.objects.get(pk=credit.pk)
             assert (credit.subtotal, credit.tax, credit.total) == (-back.net, -back.tax, -back.gross)

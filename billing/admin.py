@@ -26,6 +26,7 @@ from .models import (
     Package,
     PackageDraw,
     PackagePurchase,
+    PackageRefund,
     Payment,
     PaymentAllocation,
     Refund,
@@ -260,3 +261,12 @@ class RefundAllocationAdmin(ReadOnlyAdmin):
     list_filter = ["refund__practice"]
     search_fields = ["invoice__number"]
     list_select_related = ["refund", "invoice"]
+
+
+@admin.register(PackageRefund)
+class PackageRefundAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "purchase", "credit_invoice", "sessions", "practice"]
+    list_filter = ["practice"]
+    search_fields = ["credit_invoice__number", "purchase__client__first_name", "purchase__client__last_name"]
+    list_select_related = ["practice", "purchase", "credit_invoice"]
+    date_hierarchy = "created_at"

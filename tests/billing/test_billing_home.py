@@ -423,3 +423,31 @@ def test_invoice_all_offers_the_cadence_quick_picks(tenant):
     text = response.content.decode()
     assert "Last week" in text and "Last month" in text
     assert f"date_from={start:%Y-%m-%d}&amp;date_to={end:%Y-%m-%d}" in text
+
+
+@pytest.mark.parametrize("tab", ["billing:home", "billing:invoices", "billing:payments"])
+def test_client_name_links_filter_to_that_client(tenant, ana, tab):
+    # Given an invoice of Ana's with a part payment and an uninvoiced item, so she is a row on every tab
+    invoice = issued_invoice(tenant, ana, "100.00")
+    payment_record_manual(
+        practice=tenant.practice,
+        client=ana,
+        actor=tenant.biller,
+        amount=Decimal("40.00"),
+        received_on=tenant.practice.local_today(),
+        method="cash",
+        allocations={invoice.pk: Decimal("40.00")},
+    )
+    add_item(tenant.practice, ana, tenant.practice.local_today())
+    client = signed_in(tenant.biller)
+
+    # When the biller follows the link on her name
+    page = client.get(url(tenant, tab)).content.decode()
+    link = f'href="?client={ana.pk}"'
+    assert link in page and "??" not in page
+
+    # Then the page lists only her, and its "Show every client" link goes back to everyone
+    filtered = client.get(url(tenant, tab) + f"?client={ana.pk}").content.decode()
+    assert 'data-testid="client-filter">Client: <strong>Ana Lima</strong>' in filtered
+    assert '<a href="?">Show every client</a>' in filtered
+    assert "??" not in filtered

@@ -8,6 +8,7 @@ slug that does not exist. ``SessionLifetimeMiddleware`` ends idle and over-age s
 from __future__ import annotations
 
 import time
+import zoneinfo
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils import timezone
 
 from .models import Membership, User
 from .types import PracticeRequest
@@ -39,7 +41,12 @@ class PracticeMiddleware:
         # a plain HttpRequest does not declare them, PracticeRequest declares them set.
         request.practice = None  # type: ignore[attr-defined]
         request.membership = None  # type: ignore[attr-defined]
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            # A worker thread serves the next request too: never let one practice's
+            # timezone show the next request's times.
+            timezone.deactivate()
 
     def process_view(
         self,
@@ -64,6 +71,9 @@ class PracticeMiddleware:
         practice_request = cast(PracticeRequest, request)
         practice_request.practice = membership.practice
         practice_request.membership = membership
+        # Times on staff pages read in the practice's own timezone ("voided 2 Dec" must be
+        # the practice's 2 Dec, the same day local_today() calls today), not the server's UTC.
+        timezone.activate(zoneinfo.ZoneInfo(membership.practice.timezone))
         request.session[SESSION_IDLE_MINUTES] = membership.practice.session_idle_minutes
         user = request.user
         if user.last_practice_id != membership.practice_id:

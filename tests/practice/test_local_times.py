@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from billing.services import invoice_void
 from billing.services_ledger import invoice_write_off
-from tests.billing.test_billing_home import issued_invoice
+from tests.billing.factories import issued_invoice
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 
@@ -25,8 +25,8 @@ def test_a_write_off_and_a_void_show_the_practice_local_day(tenant):
     assert tenant.practice.timezone == "America/New_York"
     client = ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Lima")
     with time_machine.travel(LATE_EVENING_IN_NEW_YORK, tick=False):
-        written_off = issued_invoice(tenant, client, "80.00", days_ago=1)
-        voided = issued_invoice(tenant, client, "60.00", days_ago=1)
+        written_off = issued_invoice(tenant.practice, client, tenant.biller, "80.00")
+        voided = issued_invoice(tenant.practice, client, tenant.biller, "60.00")
         invoice_write_off(invoice=written_off, actor=tenant.biller, reason="Small balance")
         invoice_void(invoice=voided, actor=tenant.biller, reason="Entered twice")
         assert tenant.practice.local_today().day == 1

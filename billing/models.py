@@ -318,6 +318,9 @@ class Payment(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCEEDED)
     received_on = models.DateField()
     reference = models.CharField(max_length=120, blank=True)
+    # The processor's id of the charge (a Stripe PaymentIntent), blank for a hand payment:
+    # unique per practice so a webhook and a redirect can never both record one payment.
+    external_id = models.CharField(max_length=255, blank=True, default="")
     reversal_reason = models.CharField(max_length=255, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -339,6 +342,11 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=models.Q(refunded__gte=0, refunded__lte=models.F("amount")),
                 name="payment_refunded_within_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="payment_external_id_once_per_practice",
             ),
         ]
 
@@ -560,6 +568,9 @@ class Refund(models.Model):
     refunded_on = models.DateField()
     method = models.CharField(max_length=16, choices=Payment.Method.choices)
     reason = models.CharField(max_length=255)
+    # The processor's id of the refund (a Stripe Refund), blank for one recorded by hand:
+    # unique per practice so a webhook delivered twice records one refund.
+    external_id = models.CharField(max_length=255, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -574,6 +585,11 @@ class Refund(models.Model):
                 name="refund_from_credit_within_amount",
             ),
             models.CheckConstraint(condition=~models.Q(reason=""), name="refund_has_reason"),
+            models.UniqueConstraint(
+                fields=["practice", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="refund_external_id_once_per_practice",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -126,6 +126,8 @@ class ItemAdjustment:
 class PaymentResult:
     payment: Payment
     allocations: list[PaymentAllocation] = field(default_factory=list)
+    # False when payment_record_settled found the payment already recorded (same external id).
+    created: bool = True
 
 
 def parse_amount(raw: object, field_name: str = "amount", *, locale: str | None = DEFAULT_LOCALE) -> Decimal:
@@ -927,78 +929,120 @@ def payment_record_manual(
         raise ValidationError({"received_on": problem})
     with transaction.atomic():
         account = locks.lock_client(client)
-        first = [] if for_invoice is None else [for_invoice.pk]
-        if allocations is None:
-            candidates = open_invoices_oldest_first(client)
-            locked = locks.lock_invoices({*first, *(i.pk for i in candidates)})
-            # Read before the lock: an invoice paid or voided meanwhile is no longer a candidate.
-            still_open = [
-                locked[i.pk]
-                for i in candidates
-                if i.pk in locked and locked[i.pk].status == Invoice.Status.OPEN and locked[i.pk].balance > 0
-            ]
-            plan = default_allocation(allocation_order(still_open, for_invoice), amount)
-        else:
-            plan = {k: v for k, v in allocations.items() if v}
-            locked = locks.lock_invoices({*first, *plan.keys()})
-            if not set(plan) <= set(locked):
-                raise ValidationError("One of the invoices was not found.")
-        if for_invoice is not None and (refusal := payment_refusal(locked[for_invoice.pk])):
-            raise ValidationError(refusal, code="takes_no_payments")
-        for invoice_id, share in plan.items():
-            invoice = locked[invoice_id]
-            if invoice.client_id != client.pk or invoice.status != Invoice.Status.OPEN or invoice.is_credit:
-                raise ValidationError("Payments can only go to this client's open invoices.")
-            if share <= 0:
-                raise ValidationError({"allocations": AMOUNT_POSITIVE})
-            if problem := money_problem(share, practice.currency):
-                # Else the invoice's balance and the credited rest get a fraction of a cent.
-                raise ValidationError({"allocations": problem})
-            if share > invoice.balance:
-                raise ValidationError({"allocations": ALLOCATION_TOO_MUCH})
-        allocated = sum(plan.values(), ZERO)
-        if allocated > amount:
-            raise ValidationError({"allocations": ALLOCATIONS_EXCEED})
-        credited = amount - allocated
-        if credited > 0 and not overpayment_to_credit:
-            raise ValidationError(OVERPAYMENT_QUESTION, code="overpayment")
-        payment = Payment.objects.create(
+        return _payment_record_locked(
             practice=practice,
             client=client,
-            amount=amount,
-            allocated=allocated,
-            credited=credited,
-            currency=practice.currency,
-            method=method,
-            received_on=received_on,
-            reference=reference[:120],
-            created_by=actor,
-        )
-        rows = []
-        for invoice_id, share in sorted(plan.items()):
-            invoice = locked[invoice_id]
-            rows.append(PaymentAllocation(payment=payment, invoice=invoice, amount=share))
-            invoice.amount_paid += share
-            invoice.balance -= share
-            _settle_status(invoice)
-        PaymentAllocation.objects.bulk_create(rows)
-        _ledger(
             account=account,
-            kind=LedgerEntry.Kind.PAYMENT,
-            actor_label=_label(actor),
-            currency=practice.currency,
-            balance_delta=-allocated,
-            credit_delta=credited,
-            payment=payment,
-            memo=f"{payment.get_method_display()} {reference}".strip(),
-        )
-        audit_write(
-            practice=practice,
             actor=actor,
-            action="payment.recorded",
-            obj=payment,
-            changes={"amount": str(amount), "method": method, "allocated": str(allocated), "credited": str(credited)},
+            amount=amount,
+            received_on=received_on,
+            method=method,
+            reference=reference,
+            allocations=allocations,
+            overpayment_to_credit=overpayment_to_credit,
+            for_invoice=for_invoice,
         )
+
+
+def _payment_record_locked(
+    *,
+    practice: Practice,
+    client: Client,
+    account: ClientAccount,
+    actor: User | None,
+    amount: Decimal,
+    received_on: date,
+    method: str,
+    reference: str = "",
+    allocations: dict[int, Decimal] | None,
+    overpayment_to_credit: bool,
+    for_invoice: Invoice | None = None,
+    settled: bool = False,
+    external_id: str = "",
+) -> PaymentResult:
+    """The allocation, overpayment and ledger core of every payment, run with the client's
+    account locked (``account``) inside the caller's transaction.
+
+    ``settled`` is money a processor already took (payment_record_settled): it cannot be
+    refused, so an allocation larger than what an invoice still owes (paid by hand
+    meanwhile, say) takes only what it owes, an invoice no longer open takes nothing, and
+    the rest becomes credit."""
+    first = [] if for_invoice is None else [for_invoice.pk]
+    if allocations is None:
+        candidates = open_invoices_oldest_first(client)
+        locked = locks.lock_invoices({*first, *(i.pk for i in candidates)})
+        # Read before the lock: an invoice paid or voided meanwhile is no longer a candidate.
+        still_open = [
+            locked[i.pk]
+            for i in candidates
+            if i.pk in locked and locked[i.pk].status == Invoice.Status.OPEN and locked[i.pk].balance > 0
+        ]
+        plan = default_allocation(allocation_order(still_open, for_invoice), amount)
+    else:
+        plan = {k: v for k, v in allocations.items() if v}
+        locked = locks.lock_invoices({*first, *plan.keys()})
+        if not set(plan) <= set(locked):
+            raise ValidationError("One of the invoices was not found.")
+    if for_invoice is not None and (refusal := payment_refusal(locked[for_invoice.pk])):
+        raise ValidationError(refusal, code="takes_no_payments")
+    if settled:
+        plan = _fit_settled_plan(plan, locked, client)
+    for invoice_id, share in plan.items():
+        invoice = locked[invoice_id]
+        if invoice.client_id != client.pk or invoice.status != Invoice.Status.OPEN or invoice.is_credit:
+            raise ValidationError("Payments can only go to this client's open invoices.")
+        if share <= 0:
+            raise ValidationError({"allocations": AMOUNT_POSITIVE})
+        if problem := money_problem(share, practice.currency):
+            # Else the invoice's balance and the credited rest get a fraction of a cent.
+            raise ValidationError({"allocations": problem})
+        if share > invoice.balance:
+            raise ValidationError({"allocations": ALLOCATION_TOO_MUCH})
+    allocated = sum(plan.values(), ZERO)
+    if allocated > amount:
+        raise ValidationError({"allocations": ALLOCATIONS_EXCEED})
+    credited = amount - allocated
+    if credited > 0 and not overpayment_to_credit:
+        raise ValidationError(OVERPAYMENT_QUESTION, code="overpayment")
+    payment = Payment.objects.create(
+        practice=practice,
+        client=client,
+        amount=amount,
+        allocated=allocated,
+        credited=credited,
+        currency=practice.currency,
+        method=method,
+        received_on=received_on,
+        reference=reference[:120],
+        external_id=external_id,
+        created_by=actor,
+    )
+    rows = []
+    for invoice_id, share in sorted(plan.items()):
+        invoice = locked[invoice_id]
+        rows.append(PaymentAllocation(payment=payment, invoice=invoice, amount=share))
+        invoice.amount_paid += share
+        invoice.balance -= share
+        _settle_status(invoice)
+    PaymentAllocation.objects.bulk_create(rows)
+    _ledger(
+        account=account,
+        kind=LedgerEntry.Kind.PAYMENT,
+        actor_label=_label(actor, SETTLED_SYSTEM),
+        currency=practice.currency,
+        balance_delta=-allocated,
+        credit_delta=credited,
+        payment=payment,
+        memo=f"{payment.get_method_display()} {reference}".strip(),
+    )
+    audit_write(
+        practice=practice,
+        actor=actor,
+        system=None if actor is not None else SETTLED_SYSTEM,
+        action="payment.recorded",
+        obj=payment,
+        changes={"amount": str(amount), "method": method, "allocated": str(allocated), "credited": str(credited)},
+    )
     return PaymentResult(payment=payment, allocations=rows)
 
 
@@ -1427,3 +1471,98 @@ def _refunds_and_write_offs_verify(practice: Practice | None, invoices: Any) -> 
                 f"{write_offs.get(invoice.pk, ZERO)}"
             )
     return problems
+
+
+# --- payments settled by a processor (the seam the payments app uses) ---------------------
+
+SETTLED_SYSTEM = "payments"
+SETTLED_METHODS = (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE)
+SETTLED_METHOD = "A settled payment is a card payment taken online or with a card on file."
+EXTERNAL_ID_REQUIRED = "A settled payment needs the processor's id."
+EXTERNAL_ID_REUSED = "That processor id was already recorded for a different payment."
+
+
+def _fit_settled_plan(plan: dict[int, Decimal], locked: dict[int, Invoice], client: Client) -> dict[int, Decimal]:
+    """A settled payment's allocation cut to what each invoice owes now; an invoice of
+    another client is still refused (a caller's mistake, not a change of state)."""
+    fitted: dict[int, Decimal] = {}
+    for invoice_id, share in plan.items():
+        invoice = locked[invoice_id]
+        if invoice.client_id != client.pk:
+            raise ValidationError("Payments can only go to this client's open invoices.")
+        if share < 0:
+            fitted[invoice_id] = share  # refused by the core's checks
+            continue
+        if invoice.status != Invoice.Status.OPEN or invoice.is_credit or invoice.balance <= 0:
+            continue
+        fitted[invoice_id] = min(share, invoice.balance)
+    return fitted
+
+
+def _settled_payment_found(
+    practice: Practice, client: Client, amount: Decimal, external_id: str
+) -> PaymentResult | None:
+    payment = Payment.objects.filter(practice=practice, external_id=external_id).first()
+    if payment is None:
+        return None
+    if payment.client_id != client.pk or payment.amount != amount:
+        raise ValidationError(EXTERNAL_ID_REUSED)
+    return PaymentResult(payment=payment, allocations=list(payment.allocations.order_by("pk")), created=False)
+
+
+def payment_record_settled(
+    *,
+    practice: Practice,
+    client: Client,
+    amount: Decimal,
+    currency: str,
+    method: str,
+    external_id: str,
+    allocations: dict[int, Decimal] | None = None,
+    actor: User | None = None,
+) -> PaymentResult:
+    """Record money a processor has already taken (a Stripe charge), received today.
+
+    The allocation, overpayment and ledger rules are payment_record_manual's (one core),
+    except that money already taken cannot be refused: what the invoices do not owe
+    (any more) becomes the client's credit. ``external_id`` (the processor's id) is
+    unique per practice: a second call with it, from a webhook after the redirect or
+    from the same webhook delivered twice, returns the first payment (``created`` False)
+    and records nothing. ``actor`` is None for a system job (the webhook)."""
+    external_id = (external_id or "").strip()
+    if client.practice_id != practice.pk:
+        raise ValidationError("That client does not belong to this practice.")
+    if method not in SETTLED_METHODS:
+        raise ValidationError({"method": SETTLED_METHOD})
+    if not external_id:
+        raise ValidationError(EXTERNAL_ID_REQUIRED)
+    if (currency or "").upper() != practice.currency:
+        raise ValidationError({"amount": WRONG_CURRENCY})
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": AMOUNT_POSITIVE})
+    if problem := money_problem(amount, practice.currency):
+        raise ValidationError({"amount": problem})
+    try:
+        with transaction.atomic():
+            account = locks.lock_client(client)
+            # Under the client's lock a second call for the same charge waits here, then sees the first.
+            if (found := _settled_payment_found(practice, client, amount, external_id)) is not None:
+                return found
+            return _payment_record_locked(
+                practice=practice,
+                client=client,
+                account=account,
+                actor=actor,
+                amount=amount,
+                received_on=practice.local_today(),
+                method=method,
+                allocations=allocations,
+                overpayment_to_credit=True,
+                settled=True,
+                external_id=external_id,
+            )
+    except IntegrityError:
+        # The unique constraint caught a twin the lock did not serialize; the first one stands.
+        if (found := _settled_payment_found(practice, client, amount, external_id)) is not None:
+            return found
+        raise

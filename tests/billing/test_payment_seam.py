@@ -1,0 +1,289 @@
+"""Issue 10, part 4: the seam the payments app uses. A card payment settled at the
+processor (payment_record_settled), a refund made there (payment_refund_record), and the
+reads the portal and payment links show (invoice_payable, client_balance), in a biller's
+figures, with ledger_verify proving the books still agree after each."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from billing import services
+from billing.models import Invoice, LedgerEntry, Payment
+from billing.services import (
+    EXTERNAL_ID_REQUIRED,
+    EXTERNAL_ID_REUSED,
+    SETTLED_METHOD,
+    WRONG_CURRENCY,
+    payment_record_settled,
+)
+from practice.models import AuditLog
+
+from .factories import account, issued_invoice, ledger_kinds, ledger_sums, make_client, pay, reload
+
+D = Decimal
+K = LedgerEntry.Kind
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ana(practice):
+    return make_client(practice, first_name="Ana", last_name="Aho")
+
+
+def books(client) -> tuple[Decimal, Decimal]:
+    """(balance, credit balance) as the client header shows them, equal to the ledger's sums."""
+    acc = account(client)
+    assert ledger_sums(client) == (acc.balance, acc.credit_balance), "the account must equal the ledger"
+    return acc.balance, acc.credit_balance
+
+
+def status_and_balance(invoice: Invoice) -> tuple[str, Decimal, Decimal]:
+    invoice = Invoice.objects.select_related("practice").get(pk=invoice.pk)
+    return invoice.display_status, invoice.amount_paid, invoice.balance
+
+
+def settle(practice, client, amount: str, external_id: str = "pi_1", **kwargs) -> services.PaymentResult:
+    kwargs.setdefault("currency", practice.currency)
+    kwargs.setdefault("method", Payment.Method.CARD_ONLINE)
+    kwargs.setdefault("actor", None)
+    return payment_record_settled(practice=practice, client=client, amount=D(amount), external_id=external_id, **kwargs)
+
+
+# --- a settled payment ----------------------------------------------------------------------
+
+
+def test_a_settled_payment_pays_the_oldest_invoice_first(practice, tenant, ana):
+    older = issued_invoice(practice, ana, tenant.biller, "100.00")
+    newer = issued_invoice(practice, ana, tenant.biller, "50.00")
+
+    result = settle(practice, ana, "120.00", "pi_oldest")
+
+    assert result.created
+    payment = reload(result.payment)
+    assert (payment.amount, payment.allocated, payment.credited) == (D("120.000"), D("120.000"), D("0.000"))
+    assert (payment.method, payment.external_id, payment.received_on) == (
+        "card_online",
+        "pi_oldest",
+        practice.local_today(),
+    )
+    assert status_and_balance(older) == ("Paid", D("100.000"), D("0.000"))
+    assert status_and_balance(newer) == ("Partially paid", D("20.000"), D("30.000"))
+    assert books(ana) == (D("30.000"), D("0.000"))
+    assert ledger_kinds(ana)[-1] == (K.PAYMENT, D("-120.000"), D("0.000"))
+    assert services.ledger_verify(practice) == []
+
+
+def test_a_settled_payment_follows_the_allocations_it_is_given(practice, tenant, ana):
+    older = issued_invoice(practice, ana, tenant.biller, "100.00")
+    newer = issued_invoice(practice, ana, tenant.biller, "50.00")
+
+    settle(practice, ana, "50.00", "pi_link", method=Payment.Method.CARD_ON_FILE, allocations={newer.pk: D("50.00")})
+
+    assert status_and_balance(newer) == ("Paid", D("50.000"), D("0.000"))
+    assert status_and_balance(older) == ("Open", D("0.000"), D("100.000"))
+    assert books(ana) == (D("100.000"), D("0.000"))
+    assert services.ledger_verify(practice) == []
+
+
+def test_an_overpaid_settled_payment_becomes_credit_without_asking(practice, tenant, ana):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+
+    payment = settle(practice, ana, "130.00").payment
+
+    assert (payment.allocated, payment.credited) == (D("100.000"), D("30.000"))
+    assert status_and_balance(invoice) == ("Paid", D("100.000"), D("0.000"))
+    assert books(ana) == (D("0.000"), D("30.000"))
+    assert ledger_kinds(ana)[-1] == (K.PAYMENT, D("-100.000"), D("30.000"))
+    assert services.ledger_verify(practice) == []
+
+
+def test_a_settled_payment_for_an_invoice_paid_meanwhile_becomes_credit(practice, tenant, ana):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    pay(practice, ana, tenant.biller, "60.00")  # by hand, while the client was at checkout
+
+    payment = settle(practice, ana, "100.00", allocations={invoice.pk: D("100.00")}).payment
+
+    assert (payment.allocated, payment.credited) == (D("40.000"), D("60.000"))
+    assert status_and_balance(invoice) == ("Paid", D("100.000"), D("0.000"))
+    assert books(ana) == (D("0.000"), D("60.000"))
+    assert services.ledger_verify(practice) == []
+
+
+def test_a_settled_payment_with_no_open_invoice_is_all_credit(practice, tenant, ana):
+    payment = settle(practice, ana, "25.00").payment
+
+    assert (payment.allocated, payment.credited) == (D("0.000"), D("25.000"))
+    assert books(ana) == (D("0.000"), D("25.000"))
+    assert ledger_kinds(ana)[-1][0] == K.PAYMENT
+    assert services.ledger_verify(practice) == []
+
+
+def test_a_settled_payment_by_the_webhook_is_recorded_as_the_payments_job(practice, tenant, ana):
+    payment = settle(practice, ana, "25.00", actor=None).payment
+
+    row = AuditLog.objects.get(action="payment.recorded", object_id=str(payment.pk))
+    assert (row.actor_id, row.actor_label) == (None, "system:payments")
+    assert LedgerEntry.objects.get(payment=payment).actor_label == "system:payments"
+
+
+def test_the_same_external_id_twice_records_one_payment(practice, tenant, ana):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    first = settle(practice, ana, "100.00", "pi_twice")
+
+    second = settle(practice, ana, "100.00", "pi_twice")
+
+    assert (second.payment.pk, second.created) == (first.payment.pk, False)
+    assert Payment.objects.filter(practice=practice).count() == 1
+    assert [kind for kind, *_ in ledger_kinds(ana)].count(K.PAYMENT) == 1
+    assert status_and_balance(invoice) == ("Paid", D("100.000"), D("0.000"))
+    assert books(ana) == (D("0.000"), D("0.000"))
+    assert services.ledger_verify(practice) == []
+
+
+def test_the_same_external_id_for_a_different_amount_is_refused(practice, tenant, ana):
+    settle(practice, ana, "100.00", "pi_reused")
+
+    with pytest.raises(ValidationError) as exc:
+        settle(practice, ana, "90.00", "pi_reused")
+
+    assert exc.value.messages == [EXTERNAL_ID_REUSED]
+    assert Payment.objects.filter(practice=practice).count() == 1
+
+
+def test_the_same_external_id_in_another_practice_is_another_payment(practice, other_practice, tenant, ana):
+    bo = make_client(other_practice, first_name="Bo", last_name="Berg")
+    settle(practice, ana, "10.00", "pi_shared")
+
+    other = settle(other_practice, bo, "10.00", "pi_shared")
+
+    assert other.created
+    assert Payment.objects.filter(external_id="pi_shared").count() == 2
+
+
+def test_the_database_refuses_a_second_payment_with_one_external_id(practice, tenant, ana):
+    first = settle(practice, ana, "10.00", "pi_db").payment
+    for _ in range(2):  # blank ids (hand payments) are many
+        pay(practice, ana, tenant.biller, "5.00", to_credit=True)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.create(
+            practice=practice,
+            client=ana,
+            amount=D("10.00"),
+            credited=D("10.00"),
+            currency=practice.currency,
+            method="card_online",
+            received_on=first.received_on,
+            external_id="pi_db",
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"currency": "EUR"}, WRONG_CURRENCY),
+        ({"method": Payment.Method.CASH}, SETTLED_METHOD),
+        ({"external_id": " "}, EXTERNAL_ID_REQUIRED),
+        ({"amount": "0"}, services.AMOUNT_POSITIVE),
+    ],
+)
+def test_a_settled_payment_that_cannot_be_is_refused(practice, tenant, ana, kwargs, message):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    args = {"amount": "100.00", "external_id": "pi_bad", **kwargs}
+
+    with pytest.raises(ValidationError) as exc:
+        settle(practice, ana, **args)
+
+    assert exc.value.messages == [message]
+    assert Payment.objects.filter(practice=practice).count() == 0
+    assert status_and_balance(invoice) == ("Open", D("0.000"), D("100.000"))
+
+
+def test_a_settled_payment_for_another_practices_client_or_invoice_is_refused(practice, other_practice, tenant, ana):
+    bo = make_client(other_practice, first_name="Bo", last_name="Berg")
+    cy = make_client(practice, first_name="Cy", last_name="Cole")
+    cys_invoice = issued_invoice(practice, cy, tenant.biller, "100.00")
+
+    with pytest.raises(ValidationError):
+        settle(practice, bo, "10.00", "pi_foreign")
+    with pytest.raises(ValidationError):
+        settle(practice, ana, "10.00", "pi_other_client", allocations={cys_invoice.pk: D("10.00")})
+
+    assert Payment.objects.count() == 0
+    assert status_and_balance(cys_invoice) == ("Open", D("0.000"), D("100.000"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_deliveries_of_one_charge_at_once_record_one_payment(tenant, practice, ana):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    barrier = threading.Barrier(10)
+    payment_ids: list[int] = []
+    created: list[bool] = []
+    errors: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            result = settle(practice, ana, "100.00", "pi_storm")
+            payment_ids.append(result.payment.pk)
+            created.append(result.created)
+        except Exception as exc:  # any failure is the test's finding
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(payment_ids)) == 1 and len(payment_ids) == 10
+    assert sorted(created) == [False] * 9 + [True]
+    assert Payment.objects.filter(practice=practice).count() == 1
+    assert status_and_balance(invoice) == ("Paid", D("100.000"), D("0.000"))
+    assert books(ana) == (D("0.000"), D("0.000"))
+    assert services.ledger_verify(practice) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_external_id_for_two_clients_at_once_records_only_the_first(tenant, practice, ana):
+    # Two clients' locks do not serialize the calls: the unique constraint decides.
+    cy = make_client(practice, first_name="Cy", last_name="Cole")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker(client) -> None:
+        try:
+            barrier.wait()
+            settle(practice, client, "10.00", "pi_mixed")
+            outcomes.append("recorded")
+        except ValidationError as exc:
+            outcomes.append(exc.messages[0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in (ana, cy)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == sorted(["recorded", EXTERNAL_ID_REUSED])
+    assert Payment.objects.filter(practice=practice, external_id="pi_mixed").count() == 1
+    assert services.ledger_verify(practice) == []
+
+
+def test_a_hand_payment_still_asks_before_keeping_an_overpayment(practice, tenant, ana):
+    issued_invoice(practice, ana, tenant.biller, "100.00")
+
+    with pytest.raises(ValidationError) as exc:
+        pay(practice, ana, tenant.biller, "130.00")
+
+    assert exc.value.messages == [services.OVERPAYMENT_QUESTION]
+    assert Payment.objects.count() == 0

@@ -23,10 +23,21 @@ from practice.audit import audit_write
 from practice.models import User
 
 from . import locks
-from .models import BillingItem, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund, RefundAllocation
+from .models import (
+    BillingItem,
+    ClientAccount,
+    Invoice,
+    LedgerEntry,
+    Payment,
+    PaymentAllocation,
+    Refund,
+    RefundAllocation,
+)
 from .money import ZERO, format_money, line_amounts
 from .services import (
     REASON_REQUIRED,
+    SETTLED_METHODS,
+    SETTLED_SYSTEM,
     _check_figures,
     _label,
     _ledger,
@@ -193,72 +204,102 @@ def refund_record(
         raise ValidationError(errors)
     with transaction.atomic():
         account = locks.lock_client(payment.client)
-        allocations = list(
-            PaymentAllocation.objects.filter(payment_id=payment.pk).select_related("invoice").order_by("pk")
-        )
-        invoices = locks.lock_invoices([a.invoice_id for a in allocations])
-        locked = locks.lock_payment(payment.pk)
-        _check_refundable(locked)
-        # Fresh figures under the locks: the allocations' refunded parts and the invoices.
-        allocations = list(PaymentAllocation.objects.select_for_update().filter(payment=locked).order_by("pk"))
-        for allocation in allocations:
-            allocation.invoice = invoices[allocation.invoice_id]
-        plan = _plan(locked, allocations, account.credit_balance, amount)
-        if expected is not None and expected != plan.token():
-            raise ValidationError(REFUND_PLAN_CHANGED, code="plan_changed")
-        refund = Refund.objects.create(
-            practice=locked.practice,
-            client=locked.client,
-            payment=locked,
+        return _refund_locked(
+            payment=payment,
+            account=account,
+            actor=actor,
             amount=amount,
-            from_credit=plan.from_credit,
-            currency=locked.currency,
             refunded_on=refunded_on,
             method=method,
-            reason=reason[:255],
-            created_by=actor,
+            reason=reason,
+            expected=expected,
         )
-        by_invoice = {a.invoice_id: a for a in allocations}
-        rows = []
-        for invoice, share in plan.invoices:
-            allocation = by_invoice[invoice.pk]
-            allocation.refunded += share
-            allocation.save(update_fields=["refunded"])
-            invoice.amount_paid -= share
-            invoice.balance += share
-            _settle_status(invoice)
-            rows.append(RefundAllocation(refund=refund, invoice=invoice, amount=share))
-        RefundAllocation.objects.bulk_create(rows)
-        reopened = sum((share for _, share in plan.invoices), ZERO)
-        _ledger(
-            account=account,
-            kind=LedgerEntry.Kind.REFUND,
-            actor_label=_label(actor),
-            currency=locked.currency,
-            balance_delta=reopened,
-            credit_delta=-plan.from_credit,
-            payment=locked,
-            memo=f"{Payment.Method(method).label}: {reason}"[:255],
-        )
-        locked.refunded += amount
-        locked.status = (
-            Payment.Status.REFUNDED if locked.refunded == locked.amount else Payment.Status.PARTIALLY_REFUNDED
-        )
-        # The check constraint refuses refunded > amount should the Python check above be wrong.
-        locked.save(update_fields=["refunded", "status"])
-        audit_write(
-            practice=locked.practice,
-            actor=actor,
-            action="payment.refunded",
-            obj=locked,
-            changes={
-                "amount": str(amount),
-                "method": method,
-                "reason": refund.reason,
-                "from_credit": str(plan.from_credit),
-                "invoices": {invoice.number or str(invoice.pk): str(share) for invoice, share in plan.invoices},
-            },
-        )
+
+
+def _refund_locked(
+    *,
+    payment: Payment,
+    account: ClientAccount,
+    actor: User | None,
+    amount: Decimal,
+    refunded_on: date,
+    method: str,
+    reason: str,
+    expected: str | None = None,
+    card: bool = False,
+    external_id: str = "",
+) -> Refund:
+    """The refund core of refund_record and payment_refund_record, run with the client's
+    account locked (``account``) inside the caller's transaction. ``card`` is a refund the
+    card processor already made: only a card payment takes one (and a hand payment only
+    the other kind)."""
+    allocations = list(PaymentAllocation.objects.filter(payment_id=payment.pk).select_related("invoice").order_by("pk"))
+    invoices = locks.lock_invoices([a.invoice_id for a in allocations])
+    locked = locks.lock_payment(payment.pk)
+    if card:
+        _check_card_refundable(locked)
+    else:
+        _check_refundable(locked)
+    # Fresh figures under the locks: the allocations' refunded parts and the invoices.
+    allocations = list(PaymentAllocation.objects.select_for_update().filter(payment=locked).order_by("pk"))
+    for allocation in allocations:
+        allocation.invoice = invoices[allocation.invoice_id]
+    plan = _plan(locked, allocations, account.credit_balance, amount)
+    if expected is not None and expected != plan.token():
+        raise ValidationError(REFUND_PLAN_CHANGED, code="plan_changed")
+    refund = Refund.objects.create(
+        practice=locked.practice,
+        client=locked.client,
+        payment=locked,
+        amount=amount,
+        from_credit=plan.from_credit,
+        currency=locked.currency,
+        refunded_on=refunded_on,
+        method=method,
+        reason=reason[:255],
+        external_id=external_id,
+        created_by=actor,
+    )
+    by_invoice = {a.invoice_id: a for a in allocations}
+    rows = []
+    for invoice, share in plan.invoices:
+        allocation = by_invoice[invoice.pk]
+        allocation.refunded += share
+        allocation.save(update_fields=["refunded"])
+        invoice.amount_paid -= share
+        invoice.balance += share
+        _settle_status(invoice)
+        rows.append(RefundAllocation(refund=refund, invoice=invoice, amount=share))
+    RefundAllocation.objects.bulk_create(rows)
+    reopened = sum((share for _, share in plan.invoices), ZERO)
+    _ledger(
+        account=account,
+        kind=LedgerEntry.Kind.REFUND,
+        actor_label=_label(actor, SETTLED_SYSTEM),
+        currency=locked.currency,
+        balance_delta=reopened,
+        credit_delta=-plan.from_credit,
+        payment=locked,
+        memo=f"{Payment.Method(method).label}: {reason}"[:255],
+    )
+    locked.refunded += amount
+    locked.status = Payment.Status.REFUNDED if locked.refunded == locked.amount else Payment.Status.PARTIALLY_REFUNDED
+    # The check constraint refuses refunded > amount should the Python check above be wrong.
+    locked.save(update_fields=["refunded", "status"])
+    audit_write(
+        practice=locked.practice,
+        actor=actor,
+        system=None if actor is not None else SETTLED_SYSTEM,
+        action="payment.refunded",
+        obj=locked,
+        changes={
+            "amount": str(amount),
+            "method": method,
+            "reason": refund.reason,
+            "from_credit": str(plan.from_credit),
+            "invoices": {invoice.number or str(invoice.pk): str(share) for invoice, share in plan.invoices},
+        },
+    )
     return refund
 
 
@@ -386,3 +427,67 @@ def insurance_session_bill_client(
             },
         )
     return item
+
+
+# --- refunds made at the card processor (the seam the payments app uses) -----------------
+
+REFUND_NOT_CARD = "Only a card payment is refunded through the card processor."
+REFUND_EXTERNAL_ID_REQUIRED = "A card refund needs the processor's id."
+REFUND_EXTERNAL_ID_REUSED = "That processor id was already recorded for a different refund."
+# A refund made at the processor is a fact; the Refund row still needs a reason (a constraint).
+CARD_REFUND_REASON = "Refunded through the card processor."
+
+
+def _check_card_refundable(payment: Payment) -> None:
+    if payment.status == Payment.Status.REVERSED:
+        raise ValidationError(REFUND_PAYMENT_DELETED)
+    if payment.method not in SETTLED_METHODS:
+        raise ValidationError(REFUND_NOT_CARD)
+
+
+def _card_refund_found(payment: Payment, amount: Decimal, external_id: str) -> Refund | None:
+    refund = Refund.objects.filter(practice_id=payment.practice_id, external_id=external_id).first()
+    if refund is not None and (refund.payment_id != payment.pk or refund.amount != amount):
+        raise ValidationError(REFUND_EXTERNAL_ID_REUSED)
+    return refund
+
+
+def payment_refund_record(
+    *, payment: Payment, amount: Decimal, external_id: str, actor: User | None = None, reason: str = ""
+) -> Refund:
+    """Record a refund of a card payment that the card processor has made (a Stripe
+    refund), dated today: a ``refund`` ledger entry taken, like refund_record's, first
+    from the credit the payment created and then from its invoices newest first (a Paid
+    invoice reopens). ``external_id`` (the processor's refund id) is unique per
+    practice: a second call with it returns the first refund and records nothing.
+    ``actor`` is None for a system job (the webhook)."""
+    external_id = (external_id or "").strip()
+    reason = (reason or "").strip() or CARD_REFUND_REASON
+    if not external_id:
+        raise ValidationError(REFUND_EXTERNAL_ID_REQUIRED)
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": REFUND_AMOUNT_POSITIVE})
+    if problem := money_problem(amount, payment.currency):
+        raise ValidationError({"amount": problem})
+    try:
+        with transaction.atomic():
+            account = locks.lock_client(payment.client)
+            # Under the client's lock a second call for the same refund waits here, then sees the first.
+            if (found := _card_refund_found(payment, amount, external_id)) is not None:
+                return found
+            return _refund_locked(
+                payment=payment,
+                account=account,
+                actor=actor,
+                amount=amount,
+                refunded_on=payment.practice.local_today(),
+                method=payment.method,
+                reason=reason,
+                card=True,
+                external_id=external_id,
+            )
+    except IntegrityError:
+        # The unique constraint caught a twin the lock did not serialize; the first one stands.
+        if (found := _card_refund_found(payment, amount, external_id)) is not None:
+            return found
+        raise

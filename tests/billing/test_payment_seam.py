@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from billing import services
-from billing.models import Invoice, LedgerEntry, Payment
+from billing.models import Invoice, LedgerEntry, Payment, Refund
 from billing.services import (
     EXTERNAL_ID_REQUIRED,
     EXTERNAL_ID_REUSED,
@@ -21,6 +21,7 @@ from billing.services import (
     WRONG_CURRENCY,
     payment_record_settled,
 )
+from billing.services_ledger import REFUND_CARD, REFUND_NOT_CARD, REFUND_TOO_MUCH, payment_refund_record, refund_record
 from practice.models import AuditLog
 
 from .factories import account, issued_invoice, ledger_kinds, ledger_sums, make_client, pay, reload
@@ -287,3 +288,127 @@ def test_a_hand_payment_still_asks_before_keeping_an_overpayment(practice, tenan
 
     assert exc.value.messages == [services.OVERPAYMENT_QUESTION]
     assert Payment.objects.count() == 0
+
+
+# --- a refund made at the card processor ------------------------------------------------------
+
+
+def card_refund(payment: Payment, amount: str, external_id: str = "re_1", **kwargs) -> Refund:
+    kwargs.setdefault("actor", None)
+    kwargs.setdefault("reason", "requested_by_customer")
+    return payment_refund_record(payment=reload(payment), amount=D(amount), external_id=external_id, **kwargs)
+
+
+def test_a_card_refund_reopens_the_invoice_it_paid(practice, tenant, ana):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    payment = settle(practice, ana, "100.00").payment
+
+    refund = card_refund(payment, "40.00", "re_part")
+
+    assert (refund.amount, refund.from_credit, refund.method, refund.external_id) == (
+        D("40.00"),
+        D("0.000"),
+        "card_online",
+        "re_part",
+    )
+    assert refund.refunded_on == practice.local_today()
+    assert status_and_balance(invoice) == ("Partially paid", D("60.000"), D("40.000"))
+    assert reload(payment).status == Payment.Status.PARTIALLY_REFUNDED
+    assert books(ana) == (D("40.000"), D("0.000"))
+    assert ledger_kinds(ana)[-1] == (K.REFUND, D("40.000"), D("0.000"))
+    assert services.ledger_verify(practice) == []
+
+    card_refund(payment, "60.00", "re_rest")
+
+    assert status_and_balance(invoice) == ("Open", D("0.000"), D("100.000"))
+    assert reload(payment).status == Payment.Status.REFUNDED
+    assert books(ana) == (D("100.000"), D("0.000"))
+    assert services.ledger_verify(practice) == []
+
+
+def test_a_card_refund_takes_the_unused_credit_first(practice, tenant, ana):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    payment = settle(practice, ana, "130.00").payment
+
+    refund = card_refund(payment, "50.00")
+
+    assert refund.from_credit == D("30.000")
+    assert status_and_balance(invoice) == ("Partially paid", D("80.000"), D("20.000"))
+    assert books(ana) == (D("20.000"), D("0.000"))
+    assert services.ledger_verify(practice) == []
+
+
+def test_the_same_refund_id_twice_records_one_refund(practice, tenant, ana):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    payment = settle(practice, ana, "100.00").payment
+    first = card_refund(payment, "40.00", "re_twice")
+
+    second = card_refund(payment, "40.00", "re_twice")
+
+    assert second.pk == first.pk
+    assert Refund.objects.filter(payment=payment).count() == 1
+    assert reload(payment).refunded == D("40.000")
+    assert status_and_balance(invoice) == ("Partially paid", D("60.000"), D("40.000"))
+    assert services.ledger_verify(practice) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_deliveries_of_one_refund_at_once_record_one_refund(tenant, practice, ana):
+    invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    payment = settle(practice, ana, "100.00").payment
+    barrier = threading.Barrier(10)
+    refund_ids: list[int] = []
+    errors: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            refund_ids.append(card_refund(payment, "40.00", "re_storm").pk)
+        except Exception as exc:  # any failure is the test's finding
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(refund_ids) == 10 and len(set(refund_ids)) == 1
+    assert reload(payment).refunded == D("40.000")
+    assert status_and_balance(invoice) == ("Partially paid", D("60.000"), D("40.000"))
+    assert services.ledger_verify(practice) == []
+
+
+def test_a_card_refund_of_more_than_is_left_is_refused(practice, tenant, ana):
+    issued_invoice(practice, ana, tenant.biller, "100.00")
+    payment = settle(practice, ana, "100.00").payment
+    card_refund(payment, "70.00", "re_a")
+
+    with pytest.raises(ValidationError) as exc:
+        card_refund(payment, "40.00", "re_b")
+
+    assert exc.value.message_dict["amount"] == [REFUND_TOO_MUCH.format(left="$30.00")]
+    assert reload(payment).refunded == D("70.000")
+
+
+def test_a_hand_payment_takes_no_card_refund_and_a_card_payment_no_hand_refund(practice, tenant, ana):
+    issued_invoice(practice, ana, tenant.biller, "100.00")
+    hand = pay(practice, ana, tenant.biller, "50.00").payment
+    card = settle(practice, ana, "50.00").payment
+
+    with pytest.raises(ValidationError) as exc:
+        card_refund(hand, "10.00")
+    assert exc.value.messages == [REFUND_NOT_CARD]
+    with pytest.raises(ValidationError) as exc:
+        refund_record(
+            payment=reload(card),
+            actor=tenant.biller,
+            amount=D("10.00"),
+            refunded_on=practice.local_today(),
+            method="cash",
+            reason="Wrong",
+        )
+    assert exc.value.messages == [REFUND_CARD]
+    assert Refund.objects.count() == 0

@@ -6,6 +6,7 @@ same 404: nothing confirms that the object exists.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
@@ -167,3 +168,39 @@ def package_refund_sessions(invoice: Invoice) -> int:
 
     refund = PackageRefund.objects.filter(credit_invoice_id=invoice.pk).first()
     return refund.sessions if refund is not None else 0
+
+
+# --- what the client portal and payment links read (the seam the payments app uses) ------
+
+
+@dataclass(frozen=True)
+class ClientBalance:
+    """What a client owes across their open invoices and the credit they hold."""
+
+    balance: Decimal
+    credit_balance: Decimal
+
+
+def invoice_payable(client: Client, invoice_id: int) -> Invoice | None:
+    """``client``'s own open invoice with something left to pay, or None (another client's,
+    a draft, paid, void or credit invoice, or no such invoice: the caller cannot tell which)."""
+    return (
+        Invoice.objects.select_related("practice")
+        .filter(
+            practice_id=client.practice_id,
+            client=client,
+            pk=invoice_id,
+            kind=Invoice.Kind.INVOICE,
+            status=Invoice.Status.OPEN,
+            balance__gt=0,
+        )
+        .first()
+    )
+
+
+def client_balance(client: Client) -> ClientBalance:
+    """The client's balance and credit balance from their account (zeros before any)."""
+    account = ClientAccount.objects.filter(practice_id=client.practice_id, client=client).first()
+    if account is None:
+        return ClientBalance(balance=ZERO, credit_balance=ZERO)
+    return ClientBalance(balance=account.balance, credit_balance=account.credit_balance)

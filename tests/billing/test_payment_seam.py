@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 
 from billing import services
 from billing.models import Invoice, LedgerEntry, Payment, Refund
+from billing.selectors import client_balance, invoice_payable
 from billing.services import (
     EXTERNAL_ID_REQUIRED,
     EXTERNAL_ID_REUSED,
@@ -24,7 +25,7 @@ from billing.services import (
 from billing.services_ledger import REFUND_CARD, REFUND_NOT_CARD, REFUND_TOO_MUCH, payment_refund_record, refund_record
 from practice.models import AuditLog
 
-from .factories import account, issued_invoice, ledger_kinds, ledger_sums, make_client, pay, reload
+from .factories import account, give_credit, issued_invoice, ledger_kinds, ledger_sums, make_client, pay, reload
 
 D = Decimal
 K = LedgerEntry.Kind
@@ -412,3 +413,42 @@ def test_a_hand_payment_takes_no_card_refund_and_a_card_payment_no_hand_refund(p
         )
     assert exc.value.messages == [REFUND_CARD]
     assert Refund.objects.count() == 0
+
+
+# --- what the portal and payment links read ----------------------------------------------------
+
+
+def test_invoice_payable_is_only_the_clients_own_open_invoice_with_a_balance(
+    practice, other_practice, tenant, other_tenant, ana
+):
+    cy = make_client(practice, first_name="Cy", last_name="Cole")
+    bo = make_client(other_practice, first_name="Bo", last_name="Berg")
+    open_invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
+    paid = issued_invoice(practice, ana, tenant.biller, "20.00")
+    settle(practice, ana, "20.00", allocations={paid.pk: D("20.00")})
+    draft = services.invoice_create(
+        practice=practice, client=ana, actor=tenant.biller, lines=[services.LineInput("Report", D("10.00"))]
+    )
+    credit = give_credit(practice, ana, tenant.biller)
+    cys = issued_invoice(practice, cy, tenant.biller, "100.00")
+    bos = issued_invoice(other_practice, bo, other_tenant.biller, "100.00")
+
+    assert invoice_payable(ana, open_invoice.pk) == open_invoice
+    assert invoice_payable(ana, open_invoice.pk).balance == D("100.000")
+    for not_payable in (paid, draft, credit, cys, bos):
+        assert invoice_payable(ana, not_payable.pk) is None
+    assert invoice_payable(ana, 10**9) is None
+    assert invoice_payable(cy, open_invoice.pk) is None
+
+
+def test_client_balance_is_zero_before_any_money_and_the_account_after(practice, tenant, ana):
+    assert (client_balance(ana).balance, client_balance(ana).credit_balance) == (D("0"), D("0"))
+
+    issued_invoice(practice, ana, tenant.biller, "100.00")
+    issued_invoice(practice, ana, tenant.biller, "50.00")
+    settle(practice, ana, "120.00", allocations={})  # nothing allocated: all credit
+    bo = make_client(practice, first_name="Bo", last_name="Berg")
+    settle(practice, bo, "500.00", "pi_bo")
+
+    figures = client_balance(ana)
+    assert (figures.balance, figures.credit_balance) == (D("150.000"), D("120.000"))

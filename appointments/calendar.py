@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from clients.models import Client
+from practice.access import SCHEDULING_ROLES
 from practice.dates import url_date
 from practice.models import Membership, Practice, Role, User
 
@@ -125,7 +126,7 @@ def calendar_clinicians(practice: Practice, membership: Membership) -> list[User
         User.objects.filter(
             memberships__practice=practice,
             memberships__is_active=True,
-            memberships__role__in=(Role.OWNER, Role.ADMIN, Role.CLINICIAN),
+            memberships__role__in=SCHEDULING_ROLES,
         )
         .order_by("first_name", "last_name", "email")
         .distinct()

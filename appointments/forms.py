@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 
 from billing.money import minor_units, quantize
 from clients.models import Client
+from practice.access import SCHEDULING_ROLES
 from practice.dates import appointment_date_problem, supported_date_fields
 from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
 from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, localise_decimal_fields, set_form_locale
@@ -178,7 +179,7 @@ def clinicians_for(practice: Practice, viewer: User, role: str) -> QuerySet[User
     users = User.objects.filter(
         memberships__practice=practice,
         memberships__is_active=True,
-        memberships__role__in=(Role.OWNER, Role.ADMIN, Role.CLINICIAN),
+        memberships__role__in=SCHEDULING_ROLES,
     )
     if role == Role.CLINICIAN:
         users = users.filter(pk=viewer.pk)

@@ -22,9 +22,11 @@ from django.views.decorators.http import require_POST
 from billing.models import BillingItem
 from billing.money import format_money
 from practice.access import (
+    ALL_ROLES,
     BILLING_DETAILS_REFUSED,
     BILLING_ROLES,
     OWNER_OR_ADMIN,
+    SCHEDULING_ROLES,
     can_edit_billing_details,
     forbidden,
     require_role,
@@ -45,10 +47,6 @@ from .forms import (
     new_appointment_initial,
 )
 from .models import Appointment, BillingDetail, Service
-
-SERVICE_ROLES = (Role.OWNER, Role.ADMIN, Role.BILLER)
-SCHEDULING_ROLES = (Role.OWNER, Role.ADMIN, Role.CLINICIAN)
-ALL_ROLES = (Role.OWNER, Role.ADMIN, Role.CLINICIAN, Role.BILLER)
 
 SAVED = "Saved."
 OVERLAP_WARNING = (
@@ -85,7 +83,7 @@ def _render(
 # --- Settings > Services -------------------------------------------------------------
 
 
-@require_role(*SERVICE_ROLES)
+@require_role(*BILLING_ROLES)
 def services_list(request: PracticeRequest) -> HttpResponse:
     practice = _practice(request)
     show_archived = request.GET.get("archived") == "1"
@@ -126,19 +124,19 @@ def _service_form_view(request: PracticeRequest, service: Service | None) -> Htt
     return _render(request, "appointments/service_form.html", {"form": form, "service": service}, status=status)
 
 
-@require_role(*SERVICE_ROLES)
+@require_role(*BILLING_ROLES)
 def service_new(request: PracticeRequest) -> HttpResponse:
     return _service_form_view(request, None)
 
 
-@require_role(*SERVICE_ROLES)
+@require_role(*BILLING_ROLES)
 def service_edit(request: PracticeRequest, service_id: int) -> HttpResponse:
     service = get_object_or_404(Service, pk=service_id, practice=_practice(request))
     return _service_form_view(request, service)
 
 
 @require_POST
-@require_role(*SERVICE_ROLES)
+@require_role(*BILLING_ROLES)
 def service_archive(request: PracticeRequest, service_id: int) -> HttpResponse:
     practice = _practice(request)
     service = get_object_or_404(Service, pk=service_id, practice=practice)

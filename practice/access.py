@@ -18,6 +18,9 @@ ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponse])
 OWNER_ONLY = (Role.OWNER,)
 OWNER_OR_ADMIN = (Role.OWNER, Role.ADMIN)
 BILLING_ROLES = (Role.OWNER, Role.ADMIN, Role.BILLER)
+# Who holds and books sessions: the roles that may be an appointment's clinician.
+SCHEDULING_ROLES = (Role.OWNER, Role.ADMIN, Role.CLINICIAN)
+ALL_ROLES = (Role.OWNER, Role.ADMIN, Role.CLINICIAN, Role.BILLER)
 
 ROLE_REFUSED = "Your role in this practice does not allow this page."
 BILLING_DETAILS_REFUSED = (

@@ -280,7 +280,7 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
         "calendar_url": _calendar_url(practice.slug),
     }
     template = "appointments/calendar.html"
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "calendar":
+    if request.htmx and request.htmx.target == "calendar":
         template = "appointments/_calendar.html"
     return _render(request, template, context)
 
@@ -503,7 +503,7 @@ def appointment_detail(request: PracticeRequest, appointment_id: int) -> HttpRes
     practice = _practice(request)
     appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     context = _detail_context(request, appointment)
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "flyout":
+    if request.htmx and request.htmx.target == "flyout":
         return _render(request, "appointments/_flyout.html", context)
     return _render(request, "appointments/detail.html", context)
 

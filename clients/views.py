@@ -81,8 +81,7 @@ def client_list(request: PracticeRequest) -> HttpResponse:
         request.GET.get("page")
     )
     context = {"form": form, "page": page, "filters": filters}
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.history_restore_request:
+    if request.htmx and not request.htmx.history_restore_request:
         return render(request, "clients/_list_results.html", context)
     return render(request, "clients/list.html", context)
 

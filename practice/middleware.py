@@ -22,7 +22,7 @@ from django.shortcuts import resolve_url
 from django.utils import timezone
 
 from .models import Membership, User
-from .types import PracticeRequest
+from .types import AuthenticatedRequest, PracticeRequest
 
 SESSION_LAST_SEEN = "practica_last_seen"
 SESSION_SIGNED_IN_AT = "practica_signed_in_at"
@@ -106,7 +106,7 @@ class SessionLifetimeMiddleware:
                 message = LIFETIME_SIGNED_OUT
             if message:
                 logout(request)
-                if request.headers.get("HX-Request"):
+                if cast(AuthenticatedRequest, request).htmx:
                     response = HttpResponse(status=204)
                     response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
                 else:

@@ -75,10 +75,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Before SessionLifetimeMiddleware, which answers an htmx request differently.
+    "django_htmx.middleware.HtmxMiddleware",
     "practice.middleware.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "practice.middleware.PracticeMiddleware",
     # Axes last, as its documentation asks, so it sees the final response of a sign-in.
     "axes.middleware.AxesMiddleware",

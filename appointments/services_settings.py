@@ -14,7 +14,7 @@ from django.db import transaction
 
 from billing.models import BillingItem, Invoice, Payment
 from billing.money import minor_units
-from practice.audit import audit_write, diff_fields
+from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import MAX_FUTURE_DAYS, FeePolicy, Practice, TaxRate, User
 
 from .models import AppointmentService, BillingDetail, Service
@@ -73,10 +73,6 @@ FUTURE_DAYS_RANGE = "Enter a number of days from 0 to 3650."
 # while the page and the audit row say what was typed, so it is refused instead.
 PERCENT_PLACES = 4
 MAX_FEE = Decimal(10) ** 9
-
-
-def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {f: getattr(obj, f) for f in fields}
 
 
 def _too_fine(value: Decimal, places: int) -> bool:
@@ -164,7 +160,7 @@ def service_create(*, practice: Practice, actor: User, data: dict[str, Any]) -> 
             actor=actor,
             action="service.created",
             obj=service,
-            changes=diff_fields({}, _snapshot(service, SERVICE_FIELDS)),
+            changes=diff_fields({}, snapshot(service, SERVICE_FIELDS)),
         )
     return service
 
@@ -174,12 +170,12 @@ def service_update(*, service: Service, actor: User, data: dict[str, Any]) -> Se
     _validate_service(service.practice, data, exclude_id=service.pk)
     with transaction.atomic():
         locked = Service.objects.select_for_update().get(pk=service.pk)
-        before = _snapshot(locked, SERVICE_FIELDS)
+        before = snapshot(locked, SERVICE_FIELDS)
         for field in SERVICE_FIELDS:
             setattr(locked, field, data.get(field))
         locked.full_clean()
         locked.save()
-        changes = diff_fields(before, _snapshot(locked, SERVICE_FIELDS))
+        changes = diff_fields(before, snapshot(locked, SERVICE_FIELDS))
         if changes:
             audit_write(practice=locked.practice, actor=actor, action="service.updated", obj=locked, changes=changes)
     return locked
@@ -257,7 +253,7 @@ def tax_rate_create(*, practice: Practice, actor: User, name: str, percent: Deci
             actor=actor,
             action="tax_rate.created",
             obj=rate,
-            changes=diff_fields({}, _snapshot(rate, TAX_RATE_FIELDS)),
+            changes=diff_fields({}, snapshot(rate, TAX_RATE_FIELDS)),
         )
     return rate
 
@@ -277,14 +273,14 @@ def tax_rate_update(
         Practice.objects.select_for_update().filter(pk=practice.pk).first()
         locked = TaxRate.objects.select_for_update().get(pk=tax_rate.pk)
         fields = (*TAX_RATE_FIELDS, "is_archived")
-        before = _snapshot(locked, fields)
+        before = snapshot(locked, fields)
         if data["is_default"]:
             _clear_other_defaults(practice, locked.pk)
         for key, value in data.items():
             setattr(locked, key, value)
         locked.is_archived = is_archived
         locked.save()
-        changes = diff_fields(before, _snapshot(locked, fields))
+        changes = diff_fields(before, snapshot(locked, fields))
         if changes:
             action = "tax_rate.archived" if is_archived and not before["is_archived"] else "tax_rate.updated"
             audit_write(practice=practice, actor=actor, action=action, obj=locked, changes=changes)
@@ -332,7 +328,7 @@ def billing_details_update(*, practice: Practice, actor: User, data: dict[str, A
                 _check_precision(errors, fee, data.get(fee), data.get("currency") or locked.currency)
         if errors:
             raise ValidationError(errors)
-        before = _snapshot(locked, BILLING_DETAILS_FIELDS)
+        before = snapshot(locked, BILLING_DETAILS_FIELDS)
         for field in BILLING_DETAILS_FIELDS:
             value = data.get(field)
             if field in ("no_show_fee", "late_cancel_fee") and value is None:
@@ -343,7 +339,7 @@ def billing_details_update(*, practice: Practice, actor: User, data: dict[str, A
             setattr(locked, field, value)
         locked.full_clean()
         locked.save(update_fields=list(BILLING_DETAILS_FIELDS))
-        changes = diff_fields(before, _snapshot(locked, BILLING_DETAILS_FIELDS))
+        changes = diff_fields(before, snapshot(locked, BILLING_DETAILS_FIELDS))
         if changes:
             audit_write(
                 practice=locked,

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from practice.audit import audit_write, diff_fields
+from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import Membership, Practice, Role, User
 
 from .models import Client, Payer
@@ -89,7 +89,7 @@ def _keep_acting_clinician(*, practice: Practice, actor: User, clinicians: list[
 
 
 def _client_snapshot(client: Client) -> dict[str, Any]:
-    data: dict[str, Any] = {f: getattr(client, f) for f in (*CLIENT_FIELDS, "status")}
+    data = snapshot(client, (*CLIENT_FIELDS, "status"))
     data["payer"] = str(client.payer) if client.payer_id else None
     data["clinicians"] = ", ".join(sorted(u.email for u in client.clinicians.all()))
     return data
@@ -317,7 +317,7 @@ def payer_update(
     )
     with transaction.atomic():
         locked = Payer.objects.select_for_update().get(pk=payer.pk)
-        before = {f: getattr(locked, f) for f in PAYER_FIELDS}
+        before = snapshot(locked, PAYER_FIELDS)
         locked.first_name = first_name
         locked.last_name = last_name
         locked.email = email
@@ -325,7 +325,7 @@ def payer_update(
         locked.relationship = relationship
         locked.address = _clean_text(address)
         locked.save(update_fields=list(PAYER_FIELDS))
-        changes = diff_fields(before, {f: getattr(locked, f) for f in PAYER_FIELDS})
+        changes = diff_fields(before, snapshot(locked, PAYER_FIELDS))
         if changes:
             audit_write(
                 practice=locked.practice, actor=actor, action="payer.updated", obj=locked, changes=changes, ip=ip

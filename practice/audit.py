@@ -65,3 +65,8 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The values of ``fields`` on ``obj``, taken before and after a change for ``diff_fields``."""
+    return {f: getattr(obj, f) for f in fields}

@@ -17,7 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .audit import audit_write, diff_fields
+from .audit import audit_write, diff_fields, snapshot
 from .models import Membership, PasswordResetRequest, Practice, Role, StaffInvite, User
 
 INVITE_ALREADY_MEMBER = "That person is already a member of this practice."
@@ -45,10 +45,6 @@ INVOICE_START_LOCKED = (
 )
 
 
-def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {f: getattr(obj, f) for f in fields}
-
-
 def practice_create(*, name: str, slug: str, owner: User, **fields: Any) -> Practice:
     with transaction.atomic():
         practice = Practice.objects.create(name=name, slug=slug, **fields)
@@ -63,7 +59,7 @@ def practice_settings_update(
     """Save the given settings of a practice and audit what changed."""
     with transaction.atomic():
         locked = Practice.objects.select_for_update().get(pk=practice.pk)
-        before = _snapshot(locked, fields)
+        before = snapshot(locked, fields)
         if "invoice_start_number" in fields and data["invoice_start_number"] != locked.invoice_start_number:
             from billing.selectors import invoice_numbering_started
 
@@ -74,7 +70,7 @@ def practice_settings_update(
             setattr(locked, field, data[field])
         locked.full_clean()
         locked.save(update_fields=list(fields))
-        changes = diff_fields(before, _snapshot(locked, fields))
+        changes = diff_fields(before, snapshot(locked, fields))
         if changes:
             audit_write(
                 practice=locked,

@@ -20,7 +20,6 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from billing.models import BillingItem
-from billing.money import format_money
 from practice.access import (
     ALL_ROLES,
     BILLING_DETAILS_REFUSED,
@@ -33,6 +32,7 @@ from practice.access import (
 )
 from practice.forms import apply_service_errors
 from practice.models import Practice, Role, TaxRate
+from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import calendar as cal
@@ -554,8 +554,7 @@ def _cancel_message(practice: Practice, held: bool, outcome: services.Cancellati
         return message + LATE_CANCELLED_NO_FEE
     amounts = {fee.amount for fee in outcome.fees}
     names = ", ".join(sorted(fee.client.display_name for fee in outcome.fees))
-    locale = practice.locale.replace("-", "_") or "en_US"
-    amount = format_money(amounts.pop(), practice.currency, locale) if len(amounts) == 1 else "varying amounts"
+    amount = practice_money(practice, amounts.pop()) if len(amounts) == 1 else "varying amounts"
     return message + LATE_CANCEL_FEE.format(amount=amount, clients=names)
 
 

@@ -8,10 +8,14 @@ Amounts are stored with three decimal places so three-decimal currencies (KWD, B
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from decimal import Decimal
 
-from babel.numbers import format_currency, get_currency_precision
+# Rounding and formatting live with the practice, the lowest layer, so every app shares them.
+from practice.money import format_money as format_money
+from practice.money import minor_units as minor_units
+from practice.money import quantize as quantize
+from practice.money import quantum as quantum
+from practice.money import to_decimal as to_decimal
 
 STORED_PLACES = 3
 ZERO = Decimal("0")
@@ -28,27 +32,6 @@ STRIPE_ZERO_DECIMAL = frozenset(
 )
 STRIPE_TWO_DECIMAL_ZERO_ISO = frozenset({"ISK", "UGX"})
 STRIPE_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
-
-
-@lru_cache(maxsize=256)
-def minor_units(currency: str) -> int:
-    """Decimal places of ``currency`` from Babel's CLDR data (USD 2, JPY 0, KWD 3)."""
-    return int(get_currency_precision(currency.upper()))
-
-
-def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_units(currency))
-
-
-def to_decimal(value: Decimal | int | str) -> Decimal:
-    if isinstance(value, float):
-        raise TypeError("Money is never a float; pass a Decimal, an int or a string.")
-    return value if isinstance(value, Decimal) else Decimal(value)
-
-
-def quantize(value: Decimal | int | str, currency: str) -> Decimal:
-    """Round half-up to the currency's minor unit."""
-    return to_decimal(value).quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -86,10 +69,6 @@ def sum_lines(lines: list[LineAmounts]) -> LineAmounts:
         tax=sum((line.tax for line in lines), ZERO),
         gross=sum((line.gross for line in lines), ZERO),
     )
-
-
-def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
-    return format_currency(quantize(amount, currency), currency, locale=locale)
 
 
 def stripe_minor_units(currency: str) -> int:

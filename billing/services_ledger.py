@@ -21,6 +21,7 @@ from appointments.models import Appointment, Service
 from clients.models import Client
 from practice.audit import audit_write
 from practice.models import User
+from practice.money import practice_money
 
 from . import locks
 from .models import (
@@ -33,7 +34,7 @@ from .models import (
     Refund,
     RefundAllocation,
 )
-from .money import ZERO, format_money, line_amounts
+from .money import ZERO, line_amounts
 from .services import (
     REASON_REQUIRED,
     SETTLED_METHODS,
@@ -107,8 +108,7 @@ class RefundPlan:
 
 
 def _money(payment: Payment, amount: Decimal) -> str:
-    practice = payment.practice
-    return format_money(amount, payment.currency, (practice.locale or "en_US").replace("-", "_"))
+    return practice_money(payment.practice, amount, currency=payment.currency)
 
 
 def _credit_refunded(payment: Payment) -> Decimal:

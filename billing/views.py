@@ -25,12 +25,13 @@ from clients.models import Client
 from practice.access import BILLING_ROLES, OWNER_OR_ADMIN, require_role
 from practice.forms import apply_service_errors
 from practice.models import AuditLog, Membership, Practice
+from practice.money import practice_money
 from practice.numbers import number_signs
 from practice.types import PracticeRequest
 
 from . import forms, selectors, selectors_ledger, services, submission
 from .models import BillingItem, Invoice, Payment
-from .money import format_money, minor_units
+from .money import minor_units
 from .selectors_home import package_summary
 
 DRAFT_CREATED = "Draft invoice created. Issue it when it is ready."
@@ -82,7 +83,7 @@ def _can_bill(request: PracticeRequest) -> bool:
 
 def _money(request: PracticeRequest, amount: Decimal) -> str:
     practice = _practice(request)
-    return format_money(amount, practice.currency, (practice.locale or "en_US").replace("-", "_"))
+    return practice_money(practice, amount)
 
 
 def _purl(request: PracticeRequest, name: str, **kwargs: Any) -> str:

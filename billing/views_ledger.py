@@ -18,11 +18,11 @@ from appointments.models import Service
 from clients.models import Client
 from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
+from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import forms, selectors, services_ledger, submission
 from .models import Payment
-from .money import format_money
 from .views import _invoice_context
 
 REFUND_RECORDED = "Refund of {amount} recorded."
@@ -33,7 +33,7 @@ BILLED_TO_CLIENT = "{service} is now billed to {client}: {amount}, uninvoiced."
 
 def _money(request: PracticeRequest, amount: Decimal) -> str:
     practice = request.practice
-    return format_money(amount, practice.currency, (practice.locale or "en_US").replace("-", "_"))
+    return practice_money(practice, amount)
 
 
 def _payment(request: PracticeRequest, payment_id: int) -> Payment:

@@ -19,10 +19,10 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from billing import selectors as billing_selectors
-from billing.money import format_money
 from practice.access import BILLING_ROLES, forbidden
 from practice.audit import client_ip
 from practice.forms import apply_service_errors
+from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import selectors, services
@@ -59,10 +59,7 @@ def _header_money(request: PracticeRequest, client: Client) -> dict[str, str]:
     practice = request.practice
     account = billing_selectors.client_account(practice, client)
     figures = (account.balance, account.credit_balance) if account else (Decimal("0"), Decimal("0"))
-    return {
-        name: format_money(value, practice.currency, practice.locale)
-        for name, value in zip(("balance", "credit"), figures, strict=True)
-    }
+    return {name: practice_money(practice, value) for name, value in zip(("balance", "credit"), figures, strict=True)}
 
 
 def _render_record(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import AuditLog, Membership, Practice, Role, StaffInvite, User
+from .money import practice_money
 
 
 def memberships_for_user(user: User) -> QuerySet[Membership]:
@@ -66,7 +67,6 @@ def dashboard_summary(practice: Practice, membership: Membership) -> dict[str, A
 
     from appointments.models import Appointment
     from billing.models import BillingItem, Invoice
-    from billing.money import format_money
 
     now = practice.local_now()
     today = now.date()
@@ -105,7 +105,7 @@ def dashboard_summary(practice: Practice, membership: Membership) -> dict[str, A
             tiles.append(
                 {
                     "label": label,
-                    "value": format_money(amount or Decimal("0"), practice.currency, practice.locale),
+                    "value": practice_money(practice, amount or Decimal("0")),
                     "url": url,
                 }
             )

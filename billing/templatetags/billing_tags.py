@@ -5,9 +5,7 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 
-from billing.money import format_money
 from billing.submission import FIELD, submission_key_new
-from practice.models import Practice
 
 register = template.Library()
 
@@ -24,14 +22,6 @@ STATUS_BADGES = {
     "Written off": "",
     "Partially refunded": "badge-warn",
 }
-
-
-@register.filter
-def money(amount: Decimal | None, practice: Practice) -> str:
-    """``{{ invoice.total|money:request.practice }}``: in the practice's currency and locale."""
-    if amount is None:
-        return ""
-    return format_money(amount, practice.currency, (practice.locale or "en_US").replace("-", "_"))
 
 
 @register.filter

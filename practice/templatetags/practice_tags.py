@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.urls import reverse
+
+from practice.models import Practice
+from practice.money import practice_money
 
 register = template.Library()
 
@@ -49,3 +53,9 @@ def page_query(context: dict[str, Any], param: str, number: int) -> str:
     params = context["request"].GET.copy()
     params[param] = str(number)
     return params.urlencode()
+
+
+@register.filter
+def money(amount: Decimal | None, practice: Practice) -> str:
+    """``{{ invoice.total|money:request.practice }}``: in the practice's currency and locale."""
+    return practice_money(practice, amount)

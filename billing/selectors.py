@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 
 from appointments.models import Appointment
@@ -168,6 +168,20 @@ def package_refund_sessions(invoice: Invoice) -> int:
 
     refund = PackageRefund.objects.filter(credit_invoice_id=invoice.pk).first()
     return refund.sessions if refund is not None else 0
+
+
+def uninvoiced_total(
+    practice: Practice, *, client: Client | None = None, appointment: Appointment | None = None
+) -> Decimal:
+    """What ``practice`` has billed but not yet invoiced: all of it, or one client's, or one
+    appointment's (both narrow it further). The one place this figure is computed."""
+    items = BillingItem.objects.filter(practice=practice, invoice__isnull=True)
+    if client is not None:
+        items = items.filter(client=client)
+    if appointment is not None:
+        items = items.filter(appointment=appointment)
+    total = items.aggregate(total=Sum("amount"))["total"]
+    return total if total is not None else ZERO
 
 
 # --- what the client portal and payment links read (the seam the payments app uses) ------

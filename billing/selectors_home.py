@@ -215,11 +215,6 @@ def uninvoiced_list(
     )
 
 
-def uninvoiced_total(practice: Practice) -> Decimal:
-    total = BillingItem.objects.filter(practice=practice, invoice__isnull=True).aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else ZERO
-
-
 # --- packages -------------------------------------------------------------------------------
 
 

@@ -163,7 +163,7 @@ def client_billing_context(
             "packages": selectors.client_packages(practice, client),
             "package_summary": package_summary(practice, client),
             "rows": rows,
-            "uninvoiced_total": sum((row.obj.amount for row in rows), Decimal("0")),
+            "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
             "apply_credit": bool(data is not None and data.get("apply_credit")),
             "errors": errors or [],
             # Paginated, so the rows always add up to the header (no silent cut at 50).
@@ -184,7 +184,7 @@ def _render_client_billing(
     practice = _practice(request)
     context = {
         "items": client_selectors.client_uninvoiced_items(practice, client),
-        "uninvoiced_total": client_selectors.client_uninvoiced_total(practice, client),
+        "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
         **client_billing_context(request, client, data=request.POST, rows=rows, errors=errors),
     }
     return _render_record(request, client, "billing", "clients/detail_billing.html", context, status=400)

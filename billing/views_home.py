@@ -26,6 +26,7 @@ from practice.types import PracticeRequest
 from . import selectors_home as selectors
 from . import selectors_ledger, submission
 from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
+from .selectors import uninvoiced_total
 from .services import invoice_all_uninvoiced, uninvoiced_by_client, uninvoiced_client_count
 from .tasks import invoice_all_uninvoiced_task
 
@@ -91,7 +92,7 @@ def billing_home(request: PracticeRequest) -> HttpResponse:
     practice = request.practice
     form = _form(request, None, "Client name")
     rows: QuerySet[Any] = selectors.uninvoiced_list(practice, **form.filters())
-    extra = {"uninvoiced_total": selectors.uninvoiced_total(practice)}
+    extra = {"uninvoiced_total": uninvoiced_total(practice)}
     return _tab(
         request, "uninvoiced", rows=rows, form=form, template="billing/billing_home_uninvoiced.html", extra=extra
     )

@@ -12,6 +12,8 @@ from appointments.models import Appointment, Service
 from clients.models import Client
 from practice.models import Practice
 
+from .statuses import status_badge
+
 
 class InvoiceCounter(models.Model):
     """The next invoice number of a practice. Numbers are taken with this row locked,
@@ -136,18 +138,25 @@ class Invoice(models.Model):
         return self.kind == self.Kind.CREDIT
 
     @property
-    def display_status(self) -> str:
-        """The status a biller reads: Draft, Open, Partially paid, Overdue, Paid, Void, Issued."""
+    def status_code(self) -> str:
+        """The status code a biller reads (billing.statuses): the stored status, or issued,
+        written_off, overdue or partially_paid. The Billing page's list computes the same in
+        SQL (selectors_home._derived_status); the two must agree."""
         if self.status == self.Status.OPEN and self.is_credit:
-            return "Issued"
+            return "issued"
         if self.status == self.Status.PAID and self.written_off > 0:
-            return "Written off"
+            return "written_off"
         if self.status == self.Status.OPEN:
             if self.due_date and self.due_date < self.practice.local_today() and self.balance > 0:
-                return "Overdue"
+                return "overdue"
             if self.amount_paid > 0 or self.credit_applied > 0:
-                return "Partially paid"
-        return self.get_status_display()
+                return "partially_paid"
+        return str(self.status)
+
+    @property
+    def display_status(self) -> str:
+        """The status a biller reads: Draft, Open, Partially paid, Overdue, Paid, Void, Issued."""
+        return status_badge(self.status_code)[0]
 
     def can_edit(self) -> bool:
         return self.status == self.Status.DRAFT or (

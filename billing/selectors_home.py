@@ -58,7 +58,8 @@ def _invoice_status_q(status: str, today: date) -> Q:
 
 
 def _derived_status(today: date) -> Case:
-    """The status badge of each row, computed in the query (mirrors Invoice.display_status)."""
+    """The status code of each row (billing.statuses), computed in the query; Invoice.status_code
+    is the same rule for one invoice."""
     return Case(
         When(kind=Invoice.Kind.CREDIT, status=Invoice.Status.OPEN, then=Value("issued")),
         When(status=Invoice.Status.PAID, written_off__gt=0, then=Value("written_off")),

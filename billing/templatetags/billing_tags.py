@@ -5,23 +5,10 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 
+from billing.statuses import BADGE_BY_LABEL
 from billing.submission import FIELD, submission_key_new
 
 register = template.Library()
-
-STATUS_BADGES = {
-    "Draft": "",
-    "Open": "badge-info",
-    "Issued": "badge-info",
-    "Partially paid": "badge-warn",
-    "Overdue": "badge-bad",
-    "Paid": "badge-ok",
-    "Void": "",
-    "Succeeded": "badge-ok",
-    "Reversed": "",
-    "Written off": "",
-    "Partially refunded": "badge-warn",
-}
 
 
 @register.filter
@@ -32,7 +19,7 @@ def negate(amount: Decimal | None) -> Decimal | None:
 @register.filter
 def status_badge(display_status: str) -> str:
     """The badge class for an invoice's display status or a payment's status label."""
-    return STATUS_BADGES.get(display_status, "")
+    return BADGE_BY_LABEL.get(display_status, "")
 
 
 @register.filter

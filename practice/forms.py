@@ -7,6 +7,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from . import hooks
 from .dates import validate_supported_date
 from .models import TIMEZONE_CHOICES, Practice, Role
 from .services import INVOICE_START_LOCKED
@@ -68,9 +69,7 @@ class PaymentSettingsForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from billing.selectors import invoice_numbering_started
-
-        if self.instance.pk and invoice_numbering_started(self.instance):
+        if self.instance.pk and hooks.invoice_numbering_started(self.instance):
             # Once a number is issued the counter decides the next one (no gaps); a
             # disabled field keeps the stored value whatever is posted.
             field = self.fields["invoice_start_number"]

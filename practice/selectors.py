@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import date, datetime, time
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import AuditLog, Membership, Practice, Role, StaffInvite, User
-from .money import practice_money
+from . import hooks
+from .models import AuditLog, Membership, Practice, StaffInvite, User
 
 
 def memberships_for_user(user: User) -> QuerySet[Membership]:
@@ -62,53 +61,8 @@ def dashboard_summary(practice: Practice, membership: Membership) -> dict[str, A
 
     A fixed number of queries, whatever the size of the practice.
     """
-    from django.db.models import Q, Sum
-    from django.urls import reverse
-
-    from appointments.models import Appointment
-    from billing.models import BillingItem, Invoice
-
     now = practice.local_now()
-    today = now.date()
-    day_start = datetime.combine(today, time.min, tzinfo=practice.tzinfo)
-    sessions = Appointment.objects.filter(
-        practice=practice,
-        start__gte=day_start,
-        start__lt=day_start + timedelta(days=1),
-        status__in=[Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED],
-    )
-    if membership.role == Role.CLINICIAN:
-        sessions = sessions.filter(clinician_id=membership.user_id)
-    slug = practice.slug
-    tiles = [
-        {
-            "label": "Sessions today",
-            "value": sessions.count(),
-            "url": reverse("appointments:calendar", kwargs={"practice_slug": slug}) + f"?view=day&date={today}",
-        }
-    ]
-    if membership.role != Role.CLINICIAN:
-        uninvoiced = BillingItem.objects.filter(practice=practice, invoice__isnull=True).aggregate(total=Sum("amount"))
-        owed = Invoice.objects.filter(
-            practice=practice, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN
-        ).aggregate(
-            outstanding=Sum("balance"),
-            overdue=Sum("balance", filter=Q(due_date__lt=today)),
-        )
-        billing = reverse("billing:home", kwargs={"practice_slug": slug})
-        invoices = reverse("billing:invoices", kwargs={"practice_slug": slug})
-        for label, amount, url in (
-            ("Uninvoiced", uninvoiced["total"], billing),
-            ("Outstanding", owed["outstanding"], invoices),
-            ("Overdue", owed["overdue"], f"{invoices}?status=overdue"),
-        ):
-            tiles.append(
-                {
-                    "label": label,
-                    "value": practice_money(practice, amount or Decimal("0")),
-                    "url": url,
-                }
-            )
+    tiles = hooks.dashboard_tiles(practice, membership, now.date())
     return {
         "staff_count": Membership.objects.filter(practice=practice, is_active=True).count(),
         "local_now": now,

@@ -17,6 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from . import hooks
 from .audit import audit_write, diff_fields, snapshot
 from .models import Membership, PasswordResetRequest, Practice, Role, StaffInvite, User
 
@@ -60,12 +61,13 @@ def practice_settings_update(
     with transaction.atomic():
         locked = Practice.objects.select_for_update().get(pk=practice.pk)
         before = snapshot(locked, fields)
-        if "invoice_start_number" in fields and data["invoice_start_number"] != locked.invoice_start_number:
-            from billing.selectors import invoice_numbering_started
-
-            # The practice row is locked, and invoice_create locks it too before issuing.
-            if invoice_numbering_started(locked):
-                raise ValidationError({"invoice_start_number": INVOICE_START_LOCKED})
+        # The practice row is locked, and invoice_create locks it too before issuing.
+        if (
+            "invoice_start_number" in fields
+            and data["invoice_start_number"] != locked.invoice_start_number
+            and hooks.invoice_numbering_started(locked)
+        ):
+            raise ValidationError({"invoice_start_number": INVOICE_START_LOCKED})
         for field in fields:
             setattr(locked, field, data[field])
         locked.full_clean()

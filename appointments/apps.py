@@ -5,8 +5,11 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
 
     def ready(self) -> None:
+        from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
 
         from . import hooks
 
         practice_hooks.register_dashboard_tiles(hooks.dashboard_sessions_tile, order=10)
+        clients_hooks.register_record_tab("overview", hooks.client_overview_context)
+        clients_hooks.register_record_tab("appointments", hooks.client_appointments_context)

@@ -8,11 +8,18 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.urls import reverse
+from django.core.paginator import Paginator
+from django.urls import NoReverseMatch, reverse
 
+from clients.models import Client
 from practice.models import Membership, Practice, Role
+from practice.types import PracticeRequest
 
 from .models import Appointment
+from .selectors import client_appointments
+
+# As the client list's pages (clients.views.PAGE_SIZE).
+CLIENT_APPOINTMENTS_PAGE_SIZE = 25
 
 
 def dashboard_sessions_tile(practice: Practice, membership: Membership, today: date) -> list[dict[str, Any]]:
@@ -28,3 +35,31 @@ def dashboard_sessions_tile(practice: Practice, membership: Membership, today: d
         sessions = sessions.filter(clinician_id=membership.user_id)
     url = reverse("appointments:calendar", kwargs={"practice_slug": practice.slug})
     return [{"label": "Sessions today", "value": sessions.count(), "url": f"{url}?view=day&date={today}"}]
+
+
+# --- the client record (clients.hooks) ---------------------------------------------------
+
+
+def client_overview_context(request: PracticeRequest, client: Client) -> dict[str, Any]:
+    """The Overview tab's next scheduled session."""
+    practice = request.practice
+    upcoming = client_appointments(practice, request.membership, client).filter(
+        start__gte=practice.local_now(), status="scheduled"
+    )
+    return {"next_appointment": upcoming.order_by("start").first()}
+
+
+def client_appointments_context(request: PracticeRequest, client: Client) -> dict[str, Any]:
+    """The Appointments tab: the client's sessions, a page at a time."""
+    appointments = client_appointments(request.practice, request.membership, client)
+    page = Paginator(appointments, CLIENT_APPOINTMENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {"page": page, "appointment_links": _appointment_links()}
+
+
+def _appointment_links() -> bool:
+    # The appointment page comes with the calendar; link to it once it exists.
+    try:
+        reverse("appointments:detail", kwargs={"practice_slug": "x", "appointment_id": 1})
+    except NoReverseMatch:
+        return False
+    return True

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from billing.models import BillingItem, Invoice
+from clients.models import Client
 from practice.models import Membership, Practice, User
 
 from .models import Appointment
@@ -68,3 +69,12 @@ def billing_state_from_items(items: Iterable[BillingItem]) -> str:
 def appointment_billing_state(appointment: Appointment) -> str:
     items = BillingItem.objects.filter(appointment=appointment).select_related("invoice")
     return billing_state_from_items(items)
+
+
+def client_appointments(practice: Practice, membership: Membership, client: Client) -> QuerySet[Appointment]:
+    """The client's appointments (as an attendee, group sessions included), newest first.
+    A clinician sees only their own sessions with the client, not their colleagues'."""
+    appointments = Appointment.objects.filter(practice=practice, attendees__client=client)
+    if not membership.sees_all_clients:
+        appointments = appointments.filter(clinician_id=membership.user_id)
+    return appointments.select_related("clinician").prefetch_related("services").order_by("-start", "-id")

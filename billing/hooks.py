@@ -11,9 +11,12 @@ from typing import Any
 from django.db.models import Q, Sum
 from django.urls import reverse
 
+from clients.models import Client
 from practice.models import Membership, Practice, Role
 from practice.money import practice_money
+from practice.types import PracticeRequest
 
+from . import selectors
 from .models import BillingItem, Invoice
 
 
@@ -40,3 +43,33 @@ def dashboard_money_tiles(practice: Practice, membership: Membership, today: dat
             ("Overdue", owed["overdue"], f"{invoices}?status=overdue"),
         )
     ]
+
+
+# --- the client record (clients.hooks) ---------------------------------------------------
+
+
+def client_header_money(request: PracticeRequest, client: Client) -> dict[str, Any]:
+    """The client header's Balance and Credit balance, from the ledger's account row."""
+    practice = request.practice
+    account = selectors.client_account(practice, client)
+    figures = (account.balance, account.credit_balance) if account else (Decimal("0"), Decimal("0"))
+    return {
+        "header_money": {
+            name: practice_money(practice, value) for name, value in zip(("balance", "credit"), figures, strict=True)
+        }
+    }
+
+
+def client_overview_context(request: PracticeRequest, client: Client) -> dict[str, Any]:
+    return {"uninvoiced_total": selectors.uninvoiced_total(request.practice, client=client)}
+
+
+def client_billing_tab_context(request: PracticeRequest, client: Client) -> dict[str, Any]:
+    from .views import client_billing_context
+
+    practice = request.practice
+    return {
+        "items": selectors.client_uninvoiced_items(practice, client),
+        "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
+        **client_billing_context(request, client),
+    }

@@ -183,7 +183,7 @@ def _render_client_billing(
 
     practice = _practice(request)
     context = {
-        "items": client_selectors.client_uninvoiced_items(practice, client),
+        "items": selectors.client_uninvoiced_items(practice, client),
         "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
         **client_billing_context(request, client, data=request.POST, rows=rows, errors=errors),
     }

@@ -8,13 +8,9 @@ may not see is a 404, the same as one that does not exist or belongs to another 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from appointments.models import Appointment
-from billing.models import BillingItem
 from practice.models import Membership, Practice, Role, User
 
 from .models import Client, Payer
@@ -124,24 +120,6 @@ def household(practice: Practice, membership: Membership, client: Client) -> Que
 
 def payer_client_count(practice: Practice, payer: Payer) -> int:
     return Client.objects.filter(practice=practice, payer=payer).count()
-
-
-def client_appointments(practice: Practice, membership: Membership, client: Client) -> QuerySet[Appointment]:
-    """The client's appointments (as an attendee, group sessions included), newest first.
-    A clinician sees only their own sessions with the client, not their colleagues'."""
-    appointments = Appointment.objects.filter(practice=practice, attendees__client=client)
-    if not membership.sees_all_clients:
-        appointments = appointments.filter(clinician_id=membership.user_id)
-    return appointments.select_related("clinician").prefetch_related("services").order_by("-start", "-id")
-
-
-def client_uninvoiced_items(practice: Practice, client: Client) -> QuerySet[BillingItem]:
-    return BillingItem.objects.filter(practice=practice, client=client, invoice__isnull=True).order_by("date", "id")
-
-
-def client_uninvoiced_total(practice: Practice, client: Client) -> Decimal:
-    total = client_uninvoiced_items(practice, client).aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else Decimal("0")
 
 
 def payer_editable_by(practice: Practice, membership: Membership, payer: Payer) -> bool:

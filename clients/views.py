@@ -7,7 +7,6 @@ shows names and contact details only and is not audited row by row.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -15,17 +14,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from billing import selectors as billing_selectors
 from practice.access import BILLING_ROLES, forbidden
 from practice.audit import client_ip
 from practice.forms import apply_service_errors
-from practice.money import practice_money
 from practice.types import PracticeRequest
 
-from . import selectors, services
+from . import hooks, selectors, services
 from .forms import ClientFilterForm, ClientForm, PayerForm
 from .models import Client
 
@@ -54,19 +50,11 @@ def _client(request: PracticeRequest, client_id: int) -> Client:
     return selectors.client_get_for_practice(request.practice, request.membership, client_id)
 
 
-def _header_money(request: PracticeRequest, client: Client) -> dict[str, str]:
-    """The client header's Balance and Credit balance, from the ledger's account row."""
-    practice = request.practice
-    account = billing_selectors.client_account(practice, client)
-    figures = (account.balance, account.credit_balance) if account else (Decimal("0"), Decimal("0"))
-    return {name: practice_money(practice, value) for name, value in zip(("balance", "credit"), figures, strict=True)}
-
-
 def _render_record(
     request: PracticeRequest, client: Client, tab: str, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     services.client_record_viewed(client=client, actor=request.user, section=tab, ip=client_ip(request))
-    base = {"client": client, "tab": tab, "tabs": TABS, "header_money": _header_money(request, client)}
+    base = {"client": client, "tab": tab, "tabs": TABS, **hooks.record_header_context(request, client)}
     return render(request, template, {**base, **context}, status=status)
 
 
@@ -108,44 +96,20 @@ def client_detail(request: PracticeRequest, client_id: int) -> HttpResponse:
     context = {
         "household": selectors.household(practice, membership, client),
         "can_edit_payer": client.payer is not None and selectors.payer_editable_by(practice, membership, client.payer),
-        "uninvoiced_total": selectors.client_uninvoiced_total(practice, client),
-        "next_appointment": selectors.client_appointments(practice, membership, client)
-        .filter(start__gte=practice.local_now(), status="scheduled")
-        .order_by("start")
-        .first(),
+        **hooks.record_tab_context("overview", request, client),
     }
     return _render_record(request, client, "overview", "clients/detail_overview.html", context)
 
 
-def _appointment_links() -> bool:
-    # The appointment page comes with the calendar; link to it once it exists.
-    try:
-        reverse("appointments:detail", kwargs={"practice_slug": "x", "appointment_id": 1})
-    except NoReverseMatch:
-        return False
-    return True
-
-
 def client_appointments(request: PracticeRequest, client_id: int) -> HttpResponse:
-    practice = request.practice
     client = _client(request, client_id)
-    page = Paginator(selectors.client_appointments(practice, request.membership, client), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    context = {"page": page, "appointment_links": _appointment_links()}
+    context = hooks.record_tab_context("appointments", request, client)
     return _render_record(request, client, "appointments", "clients/detail_appointments.html", context)
 
 
 def client_billing(request: PracticeRequest, client_id: int) -> HttpResponse:
-    practice = request.practice
     client = _client(request, client_id)
-    from billing.views import client_billing_context
-
-    context = {
-        "items": selectors.client_uninvoiced_items(practice, client),
-        "uninvoiced_total": selectors.client_uninvoiced_total(practice, client),
-        **client_billing_context(request, client),
-    }
+    context = hooks.record_tab_context("billing", request, client)
     return _render_record(request, client, "billing", "clients/detail_billing.html", context)
 
 

@@ -117,6 +117,9 @@ def _package(harbour: Practice, actor: User) -> int:
 
 
 def load(*, harbour: Practice, kowhai: Practice) -> str:
+    both = [harbour, kowhai]
+    # Counted before the invoices below: the items appointments.demo's sessions made.
+    items = f"{BillingItem.objects.filter(practice__in=both).count()} billing items"
     if not Invoice.objects.filter(practice=harbour).exists():
         actor = _actor(harbour)
         invoices = _invoice_half(harbour, actor)
@@ -130,8 +133,8 @@ def load(*, harbour: Practice, kowhai: Practice) -> str:
                 lines=[LineInput(description="Goodwill credit: late start", unit_price=Decimal("25.00"))],
             )
         _package(harbour, actor)
-    both = [harbour, kowhai]
     counts = [
+        items,
         f"{Invoice.objects.filter(practice__in=both, kind=Invoice.Kind.INVOICE).count()} invoices",
         f"{Invoice.objects.filter(practice__in=both, kind=Invoice.Kind.CREDIT).count()} credit invoices",
         f"{Payment.objects.filter(practice__in=both).count()} payments",

@@ -12,8 +12,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from billing.models import BillingItem, Invoice, Payment
 from billing.money import minor_units
+from practice import hooks as practice_hooks
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import MAX_FUTURE_DAYS, FeePolicy, Practice, TaxRate, User
 
@@ -288,14 +288,8 @@ def tax_rate_update(
 
 
 def currency_is_locked(practice: Practice) -> bool:
-    # Uninvoiced items and payments (credit) are amounts in the current currency too: after
-    # a change they would be invoiced or applied as amounts of the new one (USD 100.50 as
-    # JPY 100.50, which no yen payment can settle).
-    return (
-        Invoice.objects.filter(practice=practice).exists()
-        or BillingItem.objects.filter(practice=practice).exists()
-        or Payment.objects.filter(practice=practice).exists()
-    )
+    # billing decides (practice.hooks): the practice's amounts are in the current currency.
+    return practice_hooks.currency_in_use(practice)
 
 
 def billing_details_update(*, practice: Practice, actor: User, data: dict[str, Any]) -> Practice:

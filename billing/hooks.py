@@ -17,7 +17,7 @@ from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import selectors
-from .models import BillingItem, Invoice
+from .models import BillingItem, Invoice, Payment
 
 
 def dashboard_money_tiles(practice: Practice, membership: Membership, today: date) -> list[dict[str, Any]]:
@@ -73,3 +73,14 @@ def client_billing_tab_context(request: PracticeRequest, client: Client) -> dict
         "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
         **client_billing_context(request, client),
     }
+
+
+def currency_in_use(practice: Practice) -> bool:
+    # Uninvoiced items and payments (credit) are amounts in the current currency too: after
+    # a change they would be invoiced or applied as amounts of the new one (USD 100.50 as
+    # JPY 100.50, which no yen payment can settle).
+    return (
+        Invoice.objects.filter(practice=practice).exists()
+        or BillingItem.objects.filter(practice=practice).exists()
+        or Payment.objects.filter(practice=practice).exists()
+    )

@@ -8,8 +8,8 @@ class AppointmentsConfig(AppConfig):
         from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
 
-        from . import hooks
+        from . import providers
 
-        practice_hooks.register_dashboard_tiles(hooks.dashboard_sessions_tile, order=10)
-        clients_hooks.register_record_tab("overview", hooks.client_overview_context)
-        clients_hooks.register_record_tab("appointments", hooks.client_appointments_context)
+        practice_hooks.register_dashboard_tiles(providers.dashboard_sessions_tile, order=10)
+        clients_hooks.register_record_tab("overview", providers.client_overview_context)
+        clients_hooks.register_record_tab("appointments", providers.client_appointments_context)

@@ -1,6 +1,5 @@
-"""What appointments contributes to the pages of the apps below it (see practice.hooks).
-
-Registered from AppointmentsConfig.ready().
+"""What appointments contributes to the pages of the apps below it (practice.hooks,
+clients.hooks). Registered from AppointmentsConfig.ready().
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
+        from appointments import hooks as appointments_hooks
         from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
 
-        from . import providers, selectors
+        from . import items, providers, selectors
 
         practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
         practice_hooks.register_numbering_started(selectors.invoice_numbering_started)
@@ -16,3 +17,5 @@ class BillingConfig(AppConfig):
         clients_hooks.register_record_header(providers.client_header_money)
         clients_hooks.register_record_tab("overview", providers.client_overview_context)
         clients_hooks.register_record_tab("billing", providers.client_billing_tab_context)
+        appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)
+        appointments_hooks.register_billing_detail_changed(items.billing_item_reprice_for_detail)

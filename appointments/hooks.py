@@ -1,0 +1,49 @@
+"""Hooks through which the apps above appointments act on its sessions.
+
+appointments sits below billing, so it never imports billing. What a session's status
+costs (its billing items, package draws and fees) is billing's to write: billing
+registers that from BillingConfig.ready(), and appointments calls it inside its own
+transaction with the appointment row locked. Registration happens once at startup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from practice.models import User
+
+    from .models import Appointment, BillingDetail
+
+# (*, appointment) -> the billing items created. Called with the appointment row locked.
+ItemsSync = Callable[..., list[Any]]
+_items_sync: list[ItemsSync] = []
+
+
+def register_billing_items_sync(sync: ItemsSync) -> None:
+    _items_sync.append(sync)
+
+
+def billing_items_sync(*, appointment: Appointment) -> list[Any]:
+    """Create what the appointment's status calls for and is missing; return the new items.
+    Without an app that bills sessions there is nothing to create."""
+    created: list[Any] = []
+    for sync in _items_sync:
+        created.extend(sync(appointment=appointment))
+    return created
+
+
+# (*, appointment, detail, actor) -> None: carry a changed billing detail to its
+# uninvoiced item. Called with the appointment and detail rows locked.
+DetailChanged = Callable[..., None]
+_detail_changed: list[DetailChanged] = []
+
+
+def register_billing_detail_changed(handler: DetailChanged) -> None:
+    _detail_changed.append(handler)
+
+
+def billing_detail_changed(*, appointment: Appointment, detail: BillingDetail, actor: User) -> None:
+    for handler in _detail_changed:
+        handler(appointment=appointment, detail=detail, actor=actor)

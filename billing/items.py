@@ -1,0 +1,212 @@
+"""The billing items a session's status calls for: a completed session's items (or
+package draws), a no-show's or late cancellation's fees, and an item's re-pricing when
+its billing detail changes.
+
+billing owns these rows; appointments reaches this code only through the hooks it
+offers (appointments.hooks), registered in BillingConfig.ready(). Lock order: the caller
+holds the appointment's row lock, then items are written (see billing.locks).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import F
+from django.utils import timezone
+
+from appointments.models import Appointment, Attendee, BillingDetail, Service
+from practice.audit import audit_write
+from practice.models import FeePolicy, TaxRate, User
+
+from .models import BillingItem, PackageDraw, PackagePurchase
+from .money import line_amounts, quantize
+from .services import package_usable
+
+
+def _item_from_detail(appointment: Appointment, detail: BillingDetail, local_day: date) -> BillingItem:
+    practice = appointment.practice
+    figures = line_amounts(
+        units=detail.units,
+        unit_price=detail.unit_price,
+        tax_percent=detail.tax_percent,
+        currency=practice.currency,
+        prices_include_tax=practice.prices_include_tax,
+    )
+    return BillingItem(
+        practice=practice,
+        client_id=detail.client_id,
+        appointment=appointment,
+        service_id=detail.service_id,
+        kind=BillingItem.Kind.SESSION,
+        date=local_day,
+        description=detail.service.name,
+        units=detail.units,
+        unit_price=detail.unit_price,
+        tax_percent=detail.tax_percent,
+        net=figures.net,
+        tax=figures.tax,
+        amount=figures.gross,
+        currency=practice.currency,
+    )
+
+
+def _fee_amount(appointment: Appointment, client_id: int, policy: str, flat_fee: Decimal) -> Decimal:
+    """One attendee's fee. "Full service price" is the price list's price of every service
+    of the appointment, whatever pays for the session: a missed session is not claimed
+    from an insurer, so the client's co-pay (or nothing) is not what it cost."""
+    if policy == FeePolicy.FLAT:
+        return flat_fee
+    if policy == FeePolicy.FULL:
+        currency = appointment.practice.currency
+        prices = Service.objects.filter(appointments=appointment).values_list("price", flat=True)
+        return sum((quantize(price, currency) for price in prices), Decimal("0"))
+    return Decimal("0")
+
+
+def _fee_tax_percent(appointment: Appointment, policy: str) -> Decimal:
+    """The tax rate of a fee: none when the practice's policy makes fees tax-free; for a
+    full-price fee, the rate the appointment's services share (a tax-exempt service's fee
+    is exempt too); otherwise (a flat fee, or services of different rates) the practice's
+    default tax rate, the one new services get."""
+    practice = appointment.practice
+    if practice.fee_tax_free:
+        return Decimal("0")
+    if policy == FeePolicy.FULL:
+        rates = {
+            percent if percent is not None else Decimal("0")
+            for percent in Service.objects.filter(appointments=appointment).values_list("tax_rate__percent", flat=True)
+        }
+        if len(rates) == 1:
+            return rates.pop()
+    default = TaxRate.objects.filter(practice=practice, is_default=True, is_archived=False).first()
+    return default.percent if default is not None else Decimal("0")
+
+
+def _fee_items(appointment: Appointment, kind: str, local_day: date) -> list[BillingItem]:
+    practice = appointment.practice
+    if kind == BillingItem.Kind.NO_SHOW_FEE:
+        policy, flat = practice.no_show_policy, practice.no_show_fee
+    else:
+        policy, flat = practice.late_cancel_policy, practice.late_cancel_fee
+    if policy == FeePolicy.NONE:
+        return []
+    tax_percent = _fee_tax_percent(appointment, policy)
+    items = []
+    for client_id in Attendee.objects.filter(appointment=appointment).values_list("client_id", flat=True):
+        amount = quantize(_fee_amount(appointment, client_id, policy, flat), practice.currency)
+        if amount <= 0:
+            continue
+        # A fee is priced like a session: with tax included (GST-style) or added, as the
+        # practice's billing details say.
+        figures = line_amounts(
+            units=Decimal("1"),
+            unit_price=amount,
+            tax_percent=tax_percent,
+            currency=practice.currency,
+            prices_include_tax=practice.prices_include_tax,
+        )
+        items.append(
+            BillingItem(
+                practice=practice,
+                client_id=client_id,
+                appointment=appointment,
+                kind=kind,
+                date=local_day,
+                description=BillingItem.Kind(kind).label,
+                units=Decimal("1"),
+                unit_price=amount,
+                tax_percent=tax_percent,
+                net=figures.net,
+                tax=figures.tax,
+                amount=figures.gross,
+                currency=practice.currency,
+            )
+        )
+    return items
+
+
+def billing_items_sync_for_appointment(*, appointment: Appointment) -> list[BillingItem]:
+    """Create whatever items (or package draws) the appointment's status calls for and are
+    missing, and return the items created.
+
+    appointments calls this (through appointments.hooks) inside its own transaction, with
+    the appointment row locked. Never bills a session that has not happened.
+    """
+    local_day = timezone.localtime(appointment.start, appointment.practice.tzinfo).date()
+    if appointment.status == Appointment.Status.COMPLETED:
+        existing = set(
+            BillingItem.objects.filter(appointment=appointment, kind=BillingItem.Kind.SESSION).values_list(
+                "client_id", "service_id"
+            )
+        )
+        existing |= set(PackageDraw.objects.filter(appointment=appointment).values_list("client_id", "service_id"))
+        wanted = []
+        for detail in BillingDetail.objects.filter(appointment=appointment).select_related("service"):
+            if (detail.client_id, detail.service_id) in existing or detail.unit_price <= 0:
+                # Billed already, or free for this client: nothing to bill or to draw.
+                continue
+            # A prepaid package of this service pays for the session instead of an item,
+            # until it is used up or expired; then billing falls back to a normal item.
+            purchase = package_usable(detail.client_id, detail.service_id, local_day)
+            if purchase is not None:
+                PackageDraw.objects.create(
+                    purchase=purchase,
+                    appointment=appointment,
+                    client_id=detail.client_id,
+                    service_id=detail.service_id,
+                )
+                PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=F("sessions_used") + 1)
+                continue
+            wanted.append(_item_from_detail(appointment, detail, local_day))
+    elif appointment.status == Appointment.Status.NO_SHOW:
+        wanted = _fee_items(appointment, BillingItem.Kind.NO_SHOW_FEE, local_day)
+    elif appointment.status == Appointment.Status.LATE_CANCELLED:
+        wanted = _fee_items(appointment, BillingItem.Kind.LATE_CANCEL_FEE, local_day)
+    else:
+        return []
+    if appointment.status != Appointment.Status.COMPLETED:
+        existing_fees = set(BillingItem.objects.filter(appointment=appointment).values_list("client_id", "kind"))
+        wanted = [i for i in wanted if (i.client_id, i.kind) not in existing_fees]
+    # ignore_conflicts: the partial unique indexes are the final guard against a twin.
+    BillingItem.objects.bulk_create(wanted, ignore_conflicts=True)
+    return wanted
+
+
+def billing_item_reprice_for_detail(*, appointment: Appointment, detail: BillingDetail, actor: User) -> None:
+    """Carry a changed billing detail to its uninvoiced session item: re-price it, remove
+    it at a price of 0 (audited), or create it when a completed session's price was 0.
+
+    appointments calls this (through appointments.hooks) after saving the detail, in its
+    own transaction with the appointment and detail rows locked.
+    """
+    unit_price = detail.unit_price
+    item = (
+        BillingItem.objects.select_for_update()
+        .filter(
+            appointment=appointment,
+            client_id=detail.client_id,
+            service_id=detail.service_id,
+            kind=BillingItem.Kind.SESSION,
+            invoice__isnull=True,
+        )
+        .first()
+    )
+    if item is not None and unit_price == 0:
+        audit_write(
+            practice=appointment.practice,
+            actor=actor,
+            action="billing_item.removed",
+            obj=item,
+            changes={"amount": str(item.amount), "reason": "billing details set to a price of 0"},
+        )
+        item.delete()
+    elif item is not None:
+        local_day = item.date
+        fresh = _item_from_detail(appointment, detail, local_day)
+        for field in ("units", "unit_price", "tax_percent", "net", "tax", "amount"):
+            setattr(item, field, getattr(fresh, field))
+        item.save(update_fields=["units", "unit_price", "tax_percent", "net", "tax", "amount", "updated_at"])
+    elif appointment.status == Appointment.Status.COMPLETED and unit_price > 0:
+        # A detail raised from zero now bills, unless its item was already invoiced.
+        billing_items_sync_for_appointment(appointment=appointment)

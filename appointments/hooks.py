@@ -47,3 +47,18 @@ def register_billing_detail_changed(handler: DetailChanged) -> None:
 def billing_detail_changed(*, appointment: Appointment, detail: BillingDetail, actor: User) -> None:
     for handler in _detail_changed:
         handler(appointment=appointment, detail=detail, actor=actor)
+
+
+# (*, appointment, actor) -> None: before a cancel, refuse if anything is invoiced, else
+# remove the uninvoiced items and return package sessions. Called with the row locked.
+Release = Callable[..., None]
+_release: list[Release] = []
+
+
+def register_billing_items_release(handler: Release) -> None:
+    _release.append(handler)
+
+
+def billing_items_release(*, appointment: Appointment, actor: User) -> None:
+    for handler in _release:
+        handler(appointment=appointment, actor=actor)

@@ -18,10 +18,10 @@ from typing import Literal
 from dateutil import rrule as du_rrule
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing.models import BillingItem, PackageDraw, PackagePurchase
+from billing.models import BillingItem
 from billing.money import minor_units, quantize
 from clients.models import Client
 from practice.audit import audit_write
@@ -543,29 +543,8 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
             raise ValidationError(ALREADY_CANCELLED)
         if late and locked.status != Appointment.Status.SCHEDULED:
             raise ValidationError(LATE_CANCEL_ONLY_SCHEDULED)
-        items = list(BillingItem.objects.select_for_update().filter(appointment=locked).order_by("pk"))
-        if any(item.invoice_id for item in items):
-            raise ValidationError(CANCEL_INVOICED)
-        for item in items:
-            audit_write(
-                practice=locked.practice,
-                actor=actor,
-                action="billing_item.removed",
-                obj=item,
-                changes={"amount": str(item.amount), "reason": "appointment cancelled"},
-            )
-        BillingItem.objects.filter(pk__in=[i.pk for i in items]).delete()
-        # Sessions a package paid for go back to the package.
-        for draw in PackageDraw.objects.select_related("purchase").filter(appointment=locked).order_by("pk"):
-            PackagePurchase.objects.filter(pk=draw.purchase_id).update(sessions_used=F("sessions_used") - 1)
-            audit_write(
-                practice=locked.practice,
-                actor=actor,
-                action="package.session_returned",
-                obj=draw.purchase,
-                changes={"appointment": locked.pk, "reason": "appointment cancelled"},
-            )
-            draw.delete()
+        # Refused if anything is invoiced; uninvoiced items go and package sessions return.
+        hooks.billing_items_release(appointment=locked, actor=actor)
         if late is None:
             window = timedelta(hours=locked.practice.late_cancel_window_hours)
             late = locked.status == Appointment.Status.SCHEDULED and timezone.now() > locked.start - window

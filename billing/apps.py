@@ -19,3 +19,4 @@ class BillingConfig(AppConfig):
         clients_hooks.register_record_tab("billing", providers.client_billing_tab_context)
         appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)
         appointments_hooks.register_billing_detail_changed(items.billing_item_reprice_for_detail)
+        appointments_hooks.register_billing_items_release(items.billing_items_release_for_appointment)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 
 from appointments.models import Appointment, Attendee, BillingDetail, Service
+from appointments.services import CANCEL_INVOICED
 from practice.audit import audit_write
 from practice.models import FeePolicy, TaxRate, User
 
@@ -210,3 +212,35 @@ def billing_item_reprice_for_detail(*, appointment: Appointment, detail: Billing
     elif appointment.status == Appointment.Status.COMPLETED and unit_price > 0:
         # A detail raised from zero now bills, unless its item was already invoiced.
         billing_items_sync_for_appointment(appointment=appointment)
+
+
+def billing_items_release_for_appointment(*, appointment: Appointment, actor: User) -> None:
+    """Before a cancel: refuse if any item is invoiced (a credit invoice undoes a billed
+    session), else remove the uninvoiced items and give package sessions back, each audited.
+
+    appointments calls this (through appointments.hooks) in its own transaction, with the
+    appointment row locked.
+    """
+    items = list(BillingItem.objects.select_for_update().filter(appointment=appointment).order_by("pk"))
+    if any(item.invoice_id for item in items):
+        raise ValidationError(CANCEL_INVOICED)
+    for item in items:
+        audit_write(
+            practice=appointment.practice,
+            actor=actor,
+            action="billing_item.removed",
+            obj=item,
+            changes={"amount": str(item.amount), "reason": "appointment cancelled"},
+        )
+    BillingItem.objects.filter(pk__in=[i.pk for i in items]).delete()
+    # Sessions a package paid for go back to the package.
+    for draw in PackageDraw.objects.select_related("purchase").filter(appointment=appointment).order_by("pk"):
+        PackagePurchase.objects.filter(pk=draw.purchase_id).update(sessions_used=F("sessions_used") - 1)
+        audit_write(
+            practice=appointment.practice,
+            actor=actor,
+            action="package.session_returned",
+            obj=draw.purchase,
+            changes={"appointment": appointment.pk, "reason": "appointment cancelled"},
+        )
+        draw.delete()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from practice.models import User
+    from practice.types import PracticeRequest
 
     from .models import Appointment, BillingDetail
 
@@ -62,3 +63,34 @@ def register_billing_items_release(handler: Release) -> None:
 def billing_items_release(*, appointment: Appointment, actor: User) -> None:
     for handler in _release:
         handler(appointment=appointment, actor=actor)
+
+
+# (request, appointment, attendees) -> the appointment page's billing context: its
+# items, their state and what billing staff can do with them.
+PageBilling = Callable[..., dict[str, Any]]
+_page_billing: list[PageBilling] = []
+
+# (*, appointment, detail) -> whether the detail's session item is already invoiced.
+DetailInvoiced = Callable[..., bool]
+_detail_invoiced: list[DetailInvoiced] = []
+
+
+def register_appointment_page_billing(provider: PageBilling) -> None:
+    _page_billing.append(provider)
+
+
+def appointment_page_billing(
+    request: PracticeRequest, appointment: Appointment, attendees: list[Any]
+) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for provider in _page_billing:
+        context.update(provider(request, appointment, attendees))
+    return context
+
+
+def register_billing_detail_invoiced(check: DetailInvoiced) -> None:
+    _detail_invoiced.append(check)
+
+
+def billing_detail_invoiced(*, appointment: Appointment, detail: BillingDetail) -> bool:
+    return any(check(appointment=appointment, detail=detail) for check in _detail_invoiced)

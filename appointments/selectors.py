@@ -8,7 +8,6 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from billing.models import BillingItem, Invoice
 from clients.models import Client
 from practice.models import Membership, Practice, User
 
@@ -51,24 +50,6 @@ def appointment_overlaps(
         .exclude(pk__in=list(exclude_ids))
         .order_by("start")
     )
-
-
-def billing_state_from_items(items: Iterable[BillingItem]) -> str:
-    """The billing state: "no_items", "uninvoiced" (any item not yet invoiced), "paid" (all
-    on paid invoices) or "invoiced"."""
-    items = list(items)
-    if not items:
-        return "no_items"
-    if any(i.invoice_id is None for i in items):
-        return "uninvoiced"
-    if all(i.invoice is not None and i.invoice.status == Invoice.Status.PAID for i in items):
-        return "paid"
-    return "invoiced"
-
-
-def appointment_billing_state(appointment: Appointment) -> str:
-    items = BillingItem.objects.filter(appointment=appointment).select_related("invoice")
-    return billing_state_from_items(items)
 
 
 def client_appointments(practice: Practice, membership: Membership, client: Client) -> QuerySet[Appointment]:

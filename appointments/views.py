@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from billing.models import BillingItem
 from practice.access import (
     ALL_ROLES,
     BILLING_DETAILS_REFUSED,
@@ -36,7 +35,7 @@ from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import calendar as cal
-from . import selectors, services, services_settings
+from . import hooks, selectors, services, services_settings
 from .forms import (
     AppointmentForm,
     BillingDetailForm,
@@ -451,14 +450,7 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         .select_related("client", "service")
         .order_by("client__last_name", "client__first_name", "service__name")
     )
-    items = list(
-        BillingItem.objects.filter(appointment=appointment)
-        .select_related("client", "invoice", "service")
-        .order_by("client__last_name", "id")
-    )
-    state = selectors.billing_state_from_items(items)
     attendees = list(appointment.clients.order_by("last_name", "first_name"))
-    uninvoiced = sum((i.amount for i in items if i.invoice_id is None), start=0)
     is_open = appointment.status in (Appointment.Status.SCHEDULED,)
     return {
         "appointment": appointment,
@@ -467,10 +459,6 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         "attendees": attendees,
         "appointment_services": list(appointment.services.order_by("name")),
         "details": details,
-        "items": items,
-        "uninvoiced": uninvoiced,
-        "billing_state": state,
-        "billing_state_label": BILLING_STATE_LABELS[state],
         "can_schedule": membership.role in SCHEDULING_ROLES,
         "can_complete": appointment.status in (Appointment.Status.SCHEDULED,),
         "can_no_show": is_open,
@@ -480,22 +468,9 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         "can_late_cancel": is_open,
         "late_cancel_window_hours": practice.late_cancel_window_hours,
         "invoicing_note": INVOICING_LATER,
-        "can_invoice": membership.role in BILLING_ROLES and any(i.invoice_id is None for i in items),
         "can_edit_billing": can_edit_billing_details(membership, clinician_id=appointment.clinician_id),
-        "insurance_unbilled": _insurance_unbilled(appointment, attendees, items)
-        if membership.role in BILLING_ROLES
-        else [],
+        **hooks.appointment_page_billing(request, appointment, attendees),
     }
-
-
-def _insurance_unbilled(appointment: Appointment, attendees: list[Any], items: list[BillingItem]) -> list[Any]:
-    """(client, service) of a completed appointment's insurance sessions that bill the client
-    nothing yet: what "Bill the client" (billing) can turn into an item after a denial."""
-    if appointment.status != Appointment.Status.COMPLETED:
-        return []
-    billed = {(i.client_id, i.service_id) for i in items}
-    insured = [s for s in appointment.services.order_by("name") if s.payment_type == Service.PaymentType.INSURANCE]
-    return [(c, s, format(s.price.normalize(), "f")) for c in attendees for s in insured if (c.pk, s.pk) not in billed]
 
 
 @require_role(*ALL_ROLES)
@@ -597,12 +572,7 @@ def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id
     if not can_edit_billing_details(request.membership, clinician_id=appointment.clinician_id):
         # The session is one the clinician may see, so this is a 403 that says why, not a 404.
         return forbidden(request, BILLING_ROLES, message=BILLING_DETAILS_REFUSED)
-    invoiced = BillingItem.objects.filter(
-        appointment=appointment,
-        client_id=detail.client_id,
-        service_id=detail.service_id,
-        invoice__isnull=False,
-    ).exists()
+    invoiced = hooks.billing_detail_invoiced(appointment=appointment, detail=detail)
     form = BillingDetailForm(
         request.POST or None,
         currency=practice.currency,

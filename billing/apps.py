@@ -20,3 +20,5 @@ class BillingConfig(AppConfig):
         appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)
         appointments_hooks.register_billing_detail_changed(items.billing_item_reprice_for_detail)
         appointments_hooks.register_billing_items_release(items.billing_items_release_for_appointment)
+        appointments_hooks.register_appointment_page_billing(providers.appointment_page_billing)
+        appointments_hooks.register_billing_detail_invoiced(providers.billing_detail_invoiced)

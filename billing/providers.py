@@ -11,7 +11,9 @@ from typing import Any
 from django.db.models import Q, Sum
 from django.urls import reverse
 
+from appointments.models import Appointment, BillingDetail, Service
 from clients.models import Client
+from practice.access import BILLING_ROLES
 from practice.models import Membership, Practice, Role
 from practice.money import practice_money
 from practice.types import PracticeRequest
@@ -84,3 +86,51 @@ def currency_in_use(practice: Practice) -> bool:
         or BillingItem.objects.filter(practice=practice).exists()
         or Payment.objects.filter(practice=practice).exists()
     )
+
+
+# --- the appointment page (appointments.hooks) -------------------------------------------
+
+
+def appointment_page_billing(
+    request: PracticeRequest, appointment: Appointment, attendees: list[Any]
+) -> dict[str, Any]:
+    """The appointment page's billing panel: its items, their state, and for billing
+    staff whether to offer invoicing and which insurance sessions bill the client nothing."""
+    from appointments.views import BILLING_STATE_LABELS
+
+    membership = request.membership
+    items = list(
+        BillingItem.objects.filter(appointment=appointment)
+        .select_related("client", "invoice", "service")
+        .order_by("client__last_name", "id")
+    )
+    state = selectors.billing_state_from_items(items)
+    return {
+        "items": items,
+        "uninvoiced": sum((i.amount for i in items if i.invoice_id is None), start=0),
+        "billing_state": state,
+        "billing_state_label": BILLING_STATE_LABELS[state],
+        "can_invoice": membership.role in BILLING_ROLES and any(i.invoice_id is None for i in items),
+        "insurance_unbilled": _insurance_unbilled(appointment, attendees, items)
+        if membership.role in BILLING_ROLES
+        else [],
+    }
+
+
+def _insurance_unbilled(appointment: Appointment, attendees: list[Any], items: list[BillingItem]) -> list[Any]:
+    """(client, service) of a completed appointment's insurance sessions that bill the client
+    nothing yet: what "Bill the client" (billing) can turn into an item after a denial."""
+    if appointment.status != Appointment.Status.COMPLETED:
+        return []
+    billed = {(i.client_id, i.service_id) for i in items}
+    insured = [s for s in appointment.services.order_by("name") if s.payment_type == Service.PaymentType.INSURANCE]
+    return [(c, s, format(s.price.normalize(), "f")) for c in attendees for s in insured if (c.pk, s.pk) not in billed]
+
+
+def billing_detail_invoiced(*, appointment: Appointment, detail: BillingDetail) -> bool:
+    return BillingItem.objects.filter(
+        appointment=appointment,
+        client_id=detail.client_id,
+        service_id=detail.service_id,
+        invoice__isnull=False,
+    ).exists()

@@ -6,6 +6,7 @@ same 404: nothing confirms that the object exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -218,3 +219,21 @@ def client_balance(client: Client) -> ClientBalance:
     if account is None:
         return ClientBalance(balance=ZERO, credit_balance=ZERO)
     return ClientBalance(balance=account.balance, credit_balance=account.credit_balance)
+
+
+def billing_state_from_items(items: Iterable[BillingItem]) -> str:
+    """The billing state: "no_items", "uninvoiced" (any item not yet invoiced), "paid" (all
+    on paid invoices) or "invoiced"."""
+    items = list(items)
+    if not items:
+        return "no_items"
+    if any(i.invoice_id is None for i in items):
+        return "uninvoiced"
+    if all(i.invoice is not None and i.invoice.status == Invoice.Status.PAID for i in items):
+        return "paid"
+    return "invoiced"
+
+
+def appointment_billing_state(appointment: Appointment) -> str:
+    items = BillingItem.objects.filter(appointment=appointment).select_related("invoice")
+    return billing_state_from_items(items)

@@ -14,11 +14,11 @@ from babel.numbers import get_currency_name, list_currencies
 from django import forms
 from django.db.models import Q, QuerySet
 
-from billing.money import minor_units, quantize
 from clients.models import Client
 from practice.access import SCHEDULING_ROLES
 from practice.dates import appointment_date_problem, supported_date_fields
 from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
+from practice.money import minor_units, quantize
 from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, localise_decimal_fields, set_form_locale
 from practice.text import single_line_fields
 

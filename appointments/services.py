@@ -22,10 +22,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing.models import BillingItem
-from billing.money import minor_units, quantize
 from clients.models import Client
 from practice.audit import audit_write
 from practice.models import Membership, Practice, User
+from practice.money import minor_units, quantize
 
 from . import hooks
 from .models import Appointment, AppointmentService, Attendee, BillingDetail, RecurringSeries, Service

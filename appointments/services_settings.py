@@ -12,10 +12,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from billing.money import minor_units
 from practice import hooks as practice_hooks
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import MAX_FUTURE_DAYS, FeePolicy, Practice, TaxRate, User
+from practice.money import minor_units
 
 from .models import AppointmentService, BillingDetail, Service
 

@@ -9,11 +9,10 @@ BillingItem are the last line behind that.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from dateutil import rrule as du_rrule
 from django.core.exceptions import ValidationError
@@ -21,7 +20,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing.models import BillingItem
 from clients.models import Client
 from practice.audit import audit_write
 from practice.models import Membership, Practice, User
@@ -476,7 +474,7 @@ def _lock(appointment: Appointment) -> Appointment:
     return Appointment.objects.select_for_update(of=("self",)).select_related("practice").get(pk=appointment.pk)
 
 
-def billing_items_generate_for_appointment(*, appointment: Appointment, actor: User) -> list[BillingItem]:
+def billing_items_generate_for_appointment(*, appointment: Appointment, actor: User) -> list[Any]:
     """The "Generate items" action: create what is missing for the appointment, nothing twice."""
     with transaction.atomic():
         locked = _lock(appointment)
@@ -492,7 +490,7 @@ def billing_items_generate_for_appointment(*, appointment: Appointment, actor: U
     return created
 
 
-def appointment_mark_completed(*, appointment: Appointment, actor: User) -> list[BillingItem]:
+def appointment_mark_completed(*, appointment: Appointment, actor: User) -> list[Any]:
     with transaction.atomic():
         locked = _lock(appointment)
         if locked.status not in (Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED):
@@ -507,7 +505,7 @@ def appointment_mark_completed(*, appointment: Appointment, actor: User) -> list
         return hooks.billing_items_sync(appointment=locked)
 
 
-def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> list[BillingItem]:
+def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> list[Any]:
     with transaction.atomic():
         locked = _lock(appointment)
         if locked.status not in (Appointment.Status.SCHEDULED, Appointment.Status.NO_SHOW):
@@ -526,7 +524,7 @@ class Cancellation:
     """What a cancel did: whether it counted as a late cancellation, and the fee items."""
 
     late: bool
-    fees: list[BillingItem]
+    fees: list[Any]  # billing's items, created through hooks.billing_items_sync
 
 
 def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | None = None) -> Cancellation:
@@ -623,7 +621,3 @@ def billing_detail_update(
             },
         )
     return locked
-
-
-def uninvoiced_total(items: Iterable[BillingItem]) -> Decimal:
-    return sum((i.amount for i in items if i.invoice_id is None), Decimal("0"))

@@ -9,7 +9,7 @@ import pytest
 from appointments import services_settings as ss
 from billing import services
 from practice.models import Practice
-from tests.billing.test_invoice_views import make_item
+from tests.billing.helpers import make_item
 
 from .factories import ClientFactory
 from .test_services_settings import details_post

@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 
 from billing import services
 from billing.models import Invoice, Payment
-from tests.billing.test_invoice_views import issued_invoice, make_item, url
-from tests.billing.test_payment_views import pay
+from tests.billing.helpers import issued_invoice, make_item, pay, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

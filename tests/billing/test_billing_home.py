@@ -9,36 +9,15 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from billing.forms_home import DATE_ORDER, last_month, last_week
-from billing.models import BillingItem, Invoice
-from billing.money import line_amounts
+from billing.models import Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_create, payment_record_manual
+from tests.billing.helpers import add_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def url(tenant, name: str, **kwargs) -> str:
-    return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
-
-
-def add_item(practice, client, on: date, price: str = "100.00") -> BillingItem:
-    figures = line_amounts(units=1, unit_price=Decimal(price), tax_percent=0, currency=practice.currency)
-    return BillingItem.objects.create(
-        practice=practice,
-        client=client,
-        kind=BillingItem.Kind.MANUAL,
-        date=on,
-        description="Session",
-        unit_price=Decimal(price),
-        net=figures.net,
-        tax=figures.tax,
-        amount=figures.gross,
-        currency=practice.currency,
-    )
 
 
 def issued_invoice(tenant, client, price: str = "100.00", days_ago: int = 3) -> Invoice:

@@ -11,7 +11,7 @@ import pytest
 from billing import views_home
 from billing.models import Invoice
 from billing.tasks import invoice_all_uninvoiced_task
-from tests.billing.test_billing_home import add_item, url
+from tests.billing.helpers import add_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

@@ -14,7 +14,7 @@ import pytest
 from billing import views_home
 from billing.models import ClientAccount, Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_all_uninvoiced, invoice_issue, ledger_verify
-from tests.billing.test_billing_home import add_item, url
+from tests.billing.helpers import add_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

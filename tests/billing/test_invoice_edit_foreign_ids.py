@@ -13,10 +13,9 @@ from billing import services
 from billing.models import BillingItem
 from billing.views import FOREIGN_IDS
 from practice.models import AuditLog
+from tests.billing.helpers import make_item
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
-
-from .test_invoice_views import make_item
 
 pytestmark = pytest.mark.django_db
 

@@ -8,68 +8,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 
 from billing import services
 from billing.forms import PRICE_NEGATIVE
-from billing.models import BillingItem, ClientAccount, Invoice, LedgerEntry, Payment
-from billing.money import line_amounts
+from billing.models import ClientAccount, Invoice, LedgerEntry, Payment
 from billing.views import NOTHING_ON_APPOINTMENT
 from practice.models import AuditLog
+from tests.billing.helpers import give_credit, issued_invoice, make_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 
 D = Decimal
-
-
-def url(tenant, name: str, **kwargs) -> str:
-    return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
-
-
-def make_item(tenant, client, price="100.00", tax="0", units="1", description="Individual therapy", days_ago=3):
-    """An uninvoiced billing item, as completing a session makes one."""
-    practice = tenant.practice
-    figures = line_amounts(
-        units=D(units),
-        unit_price=D(price),
-        tax_percent=D(tax),
-        currency=practice.currency,
-        prices_include_tax=practice.prices_include_tax,
-    )
-    return BillingItem.objects.create(
-        practice=practice,
-        client=client,
-        kind=BillingItem.Kind.MANUAL,
-        date=practice.local_today() - timedelta(days=days_ago),
-        description=description,
-        units=D(units),
-        unit_price=D(price),
-        tax_percent=D(tax),
-        net=figures.net,
-        tax=figures.tax,
-        amount=figures.gross,
-        currency=practice.currency,
-    )
-
-
-def give_credit(tenant, client, amount="30.00"):
-    return services.credit_invoice_create(
-        practice=tenant.practice,
-        client=client,
-        actor=tenant.owner,
-        reason="Goodwill",
-        lines=[services.LineInput(description="Goodwill credit", unit_price=D(amount))],
-    )
-
-
-def issued_invoice(tenant, client, price="100.00"):
-    return services.invoice_create(
-        practice=tenant.practice,
-        client=client,
-        actor=tenant.owner,
-        issue=True,
-        item_ids=[make_item(tenant, client, price=price).pk],
-    )
 
 
 def account(client) -> ClientAccount:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from billing import services
 from billing.models import Invoice
-from tests.billing.test_invoice_views import make_item, url
+from tests.billing.helpers import make_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

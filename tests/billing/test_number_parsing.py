@@ -17,7 +17,7 @@ from practice.models import TaxRate
 from practice.numbers import ENTER_NUMBER, NumberError, format_number_input, parse_number
 from tests.appointments.factories import ClientFactory as ApptClientFactory
 from tests.appointments.factories import ServiceFactory, make_appointment, past_start
-from tests.billing.test_invoice_views import issued_invoice, make_item, url
+from tests.billing.helpers import issued_invoice, make_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

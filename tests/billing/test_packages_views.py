@@ -10,7 +10,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from billing.forms_home import PRICE_NEGATIVE, PRICE_TOO_FINE
 from billing.models import ClientAccount, Invoice, Package, PackagePurchase
@@ -19,20 +18,16 @@ from billing.services import (
     PACKAGE_REFUND_NOT_PAID,
     PACKAGE_REFUND_TOO_MANY,
     VOID_PACKAGE_USED,
-    invoice_mark_paid,
     package_refund_unused,
     package_sell,
 )
 from practice.models import AuditLog, TaxRate
 from tests.appointments.factories import ServiceFactory
+from tests.billing.helpers import paid_package, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def url(tenant, name: str, **kwargs) -> str:
-    return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
 
 
 @pytest.fixture
@@ -132,15 +127,6 @@ def test_selling_as_a_draft_leaves_the_invoice_unissued_and_the_sessions_unusabl
     purchase = PackagePurchase.objects.get(client=ana)
     assert purchase.invoice.status == "draft"
     assert package_summary(tenant.practice, ana).sessions_left == 0
-
-
-def paid_package(tenant, package, client) -> PackagePurchase:
-    """A package sold to ``client`` whose invoice has been paid in full."""
-    purchase = package_sell(practice=tenant.practice, client=client, package=package, actor=tenant.biller)
-    invoice_mark_paid(invoice=purchase.invoice, actor=tenant.biller, method="cash")
-    purchase.invoice.refresh_from_db()
-    assert purchase.invoice.status == "paid"
-    return purchase
 
 
 def test_package_summary_counts_live_sessions_only(tenant, package, ana, django_assert_num_queries):

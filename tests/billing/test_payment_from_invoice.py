@@ -12,8 +12,7 @@ from django.core.exceptions import ValidationError
 from billing import services, views
 from billing.models import Invoice, Payment
 from billing.services import TAKES_NO_PAYMENTS, ledger_verify, payment_record_manual
-from tests.billing.test_invoice_views import give_credit, issued_invoice, make_item, url
-from tests.billing.test_payment_views import pay
+from tests.billing.helpers import give_credit, issued_invoice, make_item, pay, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

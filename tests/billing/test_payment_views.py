@@ -11,7 +11,7 @@ import pytest
 
 from billing import services
 from billing.models import ClientAccount, Invoice, Payment
-from tests.billing.test_invoice_views import give_credit, issued_invoice, url
+from tests.billing.helpers import give_credit, issued_invoice, make_item, pay, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 
@@ -26,13 +26,6 @@ def ana(tenant, other_tenant):
 @pytest.fixture
 def biller(tenant):
     return signed_in(tenant.biller)
-
-
-def pay(client, tenant, query: dict, **data):
-    today = tenant.practice.local_today().isoformat()
-    post = {"received_on": today, "method": "cash", "reference": "", **data}
-    qs = "&".join(f"{k}={v}" for k, v in query.items())
-    return client.post(f"{url(tenant, 'billing:payment_new')}?{qs}", post)
 
 
 def account(client) -> ClientAccount:
@@ -198,8 +191,6 @@ def test_another_practices_invoice_in_the_query_is_a_404(tenant, other_tenant, b
 
 @pytest.mark.django_db
 def test_paid_in_full_by_credit_skips_the_payment_form(tenant, biller, ana):
-    from tests.billing.test_invoice_views import make_item
-
     give_credit(tenant, ana, "200.00")
     item = make_item(tenant, ana, price="100.00")
     response = biller.post(

@@ -8,7 +8,7 @@ import pytest
 
 from billing import services
 from billing.models import BillingItem, Invoice
-from tests.billing.test_invoice_views import issued_invoice, make_item, url
+from tests.billing.helpers import issued_invoice, make_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

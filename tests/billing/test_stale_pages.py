@@ -18,7 +18,7 @@ from billing.views import (
     INVOICE_ALREADY_PAID,
     INVOICE_ALREADY_VOIDED,
 )
-from tests.billing.test_invoice_views import give_credit, issued_invoice, make_item, url
+from tests.billing.helpers import give_credit, issued_invoice, make_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

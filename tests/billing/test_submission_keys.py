@@ -8,14 +8,11 @@ thread with its own database connection, on PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.contrib.messages import get_messages
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.test import Client
 
@@ -23,48 +20,14 @@ from billing import services
 from billing.models import Invoice, Payment, SubmissionKey
 from billing.submission import ALREADY_RECORDED, FIELD, PAGE_OUT_OF_DATE, submission_key_new
 from billing.views import PAYMENT_RECORDED
-from tests.billing.test_invoice_views import issued_invoice, url
+from tests.billing.helpers import issued_invoice, post_at_once, texts, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 
 D = Decimal
-THREADS = 10
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def post_at_once(user_client: Client, path: str, data: dict[str, Any], n: int = THREADS) -> list[HttpResponse]:
-    """``n`` identical POSTs released together, each from its own thread and connection,
-    signed in as ``user_client`` is."""
-    barrier = threading.Barrier(n)
-    responses: list[HttpResponse | BaseException] = [RuntimeError("not run")] * n
-    cookies = user_client.cookies
-
-    def worker(i: int) -> None:
-        try:
-            browser = Client()
-            browser.cookies = cookies
-            barrier.wait(timeout=20)
-            responses[i] = browser.post(path, data)
-        except BaseException as exc:  # asserted below
-            responses[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    errors = [r for r in responses if isinstance(r, BaseException)]
-    assert not errors, errors
-    return [r for r in responses if isinstance(r, HttpResponse)]
-
-
-def texts(response: HttpResponse) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def assert_once(responses: list[HttpResponse], practice, count: Callable[[], int]) -> None:

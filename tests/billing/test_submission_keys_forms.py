@@ -19,10 +19,16 @@ from billing.submission import ALREADY_RECORDED, FIELD, submission_key_new
 from billing.views import CREDIT_ISSUED, DRAFT_CREATED, INVOICE_ISSUED
 from billing.views_home import INVOICES_CREATED
 from billing.views_packages import PACKAGE_SOLD
-from tests.billing.test_billing_home import add_item
-from tests.billing.test_invoice_views import give_credit, issued_invoice, make_item, url
-from tests.billing.test_packages_views import paid_package
-from tests.billing.test_submission_keys import post_at_once, texts
+from tests.billing.helpers import (
+    add_item,
+    give_credit,
+    issued_invoice,
+    make_item,
+    paid_package,
+    post_at_once,
+    texts,
+    url,
+)
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from billing.models import Invoice
 from billing.services import ledger_verify
-from tests.billing.test_invoice_views import issued_invoice
+from tests.billing.helpers import issued_invoice
 from tests.factories_clients import ClientFactory
 
 from .conftest import sign_in

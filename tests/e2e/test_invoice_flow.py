@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from billing import services
-from tests.billing.test_invoice_views import make_item
+from tests.billing.helpers import make_item
 from tests.factories_clients import ClientFactory
 
 from .conftest import sign_in

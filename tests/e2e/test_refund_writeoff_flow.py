@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from billing import services
-from tests.billing.test_invoice_views import issued_invoice
+from tests.billing.helpers import issued_invoice
 from tests.factories_clients import ClientFactory
 
 from .conftest import sign_in

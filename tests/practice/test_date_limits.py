@@ -17,7 +17,7 @@ from practice.models import Practice
 from tests.appointments.factories import ServiceFactory
 from tests.appointments.test_calendar_views import form_post
 from tests.appointments.test_services_settings import details_post
-from tests.billing.test_invoice_views import issued_invoice
+from tests.billing.helpers import issued_invoice
 from tests.factories_clients import ClientFactory
 
 from ..conftest import signed_in

@@ -10,7 +10,6 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from billing.models import PackageDraw
-from tests.billing.test_admin import books, root, superuser_client  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +28,7 @@ def test_every_model_of_the_project_apps_is_registered_in_admin():
     assert not missing, sorted(m._meta.label for m in missing)
 
 
-def test_every_project_changelist_loads_for_a_superuser(superuser_client: HttpClient, books):  # noqa: F811
+def test_every_project_changelist_loads_for_a_superuser(superuser_client: HttpClient, books):
     for model in project_models():
         if model not in admin.site._registry:
             continue
@@ -40,7 +39,7 @@ def test_every_project_changelist_loads_for_a_superuser(superuser_client: HttpCl
             assert superuser_client.get(reverse(name), {"q": "ana"}).status_code == 200, name
 
 
-def test_package_draws_are_read_only(root):  # noqa: F811
+def test_package_draws_are_read_only(root):
     from django.test import RequestFactory
 
     request = RequestFactory().get("/admin/")

@@ -8,36 +8,24 @@ page is the practice's wall-clock time.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from appointments import forms as appointment_forms
 from appointments import views as appointment_views
 from appointments.models import Appointment, BillingDetail
 from billing.models import BillingItem
+from tests.appointments.helpers import NY, WEDNESDAY, at, form_post, url
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory, invoice_for, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
-
-NY = ZoneInfo("America/New_York")
-# A Wednesday after the spring DST change: 09:00 in New York is 13:00 UTC.
-WEDNESDAY = date(2026, 3, 11)
-
-
-def url(practice, name, **kwargs):
-    return reverse(name, kwargs={"practice_slug": practice.slug, **kwargs})
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NY)
 
 
 @pytest.fixture
@@ -178,25 +166,6 @@ def test_week_view_query_count_does_not_grow_with_appointments(
 
 
 # --- Appointment form ----------------------------------------------------------------
-
-
-def form_post(tenant, clients, services, **overrides):
-    data = {
-        "clinician": str(tenant.clinician.pk),
-        "clients": [str(c.pk) for c in clients],
-        "services": [str(s.pk) for s in services],
-        "date": "2026-03-11",
-        "start_time": "09:00",
-        "duration_minutes": "",
-        "location": "in_person",
-        "note": "",
-        "repeat": "none",
-        "interval": "1",
-        "until": "",
-        "count": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_clinician_books_an_appointment_with_the_services_duration(tenant, service, ada):

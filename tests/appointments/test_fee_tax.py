@@ -15,7 +15,7 @@ from appointments.services import appointment_cancel, appointment_mark_no_show
 from billing.models import BillingItem, ClientAccount
 from billing.services import invoice_create, ledger_verify
 from practice.models import FeePolicy, Practice, TaxRate
-from tests.appointments.test_services_settings import details_post
+from tests.appointments.helpers import details_post
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory, make_appointment, past_start

@@ -15,10 +15,10 @@ from appointments.models import BillingDetail, Service
 from appointments.services import appointment_mark_completed
 from billing.models import BillingItem
 from practice.models import Practice, TaxRate
+from tests.appointments.helpers import details_post, service_post
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory, make_appointment, past_start
-from .test_services_settings import details_post, service_post
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 
 from appointments.models import Appointment
 from appointments.services import Recurrence, appointment_create
+from tests.appointments.helpers import WEDNESDAY, at, form_post, url
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory
-from .test_calendar_views import WEDNESDAY, at, form_post, url
 
 pytestmark = pytest.mark.django_db
 

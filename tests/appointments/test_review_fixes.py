@@ -9,10 +9,10 @@ import pytest
 from appointments import services_settings as ss
 from billing import services
 from practice.models import Practice
+from tests.appointments.helpers import details_post
 from tests.billing.helpers import make_item
 
 from .factories import ClientFactory
-from .test_services_settings import details_post
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 
 from appointments import services_settings as ss
 from appointments.models import Service
@@ -13,31 +12,12 @@ from billing.models import Invoice
 from practice.access import ROLE_REFUSED
 from practice.models import AuditLog, Practice, TaxRate
 from practice.numbers import ENTER_NUMBER
+from tests.appointments.helpers import details_post, service_post, url
 
 from ..conftest import signed_in
 from .factories import ClientFactory, ServiceFactory, make_appointment
 
 pytestmark = pytest.mark.django_db
-
-
-def url(practice, name, **kwargs):
-    return reverse(name, kwargs={"practice_slug": practice.slug, **kwargs})
-
-
-def service_post(**overrides):
-    data = {
-        "name": "Individual therapy",
-        "code": "90837",
-        "default_duration_minutes": "50",
-        "price": "150.00",
-        "tax_rate": "",
-        "payment_type": "self_pay",
-        "copay_kind": "",
-        "copay_amount": "",
-        "copay_percent": "",
-    }
-    data.update(overrides)
-    return data
 
 
 # --- Services ------------------------------------------------------------------------
@@ -151,22 +131,6 @@ def test_archiving_a_used_service_keeps_it_and_an_unused_one_is_deleted(tenant):
 
 
 # --- Billing details -----------------------------------------------------------------
-
-
-def details_post(practice: Practice, **overrides):
-    data = {
-        "currency": practice.currency,
-        "billing_address": "1 Harbour Street",
-        "tax_id": "12-345-678",
-        "timezone": practice.timezone,
-        "no_show_policy": "none",
-        "no_show_fee": "0",
-        "late_cancel_policy": "none",
-        "late_cancel_fee": "0",
-        "late_cancel_window_hours": "24",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_owner_saves_billing_details_and_policies(tenant):

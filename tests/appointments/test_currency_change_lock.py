@@ -1,4 +1,5 @@
-"""Defects found in review, each pinned by a given / when / then test."""
+"""The practice currency cannot change under uninvoiced billing items (billing-details settings),
+and still can before anything is billed."""
 
 from __future__ import annotations
 

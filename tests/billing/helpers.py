@@ -5,7 +5,7 @@ The practice-level factories of the same names live in tests/billing/factories.p
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,8 @@ from billing.models import BillingItem, PackagePurchase
 from billing.money import line_amounts
 from billing.services import invoice_mark_paid, package_sell
 
+from . import factories
+
 D = Decimal
 
 
@@ -28,28 +30,9 @@ def url(tenant, name: str, **kwargs) -> str:
 
 
 def make_item(tenant, client, price="100.00", tax="0", units="1", description="Individual therapy", days_ago=3):
-    """An uninvoiced billing item, as completing a session makes one."""
-    practice = tenant.practice
-    figures = line_amounts(
-        units=D(units),
-        unit_price=D(price),
-        tax_percent=D(tax),
-        currency=practice.currency,
-        prices_include_tax=practice.prices_include_tax,
-    )
-    return BillingItem.objects.create(
-        practice=practice,
-        client=client,
-        kind=BillingItem.Kind.MANUAL,
-        date=practice.local_today() - timedelta(days=days_ago),
-        description=description,
-        units=D(units),
-        unit_price=D(price),
-        tax_percent=D(tax),
-        net=figures.net,
-        tax=figures.tax,
-        amount=figures.gross,
-        currency=practice.currency,
+    """An uninvoiced billing item, as completing a session makes one (the tenant's practice)."""
+    return factories.make_item(
+        tenant.practice, client, price, tax=tax, units=units, description=description, days_ago=days_ago
     )
 
 

@@ -141,7 +141,7 @@ class Invoice(models.Model):
     def status_code(self) -> str:
         """The status code a biller reads (billing.statuses): the stored status, or issued,
         written_off, overdue or partially_paid. The Billing page's list computes the same in
-        SQL (selectors_home._derived_status); the two must agree."""
+        SQL (billing.selectors.home._derived_status); the two must agree."""
         if self.status == self.Status.OPEN and self.is_credit:
             return "issued"
         if self.status == self.Status.PAID and self.written_off > 0:

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from appointments.models import Service
@@ -39,6 +39,7 @@ from .models import (
     PaymentAllocation,
 )
 from .money import STORED_PLACES, ZERO, line_amounts, minor_units, quantize, to_decimal
+from .selectors import open_invoices_oldest_first, uninvoiced_by_client
 
 ITEMS_TAKEN = (
     "Some of the chosen items were invoiced a moment ago by someone else, or are no longer "
@@ -852,14 +853,6 @@ def credit_apply(*, invoice: Invoice, actor: User, amount: Decimal | None = None
 # --- payments -----------------------------------------------------------------------------
 
 
-def open_invoices_oldest_first(client: Client) -> list[Invoice]:
-    return list(
-        Invoice.objects.filter(
-            client=client, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, balance__gt=0
-        ).order_by("issue_date", "sequence", "pk")
-    )
-
-
 def default_allocation(invoices: list[Invoice], amount: Decimal) -> dict[int, Decimal]:
     """Oldest first: each invoice takes what it owes until the money runs out."""
     left = amount
@@ -1245,34 +1238,6 @@ def package_refund_unused(*, purchase: PackagePurchase, actor: User, sessions: i
 
 
 # --- bulk invoicing -----------------------------------------------------------------------
-
-
-@dataclass
-class BulkPreviewRow:
-    client: Client
-    item_count: int
-    total: Decimal
-
-
-def uninvoiced_by_client(practice: Practice, date_from: date, date_to: date) -> list[BulkPreviewRow]:
-    rows = (
-        BillingItem.objects.filter(practice=practice, invoice__isnull=True, date__gte=date_from, date__lte=date_to)
-        .values("client_id")
-        .annotate(total=Sum("amount"), count=Count("id"))
-        .order_by("client_id")
-    )
-    clients = Client.objects.select_related("payer").in_bulk([r["client_id"] for r in rows])
-    return [BulkPreviewRow(client=clients[r["client_id"]], item_count=r["count"], total=r["total"]) for r in rows]
-
-
-def uninvoiced_client_count(practice: Practice, date_from: date, date_to: date) -> int:
-    """How many clients have uninvoiced items in the range (one query)."""
-    return (
-        BillingItem.objects.filter(practice=practice, invoice__isnull=True, date__gte=date_from, date__lte=date_to)
-        .values("client_id")
-        .distinct()
-        .count()
-    )
 
 
 def invoice_all_uninvoiced(

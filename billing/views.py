@@ -29,10 +29,10 @@ from practice.money import practice_money
 from practice.numbers import number_signs
 from practice.types import PracticeRequest
 
-from . import forms, selectors, selectors_ledger, services, submission
+from . import forms, selectors, services, submission
 from .models import BillingItem, Invoice, Payment
 from .money import minor_units
-from .selectors_home import package_summary
+from .selectors import package_summary
 
 DRAFT_CREATED = "Draft invoice created. Issue it when it is ready."
 INVOICE_ISSUED = "Invoice {number} issued."
@@ -167,9 +167,9 @@ def client_billing_context(
             "apply_credit": bool(data is not None and data.get("apply_credit")),
             "errors": errors or [],
             # Paginated, so the rows always add up to the header (no silent cut at 50).
-            "invoices": selectors_ledger.client_invoices_page(practice, client, request.GET.get("invoices_page")),
-            "payments": selectors_ledger.client_payments_page(practice, client, request.GET.get("payments_page")),
-            "history": selectors_ledger.client_account_history(practice, client, request.GET.get("history_page")),
+            "invoices": selectors.client_invoices_page(practice, client, request.GET.get("invoices_page")),
+            "payments": selectors.client_payments_page(practice, client, request.GET.get("payments_page")),
+            "history": selectors.client_account_history(practice, client, request.GET.get("history_page")),
         }
     }
 

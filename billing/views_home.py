@@ -23,11 +23,11 @@ from practice.forms import apply_service_errors
 from practice.models import Practice
 from practice.types import PracticeRequest
 
-from . import selectors_home as selectors
-from . import selectors_ledger, submission
+from . import selectors, submission
 from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
-from .selectors import uninvoiced_total
-from .services import invoice_all_uninvoiced, uninvoiced_by_client, uninvoiced_client_count
+from .money import ZERO
+from .selectors import uninvoiced_by_client, uninvoiced_client_count, uninvoiced_total
+from .services import invoice_all_uninvoiced
 from .tasks import invoice_all_uninvoiced_task
 
 PAGE_SIZE = 50
@@ -117,14 +117,14 @@ def billing_credits(request: PracticeRequest) -> HttpResponse:
     """Every credit (credit invoices and overpayments) and the invoices it paid."""
     practice = request.practice
     form = _form(request, selectors.CREDIT_STATUSES, "Credit number, reference or client")
-    rows = selectors_ledger.credit_rows(practice, **form.filters())
+    rows = selectors.credit_rows(practice, **form.filters())
     return _tab(
         request,
         "credits",
         rows=rows,
         form=form,
         template="billing/billing_home_credits.html",
-        page_rows=lambda page: selectors_ledger.credits_page_rows(practice, page),
+        page_rows=lambda page: selectors.credits_page_rows(practice, page),
     )
 
 
@@ -183,7 +183,7 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
                     {
                         "form": form,
                         "invoices": invoices,
-                        "grand_total": sum((i.total for i in invoices), selectors.ZERO),
+                        "grand_total": sum((i.total for i in invoices), ZERO),
                         "date_from": start,
                         "date_to": end,
                         "issued": form.issue,
@@ -210,7 +210,7 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
         rows = uninvoiced_by_client(practice, form.cleaned_data["date_from"], form.cleaned_data["date_to"])
         context.update(
             {
-                "grand_total": sum((r.total for r in rows), selectors.ZERO),
+                "grand_total": sum((r.total for r in rows), ZERO),
                 "item_total": sum(r.item_count for r in rows),
                 "nothing": NOTHING_UNINVOICED,
             }

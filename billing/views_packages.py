@@ -19,8 +19,7 @@ from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
-from . import selectors_home as selectors
-from . import submission
+from . import selectors, submission
 from .forms_home import PackageForm, PackageRefundForm, PackageSellForm
 from .models import Invoice, Package, PackagePurchase
 from .services import PACKAGE_REFUND_NOT_PAID, package_refund_unused, package_sell

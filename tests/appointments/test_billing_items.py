@@ -667,7 +667,7 @@ def test_the_database_refuses_an_appointment_that_ends_before_it_starts(tenant, 
 
 def test_billing_state_follows_the_items(tenant, practice, client_a, therapy):
     from billing.models import Invoice
-    from billing.selectors import appointment_billing_state
+    from tests.billing.helpers import appointment_billing_state
 
     appointment = make_appointment(practice, tenant.clinician, tenant.clinician, [client_a], [therapy])
     assert appointment_billing_state(appointment) == "no_items"

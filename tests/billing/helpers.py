@@ -18,6 +18,7 @@ from django.urls import reverse
 from billing import services
 from billing.models import BillingItem, PackagePurchase
 from billing.money import line_amounts
+from billing.selectors import billing_state_from_items
 from billing.services import invoice_mark_paid, package_sell
 
 from . import factories
@@ -122,3 +123,10 @@ def post_at_once(user_client: Client, path: str, data: dict[str, Any], n: int = 
 
 def texts(response: HttpResponse) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def appointment_billing_state(appointment) -> str:
+    """The billing state the calendar flyout shows for ``appointment``, read from its items
+    (billing.selectors.billing_state_from_items, the rule the app uses)."""
+    items = BillingItem.objects.filter(appointment=appointment).select_related("invoice")
+    return billing_state_from_items(items)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing import services
 from billing.models import Invoice
-from billing.selectors_ledger import HISTORY_PAGE_SIZE
+from billing.selectors import HISTORY_PAGE_SIZE
 from tests.billing.helpers import give_credit, issued_invoice, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.forms_home import PRICE_NEGATIVE, PRICE_TOO_FINE
 from billing.models import ClientAccount, Invoice, Package, PackagePurchase
-from billing.selectors_home import package_summary
+from billing.selectors import package_summary
 from billing.services import (
     PACKAGE_REFUND_NOT_PAID,
     PACKAGE_REFUND_TOO_MANY,

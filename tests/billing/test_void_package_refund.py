@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from billing import views
 from billing.models import ClientAccount, Invoice, Package, PackagePurchase
-from billing.selectors_home import package_summary
+from billing.selectors import package_summary
 from billing.services import (
     VOID_CREDIT_USED,
     LineInput,

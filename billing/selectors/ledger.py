@@ -21,8 +21,8 @@ from django.db.models.functions import Cast
 from clients.models import Client
 from practice.models import Practice
 
-from .models import Invoice, LedgerEntry, Payment
-from .selectors_home import _client_has_clinician, _issued_or_created_between
+from ..models import Invoice, LedgerEntry, Payment
+from .home import _client_has_clinician, _issued_or_created_between
 
 ZERO = Decimal("0")
 HISTORY_PAGE_SIZE = 25

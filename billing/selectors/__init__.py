@@ -1,0 +1,129 @@
+"""Reads of billing, always scoped to a practice (or a portal client): one module per
+page or subject, every public name re-exported here so callers write
+``billing.selectors.<name>``.
+
+- invoices: invoices and payments by id, and facts about one invoice
+- clients: one client's Billing tab and what the portal reads of them
+- uninvoiced: what is billed but not invoiced yet
+- home: the Billing page's tabs
+- packages: Settings > Packages and a client's packages
+- ledger: a client's account history and the Credits tab's trails
+"""
+
+from .clients import (
+    ClientBalance,
+    client_account,
+    client_balance,
+    client_invoices,
+    client_open_invoices,
+    client_packages,
+    client_payments,
+    clients_for_invoicing,
+    invoice_payable,
+)
+from .home import (
+    CREDIT_STATUSES,
+    INVOICE_STATUSES,
+    PAYMENT_STATUSES,
+    BillingTotals,
+    billing_totals,
+    credit_list,
+    invoice_list,
+    payment_list,
+    uninvoiced_list,
+)
+from .invoices import (
+    appointment_get_for_practice,
+    billing_state_from_items,
+    invoice_get_for_practice,
+    invoice_has_billing_items,
+    invoice_numbering_started,
+    invoices_visible,
+    open_invoices_oldest_first,
+    package_refund_sessions,
+    payment_get_for_practice,
+)
+from .ledger import (
+    CLIENT_LIST_PAGE_SIZE,
+    HISTORY_PAGE_SIZE,
+    AccountHistory,
+    CreditTrail,
+    CreditUse,
+    HistoryRow,
+    client_account_history,
+    client_invoices_page,
+    client_payments_page,
+    credit_rows,
+    credit_trails,
+    credits_page_rows,
+)
+from .packages import (
+    PackageLine,
+    PackageSummary,
+    package_get_for_practice,
+    package_summary,
+    packages_for_practice,
+    purchase_get_for_practice,
+)
+from .uninvoiced import (
+    BulkPreviewRow,
+    appointment_uninvoiced_by_client,
+    client_uninvoiced_items,
+    uninvoiced_by_client,
+    uninvoiced_client_count,
+    uninvoiced_total,
+)
+
+__all__ = [
+    "CLIENT_LIST_PAGE_SIZE",
+    "CREDIT_STATUSES",
+    "HISTORY_PAGE_SIZE",
+    "INVOICE_STATUSES",
+    "PAYMENT_STATUSES",
+    "AccountHistory",
+    "BillingTotals",
+    "BulkPreviewRow",
+    "ClientBalance",
+    "CreditTrail",
+    "CreditUse",
+    "HistoryRow",
+    "PackageLine",
+    "PackageSummary",
+    "appointment_get_for_practice",
+    "appointment_uninvoiced_by_client",
+    "billing_state_from_items",
+    "billing_totals",
+    "client_account",
+    "client_account_history",
+    "client_balance",
+    "client_invoices",
+    "client_invoices_page",
+    "client_open_invoices",
+    "client_packages",
+    "client_payments",
+    "client_payments_page",
+    "client_uninvoiced_items",
+    "clients_for_invoicing",
+    "credit_list",
+    "credit_rows",
+    "credit_trails",
+    "credits_page_rows",
+    "invoice_get_for_practice",
+    "invoice_has_billing_items",
+    "invoice_list",
+    "invoice_numbering_started",
+    "invoice_payable",
+    "invoices_visible",
+    "open_invoices_oldest_first",
+    "package_get_for_practice",
+    "package_refund_sessions",
+    "package_summary",
+    "packages_for_practice",
+    "payment_get_for_practice",
+    "payment_list",
+    "purchase_get_for_practice",
+    "uninvoiced_by_client",
+    "uninvoiced_client_count",
+    "uninvoiced_list",
+    "uninvoiced_total",
+]

@@ -4,7 +4,7 @@ Every billing model is read-only here: money records (invoices and their lines, 
 allocations, the ledger, client accounts, package purchases and draws, invoice counters)
 and also billing items and packages, because every change to them goes through a service
 that locks, validates, writes the ledger and the audit row (billing.services,
-billing.services_packages; Settings > Packages in the app). Admin has no action that
+billing.services.packages; Settings > Packages in the app). Admin has no action that
 writes."""
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ class InvoiceLineAdmin(ReadOnlyAdmin):
 
 @admin.register(Package)
 class PackageAdmin(ReadOnlyAdmin):
-    # Read-only: packages are kept in Settings > Packages (billing.services_packages), which
+    # Read-only: packages are kept in Settings > Packages (billing.services.packages), which
     # checks the price and the service's practice and audits every change.
     list_display = ["name", "practice", "service", "sessions", "price", "valid_days", "is_archived"]
     list_filter = ["is_archived", "practice"]
@@ -247,7 +247,7 @@ class SubmissionKeyAdmin(ReadOnlyAdmin):
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     # Read-only: a refund moves money and the ledger; it is recorded on the payment page
-    # (billing.services_ledger.refund_record), never edited.
+    # (billing.services.refunds.refund_record), never edited.
     list_display = ["refunded_on", "client", "practice", "payment", "amount", "from_credit", "method", "reason"]
     list_filter = ["practice", "method"]
     search_fields = ["client__first_name", "client__last_name", "reason"]

@@ -9,7 +9,8 @@ class BillingConfig(AppConfig):
         from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
 
-        from . import items, providers, selectors
+        from . import providers, selectors
+        from .services import items
 
         practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
         practice_hooks.register_numbering_started(selectors.invoice_numbering_started)

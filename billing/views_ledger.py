@@ -21,7 +21,7 @@ from practice.forms import apply_service_errors
 from practice.money import practice_money
 from practice.types import PracticeRequest
 
-from . import forms, selectors, services_ledger, submission
+from . import forms, selectors, services, submission
 from .models import Payment
 from .views import _invoice_context
 
@@ -50,13 +50,13 @@ def payment_refund(request: PracticeRequest, payment_id: int) -> HttpResponse:
     practice = request.practice
     payment = _payment(request, payment_id)
     if not payment.can_refund():
-        messages.error(request, services_ledger.REFUND_NOTHING_LEFT if payment.refunded else _refusal(payment))
+        messages.error(request, services.REFUND_NOTHING_LEFT if payment.refunded else _refusal(payment))
         return redirect("billing:payment", practice_slug=practice.slug, payment_id=payment.pk)
     left = payment.amount - payment.refunded
     initial: dict[str, Any] = {
         "amount": forms.plain(left),
         "refunded_on": practice.local_today(),
-        "method": payment.method if payment.method in services_ledger.REFUND_METHODS else Payment.Method.CASH,
+        "method": payment.method if payment.method in services.REFUND_METHODS else Payment.Method.CASH,
     }
     data = request.POST if request.method == "POST" else None
     form = forms.RefundForm(data, initial=initial, currency=practice.currency, locale=practice.locale)
@@ -66,7 +66,7 @@ def payment_refund(request: PracticeRequest, payment_id: int) -> HttpResponse:
         expected = form.cleaned_data["expected"] or None
         if data.get("confirm") and expected:
             try:
-                services_ledger.refund_record(
+                services.refund_record(
                     payment=payment,
                     actor=request.user,
                     amount=amount,
@@ -77,14 +77,14 @@ def payment_refund(request: PracticeRequest, payment_id: int) -> HttpResponse:
                 )
             except ValidationError as exc:
                 if getattr(exc, "code", None) == "plan_changed":
-                    form.add_error(None, services_ledger.REFUND_PLAN_CHANGED)
+                    form.add_error(None, services.REFUND_PLAN_CHANGED)
                 else:
                     apply_service_errors(form, exc)
             else:
                 messages.success(request, REFUND_RECORDED.format(amount=_money(request, amount)))
                 return redirect("billing:payment", practice_slug=practice.slug, payment_id=payment.pk)
         try:
-            plan = services_ledger.refund_preview(payment=payment, amount=amount)
+            plan = services.refund_preview(payment=payment, amount=amount)
         except ValidationError as exc:
             apply_service_errors(form, exc)
             plan = None
@@ -106,10 +106,10 @@ def payment_refund(request: PracticeRequest, payment_id: int) -> HttpResponse:
 
 def _refusal(payment: Payment) -> str:
     if payment.status == Payment.Status.REVERSED:
-        return services_ledger.REFUND_PAYMENT_DELETED
+        return services.REFUND_PAYMENT_DELETED
     if payment.method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
-        return services_ledger.REFUND_CARD
-    return services_ledger.REFUND_NOTHING_LEFT
+        return services.REFUND_CARD
+    return services.REFUND_NOTHING_LEFT
 
 
 @require_POST
@@ -120,7 +120,7 @@ def invoice_write_off(request: PracticeRequest, invoice_id: int) -> HttpResponse
     form = forms.WriteOffForm(request.POST)
     if form.is_valid():
         try:
-            written = services_ledger.invoice_write_off(
+            written = services.invoice_write_off(
                 invoice=invoice, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
@@ -153,7 +153,7 @@ def appointment_bill_client(request: PracticeRequest, appointment_id: int) -> Ht
     if client is None or service is None:
         raise Http404("No such client or service.")
     try:
-        item = services_ledger.insurance_session_bill_client(
+        item = services.insurance_session_bill_client(
             appointment=appointment,
             client=client,
             service=service,

@@ -22,8 +22,15 @@ from practice.types import PracticeRequest
 from . import selectors, submission
 from .forms_home import PackageForm, PackageRefundForm, PackageSellForm
 from .models import Invoice, Package, PackagePurchase
-from .services import PACKAGE_REFUND_NOT_PAID, package_refund_unused, package_sell
-from .services_packages import PackageData, package_create, package_set_archived, package_update
+from .services import (
+    PACKAGE_REFUND_NOT_PAID,
+    PackageData,
+    package_create,
+    package_refund_unused,
+    package_sell,
+    package_set_archived,
+    package_update,
+)
 
 PACKAGE_ADDED = "Package {name} added."
 PACKAGE_SAVED = "Package {name} saved. Packages already sold keep what they were sold with."

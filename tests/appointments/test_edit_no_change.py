@@ -18,7 +18,7 @@ from appointments.services_settings import (
     billing_details_update,
     service_update,
 )
-from billing.services_packages import PackageData, package_create, package_update
+from billing.services import PackageData, package_create, package_update
 from practice.models import AuditLog
 
 from ..conftest import signed_in

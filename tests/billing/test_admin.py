@@ -121,7 +121,7 @@ def test_an_invoiced_item_is_read_only(superuser_client, books):
 
 
 def test_packages_cannot_be_added_or_changed_in_admin(superuser_client, tenant, books):
-    # Settings > Packages (billing.services_packages) checks the price and the service's
+    # Settings > Packages (billing.services.packages) checks the price and the service's
     # practice and audits; admin bypassed both, so it only shows packages now.
     service = ServiceFactory(practice=tenant.practice)
     response = superuser_client.post(

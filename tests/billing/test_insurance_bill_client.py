@@ -14,7 +14,7 @@ from appointments.models import Service
 from appointments.services import appointment_mark_completed, billing_items_generate_for_appointment
 from billing import services
 from billing.models import BillingItem
-from billing.services_ledger import (
+from billing.services import (
     INSURANCE_ALREADY_BILLED,
     INSURANCE_NOT_COMPLETED,
     INSURANCE_NOT_INSURANCE,

@@ -24,6 +24,8 @@ from django.db import DatabaseError, connection
 
 from billing import locks, services
 from billing.models import BillingItem, Invoice, InvoiceCounter, InvoiceLine, LedgerEntry
+from billing.services import bulk as bulk_services
+from billing.services import invoices as invoice_services
 
 from .factories import account, draft_invoice, make_client, make_items, reload
 
@@ -185,24 +187,24 @@ def issue_fails_after_taking_its_number(point: str, on_failure: Callable[[], Non
         raise DatabaseError(f"simulated failure at the {point} write")
 
     if point == "ledger":
-        original_ledger = services._ledger
+        original_ledger = invoice_services._ledger
 
         def ledger(**kwargs: Any) -> Any:
             if kwargs["kind"] == LedgerEntry.Kind.INVOICE_ISSUED:
                 fail(kwargs["invoice"].pk)
             return original_ledger(**kwargs)
 
-        with mock.patch.object(services, "_ledger", ledger):
+        with mock.patch.object(invoice_services, "_ledger", ledger):
             yield taken
     else:
-        original_audit = services.audit_write
+        original_audit = invoice_services.audit_write
 
         def audit(**kwargs: Any) -> Any:
             if kwargs["action"] == "invoice.issued":
                 fail(kwargs["obj"].pk)
             return original_audit(**kwargs)
 
-        with mock.patch.object(services, "audit_write", audit):
+        with mock.patch.object(invoice_services, "audit_write", audit):
             yield taken
 
 
@@ -334,7 +336,7 @@ def test_invoice_all_skips_a_client_whose_items_were_invoiced_right_after_it_rea
             by_hand.append(outcome.result)
 
     # When Invoice all uninvoiced runs
-    with run_before(services, "invoice_create", another_biller_invoices_anas_items):
+    with run_before(bulk_services, "invoice_create", another_biller_invoices_anas_items):
         created = services.invoice_all_uninvoiced(
             practice=practice, actor=tenant.biller, date_from=today - timedelta(days=10), date_to=today
         )

@@ -8,6 +8,7 @@ import pytest
 
 from billing import services
 from billing.models import Invoice
+from billing.services import payments as payment_services
 from tests.billing.helpers import issued_invoice
 from tests.factories_clients import ClientFactory
 
@@ -30,7 +31,7 @@ def test_oldest_first_skips_an_invoice_paid_between_the_lookup_and_the_lock(tena
     # cash payment for the older one commits
     stale = services.open_invoices_oldest_first(ana)
     pay(tenant.practice, ana, tenant.admin, "100.00", allocations={older.pk: Decimal("100.00")})
-    monkeypatch.setattr(services, "open_invoices_oldest_first", lambda client: stale)
+    monkeypatch.setattr(payment_services, "open_invoices_oldest_first", lambda client: stale)
     # When the biller records $50, oldest first
     result = pay(tenant.practice, ana, tenant.biller, "50.00")
     # Then it pays the invoice still open, and both are paid once

@@ -18,11 +18,15 @@ from billing.selectors import client_balance, invoice_payable
 from billing.services import (
     EXTERNAL_ID_REQUIRED,
     EXTERNAL_ID_REUSED,
+    REFUND_CARD,
+    REFUND_NOT_CARD,
+    REFUND_TOO_MUCH,
     SETTLED_METHOD,
     WRONG_CURRENCY,
     payment_record_settled,
+    payment_refund_record,
+    refund_record,
 )
-from billing.services_ledger import REFUND_CARD, REFUND_NOT_CARD, REFUND_TOO_MUCH, payment_refund_record, refund_record
 from practice.models import AuditLog
 
 from .factories import account, give_credit, issued_invoice, ledger_kinds, ledger_sums, make_client, pay, reload

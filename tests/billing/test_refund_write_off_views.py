@@ -10,7 +10,7 @@ import pytest
 
 from billing import services
 from billing.models import Invoice, Payment, Refund
-from billing.services_ledger import REFUND_PLAN_CHANGED, REFUND_TOO_MUCH, invoice_write_off
+from billing.services import REFUND_PLAN_CHANGED, REFUND_TOO_MUCH, invoice_write_off
 from tests.billing.helpers import issued_invoice, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory

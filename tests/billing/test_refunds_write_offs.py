@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import Invoice, LedgerEntry, Payment, PaymentAllocation, Refund, RefundAllocation
-from billing.services_ledger import (
+from billing.services import (
     REFUND_CREDIT_USED,
     REFUND_NOTHING_LEFT,
     REFUND_PAYMENT_DELETED,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from billing import services
 from billing.models import Invoice
 from billing.selectors import credit_list, invoice_list
-from billing.services_ledger import invoice_write_off
+from billing.services import invoice_write_off
 from billing.statuses import STATUS_BADGES
 from tests.billing.factories import give_credit, issued_invoice, make_client, make_item, pay
 from tests.conftest import signed_in

@@ -8,8 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from billing.services import invoice_void
-from billing.services_ledger import invoice_write_off
+from billing.services import invoice_void, invoice_write_off
 from tests.billing.factories import issued_invoice
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory

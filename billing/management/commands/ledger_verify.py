@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.services import ledger_verify
+from billing.ledger_verify import ledger_verify
 from practice.models import Practice
 
 

@@ -1,5 +1,5 @@
-"""What a biller does next to the ledger: refund a hand payment, write off the rest of an
-invoice, and bill the client for an insurance session the insurer denied.
+"""Refunds: money handed back from a hand payment ("Record refund", previewed in words),
+and refunds a card processor has made of a card payment.
 
 Each function is one transaction in the lock order of billing.locks, with its ledger
 entries and its audit row; the database constraints on the models are the last word.
@@ -15,37 +15,17 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone
 
-from appointments.models import Appointment, Service
-from clients.models import Client
 from practice.audit import audit_write
 from practice.models import User
 from practice.money import practice_money
 
-from . import locks
-from .models import (
-    BillingItem,
-    ClientAccount,
-    Invoice,
-    LedgerEntry,
-    Payment,
-    PaymentAllocation,
-    Refund,
-    RefundAllocation,
-)
-from .money import ZERO, line_amounts
-from .services import (
-    REASON_REQUIRED,
-    SETTLED_METHODS,
-    SETTLED_SYSTEM,
-    _check_figures,
-    _label,
-    _ledger,
-    _settle_status,
-    money_problem,
-    payment_date_problem,
-)
+from .. import locks
+from ..inputs import REASON_REQUIRED, money_problem, payment_date_problem
+from ..models import ClientAccount, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund, RefundAllocation
+from ..money import ZERO
+from .ledger import _label, _ledger, _settle_status
+from .payments import SETTLED_METHODS, SETTLED_SYSTEM
 
 REFUND_METHODS = (
     Payment.Method.CASH,
@@ -70,12 +50,6 @@ REFUND_PLAN_CHANGED = (
     "The payment or its invoices changed since the preview (another refund, payment or credit). "
     "Check what the refund will do now, then record it."
 )
-WRITE_OFF_NOT_OPEN = "Only an open invoice with a balance can be written off."
-INSURANCE_NOT_COMPLETED = "Only a completed appointment's session can be billed to the client."
-INSURANCE_NOT_INSURANCE = "This service is not paid by insurance: change its billing details instead."
-INSURANCE_NOT_ATTENDEE = "That client did not attend this appointment."
-INSURANCE_ALREADY_BILLED = "This session already has a billing item for this client."
-INSURANCE_PRICE_POSITIVE = "Enter the price the client pays, greater than zero."
 
 
 # --- refunds ------------------------------------------------------------------------------
@@ -301,132 +275,6 @@ def _refund_locked(
         },
     )
     return refund
-
-
-# --- write-offs ---------------------------------------------------------------------------
-
-
-def invoice_write_off(*, invoice: Invoice, actor: User, reason: str, submission_key: str | None = None) -> Invoice:
-    """ "Write off": close an open invoice for what it still owes, without payment. A
-    ``write_off`` ledger entry takes the amount off the client's balance; the invoice keeps
-    it in ``written_off`` (reports count it) and is paid with a balance of 0.
-    ``submission_key`` is accepted for the one-time submission keys and not used yet."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": REASON_REQUIRED})
-    with transaction.atomic():
-        account = locks.lock_client(invoice.client)
-        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
-        if not locked.can_write_off():
-            raise ValidationError(WRITE_OFF_NOT_OPEN)
-        amount = locked.balance
-        _ledger(
-            account=account,
-            kind=LedgerEntry.Kind.WRITE_OFF,
-            actor_label=_label(actor),
-            currency=locked.currency,
-            balance_delta=-amount,
-            invoice=locked,
-            memo=reason[:255],
-        )
-        locked.written_off += amount
-        locked.balance = ZERO
-        locked.write_off_reason = reason[:255]
-        locked.written_off_at = timezone.now()
-        _settle_status(locked)
-        audit_write(
-            practice=locked.practice,
-            actor=actor,
-            action="invoice.written_off",
-            obj=locked,
-            changes={"amount": str(amount), "reason": locked.write_off_reason},
-        )
-    return locked
-
-
-# --- insurance sessions billed to the client ---------------------------------------------
-
-
-def insurance_session_bill_client(
-    *,
-    appointment: Appointment,
-    client: Client,
-    service: Service,
-    actor: User,
-    unit_price: Decimal,
-    reason: str,
-    units: Decimal = Decimal("1"),
-    tax_percent: Decimal | None = None,
-) -> BillingItem:
-    """Bill the client for an insurance session of a completed appointment (the insurer
-    denied it, say). An insurance service makes no billing item, so this creates the
-    session's item at the price entered; the item is the same one Generate items would
-    make (one per appointment, client and service, a database constraint), so it is made
-    at most once and Generate items never adds a twin."""
-    practice = appointment.practice
-    reason = (reason or "").strip()
-    if client.practice_id != practice.pk or service.practice_id != practice.pk:
-        raise ValidationError("That client or service does not belong to this practice.")
-    if not reason:
-        raise ValidationError({"reason": REASON_REQUIRED})
-    if unit_price is None or unit_price <= 0:
-        raise ValidationError({"unit_price": INSURANCE_PRICE_POSITIVE})
-    if tax_percent is None:
-        tax_percent = service.tax_rate.percent if service.tax_rate_id and service.tax_rate else ZERO
-    _check_figures(units, unit_price, tax_percent, practice.currency)
-    if problem := money_problem(unit_price, practice.currency):
-        raise ValidationError({"unit_price": problem})
-    with transaction.atomic():
-        locked = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
-        if locked.status != Appointment.Status.COMPLETED:
-            raise ValidationError(INSURANCE_NOT_COMPLETED)
-        if service.payment_type != Service.PaymentType.INSURANCE or not locked.services.filter(pk=service.pk).exists():
-            raise ValidationError(INSURANCE_NOT_INSURANCE)
-        if not locked.clients.filter(pk=client.pk).exists():
-            raise ValidationError(INSURANCE_NOT_ATTENDEE)
-        local_day = timezone.localtime(locked.start, practice.tzinfo).date()
-        figures = line_amounts(
-            units=units,
-            unit_price=unit_price,
-            tax_percent=tax_percent,
-            currency=practice.currency,
-            prices_include_tax=practice.prices_include_tax,
-        )
-        try:
-            with transaction.atomic():
-                item = BillingItem.objects.create(
-                    practice=practice,
-                    client=client,
-                    appointment=locked,
-                    service=service,
-                    kind=BillingItem.Kind.SESSION,
-                    date=local_day,
-                    description=service.name,
-                    units=units,
-                    unit_price=unit_price,
-                    tax_percent=tax_percent,
-                    net=figures.net,
-                    tax=figures.tax,
-                    amount=figures.gross,
-                    currency=practice.currency,
-                )
-        except IntegrityError as exc:
-            raise ValidationError(INSURANCE_ALREADY_BILLED) from exc
-        audit_write(
-            practice=practice,
-            actor=actor,
-            action="billing_item.billed_to_client",
-            obj=item,
-            changes={
-                "appointment": locked.pk,
-                "client": client.pk,
-                "service": service.name,
-                "unit_price": str(unit_price),
-                "amount": str(item.amount),
-                "reason": reason[:255],
-            },
-        )
-    return item
 
 
 # --- refunds made at the card processor (the seam the payments app uses) -----------------

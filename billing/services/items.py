@@ -1,8 +1,8 @@
 """The billing items a session's status calls for: a completed session's items (or
 package draws), a no-show's or late cancellation's fees, and an item's re-pricing when
-its billing detail changes.
+its billing detail changes; and an insurance session billed to the client by hand.
 
-billing owns these rows; appointments reaches this code only through the hooks it
+billing owns these rows; appointments reaches the first three only through the hooks it
 offers (appointments.hooks), registered in BillingConfig.ready(). Lock order: the caller
 holds the appointment's row lock, then items are written (see billing.locks).
 """
@@ -13,17 +13,26 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from appointments.models import Appointment, Attendee, BillingDetail, Service
 from appointments.services import CANCEL_INVOICED
+from clients.models import Client
 from practice.audit import audit_write
 from practice.models import FeePolicy, TaxRate, User
 
-from .models import BillingItem, PackageDraw, PackagePurchase
-from .money import line_amounts, quantize
-from .services import package_usable
+from ..inputs import REASON_REQUIRED, check_figures, money_problem
+from ..models import BillingItem, PackageDraw, PackagePurchase
+from ..money import ZERO, line_amounts, quantize
+from .packages import package_usable
+
+INSURANCE_NOT_COMPLETED = "Only a completed appointment's session can be billed to the client."
+INSURANCE_NOT_INSURANCE = "This service is not paid by insurance: change its billing details instead."
+INSURANCE_NOT_ATTENDEE = "That client did not attend this appointment."
+INSURANCE_ALREADY_BILLED = "This session already has a billing item for this client."
+INSURANCE_PRICE_POSITIVE = "Enter the price the client pays, greater than zero."
 
 
 def _item_from_detail(appointment: Appointment, detail: BillingDetail, local_day: date) -> BillingItem:
@@ -244,3 +253,88 @@ def billing_items_release_for_appointment(*, appointment: Appointment, actor: Us
             changes={"appointment": appointment.pk, "reason": "appointment cancelled"},
         )
         draw.delete()
+
+
+# --- insurance sessions billed to the client ---------------------------------------------
+
+
+def insurance_session_bill_client(
+    *,
+    appointment: Appointment,
+    client: Client,
+    service: Service,
+    actor: User,
+    unit_price: Decimal,
+    reason: str,
+    units: Decimal = Decimal("1"),
+    tax_percent: Decimal | None = None,
+) -> BillingItem:
+    """Bill the client for an insurance session of a completed appointment (the insurer
+    denied it, say). An insurance service makes no billing item, so this creates the
+    session's item at the price entered; the item is the same one Generate items would
+    make (one per appointment, client and service, a database constraint), so it is made
+    at most once and Generate items never adds a twin."""
+    practice = appointment.practice
+    reason = (reason or "").strip()
+    if client.practice_id != practice.pk or service.practice_id != practice.pk:
+        raise ValidationError("That client or service does not belong to this practice.")
+    if not reason:
+        raise ValidationError({"reason": REASON_REQUIRED})
+    if unit_price is None or unit_price <= 0:
+        raise ValidationError({"unit_price": INSURANCE_PRICE_POSITIVE})
+    if tax_percent is None:
+        tax_percent = service.tax_rate.percent if service.tax_rate_id and service.tax_rate else ZERO
+    check_figures(units, unit_price, tax_percent, practice.currency)
+    if problem := money_problem(unit_price, practice.currency):
+        raise ValidationError({"unit_price": problem})
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
+        if locked.status != Appointment.Status.COMPLETED:
+            raise ValidationError(INSURANCE_NOT_COMPLETED)
+        if service.payment_type != Service.PaymentType.INSURANCE or not locked.services.filter(pk=service.pk).exists():
+            raise ValidationError(INSURANCE_NOT_INSURANCE)
+        if not locked.clients.filter(pk=client.pk).exists():
+            raise ValidationError(INSURANCE_NOT_ATTENDEE)
+        local_day = timezone.localtime(locked.start, practice.tzinfo).date()
+        figures = line_amounts(
+            units=units,
+            unit_price=unit_price,
+            tax_percent=tax_percent,
+            currency=practice.currency,
+            prices_include_tax=practice.prices_include_tax,
+        )
+        try:
+            with transaction.atomic():
+                item = BillingItem.objects.create(
+                    practice=practice,
+                    client=client,
+                    appointment=locked,
+                    service=service,
+                    kind=BillingItem.Kind.SESSION,
+                    date=local_day,
+                    description=service.name,
+                    units=units,
+                    unit_price=unit_price,
+                    tax_percent=tax_percent,
+                    net=figures.net,
+                    tax=figures.tax,
+                    amount=figures.gross,
+                    currency=practice.currency,
+                )
+        except IntegrityError as exc:
+            raise ValidationError(INSURANCE_ALREADY_BILLED) from exc
+        audit_write(
+            practice=practice,
+            actor=actor,
+            action="billing_item.billed_to_client",
+            obj=item,
+            changes={
+                "appointment": locked.pk,
+                "client": client.pk,
+                "service": service.name,
+                "unit_price": str(unit_price),
+                "amount": str(item.amount),
+                "reason": reason[:255],
+            },
+        )
+    return item

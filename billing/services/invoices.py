@@ -1,0 +1,557 @@
+"""Invoices: create (from billing items and free lines), issue with a number from the
+locked counter, edit, delete a draft, and void.
+
+Every function here is one transaction that locks in the order of billing.locks, writes
+its ledger entries and its audit row, and leaves the stored figures equal to the sums of
+their parts. The database constraints on the models are the last word; the checks here
+are the friendly messages in front of them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from clients.models import Client
+from practice.audit import audit_write
+from practice.models import Practice, User
+
+from .. import locks
+from ..inputs import REASON_REQUIRED, ItemAdjustment, LineInput, check_figures, invoice_date_problem
+from ..models import (
+    BillingItem,
+    ClientAccount,
+    Invoice,
+    InvoiceLine,
+    LedgerEntry,
+    PackagePurchase,
+    PackageRefund,
+)
+from ..money import ZERO, line_amounts
+from .ledger import _apply_credit_locked, _label, _ledger, _lock_invoice, _settle_status
+
+ITEMS_TAKEN = (
+    "Some of the chosen items were invoiced a moment ago by someone else, or are no longer "
+    "uninvoiced. The list has been refreshed; nothing was created."
+)
+NOTHING_TO_INVOICE = "Choose at least one item or add a line."
+NOT_DRAFT = "Only a draft invoice can be issued."
+NOT_EDITABLE = "This invoice can no longer be edited. Issue a credit invoice to correct it."
+VOID_PAID = (
+    "A paid or partly paid invoice cannot be voided. Open the payment and use Record refund to "
+    "give the money back (the invoice then owes it again and can be voided), or issue a credit "
+    "invoice for the part you want to take back."
+)
+VOID_NOT_OPEN = "Only an open invoice can be voided."
+VOID_CREDIT_USED = "The credit from this credit invoice has already been used, so it cannot be voided."
+DRAFT_ONLY_DELETE = "Only a draft can be deleted; void an open invoice instead."
+VOID_PACKAGE_USED = (
+    "Sessions of this package have already been used or refunded, so its invoice cannot be voided. "
+    "Issue a credit invoice instead."
+)
+CREDIT_ZERO = "A credit invoice of 0.00 credits nothing. Enter what the client is owed."
+ZERO_NEEDS_ITEMS = (
+    "An invoice of 0.00 needs a billing item on it (a free session on record). Free lines alone cannot add up to 0.00."
+)
+
+
+# --- building invoices --------------------------------------------------------------------
+
+
+def _line_from_item(invoice: Invoice, item: BillingItem, position: int) -> InvoiceLine:
+    return InvoiceLine(
+        invoice=invoice,
+        billing_item=item,
+        position=position,
+        date=item.date,
+        service_id=item.service_id,
+        description=item.description,
+        units=item.units,
+        unit_price=item.unit_price,
+        tax_percent=item.tax_percent,
+        net=item.net,
+        tax=item.tax,
+        amount=item.amount,
+    )
+
+
+def _line_from_input(invoice: Invoice, line: LineInput, position: int, *, sign: int = 1) -> InvoiceLine:
+    practice = invoice.practice
+    check_figures(line.units, line.unit_price, line.tax_percent, practice.currency)
+    if not (line.description or "").strip():
+        raise ValidationError({"description": "Describe the line."})
+    if line.service is not None and line.service.practice_id != practice.pk:
+        raise ValidationError({"service": "That service does not belong to this practice."})
+    if line.date is not None and (problem := invoice_date_problem(practice, line.date)):
+        raise ValidationError({"date": problem})
+    figures = line_amounts(
+        units=line.units,
+        unit_price=line.unit_price,
+        tax_percent=line.tax_percent,
+        currency=practice.currency,
+        prices_include_tax=practice.prices_include_tax,
+    )
+    return InvoiceLine(
+        invoice=invoice,
+        position=position,
+        date=line.date,
+        service=line.service,
+        description=line.description.strip()[:200],
+        units=line.units,
+        unit_price=sign * line.unit_price,
+        tax_percent=line.tax_percent,
+        net=sign * figures.net,
+        tax=sign * figures.tax,
+        amount=sign * figures.gross,
+    )
+
+
+def _recompute_totals(invoice: Invoice) -> None:
+    sums = InvoiceLine.objects.filter(invoice=invoice).aggregate(net=Sum("net"), tax=Sum("tax"))
+    invoice.subtotal = sums["net"] or ZERO
+    invoice.tax = sums["tax"] or ZERO
+    invoice.total = invoice.subtotal + invoice.tax
+    if invoice.kind == Invoice.Kind.INVOICE and invoice.status != Invoice.Status.VOID:
+        invoice.balance = invoice.total - invoice.credit_applied - invoice.amount_paid
+
+
+def _check_not_empty_total(invoice: Invoice) -> None:
+    """Refuse a document that moves no money and records nothing: a credit invoice of 0.00,
+    or an invoice of 0.00 made of free lines only. An invoice of 0.00 that carries billing
+    items is allowed: it records a free session, and is Paid as soon as it is issued."""
+    if invoice.total != 0:
+        return
+    if invoice.is_credit:
+        raise ValidationError(CREDIT_ZERO, code="zero_total")
+    if not InvoiceLine.objects.filter(invoice=invoice, billing_item__isnull=False).exists():
+        raise ValidationError(ZERO_NEEDS_ITEMS, code="zero_total")
+
+
+def _adjust_item(item: BillingItem, adjustment: ItemAdjustment, practice: Practice) -> None:
+    check_figures(adjustment.units, adjustment.unit_price, adjustment.tax_percent, practice.currency)
+    figures = line_amounts(
+        units=adjustment.units,
+        unit_price=adjustment.unit_price,
+        tax_percent=adjustment.tax_percent,
+        currency=practice.currency,
+        prices_include_tax=practice.prices_include_tax,
+    )
+    item.units, item.unit_price, item.tax_percent = adjustment.units, adjustment.unit_price, adjustment.tax_percent
+    item.net, item.tax, item.amount = figures.net, figures.tax, figures.gross
+
+
+def _take_items(
+    *,
+    practice: Practice,
+    client: Client,
+    item_ids: list[int],
+    invoice: Invoice,
+    start_position: int,
+    adjustments: dict[int, ItemAdjustment] | None,
+) -> list[InvoiceLine]:
+    wanted = sorted(set(item_ids))
+    items = locks.lock_items(
+        BillingItem.objects.filter(practice=practice, client=client, pk__in=wanted, invoice__isnull=True)
+    )
+    if len(items) != len(wanted):
+        raise ValidationError(ITEMS_TAKEN, code="items_taken")
+    lines = []
+    for position, item in enumerate(sorted(items, key=lambda i: (i.date, i.pk)), start=start_position):
+        if adjustments and item.pk in adjustments:
+            _adjust_item(item, adjustments[item.pk], practice)
+        item.invoice = invoice
+        lines.append(_line_from_item(invoice, item, position))
+    BillingItem.objects.bulk_update(
+        items, ["invoice", "units", "unit_price", "tax_percent", "net", "tax", "amount", "updated_at"]
+    )
+    try:
+        with transaction.atomic():
+            return InvoiceLine.objects.bulk_create(lines)
+    except IntegrityError as exc:
+        # The partial unique index: another live invoice holds one of these items.
+        raise ValidationError(ITEMS_TAKEN, code="items_taken") from exc
+
+
+def invoice_create(
+    *,
+    practice: Practice,
+    client: Client,
+    actor: User | None,
+    item_ids: list[int] | None = None,
+    adjustments: dict[int, ItemAdjustment] | None = None,
+    lines: list[LineInput] | None = None,
+    apply_credit: bool = False,
+    issue: bool = False,
+    system: str | None = None,
+) -> Invoice:
+    """Group uninvoiced items (and free lines) onto a new draft, or an open invoice."""
+    if client.practice_id != practice.pk:
+        raise ValidationError("That client does not belong to this practice.")
+    item_ids = item_ids or []
+    lines = lines or []
+    if not item_ids and not lines:
+        raise ValidationError(NOTHING_TO_INVOICE)
+    with transaction.atomic():
+        practice = locks.lock_practice(practice)
+        account = locks.lock_client(client)
+        payer = client.payer
+        invoice = Invoice.objects.create(
+            practice=practice,
+            client=client,
+            currency=practice.currency,
+            bill_to_name=str(payer) if payer else client.full_name,
+            bill_to_email=payer.email if payer else client.email,
+            apply_credit_on_issue=apply_credit,
+            created_by=actor,
+        )
+        made = _take_items(
+            practice=practice,
+            client=client,
+            item_ids=item_ids,
+            invoice=invoice,
+            start_position=0,
+            adjustments=adjustments,
+        )
+        InvoiceLine.objects.bulk_create(
+            [_line_from_input(invoice, line, len(made) + i) for i, line in enumerate(lines)]
+        )
+        _recompute_totals(invoice)
+        _check_not_empty_total(invoice)
+        invoice.save()
+        _audit(invoice, actor, system, "invoice.created", {"items": len(item_ids), "lines": len(lines)})
+        if issue:
+            _issue_locked(invoice, account, actor, system, fresh=True)
+    return invoice
+
+
+def _audit(invoice: Invoice, actor: User | None, system: str | None, action: str, changes: dict) -> None:
+    if actor is None and system is None:
+        system = "billing"
+    audit_write(
+        practice=invoice.practice,
+        actor=actor,
+        system=None if actor else system,
+        action=action,
+        obj=invoice,
+        changes=changes,
+    )
+
+
+def _next_number(practice: Practice) -> tuple[int, str]:
+    sequence = locks.take_invoice_number(practice.pk, practice.invoice_start_number)
+    return sequence, f"{practice.invoice_prefix}{sequence:06d}"
+
+
+def _issue_locked(
+    invoice: Invoice, account: ClientAccount, actor: User | None, system: str | None, *, fresh: bool = False
+) -> None:
+    """Issue a locked draft. ``fresh`` says the caller has just built its lines and totals
+    in this transaction, so they need no second look."""
+    if invoice.status != Invoice.Status.DRAFT:
+        raise ValidationError(NOT_DRAFT)
+    if not fresh and not InvoiceLine.objects.filter(invoice=invoice).exists():
+        raise ValidationError(NOTHING_TO_INVOICE)
+    practice = invoice.practice
+    # The number is taken here, inside the issuing transaction: if anything below fails,
+    # the counter rolls back with it and no number is skipped.
+    invoice.sequence, invoice.number = _next_number(practice)
+    today = practice.local_today()
+    invoice.issue_date = today
+    # A credit invoice is owed to the client, not by them: it has no due date.
+    invoice.due_date = None if invoice.is_credit else today + timedelta(days=practice.payment_terms_days)
+    invoice.status = Invoice.Status.OPEN
+    invoice.issued_at = timezone.now()
+    if not fresh:
+        _recompute_totals(invoice)
+        _check_not_empty_total(invoice)
+    invoice.save()
+    label = _label(actor, system)
+    if invoice.is_credit:
+        _ledger(
+            account=account,
+            kind=LedgerEntry.Kind.CREDIT_ISSUED,
+            actor_label=label,
+            currency=invoice.currency,
+            credit_delta=-invoice.total,
+            invoice=invoice,
+            memo=invoice.reason,
+        )
+    else:
+        _ledger(
+            account=account,
+            kind=LedgerEntry.Kind.INVOICE_ISSUED,
+            actor_label=label,
+            currency=invoice.currency,
+            balance_delta=invoice.total,
+            invoice=invoice,
+        )
+        if invoice.apply_credit_on_issue and account.credit_balance > 0:
+            _apply_credit_locked(invoice, account, min(account.credit_balance, invoice.balance), label)
+        _settle_status(invoice)
+    _audit(invoice, actor, system, "invoice.issued", {"number": invoice.number, "total": str(invoice.total)})
+
+
+def invoice_issue(*, invoice: Invoice, actor: User | None, system: str | None = None) -> Invoice:
+    with transaction.atomic():
+        account = locks.lock_client(invoice.client)
+        locked = _lock_invoice(invoice)
+        _issue_locked(locked, account, actor, system)
+    return locked
+
+
+def invoice_update(
+    *,
+    invoice: Invoice,
+    actor: User,
+    line_changes: dict[int, ItemAdjustment] | None = None,
+    remove_line_ids: list[int] | None = None,
+    add_item_ids: list[int] | None = None,
+    add_lines: list[LineInput] | None = None,
+) -> Invoice:
+    """Edit a draft freely, or an open invoice with no payment (audited, with the change
+    to its total written to the ledger)."""
+    with transaction.atomic():
+        account = locks.lock_client(invoice.client)
+        locked = _lock_invoice(invoice)
+        if not locked.can_edit():
+            raise ValidationError(NOT_EDITABLE)
+        practice = locked.practice
+        before_total = locked.total
+        changes: dict[str, object] = {}
+        remove_ids = set(remove_line_ids or [])
+        lines = {line.pk: line for line in InvoiceLine.objects.select_for_update().filter(invoice=locked)}
+        removed: list[dict[str, object]] = []
+        for line_id in sorted(remove_ids):
+            line = lines.pop(line_id, None)
+            if line is None:
+                continue
+            if line.billing_item_id:
+                BillingItem.objects.filter(pk=line.billing_item_id).update(invoice=None)
+            removed.append({"line": line.pk, "description": line.description, "amount": _plain(line.amount)})
+            line.delete()
+        changed: list[dict[str, object]] = []
+        for line_id, adjustment in (line_changes or {}).items():
+            line = lines.get(line_id)
+            if line is None:
+                continue
+            sign = -1 if locked.is_credit else 1
+            # Prices are entered positive, also on a credit invoice (the sign is the kind's):
+            # a negative one is bad input, not a credit line in disguise.
+            fresh = _line_from_input(
+                locked,
+                LineInput(
+                    description=line.description,
+                    unit_price=adjustment.unit_price,
+                    units=adjustment.units,
+                    tax_percent=adjustment.tax_percent,
+                ),
+                line.position,
+                sign=sign,
+            )
+            fields: dict[str, object] = {}
+            for name in ("units", "unit_price", "tax_percent", "net", "tax", "amount"):
+                old_value, new_value = getattr(line, name), getattr(fresh, name)
+                if old_value != new_value:
+                    fields[name] = [_plain(old_value), _plain(new_value)]
+                setattr(line, name, new_value)
+            if fields:
+                changed.append({"line": line.pk, "description": line.description, **fields})
+            line.save()
+            if line.billing_item_id:
+                # The item is what the invoice says it is: keep them equal.
+                BillingItem.objects.filter(pk=line.billing_item_id).update(
+                    units=line.units,
+                    unit_price=line.unit_price,
+                    tax_percent=line.tax_percent,
+                    net=line.net,
+                    tax=line.tax,
+                    amount=line.amount,
+                )
+        position = max([line.position for line in lines.values()], default=-1) + 1
+        first_new_position = position
+        if add_item_ids:
+            made = _take_items(
+                practice=practice,
+                client=locked.client,
+                item_ids=add_item_ids,
+                invoice=locked,
+                start_position=position,
+                adjustments=None,
+            )
+            position += len(made)
+        if add_lines:
+            sign = -1 if locked.is_credit else 1
+            InvoiceLine.objects.bulk_create(
+                [_line_from_input(locked, line, position + i, sign=sign) for i, line in enumerate(add_lines)]
+            )
+        if not InvoiceLine.objects.filter(invoice=locked).exists():
+            raise ValidationError(NOTHING_TO_INVOICE)
+        _recompute_totals(locked)
+        _check_not_empty_total(locked)
+        if locked.kind == Invoice.Kind.INVOICE and locked.balance < 0:
+            raise ValidationError("The new total is less than the credit already applied to this invoice.")
+        locked.save()
+        delta = locked.total - before_total
+        if locked.status == Invoice.Status.OPEN and delta:
+            label = _label(actor)
+            if locked.is_credit:
+                if account.credit_balance + (-delta) < 0:
+                    raise ValidationError(VOID_CREDIT_USED)
+                _ledger(
+                    account=account,
+                    kind=LedgerEntry.Kind.INVOICE_ADJUSTED,
+                    actor_label=label,
+                    currency=locked.currency,
+                    credit_delta=-delta,
+                    invoice=locked,
+                )
+            else:
+                _ledger(
+                    account=account,
+                    kind=LedgerEntry.Kind.INVOICE_ADJUSTED,
+                    actor_label=label,
+                    currency=locked.currency,
+                    balance_delta=delta,
+                    invoice=locked,
+                )
+            _settle_status(locked)
+        added = [
+            {"line": line.pk, "description": line.description, "amount": _plain(line.amount)}
+            for line in InvoiceLine.objects.filter(invoice=locked, position__gte=first_new_position).order_by(
+                "position"
+            )
+        ]
+        # What changed, line by line, so the audit log answers "who changed what on INV-…".
+        changes["lines_changed"] = changed
+        changes["lines_removed"] = removed
+        changes["lines_added"] = added
+        changes["total"] = [str(before_total), str(locked.total)]
+        # Saving the form as it was changes nothing and says nothing in the audit log.
+        if changed or removed or added:
+            _audit(locked, actor, None, "invoice.edited", changes)
+    return locked
+
+
+def _plain(value: Decimal) -> str:
+    """A figure for the audit log without its storage zeros: 100.000 -> "100", 1.50 -> "1.5"."""
+    return format(value.normalize(), "f")
+
+
+def invoice_delete_draft(*, invoice: Invoice, actor: User) -> None:
+    with transaction.atomic():
+        locks.lock_client(invoice.client)
+        locked = _lock_invoice(invoice)
+        if locked.status != Invoice.Status.DRAFT:
+            raise ValidationError(DRAFT_ONLY_DELETE)
+        BillingItem.objects.filter(invoice=locked).update(invoice=None)
+        audit_write(
+            practice=locked.practice,
+            actor=actor,
+            action="invoice.draft_deleted",
+            obj=locked,
+            # The client, so a page still showing the draft can send the biller to them.
+            changes={"total": str(locked.total), "client": locked.client_id},
+        )
+        PackagePurchase.objects.filter(invoice=locked).delete()
+        InvoiceLine.objects.filter(invoice=locked).delete()
+        locked.delete()
+
+
+def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
+    """Void an open invoice with no payment: its items return to uninvoiced and its
+    ledger entries are reversed (credit applied to it goes back to the client)."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": REASON_REQUIRED})
+    with transaction.atomic():
+        account = locks.lock_client(invoice.client)
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        if locked.amount_paid > 0:
+            raise ValidationError(VOID_PAID)
+        if locked.status not in (Invoice.Status.OPEN, Invoice.Status.PAID):
+            raise ValidationError(VOID_NOT_OPEN)
+        # A package's invoice pays for sessions: once one has been drawn or refunded,
+        # voiding it would give those back for nothing (the purchase is locked after its
+        # invoice, the order of billing.locks, so a draw cannot slip in meanwhile).
+        purchases = locks.lock_purchases(PackagePurchase.objects.filter(invoice=locked))
+        if any(p.sessions_used > 0 or p.sessions_refunded > 0 for p in purchases):
+            raise ValidationError(VOID_PACKAGE_USED, code="package_used")
+        label = _label(actor)
+        sessions_back = 0
+        if locked.is_credit:
+            if account.credit_balance < -locked.total:
+                raise ValidationError(VOID_CREDIT_USED)
+            sessions_back = _undo_package_refund(locked)
+            _ledger(
+                account=account,
+                kind=LedgerEntry.Kind.INVOICE_VOIDED,
+                actor_label=label,
+                currency=locked.currency,
+                credit_delta=locked.total,
+                invoice=locked,
+                memo=reason,
+            )
+        else:
+            if locked.written_off:
+                # Voiding undoes the write-off too: the ledger gets it back before the void
+                # takes the whole total off, so the client's balance drops by what was owed.
+                _ledger(
+                    account=account,
+                    kind=LedgerEntry.Kind.WRITE_OFF,
+                    actor_label=label,
+                    currency=locked.currency,
+                    balance_delta=locked.written_off,
+                    invoice=locked,
+                    memo="Write-off reversed: invoice voided",
+                )
+                locked.written_off = ZERO
+            if locked.credit_applied:
+                _ledger(
+                    account=account,
+                    kind=LedgerEntry.Kind.CREDIT_RETURNED,
+                    actor_label=label,
+                    currency=locked.currency,
+                    balance_delta=locked.credit_applied,
+                    credit_delta=locked.credit_applied,
+                    invoice=locked,
+                )
+            _ledger(
+                account=account,
+                kind=LedgerEntry.Kind.INVOICE_VOIDED,
+                actor_label=label,
+                currency=locked.currency,
+                balance_delta=-locked.total,
+                invoice=locked,
+                memo=reason,
+            )
+        InvoiceLine.objects.filter(invoice=locked).update(active=False)
+        BillingItem.objects.filter(invoice=locked).update(invoice=None)
+        locked.status = Invoice.Status.VOID
+        locked.void_reason = reason.strip()[:255]
+        locked.voided_at = timezone.now()
+        locked.credit_applied = ZERO
+        locked.balance = ZERO
+        locked.save()
+        changes: dict[str, object] = {"reason": locked.void_reason, "total": str(locked.total)}
+        if sessions_back:
+            changes["package_sessions_returned"] = sessions_back
+        audit_write(practice=locked.practice, actor=actor, action="invoice.voided", obj=locked, changes=changes)
+    return locked
+
+
+def _undo_package_refund(credit: Invoice) -> int:
+    """Voiding a package refund's credit invoice undoes the refund: its sessions go back on
+    the package as its credit leaves the account (the caller has checked the credit is
+    unused). Else the client would lose both the credit and the sessions. The purchase is
+    locked after the credit invoice, the order of billing.locks."""
+    refund = PackageRefund.objects.filter(credit_invoice=credit).first()
+    if refund is None:
+        return 0
+    (purchase,) = locks.lock_purchases(PackagePurchase.objects.filter(pk=refund.purchase_id))
+    purchase.sessions_refunded -= refund.sessions
+    purchase.save(update_fields=["sessions_refunded"])
+    return refund.sessions

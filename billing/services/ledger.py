@@ -1,0 +1,94 @@
+"""The ledger writer and the small helpers every billing service shares.
+
+``_ledger`` appends one entry and moves the client's cached sums with it; the others
+label the actor, settle an invoice's status from its
+balance, apply credit and lock an invoice that may have been deleted meanwhile. They run
+inside the caller's transaction, after its locks (billing.locks).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from practice.models import User
+
+from .. import locks
+from ..models import ClientAccount, Invoice, LedgerEntry, Payment
+from ..money import ZERO
+
+DRAFT_GONE = "This draft was deleted meanwhile."
+
+
+def _ledger(
+    *,
+    account: ClientAccount,
+    kind: str,
+    actor_label: str,
+    currency: str,
+    balance_delta: Decimal = ZERO,
+    credit_delta: Decimal = ZERO,
+    invoice: Invoice | None = None,
+    payment: Payment | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    """Append one ledger entry and move the account's cached sums with it."""
+    entry = LedgerEntry.objects.create(
+        practice_id=account.practice_id,
+        client_id=account.client_id,
+        kind=kind,
+        balance_delta=balance_delta,
+        credit_delta=credit_delta,
+        currency=currency,
+        invoice=invoice,
+        payment=payment,
+        memo=memo,
+        actor_label=actor_label,
+    )
+    account.balance += balance_delta
+    account.credit_balance += credit_delta
+    # The check constraints on ClientAccount refuse a negative balance or credit here.
+    account.save(update_fields=["balance", "credit_balance"])
+    return entry
+
+
+def _label(actor: User | None, system: str | None = None) -> str:
+    return actor.email if actor is not None else f"system:{system}"
+
+
+def _settle_status(invoice: Invoice) -> None:
+    if invoice.kind == Invoice.Kind.INVOICE and invoice.status == Invoice.Status.OPEN and invoice.balance == 0:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_at = timezone.now()
+    elif invoice.status == Invoice.Status.PAID and invoice.balance > 0:
+        invoice.status = Invoice.Status.OPEN
+        invoice.paid_at = None
+    invoice.save()
+
+
+def _apply_credit_locked(invoice: Invoice, account: ClientAccount, amount: Decimal, label: str) -> None:
+    if amount <= 0:
+        return
+    _ledger(
+        account=account,
+        kind=LedgerEntry.Kind.CREDIT_APPLIED,
+        actor_label=label,
+        currency=invoice.currency,
+        balance_delta=-amount,
+        credit_delta=-amount,
+        invoice=invoice,
+    )
+    invoice.credit_applied += amount
+    invoice.balance -= amount
+    invoice.save()
+
+
+def _lock_invoice(invoice: Invoice) -> Invoice:
+    """``invoice`` locked; refused (code "gone") when its row is gone: a draft deleted in
+    another tab while this request waited for the lock."""
+    locked = locks.lock_invoices([invoice.pk]).get(invoice.pk)
+    if locked is None:
+        raise ValidationError(DRAFT_GONE, code="gone")
+    return locked

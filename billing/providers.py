@@ -67,7 +67,7 @@ def client_overview_context(request: PracticeRequest, client: Client) -> dict[st
 
 
 def client_billing_tab_context(request: PracticeRequest, client: Client) -> dict[str, Any]:
-    from .views import client_billing_context
+    from .views.invoices import client_billing_context
 
     practice = request.practice
     return {

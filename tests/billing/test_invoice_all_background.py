@@ -8,9 +8,9 @@ from unittest import mock
 
 import pytest
 
-from billing import views_home
 from billing.models import Invoice
 from billing.tasks import invoice_all_uninvoiced_task
+from billing.views import home as views_home
 from tests.billing.helpers import add_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory

@@ -11,9 +11,9 @@ from unittest import mock
 
 import pytest
 
-from billing import views_home
 from billing.models import ClientAccount, Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_all_uninvoiced, invoice_issue, ledger_verify
+from billing.views import home as views_home
 from tests.billing.helpers import add_item, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory

@@ -11,7 +11,7 @@ from django.utils.html import escape
 
 from billing import services
 from billing.models import BillingItem
-from billing.views import FOREIGN_IDS
+from billing.views.invoices import FOREIGN_IDS
 from practice.models import AuditLog
 from tests.billing.helpers import make_item
 from tests.conftest import signed_in

@@ -12,7 +12,7 @@ import pytest
 from billing import services
 from billing.forms import PRICE_NEGATIVE
 from billing.models import ClientAccount, Invoice, LedgerEntry, Payment
-from billing.views import NOTHING_ON_APPOINTMENT
+from billing.views.appointments import NOTHING_ON_APPOINTMENT
 from practice.models import AuditLog
 from tests.billing.helpers import give_credit, issued_invoice, make_item, url
 from tests.conftest import signed_in

@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from billing import services, views
+from billing import services
 from billing.models import Invoice, Payment
 from billing.services import TAKES_NO_PAYMENTS, ledger_verify, payment_record_manual
+from billing.views import payments as views
 from tests.billing.helpers import give_credit, issued_invoice, make_item, pay, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory

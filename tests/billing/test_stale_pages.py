@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 
 from billing import services
 from billing.models import Invoice, LedgerEntry, Payment
-from billing.views import (
+from billing.views.invoices import (
     DRAFT_ALREADY_DELETED,
     INVOICE_ALREADY_ISSUED,
     INVOICE_ALREADY_PAID,

@@ -19,7 +19,7 @@ from django.test import Client
 from billing import services
 from billing.models import Invoice, Payment, SubmissionKey
 from billing.submission import ALREADY_RECORDED, FIELD, PAGE_OUT_OF_DATE, submission_key_new
-from billing.views import PAYMENT_RECORDED
+from billing.views.payments import PAYMENT_RECORDED
 from tests.billing.helpers import issued_invoice, post_at_once, texts, url
 from tests.conftest import signed_in
 from tests.factories_clients import ClientFactory

@@ -13,12 +13,13 @@ from unittest import mock
 
 import pytest
 
-from billing import services, views_home
+from billing import services
 from billing.models import Invoice, InvoiceLine, LedgerEntry, Package, PackagePurchase, Payment
 from billing.submission import ALREADY_RECORDED, FIELD, submission_key_new
-from billing.views import CREDIT_ISSUED, DRAFT_CREATED, INVOICE_ISSUED
-from billing.views_home import INVOICES_CREATED
-from billing.views_packages import PACKAGE_SOLD
+from billing.views import home as views_home
+from billing.views.home import INVOICES_CREATED
+from billing.views.invoices import CREDIT_ISSUED, DRAFT_CREATED, INVOICE_ISSUED
+from billing.views.packages import PACKAGE_SOLD
 from tests.billing.helpers import (
     add_item,
     give_credit,

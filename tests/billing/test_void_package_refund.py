@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from billing import views
 from billing.models import ClientAccount, Invoice, Package, PackagePurchase
 from billing.selectors import package_summary
 from billing.services import (
@@ -22,6 +21,7 @@ from billing.services import (
     package_refund_unused,
     package_sell,
 )
+from billing.views import invoices as views
 from tests.appointments.factories import ServiceFactory
 from tests.billing.factories import make_item
 from tests.conftest import signed_in

@@ -19,10 +19,10 @@ from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
-from . import selectors, submission
-from .forms_home import PackageForm, PackageRefundForm, PackageSellForm
-from .models import Invoice, Package, PackagePurchase
-from .services import (
+from .. import selectors, submission
+from ..forms_home import PackageForm, PackageRefundForm, PackageSellForm
+from ..models import Invoice, Package, PackagePurchase
+from ..services import (
     PACKAGE_REFUND_NOT_PAID,
     PackageData,
     package_create,

@@ -23,12 +23,12 @@ from practice.forms import apply_service_errors
 from practice.models import Practice
 from practice.types import PracticeRequest
 
-from . import selectors, submission
-from .forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
-from .money import ZERO
-from .selectors import uninvoiced_by_client, uninvoiced_client_count, uninvoiced_total
-from .services import invoice_all_uninvoiced
-from .tasks import invoice_all_uninvoiced_task
+from .. import selectors, submission
+from ..forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
+from ..money import ZERO
+from ..selectors import uninvoiced_by_client, uninvoiced_client_count, uninvoiced_total
+from ..services import invoice_all_uninvoiced
+from ..tasks import invoice_all_uninvoiced_task
 
 PAGE_SIZE = 50
 NOTHING_UNINVOICED = "There is nothing uninvoiced in that date range."

@@ -1,39 +1,30 @@
-"""Record refund (payment page), Write off (invoice page) and Bill the client for an
-insurance session (appointment page). Owners, admins and billers only; another
-practice's ids are the same 404 as missing ones.
+"""Record refund (payment page) and Write off (invoice page): money given back, or given
+up. Owners, admins and billers only; another practice's ids are the same 404 as missing
+ones.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from appointments.models import Service
-from clients.models import Client
 from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
-from practice.money import practice_money
 from practice.types import PracticeRequest
 
-from . import forms, selectors, services, submission
-from .models import Payment
-from .views import _invoice_context
+from .. import forms, selectors, services, submission
+from ..models import Payment
+from .common import _money
+from .invoices import _invoice_context
 
 REFUND_RECORDED = "Refund of {amount} recorded."
 REFUND_WILL = "Recording this refund: {what}."
 WRITTEN_OFF = "Invoice {number} written off: {amount}."
-BILLED_TO_CLIENT = "{service} is now billed to {client}: {amount}, uninvoiced."
-
-
-def _money(request: PracticeRequest, amount: Decimal) -> str:
-    practice = request.practice
-    return practice_money(practice, amount)
 
 
 def _payment(request: PracticeRequest, payment_id: int) -> Payment:
@@ -132,41 +123,3 @@ def invoice_write_off(request: PracticeRequest, invoice_id: int) -> HttpResponse
     return render(
         request, "billing/invoice_detail.html", _invoice_context(request, invoice, write_off_form=form), status=400
     )
-
-
-@require_POST
-@require_role(*BILLING_ROLES)
-@submission.once("billing_item.billed_to_client", back="appointments:detail")
-def appointment_bill_client(request: PracticeRequest, appointment_id: int) -> HttpResponse:
-    """An insurance session the insurer denied, billed to the client at the price entered."""
-    practice = request.practice
-    appointment = selectors.appointment_get_for_practice(practice, appointment_id)
-    back = redirect("appointments:detail", practice_slug=practice.slug, appointment_id=appointment.pk)
-    form = forms.BillClientForm(request.POST, locale=practice.locale)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-        return back
-    client = Client.objects.filter(practice=practice, pk=form.cleaned_data["client"]).first()
-    service = Service.objects.filter(practice=practice, pk=form.cleaned_data["service"]).first()
-    if client is None or service is None:
-        raise Http404("No such client or service.")
-    try:
-        item = services.insurance_session_bill_client(
-            appointment=appointment,
-            client=client,
-            service=service,
-            actor=request.user,
-            unit_price=form.cleaned_data["unit_price"],
-            reason=form.cleaned_data["reason"],
-        )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return back
-    messages.success(
-        request,
-        BILLED_TO_CLIENT.format(service=service.name, client=client.display_name, amount=_money(request, item.amount)),
-    )
-    return back

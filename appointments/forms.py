@@ -17,13 +17,12 @@ from django.db.models import Q, QuerySet
 from clients.models import Client
 from practice.access import SCHEDULING_ROLES
 from practice.dates import appointment_date_problem, supported_date_fields
+from practice.inputs import billed_price_problem
 from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
-from practice.money import minor_units, quantize
 from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, localise_decimal_fields, set_form_locale
 from practice.text import single_line_fields
 
 from .models import Appointment, AppointmentService, Attendee, Service
-from .services import PRICE_TOO_PRECISE
 from .services_settings import BILLING_DETAILS_FIELDS, SERVICE_FIELDS
 
 DURATION_POSITIVE = "Enter a duration of at least 1 minute."
@@ -388,10 +387,9 @@ class BillingDetailForm(forms.Form):
 
     def clean_unit_price(self) -> Decimal | None:
         value: Decimal | None = self.cleaned_data.get("unit_price")
-        if value is not None and quantize(value, self.currency) != value:
-            raise forms.ValidationError(
-                PRICE_TOO_PRECISE.format(places=minor_units(self.currency), currency=self.currency)
-            )
+        # The one rule for a billed price (practice.inputs), the service's too.
+        if value is not None and (problem := billed_price_problem(value, self.currency)):
+            raise forms.ValidationError(problem)
         return value
 
 

@@ -22,8 +22,21 @@ from django.utils import timezone
 
 from clients.models import Client
 from practice.audit import audit_write
+
+# The billing detail's figures obey the columns' rules, in the words billing uses; the
+# messages stay importable from here (``X as X``: re-exported).
+from practice.inputs import LINE_TOO_LARGE as LINE_TOO_LARGE
+from practice.inputs import PRICE_NEGATIVE as PRICE_NEGATIVE
+from practice.inputs import PRICE_TOO_LARGE as PRICE_TOO_LARGE
+from practice.inputs import PRICE_TOO_PRECISE as PRICE_TOO_PRECISE
+from practice.inputs import TAX_RANGE as TAX_RANGE
+from practice.inputs import TAX_TOO_FINE as TAX_TOO_FINE
+from practice.inputs import UNITS_POSITIVE as UNITS_POSITIVE
+from practice.inputs import UNITS_TOO_FINE as UNITS_TOO_FINE
+from practice.inputs import UNITS_TOO_LARGE as UNITS_TOO_LARGE
+from practice.inputs import billed_price_problem, line_problem, tax_problem, units_problem
 from practice.models import Membership, Practice, User
-from practice.money import minor_units, quantize
+from practice.money import quantize
 
 from . import hooks
 from .models import Appointment, AppointmentService, Attendee, BillingDetail, RecurringSeries, Service
@@ -47,15 +60,7 @@ WRONG_PRACTICE = "That choice does not belong to this practice."
 EDIT_ONLY_SCHEDULED = "Only a scheduled appointment can change its time, people or services."
 DETAIL_INVOICED_NOTE = "The invoiced item keeps its amounts; change the invoice instead."
 LATE_CANCEL_ONLY_SCHEDULED = "Only a scheduled appointment can be late-cancelled. A held session can only be cancelled."
-PRICE_TOO_PRECISE = "Enter a price with at most {places} decimal places ({currency})."
-UNITS_POSITIVE = "Units must be more than 0."
-PRICE_NOT_NEGATIVE = "The price cannot be negative."
-TAX_RANGE = "Tax must be between 0 and 100 percent."
-TAX_TOO_FINE = "Tax can have at most 4 decimal places."
-UNITS_TOO_LARGE = "Units must be less than 1,000,000."
-UNITS_TOO_FINE = "Units can have at most 2 decimal places."
-PRICE_TOO_LARGE = "Enter a price less than 1,000,000,000."
-LINE_TOO_LARGE = "Units x price comes to 1,000,000,000 or more, more than one line can hold. Split it."
+PRICE_NOT_NEGATIVE = PRICE_NEGATIVE
 
 
 def _utc(moment: datetime) -> datetime:
@@ -553,34 +558,19 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
     return Cancellation(late=late, fees=fees)
 
 
-MAX_UNITS = Decimal(10) ** 6
-MAX_LINE_AMOUNT = Decimal(10) ** 9
-
-
 def _check_detail_figures(*, currency: str, units: Decimal, unit_price: Decimal, tax_percent: Decimal) -> None:
     # The columns (BillingDetail, BillingItem): units NUMERIC(8, 2), price NUMERIC(12, 3),
     # tax NUMERIC(7, 4), amounts NUMERIC(14, 3). A value they cannot hold exactly is refused
-    # here, never rounded by the database or left to fail the save.
+    # here (practice.inputs), never rounded by the database or left to fail the save.
     errors = {}
-    if units is None or units <= 0:
-        errors["units"] = UNITS_POSITIVE
-    elif units >= MAX_UNITS:
-        errors["units"] = UNITS_TOO_LARGE
-    elif units != units.quantize(Decimal("0.01")):
-        errors["units"] = UNITS_TOO_FINE
-    if unit_price is None or unit_price < 0:
-        errors["unit_price"] = PRICE_NOT_NEGATIVE
-    elif unit_price >= MAX_LINE_AMOUNT:
-        errors["unit_price"] = PRICE_TOO_LARGE
-    elif quantize(unit_price, currency) != unit_price:
-        # An item is billed in whole minor units; a finer price would be rounded silently.
-        errors["unit_price"] = PRICE_TOO_PRECISE.format(places=minor_units(currency), currency=currency)
-    if tax_percent is None or not (0 <= tax_percent <= 100):
-        errors["tax_percent"] = TAX_RANGE
-    elif tax_percent != tax_percent.quantize(Decimal("0.0001")):
-        errors["tax_percent"] = TAX_TOO_FINE
-    if not errors and units * unit_price * (1 + tax_percent / 100) >= MAX_LINE_AMOUNT:
-        errors["unit_price"] = LINE_TOO_LARGE
+    if problem := UNITS_POSITIVE if units is None else units_problem(units):
+        errors["units"] = problem
+    if problem := PRICE_NEGATIVE if unit_price is None else billed_price_problem(unit_price, currency):
+        errors["unit_price"] = problem
+    if problem := TAX_RANGE if tax_percent is None else tax_problem(tax_percent):
+        errors["tax_percent"] = problem
+    if not errors and (problem := line_problem(units, unit_price, tax_percent)):
+        errors["unit_price"] = problem
     if errors:
         raise ValidationError(errors)
 

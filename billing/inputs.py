@@ -17,31 +17,74 @@ from django.core.exceptions import ValidationError
 
 from appointments.models import Service
 from practice.dates import record_date_problem
+from practice.inputs import (
+    LINE_TOO_LARGE,
+    MAX_AMOUNT,
+    MAX_UNITS,
+    PRICE_NEGATIVE,
+    STORED_PLACES,
+    TAX_PLACES,
+    TAX_RANGE,
+    TAX_TOO_FINE,
+    UNITS_PLACES,
+    UNITS_POSITIVE,
+    UNITS_TOO_FINE,
+    UNITS_TOO_LARGE,
+    currency_places,
+    fits_currency,
+    has_places,
+    line_problem,
+    tax_problem,
+    units_problem,
+)
 from practice.models import Practice
 from practice.numbers import DEFAULT_LOCALE, NumberError, parse_number
 
-from .money import STORED_PLACES, minor_units, to_decimal
+from .money import to_decimal
+
+# The columns' limits and the checks every app shares (units, tax, a line's size, an
+# amount's places) are practice.inputs'; billing's forms and services read them here.
+__all__ = [
+    "AMOUNT_POSITIVE",
+    "AMOUNT_TOO_FINE",
+    "AMOUNT_TOO_LARGE",
+    "ENTER_AMOUNT",
+    "LINE_TOO_LARGE",
+    "MAX_AMOUNT",
+    "MAX_UNITS",
+    "PRICE_NEGATIVE",
+    "PRICE_TOO_FINE",
+    "REASON_REQUIRED",
+    "STORED_PLACES",
+    "TAX_PLACES",
+    "TAX_RANGE",
+    "TAX_TOO_FINE",
+    "UNITS_PLACES",
+    "UNITS_POSITIVE",
+    "UNITS_TOO_FINE",
+    "UNITS_TOO_LARGE",
+    "ItemAdjustment",
+    "LineInput",
+    "check_figures",
+    "currency_places",
+    "fits_currency",
+    "has_places",
+    "invoice_date_problem",
+    "line_problem",
+    "money_problem",
+    "parse_amount",
+    "payment_date_problem",
+    "price_problem",
+    "tax_problem",
+    "units_problem",
+]
 
 REASON_REQUIRED = "Give a reason."
 AMOUNT_POSITIVE = "Enter an amount greater than zero."
 ENTER_AMOUNT = "Enter an amount such as 120.00."
 AMOUNT_TOO_LARGE = "Enter an amount less than 1,000,000,000."
 AMOUNT_TOO_FINE = "Use at most {places} decimal places for {currency}."
-PRICE_NEGATIVE = "The price cannot be negative."
 PRICE_TOO_FINE = "A price can have at most 3 decimal places."
-UNITS_POSITIVE = "Units must be more than 0."
-UNITS_TOO_LARGE = "Units must be less than 1,000,000."
-UNITS_TOO_FINE = "Units can have at most 2 decimal places."
-TAX_RANGE = "Tax must be between 0 and 100 percent."
-TAX_TOO_FINE = "Tax can have at most 4 decimal places."
-LINE_TOO_LARGE = "Units x price comes to 1,000,000,000 or more, more than one line can hold. Split it."
-
-# What the columns hold (billing.models): amounts and prices NUMERIC(12..14, 3), units
-# NUMERIC(8, 2), tax NUMERIC(7, 4). Inputs past these are refused with a field error.
-MAX_AMOUNT = Decimal(10) ** 9
-MAX_UNITS = Decimal(10) ** 6
-UNITS_PLACES = 2
-TAX_PLACES = 4
 
 
 @dataclass
@@ -75,21 +118,14 @@ def parse_amount(raw: object, field_name: str = "amount", *, locale: str | None 
         raise ValidationError({field_name: ENTER_AMOUNT}) from None
 
 
-def _has_places(value: Decimal, places: int) -> bool:
-    """``value`` needs no more than ``places`` decimals (call once its size is checked:
-    quantizing a huge number raises)."""
-    return value == value.quantize(Decimal(1).scaleb(-places))
-
-
 def money_problem(value: Decimal, currency: str) -> str | None:
     """Why ``value`` cannot be an amount of ``currency`` (None when it can): the columns
     hold less than 10**9, to the currency's minor unit."""
     value = to_decimal(value)
     if not value.is_finite() or abs(value) >= MAX_AMOUNT:
         return AMOUNT_TOO_LARGE
-    places = min(minor_units(currency), STORED_PLACES)
-    if not _has_places(value, places):
-        return AMOUNT_TOO_FINE.format(currency=currency.upper(), places=places)
+    if not fits_currency(value, currency):
+        return AMOUNT_TOO_FINE.format(currency=currency.upper(), places=currency_places(currency))
     return None
 
 
@@ -99,30 +135,8 @@ def price_problem(value: Decimal) -> str | None:
     value = to_decimal(value)
     if not value.is_finite() or abs(value) >= MAX_AMOUNT:
         return AMOUNT_TOO_LARGE
-    if not _has_places(value, STORED_PLACES):
+    if not has_places(value, STORED_PLACES):
         return PRICE_TOO_FINE
-    return None
-
-
-def units_problem(value: Decimal) -> str | None:
-    """Units are more than 0, less than 10**6, with at most 2 decimals (the column's)."""
-    value = to_decimal(value)
-    if not value.is_finite() or value <= 0:
-        return UNITS_POSITIVE
-    if value >= MAX_UNITS:
-        return UNITS_TOO_LARGE
-    if not _has_places(value, UNITS_PLACES):
-        return UNITS_TOO_FINE
-    return None
-
-
-def tax_problem(value: Decimal) -> str | None:
-    """A tax rate is 0 to 100 percent with at most 4 decimals (the column's)."""
-    value = to_decimal(value)
-    if not value.is_finite() or not (0 <= value <= 100):
-        return TAX_RANGE
-    if not _has_places(value, TAX_PLACES):
-        return TAX_TOO_FINE
     return None
 
 
@@ -149,14 +163,6 @@ def check_figures(
         errors["unit_price"] = problem
     if errors:
         raise ValidationError(errors)
-
-
-def line_problem(units: Decimal, unit_price: Decimal, tax_percent: Decimal) -> str | None:
-    """Why a line of valid units, price and tax cannot be stored (None when it can): its
-    amount, tax included, must stay below 10**9 like every amount (the columns hold 10**11,
-    and an invoice's totals are sums of up to 50 such lines)."""
-    gross = abs(to_decimal(units) * to_decimal(unit_price)) * (1 + to_decimal(tax_percent) / 100)
-    return LINE_TOO_LARGE if gross >= MAX_AMOUNT else None
 
 
 def payment_date_problem(practice: Practice, value: date) -> str | None:

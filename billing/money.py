@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+# The columns' places (NUMERIC(.., 3)): practice.inputs holds every column limit.
+from practice.inputs import STORED_PLACES as STORED_PLACES
+
 # Rounding and formatting live with the practice, the lowest layer, so every app shares them.
 from practice.money import format_money as format_money
 from practice.money import minor_units as minor_units
@@ -17,7 +20,6 @@ from practice.money import quantize as quantize
 from practice.money import quantum as quantum
 from practice.money import to_decimal as to_decimal
 
-STORED_PLACES = 3
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 

@@ -23,7 +23,7 @@ from practice.audit import audit_write
 from practice.models import Practice, User
 
 from .. import locks
-from ..inputs import LineInput
+from ..inputs import MAX_AMOUNT, LineInput, fits_currency
 from ..models import Invoice, InvoiceLine, Package, PackagePurchase, PackageRefund
 from ..money import ZERO, quantize
 from .credits import credit_invoice_create
@@ -53,7 +53,7 @@ def _validate(practice: Practice, data: PackageData) -> None:
         raise ValidationError({"name": "Give the package a name."})
     if data.sessions <= 0:
         raise ValidationError({"sessions": "A package has at least one session."})
-    if data.price < 0 or abs(data.price) >= Decimal(10) ** 9 or quantize(data.price, practice.currency) != data.price:
+    if data.price < 0 or abs(data.price) >= MAX_AMOUNT or not fits_currency(data.price, practice.currency):
         raise ValidationError({"price": "Enter a price such as 1200.00."})
     if data.valid_days is not None and data.valid_days <= 0:
         raise ValidationError({"valid_days": "Leave empty, or give a number of days."})

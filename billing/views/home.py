@@ -24,7 +24,7 @@ from practice.models import Practice
 from practice.types import PracticeRequest
 
 from .. import selectors, submission
-from ..forms_home import BillingFilterForm, InvoiceAllForm, last_month, last_week
+from ..forms.home import BillingFilterForm, InvoiceAllForm, last_month, last_week
 from ..money import ZERO
 from ..selectors import uninvoiced_by_client, uninvoiced_client_count, uninvoiced_total
 from ..services import invoice_all_uninvoiced

@@ -20,7 +20,7 @@ from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
 from .. import selectors, submission
-from ..forms_home import PackageForm, PackageRefundForm, PackageSellForm
+from ..forms.packages import PackageForm, PackageRefundForm, PackageSellForm
 from ..models import Invoice, Package, PackagePurchase
 from ..services import (
     PACKAGE_REFUND_NOT_PAID,

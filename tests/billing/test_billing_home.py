@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.forms_home import DATE_ORDER, last_month, last_week
+from billing.forms.home import DATE_ORDER, last_month, last_week
 from billing.models import Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_create, payment_record_manual
 from tests.billing.helpers import add_item, url

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from billing import services
-from billing.forms import PRICE_NEGATIVE
+from billing.forms.invoices import PRICE_NEGATIVE
 from billing.models import ClientAccount, Invoice, LedgerEntry, Payment
 from billing.views.appointments import NOTHING_ON_APPOINTMENT
 from practice.models import AuditLog

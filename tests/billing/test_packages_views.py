@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.forms_home import PRICE_NEGATIVE, PRICE_TOO_FINE
+from billing.forms.packages import PRICE_NEGATIVE, PRICE_TOO_FINE
 from billing.models import ClientAccount, Invoice, Package, PackagePurchase
 from billing.selectors import package_summary
 from billing.services import (

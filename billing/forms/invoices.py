@@ -1,10 +1,9 @@
-"""Forms of the invoice, credit and payment pages. They parse and check input; the
-services in billing.services decide and write."""
+"""Forms of the invoice and credit invoice pages: the editable amount rows, free lines,
+reasons. They parse and check input (billing.inputs); the services decide and write."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from datetime import date as datetime_date  # LineForm has a field called date
 from decimal import Decimal
 from typing import Any
@@ -16,57 +15,30 @@ from django.forms import formset_factory
 from appointments.models import Service
 from clients.models import Client
 from practice.models import Practice
-from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, format_number_input, set_form_locale
+from practice.numbers import DEFAULT_LOCALE, set_form_locale
 from practice.text import single_line_fields
 
-from . import services
-from .models import BillingItem, Invoice, InvoiceLine, Payment
+from .. import inputs
+from ..models import BillingItem, Invoice, InvoiceLine
+from .numbers import PlainDecimalField, plain, read_decimal
 
-PRICE_NEGATIVE = services.PRICE_NEGATIVE
-UNITS_POSITIVE = services.UNITS_POSITIVE
-TAX_RANGE = services.TAX_RANGE
+PRICE_NEGATIVE = inputs.PRICE_NEGATIVE
+UNITS_POSITIVE = inputs.UNITS_POSITIVE
+TAX_RANGE = inputs.TAX_RANGE
 DESCRIBE_LINE = "Describe the line or choose a service."
-ENTER_AMOUNT = services.ENTER_AMOUNT
-
-MANUAL_METHODS = [
-    (m.value, m.label) for m in Payment.Method if m not in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE)
-]
-
-
-def _decimal(raw: str, name: str, locale: str | None = DEFAULT_LOCALE) -> Decimal:
-    """services.parse_amount, with its error as a plain field error (forms attach it to the field)."""
-    try:
-        return services.parse_amount(raw, name, locale=locale)
-    except ValidationError:
-        raise ValidationError(ENTER_AMOUNT) from None
+ENTER_AMOUNT = inputs.ENTER_AMOUNT
 
 
 def check_units(value: Decimal, currency: str) -> str | None:
-    return services.units_problem(value)
+    return inputs.units_problem(value)
 
 
 def check_price(value: Decimal, currency: str) -> str | None:
-    return PRICE_NEGATIVE if value < 0 else services.price_problem(value)
+    return PRICE_NEGATIVE if value < 0 else inputs.price_problem(value)
 
 
 def check_tax(value: Decimal, currency: str) -> str | None:
-    return services.tax_problem(value)
-
-
-class PlainDecimalField(LocalDecimalField):
-    """A number field read in the practice's locale by the one parser (practice.numbers):
-    "1e10" and a misplaced "1,00" are refused, as the service's parse_amount does. The
-    form sets the locale (set_form_locale); sizes and places are checked against the
-    practice's currency in the form's clean()."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("invalid_message", ENTER_AMOUNT)
-        super().__init__(*args, **kwargs)
-
-
-def plain(value: Decimal, locale: str | None = DEFAULT_LOCALE) -> str:
-    """``value`` as an input shows it in ``locale``, so that it parses back unchanged."""
-    return format_number_input(value.normalize(), locale)
+    return inputs.tax_problem(value)
 
 
 @dataclass
@@ -107,11 +79,11 @@ def amount_rows(
 
 def parse_amount_rows(
     rows: list[AmountRow], currency: str, locale: str | None = DEFAULT_LOCALE
-) -> dict[int, services.ItemAdjustment]:
+) -> dict[int, inputs.ItemAdjustment]:
     """Adjustments for rows whose units, price or tax changed; errors are set on the rows
     (a value the columns cannot hold exactly is an error, never rounded). Only rows that
     are checked (chosen) are read."""
-    changes: dict[int, services.ItemAdjustment] = {}
+    changes: dict[int, inputs.ItemAdjustment] = {}
     for row in rows:
         if not row.checked:
             continue
@@ -122,7 +94,7 @@ def parse_amount_rows(
             ("tax", row.tax, check_tax),
         ):
             try:
-                value = _decimal(raw, name, locale)
+                value = read_decimal(raw, name, locale)
             except ValidationError:
                 row.errors[name] = ENTER_AMOUNT
                 continue
@@ -131,13 +103,13 @@ def parse_amount_rows(
                 row.errors[name] = problem
             else:
                 parsed[name] = value
-        if not row.errors and (problem := services.line_problem(parsed["units"], parsed["price"], parsed["tax"])):
+        if not row.errors and (problem := inputs.line_problem(parsed["units"], parsed["price"], parsed["tax"])):
             row.errors["price"] = problem
         if row.errors:
             continue
         obj = row.obj
         if (parsed["units"], parsed["price"], parsed["tax"]) != (obj.units, abs(obj.unit_price), obj.tax_percent):
-            changes[obj.pk] = services.ItemAdjustment(
+            changes[obj.pk] = inputs.ItemAdjustment(
                 units=parsed["units"], unit_price=parsed["price"], tax_percent=parsed["tax"]
             )
     return changes
@@ -181,7 +153,7 @@ class LineForm(forms.Form):
 
     def clean_date(self) -> datetime_date | None:
         value: datetime_date | None = self.cleaned_data.get("date")
-        if value is not None and (problem := services.invoice_date_problem(self.practice, value)):
+        if value is not None and (problem := inputs.invoice_date_problem(self.practice, value)):
             raise ValidationError(problem)
         return value
 
@@ -220,15 +192,13 @@ class LineForm(forms.Form):
             problem = check(value, self.currency) if value is not None else None
             if problem:
                 self.add_error(name, problem)
-        if not self.errors and (
-            problem := services.line_problem(data["units"], data["unit_price"], data["tax_percent"])
-        ):
+        if not self.errors and (problem := inputs.line_problem(data["units"], data["unit_price"], data["tax_percent"])):
             self.add_error("unit_price", problem)
         return data
 
-    def line_input(self) -> services.LineInput:
+    def line_input(self) -> inputs.LineInput:
         data = self.cleaned_data
-        return services.LineInput(
+        return inputs.LineInput(
             description=data["description"],
             unit_price=data["unit_price"],
             units=data["units"],
@@ -245,7 +215,7 @@ def line_formset(practice: Practice, data: Any = None, prefix: str = "line") -> 
     return LineFormSet(data, prefix=prefix, form_kwargs={"practice": practice})
 
 
-def formset_lines(formset: Any) -> list[services.LineInput]:
+def formset_lines(formset: Any) -> list[inputs.LineInput]:
     return [form.line_input() for form in formset.forms if form.is_valid() and not form.is_blank()]
 
 
@@ -254,7 +224,7 @@ class InvoiceClientForm(forms.Form):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from .selectors import clients_for_invoicing
+        from ..selectors import clients_for_invoicing
 
         client_field = self.fields["client"]
         assert isinstance(client_field, forms.ModelChoiceField)
@@ -263,110 +233,18 @@ class InvoiceClientForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        max_length=255, error_messages={"required": services.REASON_REQUIRED}, widget=forms.TextInput()
+        max_length=255, error_messages={"required": inputs.REASON_REQUIRED}, widget=forms.TextInput()
     )
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise ValidationError(services.REASON_REQUIRED)
+            raise ValidationError(inputs.REASON_REQUIRED)
         return reason
 
 
 class CreditForm(ReasonForm):
     pass
-
-
-class PaymentDateMixin:
-    """``received_on`` from 2000-01-01 to the practice's allowance after today (a field
-    error; the service checks again). Without a practice only the service checks."""
-
-    practice: Practice | None = None
-
-    def clean_received_on(self) -> date:
-        value: date = self.cleaned_data["received_on"]  # type: ignore[attr-defined]
-        if self.practice is not None and (problem := services.payment_date_problem(self.practice, value)):
-            raise ValidationError(problem)
-        return value
-
-
-class MarkPaidForm(PaymentDateMixin, forms.Form):
-    method = forms.ChoiceField(choices=MANUAL_METHODS, initial=Payment.Method.CASH)
-    received_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args: Any, practice: Practice | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.practice = practice
-
-
-class PaymentForm(PaymentDateMixin, forms.Form):
-    """Amount, date, method and reference, plus one allocation input per open invoice
-    (``alloc_<invoice id>``). All allocations blank means oldest first."""
-
-    amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    received_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    method = forms.ChoiceField(choices=[("", "Choose…"), *MANUAL_METHODS])
-    reference = forms.CharField(max_length=120, required=False)
-    overpayment_to_credit = forms.BooleanField(required=False, widget=forms.HiddenInput())
-
-    def __init__(
-        self,
-        *args: Any,
-        open_invoices: list[Invoice],
-        currency: str,
-        locale: str | None = DEFAULT_LOCALE,
-        practice: Practice | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.practice = practice
-        self.open_invoices = open_invoices
-        self.currency = currency
-        self.locale = locale
-        for invoice in open_invoices:
-            self.fields[f"alloc_{invoice.pk}"] = forms.CharField(
-                required=False,
-                label=f"Allocate to {invoice.number}",
-                widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9, "data-balance": str(invoice.balance)}),
-            )
-
-    def clean_amount(self) -> Decimal:
-        amount = _decimal(self.cleaned_data["amount"], "amount", self.locale)
-        if amount <= 0:
-            raise ValidationError(services.AMOUNT_POSITIVE)
-        if problem := services.money_problem(amount, self.currency):
-            raise ValidationError(problem)
-        return amount
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data: dict[str, Any] = self.cleaned_data
-        plan: dict[int, Decimal] = {}
-        any_given = False
-        for invoice in self.open_invoices:
-            name = f"alloc_{invoice.pk}"
-            raw = (data.get(name) or "").strip()
-            if not raw:
-                continue
-            any_given = True
-            try:
-                value = _decimal(raw, name, self.locale)
-            except ValidationError:
-                self.add_error(name, ENTER_AMOUNT)
-                continue
-            if value < 0:
-                self.add_error(name, "An allocation cannot be negative.")
-            elif problem := services.money_problem(value, self.currency):
-                self.add_error(name, problem)
-            elif value > invoice.balance:
-                self.add_error(name, services.ALLOCATION_TOO_MUCH)
-            elif value > 0:
-                plan[invoice.pk] = value
-        data["allocations"] = plan if any_given else None
-        return data
-
-    def allocation_rows(self) -> list[tuple[Invoice, Any]]:
-        return [(invoice, self[f"alloc_{invoice.pk}"]) for invoice in self.open_invoices]
 
 
 def invoice_line_rows(invoice: Invoice, data: Any = None, locale: str | None = DEFAULT_LOCALE) -> list[AmountRow]:
@@ -385,43 +263,6 @@ def uninvoiced_rows(
     chosen = selected_ids(data, name, {i.pk for i in items}) if data is not None else set()
     rows = amount_rows(items, data, selected=chosen, locale=locale)
     return rows
-
-
-REFUND_METHOD_CHOICES = [
-    (m.value, m.label)
-    for m in Payment.Method
-    if m.value in ("cash", "cheque", "bank_transfer", "card_terminal", "other")
-]
-
-
-class RefundForm(forms.Form):
-    """Record refund: amount (up to what is left of the payment), date, how it was given
-    back, and why. ``expected`` carries the preview's plan to the confirm step."""
-
-    amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    refunded_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    method = forms.ChoiceField(choices=REFUND_METHOD_CHOICES, label="Given back by")
-    reason = forms.CharField(max_length=255, error_messages={"required": services.REASON_REQUIRED})
-    expected = forms.CharField(required=False, widget=forms.HiddenInput())
-
-    def __init__(self, *args: Any, currency: str, locale: str | None = DEFAULT_LOCALE, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.currency = currency
-        self.locale = locale
-
-    def clean_amount(self) -> Decimal:
-        amount = _decimal(self.cleaned_data["amount"], "amount", self.locale)
-        if amount <= 0:
-            raise ValidationError(services.AMOUNT_POSITIVE)
-        if problem := services.money_problem(amount, self.currency):
-            raise ValidationError(problem)
-        return amount
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise ValidationError(services.REASON_REQUIRED)
-        return reason
 
 
 class WriteOffForm(ReasonForm):

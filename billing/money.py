@@ -64,15 +64,6 @@ def line_amounts(
     return LineAmounts(net=extended, tax=tax, gross=extended + tax)
 
 
-def sum_lines(lines: list[LineAmounts]) -> LineAmounts:
-    """Totals are sums of rounded lines, never a rounding of a sum."""
-    return LineAmounts(
-        net=sum((line.net for line in lines), ZERO),
-        tax=sum((line.tax for line in lines), ZERO),
-        gross=sum((line.gross for line in lines), ZERO),
-    )
-
-
 def stripe_minor_units(currency: str) -> int:
     """Decimal places of ``currency`` in Stripe's integer amounts, from Stripe's own tables
     (not Babel's): 0 for its zero-decimal list, 3 for its three-decimal list, else 2."""

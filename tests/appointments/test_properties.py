@@ -31,9 +31,10 @@ from appointments.services import (
     billing_items_generate_for_appointment,
 )
 from billing.models import BillingItem
-from billing.money import line_amounts, sum_lines
+from billing.money import line_amounts
 from billing.selectors import uninvoiced_total
 from practice.models import FeePolicy
+from tests.billing.helpers import sum_lines
 
 from .factories import (
     ClientFactory,

@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 
 from billing import services
 from billing.models import ClientAccount, Invoice, InvoiceLine, LedgerEntry, Payment
-from billing.money import LineAmounts, line_amounts, minor_units, quantize, sum_lines
+from billing.money import LineAmounts, line_amounts, minor_units, quantize
 from practice.models import Practice
 
 from .factories import ledger_sums, make_client, make_item
+from .helpers import sum_lines
 
 D = Decimal
 ZERO = D("0")

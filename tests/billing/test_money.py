@@ -14,9 +14,9 @@ from billing.money import (
     minor_units,
     quantize,
     stripe_minor_units,
-    sum_lines,
     to_stripe_amount,
 )
+from tests.billing.helpers import sum_lines
 
 D = Decimal
 

@@ -17,9 +17,10 @@ from appointments.models import Service
 from clients.models import Client
 from practice.models import Practice, User
 
+from .inputs import LineInput
 from .models import BillingItem, Invoice, Package, Payment
 from .money import quantize
-from .services import LineInput, credit_invoice_create, invoice_create, package_sell, payment_record_manual
+from .services import credit_invoice_create, invoice_create, package_sell, payment_record_manual
 
 BILLER = "biller@harbour.example"
 # Items older than this are the ones a practice would have invoiced by now.

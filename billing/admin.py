@@ -3,9 +3,8 @@
 Every billing model is read-only here: money records (invoices and their lines, payments,
 allocations, the ledger, client accounts, package purchases and draws, invoice counters)
 and also billing items and packages, because every change to them goes through a service
-that locks, validates, writes the ledger and the audit row (billing.services,
-billing.services.packages; Settings > Packages in the app). Admin has no action that
-writes."""
+that locks, validates, writes the ledger and the audit row (billing.services; Settings >
+Packages in the app). Admin has no action that writes."""
 
 from __future__ import annotations
 

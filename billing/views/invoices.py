@@ -3,8 +3,7 @@ invoice", and + New invoice.
 
 Views parse, check access, call one service or selector, render. Who may do what:
 owners, admins and billers do every billing action; a clinician may read the invoices
-and payments of their own clients (others are a 404) and do nothing else; deleting a
-payment is for owners and admins only.
+of their own clients (others are a 404) and do nothing else.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from billing.statuses import status_badge
 register = template.Library()
 
 
-@register.inclusion_tag("billing/billing_home_badge.html")
+@register.inclusion_tag("billing/_billing_home_badge.html")
 def derived_badge(status: str) -> dict[str, str]:
     label, css = status_badge(status)
     return {"label": label, "css": css}

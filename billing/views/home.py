@@ -94,7 +94,7 @@ def billing_home(request: PracticeRequest) -> HttpResponse:
     rows: QuerySet[Any] = selectors.uninvoiced_list(practice, **form.filters())
     extra = {"uninvoiced_total": uninvoiced_total(practice)}
     return _tab(
-        request, "uninvoiced", rows=rows, form=form, template="billing/billing_home_uninvoiced.html", extra=extra
+        request, "uninvoiced", rows=rows, form=form, template="billing/_billing_home_uninvoiced.html", extra=extra
     )
 
 
@@ -102,14 +102,14 @@ def billing_home(request: PracticeRequest) -> HttpResponse:
 def billing_invoices(request: PracticeRequest) -> HttpResponse:
     form = _form(request, selectors.INVOICE_STATUSES, "Invoice number or client")
     rows = selectors.invoice_list(request.practice, **form.filters())
-    return _tab(request, "invoices", rows=rows, form=form, template="billing/billing_home_invoices.html")
+    return _tab(request, "invoices", rows=rows, form=form, template="billing/_billing_home_invoices.html")
 
 
 @require_role(*BILLING_ROLES)
 def billing_payments(request: PracticeRequest) -> HttpResponse:
     form = _form(request, selectors.PAYMENT_STATUSES, "Reference or client")
     rows = selectors.payment_list(request.practice, **form.filters())
-    return _tab(request, "payments", rows=rows, form=form, template="billing/billing_home_payments.html")
+    return _tab(request, "payments", rows=rows, form=form, template="billing/_billing_home_payments.html")
 
 
 @require_role(*BILLING_ROLES)
@@ -123,7 +123,7 @@ def billing_credits(request: PracticeRequest) -> HttpResponse:
         "credits",
         rows=rows,
         form=form,
-        template="billing/billing_home_credits.html",
+        template="billing/_billing_home_credits.html",
         page_rows=lambda page: selectors.credits_page_rows(practice, page),
     )
 

@@ -71,7 +71,6 @@ def client_billing_tab_context(request: PracticeRequest, client: Client) -> dict
 
     practice = request.practice
     return {
-        "items": selectors.client_uninvoiced_items(practice, client),
         "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
         **client_billing_context(request, client),
     }

@@ -148,7 +148,7 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
     practice = request.practice
     today = practice.local_today()
     picks = [("Last week", *last_week(today)), ("Last month", *last_month(today))]
-    context: dict[str, Any] = {"picks": picks, "tabs": TABS, "tab": "uninvoiced"}
+    context: dict[str, Any] = {}
     if request.method == "POST":
         form = InvoiceAllForm(request.POST)
         if form.is_valid():
@@ -161,7 +161,7 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
                 transaction.on_commit(lambda: invoice_all_uninvoiced_task.delay(*args))
                 messages.info(request, INVOICES_IN_BACKGROUND)
                 submission.keep(request, _invoices_tab(practice), INVOICES_IN_BACKGROUND, messages.INFO)
-                context.update({"form": form, "background": True, "date_from": start, "date_to": end})
+                context.update({"background": True, "date_from": start, "date_to": end})
                 return render(request, "billing/billing_home_invoice_all_done.html", context)
             try:
                 invoices = invoice_all_uninvoiced(
@@ -181,7 +181,6 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
                 submission.keep(request, _invoices_tab(practice), done)
                 context.update(
                     {
-                        "form": form,
                         "invoices": invoices,
                         "grand_total": sum((i.total for i in invoices), ZERO),
                         "date_from": start,
@@ -190,7 +189,7 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
                     }
                 )
                 return render(request, "billing/billing_home_invoice_all_done.html", context)
-        context.update({"form": form, "rows": None})
+        context.update({"form": form, "rows": None, "picks": picks})
         return render(request, "billing/billing_home_invoice_all.html", context, status=400)
 
     bound = "date_from" in request.GET or "date_to" in request.GET
@@ -215,5 +214,5 @@ def invoice_all(request: PracticeRequest) -> HttpResponse:
                 "nothing": NOTHING_UNINVOICED,
             }
         )
-    context.update({"form": form, "rows": rows})
+    context.update({"form": form, "rows": rows, "picks": picks})
     return render(request, "billing/billing_home_invoice_all.html", context, status=400 if form.errors else 200)

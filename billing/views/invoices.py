@@ -127,7 +127,6 @@ def _render_client_billing(
 
     practice = _practice(request)
     context = {
-        "items": selectors.client_uninvoiced_items(practice, client),
         "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
         **client_billing_context(request, client, data=request.POST, rows=rows, errors=errors),
     }

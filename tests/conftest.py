@@ -15,8 +15,7 @@ from django.test.client import MULTIPART_CONTENT
 from billing.submission import FIELD, submission_key_new
 from practice.celery import app as celery_app
 from practice.models import Membership, Practice, Role, User
-
-from .factories import MembershipFactory, PracticeFactory, UserFactory
+from tests.factories import MembershipFactory, PracticeFactory, UserFactory
 
 PASSWORD = "practica-demo"
 

@@ -16,7 +16,7 @@ def extra_foreign_ids(other_tenant) -> dict[str, int]:
 
 
 def _clients(other_tenant) -> dict[str, int]:
-    from tests.factories_clients import ClientFactory, PayerFactory
+    from tests.factories import ClientFactory, PayerFactory
 
     payer = PayerFactory(practice=other_tenant.practice)
     client = ClientFactory(practice=other_tenant.practice, payer=payer, clinicians=[other_tenant.clinician])
@@ -26,7 +26,7 @@ def _clients(other_tenant) -> dict[str, int]:
 def _appointments(other_tenant) -> dict[str, int]:
     from appointments.models import BillingDetail
     from practice.models import TaxRate
-    from tests.appointments.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+    from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
     practice = other_tenant.practice
     tax_rate = TaxRate.objects.create(practice=practice, name="Twin GST", percent="15")
@@ -47,7 +47,7 @@ def _billing(other_tenant) -> dict[str, int]:
     from decimal import Decimal
 
     from billing import services
-    from tests.factories_clients import ClientFactory
+    from tests.factories import ClientFactory
 
     practice = other_tenant.practice
     client = ClientFactory(practice=practice)
@@ -74,8 +74,7 @@ def _packages(other_tenant) -> dict[str, int]:
 
     from billing.models import Package
     from billing.services import package_sell
-    from tests.appointments.factories import ServiceFactory
-    from tests.factories_clients import ClientFactory
+    from tests.factories import ClientFactory, ServiceFactory
 
     practice = other_tenant.practice
     package = Package.objects.create(

@@ -14,9 +14,7 @@ from appointments.admin import TAX_RATE_OTHER_PRACTICE
 from appointments.models import Appointment, Service
 from appointments.services import Recurrence, appointment_mark_completed
 from practice.models import TaxRate
-from tests.factories import UserFactory
-
-from .factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.factories import ClientFactory, ServiceFactory, UserFactory, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ from appointments.services import appointment_mark_completed
 from billing.models import BillingItem
 from practice.access import BILLING_DETAILS_REFUSED
 from practice.models import AuditLog, Practice, Role
+from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
 

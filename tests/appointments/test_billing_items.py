@@ -29,8 +29,7 @@ from appointments.services import (
 )
 from billing.models import BillingItem
 from practice.models import AuditLog, FeePolicy
-
-from .factories import (
+from tests.factories import (
     ClientFactory,
     ServiceFactory,
     TaxRateFactory,

@@ -21,9 +21,9 @@ from appointments import views as appointment_views
 from appointments.models import Appointment, BillingDetail
 from billing.models import BillingItem
 from tests.appointments.helpers import NY, WEDNESDAY, at, form_post, url
+from tests.factories import ClientFactory, ServiceFactory, invoice_for, make_appointment, past_start
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory, invoice_for, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,9 @@ from appointments.services import (
 )
 from billing.models import BillingItem
 from practice.models import FeePolicy
+from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,7 @@ from appointments.services import (
 )
 from billing.models import BillingItem
 from practice.models import AuditLog, FeePolicy
-
-from .factories import ClientFactory, ServiceFactory, make_appointment
+from tests.factories import ClientFactory, ServiceFactory, make_appointment
 
 THREADS = 8
 

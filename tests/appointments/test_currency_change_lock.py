@@ -12,8 +12,7 @@ from billing import services
 from practice.models import Practice
 from tests.appointments.helpers import details_post
 from tests.billing.helpers import make_item
-
-from .factories import ClientFactory
+from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -20,9 +20,9 @@ from appointments.services_settings import (
 )
 from billing.services import PackageData, package_create, package_update
 from practice.models import AuditLog
+from tests.factories import ClientFactory, ServiceFactory, future_start, make_appointment, past_start
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory, future_start, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from billing.models import BillingItem, ClientAccount
 from billing.services import invoice_create, ledger_verify
 from practice.models import FeePolicy, Practice, TaxRate
 from tests.appointments.helpers import details_post
+from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
 D = Decimal

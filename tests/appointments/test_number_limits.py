@@ -16,9 +16,9 @@ from appointments.services import appointment_mark_completed
 from billing.models import BillingItem
 from practice.models import Practice, TaxRate
 from tests.appointments.helpers import details_post, service_post
+from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
 

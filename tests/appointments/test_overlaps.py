@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from appointments.models import Appointment
 from appointments.services import Recurrence, appointment_create
 from tests.appointments.helpers import WEDNESDAY, at, form_post, url
+from tests.factories import ClientFactory, ServiceFactory
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ import pytest
 from appointments.services import appointment_cancel, appointment_create, appointment_mark_completed
 from billing.models import BillingItem, Package, PackageDraw, PackagePurchase
 from billing.services import package_sell
-
-from .factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 D = Decimal
 

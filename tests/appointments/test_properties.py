@@ -35,8 +35,7 @@ from billing.money import line_amounts
 from billing.selectors import uninvoiced_total
 from practice.models import FeePolicy
 from tests.billing.helpers import sum_lines
-
-from .factories import (
+from tests.factories import (
     ClientFactory,
     ServiceFactory,
     TaxRateFactory,

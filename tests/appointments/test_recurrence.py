@@ -19,8 +19,7 @@ from appointments.services import (
     appointment_update,
     occurrence_starts,
 )
-
-from .factories import ClientFactory, ServiceFactory
+from tests.factories import ClientFactory, ServiceFactory
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -13,9 +13,9 @@ from practice.access import ROLE_REFUSED
 from practice.models import AuditLog, Practice, TaxRate
 from practice.numbers import ENTER_NUMBER
 from tests.appointments.helpers import details_post, service_post, url
+from tests.factories import ClientFactory, ServiceFactory, make_appointment
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory, make_appointment
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from appointments.models import Appointment, BillingDetail
 from billing.models import BillingItem
+from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 from ..conftest import signed_in
-from .factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 pytestmark = pytest.mark.django_db
 

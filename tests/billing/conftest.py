@@ -10,9 +10,7 @@ from django.test import Client as HttpClient
 from billing.models import BillingItem, Package
 from billing.money import line_amounts
 from billing.services import LineInput, invoice_create, package_sell, payment_record_manual
-from tests.appointments.factories import ServiceFactory
-from tests.factories import UserFactory
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory, ServiceFactory, UserFactory
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Page-level helpers the billing view tests share: URLs, and items, invoices, credit and
 payments made the way the pages make them (taking the ``tenant`` fixture, not a practice).
-The practice-level factories of the same names live in tests/billing/factories.py."""
+The practice-level factories of the same names live in tests/factories/billing.py; the
+figures a biller reads back (the client's account, the ledger sums) are here too."""
 
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ from typing import Any
 
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.db.models import Sum
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
 from billing import services
-from billing.models import BillingItem, PackagePurchase
+from billing.models import BillingItem, ClientAccount, LedgerEntry, PackagePurchase
 from billing.money import ZERO, LineAmounts, line_amounts
 from billing.selectors import billing_state_from_items
 from billing.services import invoice_mark_paid, package_sell
-
-from . import factories
+from clients.models import Client as PracticeClient
+from tests import factories
 
 D = Decimal
 
@@ -140,3 +142,32 @@ def sum_lines(lines: list[LineAmounts]) -> LineAmounts:
         tax=sum((line.tax for line in lines), ZERO),
         gross=sum((line.gross for line in lines), ZERO),
     )
+
+
+def account(client: PracticeClient) -> ClientAccount:
+    """The client's balance and credit balance as the client header shows them."""
+    return ClientAccount.objects.get_or_create(practice_id=client.practice_id, client=client)[0]
+
+
+def ledger_sums(client: PracticeClient) -> tuple[Decimal, Decimal]:
+    """(balance, credit balance) summed from the client's ledger rows."""
+    sums = LedgerEntry.objects.filter(client=client).aggregate(b=Sum("balance_delta"), c=Sum("credit_delta"))
+    return sums["b"] or D("0"), sums["c"] or D("0")
+
+
+def ledger_kinds(client: PracticeClient) -> list[tuple[str, Decimal, Decimal]]:
+    """The client's ledger rows, oldest first, as (kind, balance_delta, credit_delta)."""
+    return list(
+        LedgerEntry.objects.filter(client=client)
+        .order_by("created_at", "pk")
+        .values_list("kind", "balance_delta", "credit_delta")
+    )
+
+
+def uninvoiced(client: PracticeClient) -> set[int]:
+    return set(BillingItem.objects.filter(client=client, invoice__isnull=True).values_list("pk", flat=True))
+
+
+def reload(obj):  # type: ignore[no-untyped-def]
+    obj.refresh_from_db()
+    return obj

@@ -17,7 +17,7 @@ from billing.models import Invoice
 from billing.selectors import HISTORY_PAGE_SIZE
 from tests.billing.helpers import give_credit, issued_invoice, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 D = Decimal
 pytestmark = pytest.mark.django_db

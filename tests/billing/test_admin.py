@@ -22,8 +22,7 @@ from billing.models import (
     Payment,
     PaymentAllocation,
 )
-from tests.appointments.factories import ServiceFactory
-from tests.factories import UserFactory
+from tests.factories import ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

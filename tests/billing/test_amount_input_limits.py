@@ -13,7 +13,7 @@ from billing import services
 from billing.models import Invoice, Payment
 from tests.billing.helpers import issued_invoice, make_item, pay, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 D = Decimal
 pytestmark = pytest.mark.django_db

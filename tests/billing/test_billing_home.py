@@ -15,7 +15,7 @@ from billing.models import Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_create, payment_record_manual
 from tests.billing.helpers import add_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

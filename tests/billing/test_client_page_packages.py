@@ -9,9 +9,8 @@ from django.urls import reverse
 
 from billing.models import Package
 from billing.services import package_sell
-from tests.appointments.factories import ServiceFactory
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 

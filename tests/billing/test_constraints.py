@@ -25,8 +25,7 @@ from billing.models import (
     Payment,
     PaymentAllocation,
 )
-
-from .factories import draft_invoice, give_credit, issued_invoice, make_client, make_item, pay
+from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice, make_item, pay
 
 D = Decimal
 
@@ -49,7 +48,7 @@ def sql(statement: str, params: list | None = None) -> None:
 @pytest.fixture
 def books(tenant, practice):
     """Ana with an open invoice of 100 (30 paid), a draft, a credit invoice, and a payment."""
-    ana = make_client(practice, first_name="Ana")
+    ana = ClientFactory(practice=practice, first_name="Ana")
     open_invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
     second = issued_invoice(practice, ana, tenant.biller, "40.00")
     draft = draft_invoice(practice, ana, tenant.biller, "20.00")
@@ -83,7 +82,7 @@ def test_a_duplicate_sequence_in_a_practice_is_refused_by_raw_sql(books):
 
 
 def test_the_same_number_in_another_practice_is_fine(tenant, other_tenant, books):
-    twin = make_client(other_tenant.practice)
+    twin = ClientFactory(practice=other_tenant.practice)
     theirs = issued_invoice(other_tenant.practice, twin, other_tenant.biller)
     assert theirs.number == books["open"].number == "INV-000001"
 

@@ -13,7 +13,7 @@ from billing.tasks import invoice_all_uninvoiced_task
 from billing.views import home as views_home
 from tests.billing.helpers import add_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from billing.services import LineInput, credit_invoice_create, invoice_all_uninv
 from billing.views import home as views_home
 from tests.billing.helpers import add_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -15,7 +15,7 @@ from billing.views.invoices import FOREIGN_IDS
 from practice.models import AuditLog
 from tests.billing.helpers import make_item
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

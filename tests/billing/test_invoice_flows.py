@@ -19,22 +19,17 @@ from billing import services
 from billing.models import BillingItem, Invoice, InvoiceLine, LedgerEntry, Package, Payment
 from billing.money import line_amounts
 from practice.models import AuditLog
-
-from .factories import (
+from tests.billing.helpers import account, ledger_kinds, ledger_sums, reload, uninvoiced
+from tests.factories import (
+    ClientFactory,
     ServiceFactory,
-    account,
     completed_session_items,
     draft_invoice,
     give_credit,
     issued_invoice,
-    ledger_kinds,
-    ledger_sums,
-    make_client,
     make_item,
     make_items,
     pay,
-    reload,
-    uninvoiced,
 )
 
 D = Decimal
@@ -45,7 +40,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ana(practice):
-    return make_client(practice, first_name="Ana", last_name="Aho")
+    return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
 
 
 def figures(invoice: Invoice) -> tuple[str, Decimal, Decimal, Decimal, Decimal]:
@@ -367,8 +362,8 @@ def test_an_expired_package_leaves_the_session_to_a_normal_item(tenant, practice
 
 def test_invoice_all_uninvoiced_makes_one_invoice_per_client_and_nothing_twice(tenant, practice, ana):
     # Given items in the range for two clients, one outside it, and a client with nothing
-    ben = make_client(practice, first_name="Ben")
-    make_client(practice, first_name="Cleo")
+    ben = ClientFactory(practice=practice, first_name="Ben")
+    ClientFactory(practice=practice, first_name="Cleo")
     today = practice.local_today()
     ana_items = make_items(practice, ana, "100.00", "50.00", days_ago=5)
     ben_item = make_item(practice, ben, "80.00", days_ago=4)
@@ -396,7 +391,7 @@ def test_invoice_all_uninvoiced_makes_one_invoice_per_client_and_nothing_twice(t
 
 
 def test_invoice_all_uninvoiced_leaves_other_practices_alone(tenant, other_tenant, practice, ana):
-    twin = make_client(other_tenant.practice, first_name="Ana")
+    twin = ClientFactory(practice=other_tenant.practice, first_name="Ana")
     make_item(other_tenant.practice, twin, "90.00")
     make_item(practice, ana, "100.00")
     today = practice.local_today()
@@ -472,7 +467,7 @@ def test_a_bad_adjustment_of_an_item_saves_nothing(tenant, practice, ana, field,
 
 
 def test_a_client_of_another_practice_cannot_be_invoiced(tenant, other_tenant, practice):
-    twin = make_client(other_tenant.practice)
+    twin = ClientFactory(practice=other_tenant.practice)
     item = make_item(other_tenant.practice, twin)
     with pytest.raises(ValidationError):
         services.invoice_create(practice=practice, client=twin, actor=tenant.biller, item_ids=[item.pk])
@@ -480,7 +475,7 @@ def test_a_client_of_another_practice_cannot_be_invoiced(tenant, other_tenant, p
 
 
 def test_another_clients_items_cannot_be_taken(tenant, practice, ana):
-    ben = make_client(practice)
+    ben = ClientFactory(practice=practice)
     bens_item = make_item(practice, ben)
     with pytest.raises(ValidationError) as exc:
         services.invoice_create(practice=practice, client=ana, actor=tenant.biller, item_ids=[bens_item.pk])

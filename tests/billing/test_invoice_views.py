@@ -16,7 +16,7 @@ from billing.views.appointments import NOTHING_ON_APPOINTMENT
 from practice.models import AuditLog
 from tests.billing.helpers import give_credit, issued_invoice, make_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 D = Decimal
 
@@ -491,7 +491,7 @@ def test_credit_invoice_needs_a_reason(tenant, biller, ana):
 @pytest.mark.django_db
 def test_calendar_create_invoice_issues_one_invoice_per_attendee(tenant, biller):
     from appointments.services import appointment_mark_completed
-    from tests.appointments.factories import ServiceFactory, make_appointment
+    from tests.factories import ServiceFactory, make_appointment
 
     kid1 = ClientFactory(practice=tenant.practice, first_name="Kid")
     kid2 = ClientFactory(practice=tenant.practice, first_name="Sib")
@@ -516,7 +516,7 @@ def test_calendar_create_invoice_issues_one_invoice_per_attendee(tenant, biller)
 @pytest.mark.django_db
 def test_calendar_create_invoice_and_add_payment_for_one_client(tenant, biller, ana):
     from appointments.services import appointment_mark_completed
-    from tests.appointments.factories import ServiceFactory, make_appointment
+    from tests.factories import ServiceFactory, make_appointment
 
     service = ServiceFactory(practice=tenant.practice, price=D("90.00"))
     appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ana], [service])
@@ -600,7 +600,7 @@ def test_the_ledger_agrees_after_the_flows(tenant, biller, ana):
 @pytest.mark.django_db
 def test_appointment_detail_offers_create_invoice_to_billers_once_there_are_items(tenant, biller, ana):
     from appointments.services import appointment_mark_completed
-    from tests.appointments.factories import ServiceFactory, make_appointment
+    from tests.factories import ServiceFactory, make_appointment
 
     service = ServiceFactory(practice=tenant.practice, price=D("90.00"))
     appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ana], [service])

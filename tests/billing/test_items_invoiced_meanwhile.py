@@ -9,7 +9,7 @@ from billing import services
 from billing.models import BillingItem, Invoice
 from tests.billing.helpers import make_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 
 @pytest.fixture

@@ -27,8 +27,9 @@ from billing import services
 from billing.models import ClientAccount, Invoice, InvoiceLine, LedgerEntry, Payment
 from billing.money import LineAmounts, line_amounts, minor_units, quantize
 from practice.models import Practice
+from tests.billing.helpers import ledger_sums
+from tests.factories import ClientFactory, make_item
 
-from .factories import ledger_sums, make_client, make_item
 from .helpers import sum_lines
 
 D = Decimal
@@ -91,7 +92,7 @@ def is_rounded(amount: Decimal, currency: str) -> bool:
 def test_invoice_totals_are_the_sums_of_lines_rounded_one_by_one(tenant, currency, inclusive, lines, credit_lines):
     with rolled_back():
         practice = set_money(tenant.practice, currency, inclusive)
-        client = make_client(practice)
+        client = ClientFactory(practice=practice)
         item_ids = [
             make_item(practice, client, spec["price"], units=spec["units"], tax=spec["tax"]).pk
             for spec in lines
@@ -223,7 +224,7 @@ def snapshot(client) -> tuple:
 def test_the_ledger_balance_is_invoices_less_payments_less_credit(tenant, currency, steps):
     with rolled_back():
         practice = set_money(tenant.practice, currency, False)
-        client = make_client(practice)
+        client = ClientFactory(practice=practice)
         model = Model()
         invoices: list[Invoice] = []
         payments: list[Payment] = []

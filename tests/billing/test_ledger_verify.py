@@ -13,15 +13,14 @@ from django.db.models import F
 
 from billing import services
 from billing.models import ClientAccount, Invoice
-
-from .factories import give_credit, issued_invoice, make_client, pay
+from tests.factories import ClientFactory, give_credit, issued_invoice, pay
 
 D = Decimal
 
 
 def some_books(tenant, practice) -> dict[str, Invoice]:
     """Ana: a paid invoice, a partly paid one with credit applied, a credit invoice, a void one."""
-    ana = make_client(practice, first_name="Ana")
+    ana = ClientFactory(practice=practice, first_name="Ana")
     paid = issued_invoice(practice, ana, tenant.biller, "100.00")
     pay(practice, ana, tenant.biller, "100.00")
     give_credit(practice, ana, tenant.biller, "20.00")

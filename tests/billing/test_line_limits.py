@@ -12,7 +12,7 @@ from billing import services
 from billing.models import Invoice
 from tests.billing.helpers import make_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 D = Decimal
 HUGE = {"units": "999999.99", "price": "999999999.99"}

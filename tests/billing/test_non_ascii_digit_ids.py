@@ -8,7 +8,7 @@ import pytest
 from billing.models import Invoice
 from tests.billing.helpers import issued_invoice, make_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 
 @pytest.fixture

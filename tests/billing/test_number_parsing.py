@@ -15,11 +15,9 @@ from billing import services
 from billing.models import BillingItem, Invoice, Package, Payment
 from practice.models import TaxRate
 from practice.numbers import ENTER_NUMBER, NumberError, format_number_input, parse_number
-from tests.appointments.factories import ClientFactory as ApptClientFactory
-from tests.appointments.factories import ServiceFactory, make_appointment, past_start
 from tests.billing.helpers import issued_invoice, make_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 
 D = Decimal
 ARABIC_INDIC_3, FULL_WIDTH_12 = "\u0663", "\uff11\uff12"
@@ -208,7 +206,7 @@ def test_tax_rate_and_fees_refuse_a_misplaced_comma(tenant):
 @pytest.mark.django_db
 def test_billing_detail_units_refuse_a_misplaced_comma(tenant):
     service = ServiceFactory(practice=tenant.practice, name="Therapy", price=D("120.00"))
-    ada = ApptClientFactory(practice=tenant.practice)
+    ada = ClientFactory(practice=tenant.practice)
     appointment = make_appointment(
         tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
     )

@@ -26,8 +26,8 @@ from billing import locks, services
 from billing.models import BillingItem, Invoice, InvoiceCounter, InvoiceLine, LedgerEntry
 from billing.services import bulk as bulk_services
 from billing.services import invoices as invoice_services
-
-from .factories import account, draft_invoice, make_client, make_items, reload
+from tests.billing.helpers import account, reload
+from tests.factories import ClientFactory, draft_invoice, make_items
 
 D = Decimal
 
@@ -131,7 +131,7 @@ def numbers(practice) -> list[str]:
 
 def test_twenty_drafts_issued_at_once_get_numbers_1_to_20_without_gap_or_repeat(tenant, practice):
     # Given 20 drafts of 10 clients (two each, so clients and the counter are both contended)
-    clients = [make_client(practice) for _ in range(10)]
+    clients = [ClientFactory(practice=practice) for _ in range(10)]
     drafts = [draft_invoice(practice, client, tenant.biller, "100.00") for client in clients for _ in range(2)]
     # When 20 billers press Issue at the same moment
     outcomes = run_at_once(
@@ -152,7 +152,7 @@ def test_twenty_drafts_issued_at_once_get_numbers_1_to_20_without_gap_or_repeat(
 def test_twenty_invoices_issued_at_once_from_a_start_number_continue_it(tenant, practice):
     practice.invoice_prefix, practice.invoice_start_number = "HS/", 500
     practice.save()
-    clients = [make_client(practice) for _ in range(20)]
+    clients = [ClientFactory(practice=practice) for _ in range(20)]
     items = {client.pk: make_items(practice, client, "40.00") for client in clients}
 
     outcomes = run_at_once(
@@ -211,7 +211,7 @@ def issue_fails_after_taking_its_number(point: str, on_failure: Callable[[], Non
 @pytest.mark.parametrize("point", FAILURE_POINTS)
 def test_an_issue_that_fails_after_taking_its_number_leaves_no_gap(tenant, practice, point):
     # Given INV-000001 issued, and two more drafts
-    ana, ben = make_client(practice), make_client(practice)
+    ana, ben = ClientFactory(practice=practice), ClientFactory(practice=practice)
     services.invoice_issue(invoice=draft_invoice(practice, ana, tenant.biller), actor=tenant.biller)
     failing = draft_invoice(practice, ana, tenant.biller, "70.00")
     next_one = draft_invoice(practice, ben, tenant.biller, "30.00")
@@ -233,7 +233,7 @@ def test_an_issue_that_fails_after_taking_its_number_leaves_no_gap(tenant, pract
 @pytest.mark.parametrize("point", FAILURE_POINTS)
 def test_a_biller_waiting_for_the_counter_gets_the_number_a_failed_issue_gives_back(tenant, practice, point):
     # Given two drafts of two clients
-    ana, ben = make_client(practice), make_client(practice)
+    ana, ben = ClientFactory(practice=practice), ClientFactory(practice=practice)
     failing = draft_invoice(practice, ana, tenant.biller, "70.00")
     other = draft_invoice(practice, ben, tenant.biller, "30.00")
     competitor: list[tuple[threading.Thread, Outcome]] = []
@@ -262,7 +262,7 @@ def test_a_biller_waiting_for_the_counter_gets_the_number_a_failed_issue_gives_b
 @pytest.mark.parametrize("billers", [2, 8])
 def test_billers_invoicing_the_same_items_at_once_make_one_invoice(tenant, practice, billers):
     # Given three uninvoiced items of Ana
-    ana = make_client(practice)
+    ana = ClientFactory(practice=practice)
     items = make_items(practice, ana, "100.00", "50.00", "25.00")
     ids = [i.pk for i in items]
     # When several billers create and issue an invoice of them at the same moment
@@ -291,7 +291,7 @@ def test_billers_invoicing_the_same_items_at_once_make_one_invoice(tenant, pract
 
 
 def test_items_invoiced_while_a_biller_holds_them_give_the_message_not_a_second_invoice(tenant, practice):
-    ana = make_client(practice)
+    ana = ClientFactory(practice=practice)
     ids = [i.pk for i in make_items(practice, ana, "100.00", "50.00")]
     competitor: list[tuple[threading.Thread, Outcome]] = []
 
@@ -318,7 +318,7 @@ def test_items_invoiced_while_a_biller_holds_them_give_the_message_not_a_second_
 
 def test_invoice_all_skips_a_client_whose_items_were_invoiced_right_after_it_read_them(tenant, practice):
     # Given uninvoiced items of Ana and Ben
-    ana, ben = make_client(practice), make_client(practice)
+    ana, ben = ClientFactory(practice=practice), ClientFactory(practice=practice)
     ana_ids = [i.pk for i in make_items(practice, ana, "100.00", "50.00")]
     make_items(practice, ben, "80.00")
     today = practice.local_today()

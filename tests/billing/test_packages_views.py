@@ -22,10 +22,9 @@ from billing.services import (
     package_sell,
 )
 from practice.models import AuditLog, TaxRate
-from tests.appointments.factories import ServiceFactory
 from tests.billing.helpers import paid_package, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 

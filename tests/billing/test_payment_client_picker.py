@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from clients.selectors import CLIENT_SEARCH_LIMIT
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from billing.services import TAKES_NO_PAYMENTS, ledger_verify, payment_record_ma
 from billing.views import payments as views
 from tests.billing.helpers import give_credit, issued_invoice, make_item, pay, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -10,7 +10,7 @@ from billing import services
 from billing.models import Invoice
 from billing.services import payments as payment_services
 from tests.billing.helpers import issued_invoice
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 
 @pytest.fixture
@@ -21,8 +21,7 @@ def ana(tenant, other_tenant):
 @pytest.mark.django_db
 def test_oldest_first_skips_an_invoice_paid_between_the_lookup_and_the_lock(tenant, ana, monkeypatch):
     from billing.models import Payment
-
-    from .factories import pay
+    from tests.factories import pay
 
     # Given two open invoices, $100 (older) and $50
     older = issued_invoice(tenant, ana, price="100.00")

@@ -28,8 +28,8 @@ from billing.services import (
     refund_record,
 )
 from practice.models import AuditLog
-
-from .factories import account, give_credit, issued_invoice, ledger_kinds, ledger_sums, make_client, pay, reload
+from tests.billing.helpers import account, ledger_kinds, ledger_sums, reload
+from tests.factories import ClientFactory, give_credit, issued_invoice, pay
 
 D = Decimal
 K = LedgerEntry.Kind
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ana(practice):
-    return make_client(practice, first_name="Ana", last_name="Aho")
+    return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
 
 
 def books(client) -> tuple[Decimal, Decimal]:
@@ -163,7 +163,7 @@ def test_the_same_external_id_for_a_different_amount_is_refused(practice, tenant
 
 
 def test_the_same_external_id_in_another_practice_is_another_payment(practice, other_practice, tenant, ana):
-    bo = make_client(other_practice, first_name="Bo", last_name="Berg")
+    bo = ClientFactory(practice=other_practice, first_name="Bo", last_name="Berg")
     settle(practice, ana, "10.00", "pi_shared")
 
     other = settle(other_practice, bo, "10.00", "pi_shared")
@@ -212,8 +212,8 @@ def test_a_settled_payment_that_cannot_be_is_refused(practice, tenant, ana, kwar
 
 
 def test_a_settled_payment_for_another_practices_client_or_invoice_is_refused(practice, other_practice, tenant, ana):
-    bo = make_client(other_practice, first_name="Bo", last_name="Berg")
-    cy = make_client(practice, first_name="Cy", last_name="Cole")
+    bo = ClientFactory(practice=other_practice, first_name="Bo", last_name="Berg")
+    cy = ClientFactory(practice=practice, first_name="Cy", last_name="Cole")
     cys_invoice = issued_invoice(practice, cy, tenant.biller, "100.00")
 
     with pytest.raises(ValidationError):
@@ -261,7 +261,7 @@ def test_ten_deliveries_of_one_charge_at_once_record_one_payment(tenant, practic
 @pytest.mark.django_db(transaction=True)
 def test_one_external_id_for_two_clients_at_once_records_only_the_first(tenant, practice, ana):
     # Two clients' locks do not serialize the calls: the unique constraint decides.
-    cy = make_client(practice, first_name="Cy", last_name="Cole")
+    cy = ClientFactory(practice=practice, first_name="Cy", last_name="Cole")
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -425,8 +425,8 @@ def test_a_hand_payment_takes_no_card_refund_and_a_card_payment_no_hand_refund(p
 def test_invoice_payable_is_only_the_clients_own_open_invoice_with_a_balance(
     practice, other_practice, tenant, other_tenant, ana
 ):
-    cy = make_client(practice, first_name="Cy", last_name="Cole")
-    bo = make_client(other_practice, first_name="Bo", last_name="Berg")
+    cy = ClientFactory(practice=practice, first_name="Cy", last_name="Cole")
+    bo = ClientFactory(practice=other_practice, first_name="Bo", last_name="Berg")
     open_invoice = issued_invoice(practice, ana, tenant.biller, "100.00")
     paid = issued_invoice(practice, ana, tenant.biller, "20.00")
     settle(practice, ana, "20.00", allocations={paid.pk: D("20.00")})
@@ -451,7 +451,7 @@ def test_client_balance_is_zero_before_any_money_and_the_account_after(practice,
     issued_invoice(practice, ana, tenant.biller, "100.00")
     issued_invoice(practice, ana, tenant.biller, "50.00")
     settle(practice, ana, "120.00", allocations={})  # nothing allocated: all credit
-    bo = make_client(practice, first_name="Bo", last_name="Berg")
+    bo = ClientFactory(practice=practice, first_name="Bo", last_name="Berg")
     settle(practice, bo, "500.00", "pi_bo")
 
     figures = client_balance(ana)

@@ -14,19 +14,8 @@ from django.utils import timezone
 from billing import services
 from billing.models import Invoice, LedgerEntry, Payment, PaymentAllocation
 from practice.models import AuditLog
-
-from .factories import (
-    account,
-    draft_invoice,
-    give_credit,
-    issued_invoice,
-    ledger_kinds,
-    ledger_sums,
-    make_client,
-    make_items,
-    pay,
-    reload,
-)
+from tests.billing.helpers import account, ledger_kinds, ledger_sums, reload
+from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice, make_items, pay
 
 D = Decimal
 K = LedgerEntry.Kind
@@ -36,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ana(practice):
-    return make_client(practice, first_name="Ana", last_name="Aho")
+    return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
 
 
 def figures(invoice: Invoice) -> tuple[str, Decimal, Decimal, Decimal, Decimal]:
@@ -361,7 +350,7 @@ def test_a_negative_or_too_precise_allocation_is_refused(tenant, practice, ana, 
 
 
 def test_a_payment_cannot_go_to_another_clients_or_a_draft_or_void_invoice(tenant, practice, ana):
-    ben = make_client(practice)
+    ben = ClientFactory(practice=practice)
     bens = issued_invoice(practice, ben, tenant.biller, "100.00")
     draft = draft_invoice(practice, ana, tenant.biller)
     void = issued_invoice(practice, ana, tenant.biller, "60.00")
@@ -374,7 +363,7 @@ def test_a_payment_cannot_go_to_another_clients_or_a_draft_or_void_invoice(tenan
 
 
 def test_a_client_of_another_practice_cannot_be_paid_for(tenant, other_tenant, practice):
-    twin = make_client(other_tenant.practice)
+    twin = ClientFactory(practice=other_tenant.practice)
     with pytest.raises(ValidationError):
         pay(practice, twin, tenant.biller, "10.00", to_credit=True)
     assert not Payment.objects.exists()

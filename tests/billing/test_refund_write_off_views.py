@@ -13,7 +13,7 @@ from billing.models import Invoice, Payment, Refund
 from billing.services import REFUND_PLAN_CHANGED, REFUND_TOO_MUCH, invoice_write_off
 from tests.billing.helpers import issued_invoice, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -28,8 +28,8 @@ from billing.services import (
     refund_record,
 )
 from practice.models import AuditLog
-
-from .factories import account, issued_invoice, ledger_sums, make_client, pay, reload
+from tests.billing.helpers import account, ledger_sums, reload
+from tests.factories import ClientFactory, issued_invoice, pay
 
 D = Decimal
 K = LedgerEntry.Kind
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ana(practice):
-    return make_client(practice, first_name="Ana", last_name="Aho")
+    return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
 
 
 def books(client) -> tuple[Decimal, Decimal]:

@@ -20,7 +20,7 @@ from billing.views.invoices import (
 )
 from tests.billing.helpers import give_credit, issued_invoice, make_item, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 D = Decimal
 

@@ -13,15 +13,15 @@ from billing.models import Invoice
 from billing.selectors import credit_list, invoice_list
 from billing.services import invoice_write_off
 from billing.statuses import STATUS_BADGES
-from tests.billing.factories import give_credit, issued_invoice, make_client, make_item, pay
 from tests.conftest import signed_in
+from tests.factories import ClientFactory, give_credit, issued_invoice, make_item, pay
 
 pytestmark = pytest.mark.django_db
 
 
 def invoices_in_every_status(tenant) -> dict[str, Invoice]:
     practice, biller = tenant.practice, tenant.biller
-    client = make_client(practice)
+    client = ClientFactory(practice=practice)
     item = make_item(practice, client)
     made = {
         "draft": services.invoice_create(practice=practice, client=client, actor=biller, item_ids=[item.pk]),

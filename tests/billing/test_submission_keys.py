@@ -22,7 +22,7 @@ from billing.submission import ALREADY_RECORDED, FIELD, PAGE_OUT_OF_DATE, submis
 from billing.views.payments import PAYMENT_RECORDED
 from tests.billing.helpers import issued_invoice, post_at_once, texts, url
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 D = Decimal
 

@@ -31,7 +31,7 @@ from tests.billing.helpers import (
     url,
 )
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 D = Decimal
 
@@ -61,7 +61,7 @@ def today(tenant) -> str:
 
 
 def service_package(tenant) -> Package:
-    from tests.appointments.factories import ServiceFactory
+    from tests.factories import ServiceFactory
 
     service = ServiceFactory(practice=tenant.practice, name="Counselling", price=D("150.00"))
     return Package.objects.create(
@@ -216,7 +216,7 @@ def invoice_all(tenant, ana) -> Case:
 
 def calendar_create_invoice(tenant, ana) -> Case:
     from appointments.services import appointment_mark_completed
-    from tests.appointments.factories import ServiceFactory, make_appointment
+    from tests.factories import ServiceFactory, make_appointment
 
     service = ServiceFactory(practice=tenant.practice, price=D("90.00"))
     appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ana], [service])
@@ -382,7 +382,7 @@ def keyed_forms(html: str) -> int:
 @pytest.mark.django_db
 def test_every_money_form_on_every_page_carries_a_key(tenant, ana):
     from appointments.services import appointment_mark_completed
-    from tests.appointments.factories import ServiceFactory, make_appointment
+    from tests.factories import ServiceFactory, make_appointment
 
     owner = owner_of(tenant)
     make_item(tenant, ana)

@@ -7,20 +7,19 @@ from decimal import Decimal as D
 import pytest
 
 from billing.selectors import uninvoiced_total
-from tests.appointments.factories import ServiceFactory
-from tests.billing.factories import completed_session_items, issued_invoice, make_client, make_item
+from tests.factories import ClientFactory, ServiceFactory, completed_session_items, issued_invoice, make_item
 
 pytestmark = pytest.mark.django_db
 
 
 def test_given_items_some_invoiced_then_only_the_uninvoiced_count_for_the_practice_and_client(tenant, other_tenant):
     practice = tenant.practice
-    alice, bob = make_client(practice), make_client(practice)
+    alice, bob = ClientFactory(practice=practice), ClientFactory(practice=practice)
     make_item(practice, alice, "100.00")
     make_item(practice, alice, "25.50")
     make_item(practice, bob, "40.00")
     issued_invoice(practice, alice, tenant.owner, "999.00")
-    make_item(other_tenant.practice, make_client(other_tenant.practice), "7.00")
+    make_item(other_tenant.practice, ClientFactory(practice=other_tenant.practice), "7.00")
 
     assert uninvoiced_total(practice) == D("165.50")
     assert uninvoiced_total(practice, client=alice) == D("125.50")
@@ -29,12 +28,12 @@ def test_given_items_some_invoiced_then_only_the_uninvoiced_count_for_the_practi
 
 
 def test_given_nothing_uninvoiced_then_the_total_is_zero(tenant):
-    assert uninvoiced_total(tenant.practice, client=make_client(tenant.practice)) == D("0")
+    assert uninvoiced_total(tenant.practice, client=ClientFactory(practice=tenant.practice)) == D("0")
 
 
 def test_given_a_completed_session_then_its_appointment_total_is_its_items(tenant):
     practice = tenant.practice
-    client = make_client(practice)
+    client = ClientFactory(practice=practice)
     service = ServiceFactory(practice=practice, price=D("80.00"))
     items = completed_session_items(practice, tenant.owner, tenant.clinician, client, service)
     make_item(practice, client, "15.00")
@@ -45,6 +44,6 @@ def test_given_a_completed_session_then_its_appointment_total_is_its_items(tenan
 
 def test_another_practice_never_counts_an_appointments_items(tenant, other_tenant):
     practice = tenant.practice
-    client = make_client(practice)
+    client = ClientFactory(practice=practice)
     items = completed_session_items(practice, tenant.owner, tenant.clinician, client)
     assert uninvoiced_total(other_tenant.practice, appointment=items[0].appointment) == D("0")

@@ -22,10 +22,8 @@ from billing.services import (
     package_sell,
 )
 from billing.views import invoices as views
-from tests.appointments.factories import ServiceFactory
-from tests.billing.factories import make_item
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory, ServiceFactory, make_item
 
 pytestmark = pytest.mark.django_db
 D = Decimal

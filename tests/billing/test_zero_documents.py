@@ -13,9 +13,8 @@ from django.urls import reverse
 from billing import services
 from billing.models import ClientAccount, Invoice, LedgerEntry, Payment
 from billing.services import CREDIT_ZERO, ZERO_NEEDS_ITEMS, LineInput, ledger_verify
-from tests.billing.factories import make_item
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory, make_item
 
 pytestmark = pytest.mark.django_db
 D = Decimal

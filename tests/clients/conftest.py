@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from clients.models import Client
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 
 def url(tenant, name: str, **kwargs) -> str:

@@ -9,8 +9,7 @@ from django.urls import reverse
 from clients.models import Client, Payer
 from practice.demo import load_demo_data
 from practice.models import AuditLog, Practice
-from tests.factories import UserFactory
-from tests.factories_clients import ClientFactory, PayerFactory
+from tests.factories import ClientFactory, PayerFactory, UserFactory
 
 
 @pytest.fixture

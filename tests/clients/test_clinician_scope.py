@@ -10,8 +10,7 @@ import pytest
 from appointments.services import appointment_create, appointment_update
 from clients.models import Client
 from practice.models import AuditLog
-from tests.appointments.factories import ServiceFactory, future_start, past_start
-from tests.factories_clients import ClientFactory, PayerFactory
+from tests.factories import ClientFactory, PayerFactory, ServiceFactory, future_start, past_start
 
 from ..conftest import signed_in
 from .conftest import url

@@ -12,7 +12,7 @@ from clients import services
 from clients.models import Client
 from practice.models import AuditLog
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory, PayerFactory
+from tests.factories import ClientFactory, PayerFactory
 
 from .conftest import url
 

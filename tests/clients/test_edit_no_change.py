@@ -7,7 +7,7 @@ import pytest
 from clients import services
 from clients.models import Client
 from practice.models import AuditLog
-from tests.factories_clients import PayerFactory
+from tests.factories import PayerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from billing.services import LineInput, credit_invoice_create, invoice_create
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from clients.models import Client
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory, PayerFactory
+from tests.factories import ClientFactory, PayerFactory
 
 from .conftest import url
 

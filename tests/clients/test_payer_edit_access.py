@@ -10,7 +10,7 @@ from clients.models import Client, Payer
 from clients.views import PAYER_SHARED
 from practice.models import AuditLog, Role
 from tests.conftest import signed_in
-from tests.factories_clients import PayerFactory
+from tests.factories import PayerFactory
 
 from .conftest import url
 

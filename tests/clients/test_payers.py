@@ -7,7 +7,7 @@ import pytest
 from clients import services
 from clients.models import Client, Payer
 from practice.models import AuditLog
-from tests.factories_clients import ClientFactory, PayerFactory
+from tests.factories import ClientFactory, PayerFactory
 
 from .conftest import url
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment, Attendee, Service
 from billing.models import BillingItem, Invoice
-from tests.factories_clients import PayerFactory
+from tests.factories import PayerFactory
 
 from .conftest import url
 

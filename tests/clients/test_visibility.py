@@ -60,7 +60,7 @@ def test_owners_admins_and_billers_see_every_client(tenant, role, clara_client, 
 
 @pytest.mark.django_db
 def test_a_client_of_the_other_practice_is_404_even_by_id(tenant, other_tenant, owner_client):
-    from tests.factories_clients import ClientFactory
+    from tests.factories import ClientFactory
 
     foreign = ClientFactory(practice=other_tenant.practice)
     assert owner_client.get(url(tenant, "clients:detail", client_id=foreign.pk)).status_code == 404

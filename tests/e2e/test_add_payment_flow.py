@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from billing.models import Invoice
 from billing.services import ledger_verify
 from tests.billing.helpers import issued_invoice
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 from .conftest import sign_in
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.billing.factories import make_client, make_item
+from tests.factories import ClientFactory, make_item
 
 from .conftest import sign_in
 
@@ -28,13 +28,13 @@ def test_biller_invoices_all_of_last_week_from_the_billing_page(page: Page, tena
     days_ago = (today - monday).days
 
     # Given two clients with uninvoiced items dated last week ...
-    ana = make_client(practice, first_name="Ana", last_name="Smith")
-    ben = make_client(practice, first_name="Ben", last_name="Jones")
+    ana = ClientFactory(practice=practice, first_name="Ana", last_name="Smith")
+    ben = ClientFactory(practice=practice, first_name="Ben", last_name="Jones")
     make_item(practice, ana, "100.00", days_ago=days_ago, description="Individual therapy")
     make_item(practice, ana, "50.00", days_ago=days_ago - 4, description="Report writing")
     make_item(practice, ben, "80.00", days_ago=days_ago - 2, description="Individual therapy")
     # ... and a third client with an item dated today, outside that range
-    cleo = make_client(practice, first_name="Cleo", last_name="Park")
+    cleo = ClientFactory(practice=practice, first_name="Cleo", last_name="Park")
     make_item(practice, cleo, "40.00", days_ago=0, description="Phone consult")
 
     # When the biller opens Billing from the main navigation

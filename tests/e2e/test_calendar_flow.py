@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.appointments.factories import ClientFactory, ServiceFactory
+from tests.factories import ClientFactory, ServiceFactory
 
 from .conftest import sign_in
 

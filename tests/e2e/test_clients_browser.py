@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.e2e.conftest import sign_in
-from tests.factories_clients import ClientFactory, PayerFactory
+from tests.factories import ClientFactory, PayerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = os.environ.get("CLIENTS_SCREENSHOTS")  # a folder: save screenshots there to look at

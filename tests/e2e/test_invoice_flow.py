@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from billing import services
 from tests.billing.helpers import make_item
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 from .conftest import sign_in
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from billing.models import Payment
 from practice.models import Practice
 from tests.billing.helpers import issued_invoice
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 from .conftest import sign_in
 

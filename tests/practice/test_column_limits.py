@@ -17,8 +17,7 @@ from clients.models import Client, Payer
 from practice.audit import audit_write
 from practice.models import INVOICE_START_TOO_LARGE, AuditLog, Practice, StaffInvite, TaxRate, User
 from practice.text import SINGLE_LINE
-from tests.appointments.factories import ServiceFactory
-from tests.factories_clients import ClientFactory, PayerFactory
+from tests.factories import ClientFactory, PayerFactory, ServiceFactory
 
 from ..conftest import signed_in
 from .conftest import purl

@@ -14,10 +14,9 @@ from appointments.models import Appointment
 from billing.models import Invoice, Payment
 from practice.dates import APPOINTMENT_TOO_FAR, DATE_IN_FUTURE, DATE_TOO_EARLY, DATE_TOO_FAR_AHEAD, DATE_UNSUPPORTED
 from practice.models import Practice
-from tests.appointments.factories import ServiceFactory
 from tests.appointments.helpers import details_post, form_post
 from tests.billing.helpers import issued_invoice
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory, ServiceFactory
 
 from ..conftest import signed_in
 from .conftest import purl

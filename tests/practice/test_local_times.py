@@ -9,9 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from billing.services import invoice_void, invoice_write_off
-from tests.billing.factories import issued_invoice
 from tests.conftest import signed_in
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory, issued_invoice
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from billing import services as billing
 from billing.models import BillingItem
 from practice.models import Practice
 from practice.services import INVOICE_START_LOCKED, PAYMENT_SETTINGS_FIELDS, practice_settings_update
-from tests.factories_clients import ClientFactory
+from tests.factories import ClientFactory
 
 from ..conftest import signed_in
 from .conftest import purl

@@ -1,11 +1,14 @@
-"""factory-boy factories. Tests build two look-alike practices with them (see conftest)."""
+"""Factories for the practice app: users, practices, memberships and tax rates. Tests build two
+look-alike practices with them (see tests/conftest.py)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import factory
 from django.conf import settings
 
-from practice.models import Membership, Practice, Role, User
+from practice.models import Membership, Practice, Role, TaxRate, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -36,3 +39,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     practice = factory.SubFactory(PracticeFactory)
     role = Role.CLINICIAN
+
+
+class TaxRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TaxRate
+
+    name = factory.Sequence(lambda n: f"Tax {n}")
+    percent = Decimal("0")

@@ -1,32 +1,28 @@
-"""Helpers for billing tests: uninvoiced items made quickly, issued invoices, credit, and the
-figures a biller reads (the client's account and the ledger sums).
+"""Builders of billing rows: uninvoiced items, draft and issued invoices, credit and payments.
 
 Items are made either as BillingItem rows whose figures come from billing.money.line_amounts
 (fast, any amount) or through a real completed session (make_appointment +
-appointment_mark_completed), which is what a clinician's day produces.
+appointment_mark_completed), which is what a clinician's day produces. The figures a biller
+reads back (the client's account, the ledger sums) are in tests/billing/helpers.py.
 """
 
 from __future__ import annotations
 
+from datetime import date as Date
 from datetime import timedelta
 from decimal import Decimal
-
-from django.db.models import Sum
 
 from appointments.models import Service
 from appointments.services import appointment_mark_completed
 from billing import services
-from billing.models import BillingItem, ClientAccount, Invoice, LedgerEntry
+from billing.models import BillingItem, Invoice
 from billing.money import line_amounts
 from clients.models import Client
 from practice.models import Practice, User
-from tests.appointments.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+
+from .appointments import ServiceFactory, make_appointment, past_start
 
 D = Decimal
-
-
-def make_client(practice: Practice, **kwargs: object) -> Client:
-    return ClientFactory(practice=practice, **kwargs)
 
 
 def make_item(
@@ -37,9 +33,11 @@ def make_item(
     tax: str | Decimal = "0",
     units: str | Decimal = "1",
     days_ago: int = 3,
+    on: Date | None = None,
     description: str = "Individual therapy",
 ) -> BillingItem:
-    """An uninvoiced item ``days_ago`` (practice's local date), figures as billing.money rounds them."""
+    """An uninvoiced item dated ``on``, or ``days_ago`` (practice's local date), figures as
+    billing.money rounds them."""
     figures = line_amounts(
         units=D(units),
         unit_price=D(price),
@@ -51,7 +49,7 @@ def make_item(
         practice=practice,
         client=client,
         kind=BillingItem.Kind.MANUAL,
-        date=practice.local_today() - timedelta(days=days_ago),
+        date=on or practice.local_today() - timedelta(days=days_ago),
         description=description,
         units=D(units),
         unit_price=D(price),
@@ -78,6 +76,14 @@ def completed_session_items(
     return appointment_mark_completed(appointment=appointment, actor=actor)
 
 
+def invoice_for(item: BillingItem) -> Invoice:
+    """Put ``item`` on a fresh draft invoice, as the invoicing work will."""
+    invoice = Invoice.objects.create(practice=item.practice, client=item.client, currency=item.currency)
+    item.invoice = invoice
+    item.save(update_fields=["invoice"])
+    return invoice
+
+
 def draft_invoice(practice: Practice, client: Client, actor: User, *prices: str) -> Invoice:
     items = make_items(practice, client, *(prices or ("100.00",)))
     return services.invoice_create(practice=practice, client=client, actor=actor, item_ids=[i.pk for i in items])
@@ -86,6 +92,7 @@ def draft_invoice(practice: Practice, client: Client, actor: User, *prices: str)
 def issued_invoice(
     practice: Practice, client: Client, actor: User, *prices: str, apply_credit: bool = False
 ) -> Invoice:
+    """An issued invoice of one item per price (one of 100.00 if none is given)."""
     items = make_items(practice, client, *(prices or ("100.00",)))
     return services.invoice_create(
         practice=practice,
@@ -113,6 +120,7 @@ def give_credit(
 def pay(
     practice: Practice, client: Client, actor: User, amount: str, *, to_credit: bool = False, **kwargs: object
 ) -> services.PaymentResult:
+    """A manual (cash) payment received today, recorded as the Add payment form records it."""
     return services.payment_record_manual(
         practice=practice,
         client=client,
@@ -123,51 +131,3 @@ def pay(
         overpayment_to_credit=to_credit,
         **kwargs,
     )
-
-
-def account(client: Client) -> ClientAccount:
-    """The client's balance and credit balance as the client header shows them."""
-    return ClientAccount.objects.get_or_create(practice_id=client.practice_id, client=client)[0]
-
-
-def ledger_sums(client: Client) -> tuple[Decimal, Decimal]:
-    """(balance, credit balance) summed from the client's ledger rows."""
-    sums = LedgerEntry.objects.filter(client=client).aggregate(b=Sum("balance_delta"), c=Sum("credit_delta"))
-    return sums["b"] or D("0"), sums["c"] or D("0")
-
-
-def ledger_kinds(client: Client) -> list[tuple[str, Decimal, Decimal]]:
-    """The client's ledger rows, oldest first, as (kind, balance_delta, credit_delta)."""
-    return list(
-        LedgerEntry.objects.filter(client=client)
-        .order_by("created_at", "pk")
-        .values_list("kind", "balance_delta", "credit_delta")
-    )
-
-
-def uninvoiced(client: Client) -> set[int]:
-    return set(BillingItem.objects.filter(client=client, invoice__isnull=True).values_list("pk", flat=True))
-
-
-def reload(obj):  # type: ignore[no-untyped-def]
-    obj.refresh_from_db()
-    return obj
-
-
-__all__ = [
-    "ClientFactory",
-    "ServiceFactory",
-    "account",
-    "completed_session_items",
-    "draft_invoice",
-    "give_credit",
-    "issued_invoice",
-    "ledger_kinds",
-    "ledger_sums",
-    "make_client",
-    "make_item",
-    "make_items",
-    "pay",
-    "reload",
-    "uninvoiced",
-]

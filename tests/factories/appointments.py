@@ -1,4 +1,5 @@
-"""Factories and helpers for clients, services and appointments (tests/appointments, tests/billing)."""
+"""Factories for the appointments app: services, and appointments booked through the service
+that the calendar uses, at a start relative to the practice's local now."""
 
 from __future__ import annotations
 
@@ -9,26 +10,8 @@ import factory
 
 from appointments.models import Appointment, Service
 from appointments.services import appointment_create
-from billing.models import Invoice
 from clients.models import Client
-from practice.models import Practice, TaxRate, User
-
-
-class ClientFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Client
-
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
-    email = factory.Sequence(lambda n: f"client{n}@example.test")
-
-
-class TaxRateFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = TaxRate
-
-    name = factory.Sequence(lambda n: f"Tax {n}")
-    percent = Decimal("0")
+from practice.models import Practice, User
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):
@@ -42,14 +25,6 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     default_duration_minutes = 50
     price = Decimal("150.00")
     payment_type = Service.PaymentType.SELF_PAY
-
-
-def invoice_for(item) -> Invoice:  # type: ignore[no-untyped-def]
-    """Put ``item`` on a fresh draft invoice, as the invoicing work will."""
-    invoice = Invoice.objects.create(practice=item.practice, client=item.client, currency=item.currency)
-    item.invoice = invoice
-    item.save(update_fields=["invoice"])
-    return invoice
 
 
 def past_start(practice: Practice, days: int = 2, hour: int = 10) -> datetime:
@@ -82,14 +57,3 @@ def make_appointment(
         duration_minutes=duration_minutes,
     )
     return appointment
-
-
-__all__ = [
-    "ClientFactory",
-    "ServiceFactory",
-    "TaxRateFactory",
-    "future_start",
-    "invoice_for",
-    "make_appointment",
-    "past_start",
-]

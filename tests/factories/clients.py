@@ -1,4 +1,4 @@
-"""Factories for clients and payers (tests/factories.py holds the practice ones)."""
+"""Factories for the clients app: clients and their payers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import factory
 
 from clients.models import Client, Payer
 
-from .factories import PracticeFactory
+from .practice import PracticeFactory
 
 
 class PayerFactory(factory.django.DjangoModelFactory):
@@ -21,6 +21,9 @@ class PayerFactory(factory.django.DjangoModelFactory):
 
 
 class ClientFactory(factory.django.DjangoModelFactory):
+    """A client with numbered names, email and phone (unique, so a page or a search shows
+    exactly the clients a test made); ``clinicians=[...]`` assigns clinicians."""
+
     class Meta:
         model = Client
         skip_postgeneration_save = True

@@ -1,0 +1,36 @@
+"""Factories and row builders, one module per app; import them from here."""
+
+from .appointments import ServiceFactory, future_start, make_appointment, past_start
+from .billing import (
+    completed_session_items,
+    draft_invoice,
+    give_credit,
+    invoice_for,
+    issued_invoice,
+    make_item,
+    make_items,
+    pay,
+)
+from .clients import ClientFactory, PayerFactory
+from .practice import MembershipFactory, PracticeFactory, TaxRateFactory, UserFactory
+
+__all__ = [
+    "ClientFactory",
+    "MembershipFactory",
+    "PayerFactory",
+    "PracticeFactory",
+    "ServiceFactory",
+    "TaxRateFactory",
+    "UserFactory",
+    "completed_session_items",
+    "draft_invoice",
+    "future_start",
+    "give_credit",
+    "invoice_for",
+    "issued_invoice",
+    "make_appointment",
+    "make_item",
+    "make_items",
+    "past_start",
+    "pay",
+]

@@ -11,8 +11,7 @@ from appointments import services_settings as ss
 from billing import services
 from practice.models import Practice
 from tests.appointments.helpers import details_post
-from tests.billing.helpers import make_item
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ def _data(practice: Practice, **overrides: str) -> dict:
 def test_the_currency_cannot_change_under_uninvoiced_billing_items(tenant):
     # Given a USD practice with no invoice yet, but an uninvoiced session of $100.50
     client = ClientFactory(practice=tenant.practice)
-    item = make_item(tenant, client, price="100.50")
+    item = make_item(tenant.practice, client, price="100.50")
     # When the owner switches the practice to yen
     with pytest.raises(ss.ValidationError) as exc:
         ss.billing_details_update(

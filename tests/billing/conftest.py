@@ -7,10 +7,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client as HttpClient
 
-from billing.models import BillingItem, Package
-from billing.money import line_amounts
+from billing.models import Package
 from billing.services import LineInput, invoice_create, package_sell, payment_record_manual
-from tests.factories import ClientFactory, ServiceFactory, UserFactory
+from tests.factories import ClientFactory, ServiceFactory, UserFactory, make_item
 
 
 @pytest.fixture
@@ -25,23 +24,6 @@ def superuser_client(root) -> HttpClient:
     return client
 
 
-def _item(practice, client, invoice=None) -> BillingItem:
-    figures = line_amounts(units=1, unit_price=Decimal("90"), tax_percent=0, currency=practice.currency)
-    return BillingItem.objects.create(
-        practice=practice,
-        client=client,
-        kind=BillingItem.Kind.MANUAL,
-        date=practice.local_today(),
-        description="Session",
-        unit_price=Decimal("90"),
-        net=figures.net,
-        tax=figures.tax,
-        amount=figures.gross,
-        currency=practice.currency,
-        invoice=invoice,
-    )
-
-
 @pytest.fixture
 def books(tenant):
     """An issued invoice with a line, a part payment, a package sale and an uninvoiced item."""
@@ -51,7 +33,7 @@ def books(tenant):
         practice=practice,
         client=ana,
         actor=tenant.biller,
-        item_ids=[_item(practice, ana).pk],
+        item_ids=[make_item(practice, ana, "90", days_ago=0, description="Session").pk],
         lines=[LineInput(description="Report writing", unit_price=Decimal("60"))],
         issue=True,
     )
@@ -68,4 +50,10 @@ def books(tenant):
         practice=practice, name="10 sessions", service=ServiceFactory(practice=practice), sessions=10, price=100
     )
     purchase = package_sell(practice=practice, client=ana, package=package, actor=tenant.biller)
-    return {"ana": ana, "invoice": invoice, "payment": payment, "purchase": purchase, "item": _item(practice, ana)}
+    return {
+        "ana": ana,
+        "invoice": invoice,
+        "payment": payment,
+        "purchase": purchase,
+        "item": make_item(practice, ana, "90", days_ago=0, description="Session"),
+    }

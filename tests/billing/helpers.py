@@ -1,12 +1,10 @@
-"""Page-level helpers the billing view tests share: URLs, and items, invoices, credit and
-payments made the way the pages make them (taking the ``tenant`` fixture, not a practice).
-The practice-level factories of the same names live in tests/factories/billing.py; the
-figures a biller reads back (the client's account, the ledger sums) are here too."""
+"""Helpers the billing tests share that build no rows of their own: the figures a biller reads
+(the client's account, the ledger sums), forms posted as a page posts them, and POSTs
+released at once. Rows are built with tests/factories."""
 
 from __future__ import annotations
 
 import threading
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,13 +15,10 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from billing import services
-from billing.models import BillingItem, ClientAccount, LedgerEntry, PackagePurchase
-from billing.money import ZERO, LineAmounts, line_amounts
+from billing.models import BillingItem, ClientAccount, LedgerEntry
+from billing.money import ZERO, LineAmounts
 from billing.selectors import billing_state_from_items
-from billing.services import invoice_mark_paid, package_sell
 from clients.models import Client as PracticeClient
-from tests import factories
 
 D = Decimal
 
@@ -32,63 +27,13 @@ def url(tenant, name: str, **kwargs) -> str:
     return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
 
 
-def make_item(tenant, client, price="100.00", tax="0", units="1", description="Individual therapy", days_ago=3):
-    """An uninvoiced billing item, as completing a session makes one (the tenant's practice)."""
-    return factories.make_item(
-        tenant.practice, client, price, tax=tax, units=units, description=description, days_ago=days_ago
-    )
-
-
-def give_credit(tenant, client, amount="30.00"):
-    return services.credit_invoice_create(
-        practice=tenant.practice,
-        client=client,
-        actor=tenant.owner,
-        reason="Goodwill",
-        lines=[services.LineInput(description="Goodwill credit", unit_price=D(amount))],
-    )
-
-
-def issued_invoice(tenant, client, price="100.00"):
-    return services.invoice_create(
-        practice=tenant.practice,
-        client=client,
-        actor=tenant.owner,
-        issue=True,
-        item_ids=[make_item(tenant, client, price=price).pk],
-    )
-
-
-def pay(client, tenant, query: dict, **data):
+def post_payment(browser: Client, tenant, query: dict, **data) -> HttpResponse:
+    """Submit the Add payment form (opened with ``query``, e.g. ``{"client": ana.pk}``) as
+    ``browser``: cash, received today, unless ``data`` says otherwise."""
     today = tenant.practice.local_today().isoformat()
     post = {"received_on": today, "method": "cash", "reference": "", **data}
     qs = "&".join(f"{k}={v}" for k, v in query.items())
-    return client.post(f"{url(tenant, 'billing:payment_new')}?{qs}", post)
-
-
-def add_item(practice, client, on: date, price: str = "100.00") -> BillingItem:
-    figures = line_amounts(units=1, unit_price=Decimal(price), tax_percent=0, currency=practice.currency)
-    return BillingItem.objects.create(
-        practice=practice,
-        client=client,
-        kind=BillingItem.Kind.MANUAL,
-        date=on,
-        description="Session",
-        unit_price=Decimal(price),
-        net=figures.net,
-        tax=figures.tax,
-        amount=figures.gross,
-        currency=practice.currency,
-    )
-
-
-def paid_package(tenant, package, client) -> PackagePurchase:
-    """A package sold to ``client`` whose invoice has been paid in full."""
-    purchase = package_sell(practice=tenant.practice, client=client, package=package, actor=tenant.biller)
-    invoice_mark_paid(invoice=purchase.invoice, actor=tenant.biller, method="cash")
-    purchase.invoice.refresh_from_db()
-    assert purchase.invoice.status == "paid"
-    return purchase
+    return browser.post(f"{url(tenant, 'billing:payment_new')}?{qs}", post)
 
 
 THREADS = 10

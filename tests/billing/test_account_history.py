@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from billing import services
 from billing.models import Invoice
 from billing.selectors import HISTORY_PAGE_SIZE
-from tests.billing.helpers import give_credit, issued_invoice, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, give_credit, issued_invoice
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ def row_totals(html: str) -> list[str]:
 
 def test_52_invoices_are_all_listed_across_pages_and_add_up_to_the_header(tenant, biller, ana):
     for _ in range(52):
-        issued_invoice(tenant, ana, price="10.00")
+        issued_invoice(tenant.practice, ana, tenant.owner, "10.00")
     first = tab(biller, tenant, ana).content.decode()
     assert 'data-testid="client-balance">$520.00<' in first
     seen = row_totals(first)
@@ -66,8 +66,8 @@ def test_52_invoices_are_all_listed_across_pages_and_add_up_to_the_header(tenant
 
 
 def test_the_account_history_shows_each_movement_with_running_balances(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
-    give_credit(tenant, ana, amount="30.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
     services.credit_apply(invoice=invoice, actor=tenant.biller, amount=D("30.00"))
     services.payment_record_manual(
         practice=tenant.practice,
@@ -93,7 +93,7 @@ def test_the_account_history_shows_each_movement_with_running_balances(tenant, b
 
 def test_history_pages_start_from_the_opening_balance_of_the_rows_before(tenant, biller, ana):
     for _ in range(HISTORY_PAGE_SIZE + 5):
-        issued_invoice(tenant, ana, price="10.00")
+        issued_invoice(tenant.practice, ana, tenant.owner, "10.00")
     # The newest page is shown first: 5 rows, opening at 25 x 10.00
     html = tab(biller, tenant, ana).content.decode()
     assert "Page 2 of 2" in html
@@ -109,7 +109,7 @@ def test_history_pages_start_from_the_opening_balance_of_the_rows_before(tenant,
 def test_the_billing_tab_runs_the_same_queries_for_5_or_60_rows(tenant, biller, ana, django_assert_max_num_queries):
     def grow(n: int) -> None:
         for _ in range(n):
-            invoice = issued_invoice(tenant, ana, price="10.00")
+            invoice = issued_invoice(tenant.practice, ana, tenant.owner, "10.00")
             services.invoice_mark_paid(invoice=invoice, actor=tenant.biller)
 
     grow(5)
@@ -126,8 +126,8 @@ def test_the_billing_tab_runs_the_same_queries_for_5_or_60_rows(tenant, biller, 
 
 
 def test_the_credits_tab_lists_credit_invoices_and_overpayments_and_where_they_went(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
-    credit = give_credit(tenant, ana, amount="30.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    credit = give_credit(tenant.practice, ana, tenant.owner, "30.00")
     services.credit_apply(invoice=invoice, actor=tenant.biller, amount=D("20.00"))
     services.payment_record_manual(
         practice=tenant.practice,
@@ -139,7 +139,7 @@ def test_the_credits_tab_lists_credit_invoices_and_overpayments_and_where_they_w
         reference="CHQ-9",
         overpayment_to_credit=True,
     )
-    later = issued_invoice(tenant, ana, price="25.00")
+    later = issued_invoice(tenant.practice, ana, tenant.owner, "25.00")
     services.credit_apply(invoice=later, actor=tenant.biller)
     response = biller.get(url(tenant, "billing:credits"))
     html = response.content.decode()
@@ -162,8 +162,8 @@ def test_the_credits_tab_lists_credit_invoices_and_overpayments_and_where_they_w
 
 
 def test_credit_returned_by_a_void_goes_back_to_its_credit(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
-    give_credit(tenant, ana, amount="30.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
     services.credit_apply(invoice=invoice, actor=tenant.biller)
     services.invoice_void(invoice=Invoice.objects.get(pk=invoice.pk), actor=tenant.biller, reason="Wrong client")
     html = biller.get(url(tenant, "billing:credits")).content.decode()

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 
 from billing import services
 from billing.models import Invoice, Payment
-from tests.billing.helpers import issued_invoice, make_item, pay, url
+from tests.billing.helpers import post_payment, url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice, make_item
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -50,9 +50,9 @@ def test_given_an_invoice_when_paying_a_huge_or_too_fine_amount_as_credit_then_a
     tenant, biller, ana, amount, message
 ):
     # Given an open invoice of 100
-    invoice = issued_invoice(tenant, ana)
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner)
     # When the biller pays an impossible amount and answers "Keep as credit"
-    response = pay(biller, tenant, {"invoice": invoice.pk}, amount=amount, overpayment_to_credit="1")
+    response = post_payment(biller, tenant, {"invoice": invoice.pk}, amount=amount, overpayment_to_credit="1")
     # Then the amount field says why, and nothing is saved
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -62,14 +62,14 @@ def test_given_an_invoice_when_paying_a_huge_or_too_fine_amount_as_credit_then_a
 
 
 def test_an_exponent_allocation_is_a_field_error(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana)
-    response = pay(biller, tenant, {"invoice": invoice.pk}, amount="50", **{f"alloc_{invoice.pk}": "5e1"})
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner)
+    response = post_payment(biller, tenant, {"invoice": invoice.pk}, amount="50", **{f"alloc_{invoice.pk}": "5e1"})
     assert response.status_code == 400 and services.ENTER_AMOUNT in response.content.decode()
     assert not Payment.objects.exists()
 
 
 def test_the_service_refuses_huge_amounts_without_crashing(tenant, ana):
-    issued_invoice(tenant, ana)
+    issued_invoice(tenant.practice, ana, tenant.owner)
     for amount in (D("1e15"), D("1e30")):
         with pytest.raises(ValidationError) as exc:
             services.payment_record_manual(
@@ -105,7 +105,7 @@ def test_given_an_uninvoiced_item_when_adjusted_beyond_the_columns_then_a_field_
     tenant, biller, ana, field, value, message
 ):
     # Given an uninvoiced item of 100
-    item = make_item(tenant, ana)
+    item = make_item(tenant.practice, ana)
     figures = {"units": "1", "price": "100", "tax": "0", field: value}
     # When the biller creates an invoice with one figure out of range
     response = biller.post(
@@ -136,7 +136,7 @@ def test_given_an_uninvoiced_item_when_adjusted_beyond_the_columns_then_a_field_
 def test_given_an_open_invoice_when_a_line_is_edited_beyond_the_columns_then_nothing_changes(
     tenant, biller, ana, field, value, message
 ):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     line = invoice.lines.get()
     figures = {"units": "1", "price": "100", "tax": "0", field: value}
     response = biller.post(
@@ -205,7 +205,7 @@ def test_a_free_line_beyond_the_columns_is_a_field_error(tenant, biller, ana, fi
     ],
 )
 def test_an_adjustment_finer_or_larger_than_the_columns_is_refused_not_rounded(tenant, ana, adjustment, errors):
-    item = make_item(tenant, ana)
+    item = make_item(tenant.practice, ana)
     with pytest.raises(ValidationError) as exc:
         services.invoice_create(
             practice=tenant.practice,
@@ -219,7 +219,7 @@ def test_an_adjustment_finer_or_larger_than_the_columns_is_refused_not_rounded(t
 
 
 def test_an_invoice_update_with_units_finer_than_the_column_is_refused(tenant, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     line = invoice.lines.get()
     with pytest.raises(ValidationError) as exc:
         services.invoice_update(

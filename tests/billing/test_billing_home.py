@@ -13,17 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from billing.forms.home import DATE_ORDER, last_month, last_week
 from billing.models import Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_create, payment_record_manual
-from tests.billing.helpers import add_item, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice, make_item
 
 pytestmark = pytest.mark.django_db
-
-
-def issued_invoice(tenant, client, price: str = "100.00", days_ago: int = 3) -> Invoice:
-    practice = tenant.practice
-    item = add_item(practice, client, practice.local_today() - timedelta(days=days_ago), price)
-    return invoice_create(practice=practice, client=client, actor=tenant.biller, item_ids=[item.pk], issue=True)
 
 
 def make_overdue(invoice: Invoice) -> None:
@@ -34,7 +28,7 @@ def make_overdue(invoice: Invoice) -> None:
 def ana(tenant, other_tenant):
     # A look-alike in the other practice, with an invoice of its own that must never show.
     twin = ClientFactory(practice=other_tenant.practice, first_name="Ana", last_name="Lima")
-    issued_invoice(other_tenant, twin, "999.00")
+    issued_invoice(other_tenant.practice, twin, other_tenant.biller, "999.00")
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Lima", clinicians=[tenant.clinician])
 
 
@@ -54,8 +48,8 @@ def rows(response, testid: str) -> int:
 
 def test_biller_sees_invoices_with_derived_statuses_and_totals(tenant, ana, bruno):
     # Given an open invoice, a partly paid one, an overdue one and a paid one
-    open_one = issued_invoice(tenant, ana, "100.00")
-    partly = issued_invoice(tenant, ana, "200.00")
+    open_one = issued_invoice(tenant.practice, ana, tenant.biller, "100.00")
+    partly = issued_invoice(tenant.practice, ana, tenant.biller, "200.00")
     payment_record_manual(
         practice=tenant.practice,
         client=ana,
@@ -65,9 +59,9 @@ def test_biller_sees_invoices_with_derived_statuses_and_totals(tenant, ana, brun
         method="cash",
         allocations={partly.pk: Decimal("50.00")},
     )
-    overdue = issued_invoice(tenant, bruno, "80.00")
+    overdue = issued_invoice(tenant.practice, bruno, tenant.biller, "80.00")
     make_overdue(overdue)
-    paid = issued_invoice(tenant, bruno, "40.00")
+    paid = issued_invoice(tenant.practice, bruno, tenant.biller, "40.00")
     payment_record_manual(
         practice=tenant.practice,
         client=bruno,
@@ -107,12 +101,12 @@ def test_biller_sees_invoices_with_derived_statuses_and_totals(tenant, ana, brun
 def test_status_filter_includes_derived_statuses(tenant, ana, bruno, status, expected):
     # Given invoices in each status
     made = {
-        "open": issued_invoice(tenant, ana, "100.00"),
-        "partly": issued_invoice(tenant, ana, "200.00"),
-        "overdue": issued_invoice(tenant, bruno, "80.00"),
-        "paid": issued_invoice(tenant, bruno, "40.00"),
+        "open": issued_invoice(tenant.practice, ana, tenant.biller, "100.00"),
+        "partly": issued_invoice(tenant.practice, ana, tenant.biller, "200.00"),
+        "overdue": issued_invoice(tenant.practice, bruno, tenant.biller, "80.00"),
+        "paid": issued_invoice(tenant.practice, bruno, tenant.biller, "40.00"),
     }
-    item = add_item(tenant.practice, ana, tenant.practice.local_today())
+    item = make_item(tenant.practice, ana, on=tenant.practice.local_today())
     made["draft"] = invoice_create(practice=tenant.practice, client=ana, actor=tenant.biller, item_ids=[item.pk])
     payment_record_manual(
         practice=tenant.practice,
@@ -145,8 +139,8 @@ def test_status_filter_includes_derived_statuses(tenant, ana, bruno, status, exp
 
 def test_filters_by_client_clinician_dates_and_number(tenant, ana, bruno):
     # Given one invoice for Ana (Clara's client) and an older one for Bruno (Daniel's)
-    ana_invoice = issued_invoice(tenant, ana)
-    bruno_invoice = issued_invoice(tenant, bruno)
+    ana_invoice = issued_invoice(tenant.practice, ana, tenant.biller)
+    bruno_invoice = issued_invoice(tenant.practice, bruno, tenant.biller)
     Invoice.objects.filter(pk=bruno_invoice.pk).update(issue_date=date(2024, 1, 15))
     client = signed_in(tenant.biller)
 
@@ -166,7 +160,7 @@ def test_filters_by_client_clinician_dates_and_number(tenant, ana, bruno):
 
 
 def test_end_before_start_is_a_field_error(tenant, ana):
-    issued_invoice(tenant, ana)
+    issued_invoice(tenant.practice, ana, tenant.biller)
     response = signed_in(tenant.biller).get(
         url(tenant, "billing:invoices"), {"date_from": "2025-02-01", "date_to": "2025-01-01"}
     )
@@ -176,7 +170,7 @@ def test_end_before_start_is_a_field_error(tenant, ana):
 
 def test_invoices_are_paginated_by_fifty(tenant, ana):
     for _ in range(55):
-        issued_invoice(tenant, ana, "10.00")
+        issued_invoice(tenant.practice, ana, tenant.biller, "10.00")
     client = signed_in(tenant.biller)
     first = client.get(url(tenant, "billing:invoices"))
     second = client.get(url(tenant, "billing:invoices"), {"page": 2})
@@ -218,7 +212,7 @@ def test_query_count_does_not_grow_with_rows(tenant, ana, bruno, tab, django_ass
     def grow(n: int) -> None:
         for i in range(n):
             who = ClientFactory(practice=tenant.practice, clinicians=[tenant.clinician])
-            add_item(tenant.practice, who, tenant.practice.local_today() - timedelta(days=i % 9))
+            make_item(tenant.practice, who, on=tenant.practice.local_today() - timedelta(days=i % 9))
         _bulk_invoices(tenant, [ana, bruno], n)
         for _ in range(n // 5):
             payment_record_manual(
@@ -257,10 +251,10 @@ def test_query_count_does_not_grow_with_rows(tenant, ana, bruno, tab, django_ass
 
 def test_uninvoiced_tab_lists_clients_with_counts_and_totals(tenant, ana, bruno):
     today = tenant.practice.local_today()
-    add_item(tenant.practice, ana, today - timedelta(days=3), "100.00")
-    add_item(tenant.practice, ana, today - timedelta(days=2), "50.00")
-    add_item(tenant.practice, bruno, today - timedelta(days=1), "80.00")
-    invoiced = add_item(tenant.practice, bruno, today, "500.00")
+    make_item(tenant.practice, ana, "100.00", on=today - timedelta(days=3))
+    make_item(tenant.practice, ana, "50.00", on=today - timedelta(days=2))
+    make_item(tenant.practice, bruno, "80.00", on=today - timedelta(days=1))
+    invoiced = make_item(tenant.practice, bruno, "500.00", on=today)
     invoice_create(practice=tenant.practice, client=bruno, actor=tenant.biller, item_ids=[invoiced.pk], issue=True)
 
     response = signed_in(tenant.biller).get(url(tenant, "billing:home"))
@@ -274,7 +268,7 @@ def test_uninvoiced_tab_lists_clients_with_counts_and_totals(tenant, ana, bruno)
 
 
 def test_payments_and_credits_tabs(tenant, ana):
-    invoice = issued_invoice(tenant, ana, "100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.biller, "100.00")
     payment_record_manual(
         practice=tenant.practice,
         client=ana,
@@ -328,10 +322,10 @@ def test_quick_picks_are_last_week_and_last_month():
 
 def test_invoice_all_previews_then_creates_one_invoice_per_client(tenant, ana, bruno):
     # Given uninvoiced items for two clients in January, and one of Ana's in February
-    add_item(tenant.practice, ana, date(2025, 1, 6), "100.00")
-    add_item(tenant.practice, ana, date(2025, 1, 13), "100.00")
-    add_item(tenant.practice, bruno, date(2025, 1, 20), "80.00")
-    february = add_item(tenant.practice, ana, date(2025, 2, 3), "100.00")
+    make_item(tenant.practice, ana, "100.00", on=date(2025, 1, 6))
+    make_item(tenant.practice, ana, "100.00", on=date(2025, 1, 13))
+    make_item(tenant.practice, bruno, "80.00", on=date(2025, 1, 20))
+    february = make_item(tenant.practice, ana, "100.00", on=date(2025, 2, 3))
     client = signed_in(tenant.biller)
     page_url = url(tenant, "billing:invoice_all")
 
@@ -365,7 +359,7 @@ def test_invoice_all_previews_then_creates_one_invoice_per_client(tenant, ana, b
 
 
 def test_invoice_all_as_drafts(tenant, ana):
-    add_item(tenant.practice, ana, date(2025, 1, 6), "100.00")
+    make_item(tenant.practice, ana, "100.00", on=date(2025, 1, 6))
     signed_in(tenant.biller).post(
         url(tenant, "billing:invoice_all"), {"date_from": "2025-01-01", "date_to": "2025-01-31", "mode": "draft"}
     )
@@ -374,7 +368,7 @@ def test_invoice_all_as_drafts(tenant, ana):
 
 
 def test_invoice_all_with_the_end_before_the_start_is_a_field_error(tenant, ana):
-    add_item(tenant.practice, ana, date(2025, 1, 6))
+    make_item(tenant.practice, ana, on=date(2025, 1, 6))
     client = signed_in(tenant.biller)
     page_url = url(tenant, "billing:invoice_all")
 
@@ -407,7 +401,7 @@ def test_invoice_all_offers_the_cadence_quick_picks(tenant):
 @pytest.mark.parametrize("tab", ["billing:home", "billing:invoices", "billing:payments"])
 def test_client_name_links_filter_to_that_client(tenant, ana, tab):
     # Given an invoice of Ana's with a part payment and an uninvoiced item, so she is a row on every tab
-    invoice = issued_invoice(tenant, ana, "100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.biller, "100.00")
     payment_record_manual(
         practice=tenant.practice,
         client=ana,
@@ -417,7 +411,7 @@ def test_client_name_links_filter_to_that_client(tenant, ana, tab):
         method="cash",
         allocations={invoice.pk: Decimal("40.00")},
     )
-    add_item(tenant.practice, ana, tenant.practice.local_today())
+    make_item(tenant.practice, ana, on=tenant.practice.local_today())
     client = signed_in(tenant.biller)
 
     # When the biller follows the link on her name

@@ -11,9 +11,9 @@ import pytest
 from billing.models import Invoice
 from billing.tasks import invoice_all_uninvoiced_task
 from billing.views import home as views_home
-from tests.billing.helpers import add_item, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def three_clients(tenant):
     clients = [ClientFactory(practice=tenant.practice, first_name=name) for name in ("Ana", "Bruno", "Cleo")]
     for client in clients:
-        add_item(tenant.practice, client, date(2025, 1, 6), "100.00")
+        make_item(tenant.practice, client, "100.00", on=date(2025, 1, 6))
     return clients
 
 

@@ -14,9 +14,9 @@ import pytest
 from billing.models import ClientAccount, Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_all_uninvoiced, invoice_issue, ledger_verify
 from billing.views import home as views_home
-from tests.billing.helpers import add_item, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, make_item
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -27,7 +27,7 @@ JANUARY = {"date_from": "2025-01-01", "date_to": "2025-01-31"}
 def ana(tenant):
     """Ana has 150.00 uninvoiced in January and 50.00 credit."""
     client = ClientFactory(practice=tenant.practice, first_name="Ana")
-    add_item(tenant.practice, client, date(2025, 1, 6), "150.00")
+    make_item(tenant.practice, client, "150.00", on=date(2025, 1, 6))
     credit_invoice_create(
         practice=tenant.practice,
         client=client,

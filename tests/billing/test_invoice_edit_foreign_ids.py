@@ -13,9 +13,8 @@ from billing import services
 from billing.models import BillingItem
 from billing.views.invoices import FOREIGN_IDS
 from practice.models import AuditLog
-from tests.billing.helpers import make_item
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, make_item
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +36,7 @@ def edit_url(invoice) -> str:
 
 
 def open_invoice(tenant, client, *prices):
-    items = [make_item(tenant, client, price=price) for price in prices]
+    items = [make_item(tenant.practice, client, price=price) for price in prices]
     return services.invoice_create(
         practice=tenant.practice, client=client, actor=tenant.owner, issue=True, item_ids=[i.pk for i in items]
     )
@@ -82,7 +81,7 @@ def test_a_price_for_a_line_of_another_invoice_is_refused(tenant, ana, ben):
 def test_adding_another_clients_item_is_refused_and_the_item_stays_uninvoiced(tenant, ana, ben):
     # Given Ana's open invoice and an uninvoiced item of Ben's
     mine = open_invoice(tenant, ana, "100.00")
-    bens_item = make_item(tenant, ben, price="60.00")
+    bens_item = make_item(tenant.practice, ben, price="60.00")
     # When Ana's invoice edit is posted with Ben's item ticked to add
     response = signed_in(tenant.biller).post(edit_url(mine), {**unchanged_post(mine), "add_item": [bens_item.pk]})
     # Then it is refused, Ben's item is still uninvoiced and Ana's total is unchanged
@@ -96,7 +95,7 @@ def test_adding_another_clients_item_is_refused_and_the_item_stays_uninvoiced(te
 def test_adding_an_item_of_another_practice_is_refused(tenant, other_tenant, ana):
     mine = open_invoice(tenant, ana, "100.00")
     twin = ClientFactory(practice=other_tenant.practice, first_name="Ana", last_name="Smith")
-    foreign_item = make_item(other_tenant, twin, price="60.00")
+    foreign_item = make_item(other_tenant.practice, twin, price="60.00")
     response = signed_in(tenant.biller).post(edit_url(mine), {**unchanged_post(mine), "add_item": [foreign_item.pk]})
     assert response.status_code == 400
     assert BillingItem.objects.get(pk=foreign_item.pk).invoice_id is None
@@ -104,7 +103,7 @@ def test_adding_an_item_of_another_practice_is_refused(tenant, other_tenant, ana
 
 def test_adding_the_clients_own_item_still_works(tenant, ana):
     mine = open_invoice(tenant, ana, "100.00")
-    extra = make_item(tenant, ana, price="60.00")
+    extra = make_item(tenant.practice, ana, price="60.00")
     data = {**unchanged_post(mine), "add_item": [extra.pk]}
     data.update({f"units_{extra.pk}": "1", f"price_{extra.pk}": "60", f"tax_{extra.pk}": "0"})
     response = signed_in(tenant.biller).post(edit_url(mine), data)

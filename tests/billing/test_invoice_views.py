@@ -14,9 +14,9 @@ from billing.forms.invoices import PRICE_NEGATIVE
 from billing.models import ClientAccount, Invoice, LedgerEntry, Payment
 from billing.views.appointments import NOTHING_ON_APPOINTMENT
 from practice.models import AuditLog
-from tests.billing.helpers import give_credit, issued_invoice, make_item, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, give_credit, issued_invoice, make_item
 
 D = Decimal
 
@@ -40,15 +40,15 @@ def biller(tenant):
 
 @pytest.mark.django_db
 def test_billing_tab_shows_uninvoiced_items_figures_and_apply_credit_only_with_credit(tenant, biller, ana):
-    make_item(tenant, ana, price="120.00", description="Individual therapy")
-    make_item(tenant, ana, price="45.50", description="Report writing")
+    make_item(tenant.practice, ana, price="120.00", description="Individual therapy")
+    make_item(tenant.practice, ana, price="45.50", description="Report writing")
 
     html = biller.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()
     assert "Uninvoiced amounts" in html and "Report writing" in html and "$165.50" in html
     assert "Create and issue" in html and "Create invoice &amp; add payment" in html
     assert "Apply credit balance" not in html
 
-    give_credit(tenant, ana, "30.00")
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
     html = biller.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()
     assert "Apply credit balance" in html
     assert 'data-testid="client-credit">$30.00<' in html
@@ -56,9 +56,9 @@ def test_billing_tab_shows_uninvoiced_items_figures_and_apply_credit_only_with_c
 
 @pytest.mark.django_db
 def test_create_invoice_makes_a_draft_of_the_ticked_items_only(tenant, biller, ana):
-    a = make_item(tenant, ana, price="100.00")
-    b = make_item(tenant, ana, price="50.00", description="Report writing")
-    left = make_item(tenant, ana, price="70.00", description="Not this one")
+    a = make_item(tenant.practice, ana, price="100.00")
+    b = make_item(tenant.practice, ana, price="50.00", description="Report writing")
+    left = make_item(tenant.practice, ana, price="70.00", description="Not this one")
 
     response = biller.post(
         url(tenant, "billing:client_create_invoice", client_id=ana.pk),
@@ -76,9 +76,9 @@ def test_create_invoice_makes_a_draft_of_the_ticked_items_only(tenant, biller, a
 
 @pytest.mark.django_db
 def test_create_and_issue_with_adjusted_price_and_credit_applied(tenant, biller, ana):
-    give_credit(tenant, ana, "30.00")
-    a = make_item(tenant, ana, price="100.00", tax="10")
-    b = make_item(tenant, ana, price="50.00")
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
+    a = make_item(tenant.practice, ana, price="100.00", tax="10")
+    b = make_item(tenant.practice, ana, price="50.00")
 
     response = biller.post(
         url(tenant, "billing:client_create_invoice", client_id=ana.pk),
@@ -109,7 +109,7 @@ def test_create_and_issue_with_adjusted_price_and_credit_applied(tenant, biller,
 
 @pytest.mark.django_db
 def test_create_invoice_and_add_payment_goes_to_the_payment_form(tenant, biller, ana):
-    a = make_item(tenant, ana, price="80.00")
+    a = make_item(tenant.practice, ana, price="80.00")
 
     response = biller.post(
         url(tenant, "billing:client_create_invoice", client_id=ana.pk), {"item": [a.pk], "action": "pay"}
@@ -129,7 +129,7 @@ def test_create_invoice_and_add_payment_goes_to_the_payment_form(tenant, biller,
     [("price", "-5", PRICE_NEGATIVE), ("price", "12,,x", "Enter an amount such as 120.00."), ("units", "0", None)],
 )
 def test_bad_amounts_are_field_errors_and_nothing_is_saved(tenant, biller, ana, field, value, message):
-    a = make_item(tenant, ana, price="100.00")
+    a = make_item(tenant.practice, ana, price="100.00")
 
     response = biller.post(
         url(tenant, "billing:client_create_invoice", client_id=ana.pk),
@@ -149,7 +149,7 @@ def test_bad_amounts_are_field_errors_and_nothing_is_saved(tenant, biller, ana, 
 
 @pytest.mark.django_db
 def test_nothing_ticked_is_a_message(tenant, biller, ana):
-    make_item(tenant, ana)
+    make_item(tenant.practice, ana)
     response = biller.post(url(tenant, "billing:client_create_invoice", client_id=ana.pk), {"action": "draft"})
     assert response.status_code == 400
     assert services.NOTHING_TO_INVOICE in response.content.decode()
@@ -158,7 +158,7 @@ def test_nothing_ticked_is_a_message(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_items_invoiced_a_moment_ago_by_someone_else_give_a_message_not_a_second_invoice(tenant, biller, ana):
-    a = make_item(tenant, ana)
+    a = make_item(tenant.practice, ana)
     # Another biller invoices the item between this biller's page load and their click.
     services.invoice_create(practice=tenant.practice, client=ana, actor=tenant.admin, item_ids=[a.pk])
 
@@ -178,7 +178,7 @@ def test_items_invoiced_a_moment_ago_by_someone_else_give_a_message_not_a_second
 
 @pytest.mark.django_db
 def test_new_invoice_picks_the_clients_items_and_adds_a_free_line(tenant, biller, ana):
-    a = make_item(tenant, ana, price="100.00")
+    a = make_item(tenant.practice, ana, price="100.00")
     ClientFactory(practice=tenant.practice, first_name="Ben")
 
     picker = biller.get(url(tenant, "billing:invoice_new_items"), {"client": ana.pk}, HTTP_HX_REQUEST="true")
@@ -231,7 +231,7 @@ def test_issue_a_draft_gives_it_a_number_and_due_date(tenant, biller, ana):
     tenant.practice.payment_terms_days = 14
     tenant.practice.save()
     draft = services.invoice_create(
-        practice=tenant.practice, client=ana, actor=tenant.owner, item_ids=[make_item(tenant, ana).pk]
+        practice=tenant.practice, client=ana, actor=tenant.owner, item_ids=[make_item(tenant.practice, ana).pk]
     )
 
     biller.post(url(tenant, "billing:invoice_issue", invoice_id=draft.pk))
@@ -246,7 +246,7 @@ def test_issue_a_draft_gives_it_a_number_and_due_date(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_delete_draft_returns_its_items_to_uninvoiced(tenant, biller, ana):
-    item = make_item(tenant, ana)
+    item = make_item(tenant.practice, ana)
     draft = services.invoice_create(practice=tenant.practice, client=ana, actor=tenant.owner, item_ids=[item.pk])
 
     response = biller.post(url(tenant, "billing:invoice_delete", invoice_id=draft.pk))
@@ -259,7 +259,7 @@ def test_delete_draft_returns_its_items_to_uninvoiced(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_edit_an_open_invoice_without_payments_is_audited(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     line = invoice.lines.get()
 
     page = biller.get(url(tenant, "billing:invoice_edit", invoice_id=invoice.pk))
@@ -285,8 +285,8 @@ def test_edit_an_open_invoice_without_payments_is_audited(tenant, biller, ana):
 @pytest.mark.django_db
 def test_editing_an_open_invoice_audits_each_changed_removed_and_added_line(tenant, biller, ana):
     # Given an open invoice with two lines
-    first = make_item(tenant, ana, price="100.00", description="Individual therapy")
-    second = make_item(tenant, ana, price="50.00", description="Report")
+    first = make_item(tenant.practice, ana, price="100.00", description="Individual therapy")
+    second = make_item(tenant.practice, ana, price="50.00", description="Report")
     invoice = services.invoice_create(
         practice=tenant.practice, client=ana, actor=tenant.owner, issue=True, item_ids=[first.pk, second.pk]
     )
@@ -329,7 +329,7 @@ def test_editing_an_open_invoice_audits_each_changed_removed_and_added_line(tena
 
 @pytest.mark.django_db
 def test_edit_with_a_negative_price_saves_nothing(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     line = invoice.lines.get()
     response = biller.post(
         url(tenant, "billing:invoice_edit", invoice_id=invoice.pk),
@@ -348,7 +348,7 @@ def test_edit_with_a_negative_price_saves_nothing(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_a_paid_invoice_cannot_be_edited_or_voided_and_says_what_to_do(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     services.invoice_mark_paid(invoice=invoice, actor=tenant.owner, method="cash")
 
     html = biller.get(invoice.get_absolute_url()).content.decode()
@@ -369,8 +369,8 @@ def test_a_paid_invoice_cannot_be_edited_or_voided_and_says_what_to_do(tenant, b
 
 @pytest.mark.django_db
 def test_void_needs_a_reason_then_releases_items_and_returns_credit(tenant, biller, ana):
-    give_credit(tenant, ana, "30.00")
-    item = make_item(tenant, ana, price="100.00")
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
+    item = make_item(tenant.practice, ana, price="100.00")
     invoice = services.invoice_create(
         practice=tenant.practice, client=ana, actor=tenant.owner, item_ids=[item.pk], apply_credit=True, issue=True
     )
@@ -390,8 +390,8 @@ def test_void_needs_a_reason_then_releases_items_and_returns_credit(tenant, bill
 
 @pytest.mark.django_db
 def test_apply_credit_later_to_an_open_invoice(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
-    give_credit(tenant, ana, "40.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    give_credit(tenant.practice, ana, tenant.owner, "40.00")
 
     response = biller.post(url(tenant, "billing:invoice_apply_credit", invoice_id=invoice.pk), follow=True)
 
@@ -402,7 +402,7 @@ def test_apply_credit_later_to_an_open_invoice(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_mark_as_paid_records_a_payment_of_the_balance(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
 
     response = biller.post(
         url(tenant, "billing:invoice_mark_paid", invoice_id=invoice.pk),
@@ -445,7 +445,7 @@ def test_a_credit_invoice_has_no_due_date_and_its_page_shows_none(tenant, biller
     practice = tenant.practice
     practice.payment_terms_days = 14
     practice.save()
-    invoice = issued_invoice(tenant, ana)
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner)
     # When the biller creates a credit invoice
     biller.post(
         url(tenant, "billing:credit_new", client_id=ana.pk),
@@ -535,8 +535,10 @@ def test_calendar_create_invoice_and_add_payment_for_one_client(tenant, biller, 
 
 @pytest.mark.django_db
 def test_clinician_reads_own_clients_invoices_only_and_cannot_act(tenant, ana):
-    mine = issued_invoice(tenant, ana)
-    other = issued_invoice(tenant, ClientFactory(practice=tenant.practice, clinicians=[tenant.clinician2]))
+    mine = issued_invoice(tenant.practice, ana, tenant.owner)
+    other = issued_invoice(
+        tenant.practice, ClientFactory(practice=tenant.practice, clinicians=[tenant.clinician2]), tenant.owner
+    )
     clara = signed_in(tenant.clinician)
 
     page = clara.get(mine.get_absolute_url())
@@ -550,13 +552,13 @@ def test_clinician_reads_own_clients_invoices_only_and_cannot_act(tenant, ana):
 
 @pytest.mark.django_db
 def test_invoice_page_query_count_does_not_grow_with_lines(tenant, biller, ana, django_assert_max_num_queries):
-    small = issued_invoice(tenant, ana)
+    small = issued_invoice(tenant.practice, ana, tenant.owner)
     big = services.invoice_create(
         practice=tenant.practice,
         client=ana,
         actor=tenant.owner,
         issue=True,
-        item_ids=[make_item(tenant, ana, price=str(10 + n)).pk for n in range(12)],
+        item_ids=[make_item(tenant.practice, ana, price=str(10 + n)).pk for n in range(12)],
     )
     services.invoice_mark_paid(invoice=big, actor=tenant.owner)
     from django.db import connection
@@ -573,22 +575,22 @@ def test_client_billing_tab_query_count_does_not_grow(tenant, biller, ana, djang
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    issued_invoice(tenant, ana)
-    make_item(tenant, ana)
+    issued_invoice(tenant.practice, ana, tenant.owner)
+    make_item(tenant.practice, ana)
     with CaptureQueriesContext(connection) as few:
         biller.get(url(tenant, "clients:billing", client_id=ana.pk))
     for _ in range(8):
-        invoice = issued_invoice(tenant, ana)
+        invoice = issued_invoice(tenant.practice, ana, tenant.owner)
         services.invoice_mark_paid(invoice=invoice, actor=tenant.owner)
-        make_item(tenant, ana)
+        make_item(tenant.practice, ana)
     with django_assert_max_num_queries(len(few)):
         assert biller.get(url(tenant, "clients:billing", client_id=ana.pk)).status_code == 200
 
 
 @pytest.mark.django_db
 def test_the_ledger_agrees_after_the_flows(tenant, biller, ana):
-    give_credit(tenant, ana, "10.00")
-    a = make_item(tenant, ana, price="100.00")
+    give_credit(tenant.practice, ana, tenant.owner, "10.00")
+    a = make_item(tenant.practice, ana, price="100.00")
     biller.post(
         url(tenant, "billing:client_create_invoice", client_id=ana.pk),
         {"item": [a.pk], "action": "issue", "apply_credit": "1"},
@@ -616,7 +618,7 @@ def test_appointment_detail_offers_create_invoice_to_billers_once_there_are_item
 
 @pytest.mark.django_db
 def test_the_forms_render_for_a_biller(tenant, biller, ana):
-    make_item(tenant, ana, description="Individual therapy")
+    make_item(tenant.practice, ana, description="Individual therapy")
     draft = services.invoice_create(
         practice=tenant.practice,
         client=ana,

@@ -7,9 +7,9 @@ import pytest
 
 from billing import services
 from billing.models import BillingItem, Invoice
-from tests.billing.helpers import make_item, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, make_item
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def biller(tenant):
 @pytest.mark.django_db
 def test_ticked_items_of_which_one_was_invoiced_meanwhile_create_nothing_and_say_so(tenant, biller, ana):
     # Given two uninvoiced items the biller has on screen
-    first, second = make_item(tenant, ana, price="100.00"), make_item(tenant, ana, price="40.00")
+    first, second = make_item(tenant.practice, ana, price="100.00"), make_item(tenant.practice, ana, price="40.00")
     # and another biller invoices the second one a moment before this biller's click
     services.invoice_create(practice=tenant.practice, client=ana, actor=tenant.admin, item_ids=[second.pk])
     # When the biller creates an invoice from both ticked items
@@ -43,7 +43,7 @@ def test_ticked_items_of_which_one_was_invoiced_meanwhile_create_nothing_and_say
 @pytest.mark.django_db
 def test_new_invoice_with_an_item_invoiced_meanwhile_creates_nothing_and_says_so(tenant, biller, ana):
     # Given two uninvoiced items, the second invoiced by another biller a moment ago
-    first, second = make_item(tenant, ana, price="100.00"), make_item(tenant, ana, price="40.00")
+    first, second = make_item(tenant.practice, ana, price="100.00"), make_item(tenant.practice, ana, price="40.00")
     services.invoice_create(practice=tenant.practice, client=ana, actor=tenant.admin, item_ids=[second.pk])
     # When + New invoice is posted with both ticked
     response = biller.post(
@@ -67,9 +67,9 @@ def test_new_invoice_with_an_item_invoiced_meanwhile_creates_nothing_and_says_so
 def test_editing_a_draft_with_an_item_invoiced_meanwhile_adds_nothing_and_says_so(tenant, biller, ana):
     # Given a draft, and two more uninvoiced items offered on its edit page
     draft = services.invoice_create(
-        practice=tenant.practice, client=ana, actor=tenant.biller, item_ids=[make_item(tenant, ana).pk]
+        practice=tenant.practice, client=ana, actor=tenant.biller, item_ids=[make_item(tenant.practice, ana).pk]
     )
-    first, second = make_item(tenant, ana, price="30.00"), make_item(tenant, ana, price="40.00")
+    first, second = make_item(tenant.practice, ana, price="30.00"), make_item(tenant.practice, ana, price="40.00")
     # and another biller invoices the second one meanwhile
     services.invoice_create(practice=tenant.practice, client=ana, actor=tenant.admin, item_ids=[second.pk])
     # When the biller saves the draft with both ticked to add

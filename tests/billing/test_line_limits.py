@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 
 from billing import services
 from billing.models import Invoice
-from tests.billing.helpers import make_item, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, make_item
 
 D = Decimal
 HUGE = {"units": "999999.99", "price": "999999999.99"}
@@ -42,7 +42,7 @@ def test_a_free_line_past_the_amount_column_is_a_field_error(tenant):
 @pytest.mark.django_db
 def test_an_adjusted_item_past_the_amount_column_is_a_field_error(tenant):
     ana = ClientFactory(practice=tenant.practice)
-    item = make_item(tenant, ana, price="100.00")
+    item = make_item(tenant.practice, ana, price="100.00")
 
     response = signed_in(tenant.biller).post(
         url(tenant, "billing:client_create_invoice", client_id=ana.pk),

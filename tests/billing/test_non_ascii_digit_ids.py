@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from billing.models import Invoice
-from tests.billing.helpers import issued_invoice, make_item, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice, make_item
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def biller(tenant):
 @pytest.mark.django_db
 def test_a_payment_form_for_a_non_ascii_digit_invoice_id_is_a_404_not_a_crash(tenant, biller, ana):
     # Given an open invoice
-    issued_invoice(tenant, ana)
+    issued_invoice(tenant.practice, ana, tenant.owner)
     # When the payment form is opened with ?invoice=² (str.isdigit() says yes, int() says no)
     response = biller.get(url(tenant, "billing:payment_new"), {"invoice": "²"})
     # Then it is the 404 of a missing invoice, not a server error
@@ -34,7 +34,7 @@ def test_a_payment_form_for_a_non_ascii_digit_invoice_id_is_a_404_not_a_crash(te
 @pytest.mark.django_db
 def test_the_item_picker_for_a_non_ascii_digit_client_id_shows_no_items(tenant, biller, ana):
     # Given a client with an uninvoiced item
-    make_item(tenant, ana)
+    make_item(tenant.practice, ana)
     # When the + New invoice item picker is asked for ?client=²
     response = biller.get(url(tenant, "billing:invoice_new_items"), {"client": "²"}, HTTP_HX_REQUEST="true")
     # Then it shows no client's items, and does not crash
@@ -45,7 +45,7 @@ def test_the_item_picker_for_a_non_ascii_digit_client_id_shows_no_items(tenant, 
 @pytest.mark.django_db
 def test_new_invoice_posted_with_a_non_ascii_digit_client_is_a_field_error(tenant, biller, ana):
     # Given a client with an uninvoiced item
-    make_item(tenant, ana)
+    make_item(tenant.practice, ana)
     # When + New invoice is posted with client=²
     response = biller.post(url(tenant, "billing:invoice_new"), {"client": "²", "action": "draft"})
     # Then the form says to choose a client, and nothing is created

@@ -15,9 +15,9 @@ from billing import services
 from billing.models import BillingItem, Invoice, Package, Payment
 from practice.models import TaxRate
 from practice.numbers import ENTER_NUMBER, NumberError, format_number_input, parse_number
-from tests.billing.helpers import issued_invoice, make_item, url
+from tests.billing.helpers import post_payment, url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.factories import ClientFactory, ServiceFactory, issued_invoice, make_appointment, make_item, past_start
 
 D = Decimal
 ARABIC_INDIC_3, FULL_WIDTH_12 = "\u0663", "\uff11\uff12"
@@ -74,18 +74,13 @@ def set_locale(tenant, locale):
     tenant.practice.save(update_fields=["locale"])
 
 
-def pay(tenant, client, **data):
-    post = {"received_on": tenant.practice.local_today().isoformat(), "method": "cash", "reference": "", **data}
-    return signed_in(tenant.biller).post(f"{url(tenant, 'billing:payment_new')}?client={client.pk}", post)
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("raw", ["1,00", "1,5", "1,2,3", ARABIC_INDIC_3, FULL_WIDTH_12])
 def test_add_payment_with_a_misplaced_comma_is_a_field_error_and_records_nothing(tenant, raw):
     ana = ClientFactory(practice=tenant.practice)
-    issued_invoice(tenant, ana, price="500.00")
+    issued_invoice(tenant.practice, ana, tenant.owner, "500.00")
 
-    response = pay(tenant, ana, amount=raw)
+    response = post_payment(signed_in(tenant.biller), tenant, {"client": ana.pk}, amount=raw)
 
     assert response.status_code == 400
     assert services.ENTER_AMOUNT in response.content.decode()
@@ -95,9 +90,9 @@ def test_add_payment_with_a_misplaced_comma_is_a_field_error_and_records_nothing
 @pytest.mark.django_db
 def test_add_payment_reads_grouping_in_the_right_places(tenant):
     ana = ClientFactory(practice=tenant.practice)
-    invoice = issued_invoice(tenant, ana, price="1500.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "1500.00")
 
-    response = pay(tenant, ana, amount="1,000.00")
+    response = post_payment(signed_in(tenant.biller), tenant, {"client": ana.pk}, amount="1,000.00")
 
     assert response.status_code == 302
     assert Payment.objects.get(client=ana).amount == D("1000.00")
@@ -109,15 +104,15 @@ def test_add_payment_reads_grouping_in_the_right_places(tenant):
 def test_a_german_practice_types_and_sees_amounts_the_german_way(tenant):
     set_locale(tenant, "de_DE")
     ana = ClientFactory(practice=tenant.practice)
-    invoice = issued_invoice(tenant, ana, price="1500.50")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "1500.50")
     biller = signed_in(tenant.biller)
 
     form = biller.get(f"{url(tenant, 'billing:payment_new')}?invoice={invoice.pk}").content.decode()
     assert 'value="1500,5"' in form  # the balance is offered as the practice writes it
 
-    assert pay(tenant, ana, amount="1.000,50").status_code == 302
+    assert post_payment(signed_in(tenant.biller), tenant, {"client": ana.pk}, amount="1.000,50").status_code == 302
     assert Payment.objects.get(client=ana).amount == D("1000.50")
-    assert pay(tenant, ana, amount="1,000.00").status_code == 400
+    assert post_payment(signed_in(tenant.biller), tenant, {"client": ana.pk}, amount="1,000.00").status_code == 400
     assert Payment.objects.filter(client=ana).count() == 1
 
 
@@ -146,7 +141,7 @@ def test_new_invoice_free_line_with_a_misplaced_comma_is_a_field_error(tenant):
 def test_uninvoiced_rows_show_and_read_amounts_in_the_practice_locale(tenant):
     set_locale(tenant, "de_DE")
     ana = ClientFactory(practice=tenant.practice)
-    item = make_item(tenant, ana, price="1200.50")
+    item = make_item(tenant.practice, ana, price="1200.50")
     biller = signed_in(tenant.biller)
 
     tab = biller.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()

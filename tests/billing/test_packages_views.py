@@ -22,9 +22,9 @@ from billing.services import (
     package_sell,
 )
 from practice.models import AuditLog, TaxRate
-from tests.billing.helpers import paid_package, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory, ServiceFactory
+from tests.factories import ClientFactory, ServiceFactory, paid_package
 
 pytestmark = pytest.mark.django_db
 
@@ -142,7 +142,7 @@ def test_package_summary_counts_live_sessions_only(tenant, package, ana, django_
 
 
 def test_refunding_unused_sessions_issues_a_credit_invoice(tenant, package, ana):
-    purchase = paid_package(tenant, package, ana)
+    purchase = paid_package(tenant.practice, ana, tenant.biller, package)
     PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=6)
     client = signed_in(tenant.biller)
 
@@ -166,7 +166,7 @@ def test_refund_is_at_the_price_sold_even_after_the_package_price_changes(tenant
     tax = TaxRate.objects.create(practice=tenant.practice, name="Tax", percent=Decimal("10"))
     package.service.tax_rate = tax
     package.service.save()
-    purchase = paid_package(tenant, package, ana)
+    purchase = paid_package(tenant.practice, ana, tenant.biller, package)
     Package.objects.filter(pk=package.pk).update(price=Decimal("2000.00"))
 
     signed_in(tenant.biller).post(
@@ -179,7 +179,7 @@ def test_refund_is_at_the_price_sold_even_after_the_package_price_changes(tenant
 
 
 def test_refunding_more_than_is_left_is_a_field_error(tenant, package, ana):
-    purchase = paid_package(tenant, package, ana)
+    purchase = paid_package(tenant.practice, ana, tenant.biller, package)
     PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=8)
 
     response = signed_in(tenant.biller).post(
@@ -254,7 +254,7 @@ def test_refunds_of_a_package_add_up_exactly_to_its_price(tenant, service, ana):
     three = Package.objects.create(
         practice=tenant.practice, name="Three", service=service, sessions=3, price=Decimal("100.00")
     )
-    purchase = paid_package(tenant, three, ana)
+    purchase = paid_package(tenant.practice, ana, tenant.biller, three)
     # When all 3 sessions are refunded at once, then the credit is 100.00, not 3 x 33.33
     credit = package_refund_unused(purchase=purchase, actor=tenant.biller, sessions=3, reason="Moved")
     assert credit.total == Decimal("-100.00")
@@ -268,7 +268,7 @@ def test_refunds_one_by_one_after_a_used_session_add_up_to_the_price(tenant, ser
     three = Package.objects.create(
         practice=tenant.practice, name="Three", service=service, sessions=3, price=Decimal("100.00")
     )
-    purchase = paid_package(tenant, three, ana)
+    purchase = paid_package(tenant.practice, ana, tenant.biller, three)
     PackagePurchase.objects.filter(pk=purchase.pk).update(sessions_used=1)
     # When the other two are refunded one at a time
     first = package_refund_unused(purchase=purchase, actor=tenant.biller, sessions=1, reason="Moved")
@@ -281,7 +281,7 @@ def test_refunds_one_by_one_after_a_used_session_add_up_to_the_price(tenant, ser
 
 
 def test_a_refund_locks_practice_then_client_then_invoice_then_purchase(tenant, package, ana):
-    purchase = paid_package(tenant, package, ana)
+    purchase = paid_package(tenant.practice, ana, tenant.biller, package)
     with CaptureQueriesContext(connection) as queries:
         package_refund_unused(purchase=purchase, actor=tenant.biller, sessions=1, reason="Unused")
     locked = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"] or "FOR NO KEY UPDATE" in q["sql"]]

@@ -13,9 +13,9 @@ from billing import services
 from billing.models import Invoice, Payment
 from billing.services import TAKES_NO_PAYMENTS, ledger_verify, payment_record_manual
 from billing.views import payments as views
-from tests.billing.helpers import give_credit, issued_invoice, make_item, pay, url
+from tests.billing.helpers import post_payment, url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -34,7 +34,9 @@ def biller(tenant):
 @pytest.fixture
 def two_open(tenant, ana) -> tuple[Invoice, Invoice]:
     """An older invoice of 100.00 (INV-14 in the report) and a newer one of 80.00 (INV-39)."""
-    return issued_invoice(tenant, ana, price="100.00"), issued_invoice(tenant, ana, price="80.00")
+    return issued_invoice(tenant.practice, ana, tenant.owner, "100.00"), issued_invoice(
+        tenant.practice, ana, tenant.owner, "80.00"
+    )
 
 
 def balances(*invoices: Invoice) -> list[Decimal]:
@@ -76,7 +78,7 @@ def test_a_part_payment_from_an_invoice_pays_that_invoice(tenant, biller, two_op
 
     # When the biller opens Add payment from the newer invoice, changes the amount to 30
     # and leaves the allocation blank (or as the page's script fills it: to this invoice)
-    response = pay(biller, tenant, {"invoice": newer.pk}, amount="30")
+    response = post_payment(biller, tenant, {"invoice": newer.pk}, amount="30")
 
     # Then the newer invoice is partly paid and the older one is untouched
     assert response.status_code == 302 and response["Location"] == newer.get_absolute_url()
@@ -90,7 +92,7 @@ def test_more_than_the_invoice_owes_shows_where_the_rest_goes_before_saving(tena
     older, newer = two_open
 
     # When 120.00 is paid from the newer invoice (owing 80.00) with no allocation typed
-    shown = pay(biller, tenant, {"invoice": newer.pk}, amount="120")
+    shown = post_payment(biller, tenant, {"invoice": newer.pk}, amount="120")
 
     # Then nothing is saved yet: the page shows 80 to it and the other 40 to the older one
     assert shown.status_code == 200
@@ -101,12 +103,8 @@ def test_more_than_the_invoice_owes_shows_where_the_rest_goes_before_saving(tena
     assert (form[f"alloc_{newer.pk}"].value(), form[f"alloc_{older.pk}"].value()) == ("80", "40")
 
     # When the biller adds the payment as shown
-    pay(
-        biller,
-        tenant,
-        {"invoice": newer.pk},
-        amount="120",
-        **{f"alloc_{newer.pk}": "80", f"alloc_{older.pk}": "40"},
+    post_payment(
+        biller, tenant, {"invoice": newer.pk}, amount="120", **{f"alloc_{newer.pk}": "80", f"alloc_{older.pk}": "40"}
     )
 
     # Then it is recorded as it was shown
@@ -119,7 +117,7 @@ def test_a_stale_allocation_larger_than_the_amount_is_an_error_not_a_silent_chan
     _older, newer = two_open
 
     # Without the page's script, the amount is changed but the filled-in 80 stays
-    response = pay(biller, tenant, {"invoice": newer.pk}, amount="30", **{f"alloc_{newer.pk}": "80"})
+    response = post_payment(biller, tenant, {"invoice": newer.pk}, amount="30", **{f"alloc_{newer.pk}": "80"})
 
     assert response.status_code == 400
     assert services.ALLOCATIONS_EXCEED in response.content.decode()
@@ -127,24 +125,23 @@ def test_a_stale_allocation_larger_than_the_amount_is_an_error_not_a_silent_chan
 
 
 def voided(tenant, ana) -> Invoice:
-    invoice = issued_invoice(tenant, ana, price="90.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "90.00")
     return services.invoice_void(invoice=invoice, actor=tenant.biller, reason="Mistake")
 
 
 def paid(tenant, ana) -> Invoice:
-    invoice = issued_invoice(tenant, ana, price="90.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "90.00")
     services.invoice_mark_paid(invoice=invoice, actor=tenant.biller, method="cash")
     invoice.refresh_from_db()
     return invoice
 
 
 def draft(tenant, ana) -> Invoice:
-    item = make_item(tenant, ana, price="90.00")
-    return services.invoice_create(practice=tenant.practice, client=ana, actor=tenant.biller, item_ids=[item.pk])
+    return draft_invoice(tenant.practice, ana, tenant.biller, "90.00")
 
 
 def credit(tenant, ana) -> Invoice:
-    return give_credit(tenant, ana, "40.00")
+    return give_credit(tenant.practice, ana, tenant.owner, "40.00")
 
 
 @pytest.mark.parametrize(
@@ -164,7 +161,7 @@ def test_add_payment_from_an_invoice_that_takes_none_is_refused(tenant, biller, 
     assert opened.redirect_chain[-1][0] == invoice.get_absolute_url()
 
     # When a payment is posted anyway, then nothing is recorded anywhere
-    posted = pay(biller, tenant, {"invoice": invoice.pk}, amount="50")
+    posted = post_payment(biller, tenant, {"invoice": invoice.pk}, amount="50")
     assert posted.status_code == 302 and posted["Location"] == invoice.get_absolute_url()
     assert Payment.objects.count() == payments_before
     assert balances(older, newer) == [D("100.00"), D("80.00")]

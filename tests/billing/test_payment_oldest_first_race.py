@@ -9,8 +9,7 @@ import pytest
 from billing import services
 from billing.models import Invoice
 from billing.services import payments as payment_services
-from tests.billing.helpers import issued_invoice
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice
 
 
 @pytest.fixture
@@ -24,8 +23,8 @@ def test_oldest_first_skips_an_invoice_paid_between_the_lookup_and_the_lock(tena
     from tests.factories import pay
 
     # Given two open invoices, $100 (older) and $50
-    older = issued_invoice(tenant, ana, price="100.00")
-    newer = issued_invoice(tenant, ana, price="50.00")
+    older = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    newer = issued_invoice(tenant.practice, ana, tenant.owner, "50.00")
     # and a biller's payment that looks up the open invoices just before another biller's
     # cash payment for the older one commits
     stale = services.open_invoices_oldest_first(ana)

@@ -11,9 +11,9 @@ import pytest
 
 from billing import services
 from billing.models import ClientAccount, Invoice, Payment
-from tests.billing.helpers import give_credit, issued_invoice, make_item, pay, url
+from tests.billing.helpers import post_payment, url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, give_credit, issued_invoice, make_item
 
 D = Decimal
 
@@ -34,8 +34,8 @@ def account(client) -> ClientAccount:
 
 @pytest.mark.django_db
 def test_payment_form_lists_open_invoices_oldest_first(tenant, biller, ana):
-    older = issued_invoice(tenant, ana, price="100.00")
-    newer = issued_invoice(tenant, ana, price="50.00")
+    older = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    newer = issued_invoice(tenant.practice, ana, tenant.owner, "50.00")
 
     response = biller.get(url(tenant, "billing:payment_new"), {"client": ana.pk})
 
@@ -50,10 +50,10 @@ def test_payment_form_lists_open_invoices_oldest_first(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_a_client_payment_without_allocations_pays_oldest_first(tenant, biller, ana):
-    older = issued_invoice(tenant, ana, price="100.00")
-    newer = issued_invoice(tenant, ana, price="50.00")
+    older = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    newer = issued_invoice(tenant.practice, ana, tenant.owner, "50.00")
 
-    response = pay(biller, tenant, {"client": ana.pk}, amount="120.00", reference="Receipt 7")
+    response = post_payment(biller, tenant, {"client": ana.pk}, amount="120.00", reference="Receipt 7")
 
     assert response.status_code == 302
     older.refresh_from_db()
@@ -67,10 +67,12 @@ def test_a_client_payment_without_allocations_pays_oldest_first(tenant, biller, 
 
 @pytest.mark.django_db
 def test_allocations_can_be_changed(tenant, biller, ana):
-    older = issued_invoice(tenant, ana, price="100.00")
-    newer = issued_invoice(tenant, ana, price="50.00")
+    older = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    newer = issued_invoice(tenant.practice, ana, tenant.owner, "50.00")
 
-    pay(biller, tenant, {"client": ana.pk}, amount="60", **{f"alloc_{older.pk}": "10", f"alloc_{newer.pk}": "50"})
+    post_payment(
+        biller, tenant, {"client": ana.pk}, amount="60", **{f"alloc_{older.pk}": "10", f"alloc_{newer.pk}": "50"}
+    )
 
     older.refresh_from_db()
     newer.refresh_from_db()
@@ -79,11 +81,11 @@ def test_allocations_can_be_changed(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_a_payment_from_the_invoice_returns_to_it_paid(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="80.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "80.00")
     form = biller.get(url(tenant, "billing:payment_new"), {"invoice": invoice.pk})
     assert form.context["form"].initial[f"alloc_{invoice.pk}"] == "80"
 
-    response = pay(biller, tenant, {"invoice": invoice.pk}, amount="80", **{f"alloc_{invoice.pk}": "80"})
+    response = post_payment(biller, tenant, {"invoice": invoice.pk}, amount="80", **{f"alloc_{invoice.pk}": "80"})
 
     assert response["Location"] == invoice.get_absolute_url()
     page = biller.get(invoice.get_absolute_url()).content.decode()
@@ -93,9 +95,9 @@ def test_a_payment_from_the_invoice_returns_to_it_paid(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_overpaying_asks_to_keep_the_difference_as_credit(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="80.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "80.00")
 
-    asked = pay(biller, tenant, {"invoice": invoice.pk}, amount="100", **{f"alloc_{invoice.pk}": "80"})
+    asked = post_payment(biller, tenant, {"invoice": invoice.pk}, amount="100", **{f"alloc_{invoice.pk}": "80"})
 
     assert asked.status_code == 200
     html = asked.content.decode()
@@ -103,7 +105,7 @@ def test_overpaying_asks_to_keep_the_difference_as_credit(tenant, biller, ana):
     assert 'class="form-errors"' not in html  # a question, not an error
     assert not Payment.objects.exists()
 
-    pay(
+    post_payment(
         biller,
         tenant,
         {"invoice": invoice.pk},
@@ -124,16 +126,16 @@ def test_overpaying_asks_to_keep_the_difference_as_credit(tenant, biller, ana):
     [("abc", "Enter an amount such as 120.00."), ("-5", services.AMOUNT_POSITIVE), ("0", services.AMOUNT_POSITIVE)],
 )
 def test_a_malformed_or_non_positive_amount_is_a_field_error(tenant, biller, ana, amount, message):
-    invoice = issued_invoice(tenant, ana)
-    response = pay(biller, tenant, {"invoice": invoice.pk}, amount=amount)
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner)
+    response = post_payment(biller, tenant, {"invoice": invoice.pk}, amount=amount)
     assert response.status_code == 400 and message in response.content.decode()
     assert not Payment.objects.exists()
 
 
 @pytest.mark.django_db
 def test_an_allocation_above_the_invoice_balance_is_refused(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="80.00")
-    response = pay(biller, tenant, {"invoice": invoice.pk}, amount="100", **{f"alloc_{invoice.pk}": "100"})
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "80.00")
+    response = post_payment(biller, tenant, {"invoice": invoice.pk}, amount="100", **{f"alloc_{invoice.pk}": "100"})
     assert response.status_code == 400
     assert services.ALLOCATION_TOO_MUCH.replace("'", "&#x27;") in response.content.decode()
     assert not Payment.objects.exists()
@@ -141,15 +143,15 @@ def test_an_allocation_above_the_invoice_balance_is_refused(tenant, biller, ana)
 
 @pytest.mark.django_db
 def test_payment_with_no_open_invoice_all_becomes_credit_after_the_question(tenant, biller, ana):
-    asked = pay(biller, tenant, {"client": ana.pk}, amount="50")
+    asked = post_payment(biller, tenant, {"client": ana.pk}, amount="50")
     assert services.OVERPAYMENT_QUESTION in asked.content.decode()
-    pay(biller, tenant, {"client": ana.pk}, amount="50", overpayment_to_credit="1")
+    post_payment(biller, tenant, {"client": ana.pk}, amount="50", overpayment_to_credit="1")
     assert account(ana).credit_balance == D("50.00")
 
 
 @pytest.mark.django_db
 def test_only_owner_or_admin_deletes_a_payment_and_a_reason_is_required(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="80.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "80.00")
     payment = services.invoice_mark_paid(invoice=invoice, actor=tenant.owner, method="cash").payment
     delete_url = url(tenant, "billing:payment_delete", payment_id=payment.pk)
 
@@ -175,7 +177,7 @@ def test_only_owner_or_admin_deletes_a_payment_and_a_reason_is_required(tenant, 
 
 @pytest.mark.django_db
 def test_clinicians_cannot_add_payments(tenant, ana):
-    invoice = issued_invoice(tenant, ana)
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner)
     clara = signed_in(tenant.clinician)
     assert clara.get(url(tenant, "billing:payment_new"), {"invoice": invoice.pk}).status_code == 403
 
@@ -183,7 +185,7 @@ def test_clinicians_cannot_add_payments(tenant, ana):
 @pytest.mark.django_db
 def test_another_practices_invoice_in_the_query_is_a_404(tenant, other_tenant, biller):
     foreign_client = ClientFactory(practice=other_tenant.practice)
-    foreign = issued_invoice(other_tenant, foreign_client)
+    foreign = issued_invoice(other_tenant.practice, foreign_client, other_tenant.owner)
     assert biller.get(url(tenant, "billing:payment_new"), {"invoice": foreign.pk}).status_code == 404
     assert biller.get(url(tenant, "billing:payment_new"), {"client": foreign_client.pk}).status_code == 404
     assert Invoice.objects.filter(practice=tenant.practice).count() == 0
@@ -191,8 +193,8 @@ def test_another_practices_invoice_in_the_query_is_a_404(tenant, other_tenant, b
 
 @pytest.mark.django_db
 def test_paid_in_full_by_credit_skips_the_payment_form(tenant, biller, ana):
-    give_credit(tenant, ana, "200.00")
-    item = make_item(tenant, ana, price="100.00")
+    give_credit(tenant.practice, ana, tenant.owner, "200.00")
+    item = make_item(tenant.practice, ana, price="100.00")
     response = biller.post(
         url(tenant, "billing:client_create_invoice", client_id=ana.pk),
         {"item": [item.pk], "action": "pay", "apply_credit": "1"},

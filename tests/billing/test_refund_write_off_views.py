@@ -11,9 +11,9 @@ import pytest
 from billing import services
 from billing.models import Invoice, Payment, Refund
 from billing.services import REFUND_PLAN_CHANGED, REFUND_TOO_MUCH, invoice_write_off
-from tests.billing.helpers import issued_invoice, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def biller(tenant):
 @pytest.fixture
 def paid(tenant, ana):
     """INV of 100.00 paid in full by cash, the payment."""
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     payment = services.invoice_mark_paid(invoice=invoice, actor=tenant.owner, method="cash").payment
     return invoice, payment
 
@@ -117,7 +117,7 @@ def test_record_refund_refuses_a_wrong_method_and_another_practices_payment(tena
     _, payment = paid
     assert biller.put(url(tenant, "billing:payment_refund", payment_id=payment.pk)).status_code == 405
     other_client = ClientFactory(practice=other_tenant.practice)
-    other_invoice = issued_invoice(other_tenant, other_client)
+    other_invoice = issued_invoice(other_tenant.practice, other_client, other_tenant.owner)
     other_payment = services.invoice_mark_paid(invoice=other_invoice, actor=other_tenant.owner).payment
     assert biller.get(url(tenant, "billing:payment_refund", payment_id=other_payment.pk)).status_code == 404
     assert refund_post(biller, tenant, other_payment).status_code == 404
@@ -127,7 +127,7 @@ def test_record_refund_refuses_a_wrong_method_and_another_practices_payment(tena
 
 
 def test_write_off_closes_the_invoice_and_lists_show_written_off(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="75.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "75.00")
     page = biller.get(invoice.get_absolute_url()).content.decode()
     assert ">Write off</button>" in page
     response = biller.post(
@@ -154,7 +154,7 @@ def reverse_client_billing(tenant, client) -> str:
 
 
 def test_write_off_needs_a_reason(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="75.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "75.00")
     response = biller.post(url(tenant, "billing:invoice_write_off", invoice_id=invoice.pk), {"write_off-reason": " "})
     assert response.status_code == 400
     assert services.REASON_REQUIRED in response.content.decode()
@@ -162,11 +162,13 @@ def test_write_off_needs_a_reason(tenant, biller, ana):
 
 
 def test_write_off_refuses_get_a_clinician_and_another_practices_invoice(tenant, other_tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana)
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner)
     target = url(tenant, "billing:invoice_write_off", invoice_id=invoice.pk)
     assert biller.get(target).status_code == 405
     assert signed_in(tenant.clinician).post(target, {"write_off-reason": "x"}).status_code == 403
-    other_invoice = issued_invoice(other_tenant, ClientFactory(practice=other_tenant.practice))
+    other_invoice = issued_invoice(
+        other_tenant.practice, ClientFactory(practice=other_tenant.practice), other_tenant.owner
+    )
     foreign = url(tenant, "billing:invoice_write_off", invoice_id=other_invoice.pk)
     assert biller.post(foreign, {"write_off-reason": "x"}).status_code == 404
     assert Invoice.objects.get(pk=other_invoice.pk).status == "open"
@@ -174,7 +176,7 @@ def test_write_off_refuses_get_a_clinician_and_another_practices_invoice(tenant,
 
 
 def test_voiding_a_written_off_invoice_says_the_write_off_is_reversed(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="30.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "30.00")
     invoice_write_off(invoice=invoice, actor=tenant.biller, reason="Bad debt")
     page = biller.get(invoice.get_absolute_url()).content.decode()
     assert "the write-off is reversed" in page
@@ -195,7 +197,7 @@ def test_a_repeated_refund_or_write_off_records_once(tenant, biller, ana, paid):
     assert last.status_code == 302
     assert Refund.objects.count() == 1
     assert ALREADY_RECORDED in biller.get(last["Location"]).content.decode()
-    invoice = issued_invoice(tenant, ana, price="20.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "20.00")
     target = url(tenant, "billing:invoice_write_off", invoice_id=invoice.pk)
     for _ in range(2):
         biller.post(target, {"write_off-reason": "Bad debt", "submission_key": "b" * 32})

@@ -18,9 +18,9 @@ from billing.views.invoices import (
     INVOICE_ALREADY_PAID,
     INVOICE_ALREADY_VOIDED,
 )
-from tests.billing.helpers import give_credit, issued_invoice, make_item, url
+from tests.billing.helpers import url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice
 
 D = Decimal
 
@@ -43,12 +43,6 @@ def status_badge(label: str) -> str:
     return f'data-testid="invoice-status">{label}<'
 
 
-def draft(tenant, ana) -> Invoice:
-    return services.invoice_create(
-        practice=tenant.practice, client=ana, actor=tenant.owner, item_ids=[make_item(tenant, ana).pk]
-    )
-
-
 def mark_paid(biller, tenant, invoice):
     data = {"method": "cash", "received_on": tenant.practice.local_today().isoformat()}
     return biller.post(url(tenant, "billing:invoice_mark_paid", invoice_id=invoice.pk), data)
@@ -60,7 +54,7 @@ def void(biller, tenant, invoice):
 
 @pytest.mark.django_db
 def test_a_second_mark_as_paid_shows_the_paid_invoice_with_a_message(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     assert mark_paid(biller, tenant, invoice).status_code == 302
 
     second = mark_paid(biller, tenant, invoice)
@@ -74,7 +68,7 @@ def test_a_second_mark_as_paid_shows_the_paid_invoice_with_a_message(tenant, bil
 
 @pytest.mark.django_db
 def test_a_second_void_shows_the_void_invoice_with_a_message(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     assert void(biller, tenant, invoice).status_code == 302
 
     second = void(biller, tenant, invoice)
@@ -87,7 +81,7 @@ def test_a_second_void_shows_the_void_invoice_with_a_message(tenant, biller, ana
 
 @pytest.mark.django_db
 def test_mark_as_paid_on_an_invoice_voided_in_another_tab(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     services.invoice_void(invoice=invoice, actor=tenant.owner, reason="Wrong client")
 
     response = mark_paid(biller, tenant, invoice)
@@ -100,7 +94,7 @@ def test_mark_as_paid_on_an_invoice_voided_in_another_tab(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_void_on_an_invoice_paid_in_another_tab_says_it_was_paid_and_what_to_do(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     services.invoice_mark_paid(invoice=invoice, actor=tenant.owner, method="cash")
 
     response = void(biller, tenant, invoice)
@@ -115,7 +109,7 @@ def test_void_on_an_invoice_paid_in_another_tab_says_it_was_paid_and_what_to_do(
 
 @pytest.mark.django_db
 def test_a_second_issue_shows_the_issued_invoice_with_a_message(tenant, biller, ana):
-    invoice = draft(tenant, ana)
+    invoice = draft_invoice(tenant.practice, ana, tenant.owner)
     assert biller.post(url(tenant, "billing:invoice_issue", invoice_id=invoice.pk)).status_code == 302
 
     second = biller.post(url(tenant, "billing:invoice_issue", invoice_id=invoice.pk))
@@ -129,7 +123,7 @@ def test_a_second_issue_shows_the_issued_invoice_with_a_message(tenant, biller, 
 
 @pytest.mark.django_db
 def test_delete_draft_of_an_invoice_issued_in_another_tab_keeps_it(tenant, biller, ana):
-    invoice = draft(tenant, ana)
+    invoice = draft_invoice(tenant.practice, ana, tenant.owner)
     services.invoice_issue(invoice=invoice, actor=tenant.owner)
 
     response = biller.post(url(tenant, "billing:invoice_delete", invoice_id=invoice.pk))
@@ -142,7 +136,7 @@ def test_delete_draft_of_an_invoice_issued_in_another_tab_keeps_it(tenant, bille
 @pytest.mark.django_db
 @pytest.mark.parametrize("action", ["billing:invoice_delete", "billing:invoice_issue", "billing:invoice_edit"])
 def test_an_action_on_a_draft_deleted_in_another_tab_goes_to_the_client_with_a_message(tenant, biller, ana, action):
-    invoice = draft(tenant, ana)
+    invoice = draft_invoice(tenant.practice, ana, tenant.owner)
     services.invoice_delete_draft(invoice=invoice, actor=tenant.owner)
 
     response = biller.post(url(tenant, action, invoice_id=invoice.pk), {}, follow=True)
@@ -154,7 +148,7 @@ def test_an_action_on_a_draft_deleted_in_another_tab_goes_to_the_client_with_a_m
 
 @pytest.mark.django_db
 def test_a_missing_or_foreign_invoice_is_still_a_404(tenant, other_tenant, biller):
-    theirs = draft(other_tenant, ClientFactory(practice=other_tenant.practice))
+    theirs = draft_invoice(other_tenant.practice, ClientFactory(practice=other_tenant.practice), other_tenant.owner)
     services.invoice_delete_draft(invoice=theirs, actor=other_tenant.owner)
 
     assert biller.post(url(tenant, "billing:invoice_issue", invoice_id=theirs.pk)).status_code == 404
@@ -163,7 +157,7 @@ def test_a_missing_or_foreign_invoice_is_still_a_404(tenant, other_tenant, bille
 
 @pytest.mark.django_db
 def test_issuing_a_draft_deleted_while_waiting_is_refused_not_a_crash(tenant, ana):
-    invoice = draft(tenant, ana)
+    invoice = draft_invoice(tenant.practice, ana, tenant.owner)
     stale = Invoice.objects.get(pk=invoice.pk)  # what a request read before the delete
     services.invoice_delete_draft(invoice=invoice, actor=tenant.owner)
 
@@ -179,8 +173,8 @@ def test_issuing_a_draft_deleted_while_waiting_is_refused_not_a_crash(tenant, an
     [("paid", INVOICE_ALREADY_PAID, "Paid"), ("void", INVOICE_ALREADY_VOIDED, "Void")],
 )
 def test_apply_credit_on_an_invoice_paid_or_voided_in_another_tab(tenant, biller, ana, move, message, badge):
-    give_credit(tenant, ana, "30.00")
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     if move == "paid":
         services.invoice_mark_paid(invoice=invoice, actor=tenant.owner, method="cash")
     else:
@@ -200,7 +194,7 @@ def test_apply_credit_on_an_invoice_paid_or_voided_in_another_tab(tenant, biller
     [("paid", INVOICE_ALREADY_PAID, True), ("void", INVOICE_ALREADY_VOIDED, False)],
 )
 def test_saving_an_edit_of_an_invoice_paid_or_voided_in_another_tab(tenant, biller, ana, move, message, not_editable):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     line = invoice.lines.get()
     page = biller.get(url(tenant, "billing:invoice_edit", invoice_id=invoice.pk))
     assert page.status_code == 200
@@ -231,7 +225,7 @@ def test_saving_an_edit_of_an_invoice_paid_or_voided_in_another_tab(tenant, bill
 
 @pytest.mark.django_db
 def test_a_second_delete_payment_shows_the_deleted_payment_with_a_message(tenant, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     payment = services.invoice_mark_paid(invoice=invoice, actor=tenant.owner, method="cash").payment
     owner = signed_in(tenant.owner)
     path = url(tenant, "billing:payment_delete", payment_id=payment.pk)

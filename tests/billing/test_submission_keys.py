@@ -20,9 +20,9 @@ from billing import services
 from billing.models import Invoice, Payment, SubmissionKey
 from billing.submission import ALREADY_RECORDED, FIELD, PAGE_OUT_OF_DATE, submission_key_new
 from billing.views.payments import PAYMENT_RECORDED
-from tests.billing.helpers import issued_invoice, post_at_once, texts, url
+from tests.billing.helpers import post_at_once, texts, url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice
 
 D = Decimal
 
@@ -80,7 +80,7 @@ def test_the_database_refuses_a_key_used_twice_in_a_practice(tenant, other_tenan
 
 @pytest.mark.django_db
 def test_money_forms_carry_a_fresh_key_each_time_they_are_shown(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana)
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner)
 
     first = biller.get(payment_url(tenant, invoice)).content.decode()
     second = biller.get(payment_url(tenant, invoice)).content.decode()
@@ -97,7 +97,7 @@ def test_money_forms_carry_a_fresh_key_each_time_they_are_shown(tenant, biller, 
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_identical_part_payments_at_once_record_one_payment(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
 
     responses = post_at_once(biller, payment_url(tenant, invoice), payment_data(tenant, invoice, "40.00", "a" * 32))
 
@@ -109,7 +109,7 @@ def test_ten_identical_part_payments_at_once_record_one_payment(tenant, biller, 
 
 @pytest.mark.django_db
 def test_a_second_click_of_add_payment_answers_with_the_first_result(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     data = payment_data(tenant, invoice, "40.00", submission_key_new())
 
     first = biller.post(payment_url(tenant, invoice), data)
@@ -127,7 +127,7 @@ def test_a_second_click_of_add_payment_answers_with_the_first_result(tenant, bil
 
 @pytest.mark.django_db
 def test_a_fresh_key_records_the_same_payment_again(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
 
     biller.post(payment_url(tenant, invoice), payment_data(tenant, invoice, "40.00", submission_key_new()))
     biller.post(payment_url(tenant, invoice), payment_data(tenant, invoice, "40.00", submission_key_new()))
@@ -139,7 +139,7 @@ def test_a_fresh_key_records_the_same_payment_again(tenant, biller, ana):
 
 @pytest.mark.django_db
 def test_a_refused_submission_leaves_its_key_for_the_corrected_form(tenant, biller, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     key = submission_key_new()
 
     refused = biller.post(payment_url(tenant, invoice), payment_data(tenant, invoice, "0", key))
@@ -153,7 +153,7 @@ def test_a_refused_submission_leaves_its_key_for_the_corrected_form(tenant, bill
 
 @pytest.mark.django_db
 def test_a_post_without_a_key_records_nothing_and_asks_to_reload(tenant, ana):
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     old_page = Client()  # a page loaded before forms carried keys
     old_page.force_login(tenant.biller)
     data = payment_data(tenant, invoice, "40.00", "")

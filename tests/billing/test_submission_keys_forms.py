@@ -20,18 +20,9 @@ from billing.views import home as views_home
 from billing.views.home import INVOICES_CREATED
 from billing.views.invoices import CREDIT_ISSUED, DRAFT_CREATED, INVOICE_ISSUED
 from billing.views.packages import PACKAGE_SOLD
-from tests.billing.helpers import (
-    add_item,
-    give_credit,
-    issued_invoice,
-    make_item,
-    paid_package,
-    post_at_once,
-    texts,
-    url,
-)
+from tests.billing.helpers import post_at_once, texts, url
 from tests.conftest import signed_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, give_credit, issued_invoice, make_item, paid_package
 
 D = Decimal
 
@@ -73,7 +64,7 @@ def service_package(tenant) -> Package:
 
 
 def client_create_invoice(tenant, ana) -> Case:
-    items = [make_item(tenant, ana, price="100.00"), make_item(tenant, ana, price="50.00")]
+    items = [make_item(tenant.practice, ana, price="100.00"), make_item(tenant.practice, ana, price="50.00")]
     return Case(
         url(tenant, "billing:client_create_invoice", client_id=ana.pk),
         {"item": [i.pk for i in items], "action": "issue"},
@@ -108,7 +99,7 @@ def package_sell(tenant, ana) -> Case:
 
 
 def package_refund(tenant, ana) -> Case:
-    purchase = paid_package(tenant, service_package(tenant), ana)
+    purchase = paid_package(tenant.practice, ana, tenant.biller, service_package(tenant))
     return Case(
         url(tenant, "billing:package_refund", purchase_id=purchase.pk),
         {"sessions": "2", "reason": "Moving away"},
@@ -117,7 +108,7 @@ def package_refund(tenant, ana) -> Case:
 
 
 def payment_new(tenant, ana) -> Case:
-    issued_invoice(tenant, ana, price="100.00")
+    issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     return Case(
         f"{url(tenant, 'billing:payment_new')}?client={ana.pk}",
         {"amount": "40.00", "received_on": today(tenant), "method": "cash", "reference": ""},
@@ -126,7 +117,7 @@ def payment_new(tenant, ana) -> Case:
 
 
 def mark_paid(tenant, ana) -> Case:
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     return Case(
         url(tenant, "billing:invoice_mark_paid", invoice_id=invoice.pk),
         {"method": "cash", "received_on": today(tenant)},
@@ -135,8 +126,8 @@ def mark_paid(tenant, ana) -> Case:
 
 
 def apply_credit(tenant, ana) -> Case:
-    give_credit(tenant, ana, "30.00")
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     return Case(
         url(tenant, "billing:invoice_apply_credit", invoice_id=invoice.pk),
         {},
@@ -145,7 +136,7 @@ def apply_credit(tenant, ana) -> Case:
 
 
 def void(tenant, ana) -> Case:
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     return Case(
         url(tenant, "billing:invoice_void", invoice_id=invoice.pk),
         {"reason": "Entered twice"},
@@ -155,7 +146,7 @@ def void(tenant, ana) -> Case:
 
 def issue_draft(tenant, ana) -> Case:
     draft = services.invoice_create(
-        practice=tenant.practice, client=ana, actor=tenant.biller, item_ids=[make_item(tenant, ana).pk]
+        practice=tenant.practice, client=ana, actor=tenant.biller, item_ids=[make_item(tenant.practice, ana).pk]
     )
     return Case(
         url(tenant, "billing:invoice_issue", invoice_id=draft.pk),
@@ -166,7 +157,7 @@ def issue_draft(tenant, ana) -> Case:
 
 def delete_draft(tenant, ana) -> Case:
     draft = services.invoice_create(
-        practice=tenant.practice, client=ana, actor=tenant.biller, item_ids=[make_item(tenant, ana).pk]
+        practice=tenant.practice, client=ana, actor=tenant.biller, item_ids=[make_item(tenant.practice, ana).pk]
     )
     return Case(
         url(tenant, "billing:invoice_delete", invoice_id=draft.pk),
@@ -177,7 +168,7 @@ def delete_draft(tenant, ana) -> Case:
 
 
 def edit_invoice(tenant, ana) -> Case:
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     line = invoice.lines.get()
     return Case(
         url(tenant, "billing:invoice_edit", invoice_id=invoice.pk),
@@ -192,7 +183,7 @@ def edit_invoice(tenant, ana) -> Case:
 
 
 def delete_payment(tenant, ana) -> Case:
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     payment = services.invoice_mark_paid(invoice=invoice, actor=tenant.owner, method="cash").payment
     return Case(
         url(tenant, "billing:payment_delete", payment_id=payment.pk),
@@ -204,7 +195,7 @@ def delete_payment(tenant, ana) -> Case:
 def invoice_all(tenant, ana) -> Case:
     bea = ClientFactory(practice=tenant.practice, first_name="Bea")
     for client in (ana, bea):
-        add_item(tenant.practice, client, date(2025, 1, 6), "100.00")
+        make_item(tenant.practice, client, "100.00", on=date(2025, 1, 6))
     return Case(
         url(tenant, "billing:invoice_all"),
         {"date_from": "2025-01-01", "date_to": "2025-01-31", "mode": "issue"},
@@ -385,15 +376,15 @@ def test_every_money_form_on_every_page_carries_a_key(tenant, ana):
     from tests.factories import ServiceFactory, make_appointment
 
     owner = owner_of(tenant)
-    make_item(tenant, ana)
-    give_credit(tenant, ana, "30.00")
-    open_invoice = issued_invoice(tenant, ana, price="100.00")
+    make_item(tenant.practice, ana)
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
+    open_invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     a_draft = services.invoice_create(
         practice=tenant.practice, client=ana, actor=tenant.owner, lines=[services.LineInput("Letter", D("10"))]
     )
-    paid = issued_invoice(tenant, ana, price="40.00")
+    paid = issued_invoice(tenant.practice, ana, tenant.owner, "40.00")
     payment = services.invoice_mark_paid(invoice=paid, actor=tenant.owner, method="cash").payment
-    purchase = paid_package(tenant, service_package(tenant), ana)
+    purchase = paid_package(tenant.practice, ana, tenant.biller, service_package(tenant))
     appointment = make_appointment(
         tenant.practice, tenant.owner, tenant.clinician, [ana], [ServiceFactory(practice=tenant.practice)]
     )

@@ -12,8 +12,7 @@ from playwright.sync_api import Page, expect
 
 from billing.models import Invoice
 from billing.services import ledger_verify
-from tests.billing.helpers import issued_invoice
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice
 
 from .conftest import sign_in
 
@@ -24,8 +23,8 @@ def test_add_payment_finds_the_client_and_pays_the_invoice_it_was_opened_from(pa
     # Given Ana with an older invoice of 100.00 and a newer one of 80.00
     ana = ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
     ClientFactory(practice=tenant.practice, first_name="Ben", last_name="Jones")
-    older = issued_invoice(tenant, ana, price="100.00")
-    newer = issued_invoice(tenant, ana, price="80.00")
+    older = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    newer = issued_invoice(tenant.practice, ana, tenant.owner, "80.00")
 
     # When the biller presses Add payment on the Billing page and types part of her name
     sign_in(page, tenant.biller.email)

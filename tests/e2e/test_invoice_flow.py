@@ -11,8 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from billing import services
-from tests.billing.helpers import make_item
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, make_item
 
 from .conftest import sign_in
 
@@ -29,9 +28,9 @@ def test_biller_invoices_two_items_with_credit_and_takes_cash(page: Page, tenant
         reason="Goodwill",
         lines=[services.LineInput(description="Goodwill credit", unit_price=Decimal("30.00"))],
     )
-    first = make_item(tenant, ana, price="100.00", description="Individual therapy", days_ago=9)
-    second = make_item(tenant, ana, price="50.00", description="Report writing", days_ago=5)
-    make_item(tenant, ana, price="70.00", description="Phone consult", days_ago=2)
+    first = make_item(tenant.practice, ana, price="100.00", description="Individual therapy", days_ago=9)
+    second = make_item(tenant.practice, ana, price="50.00", description="Report writing", days_ago=5)
+    make_item(tenant.practice, ana, price="70.00", description="Phone consult", days_ago=2)
 
     # When the biller opens the client's Billing tab
     sign_in(page, tenant.biller.email)

@@ -11,8 +11,7 @@ from playwright.sync_api import Page, expect
 
 from billing.models import Payment
 from practice.models import Practice
-from tests.billing.helpers import issued_invoice
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice
 
 from .conftest import sign_in
 
@@ -23,8 +22,8 @@ def test_a_german_practice_allocates_and_records_an_amount_typed_the_german_way(
     Practice.objects.filter(pk=tenant.practice.pk).update(locale="de_DE")
     tenant.practice.refresh_from_db()
     ana = ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Schmidt")
-    older = issued_invoice(tenant, ana, price="800.00")
-    newer = issued_invoice(tenant, ana, price="500.00")
+    older = issued_invoice(tenant.practice, ana, tenant.owner, "800.00")
+    newer = issued_invoice(tenant.practice, ana, tenant.owner, "500.00")
 
     sign_in(page, tenant.biller.email)
     expect(page.get_by_test_id("practice-name")).to_be_visible()

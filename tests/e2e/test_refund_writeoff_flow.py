@@ -15,8 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from billing import services
-from tests.billing.helpers import issued_invoice
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice
 
 from .conftest import sign_in
 
@@ -27,8 +26,8 @@ def test_biller_refunds_a_payment_writes_off_an_invoice_and_reads_the_history(pa
     # Given Ana with two open invoices: 100.00 (older) and 60.00
     ana = ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
     with time_machine.travel(timezone.now() - timedelta(days=2), tick=False):
-        sessions = issued_invoice(tenant, ana, price="100.00")
-    report = issued_invoice(tenant, ana, price="60.00")
+        sessions = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
+    report = issued_invoice(tenant.practice, ana, tenant.owner, "60.00")
     page.on("dialog", lambda dialog: dialog.accept())
 
     # When the biller records a cash payment of the first invoice's 100.00

@@ -9,6 +9,7 @@ from .billing import (
     issued_invoice,
     make_item,
     make_items,
+    paid_package,
     pay,
 )
 from .clients import ClientFactory, PayerFactory
@@ -31,6 +32,7 @@ __all__ = [
     "make_appointment",
     "make_item",
     "make_items",
+    "paid_package",
     "past_start",
     "pay",
 ]

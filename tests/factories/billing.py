@@ -15,7 +15,7 @@ from decimal import Decimal
 from appointments.models import Service
 from appointments.services import appointment_mark_completed
 from billing import services
-from billing.models import BillingItem, Invoice
+from billing.models import BillingItem, Invoice, Package, PackagePurchase
 from billing.money import line_amounts
 from clients.models import Client
 from practice.models import Practice, User
@@ -131,3 +131,12 @@ def pay(
         overpayment_to_credit=to_credit,
         **kwargs,
     )
+
+
+def paid_package(practice: Practice, client: Client, actor: User, package: Package) -> PackagePurchase:
+    """``package`` sold to ``client``, its invoice marked paid in full."""
+    purchase = services.package_sell(practice=practice, client=client, package=package, actor=actor)
+    services.invoice_mark_paid(invoice=purchase.invoice, actor=actor, method="cash")
+    purchase.invoice.refresh_from_db()
+    assert purchase.invoice.status == "paid"
+    return purchase

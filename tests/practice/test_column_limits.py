@@ -4,20 +4,17 @@ are field errors or are stored safely, never a 500."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
 from django.core import mail
 
 from appointments.models import Service
 from billing import services as billing
-from billing.models import BillingItem, Invoice, LedgerEntry, Package
+from billing.models import Invoice, LedgerEntry, Package
 from clients.models import Client, Payer
 from practice.audit import audit_write
 from practice.models import INVOICE_START_TOO_LARGE, AuditLog, Practice, StaffInvite, TaxRate, User
 from practice.text import SINGLE_LINE
-from tests.factories import ClientFactory, PayerFactory, ServiceFactory
+from tests.factories import ClientFactory, PayerFactory, ServiceFactory, make_item
 
 from ..conftest import signed_in
 from .conftest import purl
@@ -27,27 +24,15 @@ pytestmark = pytest.mark.django_db
 LONG_EMAIL = "a" * 64 + "@" + ("b" * 60 + ".") * 3 + "example.test"  # 260 characters
 
 
-def uninvoiced_item(practice, client):
-    return BillingItem.objects.create(
-        practice=practice,
-        client=client,
-        kind=BillingItem.Kind.MANUAL,
-        date=practice.local_today() - timedelta(days=1),
-        description="Session",
-        unit_price=Decimal("100"),
-        net=Decimal("100"),
-        tax=Decimal("0"),
-        amount=Decimal("100"),
-        currency=practice.currency,
-    )
-
-
 def test_a_client_with_the_longest_names_is_invoiced_under_their_full_name(tenant):
     practice = tenant.practice
     client = ClientFactory(practice=practice, first_name="F" * 100, last_name="L" * 100)
 
     invoice = billing.invoice_create(
-        practice=practice, client=client, actor=tenant.owner, item_ids=[uninvoiced_item(practice, client).pk]
+        practice=practice,
+        client=client,
+        actor=tenant.owner,
+        item_ids=[make_item(practice, client, "100", days_ago=1, description="Session").pk],
     )
 
     assert Invoice.objects.get(pk=invoice.pk).bill_to_name == "F" * 100 + " " + "L" * 100
@@ -59,7 +44,10 @@ def test_a_payer_with_the_longest_names_is_invoiced_under_their_full_name(tenant
     client = ClientFactory(practice=practice, payer=payer)
 
     invoice = billing.invoice_create(
-        practice=practice, client=client, actor=tenant.owner, item_ids=[uninvoiced_item(practice, client).pk]
+        practice=practice,
+        client=client,
+        actor=tenant.owner,
+        item_ids=[make_item(practice, client, "100", days_ago=1, description="Session").pk],
     )
 
     assert Invoice.objects.get(pk=invoice.pk).bill_to_name == "P" * 100 + " " + "Q" * 100
@@ -90,14 +78,14 @@ def test_the_highest_first_invoice_number_still_numbers_invoices(tenant):
         practice=practice,
         client=client,
         actor=tenant.owner,
-        item_ids=[uninvoiced_item(practice, client).pk],
+        item_ids=[make_item(practice, client, "100", days_ago=1, description="Session").pk],
         issue=True,
     )
     second = billing.invoice_create(
         practice=practice,
         client=client,
         actor=tenant.owner,
-        item_ids=[uninvoiced_item(practice, client).pk],
+        item_ids=[make_item(practice, client, "100", days_ago=1, description="Session").pk],
         issue=True,
     )
 
@@ -136,7 +124,11 @@ def test_an_actor_with_a_254_character_email_is_named_in_the_ledger_and_the_audi
     client = ClientFactory(practice=practice)
 
     billing.invoice_create(
-        practice=practice, client=client, actor=actor, item_ids=[uninvoiced_item(practice, client).pk], issue=True
+        practice=practice,
+        client=client,
+        actor=actor,
+        item_ids=[make_item(practice, client, "100", days_ago=1, description="Session").pk],
+        issue=True,
     )
     audit_write(practice=practice, actor=actor, action="test.long_actor")
 

@@ -15,18 +15,13 @@ from billing.models import Invoice, Payment
 from practice.dates import APPOINTMENT_TOO_FAR, DATE_IN_FUTURE, DATE_TOO_EARLY, DATE_TOO_FAR_AHEAD, DATE_UNSUPPORTED
 from practice.models import Practice
 from tests.appointments.helpers import details_post, form_post
-from tests.billing.helpers import issued_invoice
-from tests.factories import ClientFactory, ServiceFactory
+from tests.billing.helpers import post_payment
+from tests.factories import ClientFactory, ServiceFactory, issued_invoice
 
 from ..conftest import signed_in
 from .conftest import purl
 
 pytestmark = pytest.mark.django_db
-
-
-def pay(tenant, client, received_on, amount="10.00"):
-    post = {"received_on": received_on, "method": "cash", "reference": "", "amount": amount}
-    return signed_in(tenant.biller).post(f"{purl('billing:payment_new', tenant.practice)}?client={client.pk}", post)
 
 
 def allow(tenant, **days):
@@ -42,9 +37,15 @@ def allow(tenant, **days):
 )
 def test_a_payment_dated_in_the_future_is_a_field_error_and_records_nothing(tenant, offset, message):
     ana = ClientFactory(practice=tenant.practice)
-    issued_invoice(tenant, ana, price="100.00")
+    issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
 
-    response = pay(tenant, ana, (tenant.practice.local_today() + offset).isoformat())
+    response = post_payment(
+        signed_in(tenant.biller),
+        tenant,
+        {"client": ana.pk},
+        received_on=(tenant.practice.local_today() + offset).isoformat(),
+        amount="10.00",
+    )
 
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -54,9 +55,9 @@ def test_a_payment_dated_in_the_future_is_a_field_error_and_records_nothing(tena
 @pytest.mark.parametrize("typed", ["1999-12-31", "0024-05-01"])
 def test_a_payment_dated_before_2000_is_a_field_error(tenant, typed):
     ana = ClientFactory(practice=tenant.practice)
-    issued_invoice(tenant, ana, price="100.00")
+    issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
 
-    response = pay(tenant, ana, typed)
+    response = post_payment(signed_in(tenant.biller), tenant, {"client": ana.pk}, received_on=typed, amount="10.00")
 
     assert response.status_code == 400
     assert DATE_TOO_EARLY in response.content.decode()
@@ -66,11 +67,23 @@ def test_a_payment_dated_before_2000_is_a_field_error(tenant, typed):
 def test_the_practice_may_allow_payments_dated_a_few_days_ahead(tenant):
     allow(tenant, payment_date_max_future_days=3)
     ana = ClientFactory(practice=tenant.practice)
-    issued_invoice(tenant, ana, price="100.00")
+    issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     today = tenant.practice.local_today()
 
-    too_far = pay(tenant, ana, (today + timedelta(days=4)).isoformat())
-    ok = pay(tenant, ana, (today + timedelta(days=3)).isoformat())
+    too_far = post_payment(
+        signed_in(tenant.biller),
+        tenant,
+        {"client": ana.pk},
+        received_on=(today + timedelta(days=4)).isoformat(),
+        amount="10.00",
+    )
+    ok = post_payment(
+        signed_in(tenant.biller),
+        tenant,
+        {"client": ana.pk},
+        received_on=(today + timedelta(days=3)).isoformat(),
+        amount="10.00",
+    )
 
     latest = (today + timedelta(days=3)).isoformat()
     assert DATE_TOO_FAR_AHEAD.format(days=3, latest=latest) in too_far.content.decode()
@@ -80,7 +93,7 @@ def test_the_practice_may_allow_payments_dated_a_few_days_ahead(tenant):
 
 def test_mark_as_paid_in_the_future_is_a_field_error(tenant):
     ana = ClientFactory(practice=tenant.practice)
-    invoice = issued_invoice(tenant, ana, price="100.00")
+    invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")
     tomorrow = tenant.practice.local_today() + timedelta(days=1)
 
     response = signed_in(tenant.biller).post(

@@ -10,14 +10,11 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
-from django.test.client import MULTIPART_CONTENT
 
-from billing.submission import FIELD, submission_key_new
 from practice.celery import app as celery_app
 from practice.models import Membership, Practice, Role, User
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory
-
-PASSWORD = "practica-demo"
+from tests.helpers import signed_in
 
 
 @pytest.fixture(autouse=True)
@@ -84,24 +81,6 @@ def practice(tenant, other_tenant) -> Practice:
 @pytest.fixture
 def other_practice(other_tenant) -> Practice:
     return other_tenant.practice
-
-
-class PageClient(Client):
-    """The test client as a browser that has just loaded the form it posts: each POST carries
-    a fresh one-time submission key (billing/submission.py), unless the test gives one (or
-    its data is not a form). Tests of the key itself pass ``submission_key`` or use a plain
-    ``Client``."""
-
-    def post(self, path, data=None, content_type=MULTIPART_CONTENT, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if content_type == MULTIPART_CONTENT and (data is None or isinstance(data, dict)):
-            data = {FIELD: submission_key_new(), **(data or {})}
-        return super().post(path, data, content_type, *args, **kwargs)
-
-
-def signed_in(user: User) -> Client:
-    client = PageClient()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

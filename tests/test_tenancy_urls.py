@@ -15,8 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from practice.models import Membership, StaffInvite
-
-from .conftest import signed_in
+from tests.helpers import signed_in
 
 
 def staff_patterns() -> Iterator[tuple[str, list[str]]]:

@@ -17,8 +17,7 @@ from django.core import mail
 
 from practice.celery import app as celery_app
 from practice.models import StaffInvite
-
-from .conftest import signed_in
+from tests.helpers import signed_in
 
 TASK = "practice.tasks.send_staff_invite_email"
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.urls import reverse
-
 from practice.models import Practice
 
 NY = ZoneInfo("America/New_York")
@@ -15,10 +13,6 @@ NY = ZoneInfo("America/New_York")
 
 # A Wednesday after the spring DST change: 09:00 in New York is 13:00 UTC.
 WEDNESDAY = date(2026, 3, 11)
-
-
-def url(practice, name, **kwargs):
-    return reverse(name, kwargs={"practice_slug": practice.slug, **kwargs})
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -15,8 +15,7 @@ from billing.models import BillingItem
 from practice.access import BILLING_DETAILS_REFUSED
 from practice.models import AuditLog, Practice, Role
 from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
-
-from ..conftest import signed_in
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,7 @@ from appointments.services import (
 from billing.models import BillingItem
 from practice.models import AuditLog
 from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
-
-from ..conftest import signed_in
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

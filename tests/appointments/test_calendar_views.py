@@ -20,10 +20,9 @@ from appointments import forms as appointment_forms
 from appointments import views as appointment_views
 from appointments.models import Appointment, BillingDetail
 from billing.models import BillingItem
-from tests.appointments.helpers import NY, WEDNESDAY, at, form_post, url
+from tests.appointments.helpers import NY, WEDNESDAY, at, form_post
 from tests.factories import ClientFactory, ServiceFactory, invoice_for, make_appointment, past_start
-
-from ..conftest import signed_in
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 from django.utils import timezone
 
 from appointments import views
@@ -22,16 +21,11 @@ from appointments.services import (
 from billing.models import BillingItem
 from practice.models import FeePolicy
 from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
-
-from ..conftest import signed_in
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-def url(practice, name, **kwargs):
-    return reverse(name, kwargs={"practice_slug": practice.slug, **kwargs})
 
 
 @pytest.fixture

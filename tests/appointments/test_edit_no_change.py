@@ -8,7 +8,6 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.urls import reverse
 
 from appointments.models import Appointment, BillingDetail
 from appointments.services import appointment_mark_completed, billing_detail_update
@@ -21,8 +20,7 @@ from appointments.services_settings import (
 from billing.services import PackageData, package_create, package_update
 from practice.models import AuditLog
 from tests.factories import ClientFactory, ServiceFactory, future_start, make_appointment, past_start
-
-from ..conftest import signed_in
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +37,6 @@ def ada(tenant):
     client = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
     client.clinicians.add(tenant.clinician)
     return client
-
-
-def url(practice, name, **kwargs):
-    return reverse(name, kwargs={"practice_slug": practice.slug, **kwargs})
 
 
 def form_post(tenant, appointment, clients, services, **overrides):

@@ -8,7 +8,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from appointments.services import appointment_cancel, appointment_mark_no_show
@@ -17,15 +16,10 @@ from billing.services import invoice_create, ledger_verify
 from practice.models import FeePolicy, Practice, TaxRate
 from tests.appointments.helpers import details_post
 from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
-
-from ..conftest import signed_in
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def url(practice, name, **kwargs):
-    return reverse(name, kwargs={"practice_slug": practice.slug, **kwargs})
 
 
 @pytest.fixture

@@ -17,16 +17,11 @@ from billing.models import BillingItem
 from practice.models import Practice, TaxRate
 from tests.appointments.helpers import details_post, service_post
 from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
-
-from ..conftest import signed_in
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-def url(practice, name, **kwargs):
-    return reverse(name, kwargs={"practice_slug": practice.slug, **kwargs})
 
 
 def test_a_tax_rate_finer_than_four_places_is_refused_not_rounded(tenant):

@@ -12,10 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from appointments.models import Appointment
 from appointments.services import Recurrence, appointment_create
-from tests.appointments.helpers import WEDNESDAY, at, form_post, url
+from tests.appointments.helpers import WEDNESDAY, at, form_post
 from tests.factories import ClientFactory, ServiceFactory
-
-from ..conftest import signed_in
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,9 @@ from billing.models import Invoice
 from practice.access import ROLE_REFUSED
 from practice.models import AuditLog, Practice, TaxRate
 from practice.numbers import ENTER_NUMBER
-from tests.appointments.helpers import details_post, service_post, url
+from tests.appointments.helpers import details_post, service_post
 from tests.factories import ClientFactory, ServiceFactory, make_appointment
-
-from ..conftest import signed_in
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from django.urls import reverse
 from appointments.models import Appointment, BillingDetail
 from billing.models import BillingItem
 from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
-
-from ..conftest import signed_in
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -13,18 +13,14 @@ from django.db import connection
 from django.db.models import Sum
 from django.http import HttpResponse
 from django.test import Client
-from django.urls import reverse
 
 from billing.models import BillingItem, ClientAccount, LedgerEntry
 from billing.money import ZERO, LineAmounts
 from billing.selectors import billing_state_from_items
 from clients.models import Client as PracticeClient
+from tests.helpers import url
 
 D = Decimal
-
-
-def url(tenant, name: str, **kwargs) -> str:
-    return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
 
 
 def post_payment(browser: Client, tenant, query: dict, **data) -> HttpResponse:

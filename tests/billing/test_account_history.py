@@ -15,9 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from billing import services
 from billing.models import Invoice
 from billing.selectors import HISTORY_PAGE_SIZE
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, give_credit, issued_invoice
+from tests.helpers import signed_in, url
 
 D = Decimal
 pytestmark = pytest.mark.django_db

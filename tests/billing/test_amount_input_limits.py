@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 
 from billing import services
 from billing.models import Invoice, Payment
-from tests.billing.helpers import post_payment, url
-from tests.conftest import signed_in
+from tests.billing.helpers import post_payment
 from tests.factories import ClientFactory, issued_invoice, make_item
+from tests.helpers import signed_in, url
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from billing.forms.home import DATE_ORDER, last_month, last_week
 from billing.models import Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_create, payment_record_manual
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, issued_invoice, make_item
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from billing.models import Package
 from billing.services import package_sell
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, ServiceFactory
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

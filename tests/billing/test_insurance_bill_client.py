@@ -22,8 +22,8 @@ from billing.services import (
     insurance_session_bill_client,
 )
 from practice.models import AuditLog
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, ServiceFactory, future_start, make_appointment, past_start
+from tests.helpers import signed_in
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,8 @@ import pytest
 from billing.models import Invoice
 from billing.tasks import invoice_all_uninvoiced_task
 from billing.views import home as views_home
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, make_item
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,8 @@ import pytest
 from billing.models import ClientAccount, Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_all_uninvoiced, invoice_issue, ledger_verify
 from billing.views import home as views_home
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, make_item
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -13,8 +13,8 @@ from billing import services
 from billing.models import BillingItem
 from billing.views.invoices import FOREIGN_IDS
 from practice.models import AuditLog
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, make_item
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,8 @@ from billing.forms.invoices import PRICE_NEGATIVE
 from billing.models import ClientAccount, Invoice, LedgerEntry, Payment
 from billing.views.appointments import NOTHING_ON_APPOINTMENT
 from practice.models import AuditLog
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, give_credit, issued_invoice, make_item
+from tests.helpers import signed_in, url
 
 D = Decimal
 

@@ -7,9 +7,8 @@ import pytest
 
 from billing import services
 from billing.models import BillingItem, Invoice
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, make_item
+from tests.helpers import signed_in, url
 
 
 @pytest.fixture

@@ -27,10 +27,8 @@ from billing import services
 from billing.models import ClientAccount, Invoice, InvoiceLine, LedgerEntry, Payment
 from billing.money import LineAmounts, line_amounts, minor_units, quantize
 from practice.models import Practice
-from tests.billing.helpers import ledger_sums
+from tests.billing.helpers import ledger_sums, sum_lines
 from tests.factories import ClientFactory, make_item
-
-from .helpers import sum_lines
 
 D = Decimal
 ZERO = D("0")

@@ -10,9 +10,8 @@ from django.core.exceptions import ValidationError
 
 from billing import services
 from billing.models import Invoice
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, make_item
+from tests.helpers import signed_in, url
 
 D = Decimal
 HUGE = {"units": "999999.99", "price": "999999999.99"}

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from billing.models import Invoice
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, issued_invoice, make_item
+from tests.helpers import signed_in, url
 
 
 @pytest.fixture

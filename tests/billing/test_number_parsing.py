@@ -15,9 +15,9 @@ from billing import services
 from billing.models import BillingItem, Invoice, Package, Payment
 from practice.models import TaxRate
 from practice.numbers import ENTER_NUMBER, NumberError, format_number_input, parse_number
-from tests.billing.helpers import post_payment, url
-from tests.conftest import signed_in
+from tests.billing.helpers import post_payment
 from tests.factories import ClientFactory, ServiceFactory, issued_invoice, make_appointment, make_item, past_start
+from tests.helpers import signed_in, url
 
 D = Decimal
 ARABIC_INDIC_3, FULL_WIDTH_12 = "\u0663", "\uff11\uff12"

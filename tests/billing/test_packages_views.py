@@ -22,9 +22,8 @@ from billing.services import (
     package_sell,
 )
 from practice.models import AuditLog, TaxRate
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, ServiceFactory, paid_package
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 

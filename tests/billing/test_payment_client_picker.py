@@ -6,17 +6,12 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from clients.selectors import CLIENT_SEARCH_LIMIT
-from tests.conftest import signed_in
 from tests.factories import ClientFactory
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
-
-
-def url(tenant, name: str, **kwargs) -> str:
-    return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
 
 
 @pytest.fixture

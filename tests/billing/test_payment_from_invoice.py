@@ -13,9 +13,9 @@ from billing import services
 from billing.models import Invoice, Payment
 from billing.services import TAKES_NO_PAYMENTS, ledger_verify, payment_record_manual
 from billing.views import payments as views
-from tests.billing.helpers import post_payment, url
-from tests.conftest import signed_in
+from tests.billing.helpers import post_payment
 from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -11,9 +11,9 @@ import pytest
 
 from billing import services
 from billing.models import ClientAccount, Invoice, Payment
-from tests.billing.helpers import post_payment, url
-from tests.conftest import signed_in
+from tests.billing.helpers import post_payment
 from tests.factories import ClientFactory, give_credit, issued_invoice, make_item
+from tests.helpers import signed_in, url
 
 D = Decimal
 

@@ -11,9 +11,8 @@ import pytest
 from billing import services
 from billing.models import Invoice, Payment, Refund
 from billing.services import REFUND_PLAN_CHANGED, REFUND_TOO_MUCH, invoice_write_off
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, issued_invoice
+from tests.helpers import signed_in, url
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -18,9 +18,8 @@ from billing.views.invoices import (
     INVOICE_ALREADY_PAID,
     INVOICE_ALREADY_VOIDED,
 )
-from tests.billing.helpers import url
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice
+from tests.helpers import signed_in, url
 
 D = Decimal
 

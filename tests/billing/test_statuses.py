@@ -13,8 +13,8 @@ from billing.models import Invoice
 from billing.selectors import credit_list, invoice_list
 from billing.services import invoice_write_off
 from billing.statuses import STATUS_BADGES
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, give_credit, issued_invoice, make_item, pay
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

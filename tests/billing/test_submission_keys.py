@@ -20,9 +20,9 @@ from billing import services
 from billing.models import Invoice, Payment, SubmissionKey
 from billing.submission import ALREADY_RECORDED, FIELD, PAGE_OUT_OF_DATE, submission_key_new
 from billing.views.payments import PAYMENT_RECORDED
-from tests.billing.helpers import post_at_once, texts, url
-from tests.conftest import signed_in
+from tests.billing.helpers import post_at_once, texts
 from tests.factories import ClientFactory, issued_invoice
+from tests.helpers import signed_in, url
 
 D = Decimal
 

@@ -20,9 +20,9 @@ from billing.views import home as views_home
 from billing.views.home import INVOICES_CREATED
 from billing.views.invoices import CREDIT_ISSUED, DRAFT_CREATED, INVOICE_ISSUED
 from billing.views.packages import PACKAGE_SOLD
-from tests.billing.helpers import post_at_once, texts, url
-from tests.conftest import signed_in
+from tests.billing.helpers import post_at_once, texts
 from tests.factories import ClientFactory, give_credit, issued_invoice, make_item, paid_package
+from tests.helpers import signed_in, url
 
 D = Decimal
 

@@ -22,8 +22,8 @@ from billing.services import (
     package_sell,
 )
 from billing.views import invoices as views
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, ServiceFactory, make_item
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 D = Decimal

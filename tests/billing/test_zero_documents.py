@@ -8,20 +8,15 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 
 from billing import services
 from billing.models import ClientAccount, Invoice, LedgerEntry, Payment
 from billing.services import CREDIT_ZERO, ZERO_NEEDS_ITEMS, LineInput, ledger_verify
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, make_item
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def url(tenant, name: str, **kwargs) -> str:
-    return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
 
 
 def esc(text: str) -> str:

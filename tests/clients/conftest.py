@@ -4,14 +4,9 @@ other practice (same names), so a missing practice filter shows up as an extra r
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 
 from clients.models import Client
 from tests.factories import ClientFactory
-
-
-def url(tenant, name: str, **kwargs) -> str:
-    return reverse(name, kwargs={"practice_slug": tenant.practice.slug, **kwargs})
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from appointments.services import appointment_create, appointment_update
 from clients.models import Client
 from practice.models import AuditLog
 from tests.factories import ClientFactory, PayerFactory, ServiceFactory, future_start, past_start
-
-from ..conftest import signed_in
-from .conftest import url
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,8 @@ from django.core.exceptions import ValidationError
 from clients import services
 from clients.models import Client
 from practice.models import AuditLog
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, PayerFactory
-
-from .conftest import url
+from tests.helpers import signed_in, url
 
 
 def form_data(**overrides):

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from billing.services import LineInput, credit_invoice_create, invoice_create
-from tests.conftest import signed_in
 from tests.factories import ClientFactory
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clients.models import Client
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, PayerFactory
-
-from .conftest import url
+from tests.helpers import signed_in, url
 
 
 def names(response) -> list[str]:

@@ -9,10 +9,8 @@ from django.utils.html import escape
 from clients.models import Client, Payer
 from clients.views import PAYER_SHARED
 from practice.models import AuditLog, Role
-from tests.conftest import signed_in
 from tests.factories import PayerFactory
-
-from .conftest import url
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 

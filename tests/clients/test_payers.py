@@ -8,8 +8,7 @@ from clients import services
 from clients.models import Client, Payer
 from practice.models import AuditLog
 from tests.factories import ClientFactory, PayerFactory
-
-from .conftest import url
+from tests.helpers import url
 
 PAYER = {
     "first_name": "Karen",
@@ -98,7 +97,7 @@ def test_payer_edit_without_a_payer_is_404(tenant, owner_client, clara_client):
 
 @pytest.mark.django_db
 def test_the_household_shows_a_clinician_only_the_clients_they_may_see(tenant, clara_client, daniel_client):
-    from tests.conftest import signed_in
+    from tests.helpers import signed_in
 
     payer = PayerFactory(practice=tenant.practice)
     Client.objects.filter(pk__in=[clara_client.pk, daniel_client.pk]).update(payer=payer)

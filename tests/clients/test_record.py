@@ -11,8 +11,7 @@ from django.utils import timezone
 from appointments.models import Appointment, Attendee, Service
 from billing.models import BillingItem, Invoice
 from tests.factories import PayerFactory
-
-from .conftest import url
+from tests.helpers import url
 
 
 def appointment(tenant, client, *, start, status="scheduled", service=None):

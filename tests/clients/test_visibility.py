@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from practice.models import AuditLog
-from tests.conftest import signed_in
-
-from .conftest import url
+from tests.helpers import signed_in, url
 
 RECORD_PAGES = ["clients:detail", "clients:appointments", "clients:billing", "clients:settings", "clients:payer_new"]
 

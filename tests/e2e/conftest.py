@@ -99,15 +99,6 @@ def console_errors(page: Page) -> list[str]:
     return errors
 
 
-def sign_in(page: Page, email: str, password: str = "practica-demo") -> None:
-    """Sign in through the form, as a person would."""
-    page.goto("/signin/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

@@ -12,9 +12,8 @@ from playwright.sync_api import Page, expect
 
 from billing.models import Invoice
 from billing.services import ledger_verify
+from tests.e2e.helpers import sign_in
 from tests.factories import ClientFactory, issued_invoice
-
-from .conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,9 +12,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import sign_in
 from tests.factories import ClientFactory, make_item
-
-from .conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

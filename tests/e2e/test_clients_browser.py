@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.helpers import sign_in
 from tests.factories import ClientFactory, PayerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,9 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from billing import services
+from tests.e2e.helpers import sign_in
 from tests.factories import ClientFactory, make_item
-
-from .conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,9 +11,8 @@ from playwright.sync_api import Page, expect
 
 from billing.models import Payment
 from practice.models import Practice
+from tests.e2e.helpers import sign_in
 from tests.factories import ClientFactory, issued_invoice
-
-from .conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

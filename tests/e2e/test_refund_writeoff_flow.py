@@ -15,9 +15,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from billing import services
+from tests.e2e.helpers import sign_in
 from tests.factories import ClientFactory, issued_invoice
-
-from .conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from practice.forms import SIGN_IN_FAILED
-
-from .conftest import sign_in
+from tests.e2e.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,9 +11,8 @@ from django.urls import reverse
 from practice.admin import ADMIN_PLATFORM_ONLY
 from practice.audit import audit_write
 from practice.models import AuditLog, StaffInvite, User
-
-from ..conftest import signed_in
-from .conftest import page_text
+from tests.helpers import signed_in
+from tests.practice.helpers import page_text
 
 pytestmark = pytest.mark.django_db
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
+from django.urls import reverse
 
 from practice.audit import audit_write
 from practice.models import AuditLog, Role
-
-from ..conftest import signed_in
-from .conftest import page_text, purl, sign_in
+from tests.helpers import signed_in, url
+from tests.practice.helpers import page_text, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_a_failed_sign_in_writes_no_signed_in_row(tenant):
 def test_a_settings_change_records_the_changed_fields_only(tenant):
     owner = signed_in(tenant.owner)
     owner.post(
-        purl("settings_practice", tenant.practice),
+        url(tenant.practice, "settings_practice"),
         {
             "name": "Harbour Street Therapy",
             "timezone": "America/Chicago",
@@ -55,7 +55,7 @@ def test_a_settings_change_records_the_changed_fields_only(tenant):
 
 def test_saving_unchanged_settings_writes_no_row(tenant):
     signed_in(tenant.owner).post(
-        purl("settings_payments", tenant.practice),
+        url(tenant.practice, "settings_payments"),
         {"payment_terms_days": "14", "invoice_prefix": "INV-", "invoice_start_number": "1"},
     )
     assert not AuditLog.objects.filter(action="practice.settings_changed").exists()
@@ -63,7 +63,7 @@ def test_saving_unchanged_settings_writes_no_row(tenant):
 
 def test_inviting_staff_writes_a_row(tenant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        signed_in(tenant.owner).post(purl("staff", tenant.practice), {"email": "new@example.test", "role": "biller"})
+        signed_in(tenant.owner).post(url(tenant.practice, "staff"), {"email": "new@example.test", "role": "biller"})
     row = AuditLog.objects.get(action="staff.invited")
     assert row.practice == tenant.practice
     assert row.changes == {"email": "new@example.test", "role": "biller"}
@@ -71,7 +71,7 @@ def test_inviting_staff_writes_a_row(tenant, django_capture_on_commit_callbacks)
 
 def test_a_failed_settings_save_writes_nothing(tenant):
     signed_in(tenant.owner).post(
-        purl("settings_practice", tenant.practice),
+        url(tenant.practice, "settings_practice"),
         {"name": "", "timezone": "Not/AZone", "session_idle_minutes": "15"},
     )
     assert not AuditLog.objects.filter(action="practice.settings_changed").exists()
@@ -171,7 +171,7 @@ def rows_shown(response) -> list[str]:
 
 
 def test_the_page_lists_this_practices_rows_newest_first(tenant, history):
-    response = signed_in(tenant.owner).get(purl("audit_log", tenant.practice))
+    response = signed_in(tenant.owner).get(url(tenant.practice, "audit_log"))
     assert rows_shown(response) == ["staff.invited", "auth.signed_in", "practice.settings_changed"]
     text = page_text(response)
     assert "phone</strong>: — → 555-0100" in text
@@ -180,30 +180,30 @@ def test_the_page_lists_this_practices_rows_newest_first(tenant, history):
 
 
 def test_the_page_filters_by_action(tenant, history):
-    response = signed_in(tenant.owner).get(purl("audit_log", tenant.practice), {"action": "staff"})
+    response = signed_in(tenant.owner).get(url(tenant.practice, "audit_log"), {"action": "staff"})
     assert rows_shown(response) == ["staff.invited"]
 
 
 def test_the_page_filters_by_who(tenant, history):
-    response = signed_in(tenant.admin).get(purl("audit_log", tenant.practice), {"actor": "admin@"})
+    response = signed_in(tenant.admin).get(url(tenant.practice, "audit_log"), {"actor": "admin@"})
     assert rows_shown(response) == ["auth.signed_in"]
 
 
 def test_the_page_filters_by_date_in_the_practices_time_zone(tenant, history):
     client = signed_in(tenant.owner)
-    url = purl("audit_log", tenant.practice)
+    url = reverse("audit_log", kwargs={"practice_slug": tenant.practice.slug})
     assert rows_shown(client.get(url, {"date_from": "2026-03-03", "date_to": "2026-03-03"})) == ["auth.signed_in"]
     assert rows_shown(client.get(url, {"date_from": "2026-03-04", "date_to": "2026-03-04"})) == ["staff.invited"]
     assert rows_shown(client.get(url, {"date_from": "2026-03-05"})) == []
 
 
 def test_filters_that_match_nothing_say_so(tenant, history):
-    response = signed_in(tenant.owner).get(purl("audit_log", tenant.practice), {"action": "no.such.action"})
+    response = signed_in(tenant.owner).get(url(tenant.practice, "audit_log"), {"action": "no.such.action"})
     assert "No entries match." in page_text(response)
 
 
 def test_a_bad_date_shows_a_field_error_not_a_crash(tenant, history):
-    response = signed_in(tenant.owner).get(purl("audit_log", tenant.practice), {"date_from": "yesterday"})
+    response = signed_in(tenant.owner).get(url(tenant.practice, "audit_log"), {"date_from": "yesterday"})
     assert response.status_code == 200
     assert "Enter a valid date." in page_text(response)
 
@@ -213,19 +213,19 @@ def test_the_page_runs_a_bounded_number_of_queries(tenant, django_assert_max_num
         audit_write(practice=tenant.practice, actor=tenant.owner, action=f"test.row{n}", obj=tenant.practice)
     client = signed_in(tenant.owner)
     with django_assert_max_num_queries(12):
-        response = client.get(purl("audit_log", tenant.practice))
+        response = client.get(url(tenant.practice, "audit_log"))
     assert len(rows_shown(response)) == 50
-    page_two = client.get(purl("audit_log", tenant.practice), {"page": "2"})
+    page_two = client.get(url(tenant.practice, "audit_log"), {"page": "2"})
     assert len(rows_shown(page_two)) == 10
 
 
 def test_an_admin_sees_the_log_but_not_another_practices(tenant, other_tenant, history):
-    response = signed_in(tenant.admin).get(purl("audit_log", other_tenant.practice))
+    response = signed_in(tenant.admin).get(url(other_tenant.practice, "audit_log"))
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("role", [Role.BILLER, Role.CLINICIAN])
 def test_other_roles_cannot_filter_their_way_in(tenant, history, role):
-    response = signed_in(tenant.member(role)).get(purl("audit_log", tenant.practice), {"action": "staff"})
+    response = signed_in(tenant.member(role)).get(url(tenant.practice, "audit_log"), {"action": "staff"})
     assert response.status_code == 403
     assert "staff.invited" not in page_text(response)

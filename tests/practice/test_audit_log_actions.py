@@ -13,9 +13,8 @@ import pytest
 
 from practice.audit import audit_write
 from practice.models import AuditLog
-
-from ..conftest import signed_in
-from .conftest import page_text, purl
+from tests.helpers import signed_in, url
+from tests.practice.helpers import page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +139,7 @@ def test_the_audit_log_shows_a_row_of_every_action(tenant):
     owner = signed_in(tenant.owner)
     shown = ""
     for number in range(1, len(actions) // 50 + 2):
-        response = owner.get(purl("audit_log", tenant.practice), {"page": number})
+        response = owner.get(url(tenant.practice, "audit_log"), {"page": number})
         # Then every page answers
         assert response.status_code == 200
         shown += page_text(response)
@@ -155,7 +154,7 @@ def test_the_audit_log_shows_a_row_of_every_action(tenant):
 
 def test_an_items_change_alone_renders(tenant):
     audit_write(practice=tenant.practice, actor=tenant.owner, action="invoice.created", changes={"items": 1})
-    response = signed_in(tenant.owner).get(purl("audit_log", tenant.practice))
+    response = signed_in(tenant.owner).get(url(tenant.practice, "audit_log"))
     assert response.status_code == 200
     assert AuditLog.objects.filter(action="invoice.created").count() == 1
     assert "<strong>items</strong>: 1" in page_text(response)
@@ -166,10 +165,10 @@ def test_the_next_page_link_of_the_audit_log_opens_page_two(tenant):
     for n in range(51):
         audit_write(practice=tenant.practice, actor=tenant.owner, action=f"test.row_{n:02d}")
     owner = signed_in(tenant.owner)
-    first = page_text(owner.get(purl("audit_log", tenant.practice)))
+    first = page_text(owner.get(url(tenant.practice, "audit_log")))
     # When the owner follows the Next link as the page writes it
     href = re.search(r'<a href="([^"]*)">Next</a>', first).group(1)
-    second = page_text(owner.get(purl("audit_log", tenant.practice) + href.replace("&amp;", "&")))
+    second = page_text(owner.get(url(tenant.practice, "audit_log") + href.replace("&amp;", "&")))
     # Then page two shows the oldest row (the link was "??page=2", which reopened page one)
     assert "Page 2 of 2" in second
     assert "<code>test.row_00</code>" in second

@@ -11,9 +11,8 @@ from django.urls import reverse
 from practice.forms import SIGN_IN_FAILED
 from practice.models import User
 from practice.throttle import ACCOUNT_LOCKED, ADDRESS_LOCKED
-
-from ..conftest import PASSWORD
-from .conftest import dashboard_url, page_text, sign_in
+from tests.helpers import PASSWORD
+from tests.practice.helpers import dashboard_url, page_text, sign_in
 
 pytestmark = pytest.mark.django_db
 

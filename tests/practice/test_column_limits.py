@@ -15,9 +15,7 @@ from practice.audit import audit_write
 from practice.models import INVOICE_START_TOO_LARGE, AuditLog, Practice, StaffInvite, TaxRate, User
 from practice.text import SINGLE_LINE
 from tests.factories import ClientFactory, PayerFactory, ServiceFactory, make_item
-
-from ..conftest import signed_in
-from .conftest import purl
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +53,7 @@ def test_a_payer_with_the_longest_names_is_invoiced_under_their_full_name(tenant
 
 def test_a_first_invoice_number_past_the_counter_is_a_field_error(tenant):
     response = signed_in(tenant.owner).post(
-        purl("settings_payments", tenant.practice),
+        url(tenant.practice, "settings_payments"),
         {"payment_terms_days": "14", "invoice_prefix": "INV-", "invoice_start_number": "2147483647"},
     )
 
@@ -67,7 +65,7 @@ def test_a_first_invoice_number_past_the_counter_is_a_field_error(tenant):
 def test_the_highest_first_invoice_number_still_numbers_invoices(tenant):
     owner = signed_in(tenant.owner)
     response = owner.post(
-        purl("settings_payments", tenant.practice),
+        url(tenant.practice, "settings_payments"),
         {"payment_terms_days": "14", "invoice_prefix": "INV-", "invoice_start_number": "999999999"},
     )
     assert response.status_code == 302
@@ -93,7 +91,7 @@ def test_the_highest_first_invoice_number_still_numbers_invoices(tenant):
 
 
 def test_an_invite_to_an_email_longer_than_254_characters_is_a_field_error(tenant):
-    response = signed_in(tenant.owner).post(purl("staff", tenant.practice), {"email": LONG_EMAIL, "role": "clinician"})
+    response = signed_in(tenant.owner).post(url(tenant.practice, "staff"), {"email": LONG_EMAIL, "role": "clinician"})
 
     assert response.status_code in (200, 400)
     assert "Ensure this value has at most 254 characters" in response.content.decode()
@@ -105,9 +103,9 @@ def test_client_and_payer_emails_longer_than_254_characters_are_field_errors(ten
     client = ClientFactory(practice=tenant.practice)
     base = {"first_name": "Maria", "last_name": "Silva", "phone": "", "address": "", "preferred_name": ""}
 
-    new_client = owner.post(purl("clients:new", tenant.practice), {**base, "email": LONG_EMAIL})
+    new_client = owner.post(url(tenant.practice, "clients:new"), {**base, "email": LONG_EMAIL})
     new_payer = owner.post(
-        purl("clients:payer_new", tenant.practice, client_id=client.pk),
+        url(tenant.practice, "clients:payer_new", client_id=client.pk),
         {**base, "email": LONG_EMAIL, "relationship": "parent"},
     )
 
@@ -139,7 +137,7 @@ def test_an_actor_with_a_254_character_email_is_named_in_the_ledger_and_the_audi
 @pytest.mark.parametrize("name", ["Harbour Street\nTherapy", "Harbour Street\r\nTherapy", "Harbour\u2028Therapy"])
 def test_a_practice_name_with_a_line_break_is_a_field_error(tenant, name):
     response = signed_in(tenant.owner).post(
-        purl("settings_practice", tenant.practice),
+        url(tenant.practice, "settings_practice"),
         {
             "name": name,
             "timezone": "America/New_York",
@@ -161,7 +159,7 @@ def test_an_invitation_is_still_sent_for_a_practice_name_stored_with_a_line_brea
     Practice.objects.filter(pk=tenant.practice.pk).update(name="Harbour Street\nTherapy")
 
     with django_capture_on_commit_callbacks(execute=True):
-        signed_in(tenant.owner).post(purl("staff", tenant.practice), {"email": "new@example.test", "role": "clinician"})
+        signed_in(tenant.owner).post(url(tenant.practice, "staff"), {"email": "new@example.test", "role": "clinician"})
 
     assert [m.subject for m in mail.outbox] == ["You are invited to join Harbour Street Therapy on Practica"]
 
@@ -171,7 +169,7 @@ def test_client_names_with_a_line_break_are_field_errors(tenant, field):
     data = {"first_name": "Maria", "last_name": "Silva", "preferred_name": "", "email": "", "phone": "", "address": ""}
     data[field] = "Ma\nria"
 
-    response = signed_in(tenant.owner).post(purl("clients:new", tenant.practice), data)
+    response = signed_in(tenant.owner).post(url(tenant.practice, "clients:new"), data)
 
     assert response.status_code == 400
     assert SINGLE_LINE in response.content.decode()
@@ -182,11 +180,11 @@ def test_payer_service_package_and_tax_rate_names_refuse_line_breaks(tenant):
     owner = signed_in(tenant.owner)
     client = ClientFactory(practice=tenant.practice)
     payer = owner.post(
-        purl("clients:payer_new", tenant.practice, client_id=client.pk),
+        url(tenant.practice, "clients:payer_new", client_id=client.pk),
         {"first_name": "Kar\nen", "last_name": "W", "email": "k@mail.test", "phone": "", "relationship": "parent"},
     )
     service = owner.post(
-        purl("appointments:service_new", tenant.practice),
+        url(tenant.practice, "appointments:service_new"),
         {
             "name": "Therapy\nsession",
             "code": "T1",
@@ -195,7 +193,7 @@ def test_payer_service_package_and_tax_rate_names_refuse_line_breaks(tenant):
             "payment_type": "self_pay",
         },
     )
-    tax_rate = owner.post(purl("appointments:tax_rate_new", tenant.practice), {"name": "G\nST", "percent": "15"})
+    tax_rate = owner.post(url(tenant.practice, "appointments:tax_rate_new"), {"name": "G\nST", "percent": "15"})
 
     for response in (payer, service, tax_rate):
         assert response.status_code == 400
@@ -209,7 +207,7 @@ def test_a_package_name_with_a_line_break_is_a_field_error(tenant):
     service = ServiceFactory(practice=tenant.practice)
 
     response = signed_in(tenant.biller).post(
-        purl("billing:package_new", tenant.practice),
+        url(tenant.practice, "billing:package_new"),
         {"name": "10\nsessions", "service": service.pk, "sessions": "10", "price": "1000"},
     )
 

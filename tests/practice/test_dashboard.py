@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from appointments.services import appointment_mark_completed
 from billing.services import invoice_create
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,7 @@ from practice.models import Practice
 from tests.appointments.helpers import details_post, form_post
 from tests.billing.helpers import post_payment
 from tests.factories import ClientFactory, ServiceFactory, issued_invoice
-
-from ..conftest import signed_in
-from .conftest import purl
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +95,7 @@ def test_mark_as_paid_in_the_future_is_a_field_error(tenant):
     tomorrow = tenant.practice.local_today() + timedelta(days=1)
 
     response = signed_in(tenant.biller).post(
-        purl("billing:invoice_mark_paid", tenant.practice, invoice_id=invoice.pk),
+        url(tenant.practice, "billing:invoice_mark_paid", invoice_id=invoice.pk),
         {"method": "cash", "received_on": tomorrow.isoformat()},
     )
 
@@ -122,7 +120,7 @@ def new_invoice_with_line_date(tenant, client, typed):
         "line-0-unit_price": "50",
         "line-0-tax_percent": "0",
     }
-    return signed_in(tenant.biller).post(purl("billing:invoice_new", tenant.practice), post)
+    return signed_in(tenant.biller).post(url(tenant.practice, "billing:invoice_new"), post)
 
 
 def test_an_invoice_line_dated_past_the_allowance_or_before_2000_is_a_field_error(tenant):
@@ -148,7 +146,7 @@ def test_an_invoice_line_dated_past_the_allowance_or_before_2000_is_a_field_erro
 
 def test_the_allowances_are_edited_in_billing_details_with_validation(tenant):
     owner = signed_in(tenant.owner)
-    details = purl("appointments:billing_details", tenant.practice)
+    details = url(tenant.practice, "appointments:billing_details")
 
     bad = owner.post(details, details_post(tenant.practice, payment_date_max_future_days="5000"))
     assert bad.status_code == 400
@@ -182,7 +180,7 @@ def test_booking_at_the_ends_of_the_calendar_is_a_field_error_not_a_500(tenant, 
     service, ada = booking
 
     response = signed_in(tenant.owner).post(
-        purl("appointments:new", tenant.practice), form_post(tenant, [ada], [service], date=typed, start_time="23:30")
+        url(tenant.practice, "appointments:new"), form_post(tenant, [ada], [service], date=typed, start_time="23:30")
     )
 
     assert response.status_code == 400
@@ -196,11 +194,11 @@ def test_an_appointment_more_than_10_years_ahead_is_refused_and_within_is_booked
     owner = signed_in(tenant.owner)
 
     eleven = owner.post(
-        purl("appointments:new", tenant.practice),
+        url(tenant.practice, "appointments:new"),
         form_post(tenant, [ada], [service], date=date(today.year + 11, 6, 1).isoformat()),
     )
     nine = owner.post(
-        purl("appointments:new", tenant.practice),
+        url(tenant.practice, "appointments:new"),
         form_post(tenant, [ada], [service], date=date(today.year + 9, 6, 1).isoformat()),
     )
 
@@ -212,11 +210,11 @@ def test_an_appointment_more_than_10_years_ahead_is_refused_and_within_is_booked
 def test_editing_an_appointment_to_the_year_9999_is_a_field_error(tenant, booking):
     service, ada = booking
     owner = signed_in(tenant.owner)
-    owner.post(purl("appointments:new", tenant.practice), form_post(tenant, [ada], [service]))
+    owner.post(url(tenant.practice, "appointments:new"), form_post(tenant, [ada], [service]))
     appointment = Appointment.objects.get()
 
     response = owner.post(
-        purl("appointments:edit", tenant.practice, appointment_id=appointment.pk),
+        url(tenant.practice, "appointments:edit", appointment_id=appointment.pk),
         form_post(tenant, [ada], [service], date="9999-12-31", start_time="23:30"),
     )
 
@@ -229,21 +227,19 @@ def test_editing_an_appointment_to_the_year_9999_is_a_field_error(tenant, bookin
 @pytest.mark.parametrize("view", ["week", "day"])
 @pytest.mark.parametrize("typed", ["9999-12-31", "0001-01-01"])
 def test_calendar_urls_outside_the_supported_range_are_not_found(tenant, view, typed):
-    response = signed_in(tenant.owner).get(
-        purl("appointments:calendar", tenant.practice), {"view": view, "date": typed}
-    )
+    response = signed_in(tenant.owner).get(url(tenant.practice, "appointments:calendar"), {"view": view, "date": typed})
 
     assert response.status_code == 404
 
 
 def test_the_new_appointment_page_for_the_last_day_is_not_found(tenant):
-    response = signed_in(tenant.owner).get(purl("appointments:new", tenant.practice), {"date": "9999-12-31"})
+    response = signed_in(tenant.owner).get(url(tenant.practice, "appointments:new"), {"date": "9999-12-31"})
 
     assert response.status_code == 404
 
 
 def test_the_calendar_still_shows_an_ordinary_far_date(tenant):
-    response = signed_in(tenant.owner).get(purl("appointments:calendar", tenant.practice), {"date": "2999-12-31"})
+    response = signed_in(tenant.owner).get(url(tenant.practice, "appointments:calendar"), {"date": "2999-12-31"})
 
     assert response.status_code == 200
 
@@ -253,7 +249,7 @@ def test_the_calendar_still_shows_an_ordinary_far_date(tenant):
 
 @pytest.mark.parametrize("typed", ["9999-12-31", "0001-01-01"])
 def test_the_audit_log_filter_at_the_ends_of_the_calendar_is_a_field_error(tenant, typed):
-    response = signed_in(tenant.owner).get(purl("audit_log", tenant.practice), {"date_from": typed, "date_to": typed})
+    response = signed_in(tenant.owner).get(url(tenant.practice, "audit_log"), {"date_from": typed, "date_to": typed})
 
     assert response.status_code == 200
     assert DATE_UNSUPPORTED in response.content.decode()
@@ -262,7 +258,7 @@ def test_the_audit_log_filter_at_the_ends_of_the_calendar_is_a_field_error(tenan
 @pytest.mark.parametrize("name", ["billing:home", "billing:invoices", "billing:payments"])
 def test_billing_filters_at_the_ends_of_the_calendar_are_field_errors(tenant, name):
     response = signed_in(tenant.biller).get(
-        purl(name, tenant.practice), {"date_from": "0001-01-01", "date_to": "9999-12-31"}
+        url(tenant.practice, name), {"date_from": "0001-01-01", "date_to": "9999-12-31"}
     )
 
     assert response.status_code in (200, 400)
@@ -271,7 +267,7 @@ def test_billing_filters_at_the_ends_of_the_calendar_are_field_errors(tenant, na
 
 def test_invoice_all_with_a_range_at_the_ends_of_the_calendar_is_a_field_error(tenant):
     response = signed_in(tenant.biller).get(
-        purl("billing:invoice_all", tenant.practice), {"date_from": "0001-01-01", "date_to": "9999-12-31"}
+        url(tenant.practice, "billing:invoice_all"), {"date_from": "0001-01-01", "date_to": "9999-12-31"}
     )
 
     assert response.status_code in (200, 400)

@@ -10,9 +10,7 @@ from django.test import Client
 
 from practice.management.commands.demo_data import REFUSED_IN_PRODUCTION
 from practice.models import Membership, Practice, Role, User
-from tests.practice.helpers import manage
-
-from .conftest import dashboard_url, page_text, sign_in
+from tests.practice.helpers import dashboard_url, manage, page_text, sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from practice.embedded import ROOT_DATA_HOME, pg_data_dir, postgres_url_for_socket
 from practice.models import AuditLog, Membership, Role
 from tests.factories import UserFactory
-
-from ..conftest import PASSWORD, signed_in
-from .conftest import sign_in
+from tests.helpers import PASSWORD, signed_in
+from tests.practice.helpers import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db

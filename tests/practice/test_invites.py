@@ -18,9 +18,8 @@ from practice.services import (
     INVITE_NOT_VALID,
     LAST_OWNER,
 )
-
-from ..conftest import signed_in
-from .conftest import dashboard_url, page_text, purl, sign_in
+from tests.helpers import signed_in, url
+from tests.practice.helpers import dashboard_url, page_text, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ def invite_by_owner(tenant, django_capture_on_commit_callbacks):
     def invite(email: str, role: str = Role.CLINICIAN):
         owner = signed_in(tenant.owner)
         with django_capture_on_commit_callbacks(execute=True):
-            return owner.post(purl("staff", tenant.practice), {"email": email, "role": role}, follow=True)
+            return owner.post(url(tenant.practice, "staff"), {"email": email, "role": role}, follow=True)
 
     return invite
 
@@ -177,7 +176,7 @@ def test_the_owner_withdraws_an_invitation_and_its_link_stops_working(tenant, in
     link = invite_link("new.person@example.test")
     invite = StaffInvite.objects.get()
     owner = signed_in(tenant.owner)
-    response = owner.post(purl("staff_invite_revoke", tenant.practice, invite_id=invite.pk), follow=True)
+    response = owner.post(url(tenant.practice, "staff_invite_revoke", invite_id=invite.pk), follow=True)
     assert "The invitation to new.person@example.test was withdrawn." in page_text(response)
     assert "Waiting to accept" not in page_text(response)
     assert INVITE_NOT_VALID in page_text(Client().get(link))
@@ -187,22 +186,22 @@ def test_the_owner_changes_a_role(tenant):
     owner = signed_in(tenant.owner)
     membership = Membership.objects.get(user=tenant.clinician, practice=tenant.practice)
     response = owner.post(
-        purl("staff_change_role", tenant.practice, membership_id=membership.pk), {"role": Role.ADMIN}, follow=True
+        url(tenant.practice, "staff_change_role", membership_id=membership.pk), {"role": Role.ADMIN}, follow=True
     )
     assert "is now admin" in page_text(response)
     membership.refresh_from_db()
     assert membership.role == Role.ADMIN
     # The clinician can now open the audit log, which admins may see
-    assert signed_in(tenant.clinician).get(purl("audit_log", tenant.practice)).status_code == 200
+    assert signed_in(tenant.clinician).get(url(tenant.practice, "audit_log")).status_code == 200
 
 
 def test_the_owner_removes_a_member_who_then_loses_access(tenant):
     owner = signed_in(tenant.owner)
     biller = signed_in(tenant.biller)
     membership = Membership.objects.get(user=tenant.biller, practice=tenant.practice)
-    response = owner.post(purl("staff_remove", tenant.practice, membership_id=membership.pk), follow=True)
+    response = owner.post(url(tenant.practice, "staff_remove", membership_id=membership.pk), follow=True)
     assert "no longer has access to this practice" in page_text(response)
-    assert tenant.biller.email not in page_text(owner.get(purl("staff", tenant.practice)))
+    assert tenant.biller.email not in page_text(owner.get(url(tenant.practice, "staff")))
     assert biller.get(dashboard_url(tenant.practice)).status_code == 404
 
 
@@ -210,10 +209,10 @@ def test_the_last_owner_cannot_be_removed_or_demoted(tenant):
     owner = signed_in(tenant.owner)
     mine = Membership.objects.get(user=tenant.owner, practice=tenant.practice)
     demote = owner.post(
-        purl("staff_change_role", tenant.practice, membership_id=mine.pk), {"role": Role.CLINICIAN}, follow=True
+        url(tenant.practice, "staff_change_role", membership_id=mine.pk), {"role": Role.CLINICIAN}, follow=True
     )
     assert LAST_OWNER in page_text(demote)
-    remove = owner.post(purl("staff_remove", tenant.practice, membership_id=mine.pk), follow=True)
+    remove = owner.post(url(tenant.practice, "staff_remove", membership_id=mine.pk), follow=True)
     assert LAST_OWNER in page_text(remove)
     mine.refresh_from_db()
     assert (mine.role, mine.is_active) == (Role.OWNER, True)
@@ -223,7 +222,7 @@ def test_with_two_owners_one_may_step_down(tenant):
     Membership.objects.filter(user=tenant.admin, practice=tenant.practice).update(role=Role.OWNER)
     owner = signed_in(tenant.owner)
     mine = Membership.objects.get(user=tenant.owner, practice=tenant.practice)
-    owner.post(purl("staff_change_role", tenant.practice, membership_id=mine.pk), {"role": Role.ADMIN})
+    owner.post(url(tenant.practice, "staff_change_role", membership_id=mine.pk), {"role": Role.ADMIN})
     mine.refresh_from_db()
     assert mine.role == Role.ADMIN
 
@@ -236,7 +235,7 @@ def test_a_removed_owner_does_not_count_as_an_owner(tenant):
     owner = signed_in(tenant.owner)
     mine = Membership.objects.get(user=tenant.owner, practice=tenant.practice)
     response = owner.post(
-        purl("staff_change_role", tenant.practice, membership_id=mine.pk), {"role": Role.ADMIN}, follow=True
+        url(tenant.practice, "staff_change_role", membership_id=mine.pk), {"role": Role.ADMIN}, follow=True
     )
     assert LAST_OWNER in page_text(response)
     mine.refresh_from_db()
@@ -247,7 +246,7 @@ def test_a_removed_owner_does_not_count_as_an_owner(tenant):
 def test_only_the_owner_may_invite(tenant, role, django_capture_on_commit_callbacks):
     client = signed_in(tenant.member(role))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(purl("staff", tenant.practice), {"email": "x@example.test", "role": Role.OWNER})
+        response = client.post(url(tenant.practice, "staff"), {"email": "x@example.test", "role": Role.OWNER})
     assert response.status_code == 403
     assert ROLE_REFUSED in page_text(response)
     assert StaffInvite.objects.count() == 0

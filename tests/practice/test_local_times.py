@@ -9,8 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from billing.services import invoice_void, invoice_write_off
-from tests.conftest import signed_in
 from tests.factories import ClientFactory, issued_invoice
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

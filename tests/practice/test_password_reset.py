@@ -15,9 +15,8 @@ from django.urls import reverse
 from practice.models import PasswordResetRequest, User
 from practice.tasks import sign_in_records_prune
 from tests.factories import UserFactory
-
-from ..conftest import PASSWORD
-from .conftest import dashboard_url, page_text, sign_in
+from tests.helpers import PASSWORD
+from tests.practice.helpers import dashboard_url, page_text, sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,7 @@ from billing.models import BillingItem
 from practice.models import Practice
 from practice.services import INVOICE_START_LOCKED, PAYMENT_SETTINGS_FIELDS, practice_settings_update
 from tests.factories import ClientFactory
-
-from ..conftest import signed_in
-from .conftest import purl
+from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
 
@@ -44,14 +42,14 @@ def issue_one(tenant) -> str:
 
 def post_settings(tenant, start: str):
     return signed_in(tenant.owner).post(
-        purl("settings_payments", tenant.practice),
+        url(tenant.practice, "settings_payments"),
         {"payment_terms_days": "14", "invoice_prefix": "INV-", "invoice_start_number": start},
     )
 
 
 def test_before_any_invoice_the_first_invoice_number_takes_effect(tenant):
     # Given a practice that has not issued an invoice, the field is editable
-    page = signed_in(tenant.owner).get(purl("settings_payments", tenant.practice)).content.decode()
+    page = signed_in(tenant.owner).get(url(tenant.practice, "settings_payments")).content.decode()
     assert INVOICE_START_LOCKED not in page
     # When the owner sets the first invoice number to 500
     response = post_settings(tenant, "500")
@@ -64,7 +62,7 @@ def test_once_an_invoice_is_issued_the_first_invoice_number_is_locked(tenant):
     # Given a practice that has issued invoice 1
     assert issue_one(tenant) == "INV-000001"
     # When the owner opens Payment settings, then the field is disabled and says why
-    page = signed_in(tenant.owner).get(purl("settings_payments", tenant.practice)).content.decode()
+    page = signed_in(tenant.owner).get(url(tenant.practice, "settings_payments")).content.decode()
     assert INVOICE_START_LOCKED in page
     assert 'name="invoice_start_number"' in page and "disabled" in page
     # When the owner posts a new first number anyway, then it is not stored

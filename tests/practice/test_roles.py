@@ -7,9 +7,8 @@ import pytest
 
 from practice.access import ROLE_REFUSED
 from practice.models import Practice, Role
-
-from ..conftest import signed_in
-from .conftest import page_text, purl
+from tests.helpers import signed_in, url
+from tests.practice.helpers import page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -19,14 +18,14 @@ CANT_OPEN = "You can't open this page"
 
 @pytest.mark.parametrize("page", OWNER_ONLY_PAGES)
 def test_the_owner_opens_owner_only_pages(tenant, page):
-    response = signed_in(tenant.owner).get(purl(page, tenant.practice))
+    response = signed_in(tenant.owner).get(url(tenant.practice, page))
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.BILLER, Role.CLINICIAN])
 @pytest.mark.parametrize("page", OWNER_ONLY_PAGES)
 def test_other_roles_get_a_403_page_that_says_so(tenant, page, role):
-    response = signed_in(tenant.member(role)).get(purl(page, tenant.practice))
+    response = signed_in(tenant.member(role)).get(url(tenant.practice, page))
     assert response.status_code == 403
     text = page_text(response)
     assert CANT_OPEN in text
@@ -39,7 +38,7 @@ def test_other_roles_get_a_403_page_that_says_so(tenant, page, role):
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.BILLER, Role.CLINICIAN])
 def test_other_roles_cannot_change_practice_settings_by_posting(tenant, role):
     response = signed_in(tenant.member(role)).post(
-        purl("settings_practice", tenant.practice),
+        url(tenant.practice, "settings_practice"),
         {"name": "Taken Over", "timezone": "UTC", "session_idle_minutes": "480"},
     )
     assert response.status_code == 403
@@ -49,7 +48,7 @@ def test_other_roles_cannot_change_practice_settings_by_posting(tenant, role):
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.BILLER, Role.CLINICIAN])
 def test_other_roles_cannot_change_payment_settings_by_posting(tenant, role):
     response = signed_in(tenant.member(role)).post(
-        purl("settings_payments", tenant.practice),
+        url(tenant.practice, "settings_payments"),
         {"payment_terms_days": "0", "invoice_prefix": "HACK-", "invoice_start_number": "1"},
     )
     assert response.status_code == 403
@@ -66,7 +65,7 @@ def test_other_roles_cannot_change_payment_settings_by_posting(tenant, role):
     ],
 )
 def test_the_audit_log_is_open_to_owner_and_admin_only(tenant, role, status):
-    response = signed_in(tenant.member(role)).get(purl("audit_log", tenant.practice))
+    response = signed_in(tenant.member(role)).get(url(tenant.practice, "audit_log"))
     assert response.status_code == status
     if status == 403:
         assert CANT_OPEN in page_text(response)
@@ -77,12 +76,12 @@ def test_the_audit_log_is_open_to_owner_and_admin_only(tenant, role, status):
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN, Role.BILLER, Role.CLINICIAN])
 def test_every_role_opens_its_own_security_page(tenant, role):
-    assert signed_in(tenant.member(role)).get(purl("security", tenant.practice)).status_code == 200
+    assert signed_in(tenant.member(role)).get(url(tenant.practice, "security")).status_code == 200
 
 
 def test_settings_lists_only_the_sections_a_role_may_open(tenant):
-    owner = page_text(signed_in(tenant.owner).get(purl("settings", tenant.practice)))
-    clinician = page_text(signed_in(tenant.clinician).get(purl("settings", tenant.practice)))
+    owner = page_text(signed_in(tenant.owner).get(url(tenant.practice, "settings")))
+    clinician = page_text(signed_in(tenant.clinician).get(url(tenant.practice, "settings")))
     for label in ("Practice", "Staff", "Payment settings", "Audit log", "Security"):
         assert f"<strong>{label}</strong>" in owner
     for label in ("Practice", "Staff", "Payment settings", "Audit log"):
@@ -97,5 +96,5 @@ def test_a_role_is_per_practice(tenant, other_tenant):
     Membership.objects.create(user=other_tenant.owner, practice=tenant.practice, role=Role.BILLER)
     client = signed_in(other_tenant.owner)
     # Then she is an owner there and a biller here
-    assert client.get(purl("staff", other_tenant.practice)).status_code == 200
-    assert client.get(purl("staff", tenant.practice)).status_code == 403
+    assert client.get(url(other_tenant.practice, "staff")).status_code == 200
+    assert client.get(url(tenant.practice, "staff")).status_code == 403

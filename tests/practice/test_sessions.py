@@ -12,9 +12,8 @@ from django.urls import reverse
 
 from practice.middleware import IDLE_SIGNED_OUT, LIFETIME_SIGNED_OUT
 from practice.models import AuditLog, Practice
-
-from ..conftest import PASSWORD
-from .conftest import dashboard_url, page_text, purl, sign_in
+from tests.helpers import PASSWORD, url
+from tests.practice.helpers import dashboard_url, page_text, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -98,9 +97,9 @@ def test_a_practice_may_lengthen_the_idle_limit(tenant, clock):
 
 def test_the_owner_sets_the_idle_limit_in_practice_settings(tenant, clock):
     client = signed_in_client(tenant.owner)
-    url = purl("settings_practice", tenant.practice)
+    settings_url = url(tenant.practice, "settings_practice")
     response = client.post(
-        url,
+        settings_url,
         {
             "name": "Harbour Street Therapy",
             "timezone": "America/New_York",
@@ -120,7 +119,7 @@ def test_the_owner_sets_the_idle_limit_in_practice_settings(tenant, clock):
 def test_the_idle_limit_stays_between_5_minutes_and_8_hours(tenant, minutes):
     client = signed_in_client(tenant.owner)
     response = client.post(
-        purl("settings_practice", tenant.practice),
+        url(tenant.practice, "settings_practice"),
         {"name": "Harbour Street Therapy", "timezone": "America/New_York", "session_idle_minutes": minutes},
     )
     assert response.status_code == 200
@@ -186,7 +185,7 @@ def test_password_change_keeps_this_session_and_ends_the_others(tenant):
     elsewhere = signed_in_client(tenant.owner)
     # When she changes her password in Settings > Security on one of them
     response = here.post(
-        purl("security", tenant.practice),
+        url(tenant.practice, "security"),
         {"form": "password", "old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
         follow=True,
     )
@@ -205,7 +204,7 @@ def test_password_change_keeps_this_session_and_ends_the_others(tenant):
 def test_a_password_shorter_than_12_characters_is_refused_with_a_field_error(tenant):
     client = signed_in_client(tenant.owner)
     response = client.post(
-        purl("security", tenant.practice),
+        url(tenant.practice, "security"),
         {"form": "password", "old_password": PASSWORD, "new_password1": "Xq7#short1", "new_password2": "Xq7#short1"},
     )
     assert response.status_code == 400
@@ -217,7 +216,7 @@ def test_a_password_shorter_than_12_characters_is_refused_with_a_field_error(ten
 def test_password_change_needs_the_current_password(tenant):
     client = signed_in_client(tenant.owner)
     response = client.post(
-        purl("security", tenant.practice),
+        url(tenant.practice, "security"),
         {
             "form": "password",
             "old_password": "not my password",

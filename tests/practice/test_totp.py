@@ -13,18 +13,17 @@ from practice.auth_views import CODE_EXPIRED
 from practice.models import AuditLog
 from practice.services import TOTP_BAD_TOKEN
 from practice.views import TOTP_REMOVE_NEEDS_PASSWORD
-
-from ..conftest import PASSWORD, signed_in
-from .conftest import dashboard_url, page_text, purl, sign_in, totp_code
+from tests.helpers import PASSWORD, signed_in, url
+from tests.practice.helpers import dashboard_url, page_text, sign_in, totp_code
 
 pytestmark = pytest.mark.django_db
 
 
 def enrol(client: Client, practice) -> TOTPDevice:
     """Settings > Security: start, then confirm with the code the app shows."""
-    client.post(purl("security_totp_start", practice))
+    client.post(url(practice, "security_totp_start"))
     device = TOTPDevice.objects.get(confirmed=False)
-    response = client.post(purl("security", practice), {"form": "totp", "token": totp_code(device)}, follow=True)
+    response = client.post(url(practice, "security"), {"form": "totp", "token": totp_code(device)}, follow=True)
     assert "Two-step sign-in is on" in page_text(response)
     device.refresh_from_db()
     return device
@@ -32,10 +31,10 @@ def enrol(client: Client, practice) -> TOTPDevice:
 
 def test_enrolling_shows_a_key_then_a_right_code_turns_it_on(tenant, clock):
     client = signed_in(tenant.owner)
-    security = purl("security", tenant.practice)
+    security = url(tenant.practice, "security")
     assert "Off." in page_text(client.get(security))
     # When she starts set-up, the page shows the key and a QR code
-    client.post(purl("security_totp_start", tenant.practice))
+    client.post(url(tenant.practice, "security_totp_start"))
     page = page_text(client.get(security))
     device = TOTPDevice.objects.get(user=tenant.owner)
     assert 'data-testid="totp-secret"' in page
@@ -109,19 +108,19 @@ def test_turning_it_off_lets_the_password_alone_sign_in_again(tenant, clock):
     owner = signed_in(tenant.owner)
     enrol(owner, tenant.practice)
     # Without the current password nothing changes
-    refused = owner.post(purl("security_totp_remove", tenant.practice), {"password": "wrong"}, follow=True)
+    refused = owner.post(url(tenant.practice, "security_totp_remove"), {"password": "wrong"}, follow=True)
     assert TOTP_REMOVE_NEEDS_PASSWORD in page_text(refused)
     assert sign_in(Client(), tenant.owner.email).url == reverse("signin_code")
-    response = owner.post(purl("security_totp_remove", tenant.practice), {"password": PASSWORD}, follow=True)
+    response = owner.post(url(tenant.practice, "security_totp_remove"), {"password": PASSWORD}, follow=True)
     assert "Two-step sign-in is off." in page_text(response)
-    assert "Off." in page_text(owner.get(purl("security", tenant.practice)))
+    assert "Off." in page_text(owner.get(url(tenant.practice, "security")))
     browser = Client()
     assert sign_in(browser, tenant.owner.email).url != reverse("signin_code")
     assert browser.get(dashboard_url(tenant.practice)).status_code == 200
 
 
 def test_an_unconfirmed_set_up_does_not_ask_for_a_code(tenant):
-    signed_in(tenant.owner).post(purl("security_totp_start", tenant.practice))
+    signed_in(tenant.owner).post(url(tenant.practice, "security_totp_start"))
     response = sign_in(Client(), tenant.owner.email)
     assert response.url != reverse("signin_code")
 

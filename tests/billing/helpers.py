@@ -1,6 +1,6 @@
 """Helpers the billing tests share that build no rows of their own: the figures a biller reads
-(the client's account, the ledger sums), forms posted as a page posts them, and POSTs
-released at once. Rows are built with tests/factories."""
+(the client's account, the ledger sums, an invoice's status and balance), forms posted as a
+page posts them, and POSTs released at once. Rows are built with tests/factories."""
 
 from __future__ import annotations
 
@@ -14,13 +14,60 @@ from django.db.models import Sum
 from django.http import HttpResponse
 from django.test import Client
 
-from billing.models import BillingItem, ClientAccount, LedgerEntry
+from billing.models import BillingItem, ClientAccount, Invoice, LedgerEntry
 from billing.money import ZERO, LineAmounts
 from billing.selectors import billing_state_from_items
 from clients.models import Client as PracticeClient
 from tests.helpers import url
 
 D = Decimal
+
+
+def account(client: PracticeClient) -> ClientAccount:
+    """The client's balance and credit balance as the client header shows them."""
+    return ClientAccount.objects.get_or_create(practice_id=client.practice_id, client=client)[0]
+
+
+def ledger_sums(client: PracticeClient) -> tuple[Decimal, Decimal]:
+    """(balance, credit balance) summed from the client's ledger rows."""
+    sums = LedgerEntry.objects.filter(client=client).aggregate(b=Sum("balance_delta"), c=Sum("credit_delta"))
+    return sums["b"] or D("0"), sums["c"] or D("0")
+
+
+def ledger_kinds(client: PracticeClient) -> list[tuple[str, Decimal, Decimal]]:
+    """The client's ledger rows, oldest first, as (kind, balance_delta, credit_delta)."""
+    return list(
+        LedgerEntry.objects.filter(client=client)
+        .order_by("created_at", "pk")
+        .values_list("kind", "balance_delta", "credit_delta")
+    )
+
+
+def books(client: PracticeClient) -> tuple[Decimal, Decimal]:
+    """(balance, credit balance) as the client header shows them, equal to the ledger's sums."""
+    acc = account(client)
+    assert ledger_sums(client) == (acc.balance, acc.credit_balance), "the account must equal the ledger"
+    return acc.balance, acc.credit_balance
+
+
+def figures(invoice: Invoice) -> tuple[str, Decimal, Decimal, Decimal, Decimal]:
+    """What the invoice page shows: status badge, total, credit applied, amount paid, balance."""
+    invoice = Invoice.objects.select_related("practice").get(pk=invoice.pk)
+    return invoice.display_status, invoice.total, invoice.credit_applied, invoice.amount_paid, invoice.balance
+
+
+def status_and_balance(invoice: Invoice) -> tuple[str, Decimal, Decimal]:
+    invoice = Invoice.objects.select_related("practice").get(pk=invoice.pk)
+    return invoice.display_status, invoice.amount_paid, invoice.balance
+
+
+def uninvoiced(client: PracticeClient) -> set[int]:
+    return set(BillingItem.objects.filter(client=client, invoice__isnull=True).values_list("pk", flat=True))
+
+
+def reload(obj):  # type: ignore[no-untyped-def]
+    obj.refresh_from_db()
+    return obj
 
 
 def post_payment(browser: Client, tenant, query: dict, **data) -> HttpResponse:
@@ -83,32 +130,3 @@ def sum_lines(lines: list[LineAmounts]) -> LineAmounts:
         tax=sum((line.tax for line in lines), ZERO),
         gross=sum((line.gross for line in lines), ZERO),
     )
-
-
-def account(client: PracticeClient) -> ClientAccount:
-    """The client's balance and credit balance as the client header shows them."""
-    return ClientAccount.objects.get_or_create(practice_id=client.practice_id, client=client)[0]
-
-
-def ledger_sums(client: PracticeClient) -> tuple[Decimal, Decimal]:
-    """(balance, credit balance) summed from the client's ledger rows."""
-    sums = LedgerEntry.objects.filter(client=client).aggregate(b=Sum("balance_delta"), c=Sum("credit_delta"))
-    return sums["b"] or D("0"), sums["c"] or D("0")
-
-
-def ledger_kinds(client: PracticeClient) -> list[tuple[str, Decimal, Decimal]]:
-    """The client's ledger rows, oldest first, as (kind, balance_delta, credit_delta)."""
-    return list(
-        LedgerEntry.objects.filter(client=client)
-        .order_by("created_at", "pk")
-        .values_list("kind", "balance_delta", "credit_delta")
-    )
-
-
-def uninvoiced(client: PracticeClient) -> set[int]:
-    return set(BillingItem.objects.filter(client=client, invoice__isnull=True).values_list("pk", flat=True))
-
-
-def reload(obj):  # type: ignore[no-untyped-def]
-    obj.refresh_from_db()
-    return obj

@@ -19,7 +19,7 @@ from billing import services
 from billing.models import BillingItem, Invoice, InvoiceLine, LedgerEntry, Package, Payment
 from billing.money import line_amounts
 from practice.models import AuditLog
-from tests.billing.helpers import account, ledger_kinds, ledger_sums, reload, uninvoiced
+from tests.billing.helpers import books, figures, ledger_kinds, reload, uninvoiced
 from tests.factories import (
     ClientFactory,
     ServiceFactory,
@@ -41,18 +41,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ana(practice):
     return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
-
-
-def figures(invoice: Invoice) -> tuple[str, Decimal, Decimal, Decimal, Decimal]:
-    """What the invoice page shows: status badge, total, credit applied, amount paid, balance."""
-    invoice = Invoice.objects.select_related("practice").get(pk=invoice.pk)
-    return invoice.display_status, invoice.total, invoice.credit_applied, invoice.amount_paid, invoice.balance
-
-
-def books(client) -> tuple[Decimal, Decimal]:
-    acc = account(client)
-    assert ledger_sums(client) == (acc.balance, acc.credit_balance), "the account must equal the ledger"
-    return acc.balance, acc.credit_balance
 
 
 # --- draft and issue ----------------------------------------------------------------------

@@ -11,17 +11,14 @@ import pytest
 
 from billing import services
 from billing.forms.invoices import PRICE_NEGATIVE
-from billing.models import ClientAccount, Invoice, LedgerEntry, Payment
+from billing.models import Invoice, LedgerEntry, Payment
 from billing.views.appointments import NOTHING_ON_APPOINTMENT
 from practice.models import AuditLog
+from tests.billing.helpers import account
 from tests.factories import ClientFactory, give_credit, issued_invoice, make_item
 from tests.helpers import signed_in, url
 
 D = Decimal
-
-
-def account(client) -> ClientAccount:
-    return ClientAccount.objects.get(client=client)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from billing import services
-from billing.models import Invoice, LedgerEntry, Payment, Refund
+from billing.models import LedgerEntry, Payment, Refund
 from billing.selectors import client_balance, invoice_payable
 from billing.services import (
     EXTERNAL_ID_REQUIRED,
@@ -28,7 +28,7 @@ from billing.services import (
     refund_record,
 )
 from practice.models import AuditLog
-from tests.billing.helpers import account, ledger_kinds, ledger_sums, reload
+from tests.billing.helpers import books, ledger_kinds, reload, status_and_balance
 from tests.factories import ClientFactory, give_credit, issued_invoice, pay
 
 D = Decimal
@@ -40,18 +40,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ana(practice):
     return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
-
-
-def books(client) -> tuple[Decimal, Decimal]:
-    """(balance, credit balance) as the client header shows them, equal to the ledger's sums."""
-    acc = account(client)
-    assert ledger_sums(client) == (acc.balance, acc.credit_balance), "the account must equal the ledger"
-    return acc.balance, acc.credit_balance
-
-
-def status_and_balance(invoice: Invoice) -> tuple[str, Decimal, Decimal]:
-    invoice = Invoice.objects.select_related("practice").get(pk=invoice.pk)
-    return invoice.display_status, invoice.amount_paid, invoice.balance
 
 
 def settle(practice, client, amount: str, external_id: str = "pi_1", **kwargs) -> services.PaymentResult:

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from billing import services
-from billing.models import ClientAccount, Invoice, Payment
-from tests.billing.helpers import post_payment
+from billing.models import Invoice, Payment
+from tests.billing.helpers import account, post_payment
 from tests.factories import ClientFactory, give_credit, issued_invoice, make_item
 from tests.helpers import signed_in, url
 
@@ -26,10 +26,6 @@ def ana(tenant, other_tenant):
 @pytest.fixture
 def biller(tenant):
     return signed_in(tenant.biller)
-
-
-def account(client) -> ClientAccount:
-    return ClientAccount.objects.get(client=client)
 
 
 @pytest.mark.django_db

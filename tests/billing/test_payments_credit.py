@@ -14,7 +14,7 @@ from django.utils import timezone
 from billing import services
 from billing.models import Invoice, LedgerEntry, Payment, PaymentAllocation
 from practice.models import AuditLog
-from tests.billing.helpers import account, ledger_kinds, ledger_sums, reload
+from tests.billing.helpers import books, figures, ledger_kinds, reload
 from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice, make_items, pay
 
 D = Decimal
@@ -26,17 +26,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ana(practice):
     return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
-
-
-def figures(invoice: Invoice) -> tuple[str, Decimal, Decimal, Decimal, Decimal]:
-    invoice = Invoice.objects.select_related("practice").get(pk=invoice.pk)
-    return invoice.display_status, invoice.total, invoice.credit_applied, invoice.amount_paid, invoice.balance
-
-
-def books(client) -> tuple[Decimal, Decimal]:
-    acc = account(client)
-    assert ledger_sums(client) == (acc.balance, acc.credit_balance), "the account must equal the ledger"
-    return acc.balance, acc.credit_balance
 
 
 def unchanged(client, before: tuple[Decimal, Decimal], payments: int = 0) -> None:

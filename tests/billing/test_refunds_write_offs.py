@@ -28,7 +28,7 @@ from billing.services import (
     refund_record,
 )
 from practice.models import AuditLog
-from tests.billing.helpers import account, ledger_sums, reload
+from tests.billing.helpers import books, reload, status_and_balance
 from tests.factories import ClientFactory, issued_invoice, pay
 
 D = Decimal
@@ -40,17 +40,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ana(practice):
     return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
-
-
-def books(client) -> tuple[Decimal, Decimal]:
-    acc = account(client)
-    assert ledger_sums(client) == (acc.balance, acc.credit_balance), "the account must equal the ledger"
-    return acc.balance, acc.credit_balance
-
-
-def status_and_balance(invoice: Invoice) -> tuple[str, Decimal, Decimal]:
-    invoice = Invoice.objects.select_related("practice").get(pk=invoice.pk)
-    return invoice.display_status, invoice.amount_paid, invoice.balance
 
 
 def refund(payment: Payment, actor, amount: str, **kwargs) -> Refund:

@@ -1,11 +1,15 @@
-"""Helpers the appointments page tests share: URLs, times, and the POST data of the calendar's
-appointment form and of the settings' service and billing-details forms."""
+"""Helpers the appointments page tests share: times, the POST data of the calendar's
+appointment form and of the settings' service and billing-details forms, and the URL of the
+Edit billing details page."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
+
+from appointments.models import Appointment, BillingDetail
 from practice.models import Practice
 
 NY = ZoneInfo("America/New_York")
@@ -13,6 +17,15 @@ NY = ZoneInfo("America/New_York")
 
 # A Wednesday after the spring DST change: 09:00 in New York is 13:00 UTC.
 WEDNESDAY = date(2026, 3, 11)
+
+
+def edit_url(appointment: Appointment, detail: BillingDetail | None = None) -> str:
+    """The Edit billing details page of ``detail`` (by default the appointment's only one)."""
+    detail = detail or BillingDetail.objects.get(appointment=appointment)
+    return reverse(
+        "appointments:billing_detail_edit",
+        kwargs={"practice_slug": appointment.practice.slug, "appointment_id": appointment.pk, "detail_id": detail.pk},
+    )
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -12,9 +12,10 @@ from django.utils.html import escape
 
 from appointments.admin import TAX_RATE_OTHER_PRACTICE
 from appointments.models import Appointment, Service
-from appointments.services import Recurrence, appointment_mark_completed
+from appointments.services import Recurrence
 from practice.models import TaxRate
-from tests.factories import ClientFactory, ServiceFactory, UserFactory, make_appointment, past_start
+from tests.appointments.helpers import service_post
+from tests.factories import ClientFactory, ServiceFactory, UserFactory, past_start
 
 pytestmark = pytest.mark.django_db
 
@@ -25,17 +26,6 @@ def superuser_client(db) -> HttpClient:
     client = HttpClient()
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def completed(tenant):
-    service = ServiceFactory(practice=tenant.practice, name="Individual therapy", price=Decimal("120.00"))
-    ada = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
-    appointment = make_appointment(
-        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
-    )
-    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
-    return appointment
 
 
 @pytest.mark.parametrize("model", ["service", "appointment", "recurringseries", "billingdetail"], ids=lambda name: name)
@@ -95,29 +85,13 @@ def test_recurring_series_are_read_only(superuser_client, tenant):
     assert 'name="_save"' not in response.content.decode()
 
 
-def service_post(service, **changes):
-    data = {
-        "name": service.name,
-        "code": service.code,
-        "default_duration_minutes": "50",
-        "price": "150.00",
-        "tax_rate": "",
-        "payment_type": "self_pay",
-        "copay_kind": "",
-        "copay_amount": "",
-        "copay_percent": "",
-    }
-    data.update(changes)
-    return data
-
-
 def test_service_is_editable_in_admin(superuser_client, tenant):
     service = ServiceFactory(practice=tenant.practice, name="Individual therapy")
     own_rate = TaxRate.objects.create(practice=tenant.practice, name="VAT", percent=Decimal("10"))
 
     response = superuser_client.post(
         reverse("admin:appointments_service_change", args=[service.pk]),
-        service_post(service, price="160.00", tax_rate=str(own_rate.pk)),
+        service_post(name=service.name, code=service.code, price="160.00", tax_rate=str(own_rate.pk)),
     )
 
     assert response.status_code == 302
@@ -131,7 +105,7 @@ def test_service_refuses_a_tax_rate_of_another_practice(superuser_client, tenant
 
     response = superuser_client.post(
         reverse("admin:appointments_service_change", args=[service.pk]),
-        service_post(service, tax_rate=str(foreign_rate.pk)),
+        service_post(name=service.name, code=service.code, tax_rate=str(foreign_rate.pk)),
     )
 
     assert response.status_code == 200

@@ -14,6 +14,7 @@ from appointments.services import appointment_mark_completed
 from billing.models import BillingItem
 from practice.access import BILLING_DETAILS_REFUSED
 from practice.models import AuditLog, Practice, Role
+from tests.appointments.helpers import edit_url
 from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
 from tests.helpers import signed_in
 
@@ -36,14 +37,6 @@ def completed(tenant):
     )
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)
     return appointment
-
-
-def edit_url(appointment) -> str:
-    detail = BillingDetail.objects.get(appointment=appointment)
-    return reverse(
-        "appointments:billing_detail_edit",
-        kwargs={"practice_slug": appointment.practice.slug, "appointment_id": appointment.pk, "detail_id": detail.pk},
-    )
 
 
 def detail_url(appointment) -> str:

@@ -7,41 +7,21 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 
 from appointments.models import BillingDetail
 from appointments.services import (
     PRICE_TOO_PRECISE,
-    appointment_mark_completed,
     billing_detail_update,
     billing_items_generate_for_appointment,
 )
 from billing.models import BillingItem
 from practice.models import AuditLog
-from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.appointments.helpers import edit_url
 from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-@pytest.fixture
-def completed(tenant):
-    service = ServiceFactory(practice=tenant.practice, name="Individual therapy", price=D("120.00"))
-    ada = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
-    appointment = make_appointment(
-        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
-    )
-    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
-    return appointment
-
-
-def edit_url(appointment, detail):
-    return reverse(
-        "appointments:billing_detail_edit",
-        kwargs={"practice_slug": appointment.practice.slug, "appointment_id": appointment.pk, "detail_id": detail.pk},
-    )
 
 
 def test_a_price_finer_than_cents_is_refused_on_the_form(tenant, completed):

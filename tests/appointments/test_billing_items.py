@@ -42,16 +42,6 @@ from tests.factories import (
 D = Decimal
 
 
-@pytest.fixture
-def client_a(practice):
-    return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
-
-
-@pytest.fixture
-def therapy(practice):
-    return ServiceFactory(practice=practice, name="Individual therapy", code="IND", price=D("150.00"))
-
-
 def items_seen(appointment):
     """(client, service code or kind, units, unit price, net, tax, amount) per item, as a biller reads them."""
     return sorted(

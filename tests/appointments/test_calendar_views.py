@@ -28,26 +28,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def service(tenant):
-    return ServiceFactory(practice=tenant.practice, name="Individual therapy", price=Decimal("120.00"))
-
-
-@pytest.fixture
-def ada(tenant):
-    client = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
-    client.clinicians.add(tenant.clinician)
-    return client
-
-
-@pytest.fixture
 def ben(tenant):
     client = ClientFactory(practice=tenant.practice, first_name="Ben", last_name="Okafor")
     client.clinicians.add(tenant.clinician2)
     return client
-
-
-def book(tenant, clinician, clients, services, start, minutes=50):
-    return make_appointment(tenant.practice, tenant.owner, clinician, clients, services, start, minutes)
 
 
 def times_on_page(html: str) -> list[str]:
@@ -58,7 +42,7 @@ def times_on_page(html: str) -> list[str]:
 
 
 def test_week_view_shows_local_times_in_the_practice_timezone(tenant, service, ada):
-    book(tenant, tenant.clinician, [ada], [service], at(WEDNESDAY, 9))
+    make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], at(WEDNESDAY, 9))
     assert Appointment.objects.get().start.astimezone(ZoneInfo("UTC")).hour == 13
 
     response = signed_in(tenant.owner).get(url(tenant.practice, "appointments:calendar") + "?date=2026-03-11")
@@ -73,7 +57,7 @@ def test_week_view_shows_local_times_in_the_practice_timezone(tenant, service, a
 
 def test_an_evening_appointment_sits_on_its_local_day(tenant, service, ada):
     # 21:30 on Sunday in New York is already Monday in UTC.
-    book(tenant, tenant.clinician, [ada], [service], at(date(2026, 3, 15), 21, 30))
+    make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], at(date(2026, 3, 15), 21, 30))
 
     html = signed_in(tenant.owner).get(url(tenant.practice, "appointments:calendar") + "?date=2026-03-11").content
 
@@ -82,8 +66,10 @@ def test_an_evening_appointment_sits_on_its_local_day(tenant, service, ada):
 
 
 def test_day_view_shows_only_that_day(tenant, service, ada):
-    book(tenant, tenant.clinician, [ada], [service], at(WEDNESDAY, 9))
-    book(tenant, tenant.clinician, [ada], [service], at(WEDNESDAY + timedelta(days=1), 11))
+    make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], at(WEDNESDAY, 9))
+    make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], at(WEDNESDAY + timedelta(days=1), 11)
+    )
 
     html = (
         signed_in(tenant.owner)
@@ -96,7 +82,9 @@ def test_day_view_shows_only_that_day(tenant, service, ada):
 
 
 def test_navigation_links_swap_the_grid_with_htmx(tenant, service, ada):
-    book(tenant, tenant.clinician, [ada], [service], at(WEDNESDAY + timedelta(days=7), 10))
+    make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], at(WEDNESDAY + timedelta(days=7), 10)
+    )
     client = signed_in(tenant.owner)
 
     page = client.get(url(tenant.practice, "appointments:calendar") + "?date=2026-03-11").content.decode()
@@ -110,8 +98,8 @@ def test_navigation_links_swap_the_grid_with_htmx(tenant, service, ada):
 
 
 def test_owner_filters_by_clinician(tenant, service, ada, ben):
-    book(tenant, tenant.clinician, [ada], [service], at(WEDNESDAY, 9))
-    book(tenant, tenant.clinician2, [ben], [service], at(WEDNESDAY, 14))
+    make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], at(WEDNESDAY, 9))
+    make_appointment(tenant.practice, tenant.owner, tenant.clinician2, [ben], [service], at(WEDNESDAY, 14))
     client = signed_in(tenant.owner)
     base = url(tenant.practice, "appointments:calendar") + "?date=2026-03-11"
 
@@ -124,8 +112,8 @@ def test_owner_filters_by_clinician(tenant, service, ada, ben):
 
 
 def test_a_clinician_sees_only_their_own_calendar(tenant, service, ada, ben):
-    book(tenant, tenant.clinician, [ada], [service], at(WEDNESDAY, 9))
-    other = book(tenant, tenant.clinician2, [ben], [service], at(WEDNESDAY, 14))
+    make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], at(WEDNESDAY, 9))
+    other = make_appointment(tenant.practice, tenant.owner, tenant.clinician2, [ben], [service], at(WEDNESDAY, 14))
     client = signed_in(tenant.clinician)
 
     html = client.get(
@@ -152,11 +140,25 @@ def test_week_view_query_count_does_not_grow_with_appointments(
     client = signed_in(tenant.owner)
     second = ServiceFactory(practice=tenant.practice, name="Report writing", price=Decimal("40"))
     for i in range(5):
-        book(tenant, tenant.clinician, [ada, ben], [service, second], at(WEDNESDAY, 8) + timedelta(hours=i))
+        make_appointment(
+            tenant.practice,
+            tenant.owner,
+            tenant.clinician,
+            [ada, ben],
+            [service, second],
+            at(WEDNESDAY, 8) + timedelta(hours=i),
+        )
     few = _week_queries(client, tenant.practice)
     for i in range(55):
         day = WEDNESDAY + timedelta(days=(i % 5) - 2)
-        book(tenant, tenant.clinician2, [ben], [service], at(day, 8) + timedelta(minutes=15 * (i // 5)))
+        make_appointment(
+            tenant.practice,
+            tenant.owner,
+            tenant.clinician2,
+            [ben],
+            [service],
+            at(day, 8) + timedelta(minutes=15 * (i // 5)),
+        )
 
     with django_assert_max_num_queries(few):
         response = client.get(url(tenant.practice, "appointments:calendar") + "?date=2026-03-11")
@@ -226,7 +228,7 @@ def test_another_practices_client_or_service_is_refused(tenant, other_tenant, se
 
 
 def test_overlap_warns_and_needs_a_second_click(tenant, service, ada, ben):
-    book(tenant, tenant.clinician, [ben], [service], at(WEDNESDAY, 9, 30))
+    make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ben], [service], at(WEDNESDAY, 9, 30))
     client = signed_in(tenant.owner)
     data = form_post(tenant, [ada], [service])
 
@@ -273,7 +275,9 @@ def test_weekly_series_and_editing_this_and_following(tenant, service, ada):
 
 
 def test_flyout_marks_completed_and_shows_the_uninvoiced_amount(tenant, service, ada):
-    appointment = book(tenant, tenant.clinician, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
     client = signed_in(tenant.clinician)
     detail = url(tenant.practice, "appointments:detail", appointment_id=appointment.pk)
 
@@ -294,7 +298,9 @@ def test_flyout_marks_completed_and_shows_the_uninvoiced_amount(tenant, service,
 
 
 def test_a_biller_generates_missing_items_and_nothing_twice(tenant, service, ada):
-    appointment = book(tenant, tenant.clinician, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
     signed_in(tenant.owner).post(url(tenant.practice, "appointments:complete", appointment_id=appointment.pk))
     biller = signed_in(tenant.biller)
 
@@ -310,7 +316,9 @@ def test_a_biller_generates_missing_items_and_nothing_twice(tenant, service, ada
 
 
 def test_a_future_appointment_cannot_be_completed(tenant, service, ada):
-    appointment = book(tenant, tenant.clinician, [ada], [service], at(date.today() + timedelta(days=3), 10))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], at(date.today() + timedelta(days=3), 10)
+    )
 
     response = signed_in(tenant.owner).post(
         url(tenant.practice, "appointments:complete", appointment_id=appointment.pk), follow=True
@@ -321,7 +329,9 @@ def test_a_future_appointment_cannot_be_completed(tenant, service, ada):
 
 
 def test_cancel_with_invoiced_items_is_refused_with_the_credit_invoice_message(tenant, service, ada):
-    appointment = book(tenant, tenant.clinician, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
     client = signed_in(tenant.owner)
     client.post(url(tenant.practice, "appointments:complete", appointment_id=appointment.pk))
     invoice_for(BillingItem.objects.get())
@@ -336,7 +346,9 @@ def test_cancel_with_invoiced_items_is_refused_with_the_credit_invoice_message(t
 
 
 def test_late_cancel_records_the_status(tenant, service, ada):
-    appointment = book(tenant, tenant.clinician, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
 
     response = signed_in(tenant.owner).post(
         url(tenant.practice, "appointments:cancel", appointment_id=appointment.pk), {"late": "1"}, follow=True
@@ -347,7 +359,9 @@ def test_late_cancel_records_the_status(tenant, service, ada):
 
 
 def test_billing_detail_edit_flows_to_the_uninvoiced_item(tenant, service, ada):
-    appointment = book(tenant, tenant.clinician, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
     client = signed_in(tenant.owner)
     client.post(url(tenant.practice, "appointments:complete", appointment_id=appointment.pk))
     detail = BillingDetail.objects.get(appointment=appointment)

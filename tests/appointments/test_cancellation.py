@@ -29,28 +29,12 @@ D = Decimal
 
 
 @pytest.fixture
-def service(tenant):
-    return ServiceFactory(practice=tenant.practice, name="Individual therapy", price=D("120.00"))
-
-
-@pytest.fixture
-def ada(tenant):
-    client = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
-    client.clinicians.add(tenant.clinician)
-    return client
-
-
-@pytest.fixture
 def late_fee_practice(tenant):
     practice = tenant.practice
     practice.late_cancel_policy, practice.late_cancel_fee = FeePolicy.FLAT, D("40.00")
     practice.late_cancel_window_hours = 24
     practice.save()
     return practice
-
-
-def book(tenant, clients, services, start):
-    return make_appointment(tenant.practice, tenant.owner, tenant.clinician, clients, services, start)
 
 
 def in_hours(hours: int):
@@ -66,7 +50,7 @@ def cancel_forms(html: str) -> list[str]:
 
 def test_cancel_inside_the_window_counts_as_late_and_says_so_with_the_fee(tenant, late_fee_practice, service, ada):
     # Given a session in 3 hours and a 24-hour late-cancel window with a $40 fee
-    appointment = book(tenant, [ada], [service], in_hours(3))
+    appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], in_hours(3))
     page = signed_in(tenant.owner).get(appointment.get_absolute_url()).content.decode()
     (plain, _late) = cancel_forms(page)
     assert 'name="late"' not in plain  # "Cancel" leaves it to the window
@@ -86,7 +70,7 @@ def test_cancel_inside_the_window_counts_as_late_and_says_so_with_the_fee(tenant
 
 def test_cancel_outside_the_window_is_a_plain_cancellation_without_a_fee(tenant, late_fee_practice, service, ada):
     # Given a session three days ahead
-    appointment = book(tenant, [ada], [service], in_hours(72))
+    appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], in_hours(72))
 
     # When the owner presses "Cancel"
     response = signed_in(tenant.owner).post(
@@ -103,7 +87,7 @@ def test_cancel_outside_the_window_is_a_plain_cancellation_without_a_fee(tenant,
 def test_late_cancel_inside_the_window_without_a_fee_policy_says_no_fee(tenant, service, ada):
     tenant.practice.late_cancel_window_hours = 24
     tenant.practice.save()
-    appointment = book(tenant, [ada], [service], in_hours(2))
+    appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], in_hours(2))
 
     response = signed_in(tenant.owner).post(
         url(tenant.practice, "appointments:cancel", appointment_id=appointment.pk), follow=True
@@ -116,7 +100,7 @@ def test_late_cancel_inside_the_window_without_a_fee_policy_says_no_fee(tenant, 
 
 def test_late_cancel_button_is_an_explicit_choice_even_outside_the_window(tenant, late_fee_practice, service, ada):
     # Given a session three days ahead: "Cancel" would not count as late
-    appointment = book(tenant, [ada], [service], in_hours(72))
+    appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], in_hours(72))
 
     # When staff choose "Late cancel"
     response = signed_in(tenant.owner).post(
@@ -134,7 +118,9 @@ def test_late_cancel_button_is_an_explicit_choice_even_outside_the_window(tenant
 
 
 def test_completed_session_offers_cancel_but_not_late_cancel(tenant, late_fee_practice, service, ada):
-    appointment = book(tenant, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)
 
     html = signed_in(tenant.owner).get(appointment.get_absolute_url()).content.decode()
@@ -145,7 +131,9 @@ def test_completed_session_offers_cancel_but_not_late_cancel(tenant, late_fee_pr
 
 def test_late_cancel_of_a_completed_session_is_refused_and_keeps_its_items(tenant, late_fee_practice, service, ada):
     # Given a completed session with its $120 item
-    appointment = book(tenant, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)
 
     # When someone posts a late cancel anyway
@@ -161,7 +149,9 @@ def test_late_cancel_of_a_completed_session_is_refused_and_keeps_its_items(tenan
 
 
 def test_plain_cancel_of_a_completed_session_removes_its_items(tenant, late_fee_practice, service, ada):
-    appointment = book(tenant, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)
 
     response = signed_in(tenant.owner).post(
@@ -177,7 +167,9 @@ def test_plain_cancel_of_a_completed_session_removes_its_items(tenant, late_fee_
 def test_late_cancel_of_a_no_show_is_refused_but_a_plain_cancel_works(tenant, service, ada):
     tenant.practice.no_show_policy, tenant.practice.no_show_fee = FeePolicy.FLAT, D("25.00")
     tenant.practice.save()
-    appointment = book(tenant, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
     appointment_mark_no_show(appointment=appointment, actor=tenant.owner)
 
     with pytest.raises(ValidationError) as refused:
@@ -220,7 +212,9 @@ def test_full_price_no_show_fee_is_the_service_price_whatever_pays(tenant, ada, 
     tenant.practice.no_show_policy = FeePolicy.FULL
     tenant.practice.save()
     service = services_of_each_kind(tenant.practice)[kind]
-    appointment = book(tenant, [ada], [service], past_start(tenant.practice))
+    appointment = make_appointment(
+        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
+    )
 
     # When the client does not come
     appointment_mark_no_show(appointment=appointment, actor=tenant.owner)
@@ -236,7 +230,14 @@ def test_full_price_late_cancel_fee_charges_each_attendee_every_service(tenant, 
     tenant.practice.late_cancel_policy = FeePolicy.FULL
     tenant.practice.save()
     bea = ClientFactory(practice=tenant.practice, first_name="Bea", last_name="Brown")
-    appointment = book(tenant, [ada, bea], list(services_of_each_kind(tenant.practice).values()), in_hours(72))
+    appointment = make_appointment(
+        tenant.practice,
+        tenant.owner,
+        tenant.clinician,
+        [ada, bea],
+        list(services_of_each_kind(tenant.practice).values()),
+        in_hours(72),
+    )
 
     # When staff record a late cancellation
     outcome = appointment_cancel(appointment=appointment, actor=tenant.owner, late=True)

@@ -27,18 +27,6 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-@pytest.fixture
-def service(tenant):
-    return ServiceFactory(practice=tenant.practice, name="Individual therapy", price=D("120.00"))
-
-
-@pytest.fixture
-def ada(tenant):
-    client = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
-    client.clinicians.add(tenant.clinician)
-    return client
-
-
 def form_post(tenant, appointment, clients, services, **overrides):
     local = appointment.start.astimezone(ZoneInfo(tenant.practice.timezone))
     data = {

@@ -15,7 +15,7 @@ from billing.models import BillingItem, ClientAccount
 from billing.services import invoice_create, ledger_verify
 from practice.models import FeePolicy, Practice, TaxRate
 from tests.appointments.helpers import details_post
-from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.factories import ServiceFactory, make_appointment, past_start
 from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
@@ -32,13 +32,6 @@ def gst(tenant) -> TaxRate:
     practice.late_cancel_policy, practice.late_cancel_fee = FeePolicy.FLAT, D("46.00")
     practice.save()
     return rate
-
-
-@pytest.fixture
-def ada(tenant):
-    client = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
-    client.clinicians.add(tenant.clinician)
-    return client
 
 
 def no_show(tenant, client, service=None):

@@ -7,16 +7,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 
 from appointments import services as appt_services
 from appointments import services_settings as ss
 from appointments.models import BillingDetail, Service
-from appointments.services import appointment_mark_completed
 from billing.models import BillingItem
 from practice.models import Practice, TaxRate
-from tests.appointments.helpers import details_post, service_post
-from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.appointments.helpers import details_post, edit_url, service_post
 from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
@@ -72,24 +69,6 @@ def test_a_fee_past_the_column_is_a_field_error_not_a_500(tenant):
     assert response.status_code == 400
     assert ss.FEE_TOO_LARGE in response.content.decode()
     assert Practice.objects.get(pk=tenant.practice.pk).no_show_fee == D("0")
-
-
-@pytest.fixture
-def completed(tenant):
-    service = ServiceFactory(practice=tenant.practice, name="Individual therapy", price=D("120.00"))
-    ada = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
-    appointment = make_appointment(
-        tenant.practice, tenant.owner, tenant.clinician, [ada], [service], past_start(tenant.practice)
-    )
-    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
-    return appointment
-
-
-def edit_url(appointment, detail):
-    return reverse(
-        "appointments:billing_detail_edit",
-        kwargs={"practice_slug": appointment.practice.slug, "appointment_id": appointment.pk, "detail_id": detail.pk},
-    )
 
 
 @pytest.mark.parametrize(

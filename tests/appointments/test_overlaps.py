@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -13,22 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from appointments.models import Appointment
 from appointments.services import Recurrence, appointment_create
 from tests.appointments.helpers import WEDNESDAY, at, form_post
-from tests.factories import ClientFactory, ServiceFactory
+from tests.factories import ClientFactory
 from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def service(tenant):
-    return ServiceFactory(practice=tenant.practice, name="Individual therapy", price=Decimal("120.00"))
-
-
-@pytest.fixture
-def ada(tenant):
-    client = ClientFactory(practice=tenant.practice, first_name="Ada", last_name="Lovelace")
-    client.clinicians.add(tenant.clinician)
-    return client
 
 
 @pytest.fixture

@@ -6,24 +6,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from appointments.services import appointment_cancel, appointment_create, appointment_mark_completed
 from billing.models import BillingItem, Package, PackageDraw, PackagePurchase
 from billing.services import package_sell
-from tests.factories import ClientFactory, ServiceFactory, make_appointment, past_start
+from tests.factories import make_appointment, past_start
 
 D = Decimal
-
-
-@pytest.fixture
-def therapy(practice):
-    return ServiceFactory(practice=practice, name="Individual therapy", code="IND", price=D("150.00"))
-
-
-@pytest.fixture
-def client_a(practice):
-    return ClientFactory(practice=practice, first_name="Ana", last_name="Aho")
 
 
 def sell(practice, client, service, owner, sessions=2, valid_days=None):

@@ -84,6 +84,19 @@ def other_practice(other_tenant) -> Practice:
 
 
 @pytest.fixture
+def root(db) -> User:
+    """A platform superuser (Django admin), member of no practice."""
+    return UserFactory(email="root@platform.test", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def superuser_client(root) -> Client:
+    client = Client()
+    client.force_login(root)
+    return client
+
+
+@pytest.fixture
 def owner_client(tenant, other_tenant) -> Client:
     return signed_in(tenant.owner)
 

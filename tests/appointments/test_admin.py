@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -15,17 +14,9 @@ from appointments.models import Appointment, Service
 from appointments.services import Recurrence
 from practice.models import TaxRate
 from tests.appointments.helpers import service_post
-from tests.factories import ClientFactory, ServiceFactory, UserFactory, past_start
+from tests.factories import ClientFactory, ServiceFactory, past_start
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser_client(db) -> HttpClient:
-    user = UserFactory(email="root@platform.test", is_staff=True, is_superuser=True)
-    client = HttpClient()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("model", ["service", "appointment", "recurringseries", "billingdetail"], ids=lambda name: name)

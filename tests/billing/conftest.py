@@ -1,32 +1,26 @@
-"""Fixtures the billing admin tests share (test_admin.py and test_admin_registry.py)."""
+"""Fixtures the billing tests share: the biller's browser, and the books the admin tests open."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from django.test import Client as HttpClient
 
 from billing.models import Package
 from billing.services import LineInput, invoice_create, package_sell, payment_record_manual
-from tests.factories import ClientFactory, ServiceFactory, UserFactory, make_item
+from tests.factories import ClientFactory, ServiceFactory, make_item
+from tests.helpers import signed_in
 
 
 @pytest.fixture
-def root(db):
-    return UserFactory(email="root@platform.test", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def superuser_client(root) -> HttpClient:
-    client = HttpClient()
-    client.force_login(root)
-    return client
+def biller(tenant):
+    """Bella, the practice's biller, signed in."""
+    return signed_in(tenant.biller)
 
 
 @pytest.fixture
 def books(tenant):
-    """An issued invoice with a line, a part payment, a package sale and an uninvoiced item."""
+    """For the admin tests: an issued invoice with a line, a part payment, a package sale and an uninvoiced item."""
     practice = tenant.practice
     ana = ClientFactory(practice=practice, first_name="Ana", last_name="Lima")
     invoice = invoice_create(

@@ -16,7 +16,7 @@ from billing import services
 from billing.models import Invoice
 from billing.selectors import HISTORY_PAGE_SIZE
 from tests.factories import ClientFactory, give_credit, issued_invoice
-from tests.helpers import signed_in, url
+from tests.helpers import url
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -25,11 +25,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith", clinicians=[tenant.clinician])
-
-
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
 
 
 def tab(client, tenant, ana, **params):

@@ -13,7 +13,7 @@ from billing import services
 from billing.models import Invoice, Payment
 from tests.billing.helpers import post_payment
 from tests.factories import ClientFactory, issued_invoice, make_item
-from tests.helpers import signed_in, url
+from tests.helpers import url
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -24,11 +24,6 @@ USD_TOO_FINE = services.AMOUNT_TOO_FINE.format(places=2, currency="USD")
 @pytest.fixture
 def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
-
-
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
 
 
 # --- Add payment ------------------------------------------------------------------------------

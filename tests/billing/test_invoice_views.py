@@ -26,11 +26,6 @@ def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith", clinicians=[tenant.clinician])
 
 
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
-
-
 # --- the client Billing tab ---------------------------------------------------------------
 
 

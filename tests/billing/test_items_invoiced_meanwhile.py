@@ -8,17 +8,12 @@ import pytest
 from billing import services
 from billing.models import BillingItem, Invoice
 from tests.factories import ClientFactory, make_item
-from tests.helpers import signed_in, url
+from tests.helpers import url
 
 
 @pytest.fixture
 def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
-
-
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
 
 
 @pytest.mark.django_db

@@ -15,11 +15,6 @@ def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
 
 
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
-
-
 @pytest.mark.django_db
 def test_a_payment_form_for_a_non_ascii_digit_invoice_id_is_a_404_not_a_crash(tenant, biller, ana):
     # Given an open invoice

@@ -15,7 +15,7 @@ from billing.services import TAKES_NO_PAYMENTS, ledger_verify, payment_record_ma
 from billing.views import payments as views
 from tests.billing.helpers import post_payment
 from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice
-from tests.helpers import signed_in, url
+from tests.helpers import url
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -24,11 +24,6 @@ D = Decimal
 @pytest.fixture
 def ana(tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
-
-
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
 
 
 @pytest.fixture

@@ -23,11 +23,6 @@ def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
 
 
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
-
-
 @pytest.mark.django_db
 def test_payment_form_lists_open_invoices_oldest_first(tenant, biller, ana):
     older = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")

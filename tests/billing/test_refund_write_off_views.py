@@ -24,11 +24,6 @@ def ana(tenant, other_tenant):
 
 
 @pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
-
-
-@pytest.fixture
 def paid(tenant, ana):
     """INV of 100.00 paid in full by cash, the payment."""
     invoice = issued_invoice(tenant.practice, ana, tenant.owner, "100.00")

@@ -29,11 +29,6 @@ def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
 
 
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
-
-
 def flash(message: str) -> str:
     return f'class="flash flash-warning">{message}<'.replace("'", "&#x27;")
 

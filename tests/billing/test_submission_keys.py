@@ -22,7 +22,7 @@ from billing.submission import ALREADY_RECORDED, FIELD, PAGE_OUT_OF_DATE, submis
 from billing.views.payments import PAYMENT_RECORDED
 from tests.billing.helpers import post_at_once, texts
 from tests.factories import ClientFactory, issued_invoice
-from tests.helpers import signed_in, url
+from tests.helpers import url
 
 D = Decimal
 
@@ -42,11 +42,6 @@ def assert_once(responses: list[HttpResponse], practice, count: Callable[[], int
 @pytest.fixture
 def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
-
-
-@pytest.fixture
-def biller(tenant):
-    return signed_in(tenant.biller)
 
 
 def payment_data(tenant, invoice: Invoice, amount: str, key: str) -> dict[str, str]:

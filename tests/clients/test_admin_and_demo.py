@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Client, Payer
 from practice.demo import load_demo_data
 from practice.models import AuditLog, Practice
-from tests.factories import ClientFactory, PayerFactory, UserFactory
-
-
-@pytest.fixture
-def superuser_client(db) -> HttpClient:
-    user = UserFactory(email="root@platform.test", is_staff=True, is_superuser=True)
-    client = HttpClient()
-    client.force_login(user)
-    return client
+from tests.factories import ClientFactory, PayerFactory
 
 
 @pytest.mark.django_db

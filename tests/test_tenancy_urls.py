@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from practice.models import Membership, StaffInvite
+from appointments.models import BillingDetail
+from billing import services
+from billing.models import Package
+from practice.models import Membership, StaffInvite, TaxRate
+from tests.factories import ClientFactory, PayerFactory, ServiceFactory, make_appointment, past_start
 from tests.helpers import signed_in
 
 
@@ -53,16 +58,70 @@ def foreign_ids(other_tenant) -> dict[str, int]:
         invited_by=other_tenant.owner,
         expires_at=timezone.now() + timedelta(days=7),
     )
-    ids = {
+    return {
         "membership_id": Membership.objects.get(practice=other, user=other_tenant.clinician).pk,
         "invite_id": invite.pk,
+        **client_ids(other_tenant),
+        **appointment_ids(other_tenant),
+        **billing_ids(other_tenant),
+        **package_ids(other_tenant),
     }
-    try:
-        from tests.foreign_objects import extra_foreign_ids
-    except ImportError:
-        return ids
-    ids.update(extra_foreign_ids(other_tenant))
-    return ids
+
+
+# Each app adds the kwarg names of its own URLs here as it grows.
+
+
+def client_ids(other_tenant) -> dict[str, int]:
+    payer = PayerFactory(practice=other_tenant.practice)
+    client = ClientFactory(practice=other_tenant.practice, payer=payer, clinicians=[other_tenant.clinician])
+    return {"client_id": client.pk}
+
+
+def appointment_ids(other_tenant) -> dict[str, int]:
+    practice = other_tenant.practice
+    tax_rate = TaxRate.objects.create(practice=practice, name="Twin GST", percent="15")
+    service = ServiceFactory(practice=practice, tax_rate=tax_rate)
+    client = ClientFactory(practice=practice)
+    appointment = make_appointment(
+        practice, other_tenant.owner, other_tenant.clinician, [client], [service], start=past_start(practice)
+    )
+    return {
+        "appointment_id": appointment.pk,
+        "service_id": service.pk,
+        "tax_rate_id": tax_rate.pk,
+        "detail_id": BillingDetail.objects.get(appointment=appointment).pk,
+    }
+
+
+def billing_ids(other_tenant) -> dict[str, int]:
+    practice = other_tenant.practice
+    client = ClientFactory(practice=practice)
+    invoice = services.invoice_create(
+        practice=practice,
+        client=client,
+        actor=other_tenant.owner,
+        lines=[services.LineInput(description="Twin session", unit_price=Decimal("100"))],
+        issue=True,
+    )
+    payment = services.payment_record_manual(
+        practice=practice,
+        client=client,
+        actor=other_tenant.owner,
+        amount=Decimal("40"),
+        received_on=practice.local_today(),
+        method="cash",
+    ).payment
+    return {"invoice_id": invoice.pk, "payment_id": payment.pk}
+
+
+def package_ids(other_tenant) -> dict[str, int]:
+    practice = other_tenant.practice
+    package = Package.objects.create(
+        practice=practice, name="Twin 5", service=ServiceFactory(practice=practice), sessions=5, price=Decimal("500")
+    )
+    client = ClientFactory(practice=practice)
+    purchase = services.package_sell(practice=practice, client=client, package=package, actor=other_tenant.owner)
+    return {"package_id": package.pk, "purchase_id": purchase.pk}
 
 
 @pytest.mark.parametrize(("name", "kwarg_names"), STAFF_PATTERNS, ids=[n for n, _ in STAFF_PATTERNS])

@@ -23,7 +23,7 @@ from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, localise_decimal
 from practice.text import single_line_fields
 
 from .models import Appointment, AppointmentService, Attendee, Service
-from .services_settings import BILLING_DETAILS_FIELDS, SERVICE_FIELDS
+from .services import BILLING_DETAILS_FIELDS, SERVICE_FIELDS
 
 DURATION_POSITIVE = "Enter a duration of at least 1 minute."
 DURATION_TOO_LONG = "An appointment lasts at most 24 hours."
@@ -81,7 +81,7 @@ class ServiceForm(forms.ModelForm):
         single_line_fields(self, ("name", "code"))
 
     def _post_clean(self) -> None:
-        # Skip ModelForm's instance.full_clean(): services_settings validates and saves.
+        # Skip ModelForm's instance.full_clean(): the service (services.price_list) validates and saves.
         pass
 
 

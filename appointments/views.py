@@ -35,7 +35,7 @@ from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import calendar as cal
-from . import hooks, selectors, services, services_settings
+from . import hooks, selectors, services
 from .forms import (
     AppointmentForm,
     BillingDetailForm,
@@ -102,14 +102,14 @@ def _service_form_view(request: PracticeRequest, service: Service | None) -> Htt
     if request.method == "POST" and form.is_valid():
         try:
             if service is None:
-                saved = services_settings.service_create(
+                saved = services.service_create(
                     practice=practice,
                     actor=request.user,
                     data=form.cleaned_data,
                 )
                 messages.success(request, f"Service {saved.name} added.")
             else:
-                saved = services_settings.service_update(
+                saved = services.service_update(
                     service=service,
                     actor=request.user,
                     data=form.cleaned_data,
@@ -140,10 +140,10 @@ def service_archive(request: PracticeRequest, service_id: int) -> HttpResponse:
     practice = _practice(request)
     service = get_object_or_404(Service, pk=service_id, practice=practice)
     if request.POST.get("restore") == "1":
-        services_settings.service_restore(service=service, actor=request.user)
+        services.service_restore(service=service, actor=request.user)
         messages.success(request, f"Service {service.name} is back on the price list.")
     else:
-        outcome = services_settings.service_archive(service=service, actor=request.user)
+        outcome = services.service_archive(service=service, actor=request.user)
         if outcome == "archived":
             messages.success(
                 request, f"Service {service.name} was archived: appointments use it, so it is kept for their history."
@@ -168,12 +168,12 @@ def _billing_details_page(
 @require_role(*OWNER_OR_ADMIN)
 def billing_details(request: PracticeRequest) -> HttpResponse:
     practice = _practice(request)
-    locked = services_settings.currency_is_locked(practice)
+    locked = services.currency_is_locked(practice)
     instance = practice.__class__.objects.get(pk=practice.pk)
     form = BillingDetailsForm(request.POST or None, instance=instance, currency_locked=locked)
     if request.method == "POST" and form.is_valid():
         try:
-            services_settings.billing_details_update(
+            services.billing_details_update(
                 practice=practice,
                 actor=request.user,
                 data=form.cleaned_data,
@@ -192,7 +192,7 @@ def tax_rate_new(request: PracticeRequest) -> HttpResponse:
     form = TaxRateForm(request.POST or None, locale=practice.locale)
     if request.method == "POST" and form.is_valid():
         try:
-            rate = services_settings.tax_rate_create(
+            rate = services.tax_rate_create(
                 practice=practice,
                 actor=request.user,
                 name=form.cleaned_data["name"],
@@ -215,7 +215,7 @@ def tax_rate_edit(request: PracticeRequest, tax_rate_id: int) -> HttpResponse:
     form = TaxRateForm(request.POST or None, instance=rate, locale=practice.locale)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services_settings.tax_rate_update(
+            saved = services.tax_rate_update(
                 tax_rate=rate,
                 actor=request.user,
                 name=form.cleaned_data["name"],

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from appointments import services_settings as ss
+from appointments.services import billing_settings as ss
 from billing import services
 from practice.models import Practice
 from tests.appointments.helpers import details_post

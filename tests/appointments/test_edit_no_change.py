@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appointments.models import Appointment, BillingDetail
-from appointments.services import appointment_mark_completed, billing_detail_update
-from appointments.services_settings import (
+from appointments.services import (
     BILLING_DETAILS_FIELDS,
     SERVICE_FIELDS,
+    appointment_mark_completed,
+    billing_detail_update,
     billing_details_update,
     service_update,
 )

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from appointments import services as appt_services
-from appointments import services_settings as ss
+from appointments import services as ss
 from appointments.models import BillingDetail, Service
 from billing.models import BillingItem
 from practice.models import Practice, TaxRate

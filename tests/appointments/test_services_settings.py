@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from appointments import services_settings as ss
+from appointments import services as ss
 from appointments.models import Service
 from billing.models import Invoice
 from practice.access import ROLE_REFUSED
@@ -198,7 +199,7 @@ def test_the_service_refuses_a_currency_change_after_an_invoice(tenant):
         data[key] = Decimal(data[key])
     data["late_cancel_window_hours"] = 24
 
-    with pytest.raises(ss.ValidationError) as exc:
+    with pytest.raises(ValidationError) as exc:
         ss.billing_details_update(practice=tenant.practice, actor=tenant.owner, data=data)
 
     assert exc.value.message_dict == {"currency": [ss.CURRENCY_LOCKED]}

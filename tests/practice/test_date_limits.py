@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from appointments import services_settings as ss
+from appointments import services as ss
 from appointments.models import Appointment
 from billing.models import Invoice, Payment
 from practice.dates import APPOINTMENT_TOO_FAR, DATE_IN_FUTURE, DATE_TOO_EARLY, DATE_TOO_FAR_AHEAD, DATE_UNSUPPORTED

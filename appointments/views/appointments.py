@@ -1,8 +1,8 @@
-"""Calendar, appointments and Settings > Services / Billing details.
+"""Appointments: book, edit, open and act on a session (complete, no-show, cancel,
+generate items), and change what one attendee is billed.
 
-Views parse input, check access, call one service or selector and render. Lookups by id
-always go through the practice, so another practice's id is the same 404 as a missing one.
-"""
+Lookups by id always go through the practice, so another practice's id is the same 404
+as a missing one."""
 
 from __future__ import annotations
 
@@ -13,39 +13,29 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import urlencode
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from practice.access import (
     ALL_ROLES,
     BILLING_DETAILS_REFUSED,
     BILLING_ROLES,
-    OWNER_OR_ADMIN,
     SCHEDULING_ROLES,
     can_edit_billing_details,
     forbidden,
     require_role,
 )
 from practice.forms import apply_service_errors
-from practice.models import Practice, Role, TaxRate
+from practice.models import Practice
 from practice.money import practice_money
 from practice.types import PracticeRequest
 
-from . import calendar as cal
-from . import hooks, selectors, services
-from .forms import (
-    AppointmentForm,
-    BillingDetailForm,
-    BillingDetailsForm,
-    ServiceForm,
-    TaxRateForm,
-    appointment_initial,
-    new_appointment_initial,
-)
-from .models import Appointment, BillingDetail, Service
+from .. import calendar as cal
+from .. import hooks, selectors, services
+from ..forms import AppointmentForm, BillingDetailForm, appointment_initial, new_appointment_initial
+from ..models import Appointment, BillingDetail
+from .calendar import calendar_url
+from .common import render_local
 
 SAVED = "Saved."
 OVERLAP_WARNING = (
@@ -67,223 +57,6 @@ BILLING_STATE_LABELS = {
 }
 
 
-def _practice(request: PracticeRequest) -> Practice:
-    return request.practice
-
-
-def _render(
-    request: PracticeRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
-) -> HttpResponse:
-    """Render with the practice's timezone active, so every time on the page is local."""
-    with timezone.override(_practice(request).tzinfo):
-        return render(request, template, context, status=status)
-
-
-# --- Settings > Services -------------------------------------------------------------
-
-
-@require_role(*BILLING_ROLES)
-def services_list(request: PracticeRequest) -> HttpResponse:
-    practice = _practice(request)
-    show_archived = request.GET.get("archived") == "1"
-    rows = (
-        Service.objects.filter(practice=practice, is_archived=show_archived).select_related("tax_rate").order_by("name")
-    )
-    return _render(request, "appointments/services_list.html", {"services": rows, "show_archived": show_archived})
-
-
-def _service_form_view(request: PracticeRequest, service: Service | None) -> HttpResponse:
-    practice = _practice(request)
-    initial = {}
-    if service is None:
-        default_rate = TaxRate.objects.filter(practice=practice, is_default=True, is_archived=False).first()
-        initial = {"tax_rate": default_rate}
-    form = ServiceForm(request.POST or None, instance=service, initial=initial, practice=practice)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if service is None:
-                saved = services.service_create(
-                    practice=practice,
-                    actor=request.user,
-                    data=form.cleaned_data,
-                )
-                messages.success(request, f"Service {saved.name} added.")
-            else:
-                saved = services.service_update(
-                    service=service,
-                    actor=request.user,
-                    data=form.cleaned_data,
-                )
-                messages.success(request, f"Service {saved.name} saved.")
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            return redirect("appointments:services", practice_slug=practice.slug)
-    status = 400 if form.errors else 200
-    return _render(request, "appointments/service_form.html", {"form": form, "service": service}, status=status)
-
-
-@require_role(*BILLING_ROLES)
-def service_new(request: PracticeRequest) -> HttpResponse:
-    return _service_form_view(request, None)
-
-
-@require_role(*BILLING_ROLES)
-def service_edit(request: PracticeRequest, service_id: int) -> HttpResponse:
-    service = get_object_or_404(Service, pk=service_id, practice=_practice(request))
-    return _service_form_view(request, service)
-
-
-@require_POST
-@require_role(*BILLING_ROLES)
-def service_archive(request: PracticeRequest, service_id: int) -> HttpResponse:
-    practice = _practice(request)
-    service = get_object_or_404(Service, pk=service_id, practice=practice)
-    if request.POST.get("restore") == "1":
-        services.service_restore(service=service, actor=request.user)
-        messages.success(request, f"Service {service.name} is back on the price list.")
-    else:
-        outcome = services.service_archive(service=service, actor=request.user)
-        if outcome == "archived":
-            messages.success(
-                request, f"Service {service.name} was archived: appointments use it, so it is kept for their history."
-            )
-        else:
-            messages.success(request, f"Service {service.name} was deleted: no appointment used it.")
-    return redirect("appointments:services", practice_slug=practice.slug)
-
-
-# --- Settings > Billing details ------------------------------------------------------
-
-
-def _billing_details_page(
-    request: PracticeRequest, form: BillingDetailsForm, tax_form: TaxRateForm, status: int = 200
-) -> HttpResponse:
-    practice = _practice(request)
-    rates = TaxRate.objects.filter(practice=practice).order_by("is_archived", "name")
-    context = {"form": form, "tax_form": tax_form, "tax_rates": rates}
-    return _render(request, "appointments/billing_details.html", context, status=status)
-
-
-@require_role(*OWNER_OR_ADMIN)
-def billing_details(request: PracticeRequest) -> HttpResponse:
-    practice = _practice(request)
-    locked = services.currency_is_locked(practice)
-    instance = practice.__class__.objects.get(pk=practice.pk)
-    form = BillingDetailsForm(request.POST or None, instance=instance, currency_locked=locked)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.billing_details_update(
-                practice=practice,
-                actor=request.user,
-                data=form.cleaned_data,
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Billing details saved.")
-            return redirect("appointments:billing_details", practice_slug=practice.slug)
-    return _billing_details_page(request, form, TaxRateForm(locale=practice.locale), status=400 if form.errors else 200)
-
-
-@require_role(*OWNER_OR_ADMIN)
-def tax_rate_new(request: PracticeRequest) -> HttpResponse:
-    practice = _practice(request)
-    form = TaxRateForm(request.POST or None, locale=practice.locale)
-    if request.method == "POST" and form.is_valid():
-        try:
-            rate = services.tax_rate_create(
-                practice=practice,
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                percent=form.cleaned_data["percent"],
-                is_default=form.cleaned_data["is_default"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Tax rate {rate} added.")
-            return redirect("appointments:billing_details", practice_slug=practice.slug)
-    status = 400 if form.errors else 200
-    return _render(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": None}, status=status)
-
-
-@require_role(*OWNER_OR_ADMIN)
-def tax_rate_edit(request: PracticeRequest, tax_rate_id: int) -> HttpResponse:
-    practice = _practice(request)
-    rate = get_object_or_404(TaxRate, pk=tax_rate_id, practice=practice)
-    form = TaxRateForm(request.POST or None, instance=rate, locale=practice.locale)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.tax_rate_update(
-                tax_rate=rate,
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                percent=form.cleaned_data["percent"],
-                is_default=form.cleaned_data["is_default"],
-                is_archived=form.cleaned_data["is_archived"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Tax rate {saved} saved.")
-            return redirect("appointments:billing_details", practice_slug=practice.slug)
-    status = 400 if form.errors else 200
-    return _render(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": rate}, status=status)
-
-
-# --- Calendar ------------------------------------------------------------------------
-
-
-def _calendar_url(practice_slug: str, **params: Any) -> str:
-    base = reverse("appointments:calendar", kwargs={"practice_slug": practice_slug})
-    query = {k: v for k, v in params.items() if v not in (None, "")}
-    return f"{base}?{urlencode(query)}" if query else base
-
-
-@require_role(*ALL_ROLES)
-def calendar_view(request: PracticeRequest) -> HttpResponse:
-    practice = _practice(request)
-    membership = request.membership
-    requested_view = request.GET.get("view", "")
-    view = requested_view if requested_view in cal.VIEWS else "week"
-    anchor = cal.parse_anchor(request.GET.get("date"), practice.local_today())
-    clinicians = cal.calendar_clinicians(practice, membership)
-    clinician = None
-    if membership.role == Role.CLINICIAN:
-        clinician = membership.user
-    else:
-        wanted = request.GET.get("clinician", "")
-        clinician = next((u for u in clinicians if str(u.pk) == wanted), None)
-    grid = cal.calendar_build(practice, view=view, anchor=anchor, clinician=clinician)
-    clinician_param = clinician.pk if clinician and membership.role != Role.CLINICIAN else ""
-
-    def link(**changes: Any) -> str:
-        params = {"view": view, "date": anchor.isoformat(), "clinician": clinician_param, **changes}
-        return _calendar_url(practice.slug, **params)
-
-    context = {
-        "grid": grid,
-        "view": view,
-        "clinicians": clinicians,
-        "clinician": clinician,
-        "can_schedule": membership.role in SCHEDULING_ROLES,
-        "show_clinician": clinician is None,
-        "links": {
-            "previous": link(date=grid.previous.isoformat()),
-            "next": link(date=grid.next.isoformat()),
-            "today": link(date=practice.local_today().isoformat()),
-            "week": link(view="week"),
-            "day": link(view="day"),
-        },
-        "calendar_url": _calendar_url(practice.slug),
-    }
-    template = "appointments/calendar.html"
-    if request.htmx and request.htmx.target == "calendar":
-        template = "appointments/_calendar.html"
-    return _render(request, template, context)
-
-
 def _appointment_form_page(
     request: PracticeRequest,
     form: AppointmentForm,
@@ -291,13 +64,13 @@ def _appointment_form_page(
     overlaps: list | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    tz = _practice(request).tzinfo
+    tz = request.practice.tzinfo
     context = {
         "form": form,
         "appointment": appointment,
         "overlaps": [(a, a.start.astimezone(tz), a.end.astimezone(tz)) for a in overlaps or []],
     }
-    return _render(request, "appointments/appointment_form.html", context, status=status)
+    return render_local(request, "appointments/appointment_form.html", context, status=status)
 
 
 def _planned_times(
@@ -332,7 +105,7 @@ def _overlaps_to_confirm(
     ranges, moving = _planned_times(form, appointment)
     overlaps = list(
         selectors.appointment_overlaps(
-            _practice(request),
+            request.practice,
             clinician=data["clinician"],
             ranges=ranges,
             exclude_ids=moving,
@@ -360,7 +133,7 @@ def _recurrence(data: dict[str, Any]) -> services.Recurrence | None:
 
 @require_role(*SCHEDULING_ROLES)
 def appointment_new(request: PracticeRequest) -> HttpResponse:
-    practice = _practice(request)
+    practice = request.practice
     membership = request.membership
     initial = new_appointment_initial(
         practice,
@@ -398,13 +171,13 @@ def appointment_new(request: PracticeRequest) -> HttpResponse:
         else:
             count = len(created)
             messages.success(request, "Appointment booked." if count == 1 else f"{count} appointments booked.")
-            return redirect(_calendar_url(practice.slug, date=data["date"].isoformat()))
+            return redirect(calendar_url(practice.slug, date=data["date"].isoformat()))
     return _appointment_form_page(request, form, None, status=400 if form.errors else 200)
 
 
 @require_role(*SCHEDULING_ROLES)
 def appointment_edit(request: PracticeRequest, appointment_id: int) -> HttpResponse:
-    practice = _practice(request)
+    practice = request.practice
     membership = request.membership
     appointment = selectors.appointment_get_for_practice(practice, membership, appointment_id)
     form = AppointmentForm(
@@ -442,7 +215,7 @@ def appointment_edit(request: PracticeRequest, appointment_id: int) -> HttpRespo
 
 
 def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[str, Any]:
-    practice = _practice(request)
+    practice = request.practice
     tz = practice.tzinfo
     membership = request.membership
     details = list(
@@ -475,16 +248,16 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
 
 @require_role(*ALL_ROLES)
 def appointment_detail(request: PracticeRequest, appointment_id: int) -> HttpResponse:
-    practice = _practice(request)
+    practice = request.practice
     appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     context = _detail_context(request, appointment)
     if request.htmx and request.htmx.target == "flyout":
-        return _render(request, "appointments/_flyout.html", context)
-    return _render(request, "appointments/detail.html", context)
+        return render_local(request, "appointments/_flyout.html", context)
+    return render_local(request, "appointments/detail.html", context)
 
 
 def _action(request: PracticeRequest, appointment_id: int, run: Any, done: str) -> HttpResponse:
-    practice = _practice(request)
+    practice = request.practice
     appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     try:
         result = run(appointment)
@@ -538,7 +311,7 @@ def _cancel_message(practice: Practice, held: bool, outcome: services.Cancellati
 def appointment_cancel(request: PracticeRequest, appointment_id: int) -> HttpResponse:
     """ "Cancel" posts no ``late``: the practice's late-cancel window decides. "Late cancel"
     posts late=1, staff recording a late cancellation of a scheduled appointment."""
-    practice = _practice(request)
+    practice = request.practice
     appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     late = True if request.POST.get("late") == "1" else None
     held = appointment.status != Appointment.Status.SCHEDULED
@@ -564,7 +337,7 @@ def appointment_generate_items(request: PracticeRequest, appointment_id: int) ->
 
 @require_role(*ALL_ROLES)
 def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id: int) -> HttpResponse:
-    practice = _practice(request)
+    practice = request.practice
     appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     detail = get_object_or_404(
         BillingDetail.objects.select_related("client", "service"), pk=detail_id, appointment=appointment
@@ -591,4 +364,4 @@ def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id
             )
             return redirect(appointment.get_absolute_url())
     context = {"form": form, "appointment": appointment, "detail": detail, "invoiced": invoiced}
-    return _render(request, "appointments/billing_detail_form.html", context, status=400 if form.errors else 200)
+    return render_local(request, "appointments/billing_detail_form.html", context, status=400 if form.errors else 200)

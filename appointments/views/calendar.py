@@ -1,0 +1,65 @@
+"""The calendar: a week or a day of a practice's sessions, for one clinician or all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from practice.access import ALL_ROLES, SCHEDULING_ROLES, require_role
+from practice.models import Role
+from practice.types import PracticeRequest
+
+from .. import calendar as cal
+from .common import render_local
+
+
+def calendar_url(practice_slug: str, **params: Any) -> str:
+    base = reverse("appointments:calendar", kwargs={"practice_slug": practice_slug})
+    query = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+@require_role(*ALL_ROLES)
+def calendar_view(request: PracticeRequest) -> HttpResponse:
+    practice = request.practice
+    membership = request.membership
+    requested_view = request.GET.get("view", "")
+    view = requested_view if requested_view in cal.VIEWS else "week"
+    anchor = cal.parse_anchor(request.GET.get("date"), practice.local_today())
+    clinicians = cal.calendar_clinicians(practice, membership)
+    clinician = None
+    if membership.role == Role.CLINICIAN:
+        clinician = membership.user
+    else:
+        wanted = request.GET.get("clinician", "")
+        clinician = next((u for u in clinicians if str(u.pk) == wanted), None)
+    grid = cal.calendar_build(practice, view=view, anchor=anchor, clinician=clinician)
+    clinician_param = clinician.pk if clinician and membership.role != Role.CLINICIAN else ""
+
+    def link(**changes: Any) -> str:
+        params = {"view": view, "date": anchor.isoformat(), "clinician": clinician_param, **changes}
+        return calendar_url(practice.slug, **params)
+
+    context = {
+        "grid": grid,
+        "view": view,
+        "clinicians": clinicians,
+        "clinician": clinician,
+        "can_schedule": membership.role in SCHEDULING_ROLES,
+        "show_clinician": clinician is None,
+        "links": {
+            "previous": link(date=grid.previous.isoformat()),
+            "next": link(date=grid.next.isoformat()),
+            "today": link(date=practice.local_today().isoformat()),
+            "week": link(view="week"),
+            "day": link(view="day"),
+        },
+        "calendar_url": calendar_url(practice.slug),
+    }
+    template = "appointments/calendar.html"
+    if request.htmx and request.htmx.target == "calendar":
+        template = "appointments/_calendar.html"
+    return render_local(request, template, context)

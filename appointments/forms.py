@@ -1,4 +1,4 @@
-"""Forms of the calendar and of Settings > Services / Billing details.
+"""Forms of the calendar, the appointment pages and Settings > Services.
 
 Forms parse and check shape; the services re-check the rules and own the writes.
 """
@@ -7,23 +7,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from datetime import date as datetime_date  # AppointmentForm has a field called date
-from decimal import Decimal
 from typing import Any, cast
 
-from babel.numbers import get_currency_name, list_currencies
 from django import forms
 from django.db.models import Q, QuerySet
 
 from clients.models import Client
 from practice.access import SCHEDULING_ROLES
 from practice.dates import appointment_date_problem, supported_date_fields
-from practice.inputs import billed_price_problem
-from practice.models import TIMEZONE_CHOICES, Practice, Role, TaxRate, User
-from practice.numbers import DEFAULT_LOCALE, LocalDecimalField, localise_decimal_fields, set_form_locale
+from practice.models import Practice, Role, TaxRate, User
+from practice.numbers import localise_decimal_fields
 from practice.text import single_line_fields
 
 from .models import Appointment, AppointmentService, Attendee, Service
-from .services import BILLING_DETAILS_FIELDS, SERVICE_FIELDS
+from .services import SERVICE_FIELDS
 
 DURATION_POSITIVE = "Enter a duration of at least 1 minute."
 DURATION_TOO_LONG = "An appointment lasts at most 24 hours."
@@ -35,10 +32,6 @@ SCOPE_REQUIRED = "Choose whether the change applies to this occurrence or to thi
 DATE_NOT_REAL = "{value} does not exist in {tz} (the clocks change that day). Choose another time."
 
 MAX_DURATION_MINUTES = 24 * 60
-
-
-def currency_choices() -> list[tuple[str, str]]:
-    return sorted((code, f"{code} — {get_currency_name(code, locale='en')}") for code in list_currencies())
 
 
 class ServiceForm(forms.ModelForm):
@@ -82,80 +75,6 @@ class ServiceForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         # Skip ModelForm's instance.full_clean(): the service (services.price_list) validates and saves.
-        pass
-
-
-class TaxRateForm(forms.ModelForm):
-    class Meta:
-        model = TaxRate
-        fields = ["name", "percent", "is_default", "is_archived"]
-        labels = {"percent": "Percent", "is_default": "Default rate for new services", "is_archived": "Archived"}
-        help_texts = {"is_archived": "An archived rate is no longer offered; services that use it keep it."}
-
-    def __init__(self, *args: Any, locale: str | None = DEFAULT_LOCALE, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.instance.pk:
-            del self.fields["is_archived"]
-        # The service checks the range and the places (refused, never rounded by the column).
-        self.fields["percent"].validators = []
-        localise_decimal_fields(self, ("percent",), locale)
-        single_line_fields(self, ("name",))
-
-    def _post_clean(self) -> None:
-        pass
-
-
-class BillingDetailsForm(forms.ModelForm):
-    currency = forms.ChoiceField(choices=currency_choices, label="Currency")
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Practice timezone")
-
-    class Meta:
-        model = Practice
-        fields = list(BILLING_DETAILS_FIELDS)
-        labels = {
-            "prices_include_tax": "Prices include tax",
-            "tax_id": "Tax id",
-            "no_show_policy": "No-show fee",
-            "no_show_fee": "No-show flat fee",
-            "late_cancel_policy": "Late-cancellation fee",
-            "late_cancel_fee": "Late-cancellation flat fee",
-            "late_cancel_window_hours": "Late-cancellation window (hours)",
-            "payment_date_max_future_days": "Payment dates: days ahead allowed",
-            "invoice_date_max_future_days": "Invoice dates: days ahead allowed",
-            "fee_tax_free": "Fees are tax-free",
-        }
-        help_texts = {
-            "prices_include_tax": "Tick for GST-style prices that already include tax; otherwise tax is added.",
-            "billing_address": "Printed on invoices.",
-            "late_cancel_window_hours": "A cancellation this close to the start counts as late.",
-            "no_show_fee": "Only used with a flat fee.",
-            "late_cancel_fee": "Only used with a flat fee.",
-            "payment_date_max_future_days": "How many days after today a payment may be dated (0: not after today).",
-            "invoice_date_max_future_days": "How many days after today an invoice line may be dated.",
-        }
-        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
-
-    def __init__(self, *args: Any, currency_locked: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if currency_locked:
-            # A disabled field ignores what is posted and keeps the saved currency.
-            self.fields["currency"].disabled = True
-            locked = "Locked: this practice has billing items, invoices or payments in this currency."
-            self.fields["currency"].help_text = locked
-        else:
-            self.fields["currency"].help_text = "ISO 4217. It cannot change once the first invoice exists."
-        for name in ("no_show_fee", "late_cancel_fee"):
-            self.fields[name].required = False
-            self.fields[name].validators = []
-        for name in ("payment_date_max_future_days", "invoice_date_max_future_days"):
-            # The service checks the range (one message); empty keeps the current value.
-            self.fields[name].required = False
-            self.fields[name].validators = []
-            self.fields[name].widget.attrs.pop("max", None)
-        localise_decimal_fields(self, ("no_show_fee", "late_cancel_fee"), self.instance.locale)
-        single_line_fields(self, ("tax_id",))
-
-    def _post_clean(self) -> None:
         pass
 
 
@@ -369,28 +288,6 @@ def new_appointment_initial(
     if role == Role.CLINICIAN:
         initial["clinician"] = viewer.pk
     return initial
-
-
-class BillingDetailForm(forms.Form):
-    units = LocalDecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
-    unit_price = LocalDecimalField(label="Unit price", max_digits=12, decimal_places=3, min_value=Decimal("0"))
-    tax_percent = LocalDecimalField(
-        label="Tax (%)", max_digits=7, decimal_places=4, min_value=Decimal("0"), max_value=Decimal("100")
-    )
-
-    def __init__(self, *args: Any, currency: str, locale: str | None = DEFAULT_LOCALE, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.currency = currency
-        set_form_locale(self, locale)
-        price = cast(forms.DecimalField, self.fields["unit_price"])
-        price.label = f"Unit price ({currency})"
-
-    def clean_unit_price(self) -> Decimal | None:
-        value: Decimal | None = self.cleaned_data.get("unit_price")
-        # The one rule for a billed price (practice.inputs), the service's too.
-        if value is not None and (problem := billed_price_problem(value, self.currency)):
-            raise forms.ValidationError(problem)
-        return value
 
 
 class CalendarFilterForm(forms.Form):

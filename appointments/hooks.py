@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from practice.models import User
     from practice.types import PracticeRequest
 
-    from .models import Appointment, BillingDetail
+    from .models import Appointment
 
 # (*, appointment) -> the billing items created. Called with the appointment row locked.
 ItemsSync = Callable[..., list[Any]]
@@ -33,21 +33,6 @@ def billing_items_sync(*, appointment: Appointment) -> list[Any]:
     for sync in _items_sync:
         created.extend(sync(appointment=appointment))
     return created
-
-
-# (*, appointment, detail, actor) -> None: carry a changed billing detail to its
-# uninvoiced item. Called with the appointment and detail rows locked.
-DetailChanged = Callable[..., None]
-_detail_changed: list[DetailChanged] = []
-
-
-def register_billing_detail_changed(handler: DetailChanged) -> None:
-    _detail_changed.append(handler)
-
-
-def billing_detail_changed(*, appointment: Appointment, detail: BillingDetail, actor: User) -> None:
-    for handler in _detail_changed:
-        handler(appointment=appointment, detail=detail, actor=actor)
 
 
 # (*, appointment, actor) -> None: before a cancel, refuse if anything is invoiced, else
@@ -70,10 +55,6 @@ def billing_items_release(*, appointment: Appointment, actor: User) -> None:
 PageBilling = Callable[..., dict[str, Any]]
 _page_billing: list[PageBilling] = []
 
-# (*, appointment, detail) -> whether the detail's session item is already invoiced.
-DetailInvoiced = Callable[..., bool]
-_detail_invoiced: list[DetailInvoiced] = []
-
 
 def register_appointment_page_billing(provider: PageBilling) -> None:
     _page_billing.append(provider)
@@ -86,11 +67,3 @@ def appointment_page_billing(
     for provider in _page_billing:
         context.update(provider(request, appointment, attendees))
     return context
-
-
-def register_billing_detail_invoiced(check: DetailInvoiced) -> None:
-    _detail_invoiced.append(check)
-
-
-def billing_detail_invoiced(*, appointment: Appointment, detail: BillingDetail) -> bool:
-    return any(check(appointment=appointment, detail=detail) for check in _detail_invoiced)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import appointments, billing_settings, calendar, price_list
+from .views import appointments, calendar, price_list
 
 app_name = "appointments"
 
@@ -17,20 +17,8 @@ urlpatterns = [
         appointments.appointment_generate_items,
         name="generate_items",
     ),
-    path(
-        "appointments/<int:appointment_id>/billing-details/<int:detail_id>/",
-        appointments.billing_detail_edit,
-        name="billing_detail_edit",
-    ),
     path("settings/services/", price_list.services_list, name="services"),
     path("settings/services/new/", price_list.service_new, name="service_new"),
     path("settings/services/<int:service_id>/", price_list.service_edit, name="service_edit"),
     path("settings/services/<int:service_id>/archive/", price_list.service_archive, name="service_archive"),
-    path("settings/billing-details/", billing_settings.billing_details, name="billing_details"),
-    path("settings/billing-details/tax-rates/new/", billing_settings.tax_rate_new, name="tax_rate_new"),
-    path(
-        "settings/billing-details/tax-rates/<int:tax_rate_id>/",
-        billing_settings.tax_rate_edit,
-        name="tax_rate_edit",
-    ),
 ]

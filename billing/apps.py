@@ -14,12 +14,9 @@ class BillingConfig(AppConfig):
 
         practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
         practice_hooks.register_numbering_started(selectors.invoice_numbering_started)
-        practice_hooks.register_currency_in_use(providers.currency_in_use)
         clients_hooks.register_record_header(providers.client_header_money)
         clients_hooks.register_record_tab("overview", providers.client_overview_context)
         clients_hooks.register_record_tab("billing", providers.client_billing_tab_context)
         appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)
-        appointments_hooks.register_billing_detail_changed(items.billing_item_reprice_for_detail)
         appointments_hooks.register_billing_items_release(items.billing_items_release_for_appointment)
         appointments_hooks.register_appointment_page_billing(providers.appointment_page_billing)
-        appointments_hooks.register_billing_detail_invoiced(providers.billing_detail_invoiced)

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Q, Sum
 from django.urls import reverse
 
-from appointments.models import Appointment, BillingDetail, Service
+from appointments.models import Appointment, Service
 from clients.models import Client
 from practice.access import BILLING_ROLES
 from practice.models import Membership, Practice, Role
@@ -19,7 +19,7 @@ from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import selectors
-from .models import BillingItem, Invoice, Payment
+from .models import BillingItem, Invoice
 
 
 def dashboard_money_tiles(practice: Practice, membership: Membership, today: date) -> list[dict[str, Any]]:
@@ -76,17 +76,6 @@ def client_billing_tab_context(request: PracticeRequest, client: Client) -> dict
     }
 
 
-def currency_in_use(practice: Practice) -> bool:
-    # Uninvoiced items and payments (credit) are amounts in the current currency too: after
-    # a change they would be invoiced or applied as amounts of the new one (USD 100.50 as
-    # JPY 100.50, which no yen payment can settle).
-    return (
-        Invoice.objects.filter(practice=practice).exists()
-        or BillingItem.objects.filter(practice=practice).exists()
-        or Payment.objects.filter(practice=practice).exists()
-    )
-
-
 # --- the appointment page (appointments.hooks) -------------------------------------------
 
 
@@ -124,12 +113,3 @@ def _insurance_unbilled(appointment: Appointment, attendees: list[Any], items: l
     billed = {(i.client_id, i.service_id) for i in items}
     insured = [s for s in appointment.services.order_by("name") if s.payment_type == Service.PaymentType.INSURANCE]
     return [(c, s, format(s.price.normalize(), "f")) for c in attendees for s in insured if (c.pk, s.pk) not in billed]
-
-
-def billing_detail_invoiced(*, appointment: Appointment, detail: BillingDetail) -> bool:
-    return BillingItem.objects.filter(
-        appointment=appointment,
-        client_id=detail.client_id,
-        service_id=detail.service_id,
-        invoice__isnull=False,
-    ).exists()

@@ -1,10 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
-from .views import appointments, home, invoices, packages, payments, refunds
+from .views import appointments, home, invoices, packages, payments, refunds, settings
 
 app_name = "billing"
 
-urlpatterns = [
+# practice.urls includes this at the practice's root: most pages are under billing/, the
+# settings pages under settings/ beside the practice's own, and a session's billing
+# detail under its appointment.
+billing_patterns = [
     path("invoices/new/", invoices.invoice_new, name="invoice_new"),
     path("invoices/new/items/", invoices.invoice_new_items, name="invoice_new_items"),
     path("invoices/<int:invoice_id>/", invoices.invoice_detail, name="invoice"),
@@ -45,5 +48,17 @@ urlpatterns = [
         "appointments/<int:appointment_id>/bill-client/",
         appointments.appointment_bill_client,
         name="appointment_bill_client",
+    ),
+]
+
+urlpatterns = [
+    path("billing/", include(billing_patterns)),
+    path("settings/billing-details/", settings.billing_details, name="billing_details"),
+    path("settings/billing-details/tax-rates/new/", settings.tax_rate_new, name="tax_rate_new"),
+    path("settings/billing-details/tax-rates/<int:tax_rate_id>/", settings.tax_rate_edit, name="tax_rate_edit"),
+    path(
+        "appointments/<int:appointment_id>/billing-details/<int:detail_id>/",
+        appointments.billing_detail_edit,
+        name="billing_detail_edit",
     ),
 ]

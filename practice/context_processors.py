@@ -21,7 +21,7 @@ SETTINGS_NAV = [
     ("Practice", "settings_practice", ("owner",), "Name, address, timezone and session timeout."),
     ("Staff", "staff", ("owner",), "Invite staff and choose their roles."),
     ("Payment settings", "settings_payments", ("owner",), "Payment terms and invoice numbering."),
-    ("Billing details", "appointments:billing_details", ("owner", "admin"), "Currency, tax rates and no-show policy."),
+    ("Billing details", "billing:billing_details", ("owner", "admin"), "Currency, tax rates and no-show policy."),
     ("Services", "appointments:services", ("owner", "admin", "biller"), "Your price list."),
     ("Packages", "billing:packages", ("owner", "admin", "biller"), "Prepaid bundles of sessions."),
     ("Security", "security", None, "Your password and two-step sign-in."),

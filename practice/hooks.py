@@ -46,17 +46,3 @@ def register_numbering_started(check: NumberingStarted) -> None:
 def invoice_numbering_started(practice: Practice) -> bool:
     # Without an app that issues invoices, no number has been issued.
     return any(check(practice) for check in _numbering_started)
-
-
-# practice -> whether it holds amounts in its currency (invoices, billing items,
-# payments), after which the currency may not change (registered by billing).
-CurrencyInUse = Callable[["Practice"], bool]
-_currency_in_use: list[CurrencyInUse] = []
-
-
-def register_currency_in_use(check: CurrencyInUse) -> None:
-    _currency_in_use.append(check)
-
-
-def currency_in_use(practice: Practice) -> bool:
-    return any(check(practice) for check in _currency_in_use)

@@ -19,7 +19,8 @@ practice_patterns: list[URLPattern | URLResolver] = [
     path("settings/security/totp/remove/", views.security_totp_remove, name="security_totp_remove"),
     path("settings/audit/", views.audit_log, name="audit_log"),
     path("clients/", include("clients.urls")),
-    path("billing/", include("billing.urls")),
+    # billing's pages are under billing/, except its settings and a session's billing detail.
+    path("", include("billing.urls")),
     path("", include("appointments.urls")),
 ]
 

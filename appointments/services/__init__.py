@@ -3,10 +3,10 @@
 - ``appointments``: book, edit and change the status of a session (completed, no-show,
   cancelled), keeping its billing details in step with who and what was booked;
 - ``recurrence``: repeating appointments, their occurrences and series splits;
-- ``billing_detail``: what one attendee of a session is billed;
-- ``price_list``: Settings > Services;
-- ``tax_rates``: the practice's tax rates;
-- ``billing_settings``: Settings > Billing details.
+- ``price_list``: Settings > Services.
+
+What one attendee of a session is billed (its billing detail), the tax rates and
+Settings > Billing details are billing's rules: they live in billing.services.
 
 The public names are re-exported here, so callers import from ``appointments.services``.
 """
@@ -34,31 +34,6 @@ from .appointments import (
     client_part_price,
     lock_appointment,
 )
-from .billing_detail import (
-    DETAIL_INVOICED_NOTE,
-    LINE_TOO_LARGE,
-    PRICE_NEGATIVE,
-    PRICE_NOT_NEGATIVE,
-    PRICE_TOO_LARGE,
-    PRICE_TOO_PRECISE,
-    TAX_RANGE,
-    TAX_TOO_FINE,
-    UNITS_POSITIVE,
-    UNITS_TOO_FINE,
-    UNITS_TOO_LARGE,
-    billing_detail_update,
-)
-from .billing_settings import (
-    BILLING_DETAILS_FIELDS,
-    CURRENCY_LOCKED,
-    FEE_NEGATIVE,
-    FEE_REQUIRED,
-    FEE_TOO_LARGE,
-    FUTURE_DAYS_RANGE,
-    MAX_FEE,
-    billing_details_update,
-    currency_is_locked,
-)
 from .price_list import (
     COPAY_AMOUNT_ABOVE_PRICE,
     COPAY_AMOUNT_REQUIRED,
@@ -80,18 +55,9 @@ from .price_list import (
     service_update,
 )
 from .recurrence import MAX_OCCURRENCES, RECURRENCE_NEEDS_END, RECURRENCE_TOO_LONG, Recurrence, occurrence_starts
-from .tax_rates import (
-    TAX_PERCENT_RANGE,
-    TAX_PERCENT_TOO_FINE,
-    TAX_RATE_FIELDS,
-    TAX_RATE_NAME_TAKEN,
-    tax_rate_create,
-    tax_rate_update,
-)
 
 __all__ = [
     "ALREADY_CANCELLED",
-    "BILLING_DETAILS_FIELDS",
     "CANCEL_INVOICED",
     "CLINICIAN_NOT_MEMBER",
     "COPAY_AMOUNT_ABOVE_PRICE",
@@ -100,27 +66,15 @@ __all__ = [
     "COPAY_PERCENT_RANGE",
     "COPAY_PERCENT_REQUIRED",
     "COPAY_PERCENT_TOO_FINE",
-    "CURRENCY_LOCKED",
-    "DETAIL_INVOICED_NOTE",
     "DURATION_POSITIVE",
     "EDIT_ONLY_SCHEDULED",
-    "FEE_NEGATIVE",
-    "FEE_REQUIRED",
-    "FEE_TOO_LARGE",
-    "FUTURE_DAYS_RANGE",
     "LATE_CANCEL_ONLY_SCHEDULED",
-    "LINE_TOO_LARGE",
-    "MAX_FEE",
     "MAX_OCCURRENCES",
     "NEEDS_CLIENT",
     "NEEDS_SERVICE",
     "NOT_COMPLETABLE",
     "NOT_STARTED",
     "PERCENT_PLACES",
-    "PRICE_NEGATIVE",
-    "PRICE_NOT_NEGATIVE",
-    "PRICE_TOO_LARGE",
-    "PRICE_TOO_PRECISE",
     "RECURRENCE_NEEDS_END",
     "RECURRENCE_TOO_LONG",
     "SERVICE_CODE_TAKEN",
@@ -128,16 +82,7 @@ __all__ = [
     "SERVICE_FIELDS",
     "SERVICE_PRICE_NEGATIVE",
     "SERVICE_TOO_PRECISE",
-    "TAX_PERCENT_RANGE",
-    "TAX_PERCENT_TOO_FINE",
-    "TAX_RANGE",
-    "TAX_RATE_FIELDS",
-    "TAX_RATE_NAME_TAKEN",
     "TAX_RATE_NOT_OURS",
-    "TAX_TOO_FINE",
-    "UNITS_POSITIVE",
-    "UNITS_TOO_FINE",
-    "UNITS_TOO_LARGE",
     "WRONG_PRACTICE",
     "Cancellation",
     "Recurrence",
@@ -147,11 +92,8 @@ __all__ = [
     "appointment_mark_no_show",
     "appointment_update",
     "appointment_update_times",
-    "billing_detail_update",
-    "billing_details_update",
     "billing_items_generate_for_appointment",
     "client_part_price",
-    "currency_is_locked",
     "lock_appointment",
     "occurrence_starts",
     "service_archive",
@@ -159,6 +101,4 @@ __all__ = [
     "service_is_used",
     "service_restore",
     "service_update",
-    "tax_rate_create",
-    "tax_rate_update",
 ]

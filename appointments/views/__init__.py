@@ -1,6 +1,6 @@
-"""appointments' pages, one module per part of the app: the calendar, appointments,
-Settings > Services (price_list) and Settings > Billing details with its tax rates
-(billing_settings).
+"""appointments' pages, one module per part of the app: the calendar, appointments and
+Settings > Services (price_list). A session's billing details and Settings > Billing
+details are billing's pages (billing.views).
 
 Views parse input, check access, call one service or selector and render. The names
 are re-exported here for callers that import ``appointments.views``; the URLconf names
@@ -24,9 +24,7 @@ from .appointments import (
     appointment_generate_items,
     appointment_new,
     appointment_no_show,
-    billing_detail_edit,
 )
-from .billing_settings import billing_details, tax_rate_edit, tax_rate_new
 from .calendar import calendar_view
 from .price_list import service_archive, service_edit, service_new, services_list
 
@@ -47,13 +45,9 @@ __all__ = [
     "appointment_generate_items",
     "appointment_new",
     "appointment_no_show",
-    "billing_detail_edit",
-    "billing_details",
     "calendar_view",
     "service_archive",
     "service_edit",
     "service_new",
     "services_list",
-    "tax_rate_edit",
-    "tax_rate_new",
 ]

@@ -1,5 +1,5 @@
 """Appointments: book, edit, open and act on a session (complete, no-show, cancel,
-generate items), and change what one attendee is billed.
+generate items).
 
 Lookups by id always go through the practice, so another practice's id is the same 404
 as a missing one."""
@@ -13,16 +13,13 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from practice.access import (
     ALL_ROLES,
-    BILLING_DETAILS_REFUSED,
-    BILLING_ROLES,
     SCHEDULING_ROLES,
     can_edit_billing_details,
-    forbidden,
     require_role,
 )
 from practice.forms import apply_service_errors
@@ -32,7 +29,7 @@ from practice.types import PracticeRequest
 
 from .. import calendar as cal
 from .. import hooks, selectors, services
-from ..forms import AppointmentForm, BillingDetailForm, appointment_initial, new_appointment_initial
+from ..forms import AppointmentForm, appointment_initial, new_appointment_initial
 from ..models import Appointment, BillingDetail
 from .calendar import calendar_url
 from .common import render_local
@@ -333,35 +330,3 @@ def appointment_generate_items(request: PracticeRequest, appointment_id: int) ->
         lambda a: services.billing_items_generate_for_appointment(appointment=a, actor=request.user),
         "{n} missing billing item(s) created.",
     )
-
-
-@require_role(*ALL_ROLES)
-def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id: int) -> HttpResponse:
-    practice = request.practice
-    appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
-    detail = get_object_or_404(
-        BillingDetail.objects.select_related("client", "service"), pk=detail_id, appointment=appointment
-    )
-    if not can_edit_billing_details(request.membership, clinician_id=appointment.clinician_id):
-        # The session is one the clinician may see, so this is a 403 that says why, not a 404.
-        return forbidden(request, BILLING_ROLES, message=BILLING_DETAILS_REFUSED)
-    invoiced = hooks.billing_detail_invoiced(appointment=appointment, detail=detail)
-    form = BillingDetailForm(
-        request.POST or None,
-        currency=practice.currency,
-        locale=practice.locale,
-        initial={"units": detail.units, "unit_price": detail.unit_price, "tax_percent": detail.tax_percent},
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.billing_detail_update(detail=detail, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                "Billing details saved." + (f" {services.DETAIL_INVOICED_NOTE}" if invoiced else ""),
-            )
-            return redirect(appointment.get_absolute_url())
-    context = {"form": form, "appointment": appointment, "detail": detail, "invoiced": invoiced}
-    return render_local(request, "appointments/billing_detail_form.html", context, status=400 if form.errors else 200)

@@ -1,7 +1,8 @@
-"""Billing's forms, one module per page (invoices, payments, home, packages) and the
-number fields they share (numbers). They parse input and give field errors through the
-rules of billing.inputs; the services check again and decide. The invoice and payment
-forms' names are re-exported here, so views write ``forms.<name>``."""
+"""Billing's forms, one module per page (invoices, payments, home, packages, settings,
+appointments) and the number fields they share (numbers). They parse input and give
+field errors through the rules of billing.inputs; the services check again and decide.
+The invoice and payment forms' names are re-exported here, so views write
+``forms.<name>``."""
 
 from .invoices import (
     DESCRIBE_LINE,

@@ -35,6 +35,7 @@ from .home import (
 from .invoices import (
     appointment_get_for_practice,
     billing_state_from_items,
+    currency_in_use,
     invoice_get_for_practice,
     invoice_has_billing_items,
     invoice_numbering_started,
@@ -68,6 +69,7 @@ from .packages import (
 from .uninvoiced import (
     BulkPreviewRow,
     appointment_uninvoiced_by_client,
+    billing_detail_invoiced,
     client_uninvoiced_items,
     uninvoiced_by_client,
     uninvoiced_client_count,
@@ -91,6 +93,7 @@ __all__ = [
     "PackageSummary",
     "appointment_get_for_practice",
     "appointment_uninvoiced_by_client",
+    "billing_detail_invoiced",
     "billing_state_from_items",
     "billing_totals",
     "client_account",
@@ -108,6 +111,7 @@ __all__ = [
     "credit_rows",
     "credit_trails",
     "credits_page_rows",
+    "currency_in_use",
     "invoice_get_for_practice",
     "invoice_has_billing_items",
     "invoice_list",

@@ -1,5 +1,5 @@
 """Reads of invoices and payments by id, always scoped to a practice, and the facts about
-an invoice that pages and other apps ask for.
+an invoice (or a practice's billing so far) that pages and other apps ask for.
 
 A foreign id, a missing id and (for a clinician) another clinician's client all give the
 same 404: nothing confirms that the object exists.
@@ -84,6 +84,19 @@ def invoice_numbering_started(practice: Practice) -> bool:
     issue on (billing.locks.take_invoice_number), and from then on it alone decides the
     next number, so "First invoice number" no longer has any effect."""
     return InvoiceCounter.objects.filter(practice_id=practice.pk).exists()
+
+
+def currency_in_use(practice: Practice) -> bool:
+    """Whether the practice holds amounts in its currency, after which the currency may not
+    change (Settings > Billing details)."""
+    # Uninvoiced items and payments (credit) are amounts in the current currency too: after
+    # a change they would be invoiced or applied as amounts of the new one (USD 100.50 as
+    # JPY 100.50, which no yen payment can settle).
+    return (
+        Invoice.objects.filter(practice=practice).exists()
+        or BillingItem.objects.filter(practice=practice).exists()
+        or Payment.objects.filter(practice=practice).exists()
+    )
 
 
 def invoice_has_billing_items(invoice: Invoice) -> bool:

@@ -1,5 +1,6 @@
 """Reads of what is billed but not invoiced yet: the total, a client's or an
-appointment's items, and the per-client rows of Invoice all uninvoiced."""
+appointment's items, whether a session's billing detail is invoiced already, and the
+per-client rows of Invoice all uninvoiced."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
 
-from appointments.models import Appointment
+from appointments.models import Appointment, BillingDetail
 from clients.models import Client
 from practice.models import Practice
 
@@ -29,6 +30,17 @@ def uninvoiced_total(
         items = items.filter(appointment=appointment)
     total = items.aggregate(total=Sum("amount"))["total"]
     return total if total is not None else ZERO
+
+
+def billing_detail_invoiced(*, appointment: Appointment, detail: BillingDetail) -> bool:
+    """Whether the detail's session item is on an invoice already (which then keeps its
+    amounts whatever the detail says)."""
+    return BillingItem.objects.filter(
+        appointment=appointment,
+        client_id=detail.client_id,
+        service_id=detail.service_id,
+        invoice__isnull=False,
+    ).exists()
 
 
 def client_uninvoiced_items(practice: Practice, client: Client) -> QuerySet[BillingItem]:

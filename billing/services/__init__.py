@@ -8,8 +8,11 @@ write ``billing.services.<name>``.
 - write_offs: writing off what an invoice still owes
 - packages: Settings > Packages, selling, drawing and refunding packages
 - bulk: Invoice all uninvoiced
-- items: billing items made from sessions (through appointments.hooks), and an
-  insurance session billed to the client
+- items: billing items made from sessions (through appointments.hooks), what one
+  attendee of a session is billed (billing_detail_update), and an insurance session
+  billed to the client
+- settings: Settings > Billing details
+- tax_rates: the practice's tax rates (on the Billing details page)
 - ledger: the ledger writer and the private helpers the others share
 
 Every function is one transaction that locks in the order of billing.locks, writes its
@@ -71,11 +74,13 @@ from .invoices import (
     invoice_void,
 )
 from .items import (
+    DETAIL_INVOICED_NOTE,
     INSURANCE_ALREADY_BILLED,
     INSURANCE_NOT_ATTENDEE,
     INSURANCE_NOT_COMPLETED,
     INSURANCE_NOT_INSURANCE,
     INSURANCE_PRICE_POSITIVE,
+    billing_detail_update,
     billing_item_reprice_for_detail,
     billing_items_release_for_appointment,
     billing_items_sync_for_appointment,
@@ -139,6 +144,25 @@ from .refunds import (
     refund_preview,
     refund_record,
 )
+from .settings import (
+    BILLING_DETAILS_FIELDS,
+    CURRENCY_LOCKED,
+    FEE_NEGATIVE,
+    FEE_REQUIRED,
+    FEE_TOO_LARGE,
+    FUTURE_DAYS_RANGE,
+    MAX_FEE,
+    billing_details_update,
+    currency_is_locked,
+)
+from .tax_rates import (
+    TAX_PERCENT_RANGE,
+    TAX_PERCENT_TOO_FINE,
+    TAX_RATE_FIELDS,
+    TAX_RATE_NAME_TAKEN,
+    tax_rate_create,
+    tax_rate_update,
+)
 from .write_offs import WRITE_OFF_NOT_OPEN, invoice_write_off
 
 __all__ = [
@@ -147,14 +171,21 @@ __all__ = [
     "AMOUNT_POSITIVE",
     "AMOUNT_TOO_FINE",
     "AMOUNT_TOO_LARGE",
+    "BILLING_DETAILS_FIELDS",
     "CARD_REFUND_REASON",
     "CREDIT_TOO_MUCH",
     "CREDIT_ZERO",
+    "CURRENCY_LOCKED",
+    "DETAIL_INVOICED_NOTE",
     "DRAFT_GONE",
     "DRAFT_ONLY_DELETE",
     "ENTER_AMOUNT",
     "EXTERNAL_ID_REQUIRED",
     "EXTERNAL_ID_REUSED",
+    "FEE_NEGATIVE",
+    "FEE_REQUIRED",
+    "FEE_TOO_LARGE",
+    "FUTURE_DAYS_RANGE",
     "INSURANCE_ALREADY_BILLED",
     "INSURANCE_NOT_ATTENDEE",
     "INSURANCE_NOT_COMPLETED",
@@ -163,6 +194,7 @@ __all__ = [
     "ITEMS_TAKEN",
     "LINE_TOO_LARGE",
     "MAX_AMOUNT",
+    "MAX_FEE",
     "MAX_UNITS",
     "NOTHING_TO_INVOICE",
     "NOT_DRAFT",
@@ -196,8 +228,12 @@ __all__ = [
     "SETTLED_METHODS",
     "SETTLED_SYSTEM",
     "TAKES_NO_PAYMENTS",
+    "TAX_PERCENT_RANGE",
+    "TAX_PERCENT_TOO_FINE",
     "TAX_PLACES",
     "TAX_RANGE",
+    "TAX_RATE_FIELDS",
+    "TAX_RATE_NAME_TAKEN",
     "TAX_TOO_FINE",
     "UNITS_PLACES",
     "UNITS_POSITIVE",
@@ -216,11 +252,14 @@ __all__ = [
     "PaymentResult",
     "RefundPlan",
     "allocation_order",
+    "billing_detail_update",
+    "billing_details_update",
     "billing_item_reprice_for_detail",
     "billing_items_release_for_appointment",
     "billing_items_sync_for_appointment",
     "credit_apply",
     "credit_invoice_create",
+    "currency_is_locked",
     "default_allocation",
     "insurance_session_bill_client",
     "invoice_all_uninvoiced",
@@ -254,5 +293,7 @@ __all__ = [
     "refund_preview",
     "refund_record",
     "tax_problem",
+    "tax_rate_create",
+    "tax_rate_update",
     "units_problem",
 ]

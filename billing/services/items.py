@@ -1,10 +1,11 @@
 """The billing items a session's status calls for: a completed session's items (or
-package draws), a no-show's or late cancellation's fees, and an item's re-pricing when
-its billing detail changes; and an insurance session billed to the client by hand.
+package draws), a no-show's or late cancellation's fees; what one attendee of a session
+is billed (its billing detail) and the re-pricing of their item when it changes; and an
+insurance session billed to the client by hand.
 
-billing owns these rows; appointments reaches the first three only through the hooks it
-offers (appointments.hooks), registered in BillingConfig.ready(). Lock order: the caller
-holds the appointment's row lock, then items are written (see billing.locks).
+billing owns these rows; appointments reaches the items of a status change only through
+the hooks it offers (appointments.hooks), registered in BillingConfig.ready(). Lock
+order: the appointment's row lock first, then items are written (see billing.locks).
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ from django.db.models import F
 from django.utils import timezone
 
 from appointments.models import Appointment, Attendee, BillingDetail, Service
-from appointments.services import CANCEL_INVOICED
+from appointments.services import CANCEL_INVOICED, lock_appointment
 from clients.models import Client
 from practice.audit import audit_write
+from practice.inputs import (
+    PRICE_NEGATIVE,
+    TAX_RANGE,
+    UNITS_POSITIVE,
+    billed_price_problem,
+    line_problem,
+    tax_problem,
+    units_problem,
+)
 from practice.models import FeePolicy, TaxRate, User
 
 from ..inputs import REASON_REQUIRED, check_figures, money_problem
@@ -33,6 +43,7 @@ INSURANCE_NOT_INSURANCE = "This service is not paid by insurance: change its bil
 INSURANCE_NOT_ATTENDEE = "That client did not attend this appointment."
 INSURANCE_ALREADY_BILLED = "This session already has a billing item for this client."
 INSURANCE_PRICE_POSITIVE = "Enter the price the client pays, greater than zero."
+DETAIL_INVOICED_NOTE = "The invoiced item keeps its amounts; change the invoice instead."
 
 
 def _item_from_detail(appointment: Appointment, detail: BillingDetail, local_day: date) -> BillingItem:
@@ -188,8 +199,8 @@ def billing_item_reprice_for_detail(*, appointment: Appointment, detail: Billing
     """Carry a changed billing detail to its uninvoiced session item: re-price it, remove
     it at a price of 0 (audited), or create it when a completed session's price was 0.
 
-    appointments calls this (through appointments.hooks) after saving the detail, in its
-    own transaction with the appointment and detail rows locked.
+    billing_detail_update calls this after saving the detail, in its transaction with the
+    appointment and detail rows locked.
     """
     unit_price = detail.unit_price
     item = (
@@ -221,6 +232,62 @@ def billing_item_reprice_for_detail(*, appointment: Appointment, detail: Billing
     elif appointment.status == Appointment.Status.COMPLETED and unit_price > 0:
         # A detail raised from zero now bills, unless its item was already invoiced.
         billing_items_sync_for_appointment(appointment=appointment)
+
+
+def _check_detail_figures(*, currency: str, units: Decimal, unit_price: Decimal, tax_percent: Decimal) -> None:
+    # The columns (BillingDetail, BillingItem): units NUMERIC(8, 2), price NUMERIC(12, 3),
+    # tax NUMERIC(7, 4), amounts NUMERIC(14, 3). A value they cannot hold exactly is refused
+    # here (practice.inputs), never rounded by the database or left to fail the save.
+    errors = {}
+    if problem := UNITS_POSITIVE if units is None else units_problem(units):
+        errors["units"] = problem
+    if problem := PRICE_NEGATIVE if unit_price is None else billed_price_problem(unit_price, currency):
+        errors["unit_price"] = problem
+    if problem := TAX_RANGE if tax_percent is None else tax_problem(tax_percent):
+        errors["tax_percent"] = problem
+    if not errors and (problem := line_problem(units, unit_price, tax_percent)):
+        errors["unit_price"] = problem
+    if errors:
+        raise ValidationError(errors)
+
+
+def billing_detail_update(
+    *,
+    detail: BillingDetail,
+    actor: User,
+    units: Decimal,
+    unit_price: Decimal,
+    tax_percent: Decimal,
+) -> BillingDetail:
+    """Change what one attendee of a session is billed (its BillingDetail: units, price,
+    tax); the change reaches their uninvoiced item only, an invoiced one keeps its amounts.
+
+    A price of 0 bills nothing: the uninvoiced item goes (audited), as Generate items
+    never creates a zero-price item, so both paths leave the same items."""
+    currency = detail.appointment.practice.currency
+    _check_detail_figures(currency=currency, units=units, unit_price=unit_price, tax_percent=tax_percent)
+    with transaction.atomic():
+        appointment = lock_appointment(detail.appointment)
+        locked = BillingDetail.objects.select_for_update().get(pk=detail.pk)
+        before = {"units": locked.units, "unit_price": locked.unit_price, "tax_percent": locked.tax_percent}
+        if before == {"units": units, "unit_price": unit_price, "tax_percent": tax_percent}:
+            # Saved as it was: nothing to change, nothing to audit.
+            return locked
+        locked.units, locked.unit_price, locked.tax_percent = units, unit_price, tax_percent
+        locked.save(update_fields=["units", "unit_price", "tax_percent"])
+        billing_item_reprice_for_detail(appointment=appointment, detail=locked, actor=actor)
+        audit_write(
+            practice=appointment.practice,
+            actor=actor,
+            action="billing_detail.changed",
+            obj=appointment,
+            changes={
+                "client": locked.client_id,
+                "service": locked.service_id,
+                **{k: [str(v), str(getattr(locked, k))] for k, v in before.items() if v != getattr(locked, k)},
+            },
+        )
+    return locked
 
 
 def billing_items_release_for_appointment(*, appointment: Appointment, actor: User) -> None:

@@ -1,7 +1,7 @@
 """Billing actions of the appointment page: Create invoice (or & add payment) for its
-attendees' uninvoiced items, and Bill the client for an insurance session the insurer
-denied. Owners, admins and billers only; another practice's ids are the same 404 as
-missing ones.
+attendees' uninvoiced items, Bill the client for an insurance session the insurer
+denied (owners, admins and billers only), and what one attendee is billed (its billing
+detail). Another practice's ids are the same 404 as missing ones.
 """
 
 from __future__ import annotations
@@ -9,15 +9,25 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from appointments.models import Service
+from appointments import selectors as appointment_selectors
+from appointments.models import BillingDetail, Service
 from clients.models import Client
-from practice.access import BILLING_ROLES, require_role
+from practice.access import (
+    ALL_ROLES,
+    BILLING_DETAILS_REFUSED,
+    BILLING_ROLES,
+    can_edit_billing_details,
+    forbidden,
+    require_role,
+)
+from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
 
 from .. import forms, selectors, services, submission
+from ..forms.appointments import BillingDetailForm
 from ..models import Invoice
 from .common import _messages_of, _money, _practice
 from .invoices import _after_create, _to_payment_form
@@ -111,3 +121,37 @@ def appointment_bill_client(request: PracticeRequest, appointment_id: int) -> Ht
         BILLED_TO_CLIENT.format(service=service.name, client=client.display_name, amount=_money(request, item.amount)),
     )
     return back
+
+
+@require_role(*ALL_ROLES)
+def billing_detail_edit(request: PracticeRequest, appointment_id: int, detail_id: int) -> HttpResponse:
+    """Appointment → a billing detail's Edit: what one attendee is billed for one service.
+    Billing staff, and a clinician for their own sessions when the practice allows it."""
+    practice = request.practice
+    appointment = appointment_selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
+    detail = get_object_or_404(
+        BillingDetail.objects.select_related("client", "service"), pk=detail_id, appointment=appointment
+    )
+    if not can_edit_billing_details(request.membership, clinician_id=appointment.clinician_id):
+        # The session is one the clinician may see, so this is a 403 that says why, not a 404.
+        return forbidden(request, BILLING_ROLES, message=BILLING_DETAILS_REFUSED)
+    invoiced = selectors.billing_detail_invoiced(appointment=appointment, detail=detail)
+    form = BillingDetailForm(
+        request.POST or None,
+        currency=practice.currency,
+        locale=practice.locale,
+        initial={"units": detail.units, "unit_price": detail.unit_price, "tax_percent": detail.tax_percent},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.billing_detail_update(detail=detail, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                "Billing details saved." + (f" {services.DETAIL_INVOICED_NOTE}" if invoiced else ""),
+            )
+            return redirect(appointment.get_absolute_url())
+    context = {"form": form, "appointment": appointment, "detail": detail, "invoiced": invoiced}
+    return render(request, "billing/billing_detail_form.html", context, status=400 if form.errors else 200)

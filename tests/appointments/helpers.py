@@ -23,7 +23,7 @@ def edit_url(appointment: Appointment, detail: BillingDetail | None = None) -> s
     """The Edit billing details page of ``detail`` (by default the appointment's only one)."""
     detail = detail or BillingDetail.objects.get(appointment=appointment)
     return reverse(
-        "appointments:billing_detail_edit",
+        "billing:billing_detail_edit",
         kwargs={"practice_slug": appointment.practice.slug, "appointment_id": appointment.pk, "detail_id": detail.pk},
     )
 

@@ -92,7 +92,7 @@ def test_with_the_setting_a_clinician_still_cannot_change_a_colleagues_session(t
 
 def test_the_owner_turns_the_setting_on_in_billing_details_and_it_is_audited(tenant):
     owner = signed_in(tenant.owner)
-    page_url = reverse("appointments:billing_details", kwargs={"practice_slug": tenant.practice.slug})
+    page_url = reverse("billing:billing_details", kwargs={"practice_slug": tenant.practice.slug})
     page = owner.get(page_url).content.decode()
     assert "Clinicians may change what their own sessions bill" in page
     practice = tenant.practice

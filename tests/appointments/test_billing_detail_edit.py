@@ -9,12 +9,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from appointments.models import BillingDetail
-from appointments.services import (
-    PRICE_TOO_PRECISE,
-    billing_detail_update,
-    billing_items_generate_for_appointment,
-)
+from appointments.services import billing_items_generate_for_appointment
 from billing.models import BillingItem
+from billing.services import billing_detail_update
+from practice.inputs import PRICE_TOO_PRECISE
 from practice.models import AuditLog
 from tests.appointments.helpers import edit_url
 from tests.helpers import signed_in

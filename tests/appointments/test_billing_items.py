@@ -24,10 +24,10 @@ from appointments.services import (
     appointment_create,
     appointment_mark_completed,
     appointment_mark_no_show,
-    billing_detail_update,
     billing_items_generate_for_appointment,
 )
 from billing.models import BillingItem
+from billing.services import billing_detail_update
 from practice.models import AuditLog, FeePolicy
 from tests.factories import (
     ClientFactory,

@@ -365,7 +365,7 @@ def test_billing_detail_edit_flows_to_the_uninvoiced_item(tenant, service, ada):
     client = signed_in(tenant.owner)
     client.post(url(tenant.practice, "appointments:complete", appointment_id=appointment.pk))
     detail = BillingDetail.objects.get(appointment=appointment)
-    edit = url(tenant.practice, "appointments:billing_detail_edit", appointment_id=appointment.pk, detail_id=detail.pk)
+    edit = url(tenant.practice, "billing:billing_detail_edit", appointment_id=appointment.pk, detail_id=detail.pk)
 
     bad = client.post(edit, {"units": "0", "unit_price": "90", "tax_percent": "0"})
     response = client.post(edit, {"units": "2", "unit_price": "90", "tax_percent": "0"}, follow=True)

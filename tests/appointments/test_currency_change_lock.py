@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from appointments.services import billing_settings as ss
 from billing import services
+from billing.services import settings as ss
 from practice.models import Practice
 from tests.appointments.helpers import details_post
 from tests.factories import ClientFactory, make_item

@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appointments.models import Appointment, BillingDetail
-from appointments.services import (
+from appointments.services import SERVICE_FIELDS, appointment_mark_completed, service_update
+from billing.services import (
     BILLING_DETAILS_FIELDS,
-    SERVICE_FIELDS,
-    appointment_mark_completed,
+    PackageData,
     billing_detail_update,
     billing_details_update,
-    service_update,
+    package_create,
+    package_update,
 )
-from billing.services import PackageData, package_create, package_update
 from practice.models import AuditLog
 from tests.factories import ClientFactory, ServiceFactory, future_start, make_appointment, past_start
 from tests.helpers import signed_in, url
@@ -115,7 +115,7 @@ def test_saving_billing_details_unchanged_writes_no_audit_row(tenant, service, a
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)
     detail = BillingDetail.objects.get(appointment=appointment)
     response = signed_in(tenant.biller).post(
-        url(tenant.practice, "appointments:billing_detail_edit", appointment_id=appointment.pk, detail_id=detail.pk),
+        url(tenant.practice, "billing:billing_detail_edit", appointment_id=appointment.pk, detail_id=detail.pk),
         {"units": "1", "unit_price": "120.00", "tax_percent": "0"},
     )
     assert response.status_code == 302

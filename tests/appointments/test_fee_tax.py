@@ -110,11 +110,11 @@ def test_the_late_cancel_fee_on_the_page_is_40_plus_6_gst(tenant, gst, ada):
 
 def test_settings_billing_details_saves_the_tax_free_choice_and_fees_follow_it(tenant, gst, ada):
     owner = signed_in(tenant.owner)
-    page = owner.get(url(tenant.practice, "appointments:billing_details")).content.decode()
+    page = owner.get(url(tenant.practice, "billing:billing_details")).content.decode()
     assert "Fees are tax-free" in page
 
     response = owner.post(
-        url(tenant.practice, "appointments:billing_details"),
+        url(tenant.practice, "billing:billing_details"),
         details_post(
             tenant.practice,
             prices_include_tax="on",

@@ -8,9 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from appointments import services as appt_services
-from appointments import services as ss
 from appointments.models import BillingDetail, Service
+from billing import services as ss
 from billing.models import BillingItem
 from practice.models import Practice, TaxRate
 from tests.appointments.helpers import details_post, edit_url, service_post
@@ -24,14 +23,12 @@ D = Decimal
 def test_a_tax_rate_finer_than_four_places_is_refused_not_rounded(tenant):
     owner = signed_in(tenant.owner)
 
-    response = owner.post(url(tenant.practice, "appointments:tax_rate_new"), {"name": "Odd", "percent": "8.123456"})
+    response = owner.post(url(tenant.practice, "billing:tax_rate_new"), {"name": "Odd", "percent": "8.123456"})
 
     assert response.status_code == 400
     assert ss.TAX_PERCENT_TOO_FINE in response.content.decode()
     assert not TaxRate.objects.filter(practice=tenant.practice).exists()
-    ok = owner.post(
-        url(tenant.practice, "appointments:tax_rate_new"), {"name": "Odd", "percent": "8.1235"}, follow=True
-    )
+    ok = owner.post(url(tenant.practice, "billing:tax_rate_new"), {"name": "Odd", "percent": "8.1235"}, follow=True)
     assert "8.1235" in ok.content.decode()
     assert TaxRate.objects.get(practice=tenant.practice).percent == D("8.1235")
 
@@ -40,7 +37,7 @@ def test_editing_a_tax_rate_to_finer_than_four_places_keeps_the_old_rate(tenant)
     rate = TaxRate.objects.create(practice=tenant.practice, name="GST", percent=D("15"))
 
     response = signed_in(tenant.owner).post(
-        url(tenant.practice, "appointments:tax_rate_edit", tax_rate_id=rate.pk),
+        url(tenant.practice, "billing:tax_rate_edit", tax_rate_id=rate.pk),
         {"name": "GST", "percent": "15.00001", "is_default": ""},
     )
 
@@ -62,7 +59,7 @@ def test_a_copay_percentage_finer_than_four_places_is_refused(tenant):
 
 def test_a_fee_past_the_column_is_a_field_error_not_a_500(tenant):
     response = signed_in(tenant.owner).post(
-        url(tenant.practice, "appointments:billing_details"),
+        url(tenant.practice, "billing:billing_details"),
         details_post(tenant.practice, no_show_policy="flat", no_show_fee="99999999999"),
     )
 
@@ -74,8 +71,8 @@ def test_a_fee_past_the_column_is_a_field_error_not_a_500(tenant):
 @pytest.mark.parametrize(
     ("post", "message"),
     [
-        ({"units": "999999.99", "unit_price": "999999999.99", "tax_percent": "0"}, appt_services.LINE_TOO_LARGE),
-        ({"units": "1000", "unit_price": "1000000", "tax_percent": "0"}, appt_services.LINE_TOO_LARGE),
+        ({"units": "999999.99", "unit_price": "999999999.99", "tax_percent": "0"}, ss.LINE_TOO_LARGE),
+        ({"units": "1000", "unit_price": "1000000", "tax_percent": "0"}, ss.LINE_TOO_LARGE),
         ({"units": "1", "unit_price": "120", "tax_percent": "8.123456"}, None),
     ],
 )
@@ -96,11 +93,11 @@ def test_the_billing_detail_service_refuses_what_the_columns_cannot_hold(tenant,
     detail = BillingDetail.objects.select_related("appointment__practice").get(appointment=completed)
 
     with pytest.raises(Exception) as refused:
-        appt_services.billing_detail_update(
+        ss.billing_detail_update(
             detail=detail, actor=tenant.biller, units=D("1.005"), unit_price=D("120"), tax_percent=D("8.123456")
         )
 
     assert refused.value.message_dict == {
-        "units": [appt_services.UNITS_TOO_FINE],
-        "tax_percent": [appt_services.TAX_TOO_FINE],
+        "units": [ss.UNITS_TOO_FINE],
+        "tax_percent": [ss.TAX_TOO_FINE],
     }

@@ -122,7 +122,7 @@ def test_a_start_in_the_spring_gap_is_saved_not_refused(tenant, practice, therap
 
 def test_a_session_made_free_does_not_use_a_package_session(tenant, practice, therapy, client_a):
     from appointments.models import BillingDetail
-    from appointments.services import billing_detail_update
+    from billing.services import billing_detail_update
 
     # Given a client with a package, and a session of that service that is made free
     purchase = sell(practice, client_a, therapy, tenant.owner)

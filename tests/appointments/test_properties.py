@@ -27,12 +27,12 @@ from appointments.services import (
     appointment_cancel,
     appointment_mark_completed,
     appointment_mark_no_show,
-    billing_detail_update,
     billing_items_generate_for_appointment,
 )
 from billing.models import BillingItem
 from billing.money import line_amounts
 from billing.selectors import uninvoiced_total
+from billing.services import billing_detail_update
 from practice.models import FeePolicy
 from tests.billing.helpers import sum_lines
 from tests.factories import (

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from appointments import services as ss
 from appointments.models import Service
 from billing.models import Invoice
+from billing.services import CURRENCY_LOCKED, FEE_REQUIRED, TAX_PERCENT_RANGE, billing_details_update
 from practice.access import ROLE_REFUSED
 from practice.models import AuditLog, Practice, TaxRate
 from practice.numbers import ENTER_NUMBER
@@ -137,7 +138,7 @@ def test_owner_saves_billing_details_and_policies(tenant):
     client = signed_in(tenant.owner)
 
     response = client.post(
-        url(tenant.practice, "appointments:billing_details"),
+        url(tenant.practice, "billing:billing_details"),
         details_post(
             tenant.practice,
             currency="NZD",
@@ -165,7 +166,7 @@ def test_flat_fee_policy_needs_a_fee_and_currency_must_be_iso(tenant):
     client = signed_in(tenant.owner)
 
     response = client.post(
-        url(tenant.practice, "appointments:billing_details"),
+        url(tenant.practice, "billing:billing_details"),
         details_post(tenant.practice, no_show_policy="flat", no_show_fee="", currency="XYZ"),
     )
 
@@ -173,10 +174,10 @@ def test_flat_fee_policy_needs_a_fee_and_currency_must_be_iso(tenant):
     assert response.status_code == 400
     assert "Select a valid choice. XYZ is not one of the available choices." in text
     response = client.post(
-        url(tenant.practice, "appointments:billing_details"),
+        url(tenant.practice, "billing:billing_details"),
         details_post(tenant.practice, no_show_policy="flat", no_show_fee=""),
     )
-    assert ss.FEE_REQUIRED in response.content.decode()
+    assert FEE_REQUIRED in response.content.decode()
     assert Practice.objects.get(pk=tenant.practice.pk).no_show_policy == "none"
 
 
@@ -184,8 +185,8 @@ def test_currency_is_locked_once_an_invoice_exists(tenant):
     Invoice.objects.create(practice=tenant.practice, client=ClientFactory(practice=tenant.practice), currency="USD")
     client = signed_in(tenant.owner)
 
-    page = client.get(url(tenant.practice, "appointments:billing_details")).content.decode()
-    client.post(url(tenant.practice, "appointments:billing_details"), details_post(tenant.practice, currency="EUR"))
+    page = client.get(url(tenant.practice, "billing:billing_details")).content.decode()
+    client.post(url(tenant.practice, "billing:billing_details"), details_post(tenant.practice, currency="EUR"))
 
     assert 'name="currency"' in page and "disabled" in page.split('name="currency"')[1].split(">")[0]
     assert "Locked: this practice has billing items, invoices or payments" in page
@@ -200,40 +201,40 @@ def test_the_service_refuses_a_currency_change_after_an_invoice(tenant):
     data["late_cancel_window_hours"] = 24
 
     with pytest.raises(ValidationError) as exc:
-        ss.billing_details_update(practice=tenant.practice, actor=tenant.owner, data=data)
+        billing_details_update(practice=tenant.practice, actor=tenant.owner, data=data)
 
-    assert exc.value.message_dict == {"currency": [ss.CURRENCY_LOCKED]}
+    assert exc.value.message_dict == {"currency": [CURRENCY_LOCKED]}
 
 
 def test_billing_details_are_for_owner_and_admin_only(tenant):
-    assert signed_in(tenant.admin).get(url(tenant.practice, "appointments:billing_details")).status_code == 200
+    assert signed_in(tenant.admin).get(url(tenant.practice, "billing:billing_details")).status_code == 200
     for user in (tenant.biller, tenant.clinician):
-        response = signed_in(user).get(url(tenant.practice, "appointments:billing_details"))
+        response = signed_in(user).get(url(tenant.practice, "billing:billing_details"))
         assert response.status_code == 403
         assert ROLE_REFUSED in response.content.decode()
 
 
 def test_tax_rates_add_with_one_default_and_archive(tenant):
     client = signed_in(tenant.owner)
-    new = url(tenant.practice, "appointments:tax_rate_new")
+    new = url(tenant.practice, "billing:tax_rate_new")
 
     client.post(new, {"name": "GST", "percent": "15", "is_default": "on"})
     client.post(new, {"name": "Reduced", "percent": "5", "is_default": "on"})
     bad = client.post(new, {"name": "Odd", "percent": "120"})
 
-    assert bad.status_code == 400 and ss.TAX_PERCENT_RANGE in bad.content.decode()
+    assert bad.status_code == 400 and TAX_PERCENT_RANGE in bad.content.decode()
     rates = {r.name: r for r in TaxRate.objects.filter(practice=tenant.practice)}
     assert set(rates) == {"GST", "Reduced"}
     assert [r.name for r in rates.values() if r.is_default] == ["Reduced"]
 
     client.post(
-        url(tenant.practice, "appointments:tax_rate_edit", tax_rate_id=rates["Reduced"].pk),
+        url(tenant.practice, "billing:tax_rate_edit", tax_rate_id=rates["Reduced"].pk),
         {"name": "Reduced", "percent": "5", "is_default": "on", "is_archived": "on"},
     )
 
     reduced = TaxRate.objects.get(pk=rates["Reduced"].pk)
     assert reduced.is_archived and not reduced.is_default
-    page = client.get(url(tenant.practice, "appointments:billing_details")).content.decode()
+    page = client.get(url(tenant.practice, "billing:billing_details")).content.decode()
     assert "GST" in page and "Archived" in page
     # An archived rate is no longer offered for services; the default is preselected.
     form = client.get(url(tenant.practice, "appointments:service_new")).content.decode()

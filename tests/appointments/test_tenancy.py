@@ -33,13 +33,13 @@ def foreign(other_tenant):
         ("appointments:complete", "post"),
         ("appointments:cancel", "post"),
         ("appointments:generate_items", "post"),
-        ("appointments:billing_detail_edit", "get"),
-        ("appointments:billing_detail_edit", "post"),
+        ("billing:billing_detail_edit", "get"),
+        ("billing:billing_detail_edit", "post"),
     ],
 )
 def test_another_practices_appointment_is_404_and_unchanged(tenant, foreign, name, method):
     kwargs = {"practice_slug": tenant.practice.slug, "appointment_id": foreign.pk}
-    if name == "appointments:billing_detail_edit":
+    if name == "billing:billing_detail_edit":
         kwargs["detail_id"] = BillingDetail.objects.get(appointment=foreign).pk
     data = {"units": "1", "unit_price": "1", "tax_percent": "0", "late": "1"} if method == "post" else None
 

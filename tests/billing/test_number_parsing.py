@@ -192,7 +192,7 @@ def test_service_price_is_read_in_the_practice_locale(tenant):
 def test_tax_rate_and_fees_refuse_a_misplaced_comma(tenant):
     owner = signed_in(tenant.owner)
 
-    response = owner.post(url(tenant, "appointments:tax_rate_new"), {"name": "GST", "percent": "1,5"})
+    response = owner.post(url(tenant, "billing:tax_rate_new"), {"name": "GST", "percent": "1,5"})
 
     assert response.status_code == 400
     assert not TaxRate.objects.filter(practice=tenant.practice, name="GST").exists()
@@ -207,7 +207,7 @@ def test_billing_detail_units_refuse_a_misplaced_comma(tenant):
     )
     appointment_mark_completed(appointment=appointment, actor=tenant.owner)
     detail = BillingDetail.objects.get(appointment=appointment)
-    edit = url(tenant, "appointments:billing_detail_edit", appointment_id=appointment.pk, detail_id=detail.pk)
+    edit = url(tenant, "billing:billing_detail_edit", appointment_id=appointment.pk, detail_id=detail.pk)
 
     response = signed_in(tenant.biller).post(edit, {"units": "1,5", "unit_price": "120", "tax_percent": "0"})
 

@@ -193,7 +193,7 @@ def test_payer_service_package_and_tax_rate_names_refuse_line_breaks(tenant):
             "payment_type": "self_pay",
         },
     )
-    tax_rate = owner.post(url(tenant.practice, "appointments:tax_rate_new"), {"name": "G\nST", "percent": "15"})
+    tax_rate = owner.post(url(tenant.practice, "billing:tax_rate_new"), {"name": "G\nST", "percent": "15"})
 
     for response in (payer, service, tax_rate):
         assert response.status_code == 400

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from appointments import services as ss
 from appointments.models import Appointment
+from billing import services as ss
 from billing.models import Invoice, Payment
 from practice.dates import APPOINTMENT_TOO_FAR, DATE_IN_FUTURE, DATE_TOO_EARLY, DATE_TOO_FAR_AHEAD, DATE_UNSUPPORTED
 from practice.models import Practice
@@ -146,7 +146,7 @@ def test_an_invoice_line_dated_past_the_allowance_or_before_2000_is_a_field_erro
 
 def test_the_allowances_are_edited_in_billing_details_with_validation(tenant):
     owner = signed_in(tenant.owner)
-    details = url(tenant.practice, "appointments:billing_details")
+    details = url(tenant.practice, "billing:billing_details")
 
     bad = owner.post(details, details_post(tenant.practice, payment_date_max_future_days="5000"))
     assert bad.status_code == 400

@@ -11,10 +11,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from appointments.services.price_list import PERCENT_PLACES, too_fine
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import Practice, TaxRate, User
-
-from .price_list import PERCENT_PLACES, too_fine
 
 TAX_RATE_FIELDS = ("name", "percent", "is_default")
 

@@ -1,11 +1,11 @@
-"""Settings > Billing details and its tax rates."""
+"""Billing's settings pages: Settings > Billing details and its tax rates (owner and admin)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 
 from practice.access import OWNER_OR_ADMIN, require_role
 from practice.forms import apply_service_errors
@@ -13,8 +13,7 @@ from practice.models import TaxRate
 from practice.types import PracticeRequest
 
 from .. import services
-from ..forms import BillingDetailsForm, TaxRateForm
-from .common import render_local
+from ..forms.settings import BillingDetailsForm, TaxRateForm
 
 
 def _billing_details_page(
@@ -23,7 +22,7 @@ def _billing_details_page(
     practice = request.practice
     rates = TaxRate.objects.filter(practice=practice).order_by("is_archived", "name")
     context = {"form": form, "tax_form": tax_form, "tax_rates": rates}
-    return render_local(request, "appointments/billing_details.html", context, status=status)
+    return render(request, "billing/billing_details.html", context, status=status)
 
 
 @require_role(*OWNER_OR_ADMIN)
@@ -43,7 +42,7 @@ def billing_details(request: PracticeRequest) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             messages.success(request, "Billing details saved.")
-            return redirect("appointments:billing_details", practice_slug=practice.slug)
+            return redirect("billing:billing_details", practice_slug=practice.slug)
     return _billing_details_page(request, form, TaxRateForm(locale=practice.locale), status=400 if form.errors else 200)
 
 
@@ -64,9 +63,9 @@ def tax_rate_new(request: PracticeRequest) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             messages.success(request, f"Tax rate {rate} added.")
-            return redirect("appointments:billing_details", practice_slug=practice.slug)
+            return redirect("billing:billing_details", practice_slug=practice.slug)
     status = 400 if form.errors else 200
-    return render_local(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": None}, status=status)
+    return render(request, "billing/tax_rate_form.html", {"form": form, "tax_rate": None}, status=status)
 
 
 @require_role(*OWNER_OR_ADMIN)
@@ -88,6 +87,6 @@ def tax_rate_edit(request: PracticeRequest, tax_rate_id: int) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             messages.success(request, f"Tax rate {saved} saved.")
-            return redirect("appointments:billing_details", practice_slug=practice.slug)
+            return redirect("billing:billing_details", practice_slug=practice.slug)
     status = 400 if form.errors else 200
-    return render_local(request, "appointments/tax_rate_form.html", {"form": form, "tax_rate": rate}, status=status)
+    return render(request, "billing/tax_rate_form.html", {"form": form, "tax_rate": rate}, status=status)

@@ -1,6 +1,8 @@
-"""Settings > Billing details: currency, tax handling, fee policies and date allowances.
+"""Billing's settings of a practice: Settings > Billing details (currency, tax handling,
+fee policies and date allowances).
 
-The function validates, runs in one transaction and writes its audit row there.
+Each function validates, runs in one transaction and writes its audit row there. The
+fields are the practice's (practice.models.Practice); the rules about them are billing's.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from practice import hooks as practice_hooks
+from appointments.services.price_list import check_precision
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import MAX_FUTURE_DAYS, FeePolicy, Practice, User
 
-from .price_list import check_precision
+from ..selectors import currency_in_use
 
 BILLING_DETAILS_FIELDS = (
     "currency",
@@ -45,8 +47,8 @@ MAX_FEE = Decimal(10) ** 9
 
 
 def currency_is_locked(practice: Practice) -> bool:
-    # billing decides (practice.hooks): the practice's amounts are in the current currency.
-    return practice_hooks.currency_in_use(practice)
+    """Whether the currency may no longer change: the practice holds amounts in it."""
+    return currency_in_use(practice)
 
 
 def billing_details_update(*, practice: Practice, actor: User, data: dict[str, Any]) -> Practice:

@@ -9,11 +9,10 @@ class BillingConfig(AppConfig):
         from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
 
-        from . import providers, selectors
+        from . import providers
         from .services import items
 
         practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
-        practice_hooks.register_numbering_started(selectors.invoice_numbering_started)
         clients_hooks.register_record_header(providers.client_header_money)
         clients_hooks.register_record_tab("overview", providers.client_overview_context)
         clients_hooks.register_record_tab("billing", providers.client_billing_tab_context)

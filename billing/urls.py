@@ -56,6 +56,7 @@ urlpatterns = [
     path("settings/billing-details/", settings.billing_details, name="billing_details"),
     path("settings/billing-details/tax-rates/new/", settings.tax_rate_new, name="tax_rate_new"),
     path("settings/billing-details/tax-rates/<int:tax_rate_id>/", settings.tax_rate_edit, name="tax_rate_edit"),
+    path("settings/payments/", settings.invoice_numbering, name="invoice_numbering"),
     path(
         "appointments/<int:appointment_id>/billing-details/<int:detail_id>/",
         appointments.billing_detail_edit,

@@ -20,7 +20,7 @@ NAV = [
 SETTINGS_NAV = [
     ("Practice", "settings_practice", ("owner",), "Name, address, timezone and session timeout."),
     ("Staff", "staff", ("owner",), "Invite staff and choose their roles."),
-    ("Payment settings", "settings_payments", ("owner",), "Payment terms and invoice numbering."),
+    ("Invoice numbering and terms", "billing:invoice_numbering", ("owner",), "Payment terms and invoice numbering."),
     ("Billing details", "billing:billing_details", ("owner", "admin"), "Currency, tax rates and no-show policy."),
     ("Services", "appointments:services", ("owner", "admin", "biller"), "Your price list."),
     ("Packages", "billing:packages", ("owner", "admin", "biller"), "Prepaid bundles of sessions."),

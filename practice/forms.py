@@ -7,10 +7,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from . import hooks
 from .dates import validate_supported_date
 from .models import TIMEZONE_CHOICES, Practice, Role
-from .services import INVOICE_START_LOCKED
 from .text import EMAIL_MAX_LENGTH, single_line_fields
 
 SIGN_IN_FAILED = "That email and password do not match an account. Check them and try again."
@@ -55,26 +53,6 @@ class PracticeSettingsForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         single_line_fields(self, ("name", "phone"))
-
-
-class PaymentSettingsForm(forms.ModelForm):
-    class Meta:
-        model = Practice
-        fields = ["payment_terms_days", "invoice_prefix", "invoice_start_number"]
-        labels = {
-            "payment_terms_days": "Payment terms",
-            "invoice_prefix": "Invoice number prefix",
-            "invoice_start_number": "First invoice number",
-        }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and hooks.invoice_numbering_started(self.instance):
-            # Once a number is issued the counter decides the next one (no gaps); a
-            # disabled field keeps the stored value whatever is posted.
-            field = self.fields["invoice_start_number"]
-            field.disabled = True
-            field.help_text = INVOICE_START_LOCKED
 
 
 class InviteForm(forms.Form):

@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 DashboardTiles = Callable[["Practice", "Membership", date], list[dict[str, Any]]]
 _dashboard_tiles: list[tuple[int, DashboardTiles]] = []
 
-# practice -> whether it has issued an invoice number, after which "First invoice
-# number" has no effect and may not change (registered by billing).
-NumberingStarted = Callable[["Practice"], bool]
-_numbering_started: list[NumberingStarted] = []
-
 
 def register_dashboard_tiles(provider: DashboardTiles, *, order: int) -> None:
     _dashboard_tiles.append((order, provider))
@@ -37,12 +32,3 @@ def dashboard_tiles(practice: Practice, membership: Membership, today: date) -> 
     for _order, provider in _dashboard_tiles:
         tiles.extend(provider(practice, membership, today))
     return tiles
-
-
-def register_numbering_started(check: NumberingStarted) -> None:
-    _numbering_started.append(check)
-
-
-def invoice_numbering_started(practice: Practice) -> bool:
-    # Without an app that issues invoices, no number has been issued.
-    return any(check(practice) for check in _numbering_started)

@@ -17,7 +17,6 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import hooks
 from .audit import audit_write, diff_fields, snapshot
 from .models import Membership, PasswordResetRequest, Practice, Role, StaffInvite, User
 
@@ -39,11 +38,6 @@ PRACTICE_SETTINGS_FIELDS = (
     "email",
     "session_idle_minutes",
 )
-PAYMENT_SETTINGS_FIELDS = ("payment_terms_days", "invoice_prefix", "invoice_start_number")
-INVOICE_START_LOCKED = (
-    "Invoices have already been numbered, so the first invoice number can no longer change: "
-    "numbers continue from the last one issued, with no gaps."
-)
 
 
 def practice_create(*, name: str, slug: str, owner: User, **fields: Any) -> Practice:
@@ -61,13 +55,6 @@ def practice_settings_update(
     with transaction.atomic():
         locked = Practice.objects.select_for_update().get(pk=practice.pk)
         before = snapshot(locked, fields)
-        # The practice row is locked, and invoice_create locks it too before issuing.
-        if (
-            "invoice_start_number" in fields
-            and data["invoice_start_number"] != locked.invoice_start_number
-            and hooks.invoice_numbering_started(locked)
-        ):
-            raise ValidationError({"invoice_start_number": INVOICE_START_LOCKED})
         for field in fields:
             setattr(locked, field, data[field])
         locked.full_clean()

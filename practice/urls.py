@@ -9,7 +9,6 @@ practice_patterns: list[URLPattern | URLResolver] = [
     path("", views.dashboard, name="dashboard"),
     path("settings/", views.settings_index, name="settings"),
     path("settings/practice/", views.settings_practice, name="settings_practice"),
-    path("settings/payments/", views.settings_payments, name="settings_payments"),
     path("settings/staff/", views.staff_list, name="staff"),
     path("settings/staff/<int:membership_id>/role/", views.staff_change_role, name="staff_change_role"),
     path("settings/staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),

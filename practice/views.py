@@ -22,7 +22,6 @@ from .audit import client_ip
 from .forms import (
     AuditFilterForm,
     InviteForm,
-    PaymentSettingsForm,
     PracticeSettingsForm,
     RoleForm,
     TokenForm,
@@ -79,13 +78,6 @@ def _settings_form_view(
 def settings_practice(request: PracticeRequest) -> HttpResponse:
     return _settings_form_view(
         request, PracticeSettingsForm, services.PRACTICE_SETTINGS_FIELDS, "practice/settings_practice.html"
-    )
-
-
-@require_role(*OWNER_ONLY)
-def settings_payments(request: PracticeRequest) -> HttpResponse:
-    return _settings_form_view(
-        request, PaymentSettingsForm, services.PAYMENT_SETTINGS_FIELDS, "practice/settings_payments.html"
     )
 
 

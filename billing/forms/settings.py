@@ -1,4 +1,5 @@
-"""Forms of billing's settings pages: Settings > Billing details and its tax rates.
+"""Forms of billing's settings pages: Settings > Billing details and its tax rates, and
+Settings > Invoice numbering and terms.
 
 Forms parse and check shape; the services (billing.services.settings, .tax_rates)
 re-check the rules and own the writes.
@@ -15,7 +16,8 @@ from practice.models import TIMEZONE_CHOICES, Practice, TaxRate
 from practice.numbers import DEFAULT_LOCALE, localise_decimal_fields
 from practice.text import single_line_fields
 
-from ..services.settings import BILLING_DETAILS_FIELDS
+from ..selectors import invoice_numbering_started
+from ..services.settings import BILLING_DETAILS_FIELDS, INVOICE_NUMBERING_FIELDS, INVOICE_START_LOCKED
 
 
 def currency_choices() -> list[tuple[str, str]]:
@@ -94,3 +96,23 @@ class BillingDetailsForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         pass
+
+
+class InvoiceNumberingForm(forms.ModelForm):
+    class Meta:
+        model = Practice
+        fields = list(INVOICE_NUMBERING_FIELDS)
+        labels = {
+            "payment_terms_days": "Payment terms",
+            "invoice_prefix": "Invoice number prefix",
+            "invoice_start_number": "First invoice number",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and invoice_numbering_started(self.instance):
+            # Once a number is issued the counter decides the next one (no gaps); a
+            # disabled field keeps the stored value whatever is posted.
+            field = self.fields["invoice_start_number"]
+            field.disabled = True
+            field.help_text = INVOICE_START_LOCKED

@@ -11,7 +11,7 @@ write ``billing.services.<name>``.
 - items: billing items made from sessions (through appointments.hooks), what one
   attendee of a session is billed (billing_detail_update), and an insurance session
   billed to the client
-- settings: Settings > Billing details
+- settings: Settings > Billing details, and Invoice numbering and terms
 - tax_rates: the practice's tax rates (on the Billing details page)
 - ledger: the ledger writer and the private helpers the others share
 
@@ -151,9 +151,12 @@ from .settings import (
     FEE_REQUIRED,
     FEE_TOO_LARGE,
     FUTURE_DAYS_RANGE,
+    INVOICE_NUMBERING_FIELDS,
+    INVOICE_START_LOCKED,
     MAX_FEE,
     billing_details_update,
     currency_is_locked,
+    invoice_numbering_update,
 )
 from .tax_rates import (
     TAX_PERCENT_RANGE,
@@ -191,6 +194,8 @@ __all__ = [
     "INSURANCE_NOT_COMPLETED",
     "INSURANCE_NOT_INSURANCE",
     "INSURANCE_PRICE_POSITIVE",
+    "INVOICE_NUMBERING_FIELDS",
+    "INVOICE_START_LOCKED",
     "ITEMS_TAKEN",
     "LINE_TOO_LARGE",
     "MAX_AMOUNT",
@@ -268,6 +273,7 @@ __all__ = [
     "invoice_delete_draft",
     "invoice_issue",
     "invoice_mark_paid",
+    "invoice_numbering_update",
     "invoice_update",
     "invoice_void",
     "invoice_write_off",

@@ -1,5 +1,5 @@
 """Billing's settings of a practice: Settings > Billing details (currency, tax handling,
-fee policies and date allowances).
+fee policies and date allowances) and Settings > Invoice numbering and terms.
 
 Each function validates, runs in one transaction and writes its audit row there. The
 fields are the practice's (practice.models.Practice); the rules about them are billing's.
@@ -16,8 +16,9 @@ from django.db import transaction
 from appointments.services.price_list import check_precision
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import MAX_FUTURE_DAYS, FeePolicy, Practice, User
+from practice.services import practice_settings_update
 
-from ..selectors import currency_in_use
+from ..selectors import currency_in_use, invoice_numbering_started
 
 BILLING_DETAILS_FIELDS = (
     "currency",
@@ -35,6 +36,7 @@ BILLING_DETAILS_FIELDS = (
     "invoice_date_max_future_days",
     "fee_tax_free",
 )
+INVOICE_NUMBERING_FIELDS = ("payment_terms_days", "invoice_prefix", "invoice_start_number")
 
 # Error messages a user sees (tests assert on them).
 CURRENCY_LOCKED = "The currency cannot change once the practice has billing items, invoices or payments."
@@ -42,6 +44,10 @@ FEE_REQUIRED = "Enter the fee charged under a flat-fee policy."
 FEE_NEGATIVE = "A fee cannot be negative."
 FEE_TOO_LARGE = "Enter a fee less than 1,000,000,000."
 FUTURE_DAYS_RANGE = "Enter a number of days from 0 to 3650."
+INVOICE_START_LOCKED = (
+    "Invoices have already been numbered, so the first invoice number can no longer change: "
+    "numbers continue from the last one issued, with no gaps."
+)
 
 MAX_FEE = Decimal(10) ** 9
 
@@ -102,3 +108,15 @@ def billing_details_update(*, practice: Practice, actor: User, data: dict[str, A
                 changes=changes,
             )
     return locked
+
+
+def invoice_numbering_update(*, practice: Practice, actor: User, data: dict[str, Any], ip: str | None) -> Practice:
+    """Save Settings > Invoice numbering and terms (payment terms, number prefix, first
+    number). The first number is refused once an invoice has been numbered: from then on
+    the counter alone numbers invoices (billing.locks.take_invoice_number), with no gaps."""
+    with transaction.atomic():
+        # The practice row is locked, and invoice_create locks it too before issuing.
+        locked = Practice.objects.select_for_update().get(pk=practice.pk)
+        if data["invoice_start_number"] != locked.invoice_start_number and invoice_numbering_started(locked):
+            raise ValidationError({"invoice_start_number": INVOICE_START_LOCKED})
+        return practice_settings_update(practice=locked, actor=actor, data=data, fields=INVOICE_NUMBERING_FIELDS, ip=ip)

@@ -1,4 +1,5 @@
-"""Billing's settings pages: Settings > Billing details and its tax rates (owner and admin)."""
+"""Billing's settings pages: Settings > Billing details and its tax rates (owner and
+admin), and Settings > Invoice numbering and terms (owner)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from practice.access import OWNER_OR_ADMIN, require_role
+from practice.access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
+from practice.audit import client_ip
 from practice.forms import apply_service_errors
 from practice.models import TaxRate
 from practice.types import PracticeRequest
+from practice.views import SETTINGS_SAVED
 
 from .. import services
-from ..forms.settings import BillingDetailsForm, TaxRateForm
+from ..forms.settings import BillingDetailsForm, InvoiceNumberingForm, TaxRateForm
 
 
 def _billing_details_page(
@@ -90,3 +93,16 @@ def tax_rate_edit(request: PracticeRequest, tax_rate_id: int) -> HttpResponse:
             return redirect("billing:billing_details", practice_slug=practice.slug)
     status = 400 if form.errors else 200
     return render(request, "billing/tax_rate_form.html", {"form": form, "tax_rate": rate}, status=status)
+
+
+@require_role(*OWNER_ONLY)
+def invoice_numbering(request: PracticeRequest) -> HttpResponse:
+    practice = request.practice
+    form = InvoiceNumberingForm(request.POST or None, instance=practice.__class__.objects.get(pk=practice.pk))
+    if request.method == "POST" and form.is_valid():
+        services.invoice_numbering_update(
+            practice=practice, actor=request.user, data=form.cleaned_data, ip=client_ip(request)
+        )
+        messages.success(request, SETTINGS_SAVED)
+        return redirect(request.path)
+    return render(request, "billing/invoice_numbering.html", {"form": form})

@@ -55,7 +55,7 @@ def test_a_settings_change_records_the_changed_fields_only(tenant):
 
 def test_saving_unchanged_settings_writes_no_row(tenant):
     signed_in(tenant.owner).post(
-        url(tenant.practice, "settings_payments"),
+        url(tenant.practice, "billing:invoice_numbering"),
         {"payment_terms_days": "14", "invoice_prefix": "INV-", "invoice_start_number": "1"},
     )
     assert not AuditLog.objects.filter(action="practice.settings_changed").exists()

@@ -53,7 +53,7 @@ def test_a_payer_with_the_longest_names_is_invoiced_under_their_full_name(tenant
 
 def test_a_first_invoice_number_past_the_counter_is_a_field_error(tenant):
     response = signed_in(tenant.owner).post(
-        url(tenant.practice, "settings_payments"),
+        url(tenant.practice, "billing:invoice_numbering"),
         {"payment_terms_days": "14", "invoice_prefix": "INV-", "invoice_start_number": "2147483647"},
     )
 
@@ -65,7 +65,7 @@ def test_a_first_invoice_number_past_the_counter_is_a_field_error(tenant):
 def test_the_highest_first_invoice_number_still_numbers_invoices(tenant):
     owner = signed_in(tenant.owner)
     response = owner.post(
-        url(tenant.practice, "settings_payments"),
+        url(tenant.practice, "billing:invoice_numbering"),
         {"payment_terms_days": "14", "invoice_prefix": "INV-", "invoice_start_number": "999999999"},
     )
     assert response.status_code == 302

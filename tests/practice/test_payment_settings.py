@@ -1,4 +1,4 @@
-"""Settings > Payment settings, "First invoice number": it takes effect until the first
+"""Settings > Invoice numbering and terms, "First invoice number": it takes effect until the first
 invoice is issued, then it is locked (the counter row numbers every invoice after that)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 
 from billing import services as billing
 from billing.models import BillingItem
+from billing.services import INVOICE_START_LOCKED, invoice_numbering_update
 from practice.models import Practice
-from practice.services import INVOICE_START_LOCKED, PAYMENT_SETTINGS_FIELDS, practice_settings_update
 from tests.factories import ClientFactory
 from tests.helpers import signed_in, url
 
@@ -42,14 +42,14 @@ def issue_one(tenant) -> str:
 
 def post_settings(tenant, start: str):
     return signed_in(tenant.owner).post(
-        url(tenant.practice, "settings_payments"),
+        url(tenant.practice, "billing:invoice_numbering"),
         {"payment_terms_days": "14", "invoice_prefix": "INV-", "invoice_start_number": start},
     )
 
 
 def test_before_any_invoice_the_first_invoice_number_takes_effect(tenant):
     # Given a practice that has not issued an invoice, the field is editable
-    page = signed_in(tenant.owner).get(url(tenant.practice, "settings_payments")).content.decode()
+    page = signed_in(tenant.owner).get(url(tenant.practice, "billing:invoice_numbering")).content.decode()
     assert INVOICE_START_LOCKED not in page
     # When the owner sets the first invoice number to 500
     response = post_settings(tenant, "500")
@@ -61,8 +61,8 @@ def test_before_any_invoice_the_first_invoice_number_takes_effect(tenant):
 def test_once_an_invoice_is_issued_the_first_invoice_number_is_locked(tenant):
     # Given a practice that has issued invoice 1
     assert issue_one(tenant) == "INV-000001"
-    # When the owner opens Payment settings, then the field is disabled and says why
-    page = signed_in(tenant.owner).get(url(tenant.practice, "settings_payments")).content.decode()
+    # When the owner opens Invoice numbering and terms, then the field is disabled and says why
+    page = signed_in(tenant.owner).get(url(tenant.practice, "billing:invoice_numbering")).content.decode()
     assert INVOICE_START_LOCKED in page
     assert 'name="invoice_start_number"' in page and "disabled" in page
     # When the owner posts a new first number anyway, then it is not stored
@@ -77,18 +77,15 @@ def test_the_service_refuses_a_new_first_number_after_an_invoice(tenant):
     issue_one(tenant)
     data = {"payment_terms_days": 14, "invoice_prefix": "INV-", "invoice_start_number": 500}
     with pytest.raises(ValidationError) as exc:
-        practice_settings_update(
-            practice=tenant.practice, actor=tenant.owner, data=data, fields=PAYMENT_SETTINGS_FIELDS, ip=None
-        )
+        invoice_numbering_update(practice=tenant.practice, actor=tenant.owner, data=data, ip=None)
     assert exc.value.message_dict == {"invoice_start_number": [INVOICE_START_LOCKED]}
     tenant.practice.refresh_from_db()
     assert tenant.practice.invoice_start_number == 1
-    # The other payment settings can still change
-    practice_settings_update(
+    # The other settings on the page can still change
+    invoice_numbering_update(
         practice=tenant.practice,
         actor=tenant.owner,
         data={**data, "invoice_start_number": 1, "invoice_prefix": "HS-"},
-        fields=PAYMENT_SETTINGS_FIELDS,
         ip=None,
     )
     tenant.practice.refresh_from_db()

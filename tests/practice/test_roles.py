@@ -12,7 +12,7 @@ from tests.practice.helpers import page_text
 
 pytestmark = pytest.mark.django_db
 
-OWNER_ONLY_PAGES = ["settings_practice", "staff", "settings_payments"]
+OWNER_ONLY_PAGES = ["settings_practice", "staff", "billing:invoice_numbering"]
 CANT_OPEN = "You can't open this page"
 
 
@@ -48,7 +48,7 @@ def test_other_roles_cannot_change_practice_settings_by_posting(tenant, role):
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.BILLER, Role.CLINICIAN])
 def test_other_roles_cannot_change_payment_settings_by_posting(tenant, role):
     response = signed_in(tenant.member(role)).post(
-        url(tenant.practice, "settings_payments"),
+        url(tenant.practice, "billing:invoice_numbering"),
         {"payment_terms_days": "0", "invoice_prefix": "HACK-", "invoice_start_number": "1"},
     )
     assert response.status_code == 403
@@ -82,9 +82,9 @@ def test_every_role_opens_its_own_security_page(tenant, role):
 def test_settings_lists_only_the_sections_a_role_may_open(tenant):
     owner = page_text(signed_in(tenant.owner).get(url(tenant.practice, "settings")))
     clinician = page_text(signed_in(tenant.clinician).get(url(tenant.practice, "settings")))
-    for label in ("Practice", "Staff", "Payment settings", "Audit log", "Security"):
+    for label in ("Practice", "Staff", "Invoice numbering and terms", "Audit log", "Security"):
         assert f"<strong>{label}</strong>" in owner
-    for label in ("Practice", "Staff", "Payment settings", "Audit log"):
+    for label in ("Practice", "Staff", "Invoice numbering and terms", "Audit log"):
         assert f"<strong>{label}</strong>" not in clinician
     assert "<strong>Security</strong>" in clinician
 

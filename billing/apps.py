@@ -19,3 +19,9 @@ class BillingConfig(AppConfig):
         appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)
         appointments_hooks.register_billing_items_release(items.billing_items_release_for_appointment)
         appointments_hooks.register_appointment_page_billing(providers.appointment_page_billing)
+        for order, label, url_name, help_text in (
+            (30, "Invoice numbering and terms", "billing:invoice_numbering", "Payment terms and invoice numbering."),
+            (40, "Billing details", "billing:billing_details", "Currency, tax rates and no-show policy."),
+            (60, "Packages", "billing:packages", "Prepaid bundles of sessions."),
+        ):
+            practice_hooks.register_settings_page(label=label, url_name=url_name, help_text=help_text, order=order)

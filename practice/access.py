@@ -57,6 +57,12 @@ def require_role(*roles: str) -> Callable[[ViewT], ViewT]:
     return decorator
 
 
+def view_roles(view: Callable[..., HttpResponse]) -> tuple[str, ...]:
+    """The roles that may open ``view``: the ones its require_role names, or every role
+    for a view without it (a member's own pages, such as Security)."""
+    return cast(tuple[str, ...], getattr(view, "allowed_roles", ALL_ROLES))
+
+
 def can_edit_billing_details(membership: Membership, *, clinician_id: int) -> bool:
     """Whether ``membership`` may change what a session of ``clinician_id`` bills (units,
     price, tax): owner, admin and biller always; a clinician only for their own sessions,

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, resolve, reverse
 
+from . import hooks
+from .access import view_roles
+from .models import Practice
 from .types import PracticeRequest
 
 # The main navigation. A section whose pages are not built yet is shown but not linked.
@@ -16,25 +21,34 @@ NAV = [
     ("Settings", "settings"),
 ]
 
-# Settings sections: (label, url name, roles allowed or None for everyone, description).
-SETTINGS_NAV = [
-    ("Practice", "settings_practice", ("owner",), "Name, address, timezone and session timeout."),
-    ("Staff", "staff", ("owner",), "Invite staff and choose their roles."),
-    ("Invoice numbering and terms", "billing:invoice_numbering", ("owner",), "Payment terms and invoice numbering."),
-    ("Billing details", "billing:billing_details", ("owner", "admin"), "Currency, tax rates and no-show policy."),
-    ("Services", "appointments:services", ("owner", "admin", "biller"), "Your price list."),
-    ("Packages", "billing:packages", ("owner", "admin", "biller"), "Prepaid bundles of sessions."),
-    ("Security", "security", None, "Your password and two-step sign-in."),
-    ("Audit log", "audit_log", ("owner", "admin"), "Who changed what, and when."),
-]
 
-
-def _resolves(name: str) -> bool:
+@functools.cache
+def _page_roles(urlconf: str, url_name: str) -> tuple[str, ...] | None:
+    """The roles that may open the settings page ``url_name`` in ``urlconf`` (its view's,
+    see practice.access.view_roles), or None when no URL has that name. Cached per
+    URLconf: one does not change while the process runs."""
     try:
-        reverse(name, kwargs={"practice_slug": "x"})
+        url = reverse(url_name, urlconf=urlconf, kwargs={"practice_slug": "x"})
     except NoReverseMatch:
-        return False
-    return True
+        return None
+    # reverse() puts the script prefix in front; resolve() wants the path after it.
+    path = "/" + url.removeprefix(get_script_prefix())
+    return view_roles(resolve(path, urlconf=urlconf).func)
+
+
+def settings_nav(practice: Practice, role: str) -> list[dict[str, str]]:
+    """The settings pages ``role`` may open, as links: the registry's pages
+    (practice.hooks.register_settings_page) whose own view lets the role in."""
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    return [
+        {
+            "label": page.label,
+            "url": reverse(page.url_name, kwargs={"practice_slug": practice.slug}),
+            "help": page.help_text,
+        }
+        for page in hooks.settings_pages()
+        if role in (_page_roles(urlconf, page.url_name) or ())
+    ]
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
@@ -52,14 +66,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         nav.append({"label": label, "url": url, "active": bool(url and request.path.startswith(url))})
     # PracticeMiddleware sets practice and membership together: this is a staff page.
     role = cast(PracticeRequest, request).membership.role
-    settings_nav = [
-        {"label": label, "url": reverse(name, kwargs={"practice_slug": practice.slug}), "help": help_text}
-        for label, name, roles, help_text in SETTINGS_NAV
-        if roles is None or role in roles
-        if _resolves(name)
-    ]
     return {
-        "settings_nav": settings_nav,
+        "settings_nav": settings_nav(practice, role),
         "nav": nav,
         "my_memberships": memberships_for_user(request.user),
     }

@@ -10,6 +10,7 @@ meant to change afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -32,3 +33,27 @@ def dashboard_tiles(practice: Practice, membership: Membership, today: date) -> 
     for _order, provider in _dashboard_tiles:
         tiles.extend(provider(practice, membership, today))
     return tiles
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    """A section of Settings: its link in the settings navigation and its card on the
+    Settings page. Who sees it is not said here: the navigation asks the page's own view
+    (the roles its require_role names), so a link shows exactly when the page would open."""
+
+    label: str
+    url_name: str
+    help_text: str
+
+
+# Every app's settings pages (practice's own too), in the order of `order`.
+_settings_pages: list[tuple[int, SettingsPage]] = []
+
+
+def register_settings_page(*, label: str, url_name: str, help_text: str, order: int) -> None:
+    _settings_pages.append((order, SettingsPage(label=label, url_name=url_name, help_text=help_text)))
+    _settings_pages.sort(key=lambda entry: entry[0])
+
+
+def settings_pages() -> list[SettingsPage]:
+    return [page for _order, page in _settings_pages]

@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from practice import hooks
 from practice.models import Role
-
-from ..conftest import signed_in
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,12 @@ from datetime import date
 
 from celery import shared_task
 
+from practice.actor import Actor
 from practice.models import Practice, User
 
 from .services import invoice_all_uninvoiced
+
+INVOICE_ALL_JOB = "invoice_all"
 
 
 @shared_task(name="billing.tasks.invoice_all_uninvoiced")
@@ -19,7 +22,9 @@ def invoice_all_uninvoiced_task(
     """Invoice all uninvoiced in the background. Safe to run twice (a redelivery after a
     lost worker): items already invoiced are no longer uninvoiced, so nothing is made twice."""
     practice = Practice.objects.get(pk=practice_id)
-    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    user = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    # The biller who asked, or the job itself should they have been removed meanwhile.
+    actor = Actor.of_user(user) if user is not None else Actor.system(INVOICE_ALL_JOB)
     invoices = invoice_all_uninvoiced(
         practice=practice,
         actor=actor,
@@ -27,6 +32,5 @@ def invoice_all_uninvoiced_task(
         date_to=date.fromisoformat(date_to),
         issue=issue,
         apply_credit=apply_credit,
-        system=None if actor is not None else "invoice_all",
     )
     return len(invoices)

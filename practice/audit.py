@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
+from .actor import Actor
 from .models import AuditLog, Practice, User
 
 
@@ -29,20 +30,20 @@ def audit_write(
     *,
     practice: Practice | None,
     action: str,
-    actor: User | None = None,
-    system: str | None = None,
+    actor: Actor | User | None = None,
     obj: models.Model | None = None,
     changes: dict[str, Any] | None = None,
     ip: str | None = None,
 ) -> AuditLog:
-    """Append one audit row. Exactly one of ``actor`` (a person) or ``system`` (a job name)."""
-    if (actor is None) == (system is None):
-        raise ValueError("An audit row names either a user or a system job, not both.")
-    label = actor.email if actor is not None else f"system:{system}"
+    """Append one audit row naming ``actor``: a person or a system job
+    (``Actor.system(name)``)."""
+    if actor is None:
+        raise ValueError("An audit row names either a user or a system job.")
+    who = Actor.coerce(actor)
     return AuditLog.objects.create(
         practice=practice,
-        actor=actor,
-        actor_label=label,
+        actor=who.user,
+        actor_label=who.label,
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",

@@ -7,6 +7,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 
+from practice.actor import Actor
 from practice.models import Practice, User
 
 from ..models import BillingItem, Invoice
@@ -17,12 +18,11 @@ from .invoices import invoice_create
 def invoice_all_uninvoiced(
     *,
     practice: Practice,
-    actor: User | None,
+    actor: Actor | User,
     date_from: date,
     date_to: date,
     issue: bool = True,
     apply_credit: bool = True,
-    system: str | None = None,
 ) -> list[Invoice]:
     """One invoice per client for their uninvoiced items in the range, one transaction
     per client: a client whose items were taken meanwhile is skipped, not half-done.
@@ -49,7 +49,6 @@ def invoice_all_uninvoiced(
                     item_ids=ids,
                     apply_credit=apply_credit,
                     issue=issue,
-                    system=system,
                 )
             )
         except ValidationError as exc:

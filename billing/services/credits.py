@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from clients.models import Client
+from practice.actor import Actor
 from practice.models import Practice, User
 
 from .. import locks
@@ -22,14 +23,14 @@ from .invoices import (
     _line_from_input,
     _recompute_totals,
 )
-from .ledger import _apply_credit_locked, _label, _settle_status
+from .ledger import _apply_credit_locked, _settle_status
 
 NO_CREDIT = "This client has no credit balance to apply."
 CREDIT_TOO_MUCH = "You cannot apply more credit than the client has or the invoice owes."
 
 
 def credit_invoice_create(
-    *, practice: Practice, client: Client, actor: User, lines: list[LineInput], reason: str, issue: bool = True
+    *, practice: Practice, client: Client, actor: Actor | User, lines: list[LineInput], reason: str, issue: bool = True
 ) -> Invoice:
     """A credit invoice: lines entered as positive amounts, stored negative. Issuing it
     adds its total to the client's credit balance."""
@@ -39,6 +40,7 @@ def credit_invoice_create(
         raise ValidationError(NOTHING_TO_INVOICE)
     if client.practice_id != practice.pk:
         raise ValidationError("That client does not belong to this practice.")
+    actor = Actor.coerce(actor)
     with transaction.atomic():
         practice = locks.lock_practice(practice)
         account = locks.lock_client(client)
@@ -50,20 +52,21 @@ def credit_invoice_create(
             bill_to_name=str(client.payer) if client.payer else client.full_name,
             bill_to_email=client.billing_email,
             reason=reason.strip()[:255],
-            created_by=actor,
+            created_by=actor.user,
         )
         InvoiceLine.objects.bulk_create([_line_from_input(invoice, line, i, sign=-1) for i, line in enumerate(lines)])
         _recompute_totals(invoice)
         _check_not_empty_total(invoice)
         invoice.save()
-        _audit(invoice, actor, None, "credit_invoice.created", {"reason": invoice.reason, "total": str(invoice.total)})
+        _audit(invoice, actor, "credit_invoice.created", {"reason": invoice.reason, "total": str(invoice.total)})
         if issue:
-            _issue_locked(invoice, account, actor, None, fresh=True)
+            _issue_locked(invoice, account, actor, fresh=True)
     return invoice
 
 
-def credit_apply(*, invoice: Invoice, actor: User, amount: Decimal | None = None) -> Invoice:
+def credit_apply(*, invoice: Invoice, actor: Actor | User, amount: Decimal | None = None) -> Invoice:
     """Apply the client's credit to an open invoice (all that fits, or ``amount``)."""
+    actor = Actor.coerce(actor)
     with transaction.atomic():
         account = locks.lock_client(invoice.client)
         locked = locks.lock_invoices([invoice.pk])[invoice.pk]
@@ -79,7 +82,7 @@ def credit_apply(*, invoice: Invoice, actor: User, amount: Decimal | None = None
             raise ValidationError({"amount": AMOUNT_POSITIVE})
         if amount > fits:
             raise ValidationError({"amount": CREDIT_TOO_MUCH})
-        _apply_credit_locked(locked, account, amount, _label(actor))
+        _apply_credit_locked(locked, account, amount, actor)
         _settle_status(locked)
-        _audit(locked, actor, None, "credit.applied", {"amount": str(amount)})
+        _audit(locked, actor, "credit.applied", {"amount": str(amount)})
     return locked

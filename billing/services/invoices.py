@@ -18,6 +18,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from clients.models import Client
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.models import Practice, User
 
@@ -33,7 +34,7 @@ from ..models import (
     PackageRefund,
 )
 from ..money import ZERO, line_amounts
-from .ledger import _apply_credit_locked, _label, _ledger, _lock_invoice, _settle_status
+from .ledger import _apply_credit_locked, _ledger, _lock_invoice, _settle_status
 
 ITEMS_TAKEN = (
     "Some of the chosen items were invoiced a moment ago by someone else, or are no longer "
@@ -181,15 +182,16 @@ def invoice_create(
     *,
     practice: Practice,
     client: Client,
-    actor: User | None,
+    actor: Actor | User,
     item_ids: list[int] | None = None,
     adjustments: dict[int, ItemAdjustment] | None = None,
     lines: list[LineInput] | None = None,
     apply_credit: bool = False,
     issue: bool = False,
-    system: str | None = None,
 ) -> Invoice:
-    """Group uninvoiced items (and free lines) onto a new draft, or an open invoice."""
+    """Group uninvoiced items (and free lines) onto a new draft, or an open invoice.
+    ``actor`` is a person, or the job that invoices in the background."""
+    actor = Actor.coerce(actor)
     if client.practice_id != practice.pk:
         raise ValidationError("That client does not belong to this practice.")
     item_ids = item_ids or []
@@ -207,7 +209,7 @@ def invoice_create(
             bill_to_name=str(payer) if payer else client.full_name,
             bill_to_email=payer.email if payer else client.email,
             apply_credit_on_issue=apply_credit,
-            created_by=actor,
+            created_by=actor.user,
         )
         made = _take_items(
             practice=practice,
@@ -223,19 +225,16 @@ def invoice_create(
         _recompute_totals(invoice)
         _check_not_empty_total(invoice)
         invoice.save()
-        _audit(invoice, actor, system, "invoice.created", {"items": len(item_ids), "lines": len(lines)})
+        _audit(invoice, actor, "invoice.created", {"items": len(item_ids), "lines": len(lines)})
         if issue:
-            _issue_locked(invoice, account, actor, system, fresh=True)
+            _issue_locked(invoice, account, actor, fresh=True)
     return invoice
 
 
-def _audit(invoice: Invoice, actor: User | None, system: str | None, action: str, changes: dict) -> None:
-    if actor is None and system is None:
-        system = "billing"
+def _audit(invoice: Invoice, actor: Actor, action: str, changes: dict) -> None:
     audit_write(
         practice=invoice.practice,
         actor=actor,
-        system=None if actor else system,
         action=action,
         obj=invoice,
         changes=changes,
@@ -247,9 +246,7 @@ def _next_number(practice: Practice) -> tuple[int, str]:
     return sequence, f"{practice.invoice_prefix}{sequence:06d}"
 
 
-def _issue_locked(
-    invoice: Invoice, account: ClientAccount, actor: User | None, system: str | None, *, fresh: bool = False
-) -> None:
+def _issue_locked(invoice: Invoice, account: ClientAccount, actor: Actor, *, fresh: bool = False) -> None:
     """Issue a locked draft. ``fresh`` says the caller has just built its lines and totals
     in this transaction, so they need no second look."""
     if invoice.status != Invoice.Status.DRAFT:
@@ -270,12 +267,11 @@ def _issue_locked(
         _recompute_totals(invoice)
         _check_not_empty_total(invoice)
     invoice.save()
-    label = _label(actor, system)
     if invoice.is_credit:
         _ledger(
             account=account,
             kind=LedgerEntry.Kind.CREDIT_ISSUED,
-            actor_label=label,
+            actor=actor,
             currency=invoice.currency,
             credit_delta=-invoice.total,
             invoice=invoice,
@@ -285,29 +281,30 @@ def _issue_locked(
         _ledger(
             account=account,
             kind=LedgerEntry.Kind.INVOICE_ISSUED,
-            actor_label=label,
+            actor=actor,
             currency=invoice.currency,
             balance_delta=invoice.total,
             invoice=invoice,
         )
         if invoice.apply_credit_on_issue and account.credit_balance > 0:
-            _apply_credit_locked(invoice, account, min(account.credit_balance, invoice.balance), label)
+            _apply_credit_locked(invoice, account, min(account.credit_balance, invoice.balance), actor)
         _settle_status(invoice)
-    _audit(invoice, actor, system, "invoice.issued", {"number": invoice.number, "total": str(invoice.total)})
+    _audit(invoice, actor, "invoice.issued", {"number": invoice.number, "total": str(invoice.total)})
 
 
-def invoice_issue(*, invoice: Invoice, actor: User | None, system: str | None = None) -> Invoice:
+def invoice_issue(*, invoice: Invoice, actor: Actor | User) -> Invoice:
+    actor = Actor.coerce(actor)
     with transaction.atomic():
         account = locks.lock_client(invoice.client)
         locked = _lock_invoice(invoice)
-        _issue_locked(locked, account, actor, system)
+        _issue_locked(locked, account, actor)
     return locked
 
 
 def invoice_update(
     *,
     invoice: Invoice,
-    actor: User,
+    actor: Actor | User,
     line_changes: dict[int, ItemAdjustment] | None = None,
     remove_line_ids: list[int] | None = None,
     add_item_ids: list[int] | None = None,
@@ -315,6 +312,7 @@ def invoice_update(
 ) -> Invoice:
     """Edit a draft freely, or an open invoice with no payment (audited, with the change
     to its total written to the ledger)."""
+    actor = Actor.coerce(actor)
     with transaction.atomic():
         account = locks.lock_client(invoice.client)
         locked = _lock_invoice(invoice)
@@ -398,14 +396,13 @@ def invoice_update(
         locked.save()
         delta = locked.total - before_total
         if locked.status == Invoice.Status.OPEN and delta:
-            label = _label(actor)
             if locked.is_credit:
                 if account.credit_balance + (-delta) < 0:
                     raise ValidationError(VOID_CREDIT_USED)
                 _ledger(
                     account=account,
                     kind=LedgerEntry.Kind.INVOICE_ADJUSTED,
-                    actor_label=label,
+                    actor=actor,
                     currency=locked.currency,
                     credit_delta=-delta,
                     invoice=locked,
@@ -414,7 +411,7 @@ def invoice_update(
                 _ledger(
                     account=account,
                     kind=LedgerEntry.Kind.INVOICE_ADJUSTED,
-                    actor_label=label,
+                    actor=actor,
                     currency=locked.currency,
                     balance_delta=delta,
                     invoice=locked,
@@ -433,7 +430,7 @@ def invoice_update(
         changes["total"] = [str(before_total), str(locked.total)]
         # Saving the form as it was changes nothing and says nothing in the audit log.
         if changed or removed or added:
-            _audit(locked, actor, None, "invoice.edited", changes)
+            _audit(locked, actor, "invoice.edited", changes)
     return locked
 
 
@@ -442,7 +439,7 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def invoice_delete_draft(*, invoice: Invoice, actor: User) -> None:
+def invoice_delete_draft(*, invoice: Invoice, actor: Actor | User) -> None:
     with transaction.atomic():
         locks.lock_client(invoice.client)
         locked = _lock_invoice(invoice)
@@ -462,11 +459,12 @@ def invoice_delete_draft(*, invoice: Invoice, actor: User) -> None:
         locked.delete()
 
 
-def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
+def invoice_void(*, invoice: Invoice, actor: Actor | User, reason: str) -> Invoice:
     """Void an open invoice with no payment: its items return to uninvoiced and its
     ledger entries are reversed (credit applied to it goes back to the client)."""
     if not (reason or "").strip():
         raise ValidationError({"reason": REASON_REQUIRED})
+    actor = Actor.coerce(actor)
     with transaction.atomic():
         account = locks.lock_client(invoice.client)
         locked = locks.lock_invoices([invoice.pk])[invoice.pk]
@@ -480,7 +478,6 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
         purchases = locks.lock_purchases(PackagePurchase.objects.filter(invoice=locked))
         if any(p.sessions_used > 0 or p.sessions_refunded > 0 for p in purchases):
             raise ValidationError(VOID_PACKAGE_USED, code="package_used")
-        label = _label(actor)
         sessions_back = 0
         if locked.is_credit:
             if account.credit_balance < -locked.total:
@@ -489,7 +486,7 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
             _ledger(
                 account=account,
                 kind=LedgerEntry.Kind.INVOICE_VOIDED,
-                actor_label=label,
+                actor=actor,
                 currency=locked.currency,
                 credit_delta=locked.total,
                 invoice=locked,
@@ -502,7 +499,7 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
                 _ledger(
                     account=account,
                     kind=LedgerEntry.Kind.WRITE_OFF,
-                    actor_label=label,
+                    actor=actor,
                     currency=locked.currency,
                     balance_delta=locked.written_off,
                     invoice=locked,
@@ -513,7 +510,7 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
                 _ledger(
                     account=account,
                     kind=LedgerEntry.Kind.CREDIT_RETURNED,
-                    actor_label=label,
+                    actor=actor,
                     currency=locked.currency,
                     balance_delta=locked.credit_applied,
                     credit_delta=locked.credit_applied,
@@ -522,7 +519,7 @@ def invoice_void(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
             _ledger(
                 account=account,
                 kind=LedgerEntry.Kind.INVOICE_VOIDED,
-                actor_label=label,
+                actor=actor,
                 currency=locked.currency,
                 balance_delta=-locked.total,
                 invoice=locked,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from appointments.models import Appointment, Attendee, BillingDetail, Service
 from appointments.services import CANCEL_INVOICED, lock_appointment
 from clients.models import Client
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.inputs import (
     PRICE_NEGATIVE,
@@ -195,7 +196,7 @@ def billing_items_sync_for_appointment(*, appointment: Appointment) -> list[Bill
     return wanted
 
 
-def billing_item_reprice_for_detail(*, appointment: Appointment, detail: BillingDetail, actor: User) -> None:
+def billing_item_reprice_for_detail(*, appointment: Appointment, detail: BillingDetail, actor: Actor | User) -> None:
     """Carry a changed billing detail to its uninvoiced session item: re-price it, remove
     it at a price of 0 (audited), or create it when a completed session's price was 0.
 
@@ -254,7 +255,7 @@ def _check_detail_figures(*, currency: str, units: Decimal, unit_price: Decimal,
 def billing_detail_update(
     *,
     detail: BillingDetail,
-    actor: User,
+    actor: Actor | User,
     units: Decimal,
     unit_price: Decimal,
     tax_percent: Decimal,
@@ -290,7 +291,7 @@ def billing_detail_update(
     return locked
 
 
-def billing_items_release_for_appointment(*, appointment: Appointment, actor: User) -> None:
+def billing_items_release_for_appointment(*, appointment: Appointment, actor: Actor | User) -> None:
     """Before a cancel: refuse if any item is invoiced (a credit invoice undoes a billed
     session), else remove the uninvoiced items and give package sessions back, each audited.
 
@@ -330,7 +331,7 @@ def insurance_session_bill_client(
     appointment: Appointment,
     client: Client,
     service: Service,
-    actor: User,
+    actor: Actor | User,
     unit_price: Decimal,
     reason: str,
     units: Decimal = Decimal("1"),

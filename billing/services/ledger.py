@@ -1,9 +1,9 @@
 """The ledger writer and the small helpers every billing service shares.
 
-``_ledger`` appends one entry and moves the client's cached sums with it; the others
-label the actor, settle an invoice's status from its
-balance, apply credit and lock an invoice that may have been deleted meanwhile. They run
-inside the caller's transaction, after its locks (billing.locks).
+``_ledger`` appends one entry, named by its actor, and moves the client's cached sums with
+it; the others settle an invoice's status from its balance, apply credit and lock an
+invoice that may have been deleted meanwhile. They run inside the caller's transaction,
+after its locks (billing.locks).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from practice.models import User
+from practice.actor import Actor
 
 from .. import locks
 from ..models import ClientAccount, Invoice, LedgerEntry, Payment
@@ -26,7 +26,7 @@ def _ledger(
     *,
     account: ClientAccount,
     kind: str,
-    actor_label: str,
+    actor: Actor,
     currency: str,
     balance_delta: Decimal = ZERO,
     credit_delta: Decimal = ZERO,
@@ -45,17 +45,13 @@ def _ledger(
         invoice=invoice,
         payment=payment,
         memo=memo,
-        actor_label=actor_label,
+        actor_label=actor.label,
     )
     account.balance += balance_delta
     account.credit_balance += credit_delta
     # The check constraints on ClientAccount refuse a negative balance or credit here.
     account.save(update_fields=["balance", "credit_balance"])
     return entry
-
-
-def _label(actor: User | None, system: str | None = None) -> str:
-    return actor.email if actor is not None else f"system:{system}"
 
 
 def _settle_status(invoice: Invoice) -> None:
@@ -68,13 +64,13 @@ def _settle_status(invoice: Invoice) -> None:
     invoice.save()
 
 
-def _apply_credit_locked(invoice: Invoice, account: ClientAccount, amount: Decimal, label: str) -> None:
+def _apply_credit_locked(invoice: Invoice, account: ClientAccount, amount: Decimal, actor: Actor) -> None:
     if amount <= 0:
         return
     _ledger(
         account=account,
         kind=LedgerEntry.Kind.CREDIT_APPLIED,
-        actor_label=label,
+        actor=actor,
         currency=invoice.currency,
         balance_delta=-amount,
         credit_delta=-amount,

@@ -19,6 +19,7 @@ from django.db.models import F, Q
 
 from appointments.models import Service
 from clients.models import Client
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.models import Practice, User
 
@@ -69,7 +70,7 @@ def _changes(package: Package) -> dict[str, str]:
     }
 
 
-def package_create(*, practice: Practice, actor: User, data: PackageData) -> Package:
+def package_create(*, practice: Practice, actor: Actor | User, data: PackageData) -> Package:
     _validate(practice, data)
     with transaction.atomic():
         package = Package.objects.create(
@@ -84,7 +85,7 @@ def package_create(*, practice: Practice, actor: User, data: PackageData) -> Pac
     return package
 
 
-def package_update(*, package: Package, actor: User, data: PackageData) -> Package:
+def package_update(*, package: Package, actor: Actor | User, data: PackageData) -> Package:
     _validate(package.practice, data)
     with transaction.atomic():
         locked = Package.objects.select_for_update().get(pk=package.pk)
@@ -104,7 +105,7 @@ def package_update(*, package: Package, actor: User, data: PackageData) -> Packa
     return locked
 
 
-def package_set_archived(*, package: Package, actor: User, archived: bool) -> Package:
+def package_set_archived(*, package: Package, actor: Actor | User, archived: bool) -> Package:
     """Archive (no longer offered for sale; sold ones keep working) or restore a package."""
     with transaction.atomic():
         locked = Package.objects.select_for_update().get(pk=package.pk)
@@ -120,7 +121,7 @@ def package_set_archived(*, package: Package, actor: User, archived: bool) -> Pa
 
 
 def package_sell(
-    *, practice: Practice, client: Client, package: Package, actor: User, issue: bool = True
+    *, practice: Practice, client: Client, package: Package, actor: Actor | User, issue: bool = True
 ) -> PackagePurchase:
     """ "Sell package": its invoice, and the sessions it prepays."""
     if package.practice_id != practice.pk or client.practice_id != practice.pk:
@@ -188,7 +189,7 @@ def package_refund_amount(
     return after - before
 
 
-def package_refund_unused(*, purchase: PackagePurchase, actor: User, sessions: int, reason: str) -> Invoice:
+def package_refund_unused(*, purchase: PackagePurchase, actor: Actor | User, sessions: int, reason: str) -> Invoice:
     """Refund unused sessions of a fully paid package through a credit invoice, at the
     price and tax it was sold for. An unpaid package is voided instead."""
     with transaction.atomic():

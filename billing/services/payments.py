@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clients.models import Client
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.models import Practice, User
 
@@ -21,7 +22,7 @@ from ..inputs import AMOUNT_POSITIVE, REASON_REQUIRED, money_problem, payment_da
 from ..models import ClientAccount, Invoice, LedgerEntry, Payment, PaymentAllocation
 from ..money import ZERO
 from ..selectors import open_invoices_oldest_first
-from .ledger import _label, _ledger, _settle_status
+from .ledger import _ledger, _settle_status
 
 ALLOCATION_TOO_MUCH = "An allocation is more than that invoice's balance."
 ALLOCATIONS_EXCEED = "The allocations add up to more than the payment."
@@ -83,7 +84,7 @@ def payment_record_manual(
     *,
     practice: Practice,
     client: Client,
-    actor: User,
+    actor: Actor | User,
     amount: Decimal,
     received_on: date,
     method: str,
@@ -117,7 +118,7 @@ def payment_record_manual(
             practice=practice,
             client=client,
             account=account,
-            actor=actor,
+            actor=Actor.coerce(actor),
             amount=amount,
             received_on=received_on,
             method=method,
@@ -133,7 +134,7 @@ def _payment_record_locked(
     practice: Practice,
     client: Client,
     account: ClientAccount,
-    actor: User | None,
+    actor: Actor,
     amount: Decimal,
     received_on: date,
     method: str,
@@ -199,7 +200,7 @@ def _payment_record_locked(
         received_on=received_on,
         reference=reference[:120],
         external_id=external_id,
-        created_by=actor,
+        created_by=actor.user,
     )
     rows = []
     for invoice_id, share in sorted(plan.items()):
@@ -212,7 +213,7 @@ def _payment_record_locked(
     _ledger(
         account=account,
         kind=LedgerEntry.Kind.PAYMENT,
-        actor_label=_label(actor, SETTLED_SYSTEM),
+        actor=actor,
         currency=practice.currency,
         balance_delta=-allocated,
         credit_delta=credited,
@@ -222,7 +223,6 @@ def _payment_record_locked(
     audit_write(
         practice=practice,
         actor=actor,
-        system=None if actor is not None else SETTLED_SYSTEM,
         action="payment.recorded",
         obj=payment,
         changes={"amount": str(amount), "method": method, "allocated": str(allocated), "credited": str(credited)},
@@ -233,7 +233,7 @@ def _payment_record_locked(
 def invoice_mark_paid(
     *,
     invoice: Invoice,
-    actor: User,
+    actor: Actor | User,
     method: str = Payment.Method.OTHER,
     received_on: date | None = None,
     reference: str = "",
@@ -254,7 +254,7 @@ def invoice_mark_paid(
     )
 
 
-def payment_reverse(*, payment: Payment, actor: User, reason: str) -> Payment:
+def payment_reverse(*, payment: Payment, actor: Actor | User, reason: str) -> Payment:
     """Delete a hand payment the only way money is deleted: a reversing ledger entry."""
     if not (reason or "").strip():
         raise ValidationError({"reason": REASON_REQUIRED})
@@ -279,7 +279,7 @@ def payment_reverse(*, payment: Payment, actor: User, reason: str) -> Payment:
         _ledger(
             account=account,
             kind=LedgerEntry.Kind.PAYMENT_REVERSED,
-            actor_label=_label(actor),
+            actor=Actor.coerce(actor),
             currency=locked.currency,
             balance_delta=locked.allocated,
             credit_delta=-locked.credited,
@@ -307,6 +307,11 @@ SETTLED_METHODS = (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE)
 SETTLED_METHOD = "A settled payment is a card payment taken online or with a card on file."
 EXTERNAL_ID_REQUIRED = "A settled payment needs the processor's id."
 EXTERNAL_ID_REUSED = "That processor id was already recorded for a different payment."
+
+
+def _settled_actor(actor: Actor | User | None) -> Actor:
+    """Who records money a processor took: the person who asked, else the payments job."""
+    return Actor.system(SETTLED_SYSTEM) if actor is None else Actor.coerce(actor)
 
 
 def _fit_settled_plan(plan: dict[int, Decimal], locked: dict[int, Invoice], client: Client) -> dict[int, Decimal]:
@@ -346,7 +351,7 @@ def payment_record_settled(
     method: str,
     external_id: str,
     allocations: dict[int, Decimal] | None = None,
-    actor: User | None = None,
+    actor: Actor | User | None = None,
 ) -> PaymentResult:
     """Record money a processor has already taken (a Stripe charge), received today.
 
@@ -355,7 +360,8 @@ def payment_record_settled(
     (any more) becomes the client's credit. ``external_id`` (the processor's id) is
     unique per practice: a second call with it, from a webhook after the redirect or
     from the same webhook delivered twice, returns the first payment (``created`` False)
-    and records nothing. ``actor`` is None for a system job (the webhook)."""
+    and records nothing. ``actor`` None is the payments job (the webhook):
+    ``Actor.system(SETTLED_SYSTEM)``."""
     external_id = (external_id or "").strip()
     if client.practice_id != practice.pk:
         raise ValidationError("That client does not belong to this practice.")
@@ -379,7 +385,7 @@ def payment_record_settled(
                 practice=practice,
                 client=client,
                 account=account,
-                actor=actor,
+                actor=_settled_actor(actor),
                 amount=amount,
                 received_on=practice.local_today(),
                 method=method,

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.models import User
 from practice.money import practice_money
@@ -24,8 +25,8 @@ from .. import locks
 from ..inputs import REASON_REQUIRED, money_problem, payment_date_problem
 from ..models import ClientAccount, Invoice, LedgerEntry, Payment, PaymentAllocation, Refund, RefundAllocation
 from ..money import ZERO
-from .ledger import _label, _ledger, _settle_status
-from .payments import SETTLED_METHODS, SETTLED_SYSTEM
+from .ledger import _ledger, _settle_status
+from .payments import SETTLED_METHODS, _settled_actor
 
 REFUND_METHODS = (
     Payment.Method.CASH,
@@ -144,7 +145,7 @@ def refund_preview(*, payment: Payment, amount: Decimal) -> RefundPlan:
 def refund_record(
     *,
     payment: Payment,
-    actor: User,
+    actor: Actor | User,
     amount: Decimal,
     refunded_on: date,
     method: str,
@@ -181,7 +182,7 @@ def refund_record(
         return _refund_locked(
             payment=payment,
             account=account,
-            actor=actor,
+            actor=Actor.coerce(actor),
             amount=amount,
             refunded_on=refunded_on,
             method=method,
@@ -194,7 +195,7 @@ def _refund_locked(
     *,
     payment: Payment,
     account: ClientAccount,
-    actor: User | None,
+    actor: Actor,
     amount: Decimal,
     refunded_on: date,
     method: str,
@@ -232,7 +233,7 @@ def _refund_locked(
         method=method,
         reason=reason[:255],
         external_id=external_id,
-        created_by=actor,
+        created_by=actor.user,
     )
     by_invoice = {a.invoice_id: a for a in allocations}
     rows = []
@@ -249,7 +250,7 @@ def _refund_locked(
     _ledger(
         account=account,
         kind=LedgerEntry.Kind.REFUND,
-        actor_label=_label(actor, SETTLED_SYSTEM),
+        actor=actor,
         currency=locked.currency,
         balance_delta=reopened,
         credit_delta=-plan.from_credit,
@@ -263,7 +264,6 @@ def _refund_locked(
     audit_write(
         practice=locked.practice,
         actor=actor,
-        system=None if actor is not None else SETTLED_SYSTEM,
         action="payment.refunded",
         obj=locked,
         changes={
@@ -301,14 +301,14 @@ def _card_refund_found(payment: Payment, amount: Decimal, external_id: str) -> R
 
 
 def payment_refund_record(
-    *, payment: Payment, amount: Decimal, external_id: str, actor: User | None = None, reason: str = ""
+    *, payment: Payment, amount: Decimal, external_id: str, actor: Actor | User | None = None, reason: str = ""
 ) -> Refund:
     """Record a refund of a card payment that the card processor has made (a Stripe
     refund), dated today: a ``refund`` ledger entry taken, like refund_record's, first
     from the credit the payment created and then from its invoices newest first (a Paid
     invoice reopens). ``external_id`` (the processor's refund id) is unique per
     practice: a second call with it returns the first refund and records nothing.
-    ``actor`` is None for a system job (the webhook)."""
+    ``actor`` None is the payments job (the webhook), as for payment_record_settled."""
     external_id = (external_id or "").strip()
     reason = (reason or "").strip() or CARD_REFUND_REASON
     if not external_id:
@@ -326,7 +326,7 @@ def payment_refund_record(
             return _refund_locked(
                 payment=payment,
                 account=account,
-                actor=actor,
+                actor=_settled_actor(actor),
                 amount=amount,
                 refunded_on=payment.practice.local_today(),
                 method=payment.method,

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.models import User
 
@@ -13,12 +14,14 @@ from .. import locks
 from ..inputs import REASON_REQUIRED
 from ..models import Invoice, LedgerEntry
 from ..money import ZERO
-from .ledger import _label, _ledger, _settle_status
+from .ledger import _ledger, _settle_status
 
 WRITE_OFF_NOT_OPEN = "Only an open invoice with a balance can be written off."
 
 
-def invoice_write_off(*, invoice: Invoice, actor: User, reason: str, submission_key: str | None = None) -> Invoice:
+def invoice_write_off(
+    *, invoice: Invoice, actor: Actor | User, reason: str, submission_key: str | None = None
+) -> Invoice:
     """ "Write off": close an open invoice for what it still owes, without payment. A
     ``write_off`` ledger entry takes the amount off the client's balance; the invoice keeps
     it in ``written_off`` (reports count it) and is paid with a balance of 0.
@@ -35,7 +38,7 @@ def invoice_write_off(*, invoice: Invoice, actor: User, reason: str, submission_
         _ledger(
             account=account,
             kind=LedgerEntry.Kind.WRITE_OFF,
-            actor_label=_label(actor),
+            actor=Actor.coerce(actor),
             currency=locked.currency,
             balance_delta=-amount,
             invoice=locked,

@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.models import AuditLog, Role
 from tests.helpers import signed_in, url
@@ -78,14 +79,14 @@ def test_a_failed_settings_save_writes_nothing(tenant):
 
 
 def test_a_system_job_row_names_the_job(tenant):
-    row = audit_write(practice=tenant.practice, system="invoices.send_due", action="invoice.sent")
+    row = audit_write(practice=tenant.practice, actor=Actor.system("invoices.send_due"), action="invoice.sent")
     assert row.actor is None
     assert row.actor_label == "system:invoices.send_due"
 
 
 def test_a_row_names_a_user_or_a_job_not_both(tenant):
     with pytest.raises(ValueError):
-        audit_write(practice=tenant.practice, actor=tenant.owner, system="job", action="x")
+        audit_write(practice=tenant.practice, actor=Actor(user=tenant.owner, job="job"), action="x")
     with pytest.raises(ValueError):
         audit_write(practice=tenant.practice, action="x")
 

@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from practice.actor import Actor
 from practice.audit import audit_write, client_ip
 from practice.models import User
 
@@ -20,9 +21,9 @@ from .selectors import clinicians_for_practice
 from .services import CLINICIAN_NOT_IN_PRACTICE, PAYER_NOT_IN_PRACTICE
 
 
-def _admin_user(request: HttpRequest) -> User:
+def _admin_actor(request: HttpRequest) -> Actor:
     # The admin site lets in signed-in superusers only (practice/admin.py), never AnonymousUser.
-    return cast(User, request.user)
+    return Actor.of_user(cast(User, request.user), address=client_ip(request))
 
 
 class ClientAdminForm(forms.ModelForm):
@@ -87,11 +88,10 @@ class PayerAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         audit_write(
             practice=obj.practice,
-            actor=_admin_user(request),
+            actor=_admin_actor(request),
             action="payer.changed_in_admin",
             obj=obj,
             changes={"fields": list(form.changed_data)},
-            ip=client_ip(request),
         )
 
 
@@ -123,11 +123,10 @@ class ClientAdmin(admin.ModelAdmin):
             if client is not None:
                 audit_write(
                     practice=client.practice,
-                    actor=_admin_user(request),
+                    actor=_admin_actor(request),
                     action="client.viewed",
                     obj=client,
                     changes={"section": "admin"},
-                    ip=client_ip(request),
                 )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -135,9 +134,8 @@ class ClientAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         audit_write(
             practice=obj.practice,
-            actor=_admin_user(request),
+            actor=_admin_actor(request),
             action="client.changed_in_admin",
             obj=obj,
             changes={"fields": list(form.changed_data)},
-            ip=client_ip(request),
         )

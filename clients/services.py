@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from practice.actor import Actor
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import Membership, Practice, Role, User
 
@@ -77,14 +78,15 @@ def _check_links(*, practice: Practice, clinicians: Iterable[User], payer: Payer
     return chosen
 
 
-def _keep_acting_clinician(*, practice: Practice, actor: User, clinicians: list[User]) -> list[User]:
+def _keep_acting_clinician(*, practice: Practice, actor: Actor | User, clinicians: list[User]) -> list[User]:
     # A clinician sees only their own clients: a client they create or edit stays assigned
     # to them, or it would vanish from their list the moment they saved it.
-    is_clinician = Membership.objects.filter(
-        practice=practice, user=actor, role=Role.CLINICIAN, is_active=True
-    ).exists()
-    if is_clinician and all(u.pk != actor.pk for u in clinicians):
-        return [*clinicians, actor]
+    user = Actor.coerce(actor).user
+    if user is None:
+        return clinicians
+    is_clinician = Membership.objects.filter(practice=practice, user=user, role=Role.CLINICIAN, is_active=True).exists()
+    if is_clinician and all(u.pk != user.pk for u in clinicians):
+        return [*clinicians, user]
     return clinicians
 
 
@@ -98,7 +100,7 @@ def _client_snapshot(client: Client) -> dict[str, Any]:
 def client_create(
     *,
     practice: Practice,
-    actor: User,
+    actor: Actor | User,
     first_name: str,
     last_name: str,
     preferred_name: str = "",
@@ -108,7 +110,6 @@ def client_create(
     address: str = "",
     clinicians: Iterable[User] = (),
     payer: Payer | None = None,
-    ip: str | None = None,
 ) -> Client:
     first_name, last_name, email = _clean_text(first_name), _clean_text(last_name), _clean_text(email).lower()
     _check_person(
@@ -135,7 +136,6 @@ def client_create(
             action="client.created",
             obj=client,
             changes={"clinicians": ", ".join(sorted(u.email for u in chosen)), "payer": str(payer) if payer else None},
-            ip=ip,
         )
     return client
 
@@ -143,7 +143,7 @@ def client_create(
 def client_update(
     *,
     client: Client,
-    actor: User,
+    actor: Actor | User,
     first_name: str,
     last_name: str,
     preferred_name: str = "",
@@ -153,7 +153,6 @@ def client_update(
     address: str = "",
     clinicians: Iterable[User] = (),
     payer: Payer | None = None,
-    ip: str | None = None,
 ) -> Client:
     """Replace the client's details, clinicians and payer; audit what changed."""
     practice = client.practice
@@ -178,11 +177,11 @@ def client_update(
         locked.clinicians.set(chosen)
         changes = diff_fields(before, _client_snapshot(locked))
         if changes:
-            audit_write(practice=practice, actor=actor, action="client.updated", obj=locked, changes=changes, ip=ip)
+            audit_write(practice=practice, actor=actor, action="client.updated", obj=locked, changes=changes)
     return locked
 
 
-def _set_status(*, client: Client, actor: User, status: str, ip: str | None) -> Client:
+def _set_status(*, client: Client, actor: Actor | User, status: str) -> Client:
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
         if status == Client.Status.ARCHIVED and locked.status == Client.Status.ARCHIVED:
@@ -199,21 +198,20 @@ def _set_status(*, client: Client, actor: User, status: str, ip: str | None) -> 
             action=action,
             obj=locked,
             changes={"status": [before, status]},
-            ip=ip,
         )
     return locked
 
 
-def client_archive(*, client: Client, actor: User, ip: str | None = None) -> Client:
+def client_archive(*, client: Client, actor: Actor | User) -> Client:
     """Archive a client: hidden from the default list, history and billing kept."""
-    return _set_status(client=client, actor=actor, status=Client.Status.ARCHIVED, ip=ip)
+    return _set_status(client=client, actor=actor, status=Client.Status.ARCHIVED)
 
 
-def client_unarchive(*, client: Client, actor: User, ip: str | None = None) -> Client:
-    return _set_status(client=client, actor=actor, status=Client.Status.ACTIVE, ip=ip)
+def client_unarchive(*, client: Client, actor: Actor | User) -> Client:
+    return _set_status(client=client, actor=actor, status=Client.Status.ACTIVE)
 
 
-def client_record_viewed(*, client: Client, actor: User, section: str, ip: str | None = None) -> None:
+def client_record_viewed(*, client: Client, actor: Actor | User, section: str) -> None:
     """Every read of a client record is audited (DESIGN.md, Security)."""
     audit_write(
         practice=client.practice,
@@ -221,7 +219,6 @@ def client_record_viewed(*, client: Client, actor: User, section: str, ip: str |
         action="client.viewed",
         obj=client,
         changes={"section": section},
-        ip=ip,
     )
 
 
@@ -244,7 +241,7 @@ def _check_payer(*, practice: Practice, first_name: str, last_name: str, email: 
 def payer_create(
     *,
     practice: Practice,
-    actor: User,
+    actor: Actor | User,
     first_name: str,
     last_name: str,
     email: str,
@@ -252,7 +249,6 @@ def payer_create(
     relationship: str = Payer.Relationship.PARENT,
     address: str = "",
     clients: Iterable[Client] = (),
-    ip: str | None = None,
 ) -> Payer:
     """Create a payer and make them the payer of ``clients`` (all of this practice)."""
     first_name, last_name, email = _clean_text(first_name), _clean_text(last_name), _clean_text(email).lower()
@@ -277,7 +273,6 @@ def payer_create(
             action="payer.created",
             obj=payer,
             changes={"email": email},
-            ip=ip,
         )
         for client in Client.objects.select_for_update().filter(pk__in=[c.pk for c in linked]).order_by("pk"):
             before = str(client.payer) if client.payer_id else None
@@ -289,7 +284,6 @@ def payer_create(
                 action="client.updated",
                 obj=client,
                 changes={"payer": [before, str(payer)]},
-                ip=ip,
             )
     return payer
 
@@ -297,14 +291,13 @@ def payer_create(
 def payer_update(
     *,
     payer: Payer,
-    actor: User,
+    actor: Actor | User,
     first_name: str,
     last_name: str,
     email: str,
     phone: str = "",
     relationship: str = Payer.Relationship.PARENT,
     address: str = "",
-    ip: str | None = None,
 ) -> Payer:
     """Change a payer's details; every client they pay for sees the change."""
     first_name, last_name, email = _clean_text(first_name), _clean_text(last_name), _clean_text(email).lower()
@@ -327,13 +320,11 @@ def payer_update(
         locked.save(update_fields=list(PAYER_FIELDS))
         changes = diff_fields(before, snapshot(locked, PAYER_FIELDS))
         if changes:
-            audit_write(
-                practice=locked.practice, actor=actor, action="payer.updated", obj=locked, changes=changes, ip=ip
-            )
+            audit_write(practice=locked.practice, actor=actor, action="payer.updated", obj=locked, changes=changes)
     return locked
 
 
-def client_set_payer(*, client: Client, actor: User, payer: Payer | None, ip: str | None = None) -> Client:
+def client_set_payer(*, client: Client, actor: Actor | User, payer: Payer | None) -> Client:
     """Make ``payer`` (or nobody) the payer of ``client``: how a household is put together."""
     if payer is not None and payer.practice_id != client.practice_id:
         raise ValidationError({"payer": PAYER_NOT_IN_PRACTICE})
@@ -350,6 +341,5 @@ def client_set_payer(*, client: Client, actor: User, payer: Payer | None, ip: st
             action="client.updated",
             obj=locked,
             changes={"payer": [before, str(payer) if payer else None]},
-            ip=ip,
         )
     return locked

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from practice.access import BILLING_ROLES, forbidden
+from practice.actor import Actor
 from practice.audit import client_ip
 from practice.forms import apply_service_errors
 from practice.types import PracticeRequest
@@ -46,6 +47,11 @@ TABS = [
 ]
 
 
+def _actor(request: PracticeRequest) -> Actor:
+    """The signed-in user and their address, which every audit row of a client keeps."""
+    return Actor.of_user(request.user, address=client_ip(request))
+
+
 def _client(request: PracticeRequest, client_id: int) -> Client:
     return selectors.client_get_for_practice(request.practice, request.membership, client_id)
 
@@ -53,7 +59,7 @@ def _client(request: PracticeRequest, client_id: int) -> Client:
 def _render_record(
     request: PracticeRequest, client: Client, tab: str, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    services.client_record_viewed(client=client, actor=request.user, section=tab, ip=client_ip(request))
+    services.client_record_viewed(client=client, actor=_actor(request), section=tab)
     base = {"client": client, "tab": tab, "tabs": TABS, **hooks.record_header_context(request, client)}
     return render(request, template, {**base, **context}, status=status)
 
@@ -78,8 +84,7 @@ def client_new(request: PracticeRequest) -> HttpResponse:
         try:
             client = services.client_create(
                 practice=practice,
-                actor=request.user,
-                ip=client_ip(request),
+                actor=_actor(request),
                 **form.cleaned_data,
             )
         except ValidationError as exc:
@@ -124,7 +129,7 @@ def client_settings(request: PracticeRequest, client_id: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.client_update(client=client, actor=request.user, ip=client_ip(request), **form.cleaned_data)
+            services.client_update(client=client, actor=_actor(request), **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -144,7 +149,7 @@ def client_settings(request: PracticeRequest, client_id: int) -> HttpResponse:
 def client_archive(request: PracticeRequest, client_id: int) -> HttpResponse:
     client = _client(request, client_id)
     try:
-        services.client_archive(client=client, actor=request.user, ip=client_ip(request))
+        services.client_archive(client=client, actor=_actor(request))
         messages.success(request, CLIENT_ARCHIVED)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -155,7 +160,7 @@ def client_archive(request: PracticeRequest, client_id: int) -> HttpResponse:
 def client_unarchive(request: PracticeRequest, client_id: int) -> HttpResponse:
     client = _client(request, client_id)
     try:
-        services.client_unarchive(client=client, actor=request.user, ip=client_ip(request))
+        services.client_unarchive(client=client, actor=_actor(request))
         messages.success(request, CLIENT_UNARCHIVED)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -171,16 +176,15 @@ def payer_new(request: PracticeRequest, client_id: int) -> HttpResponse:
     if linking:
         raw = request.POST.get("payer", "")
         payer = selectors.payer_get_for_practice(practice, request.membership, raw) if raw else None
-        services.client_set_payer(client=client, actor=request.user, payer=payer, ip=client_ip(request))
+        services.client_set_payer(client=client, actor=_actor(request), payer=payer)
         messages.success(request, PAYER_LINKED if payer else PAYER_UNLINKED)
         return redirect("clients:detail", practice_slug=practice.slug, client_id=client.pk)
     if request.method == "POST" and form.is_valid():
         try:
             services.payer_create(
                 practice=practice,
-                actor=request.user,
+                actor=_actor(request),
                 clients=[client],
-                ip=client_ip(request),
                 **form.cleaned_data,
             )
         except ValidationError as exc:
@@ -208,7 +212,7 @@ def payer_edit(request: PracticeRequest, client_id: int) -> HttpResponse:
     form = PayerForm(request.POST or None, initial=PayerForm.initial_for(payer))
     if request.method == "POST" and form.is_valid():
         try:
-            services.payer_update(payer=payer, actor=request.user, ip=client_ip(request), **form.cleaned_data)
+            services.payer_update(payer=payer, actor=_actor(request), **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:

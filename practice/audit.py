@@ -33,10 +33,10 @@ def audit_write(
     actor: Actor | User | None = None,
     obj: models.Model | None = None,
     changes: dict[str, Any] | None = None,
-    ip: str | None = None,
 ) -> AuditLog:
-    """Append one audit row naming ``actor``: a person or a system job
-    (``Actor.system(name)``)."""
+    """Append one audit row naming ``actor``: a person (with their request's address when
+    the Actor carries one) or a system job (``Actor.system(name)``). A bare user is that
+    person with no address."""
     if actor is None:
         raise ValueError("An audit row names either a user or a system job.")
     who = Actor.coerce(actor)
@@ -49,7 +49,7 @@ def audit_write(
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=str(obj)[:255] if obj is not None else "",
         changes=changes or {},
-        ip_address=ip,
+        ip_address=who.address,
     )
 
 

@@ -17,6 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .actor import Actor
 from .audit import audit_write, diff_fields, snapshot
 from .models import Membership, PasswordResetRequest, Practice, Role, StaffInvite, User
 
@@ -49,7 +50,7 @@ def practice_create(*, name: str, slug: str, owner: User, **fields: Any) -> Prac
 
 
 def practice_settings_update(
-    *, practice: Practice, actor: User, data: dict[str, Any], fields: tuple[str, ...], ip: str | None
+    *, practice: Practice, actor: Actor | User, data: dict[str, Any], fields: tuple[str, ...]
 ) -> Practice:
     """Save the given settings of a practice and audit what changed."""
     with transaction.atomic():
@@ -67,15 +68,15 @@ def practice_settings_update(
                 action="practice.settings_changed",
                 obj=locked,
                 changes=changes,
-                ip=ip,
             )
     return locked
 
 
-def staff_invite(
-    *, practice: Practice, invited_by: User, email: str, role: str, ip: str | None
-) -> tuple[StaffInvite, str]:
+def staff_invite(*, practice: Practice, invited_by: Actor | User, email: str, role: str) -> tuple[StaffInvite, str]:
     """Create an invitation and email its link (after commit). Returns (invite, raw token)."""
+    inviter = Actor.coerce(invited_by)
+    if inviter.user is None:
+        raise ValueError("An invitation comes from a person, not a system job.")
     email = email.strip().lower()
     if Membership.objects.filter(practice=practice, user__email=email, is_active=True).exists():
         raise ValidationError({"email": INVITE_ALREADY_MEMBER})
@@ -96,17 +97,16 @@ def staff_invite(
                 email=email,
                 role=role,
                 token_hash=StaffInvite.hash_token(token),
-                invited_by=invited_by,
+                invited_by=inviter.user,
                 created_at=now,
                 expires_at=now + timedelta(days=settings.INVITE_VALID_DAYS),
             )
             audit_write(
                 practice=practice,
-                actor=invited_by,
+                actor=inviter,
                 action="staff.invited",
                 obj=invite,
                 changes={"email": email, "role": role},
-                ip=ip,
             )
             from .tasks import send_staff_invite_email
 
@@ -116,13 +116,13 @@ def staff_invite(
     return invite, token
 
 
-def staff_invite_revoke(*, invite: StaffInvite, actor: User, ip: str | None) -> None:
+def staff_invite_revoke(*, invite: StaffInvite, actor: Actor | User) -> None:
     with transaction.atomic():
         updated = StaffInvite.objects.filter(pk=invite.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
         if updated:
-            audit_write(practice=invite.practice, actor=actor, action="staff.invite_revoked", obj=invite, ip=ip)
+            audit_write(practice=invite.practice, actor=actor, action="staff.invite_revoked", obj=invite)
 
 
 def staff_invite_get_pending(token: str) -> StaffInvite | None:
@@ -141,7 +141,9 @@ def staff_invite_accept(
     password: str | None = None,
     ip: str | None = None,
 ) -> tuple[User, Membership]:
-    """Accept an invitation, as the signed-in user or as a new account with a password."""
+    """Accept an invitation, as the signed-in user or as a new account with a password.
+    The user is known only here (it may be made here), so the caller passes the request's
+    address as ``ip`` rather than an Actor."""
     with transaction.atomic():
         invite = (
             StaffInvite.objects.select_for_update()
@@ -165,16 +167,15 @@ def staff_invite_accept(
         invite.save(update_fields=["accepted_at", "accepted_by"])
         audit_write(
             practice=invite.practice,
-            actor=user,
+            actor=Actor.of_user(user, address=ip),
             action="staff.joined",
             obj=membership,
             changes={"role": invite.role},
-            ip=ip,
         )
     return user, membership
 
 
-def membership_change_role(*, membership: Membership, role: str, actor: User, ip: str | None) -> Membership:
+def membership_change_role(*, membership: Membership, role: str, actor: Actor | User) -> Membership:
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
         _lock_owners(locked.practice_id)
@@ -189,12 +190,11 @@ def membership_change_role(*, membership: Membership, role: str, actor: User, ip
             action="staff.role_changed",
             obj=locked,
             changes={"role": [before, role]},
-            ip=ip,
         )
     return locked
 
 
-def membership_deactivate(*, membership: Membership, actor: User, ip: str | None) -> None:
+def membership_deactivate(*, membership: Membership, actor: Actor | User) -> None:
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
         _lock_owners(locked.practice_id)
@@ -202,7 +202,7 @@ def membership_deactivate(*, membership: Membership, actor: User, ip: str | None
             raise ValidationError(LAST_OWNER)
         locked.is_active = False
         locked.save(update_fields=["is_active"])
-        audit_write(practice=locked.practice, actor=actor, action="staff.removed", obj=locked, ip=ip)
+        audit_write(practice=locked.practice, actor=actor, action="staff.removed", obj=locked)
 
 
 def _lock_owners(practice_id: int) -> None:
@@ -230,12 +230,12 @@ def user_password_change(*, user: User, password: str, practice: Practice | None
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        audit_write(practice=practice, actor=user, action="auth.password_changed", obj=user, ip=ip)
+        audit_write(practice=practice, actor=Actor.of_user(user, address=ip), action="auth.password_changed", obj=user)
 
 
 def audit_sign_in(*, user: User, ip: str | None, action: str = "auth.signed_in") -> None:
     for membership in Membership.objects.filter(user=user, is_active=True).select_related("practice"):
-        audit_write(practice=membership.practice, actor=user, action=action, obj=user, ip=ip)
+        audit_write(practice=membership.practice, actor=Actor.of_user(user, address=ip), action=action, obj=user)
 
 
 def password_reset_link(*, user: User, base_url: str) -> str:
@@ -260,7 +260,12 @@ def totp_device_confirm(*, user: User, token: str, ip: str | None) -> TOTPDevice
         device.save(update_fields=["confirmed"])
         TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
         for membership in Membership.objects.filter(user=user).select_related("practice"):
-            audit_write(practice=membership.practice, actor=user, action="auth.totp_enabled", obj=user, ip=ip)
+            audit_write(
+                practice=membership.practice,
+                actor=Actor.of_user(user, address=ip),
+                action="auth.totp_enabled",
+                obj=user,
+            )
     return device
 
 
@@ -268,7 +273,12 @@ def totp_device_remove(*, user: User, ip: str | None) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         for membership in Membership.objects.filter(user=user).select_related("practice"):
-            audit_write(practice=membership.practice, actor=user, action="auth.totp_disabled", obj=user, ip=ip)
+            audit_write(
+                practice=membership.practice,
+                actor=Actor.of_user(user, address=ip),
+                action="auth.totp_disabled",
+                obj=user,
+            )
 
 
 def user_has_totp(user: User) -> bool:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
+from .actor import Actor
 from .audit import client_ip
 from .forms import (
     AuditFilterForm,
@@ -64,10 +65,9 @@ def _settings_form_view(
     if request.method == "POST" and form.is_valid():
         services.practice_settings_update(
             practice=practice,
-            actor=request.user,
+            actor=Actor.of_user(request.user, address=client_ip(request)),
             data=form.cleaned_data,
             fields=fields,
-            ip=client_ip(request),
         )
         messages.success(request, SETTINGS_SAVED)
         return redirect(request.path)
@@ -89,10 +89,9 @@ def staff_list(request: PracticeRequest) -> HttpResponse:
         try:
             services.staff_invite(
                 practice=practice,
-                invited_by=request.user,
+                invited_by=Actor.of_user(request.user, address=client_ip(request)),
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                ip=client_ip(request),
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -120,8 +119,7 @@ def staff_change_role(request: PracticeRequest, membership_id: int) -> HttpRespo
         changed = services.membership_change_role(
             membership=membership,
             role=form.cleaned_data["role"],
-            actor=request.user,
-            ip=client_ip(request),
+            actor=Actor.of_user(request.user, address=client_ip(request)),
         )
         messages.success(request, f"{membership.user} is now {changed.get_role_display().lower()}.")
     except ValidationError as exc:
@@ -134,7 +132,9 @@ def staff_change_role(request: PracticeRequest, membership_id: int) -> HttpRespo
 def staff_remove(request: PracticeRequest, membership_id: int) -> HttpResponse:
     membership = get_object_or_404(Membership, pk=membership_id, practice=request.practice, is_active=True)
     try:
-        services.membership_deactivate(membership=membership, actor=request.user, ip=client_ip(request))
+        services.membership_deactivate(
+            membership=membership, actor=Actor.of_user(request.user, address=client_ip(request))
+        )
         messages.success(request, f"{membership.user} no longer has access to this practice.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -145,7 +145,7 @@ def staff_remove(request: PracticeRequest, membership_id: int) -> HttpResponse:
 @require_role(*OWNER_ONLY)
 def staff_invite_revoke(request: PracticeRequest, invite_id: int) -> HttpResponse:
     invite = get_object_or_404(StaffInvite, pk=invite_id, practice=request.practice)
-    services.staff_invite_revoke(invite=invite, actor=request.user, ip=client_ip(request))
+    services.staff_invite_revoke(invite=invite, actor=Actor.of_user(request.user, address=client_ip(request)))
     messages.success(request, f"The invitation to {invite.email} was withdrawn.")
     return redirect("staff", practice_slug=request.practice.slug)
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from appointments.services.price_list import check_precision
+from practice.actor import Actor
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import MAX_FUTURE_DAYS, FeePolicy, Practice, User
 from practice.services import practice_settings_update
@@ -57,7 +58,7 @@ def currency_is_locked(practice: Practice) -> bool:
     return currency_in_use(practice)
 
 
-def billing_details_update(*, practice: Practice, actor: User, data: dict[str, Any]) -> Practice:
+def billing_details_update(*, practice: Practice, actor: Actor | User, data: dict[str, Any]) -> Practice:
     """Save Settings > Billing details. The currency is refused once any invoice exists."""
     errors: dict[str, str] = {}
     for policy, fee in (("no_show_policy", "no_show_fee"), ("late_cancel_policy", "late_cancel_fee")):
@@ -110,7 +111,7 @@ def billing_details_update(*, practice: Practice, actor: User, data: dict[str, A
     return locked
 
 
-def invoice_numbering_update(*, practice: Practice, actor: User, data: dict[str, Any], ip: str | None) -> Practice:
+def invoice_numbering_update(*, practice: Practice, actor: Actor | User, data: dict[str, Any]) -> Practice:
     """Save Settings > Invoice numbering and terms (payment terms, number prefix, first
     number). The first number is refused once an invoice has been numbered: from then on
     the counter alone numbers invoices (billing.locks.take_invoice_number), with no gaps."""
@@ -119,4 +120,4 @@ def invoice_numbering_update(*, practice: Practice, actor: User, data: dict[str,
         locked = Practice.objects.select_for_update().get(pk=practice.pk)
         if data["invoice_start_number"] != locked.invoice_start_number and invoice_numbering_started(locked):
             raise ValidationError({"invoice_start_number": INVOICE_START_LOCKED})
-        return practice_settings_update(practice=locked, actor=actor, data=data, fields=INVOICE_NUMBERING_FIELDS, ip=ip)
+        return practice_settings_update(practice=locked, actor=actor, data=data, fields=INVOICE_NUMBERING_FIELDS)

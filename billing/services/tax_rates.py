@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from appointments.services.price_list import PERCENT_PLACES, too_fine
+from practice.actor import Actor
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import Practice, TaxRate, User
 
@@ -47,7 +48,9 @@ def _clear_other_defaults(practice: Practice, keep_id: int | None) -> None:
     others.update(is_default=False)
 
 
-def tax_rate_create(*, practice: Practice, actor: User, name: str, percent: Decimal, is_default: bool) -> TaxRate:
+def tax_rate_create(
+    *, practice: Practice, actor: Actor | User, name: str, percent: Decimal, is_default: bool
+) -> TaxRate:
     data = {"name": name.strip(), "percent": percent, "is_default": is_default}
     _validate_tax_rate(practice, data)
     with transaction.atomic():
@@ -66,7 +69,7 @@ def tax_rate_create(*, practice: Practice, actor: User, name: str, percent: Deci
 
 
 def tax_rate_update(
-    *, tax_rate: TaxRate, actor: User, name: str, percent: Decimal, is_default: bool, is_archived: bool
+    *, tax_rate: TaxRate, actor: Actor | User, name: str, percent: Decimal, is_default: bool, is_archived: bool
 ) -> TaxRate:
     """Change a tax rate. An archived rate is no longer offered and cannot be the default.
 

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from practice.access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
+from practice.actor import Actor
 from practice.audit import client_ip
 from practice.forms import apply_service_errors
 from practice.models import TaxRate
@@ -101,7 +102,7 @@ def invoice_numbering(request: PracticeRequest) -> HttpResponse:
     form = InvoiceNumberingForm(request.POST or None, instance=practice.__class__.objects.get(pk=practice.pk))
     if request.method == "POST" and form.is_valid():
         services.invoice_numbering_update(
-            practice=practice, actor=request.user, data=form.cleaned_data, ip=client_ip(request)
+            practice=practice, actor=Actor.of_user(request.user, address=client_ip(request)), data=form.cleaned_data
         )
         messages.success(request, SETTINGS_SAVED)
         return redirect(request.path)

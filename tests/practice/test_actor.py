@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from practice.actor import Actor
+from practice.audit import audit_write
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +45,9 @@ def test_coerce_refuses_nobody():
     with pytest.raises(ValueError):
         Actor.coerce(None)  # type: ignore[arg-type]  # the refusal is what is tested
 
+
+def test_an_audit_row_keeps_the_actors_address(tenant):
+    row = audit_write(
+        practice=tenant.practice, actor=Actor.of_user(tenant.owner, address="203.0.113.4"), action="x.done"
+    )
+    assert (row.actor, row.actor_label, row.ip_address) == (tenant.owner, tenant.owner.email, "203.0.113.4")

@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments.models import Appointment, Service
 from clients.models import Client
 from practice.models import Practice
 
 from .statuses import status_badge
+
+# Why a status move is refused: what the biller reads (and the tests assert on).
+NOT_DRAFT = "Only a draft invoice can be issued."
+DRAFT_ONLY_DELETE = "Only a draft can be deleted; void an open invoice instead."
+VOID_PAID = (
+    "A paid or partly paid invoice cannot be voided. Open the payment and use Record refund to "
+    "give the money back (the invoice then owes it again and can be voided), or issue a credit "
+    "invoice for the part you want to take back."
+)
+VOID_NOT_OPEN = "Only an open invoice can be voided."
+WRITE_OFF_NOT_OPEN = "Only an open invoice with a balance can be written off."
+PAYMENT_ALREADY_REVERSED = "This payment was already deleted."
+PAYMENT_HAS_REFUNDS = (
+    "Money from this payment has been refunded, so it cannot be deleted: the refund is a fact the "
+    "deletion would erase. Record a refund for the rest instead."
+)
+CARD_NOT_DELETED = "A card payment is refunded, not deleted."
+REFUND_PAYMENT_DELETED = "This payment was deleted, so there is nothing to refund."
+# Moves only the services make, on the figures they have just changed: a programming error.
+NOT_SETTLED = "Only an open invoice that owes nothing can become paid."
+NOT_REOPENED = "Only a paid invoice that owes something again can reopen."
+
+
+def _refuse(refusal: str | None) -> None:
+    if refusal is not None:
+        raise ValidationError(refusal)
 
 
 class InvoiceCounter(models.Model):
@@ -163,11 +192,103 @@ class Invoice(models.Model):
             self.status == self.Status.OPEN and self.amount_paid == 0 and self.written_off == 0 and not self.is_credit
         )
 
-    def can_write_off(self) -> bool:
+    def can_take_payment(self) -> bool:
+        """Add payment, Apply credit and Mark as paid: an open invoice that owes something."""
         return self.kind == self.Kind.INVOICE and self.status == self.Status.OPEN and self.balance > 0
 
+    # --- status moves ---------------------------------------------------------------------
+    # draft -> open (issue); open -> paid once nothing is owed (settle: paid in full, by
+    # credit, or written off); paid -> open once something is owed again (reopen: a payment
+    # deleted or refunded); open or paid -> void. A credit invoice goes draft -> open -> void
+    # only; a draft is deleted, not voided. ``can_<move>()`` is what a page offers,
+    # ``<move>_refusal()`` why not (the message a service raises), and ``mark_<move>()``
+    # makes the move or raises ValidationError with that message; the caller saves.
+
+    def issue_refusal(self) -> str | None:
+        return None if self.status == self.Status.DRAFT else NOT_DRAFT
+
+    def can_issue(self) -> bool:
+        return self.issue_refusal() is None
+
+    def mark_issued(self, *, sequence: int, number: str, issue_date: date, due_date: date | None) -> None:
+        """Draft -> open, with the number taken from the practice's counter."""
+        _refuse(self.issue_refusal())
+        self.sequence, self.number = sequence, number
+        self.issue_date = issue_date
+        self.due_date = due_date
+        self.status = self.Status.OPEN
+        self.issued_at = timezone.now()
+
+    def delete_draft_refusal(self) -> str | None:
+        return None if self.status == self.Status.DRAFT else DRAFT_ONLY_DELETE
+
+    def can_delete_draft(self) -> bool:
+        return self.delete_draft_refusal() is None
+
+    def can_settle(self) -> bool:
+        return self.kind == self.Kind.INVOICE and self.status == self.Status.OPEN and self.balance == 0
+
+    def mark_settled(self) -> None:
+        """Open -> paid: nothing is owed any more."""
+        _refuse(None if self.can_settle() else NOT_SETTLED)
+        self.status = self.Status.PAID
+        self.paid_at = timezone.now()
+
+    def can_reopen(self) -> bool:
+        return self.status == self.Status.PAID and self.balance > 0
+
+    def mark_reopened(self) -> None:
+        """Paid -> open: something is owed again."""
+        _refuse(None if self.can_reopen() else NOT_REOPENED)
+        self.status = self.Status.OPEN
+        self.paid_at = None
+
+    def settle(self) -> None:
+        """The status the balance calls for, after the figures moved: paid when an open
+        invoice owes nothing, open again when a paid one owes something; else unchanged."""
+        if self.can_settle():
+            self.mark_settled()
+        elif self.can_reopen():
+            self.mark_reopened()
+
+    def write_off_refusal(self) -> str | None:
+        return None if self.can_take_payment() else WRITE_OFF_NOT_OPEN
+
+    def can_write_off(self) -> bool:
+        return self.write_off_refusal() is None
+
+    def mark_written_off(self, reason: str) -> Decimal:
+        """Open -> paid without payment: what is still owed moves to ``written_off``.
+        Returns that amount."""
+        _refuse(self.write_off_refusal())
+        amount = self.balance
+        self.written_off += amount
+        self.balance = Decimal("0")
+        self.write_off_reason = reason[:255]
+        self.written_off_at = timezone.now()
+        self.mark_settled()
+        return amount
+
+    def void_refusal(self) -> str | None:
+        if self.amount_paid > 0:
+            return VOID_PAID
+        if self.status not in (self.Status.OPEN, self.Status.PAID):
+            return VOID_NOT_OPEN
+        return None
+
     def can_void(self) -> bool:
-        return self.status in (self.Status.OPEN, self.Status.PAID) and self.amount_paid == 0
+        return self.void_refusal() is None
+
+    def mark_void(self, reason: str) -> None:
+        """Open or paid -> void: it no longer owes or credits anything (the caller has
+        written the reversing ledger entries)."""
+        _refuse(self.void_refusal())
+        self.status = self.Status.VOID
+        self.void_reason = reason.strip()[:255]
+        self.voided_at = timezone.now()
+        self.written_off = Decimal("0")
+        self.credit_applied = Decimal("0")
+        self.balance = Decimal("0")
 
 
 class InvoiceLine(models.Model):
@@ -369,6 +490,39 @@ class Payment(models.Model):
             and self.method not in (self.Method.CARD_ONLINE, self.Method.CARD_ON_FILE)
             and self.refunded < self.amount
         )
+
+    # --- status moves: succeeded -> reversed (a hand payment deleted); succeeded or
+    # partially refunded -> partially refunded or refunded. As Invoice's: ``can_<move>()``,
+    # ``<move>_refusal()``, ``mark_<move>()`` raising ValidationError; the caller saves.
+
+    def reverse_refusal(self) -> str | None:
+        if self.status == self.Status.REVERSED:
+            return PAYMENT_ALREADY_REVERSED
+        if self.refunded > 0:
+            return PAYMENT_HAS_REFUNDS
+        if self.method in (self.Method.CARD_ONLINE, self.Method.CARD_ON_FILE):
+            return CARD_NOT_DELETED
+        return None
+
+    def can_reverse(self) -> bool:
+        """Delete payment is offered on a succeeded hand payment with nothing refunded."""
+        return self.status == self.Status.SUCCEEDED and self.reverse_refusal() is None
+
+    def mark_reversed(self, reason: str) -> None:
+        _refuse(self.reverse_refusal())
+        self.status = self.Status.REVERSED
+        self.reversal_reason = reason.strip()[:255]
+        self.reversed_at = timezone.now()
+
+    def refund_refusal(self) -> str | None:
+        return REFUND_PAYMENT_DELETED if self.status == self.Status.REVERSED else None
+
+    def mark_refunded(self, amount: Decimal) -> None:
+        """``amount`` more given back: refunded in full or in part. The check constraint
+        refuses ``refunded > amount`` should the service's checks be wrong."""
+        _refuse(self.refund_refusal())
+        self.refunded += amount
+        self.status = self.Status.REFUNDED if self.refunded == self.amount else self.Status.PARTIALLY_REFUNDED
 
 
 class PaymentAllocation(models.Model):

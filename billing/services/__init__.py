@@ -52,20 +52,26 @@ from ..inputs import (
     units_problem,
 )
 from ..ledger_verify import ledger_verify
+from ..models import (
+    DRAFT_ONLY_DELETE,
+    NOT_DRAFT,
+    PAYMENT_ALREADY_REVERSED,
+    PAYMENT_HAS_REFUNDS,
+    REFUND_PAYMENT_DELETED,
+    VOID_NOT_OPEN,
+    VOID_PAID,
+    WRITE_OFF_NOT_OPEN,
+)
 from ..selectors import open_invoices_oldest_first
 from .bulk import invoice_all_uninvoiced
 from .credits import CREDIT_TOO_MUCH, NO_CREDIT, credit_apply, credit_invoice_create
 from .invoices import (
     CREDIT_ZERO,
-    DRAFT_ONLY_DELETE,
     ITEMS_TAKEN,
-    NOT_DRAFT,
     NOT_EDITABLE,
     NOTHING_TO_INVOICE,
     VOID_CREDIT_USED,
-    VOID_NOT_OPEN,
     VOID_PACKAGE_USED,
-    VOID_PAID,
     ZERO_NEEDS_ITEMS,
     invoice_create,
     invoice_delete_draft,
@@ -106,9 +112,7 @@ from .payments import (
     EXTERNAL_ID_REQUIRED,
     EXTERNAL_ID_REUSED,
     OVERPAYMENT_QUESTION,
-    PAYMENT_ALREADY_REVERSED,
     PAYMENT_CREDIT_USED,
-    PAYMENT_HAS_REFUNDS,
     SETTLED_METHOD,
     SETTLED_METHODS,
     SETTLED_SYSTEM,
@@ -136,7 +140,6 @@ from .refunds import (
     REFUND_METHODS,
     REFUND_NOT_CARD,
     REFUND_NOTHING_LEFT,
-    REFUND_PAYMENT_DELETED,
     REFUND_PLAN_CHANGED,
     REFUND_TOO_MUCH,
     RefundPlan,
@@ -166,7 +169,7 @@ from .tax_rates import (
     tax_rate_create,
     tax_rate_update,
 )
-from .write_offs import WRITE_OFF_NOT_OPEN, invoice_write_off
+from .write_offs import invoice_write_off
 
 __all__ = [
     "ALLOCATIONS_EXCEED",

@@ -15,7 +15,6 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from clients.models import Client
 from practice.actor import Actor
@@ -41,16 +40,8 @@ ITEMS_TAKEN = (
     "uninvoiced. The list has been refreshed; nothing was created."
 )
 NOTHING_TO_INVOICE = "Choose at least one item or add a line."
-NOT_DRAFT = "Only a draft invoice can be issued."
 NOT_EDITABLE = "This invoice can no longer be edited. Issue a credit invoice to correct it."
-VOID_PAID = (
-    "A paid or partly paid invoice cannot be voided. Open the payment and use Record refund to "
-    "give the money back (the invoice then owes it again and can be voided), or issue a credit "
-    "invoice for the part you want to take back."
-)
-VOID_NOT_OPEN = "Only an open invoice can be voided."
 VOID_CREDIT_USED = "The credit from this credit invoice has already been used, so it cannot be voided."
-DRAFT_ONLY_DELETE = "Only a draft can be deleted; void an open invoice instead."
 VOID_PACKAGE_USED = (
     "Sessions of this package have already been used or refunded, so its invoice cannot be voided. "
     "Issue a credit invoice instead."
@@ -249,20 +240,22 @@ def _next_number(practice: Practice) -> tuple[int, str]:
 def _issue_locked(invoice: Invoice, account: ClientAccount, actor: Actor, *, fresh: bool = False) -> None:
     """Issue a locked draft. ``fresh`` says the caller has just built its lines and totals
     in this transaction, so they need no second look."""
-    if invoice.status != Invoice.Status.DRAFT:
-        raise ValidationError(NOT_DRAFT)
+    if refusal := invoice.issue_refusal():
+        raise ValidationError(refusal)
     if not fresh and not InvoiceLine.objects.filter(invoice=invoice).exists():
         raise ValidationError(NOTHING_TO_INVOICE)
     practice = invoice.practice
     # The number is taken here, inside the issuing transaction: if anything below fails,
     # the counter rolls back with it and no number is skipped.
-    invoice.sequence, invoice.number = _next_number(practice)
+    sequence, number = _next_number(practice)
     today = practice.local_today()
-    invoice.issue_date = today
-    # A credit invoice is owed to the client, not by them: it has no due date.
-    invoice.due_date = None if invoice.is_credit else today + timedelta(days=practice.payment_terms_days)
-    invoice.status = Invoice.Status.OPEN
-    invoice.issued_at = timezone.now()
+    invoice.mark_issued(
+        sequence=sequence,
+        number=number,
+        issue_date=today,
+        # A credit invoice is owed to the client, not by them: it has no due date.
+        due_date=None if invoice.is_credit else today + timedelta(days=practice.payment_terms_days),
+    )
     if not fresh:
         _recompute_totals(invoice)
         _check_not_empty_total(invoice)
@@ -443,8 +436,8 @@ def invoice_delete_draft(*, invoice: Invoice, actor: Actor | User) -> None:
     with transaction.atomic():
         locks.lock_client(invoice.client)
         locked = _lock_invoice(invoice)
-        if locked.status != Invoice.Status.DRAFT:
-            raise ValidationError(DRAFT_ONLY_DELETE)
+        if refusal := locked.delete_draft_refusal():
+            raise ValidationError(refusal)
         BillingItem.objects.filter(invoice=locked).update(invoice=None)
         audit_write(
             practice=locked.practice,
@@ -468,10 +461,8 @@ def invoice_void(*, invoice: Invoice, actor: Actor | User, reason: str) -> Invoi
     with transaction.atomic():
         account = locks.lock_client(invoice.client)
         locked = locks.lock_invoices([invoice.pk])[invoice.pk]
-        if locked.amount_paid > 0:
-            raise ValidationError(VOID_PAID)
-        if locked.status not in (Invoice.Status.OPEN, Invoice.Status.PAID):
-            raise ValidationError(VOID_NOT_OPEN)
+        if refusal := locked.void_refusal():
+            raise ValidationError(refusal)
         # A package's invoice pays for sessions: once one has been drawn or refunded,
         # voiding it would give those back for nothing (the purchase is locked after its
         # invoice, the order of billing.locks, so a draw cannot slip in meanwhile).
@@ -505,7 +496,6 @@ def invoice_void(*, invoice: Invoice, actor: Actor | User, reason: str) -> Invoi
                     invoice=locked,
                     memo="Write-off reversed: invoice voided",
                 )
-                locked.written_off = ZERO
             if locked.credit_applied:
                 _ledger(
                     account=account,
@@ -527,11 +517,7 @@ def invoice_void(*, invoice: Invoice, actor: Actor | User, reason: str) -> Invoi
             )
         InvoiceLine.objects.filter(invoice=locked).update(active=False)
         BillingItem.objects.filter(invoice=locked).update(invoice=None)
-        locked.status = Invoice.Status.VOID
-        locked.void_reason = reason.strip()[:255]
-        locked.voided_at = timezone.now()
-        locked.credit_applied = ZERO
-        locked.balance = ZERO
+        locked.mark_void(reason)
         locked.save()
         changes: dict[str, object] = {"reason": locked.void_reason, "total": str(locked.total)}
         if sessions_back:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from practice.actor import Actor
 
@@ -55,12 +54,8 @@ def _ledger(
 
 
 def _settle_status(invoice: Invoice) -> None:
-    if invoice.kind == Invoice.Kind.INVOICE and invoice.status == Invoice.Status.OPEN and invoice.balance == 0:
-        invoice.status = Invoice.Status.PAID
-        invoice.paid_at = timezone.now()
-    elif invoice.status == Invoice.Status.PAID and invoice.balance > 0:
-        invoice.status = Invoice.Status.OPEN
-        invoice.paid_at = None
+    """Save ``invoice`` in the status its new balance calls for (Invoice.settle)."""
+    invoice.settle()
     invoice.save()
 
 

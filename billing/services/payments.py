@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from clients.models import Client
 from practice.actor import Actor
@@ -28,12 +27,7 @@ ALLOCATION_TOO_MUCH = "An allocation is more than that invoice's balance."
 ALLOCATIONS_EXCEED = "The allocations add up to more than the payment."
 OVERPAYMENT_QUESTION = "This payment is more than the invoices owe. Keep the difference as credit for the client?"
 TAKES_NO_PAYMENTS = "{number} is {status}: it takes no payments."
-PAYMENT_ALREADY_REVERSED = "This payment was already deleted."
 PAYMENT_CREDIT_USED = "The credit this payment created has been used, so the payment cannot be deleted."
-PAYMENT_HAS_REFUNDS = (
-    "Money from this payment has been refunded, so it cannot be deleted: the refund is a fact the "
-    "deletion would erase. Record a refund for the rest instead."
-)
 WRONG_CURRENCY = "This amount is not in the practice's currency."
 
 
@@ -239,7 +233,7 @@ def invoice_mark_paid(
     reference: str = "",
 ) -> PaymentResult:
     """ "Mark as paid": a payment of the invoice's balance, allocated to it."""
-    if invoice.status != Invoice.Status.OPEN or invoice.balance <= 0:
+    if not invoice.can_take_payment():
         raise ValidationError("Only an open invoice with a balance can be marked as paid.")
     practice = invoice.practice
     return payment_record_manual(
@@ -263,12 +257,8 @@ def payment_reverse(*, payment: Payment, actor: Actor | User, reason: str) -> Pa
         allocations = list(PaymentAllocation.objects.filter(payment=payment))
         invoices = locks.lock_invoices([a.invoice_id for a in allocations])
         locked = locks.lock_payment(payment.pk)
-        if locked.status == Payment.Status.REVERSED:
-            raise ValidationError(PAYMENT_ALREADY_REVERSED)
-        if locked.refunded > 0:
-            raise ValidationError(PAYMENT_HAS_REFUNDS)
-        if locked.method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
-            raise ValidationError("A card payment is refunded, not deleted.")
+        if refusal := locked.reverse_refusal():
+            raise ValidationError(refusal)
         if account.credit_balance < locked.credited:
             raise ValidationError(PAYMENT_CREDIT_USED)
         for allocation in allocations:
@@ -286,9 +276,7 @@ def payment_reverse(*, payment: Payment, actor: Actor | User, reason: str) -> Pa
             payment=locked,
             memo=reason.strip()[:255],
         )
-        locked.status = Payment.Status.REVERSED
-        locked.reversal_reason = reason.strip()[:255]
-        locked.reversed_at = timezone.now()
+        locked.mark_reversed(reason)
         locked.save(update_fields=["status", "reversal_reason", "reversed_at"])
         audit_write(
             practice=locked.practice,

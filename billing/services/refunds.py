@@ -42,7 +42,6 @@ REFUND_CREDIT_USED = (
     "Refund the rest after voiding or crediting those invoices, or issue a credit invoice instead."
 )
 REFUND_NOTHING_LEFT = "This payment has been refunded in full."
-REFUND_PAYMENT_DELETED = "This payment was deleted, so there is nothing to refund."
 REFUND_CARD = "A card payment is refunded through the card processor, not recorded by hand."
 REFUND_METHOD = "Choose how the money was given back."
 REFUND_DATE_BEFORE_PAYMENT = "A refund cannot be dated before the payment it gives back."
@@ -123,8 +122,8 @@ def _plan(
 
 
 def _check_refundable(payment: Payment) -> None:
-    if payment.status == Payment.Status.REVERSED:
-        raise ValidationError(REFUND_PAYMENT_DELETED)
+    if refusal := payment.refund_refusal():
+        raise ValidationError(refusal)
     if payment.method in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE):
         raise ValidationError(REFUND_CARD)
 
@@ -257,9 +256,7 @@ def _refund_locked(
         payment=locked,
         memo=f"{Payment.Method(method).label}: {reason}"[:255],
     )
-    locked.refunded += amount
-    locked.status = Payment.Status.REFUNDED if locked.refunded == locked.amount else Payment.Status.PARTIALLY_REFUNDED
-    # The check constraint refuses refunded > amount should the Python check above be wrong.
+    locked.mark_refunded(amount)
     locked.save(update_fields=["refunded", "status"])
     audit_write(
         practice=locked.practice,
@@ -287,8 +284,8 @@ CARD_REFUND_REASON = "Refunded through the card processor."
 
 
 def _check_card_refundable(payment: Payment) -> None:
-    if payment.status == Payment.Status.REVERSED:
-        raise ValidationError(REFUND_PAYMENT_DELETED)
+    if refusal := payment.refund_refusal():
+        raise ValidationError(refusal)
     if payment.method not in SETTLED_METHODS:
         raise ValidationError(REFUND_NOT_CARD)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from practice.actor import Actor
 from practice.audit import audit_write
@@ -13,10 +12,7 @@ from practice.models import User
 from .. import locks
 from ..inputs import REASON_REQUIRED
 from ..models import Invoice, LedgerEntry
-from ..money import ZERO
-from .ledger import _ledger, _settle_status
-
-WRITE_OFF_NOT_OPEN = "Only an open invoice with a balance can be written off."
+from .ledger import _ledger
 
 
 def invoice_write_off(
@@ -32,9 +28,7 @@ def invoice_write_off(
     with transaction.atomic():
         account = locks.lock_client(invoice.client)
         locked = locks.lock_invoices([invoice.pk])[invoice.pk]
-        if not locked.can_write_off():
-            raise ValidationError(WRITE_OFF_NOT_OPEN)
-        amount = locked.balance
+        amount = locked.mark_written_off(reason)
         _ledger(
             account=account,
             kind=LedgerEntry.Kind.WRITE_OFF,
@@ -44,11 +38,7 @@ def invoice_write_off(
             invoice=locked,
             memo=reason[:255],
         )
-        locked.written_off += amount
-        locked.balance = ZERO
-        locked.write_off_reason = reason[:255]
-        locked.written_off_at = timezone.now()
-        _settle_status(locked)
+        locked.save()
         audit_write(
             practice=locked.practice,
             actor=actor,

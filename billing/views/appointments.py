@@ -79,7 +79,7 @@ def appointment_create_invoice(request: PracticeRequest, appointment_id: int) ->
         INVOICES_FROM_APPOINTMENT.format(count=len(created), numbers=", ".join(i.number or "" for i in created)),
     )
     if action == "pay":
-        unpaid = [i for i in created if i.status == Invoice.Status.OPEN and i.balance > 0]
+        unpaid = [i for i in created if i.can_take_payment()]
         if unpaid:
             return _to_payment_form(request, unpaid[0])
     return back

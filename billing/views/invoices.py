@@ -68,7 +68,7 @@ def _after_create(request: PracticeRequest, invoice: Invoice, action: str) -> Ht
         return redirect(invoice.get_absolute_url())
     messages.success(request, INVOICE_ISSUED.format(number=invoice.number))
     if action == "pay":
-        if invoice.status == Invoice.Status.OPEN and invoice.balance > 0:
+        if invoice.can_take_payment():
             return _to_payment_form(request, invoice)
         messages.info(request, PAID_BY_CREDIT.format(number=invoice.number))
     return redirect(invoice.get_absolute_url())

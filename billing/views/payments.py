@@ -158,12 +158,7 @@ def _payment_context(request: PracticeRequest, payment: Payment, **extra: Any) -
     context = {
         "payment": payment,
         "allocations": list(payment.allocations.all()),
-        "can_delete": (
-            _membership(request).role in OWNER_OR_ADMIN
-            and payment.status == Payment.Status.SUCCEEDED
-            and payment.refunded == 0
-            and payment.method not in (Payment.Method.CARD_ONLINE, Payment.Method.CARD_ON_FILE)
-        ),
+        "can_delete": _membership(request).role in OWNER_OR_ADMIN and payment.can_reverse(),
         "delete_form": forms.ReasonForm(),
         "can_refund": _can_bill(request) and payment.can_refund(),
         "refunds": list(payment.refunds.select_related("created_by").prefetch_related("allocations__invoice")),

@@ -5,12 +5,25 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from clients.models import Client
 from practice.models import Practice, TaxRate
+
+# Why a status move is refused: what the clinician reads (and the tests assert on).
+NOT_COMPLETABLE = "Only a scheduled or completed appointment can be marked completed."
+NO_SHOW_ONLY_SCHEDULED = "Only a scheduled appointment can be marked as a no-show."
+ALREADY_CANCELLED = "This appointment is already cancelled."
+LATE_CANCEL_ONLY_SCHEDULED = "Only a scheduled appointment can be late-cancelled. A held session can only be cancelled."
+
+
+def _refuse(refusal: str | None) -> None:
+    if refusal is not None:
+        raise ValidationError(refusal)
 
 
 class Service(models.Model):
@@ -132,6 +145,61 @@ class Appointment(models.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
+
+    # --- status moves ---------------------------------------------------------------------
+    # scheduled -> completed, no_show, cancelled or late_cancelled; completed or no_show ->
+    # cancelled (a held session cancelled after all). Nothing leaves a cancellation. Marking
+    # a completed appointment completed again (or a no-show a no-show) is no move but is
+    # allowed: it makes the billing items still missing. ``can_<move>()`` is what the
+    # appointment page offers, ``<action>_refusal()`` why the service refuses the action (the
+    # message it raises), and ``mark_<move>()`` makes the move or raises ValidationError
+    # with that message; the caller saves.
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status in (self.Status.CANCELLED, self.Status.LATE_CANCELLED)
+
+    def complete_refusal(self) -> str | None:
+        ok = self.status in (self.Status.SCHEDULED, self.Status.COMPLETED)
+        return None if ok else NOT_COMPLETABLE
+
+    def can_complete(self) -> bool:
+        return self.status == self.Status.SCHEDULED
+
+    def mark_completed(self) -> None:
+        _refuse(None if self.can_complete() else NOT_COMPLETABLE)
+        self.status = self.Status.COMPLETED
+        self.completed_at = timezone.now()
+
+    def no_show_refusal(self) -> str | None:
+        ok = self.status in (self.Status.SCHEDULED, self.Status.NO_SHOW)
+        return None if ok else NO_SHOW_ONLY_SCHEDULED
+
+    def can_mark_no_show(self) -> bool:
+        return self.status == self.Status.SCHEDULED
+
+    def mark_no_show(self) -> None:
+        _refuse(None if self.can_mark_no_show() else NO_SHOW_ONLY_SCHEDULED)
+        self.status = self.Status.NO_SHOW
+
+    def cancel_refusal(self, *, late: bool | None = None) -> str | None:
+        """Why cancelling is refused; ``late`` True is a late cancellation, which only a
+        session not yet held can be."""
+        if self.is_cancelled:
+            return ALREADY_CANCELLED
+        if late and self.status != self.Status.SCHEDULED:
+            return LATE_CANCEL_ONLY_SCHEDULED
+        return None
+
+    def can_cancel(self) -> bool:
+        return self.cancel_refusal() is None
+
+    def can_late_cancel(self) -> bool:
+        return self.cancel_refusal(late=True) is None
+
+    def mark_cancelled(self, *, late: bool) -> None:
+        _refuse(self.cancel_refusal(late=late))
+        self.status = self.Status.LATE_CANCELLED if late else self.Status.CANCELLED
 
 
 class AppointmentService(models.Model):

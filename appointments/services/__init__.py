@@ -11,16 +11,14 @@ Settings > Billing details are billing's rules: they live in billing.services.
 The public names are re-exported here, so callers import from ``appointments.services``.
 """
 
+from ..models import ALREADY_CANCELLED, LATE_CANCEL_ONLY_SCHEDULED, NO_SHOW_ONLY_SCHEDULED, NOT_COMPLETABLE
 from .appointments import (
-    ALREADY_CANCELLED,
     CANCEL_INVOICED,
     CLINICIAN_NOT_MEMBER,
     DURATION_POSITIVE,
     EDIT_ONLY_SCHEDULED,
-    LATE_CANCEL_ONLY_SCHEDULED,
     NEEDS_CLIENT,
     NEEDS_SERVICE,
-    NOT_COMPLETABLE,
     NOT_STARTED,
     WRONG_PRACTICE,
     Cancellation,
@@ -74,6 +72,7 @@ __all__ = [
     "NEEDS_SERVICE",
     "NOT_COMPLETABLE",
     "NOT_STARTED",
+    "NO_SHOW_ONLY_SCHEDULED",
     "PERCENT_PLACES",
     "RECURRENCE_NEEDS_END",
     "RECURRENCE_TOO_LONG",

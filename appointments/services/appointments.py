@@ -30,16 +30,13 @@ from ..models import Appointment, AppointmentService, Attendee, BillingDetail, R
 from .recurrence import Recurrence, later_in_series, occurrence_starts, split_series
 
 NOT_STARTED = "This appointment has not started yet, so it cannot be completed or billed."
-NOT_COMPLETABLE = "Only a scheduled or completed appointment can be marked completed."
 CANCEL_INVOICED = "This appointment has invoiced items. Issue a credit invoice for them instead of cancelling."
-ALREADY_CANCELLED = "This appointment is already cancelled."
 DURATION_POSITIVE = "The duration must be at least 1 minute."
 NEEDS_CLIENT = "Choose at least one client."
 NEEDS_SERVICE = "Choose at least one service."
 CLINICIAN_NOT_MEMBER = "Choose a clinician of this practice."
 WRONG_PRACTICE = "That choice does not belong to this practice."
 EDIT_ONLY_SCHEDULED = "Only a scheduled appointment can change its time, people or services."
-LATE_CANCEL_ONLY_SCHEDULED = "Only a scheduled appointment can be late-cancelled. A held session can only be cancelled."
 
 
 def _utc(moment: datetime) -> datetime:
@@ -376,13 +373,12 @@ def billing_items_generate_for_appointment(*, appointment: Appointment, actor: U
 def appointment_mark_completed(*, appointment: Appointment, actor: User) -> list[Any]:
     with transaction.atomic():
         locked = lock_appointment(appointment)
-        if locked.status not in (Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED):
-            raise ValidationError(NOT_COMPLETABLE)
+        if refusal := locked.complete_refusal():
+            raise ValidationError(refusal)
         if locked.start > timezone.now():
             raise ValidationError(NOT_STARTED)
-        if locked.status != Appointment.Status.COMPLETED:
-            locked.status = Appointment.Status.COMPLETED
-            locked.completed_at = timezone.now()
+        if locked.can_complete():
+            locked.mark_completed()
             locked.save(update_fields=["status", "completed_at"])
             audit_write(practice=locked.practice, actor=actor, action="appointment.completed", obj=locked)
         return hooks.billing_items_sync(appointment=locked)
@@ -391,12 +387,12 @@ def appointment_mark_completed(*, appointment: Appointment, actor: User) -> list
 def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> list[Any]:
     with transaction.atomic():
         locked = lock_appointment(appointment)
-        if locked.status not in (Appointment.Status.SCHEDULED, Appointment.Status.NO_SHOW):
-            raise ValidationError("Only a scheduled appointment can be marked as a no-show.")
+        if refusal := locked.no_show_refusal():
+            raise ValidationError(refusal)
         if locked.start > timezone.now():
             raise ValidationError(NOT_STARTED)
-        if locked.status != Appointment.Status.NO_SHOW:
-            locked.status = Appointment.Status.NO_SHOW
+        if locked.can_mark_no_show():
+            locked.mark_no_show()
             locked.save(update_fields=["status"])
             audit_write(practice=locked.practice, actor=actor, action="appointment.no_show", obj=locked)
         return hooks.billing_items_sync(appointment=locked)
@@ -420,16 +416,14 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
     """
     with transaction.atomic():
         locked = lock_appointment(appointment)
-        if locked.status in (Appointment.Status.CANCELLED, Appointment.Status.LATE_CANCELLED):
-            raise ValidationError(ALREADY_CANCELLED)
-        if late and locked.status != Appointment.Status.SCHEDULED:
-            raise ValidationError(LATE_CANCEL_ONLY_SCHEDULED)
+        if refusal := locked.cancel_refusal(late=late):
+            raise ValidationError(refusal)
         # Refused if anything is invoiced; uninvoiced items go and package sessions return.
         hooks.billing_items_release(appointment=locked, actor=actor)
         if late is None:
             window = timedelta(hours=locked.practice.late_cancel_window_hours)
             late = locked.status == Appointment.Status.SCHEDULED and timezone.now() > locked.start - window
-        locked.status = Appointment.Status.LATE_CANCELLED if late else Appointment.Status.CANCELLED
+        locked.mark_cancelled(late=late)
         locked.save(update_fields=["status"])
         audit_write(practice=locked.practice, actor=actor, action=f"appointment.{locked.status}", obj=locked)
         fees = hooks.billing_items_sync(appointment=locked)

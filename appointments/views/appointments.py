@@ -221,7 +221,6 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         .order_by("client__last_name", "client__first_name", "service__name")
     )
     attendees = list(appointment.clients.order_by("last_name", "first_name"))
-    is_open = appointment.status in (Appointment.Status.SCHEDULED,)
     return {
         "appointment": appointment,
         "local_start": appointment.start.astimezone(tz),
@@ -230,12 +229,11 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         "appointment_services": list(appointment.services.order_by("name")),
         "details": details,
         "can_schedule": membership.role in SCHEDULING_ROLES,
-        "can_complete": appointment.status in (Appointment.Status.SCHEDULED,),
-        "can_no_show": is_open,
-        "can_cancel": appointment.status
-        in (Appointment.Status.SCHEDULED, Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW),
-        # Only a session that has not been held can be cancelled late (services.appointment_cancel).
-        "can_late_cancel": is_open,
+        "can_complete": appointment.can_complete(),
+        "can_no_show": appointment.can_mark_no_show(),
+        "can_cancel": appointment.can_cancel(),
+        # Only a session that has not been held can be cancelled late.
+        "can_late_cancel": appointment.can_late_cancel(),
         "late_cancel_window_hours": practice.late_cancel_window_hours,
         "invoicing_note": INVOICING_LATER,
         "can_edit_billing": can_edit_billing_details(membership, clinician_id=appointment.clinician_id),

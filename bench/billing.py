@@ -1,6 +1,13 @@
-"""Billing benchmarks: the Invoices tab at 20,000 invoices (and at 100, whose query count
-must be the same), creating one invoice from 50 items, and Invoice all uninvoiced for
-1,000 clients. Each builds its own practice, so the demo's rows do not move the figures.
+"""Billing benchmarks, each on practices of its own so the demo's rows do not move the
+figures:
+
+- the Billing page's Invoices, Payments and Credits tabs at 20,000 invoices, each also
+  timed at 100 invoices (same query count, and the ratio of the two times);
+- a client's Billing tab with 200 uninvoiced items and 300 invoices (and at 10 of each);
+- an invoice page with 30 lines (and with 3);
+- creating and issuing one invoice from 50 items;
+- Invoice all uninvoiced for 1,000 clients with 3 items each;
+- ``ledger_verify`` over all the bench data, per 100,000 ledger rows.
 """
 
 from __future__ import annotations
@@ -12,98 +19,65 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from billing.models import BillingItem, Invoice
-from billing.services import invoice_all_uninvoiced, invoice_create
+from billing.models import BillingItem, Invoice, LedgerEntry
+from billing.services import invoice_all_uninvoiced, invoice_create, ledger_verify
 from clients.models import Client
-from practice.models import Membership, Practice, Role
+from practice.models import Practice
 
-from .harness import Context, measure_get
+from .data import bench_practice, bulk_invoices
+from .harness import Context, PageFigures, dry_run_sql, measure_get, sql_floor, with_floors
 
 INVOICES_SMALL = 100
 INVOICES_BIG = 20_000
 ITEMS_PER_INVOICE = 50
 CREATE_RUNS = 10
 BULK_CLIENTS = 1_000
+BULK_ITEMS_PER_CLIENT = 3
 
 
-def _practice(ctx: Context, slug: str, clients: int) -> tuple[Practice, list[Client]]:
-    practice, _ = Practice.objects.get_or_create(
-        slug=slug, defaults={"name": f"Bench {slug}", "timezone": "America/New_York", "currency": "USD"}
+def _billing_practice(ctx: Context, invoices: int) -> Practice:
+    """A practice of 500 clients holding ``invoices`` invoices (built once per run)."""
+    practice, clients = bench_practice(ctx.owner, f"bench-billing-{invoices}", 500)
+    have = Invoice.objects.filter(practice=practice).count()
+    if have < invoices:
+        bulk_invoices(practice, clients, have, invoices - have)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return practice
+
+
+def _small_and_big(ctx: Context, name: str, url_name: str) -> dict[str, Any]:
+    small = measure_get(
+        ctx.client, reverse(url_name, kwargs={"practice_slug": _billing_practice(ctx, INVOICES_SMALL).slug})
     )
-    Membership.objects.get_or_create(user=ctx.owner, practice=practice, defaults={"role": Role.OWNER})
-    Client.objects.bulk_create(
-        [
-            Client(
-                practice=practice, first_name=f"First{n:05d}", last_name=f"Last{n:05d}", email=f"c{n:05d}@bench.test"
-            )
-            for n in range(clients)
-        ],
-        batch_size=1000,
+    big = measure_get(
+        ctx.client, reverse(url_name, kwargs={"practice_slug": _billing_practice(ctx, INVOICES_BIG).slug})
     )
-    return practice, list(Client.objects.filter(practice=practice).order_by("pk"))
-
-
-def _bulk_invoices(practice: Practice, clients: list[Client], start: int, count: int) -> None:
-    """Invoices written straight to the table: numbered, in every status, some overdue. The
-    list reads invoice rows and their clients only, so lines are not needed."""
-    today = practice.local_today()
-    rows = []
-    for n in range(start, start + count):
-        issued = today - timedelta(days=n % 400)
-        total = Decimal(100 + n % 7 * 25)
-        kind = n % 10
-        if kind == 0:
-            status, paid, number, issue_date, due = "draft", Decimal(0), None, None, None
-        elif kind < 5:
-            status, paid, number, issue_date, due = "paid", total, f"INV-{n:06d}", issued, issued + timedelta(14)
-        elif kind < 7:
-            status, paid, number, issue_date, due = "open", total / 2, f"INV-{n:06d}", issued, issued + timedelta(14)
-        else:
-            status, paid, number, issue_date, due = "open", Decimal(0), f"INV-{n:06d}", issued, issued + timedelta(14)
-        rows.append(
-            Invoice(
-                practice=practice,
-                client=clients[n % len(clients)],
-                status=status,
-                number=number,
-                sequence=None if number is None else n + 1,
-                currency=practice.currency,
-                issue_date=issue_date,
-                due_date=due,
-                subtotal=total,
-                total=total,
-                amount_paid=paid,
-                balance=total - paid,
-            )
-        )
-    Invoice.objects.bulk_create(rows, batch_size=2000)
-
-
-def invoices_tab(ctx: Context) -> dict[str, Any]:
-    """The Invoices tab (first page of 50, with the outstanding and overdue totals) of a
-    practice with 20,000 invoices; also timed at 100 invoices, with the same query count."""
-    practice, clients = _practice(ctx, "bench-invoices", 500)
-    url = reverse("billing:invoices", kwargs={"practice_slug": practice.slug})
-    _bulk_invoices(practice, clients, 0, INVOICES_SMALL)
-    small = measure_get(ctx.client, url)
-    _bulk_invoices(practice, clients, INVOICES_SMALL, INVOICES_BIG - INVOICES_SMALL)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE billing_invoice")
-    big = measure_get(ctx.client, url)
-    if big["queries"] != small["queries"]:
-        raise RuntimeError(
-            f"the Invoices tab ran {small['queries']} queries at {INVOICES_SMALL} invoices and "
-            f"{big['queries']} at {INVOICES_BIG}: a query per row"
-        )
     return {
         **big,
         "invoices": INVOICES_BIG,
         "median_ms_at_100": small["median_ms"],
         "queries_at_100": small["queries"],
+        "growth": round(big["median_ms"] / small["median_ms"], 2),
     }
+
+
+def invoices_tab(ctx: Context) -> dict[str, Any]:
+    """The Invoices tab (first page, with the outstanding and overdue totals) at 20,000 invoices."""
+    return _small_and_big(ctx, "the Invoices tab", "billing:invoices")
+
+
+def payments_tab(ctx: Context) -> dict[str, Any]:
+    """The Payments tab (first page) of the practice with 20,000 invoices (about 11,000 payments)."""
+    return _small_and_big(ctx, "the Payments tab", "billing:payments")
+
+
+def credits_tab(ctx: Context) -> dict[str, Any]:
+    """The Credits tab (first page) of the practice with 20,000 invoices (credit invoices
+    and overpayments, with the invoices each credit paid)."""
+    return _small_and_big(ctx, "the Credits tab", "billing:credits")
 
 
 def _items(practice: Practice, client: Client, count: int, on: Any) -> list[int]:
@@ -113,7 +87,7 @@ def _items(practice: Practice, client: Client, count: int, on: Any) -> list[int]
                 practice=practice,
                 client=client,
                 kind=BillingItem.Kind.MANUAL,
-                date=on,
+                date=on - timedelta(days=n % 60),
                 description=f"Session {n + 1}",
                 unit_price=Decimal("150.00"),
                 net=Decimal("150.00"),
@@ -122,32 +96,59 @@ def _items(practice: Practice, client: Client, count: int, on: Any) -> list[int]
                 currency=practice.currency,
             )
             for n in range(count)
-        ]
+        ],
+        batch_size=1000,
     )
     return [item.pk for item in made]
 
 
-def invoice_from_50_items(ctx: Context) -> dict[str, Any]:
-    """invoice_create(issue=True) of one invoice from 50 uninvoiced items: median of 10 runs
-    after one warm-up, each on fresh items of its own client."""
-    practice, clients = _practice(ctx, "bench-invoice-create", CREATE_RUNS + 1)
+def client_billing_tab(ctx: Context) -> dict[str, Any]:
+    """A client's Billing tab (uninvoiced panel, invoices, account history) for a client
+    with 200 uninvoiced items and 300 invoices; also timed for one with 10 of each."""
+    practice, clients = bench_practice(ctx.owner, "bench-client-billing", 2)
+    small_client, big_client = clients
     yesterday = practice.local_today() - timedelta(days=1)
-    timings: list[float] = []
-    counts: set[int] = set()
-    for run, client in enumerate(clients):
-        ids = _items(practice, client, ITEMS_PER_INVOICE, yesterday)
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
+    if not Invoice.objects.filter(practice=practice).exists():
+        bulk_invoices(practice, [small_client], 0, 10)
+        bulk_invoices(practice, [big_client], 10, 300)
+        _items(practice, small_client, 10, yesterday)
+        _items(practice, big_client, 200, yesterday)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    def url(client: Client) -> str:
+        return reverse("clients:billing", kwargs={"practice_slug": practice.slug, "client_id": client.pk})
+
+    small = measure_get(ctx.client, url(small_client))
+    big = measure_get(ctx.client, url(big_client))
+    return {
+        **big,
+        "items": 200,
+        "invoices": 300,
+        "median_ms_at_10": small["median_ms"],
+        "queries_at_10": small["queries"],
+        "growth": round(big["median_ms"] / small["median_ms"], 2),
+    }
+
+
+def invoice_page(ctx: Context) -> dict[str, Any]:
+    """An issued invoice's page with 30 lines; also timed with 3 lines (same query count)."""
+    practice, clients = bench_practice(ctx.owner, "bench-invoice-page", 2)
+    yesterday = practice.local_today() - timedelta(days=1)
+    invoices = []
+    for client, lines in zip(clients, (3, 30), strict=True):
+        invoice = Invoice.objects.filter(practice=practice, client=client).first()
+        if invoice is None:
+            ids = _items(practice, client, lines, yesterday)
             invoice = invoice_create(practice=practice, client=client, actor=ctx.owner, item_ids=ids, issue=True)
-            elapsed = (time.perf_counter() - started) * 1000
-        if invoice.total != Decimal("7500.00") or invoice.status != Invoice.Status.OPEN:
-            raise RuntimeError(f"unexpected invoice {invoice.number}: {invoice.status} {invoice.total}")
-        if run:  # the first is the warm-up
-            timings.append(elapsed)
-            counts.add(len(queries))
-    if len(counts) != 1:
-        raise RuntimeError(f"invoice creation ran a different number of queries per run: {sorted(counts)}")
-    return {"median_ms": round(statistics.median(timings), 2), "queries": counts.pop(), "runs": len(timings)}
+        invoices.append(invoice)
+
+    def url(invoice: Invoice) -> str:
+        return reverse("billing:invoice", kwargs={"practice_slug": practice.slug, "invoice_id": invoice.pk})
+
+    small = measure_get(ctx.client, url(invoices[0]))
+    big = measure_get(ctx.client, url(invoices[1]))
+    return {**big, "lines": 30, "median_ms_at_3": small["median_ms"], "queries_at_3": small["queries"]}
 
 
 class _QueryCounter:
@@ -159,10 +160,45 @@ class _QueryCounter:
         return execute(sql, params, many, context)
 
 
+def invoice_from_50_items(ctx: Context) -> PageFigures:
+    """invoice_create(issue=True) of one invoice from 50 uninvoiced items: median of 10 runs
+    after one warm-up, each on fresh items of its own client. The SQL floor replays the
+    statements of one more run, captured and rolled back."""
+    practice, clients = bench_practice(ctx.owner, "bench-invoice-create", CREATE_RUNS + 2)
+    yesterday = practice.local_today() - timedelta(days=1)
+    timings: list[float] = []
+    counts: set[int] = set()
+    *runs, spare = clients
+    for run, client in enumerate(runs):
+        ids = _items(practice, client, ITEMS_PER_INVOICE, yesterday)
+        counter = _QueryCounter()
+        with connection.execute_wrapper(counter):
+            started = time.perf_counter()
+            invoice = invoice_create(practice=practice, client=client, actor=ctx.owner, item_ids=ids, issue=True)
+            elapsed = (time.perf_counter() - started) * 1000
+        if invoice.total != Decimal("7500.00") or invoice.status != Invoice.Status.OPEN:
+            raise RuntimeError(f"unexpected invoice {invoice.number}: {invoice.status} {invoice.total}")
+        if run:  # the first is the warm-up
+            timings.append(elapsed)
+            counts.add(counter.count)
+    if len(counts) != 1:
+        raise RuntimeError(f"invoice creation ran a different number of queries per run: {sorted(counts)}")
+    ids = _items(practice, spare, ITEMS_PER_INVOICE, yesterday)
+    statements = dry_run_sql(
+        lambda: invoice_create(practice=practice, client=spare, actor=ctx.owner, item_ids=ids, issue=True)
+    )
+    figures: PageFigures = {
+        "median_ms": round(statistics.median(timings), 2),
+        "queries": counts.pop(),
+        "runs": len(timings),
+    }
+    return with_floors(figures, sql_floor(statements, runs=10))
+
+
 def invoice_all_1000_clients(ctx: Context) -> dict[str, Any]:
-    """Invoice all uninvoiced for 1,000 clients with one item each: one run (one
-    transaction per client), its wall time and query count."""
-    practice, clients = _practice(ctx, "bench-invoice-all", BULK_CLIENTS)
+    """Invoice all uninvoiced for 1,000 clients with 3 items each: one run, its wall time
+    and query count. The SQL floor replays the statements of a dry run (rolled back)."""
+    practice, clients = bench_practice(ctx.owner, "bench-invoice-all", BULK_CLIENTS)
     yesterday = practice.local_today() - timedelta(days=1)
     BillingItem.objects.bulk_create(
         [
@@ -171,7 +207,7 @@ def invoice_all_1000_clients(ctx: Context) -> dict[str, Any]:
                 client=client,
                 kind=BillingItem.Kind.MANUAL,
                 date=yesterday,
-                description="Session",
+                description=f"Session {n + 1}",
                 unit_price=Decimal("150.00"),
                 net=Decimal("150.00"),
                 tax=Decimal("0"),
@@ -179,23 +215,58 @@ def invoice_all_1000_clients(ctx: Context) -> dict[str, Any]:
                 currency=practice.currency,
             )
             for client in clients
+            for n in range(BULK_ITEMS_PER_CLIENT)
         ],
         batch_size=1000,
     )
+
+    def work() -> list[Invoice]:
+        return invoice_all_uninvoiced(
+            practice=practice, actor=ctx.owner, date_from=yesterday, date_to=yesterday, issue=True
+        )
+
+    statements = dry_run_sql(work)
     counter = _QueryCounter()
     # A counter rather than CaptureQueriesContext, whose log keeps only the last 9,000 queries.
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
-        invoices = invoice_all_uninvoiced(
-            practice=practice, actor=ctx.owner, date_from=yesterday, date_to=yesterday, issue=True
-        )
+        invoices = work()
         elapsed = (time.perf_counter() - started) * 1000
     if len(invoices) != BULK_CLIENTS:
         raise RuntimeError(f"expected {BULK_CLIENTS} invoices, got {len(invoices)}")
+    figures = with_floors(
+        {"median_ms": round(elapsed, 2), "queries": counter.count, "runs": 1}, sql_floor(statements, runs=1, warmup=0)
+    )
     return {
-        "median_ms": round(elapsed, 2),
-        "queries": counter.count,
-        "runs": 1,
+        **figures,
         "clients": BULK_CLIENTS,
+        "items_per_client": BULK_ITEMS_PER_CLIENT,
         "ms_per_client": round(elapsed / BULK_CLIENTS, 2),
+        "floor_ms_per_client": round(figures["floor_ms"] / BULK_CLIENTS, 2),
+    }
+
+
+def ledger_verify_all(ctx: Context) -> dict[str, Any]:
+    """``ledger_verify`` over every practice in the bench database (the demo and the bench
+    practices, at least the 20,000-invoice one): its time, and the time per 100,000 ledger
+    rows. It must find nothing wrong."""
+    _billing_practice(ctx, INVOICES_BIG)
+    rows = LedgerEntry.objects.count()
+    problems = ledger_verify()
+    if problems:
+        raise RuntimeError(f"ledger_verify found {len(problems)} problems in the bench data: {problems[:3]}")
+    timings = []
+    counter = _QueryCounter()
+    for _ in range(3):
+        with connection.execute_wrapper(counter):
+            started = time.perf_counter()
+            ledger_verify()
+            timings.append((time.perf_counter() - started) * 1000)
+    median = statistics.median(timings)
+    return {
+        "median_ms": round(median, 2),
+        "queries": counter.count // 3,
+        "runs": 3,
+        "ledger_rows": rows,
+        "ms_per_100k_rows": round(median * 100_000 / rows, 2),
     }

@@ -80,9 +80,15 @@ def _benchmarks() -> list[Callable[[Any], Any]]:
         pages.dashboard,
         lists.clients_list,
         lists.calendar_week,
+        lists.calendar_day,
+        billing.client_billing_tab,
         billing.invoices_tab,
+        billing.payments_tab,
+        billing.credits_tab,
+        billing.invoice_page,
         billing.invoice_from_50_items,
         billing.invoice_all_1000_clients,
+        billing.ledger_verify_all,
     ]
 
 
@@ -128,9 +134,10 @@ def main(argv: list[str]) -> int:
         for bench in chosen:
             figures = bench(ctx)
             results[bench.__name__] = figures
+            floor = f"  floor {figures['floor_ms']:.2f} ms (x{figures['ratio']})" if "floor_ms" in figures else ""
             print(
-                f"{bench.__name__:<20} {figures['median_ms']:>8.2f} ms median  "
-                f"{figures['queries']:>3} queries  ({figures['runs']} runs)",
+                f"{bench.__name__:<26} {figures['median_ms']:>9.2f} ms median  "
+                f"{figures['queries']:>5} queries  ({figures['runs']} runs){floor}",
                 flush=True,
             )
         results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")

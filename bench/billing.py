@@ -21,8 +21,9 @@ from typing import Any
 from django.db import connection
 from django.urls import reverse
 
+from billing.ledger_verify import ledger_verify
 from billing.models import BillingItem, Invoice, LedgerEntry
-from billing.services import invoice_all_uninvoiced, invoice_create, ledger_verify
+from billing.services import invoice_all_uninvoiced, invoice_create
 from clients.models import Client
 from practice.models import Practice
 

@@ -8,11 +8,19 @@ line arithmetic and Stripe's units on top.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from babel.numbers import format_currency, get_currency_precision
+from babel import Locale, UnknownLocaleError
+from babel.numbers import (
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+)
 
 from .numbers import normal_locale
 
@@ -42,7 +50,47 @@ def quantize(value: Decimal | int | str, currency: str) -> Decimal:
 
 
 def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
-    return format_currency(quantize(amount, currency), currency, locale=locale)
+    value = quantize(amount, currency)
+    fast = _fast_formatter(currency, locale)
+    return fast(value) if fast is not None else format_currency(value, currency, locale=locale)
+
+
+# A list page shows a few hundred amounts; Babel's format_currency parses the locale's
+# pattern on every call (about 20 us each). For the common shape of pattern (a prefix or
+# suffix around digits grouped in threes) the same text comes from Python's own number
+# formatting with the locale's symbols swapped in. Each such formatter is checked against
+# Babel on a set of probe amounts before it is used, so a locale whose output differs in
+# any way keeps Babel.
+_PROBES = ("0", "-0.001", "0.5", "1", "-1", "12.345", "999.995", "1000", "-1234567.891", "1000000000", "-0.5")
+
+
+@lru_cache(maxsize=512)
+def _fast_formatter(currency: str, locale: str) -> Callable[[Decimal], str] | None:
+    try:
+        parsed = Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+    pattern = parsed.currency_formats.get("standard")
+    if pattern is None or pattern.grouping != (3, 3) or "¤¤" in pattern.pattern:
+        return None
+    digits = minor_units(currency)
+    symbol = get_currency_symbol(currency.upper(), parsed)
+    separators = str.maketrans({",": get_group_symbol(parsed), ".": get_decimal_symbol(parsed)})
+    (pos_prefix, neg_prefix), (pos_suffix, neg_suffix) = pattern.prefix, pattern.suffix
+    pos = (pos_prefix.replace("¤", symbol), pos_suffix.replace("¤", symbol))
+    # Babel writes the pattern's own "-", not the locale's minus sign, in a currency.
+    neg = (neg_prefix.replace("¤", symbol), neg_suffix.replace("¤", symbol))
+    spec = f",.{digits}f"
+
+    def fast(value: Decimal) -> str:
+        prefix, suffix = neg if value.is_signed() else pos
+        return f"{prefix}{format(abs(value), spec).translate(separators)}{suffix}"
+
+    for probe in _PROBES:
+        value = quantize(probe, currency)
+        if fast(value) != format_currency(value, currency, locale=locale):
+            return None
+    return fast
 
 
 def practice_money(practice: Practice, amount: Decimal | None, *, currency: str | None = None) -> str:

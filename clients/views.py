@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -20,6 +19,7 @@ from practice.access import BILLING_ROLES, forbidden
 from practice.actor import Actor
 from practice.audit import client_ip
 from practice.forms import apply_service_errors
+from practice.paging import CappedPaginator
 from practice.types import PracticeRequest
 
 from . import hooks, selectors, services
@@ -68,7 +68,7 @@ def client_list(request: PracticeRequest) -> HttpResponse:
     practice, membership = request.practice, request.membership
     form = ClientFilterForm(request.GET, practice=practice, show_clinician=membership.sees_all_clients)
     filters = form.filters()
-    page = Paginator(selectors.client_list(practice, membership, **filters), PAGE_SIZE).get_page(
+    page = CappedPaginator(selectors.client_list(practice, membership, **filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = {"form": form, "page": page, "filters": filters}

@@ -10,7 +10,6 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.forms import ModelForm
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,6 +28,7 @@ from .forms import (
     apply_service_errors,
 )
 from .models import Membership, Practice, StaffInvite
+from .paging import CappedPaginator
 from .types import AuthenticatedRequest, PracticeRequest
 
 SETTINGS_SAVED = "Settings saved."
@@ -213,5 +213,5 @@ def audit_log(request: PracticeRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     rows = selectors.audit_rows(request.practice, **filters)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "practice/audit_log.html", {"form": form, "page": page})

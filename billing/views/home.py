@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
 from practice.models import Practice
+from practice.paging import CappedPaginator
 from practice.types import PracticeRequest
 
 from .. import selectors, submission
@@ -59,7 +60,7 @@ def _tab(
     page_rows: Callable[[Page], list[Any]] | None = None,
 ) -> HttpResponse:
     practice = request.practice
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         # A tab whose rows need more than the page's objects (the Credits tab's trails).
         "page_rows": page_rows(page) if page_rows else None,

@@ -117,6 +117,14 @@ class Invoice(models.Model):
             models.Index(fields=["practice", "status", "-created_at"], name="invoice_practice_status"),
             models.Index(fields=["practice", "client"], name="invoice_practice_client"),
             models.Index(fields=["practice", "-issue_date", "-id"], name="invoice_practice_issued"),
+            # The Billing page's outstanding and overdue totals read only this index (an
+            # index-only scan of the open invoices), never the whole table.
+            models.Index(
+                fields=["practice", "due_date"],
+                include=["balance"],
+                condition=models.Q(kind="invoice", status="open", balance__gt=0),
+                name="invoice_open_balance",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["practice", "number"], name="invoice_unique_number"),

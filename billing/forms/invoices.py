@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date as datetime_date  # LineForm has a field called date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
+from django.utils.formats import date_format
 
 from appointments.models import Service
 from clients.models import Client
@@ -55,6 +57,20 @@ class AmountRow:
     @property
     def pk(self) -> int:
         return self.obj.pk
+
+    @cached_property
+    def day(self) -> str:
+        """The row's date as the table prints it (3 Nov 2026)."""
+        return date_format(self.obj.date, "j M Y") if self.obj.date else ""
+
+    @property
+    def description(self) -> str:
+        return self.obj.description
+
+    @cached_property
+    def label(self) -> str:
+        """What the row's inputs are named for a screen reader: "Individual therapy on 3 Nov 2026"."""
+        return f"{self.obj.description} on {self.day}"
 
     @property
     def key(self) -> str:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import CharField, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models import CharField, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 
 from clients.models import Client
@@ -64,7 +64,9 @@ def client_account_history(practice: Practice, client: Client, page_number: Any 
     page = paginator.get_page(page_number if page_number else paginator.num_pages)
     page_entries = list(page.object_list)
     opening_balance = opening_credit = ZERO
-    if page_entries and page.number > 1:
+    # Asked on every page, the first included (where it is 0), so the tab runs the same
+    # queries whatever page it shows and however long the history is.
+    if page_entries:
         first = page_entries[0]
         before = (
             LedgerEntry.objects.filter(practice=practice, client=client)
@@ -161,6 +163,10 @@ def credit_rows(
         names = Q(client__first_name__icontains=term) | Q(client__last_name__icontains=term)
         invoices = invoices.filter(Q(number__icontains=term) | names)
         payments = payments.filter(Q(reference__icontains=term) | names)
+    # Each arm without the models' default ordering, so PostgreSQL merges the two partial
+    # indexes (invoice_credit_issued, payment_credited_received) newest first and stops at
+    # the page instead of sorting every credit.
+    invoices, payments = invoices.order_by(), payments.order_by()
     invoice_rows = invoices.annotate(
         source=Value("invoice", output_field=CharField()),
         on=F("issue_date"),
@@ -168,7 +174,7 @@ def credit_rows(
         doc=F("number"),
         note=F("reason"),
         state=F("status"),
-        seq=Cast(F("id"), IntegerField()),
+        seq=F("id"),
     ).values("source", "id", "client_id", "on", "credit", "doc", "note", "state", "seq")
     payment_rows = payments.annotate(
         source=Value("payment", output_field=CharField()),
@@ -177,7 +183,7 @@ def credit_rows(
         doc=F("reference"),
         note=F("method"),
         state=F("status"),
-        seq=Cast(F("id"), IntegerField()),
+        seq=F("id"),
     ).values("source", "id", "client_id", "on", "credit", "doc", "note", "state", "seq")
     return invoice_rows.union(payment_rows, all=True).order_by(F("on").desc(nulls_first=True), "-seq", "source")
 

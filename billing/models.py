@@ -125,6 +125,12 @@ class Invoice(models.Model):
                 condition=models.Q(kind="invoice", status="open", balance__gt=0),
                 name="invoice_open_balance",
             ),
+            # The Credits tab: credit invoices newest first.
+            models.Index(
+                fields=["practice", "-issue_date", "-id"],
+                condition=models.Q(kind="credit"),
+                name="invoice_credit_issued",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["practice", "number"], name="invoice_unique_number"),
@@ -468,7 +474,15 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-received_on", "-id"]
-        indexes = [models.Index(fields=["practice", "-received_on", "-id"], name="payment_practice_received")]
+        indexes = [
+            models.Index(fields=["practice", "-received_on", "-id"], name="payment_practice_received"),
+            # The Credits tab: payments that left credit, newest first.
+            models.Index(
+                fields=["practice", "-received_on", "-id"],
+                condition=models.Q(credited__gt=0),
+                name="payment_credited_received",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(

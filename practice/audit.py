@@ -37,20 +37,44 @@ def audit_write(
     """Append one audit row naming ``actor``: a person (with their request's address when
     the Actor carries one) or a system job (``Actor.system(name)``). A bare user is that
     person with no address."""
+    row = audit_row(practice=practice, action=action, actor=actor, obj=obj, changes=changes)
+    row.save(force_insert=True)
+    return row
+
+
+def audit_row(
+    *,
+    practice: Practice | None,
+    action: str,
+    actor: Actor | User | None = None,
+    obj: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    object_repr: str | None = None,
+) -> AuditLog:
+    """The row ``audit_write`` appends, not yet saved, for ``audit_write_many``.
+    ``object_repr`` names the object as it was at the step the row records when that is
+    not what it is now (an invoice created and issued at once was a draft when created)."""
     if actor is None:
         raise ValueError("An audit row names either a user or a system job.")
     who = Actor.coerce(actor)
-    return AuditLog.objects.create(
+    if object_repr is None:
+        object_repr = str(obj) if obj is not None else ""
+    return AuditLog(
         practice=practice,
         actor=who.user,
         actor_label=who.label,
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:255] if obj is not None else "",
+        object_repr=object_repr[:255],
         changes=changes or {},
         ip_address=who.address,
     )
+
+
+def audit_write_many(rows: list[AuditLog]) -> list[AuditLog]:
+    """Append the rows of ``audit_row`` in one statement, in their order."""
+    return AuditLog.objects.bulk_create(rows)
 
 
 def diff_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from practice.actor import Actor
 
@@ -34,7 +35,40 @@ def _ledger(
     memo: str = "",
 ) -> LedgerEntry:
     """Append one ledger entry and move the account's cached sums with it."""
-    entry = LedgerEntry.objects.create(
+    entry = _ledger_entry(
+        account=account,
+        kind=kind,
+        actor=actor,
+        currency=currency,
+        balance_delta=balance_delta,
+        credit_delta=credit_delta,
+        invoice=invoice,
+        payment=payment,
+        memo=memo,
+    )
+    entry.save(force_insert=True)
+    # The check constraints on ClientAccount refuse a negative balance or credit here.
+    account.save(update_fields=["balance", "credit_balance"])
+    return entry
+
+
+def _ledger_entry(
+    *,
+    account: ClientAccount,
+    kind: str,
+    actor: Actor,
+    currency: str,
+    balance_delta: Decimal = ZERO,
+    credit_delta: Decimal = ZERO,
+    invoice: Invoice | None = None,
+    payment: Payment | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    """The entry ``_ledger`` appends, not yet saved, with the account's cached sums moved in
+    memory only: ``_ledger_write`` saves both."""
+    account.balance += balance_delta
+    account.credit_balance += credit_delta
+    return LedgerEntry(
         practice_id=account.practice_id,
         client_id=account.client_id,
         kind=kind,
@@ -46,11 +80,34 @@ def _ledger(
         memo=memo,
         actor_label=actor.label,
     )
-    account.balance += balance_delta
-    account.credit_balance += credit_delta
-    # The check constraints on ClientAccount refuse a negative balance or credit here.
-    account.save(update_fields=["balance", "credit_balance"])
-    return entry
+
+
+def _ledger_write(entries: list[LedgerEntry], accounts: list[ClientAccount]) -> None:
+    """Append the entries of ``_ledger_entry`` in one statement, in their order, and save
+    the sums they moved on ``accounts`` in one more."""
+    if not entries:
+        return
+    LedgerEntry.objects.bulk_create(entries)
+    moved = {entry.client_id for entry in entries}
+    accounts = [account for account in accounts if account.client_id in moved]
+    if len(accounts) == 1:
+        accounts[0].save(update_fields=["balance", "credit_balance"])
+        return
+    # The check constraints on ClientAccount refuse a negative balance or credit here too.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {ClientAccount._meta.db_table} AS account
+            SET balance = moved.balance, credit_balance = moved.credit_balance
+            FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS moved(id, balance, credit_balance)
+            WHERE account.id = moved.id
+            """,  # noqa: S608 - the table name is our own model's, the values are parameters
+            [
+                [account.pk for account in accounts],
+                [account.balance for account in accounts],
+                [account.credit_balance for account in accounts],
+            ],
+        )
 
 
 def _settle_status(invoice: Invoice) -> None:

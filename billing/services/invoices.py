@@ -9,17 +9,19 @@ are the friendly messages in front of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from clients.models import Client
 from practice.actor import Actor
-from practice.audit import audit_write
-from practice.models import Practice, User
+from practice.audit import audit_row, audit_write, audit_write_many
+from practice.models import AuditLog, Practice, User
 
 from .. import locks
 from ..inputs import REASON_REQUIRED, ItemAdjustment, LineInput, check_figures, invoice_date_problem
@@ -33,7 +35,7 @@ from ..models import (
     PackageRefund,
 )
 from ..money import ZERO, line_amounts
-from .ledger import _apply_credit_locked, _ledger, _lock_invoice, _settle_status
+from .ledger import _apply_credit_locked, _ledger, _ledger_entry, _ledger_write, _lock_invoice, _settle_status
 
 ITEMS_TAKEN = (
     "Some of the chosen items were invoiced a moment ago by someone else, or are no longer "
@@ -105,22 +107,44 @@ def _line_from_input(invoice: Invoice, line: LineInput, position: int, *, sign: 
 
 def _recompute_totals(invoice: Invoice) -> None:
     sums = InvoiceLine.objects.filter(invoice=invoice).aggregate(net=Sum("net"), tax=Sum("tax"))
-    invoice.subtotal = sums["net"] or ZERO
-    invoice.tax = sums["tax"] or ZERO
+    _set_totals(invoice, sums["net"] or ZERO, sums["tax"] or ZERO)
+
+
+def _set_totals(invoice: Invoice, subtotal: Decimal, tax: Decimal) -> None:
+    invoice.subtotal = subtotal
+    invoice.tax = tax
     invoice.total = invoice.subtotal + invoice.tax
     if invoice.kind == Invoice.Kind.INVOICE and invoice.status != Invoice.Status.VOID:
         invoice.balance = invoice.total - invoice.credit_applied - invoice.amount_paid
 
 
-def _check_not_empty_total(invoice: Invoice) -> None:
+# The scale of the stored amounts: a sum made in memory reads as PostgreSQL's SUM would
+# (450.000, not 450.00), so the figures in the audit log do not depend on where it was made.
+STORED_SCALE = Decimal("0.001")
+
+
+def _totals_from_lines(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
+    """``_recompute_totals`` for lines still in memory, without asking the database."""
+    _set_totals(
+        invoice,
+        sum((line.net for line in lines), ZERO).quantize(STORED_SCALE),
+        sum((line.tax for line in lines), ZERO).quantize(STORED_SCALE),
+    )
+
+
+def _check_not_empty_total(invoice: Invoice, *, has_items: bool | None = None) -> None:
     """Refuse a document that moves no money and records nothing: a credit invoice of 0.00,
     or an invoice of 0.00 made of free lines only. An invoice of 0.00 that carries billing
-    items is allowed: it records a free session, and is Paid as soon as it is issued."""
+    items is allowed: it records a free session, and is Paid as soon as it is issued.
+    ``has_items`` says whether the invoice carries items when its caller knows (else the
+    database is asked)."""
     if invoice.total != 0:
         return
     if invoice.is_credit:
         raise ValidationError(CREDIT_ZERO, code="zero_total")
-    if not InvoiceLine.objects.filter(invoice=invoice, billing_item__isnull=False).exists():
+    if has_items is None:
+        has_items = InvoiceLine.objects.filter(invoice=invoice, billing_item__isnull=False).exists()
+    if not has_items:
         raise ValidationError(ZERO_NEEDS_ITEMS, code="zero_total")
 
 
@@ -135,6 +159,28 @@ def _adjust_item(item: BillingItem, adjustment: ItemAdjustment, practice: Practi
     )
     item.units, item.unit_price, item.tax_percent = adjustment.units, adjustment.unit_price, adjustment.tax_percent
     item.net, item.tax, item.amount = figures.net, figures.tax, figures.gross
+
+
+def _item_lines(
+    *,
+    practice: Practice,
+    items: list[BillingItem],
+    invoice: Invoice,
+    start_position: int,
+    adjustments: dict[int, ItemAdjustment] | None,
+) -> list[InvoiceLine]:
+    """The invoice's lines of ``items`` (locked), in date order, with the biller's
+    adjustments made on the items too; the items now point at ``invoice`` (not yet saved)."""
+    lines = []
+    for position, item in enumerate(sorted(items, key=lambda i: (i.date, i.pk)), start=start_position):
+        if adjustments and item.pk in adjustments:
+            _adjust_item(item, adjustments[item.pk], practice)
+        item.invoice = invoice
+        lines.append(_line_from_item(invoice, item, position))
+    return lines
+
+
+ITEM_FIELDS = ["invoice", "units", "unit_price", "tax_percent", "net", "tax", "amount", "updated_at"]
 
 
 def _take_items(
@@ -152,21 +198,35 @@ def _take_items(
     )
     if len(items) != len(wanted):
         raise ValidationError(ITEMS_TAKEN, code="items_taken")
-    lines = []
-    for position, item in enumerate(sorted(items, key=lambda i: (i.date, i.pk)), start=start_position):
-        if adjustments and item.pk in adjustments:
-            _adjust_item(item, adjustments[item.pk], practice)
-        item.invoice = invoice
-        lines.append(_line_from_item(invoice, item, position))
-    BillingItem.objects.bulk_update(
-        items, ["invoice", "units", "unit_price", "tax_percent", "net", "tax", "amount", "updated_at"]
+    lines = _item_lines(
+        practice=practice, items=items, invoice=invoice, start_position=start_position, adjustments=adjustments
     )
+    BillingItem.objects.bulk_update(items, ITEM_FIELDS)
     try:
         with transaction.atomic():
             return InvoiceLine.objects.bulk_create(lines)
     except IntegrityError as exc:
         # The partial unique index: another live invoice holds one of these items.
         raise ValidationError(ITEMS_TAKEN, code="items_taken") from exc
+
+
+def _is_item_taken(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the partial unique index refusing an item already on another live
+    invoice (InvoiceLine's ``line_item_on_one_live_invoice``)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == "line_item_on_one_live_invoice"
+
+
+@dataclass
+class _NewInvoice:
+    """One invoice ``invoice_create`` makes: what was asked for, checked before any lock,
+    and built and written by ``_make_invoices`` under the locks."""
+
+    invoice: Invoice
+    item_ids: list[int]
+    adjustments: dict[int, ItemAdjustment] | None
+    lines: list[LineInput]
+    issue: bool
 
 
 def invoice_create(
@@ -189,37 +249,176 @@ def invoice_create(
     lines = lines or []
     if not item_ids and not lines:
         raise ValidationError(NOTHING_TO_INVOICE)
-    with transaction.atomic():
-        practice = locks.lock_practice(practice)
-        account = locks.lock_client(client)
-        payer = client.payer
-        invoice = Invoice.objects.create(
-            practice=practice,
-            client=client,
-            currency=practice.currency,
-            bill_to_name=str(payer) if payer else client.full_name,
-            bill_to_email=payer.email if payer else client.email,
-            apply_credit_on_issue=apply_credit,
-            created_by=actor.user,
-        )
-        made = _take_items(
-            practice=practice,
-            client=client,
-            item_ids=item_ids,
-            invoice=invoice,
-            start_position=0,
-            adjustments=adjustments,
-        )
-        InvoiceLine.objects.bulk_create(
-            [_line_from_input(invoice, line, len(made) + i) for i, line in enumerate(lines)]
-        )
-        _recompute_totals(invoice)
-        _check_not_empty_total(invoice)
-        invoice.save()
-        _audit(invoice, actor, "invoice.created", {"items": len(item_ids), "lines": len(lines)})
-        if issue:
-            _issue_locked(invoice, account, actor, fresh=True)
+    new = _NewInvoice(
+        invoice=Invoice(practice=practice, client=client, apply_credit_on_issue=apply_credit, created_by=actor.user),
+        item_ids=item_ids,
+        adjustments=adjustments,
+        lines=lines,
+        issue=issue,
+    )
+    try:
+        with transaction.atomic():
+            (invoice,) = _make_invoices(practice=practice, actor=actor, new=[new])
+    except IntegrityError as exc:
+        # The partial unique index on the lines: another live invoice holds one of these
+        # items (nothing was written: the transaction rolled back as a whole).
+        if _is_item_taken(exc):
+            raise ValidationError(ITEMS_TAKEN, code="items_taken") from exc
+        raise
     return invoice
+
+
+def _make_invoices(*, practice: Practice, actor: Actor, new: list[_NewInvoice]) -> list[Invoice]:
+    """Build, number and write the invoices of ``new``, inside the caller's transaction.
+
+    The locks are taken in the order of billing.locks (practice, the clients' accounts,
+    the items, then the invoice counter), and everything is written set-based: one INSERT
+    of the invoices already carrying their figures and numbers, one UPDATE linking the
+    items, one INSERT each for the lines, the ledger entries and the audit rows, and one
+    UPDATE of the accounts' sums. Raises ITEMS_TAKEN when an item is no longer uninvoiced.
+    """
+    practice = locks.lock_practice(practice)
+    accounts = locks.lock_clients([n.invoice.client for n in new])
+    items = _lock_wanted_items(practice, new)
+    all_lines: list[InvoiceLine] = []
+    all_items: list[BillingItem] = []
+    for n in new:
+        invoice = n.invoice
+        client = invoice.client
+        payer = accounts[client.pk].client.payer
+        invoice.practice = practice
+        invoice.currency = practice.currency
+        invoice.bill_to_name = str(payer) if payer else client.full_name
+        invoice.bill_to_email = payer.email if payer else client.email
+        taken = [items.pop(pk) for pk in sorted(set(n.item_ids)) if pk in items]
+        if len(taken) != len(set(n.item_ids)):  # the same item asked for by two of them
+            raise ValidationError(ITEMS_TAKEN, code="items_taken")
+        made = _item_lines(practice=practice, items=taken, invoice=invoice, start_position=0, adjustments=n.adjustments)
+        made += [_line_from_input(invoice, line, len(made) + i) for i, line in enumerate(n.lines)]
+        _totals_from_lines(invoice, made)
+        _check_not_empty_total(invoice, has_items=bool(taken))
+        all_lines += made
+        all_items += taken
+    entries: list[LedgerEntry] = []
+    issued = [n.invoice for n in new if n.issue]
+    if issued:
+        # The numbers are taken here, inside the issuing transaction, once for all the
+        # invoices: if anything below fails, the counter rolls back with it and no number
+        # is skipped.
+        first = locks.take_invoice_numbers(practice.pk, practice.invoice_start_number, len(issued))
+        for sequence, invoice in enumerate(issued, start=first):
+            entries += _issue_new(invoice, accounts[invoice.client_id], actor, sequence)
+    Invoice.objects.bulk_create([n.invoice for n in new])
+    _link_items(all_items, adjusted=any(n.adjustments for n in new))
+    InvoiceLine.objects.bulk_create(all_lines)
+    _ledger_write(entries, list(accounts.values()))
+    rows = []
+    for n in new:
+        invoice = n.invoice
+        # The invoice was a draft at the step this row records, whatever it is now.
+        rows.append(
+            _audit_row(
+                invoice,
+                actor,
+                action="invoice.created",
+                changes={"items": len(n.item_ids), "lines": len(n.lines)},
+                object_repr=f"Draft {invoice.pk}",
+            )
+        )
+        if n.issue:
+            rows.append(_audit_row(invoice, actor, action="invoice.issued", changes=_issued_changes(invoice)))
+    audit_write_many(rows)
+    return [n.invoice for n in new]
+
+
+def _lock_wanted_items(practice: Practice, new: list[_NewInvoice]) -> dict[int, BillingItem]:
+    """The uninvoiced items ``new`` asks for, locked, by id; ITEMS_TAKEN unless every one
+    of them is still uninvoiced and its invoice's client's."""
+    wanted = {pk: n.invoice.client_id for n in new for pk in n.item_ids}
+    if not wanted:
+        return {}
+    items = locks.lock_items(
+        BillingItem.objects.filter(
+            practice=practice,
+            client_id__in={n.invoice.client_id for n in new},
+            pk__in=sorted(wanted),
+            invoice__isnull=True,
+        )
+    )
+    found = {item.pk: item for item in items if wanted[item.pk] == item.client_id}
+    if len(found) != len(wanted):
+        raise ValidationError(ITEMS_TAKEN, code="items_taken")
+    return found
+
+
+def _link_items(items: list[BillingItem], *, adjusted: bool) -> None:
+    """Save on the items the invoice ``_item_lines`` put them on (and, when the biller
+    adjusted them, their figures), in one statement."""
+    if not items:
+        return
+    if adjusted:
+        BillingItem.objects.bulk_update(items, ITEM_FIELDS)
+        return
+    by_invoice: dict[int, list[int]] = {}
+    for item in items:
+        assert item.invoice is not None
+        by_invoice.setdefault(item.invoice.pk, []).append(item.pk)
+    if len(by_invoice) == 1:
+        ((invoice_id, ids),) = by_invoice.items()
+        BillingItem.objects.filter(pk__in=ids).update(invoice_id=invoice_id)
+        return
+    # Many invoices at once (Invoice all): each item to its own invoice, in one statement.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {BillingItem._meta.db_table} AS item SET invoice_id = link.invoice_id
+            FROM unnest(%s::bigint[], %s::bigint[]) AS link(id, invoice_id)
+            WHERE item.id = link.id
+            """,  # noqa: S608 - the table name is our own model's, the values are parameters
+            [[item.pk for item in items], [item.invoice.pk for item in items]],  # type: ignore[union-attr]
+        )
+
+
+def _issue_new(invoice: Invoice, account: ClientAccount, actor: Actor, sequence: int) -> list[LedgerEntry]:
+    """Issue, in memory, an invoice ``_make_invoices`` is about to insert: its number, dates,
+    the client's credit when asked, and the status its balance calls for; the ledger
+    entries ``_issue_locked`` would write, not yet saved."""
+    practice = invoice.practice
+    today = practice.local_today()
+    invoice.mark_issued(
+        sequence=sequence,
+        number=_number(practice, sequence),
+        issue_date=today,
+        due_date=today + timedelta(days=practice.payment_terms_days),
+    )
+    entries = [
+        _ledger_entry(
+            account=account,
+            kind=LedgerEntry.Kind.INVOICE_ISSUED,
+            actor=actor,
+            currency=invoice.currency,
+            balance_delta=invoice.total,
+            invoice=invoice,
+        )
+    ]
+    if invoice.apply_credit_on_issue and account.credit_balance > 0:
+        amount = min(account.credit_balance, invoice.balance)
+        if amount > 0:
+            entries.append(
+                _ledger_entry(
+                    account=account,
+                    kind=LedgerEntry.Kind.CREDIT_APPLIED,
+                    actor=actor,
+                    currency=invoice.currency,
+                    balance_delta=-amount,
+                    credit_delta=-amount,
+                    invoice=invoice,
+                )
+            )
+            invoice.credit_applied += amount
+            invoice.balance -= amount
+    invoice.settle()
+    return entries
 
 
 def _audit(invoice: Invoice, actor: Actor, action: str, changes: dict) -> None:
@@ -232,9 +431,25 @@ def _audit(invoice: Invoice, actor: Actor, action: str, changes: dict) -> None:
     )
 
 
+def _audit_row(
+    invoice: Invoice, actor: Actor, *, action: str, changes: dict, object_repr: str | None = None
+) -> AuditLog:
+    return audit_row(
+        practice=invoice.practice, actor=actor, action=action, obj=invoice, changes=changes, object_repr=object_repr
+    )
+
+
+def _issued_changes(invoice: Invoice) -> dict[str, str | None]:
+    return {"number": invoice.number, "total": str(invoice.total)}
+
+
+def _number(practice: Practice, sequence: int) -> str:
+    return f"{practice.invoice_prefix}{sequence:06d}"
+
+
 def _next_number(practice: Practice) -> tuple[int, str]:
     sequence = locks.take_invoice_number(practice.pk, practice.invoice_start_number)
-    return sequence, f"{practice.invoice_prefix}{sequence:06d}"
+    return sequence, _number(practice, sequence)
 
 
 def _issue_locked(invoice: Invoice, account: ClientAccount, actor: Actor, *, fresh: bool = False) -> None:
@@ -282,7 +497,7 @@ def _issue_locked(invoice: Invoice, account: ClientAccount, actor: Actor, *, fre
         if invoice.apply_credit_on_issue and account.credit_balance > 0:
             _apply_credit_locked(invoice, account, min(account.credit_balance, invoice.balance), actor)
         _settle_status(invoice)
-    _audit(invoice, actor, "invoice.issued", {"number": invoice.number, "total": str(invoice.total)})
+    _audit(invoice, actor, "invoice.issued", _issued_changes(invoice))
 
 
 def invoice_issue(*, invoice: Invoice, actor: Actor | User) -> Invoice:

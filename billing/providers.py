@@ -69,11 +69,9 @@ def client_overview_context(request: PracticeRequest, client: Client) -> dict[st
 def client_billing_tab_context(request: PracticeRequest, client: Client) -> dict[str, Any]:
     from .views.invoices import client_billing_context
 
-    practice = request.practice
-    return {
-        "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
-        **client_billing_context(request, client),
-    }
+    context = client_billing_context(request, client)
+    # The tab's header tile and its panel show the same figure: read it once.
+    return {"uninvoiced_total": context["billing"]["uninvoiced_total"], **context}
 
 
 # --- the appointment page (appointments.hooks) -------------------------------------------

@@ -125,11 +125,8 @@ def _render_client_billing(
     # view of the record is audited the same way).
     from clients.views import _render_record
 
-    practice = _practice(request)
-    context = {
-        "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
-        **client_billing_context(request, client, data=request.POST, rows=rows, errors=errors),
-    }
+    context = client_billing_context(request, client, data=request.POST, rows=rows, errors=errors)
+    context["uninvoiced_total"] = context["billing"]["uninvoiced_total"]
     return _render_record(request, client, "billing", "clients/detail_billing.html", context, status=400)
 
 

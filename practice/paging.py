@@ -46,8 +46,10 @@ class CappedPaginator(Paginator):
         """The number of rows, or ``cap + 1`` when there are more than ``cap``."""
         rows: Any = self.object_list
         if hasattr(rows, "query"):
-            # SELECT COUNT(*) FROM (... LIMIT cap + 1): the list's own index scan stops early.
-            return int(rows[: self.cap + 1].count())
+            # SELECT COUNT(*) FROM (... LIMIT cap + 1) without the list's ORDER BY: which
+            # rows make up the first cap + 1 does not change how many there are, and the
+            # scan stops early without sorting (the Credits tab's union sorted 4,000 rows).
+            return int(rows.order_by()[: self.cap + 1].count())
         return min(len(rows), self.cap + 1)
 
     @property

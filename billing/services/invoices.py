@@ -35,7 +35,15 @@ from ..models import (
     PackageRefund,
 )
 from ..money import ZERO, line_amounts
-from .ledger import _apply_credit_locked, _ledger, _ledger_entry, _ledger_write, _lock_invoice, _settle_status
+from .ledger import (
+    _apply_credit_locked,
+    _credit_applied_entry,
+    _ledger,
+    _ledger_entry,
+    _ledger_write,
+    _lock_invoice,
+    _settle_status,
+)
 
 ITEMS_TAKEN = (
     "Some of the chosen items were invoiced a moment ago by someone else, or are no longer "
@@ -435,19 +443,7 @@ def _issue_new(invoice: Invoice, account: ClientAccount, actor: Actor, sequence:
     if invoice.apply_credit_on_issue and account.credit_balance > 0:
         amount = min(account.credit_balance, invoice.balance)
         if amount > 0:
-            entries.append(
-                _ledger_entry(
-                    account=account,
-                    kind=LedgerEntry.Kind.CREDIT_APPLIED,
-                    actor=actor,
-                    currency=invoice.currency,
-                    balance_delta=-amount,
-                    credit_delta=-amount,
-                    invoice=invoice,
-                )
-            )
-            invoice.credit_applied += amount
-            invoice.balance -= amount
+            entries.append(_credit_applied_entry(invoice, account, amount, actor))
     invoice.settle()
     return entries
 

@@ -116,10 +116,11 @@ def _settle_status(invoice: Invoice) -> None:
     invoice.save()
 
 
-def _apply_credit_locked(invoice: Invoice, account: ClientAccount, amount: Decimal, actor: Actor) -> None:
-    if amount <= 0:
-        return
-    _ledger(
+def _credit_applied_entry(invoice: Invoice, account: ClientAccount, amount: Decimal, actor: Actor) -> LedgerEntry:
+    """Apply ``amount`` of the client's credit to ``invoice`` in memory: the
+    ``credit_applied`` entry (not yet saved, the account's sums moved with it) and the
+    invoice's figures. The callers save them, one by one or in a batch."""
+    entry = _ledger_entry(
         account=account,
         kind=LedgerEntry.Kind.CREDIT_APPLIED,
         actor=actor,
@@ -130,6 +131,16 @@ def _apply_credit_locked(invoice: Invoice, account: ClientAccount, amount: Decim
     )
     invoice.credit_applied += amount
     invoice.balance -= amount
+    return entry
+
+
+def _apply_credit_locked(invoice: Invoice, account: ClientAccount, amount: Decimal, actor: Actor) -> None:
+    if amount <= 0:
+        return
+    entry = _credit_applied_entry(invoice, account, amount, actor)
+    entry.save(force_insert=True)
+    # The check constraints on ClientAccount refuse a negative balance or credit here.
+    account.save(update_fields=["balance", "credit_balance"])
     invoice.save()
 
 

@@ -37,6 +37,7 @@ def bench_practice(owner: User, slug: str, clients: int) -> tuple[Practice, list
                 first_name=f"First{n:05d}",
                 last_name=f"Last{n:05d}",
                 email=f"c{n:05d}@{slug}.bench.test",
+                phone=f"555-{n:06d}",
             )
             for n in range(have, clients)
         ],

@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from appointments.models import Appointment, AppointmentService, Attendee, Service
 from clients.models import Client
-from practice.models import Membership, Practice, Role, User
+from practice.models import Practice, User
 
+from .data import bench_practice
 from .harness import Context, measure_get
 
 # A week far from the demo's three months, so only the bench's own rows are in it.
@@ -20,32 +21,10 @@ SMALL_WEEK = date(2031, 3, 3)
 BIG_WEEK = date(2031, 3, 10)
 
 
-def _bench_practice(ctx: Context, slug: str, clients: int) -> Practice:
-    practice, _ = Practice.objects.get_or_create(
-        slug=slug, defaults={"name": f"Bench {slug}", "timezone": "America/New_York", "currency": "USD"}
-    )
-    Membership.objects.get_or_create(user=ctx.owner, practice=practice, defaults={"role": Role.OWNER})
-    have = Client.objects.filter(practice=practice).count()
-    Client.objects.bulk_create(
-        [
-            Client(
-                practice=practice,
-                first_name=f"First{n:05d}",
-                last_name=f"Last{n:05d}",
-                email=f"client{n:05d}@bench.example",
-                phone=f"555-{n:06d}",
-            )
-            for n in range(have, clients)
-        ],
-        batch_size=1000,
-    )
-    return practice
-
-
 def clients_list(ctx: Context) -> dict[str, Any]:
     """The Clients list (first page) of a practice with 5,000 clients, as its owner."""
-    small = _bench_practice(ctx, "bench-clients-10", 10)
-    big = _bench_practice(ctx, "bench-clients-5000", 5000)
+    small, _ = bench_practice(ctx.owner, "bench-clients-10", 10)
+    big, _ = bench_practice(ctx.owner, "bench-clients-5000", 5000)
     small_figures = measure_get(ctx.client, reverse("clients:list", kwargs={"practice_slug": small.slug}))
     figures = measure_get(ctx.client, reverse("clients:list", kwargs={"practice_slug": big.slug}))
     if figures["queries"] != small_figures["queries"]:

@@ -422,14 +422,7 @@ def _issue_new(invoice: Invoice, account: ClientAccount, actor: Actor, sequence:
     """Issue, in memory, an invoice ``_make_invoices`` is about to insert: its number, dates,
     the client's credit when asked, and the status its balance calls for; the ledger
     entries ``_issue_locked`` would write, not yet saved."""
-    practice = invoice.practice
-    today = practice.local_today()
-    invoice.mark_issued(
-        sequence=sequence,
-        number=_number(practice, sequence),
-        issue_date=today,
-        due_date=today + timedelta(days=practice.payment_terms_days),
-    )
+    _stamp_issued(invoice, sequence, _number(invoice.practice, sequence))
     entries = [
         _ledger_entry(
             account=account,
@@ -474,6 +467,19 @@ def _number(practice: Practice, sequence: int) -> str:
     return f"{practice.invoice_prefix}{sequence:06d}"
 
 
+def _stamp_issued(invoice: Invoice, sequence: int, number: str) -> None:
+    """Number and date ``invoice`` as issued today in its practice, due after the practice's
+    payment terms; a credit invoice is owed to the client, not by them, and has no due date."""
+    practice = invoice.practice
+    today = practice.local_today()
+    invoice.mark_issued(
+        sequence=sequence,
+        number=number,
+        issue_date=today,
+        due_date=None if invoice.is_credit else today + timedelta(days=practice.payment_terms_days),
+    )
+
+
 def _next_number(practice: Practice) -> tuple[int, str]:
     sequence = locks.take_invoice_number(practice.pk, practice.invoice_start_number)
     return sequence, _number(practice, sequence)
@@ -489,15 +495,7 @@ def _issue_locked(invoice: Invoice, account: ClientAccount, actor: Actor, *, fre
     practice = invoice.practice
     # The number is taken here, inside the issuing transaction: if anything below fails,
     # the counter rolls back with it and no number is skipped.
-    sequence, number = _next_number(practice)
-    today = practice.local_today()
-    invoice.mark_issued(
-        sequence=sequence,
-        number=number,
-        issue_date=today,
-        # A credit invoice is owed to the client, not by them: it has no due date.
-        due_date=None if invoice.is_credit else today + timedelta(days=practice.payment_terms_days),
-    )
+    _stamp_issued(invoice, *_next_number(practice))
     if not fresh:
         _recompute_totals(invoice)
         _check_not_empty_total(invoice)

@@ -74,7 +74,10 @@ class PracticeMiddleware:
         # Times on staff pages read in the practice's own timezone ("voided 2 Dec" must be
         # the practice's 2 Dec, the same day local_today() calls today), not the server's UTC.
         timezone.activate(zoneinfo.ZoneInfo(membership.practice.timezone))
-        request.session[SESSION_IDLE_MINUTES] = membership.practice.session_idle_minutes
+        # Set only when it changes: assigning marks the session modified, and a modified
+        # session is written back (an UPDATE in its own transaction) on every page.
+        if request.session.get(SESSION_IDLE_MINUTES) != membership.practice.session_idle_minutes:
+            request.session[SESSION_IDLE_MINUTES] = membership.practice.session_idle_minutes
         user = request.user
         if user.last_practice_id != membership.practice_id:
             User.objects.filter(pk=user.pk).update(last_practice=membership.practice)

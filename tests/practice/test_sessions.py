@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from practice.middleware import IDLE_SIGNED_OUT, LIFETIME_SIGNED_OUT
@@ -226,3 +228,21 @@ def test_password_change_needs_the_current_password(tenant):
     )
     assert response.status_code == 400
     assert sign_in(Client(), tenant.owner.email, PASSWORD).status_code == 302
+
+
+def test_a_page_view_does_not_write_the_session_each_time(tenant, clock):
+    # Given a signed-in owner who has opened the dashboard once
+    client = signed_in_client(tenant.owner)
+    assert client.get(dashboard_url(tenant.practice)).status_code == 200
+    # When she opens it again a few seconds later
+    clock.shift(5)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(dashboard_url(tenant.practice)).status_code == 200
+    # Then her session is read but not written back: nothing in it changed
+    writes = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "django_session" in q["sql"]]
+    assert writes == []
+    # And after half a minute her last-seen time is written, so idle expiry still counts from it
+    clock.shift(31)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(dashboard_url(tenant.practice)).status_code == 200
+    assert any("django_session" in q["sql"] and q["sql"].startswith("UPDATE") for q in queries.captured_queries)

@@ -10,12 +10,16 @@ time have the tighter limits below.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import get_language
 
 SUPPORTED_FIRST = date(1900, 1, 1)
 SUPPORTED_LAST = date(2999, 12, 31)
@@ -81,3 +85,20 @@ def appointment_date_problem(value: date, *, today: date) -> str | None:
         first = (today - timedelta(days=1)).replace(year=today.year - APPOINTMENT_YEARS)
         last = (today - timedelta(days=1)).replace(year=today.year + APPOINTMENT_YEARS)
     return None if first <= value <= last else APPOINTMENT_TOO_FAR
+
+
+def day_label(value: date | None) -> str:
+    """``value`` as the tables print a day ("3 Nov 2026") in the active language; a
+    datetime is first put in the current time zone (the practice's on staff pages). Each
+    (day, language) is formatted once: Django's date_format costs tens of microseconds,
+    and a list of a hundred rows holds a few dozen distinct days."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return _day_labels(value, get_language())
+
+
+@lru_cache(maxsize=4096)
+def _day_labels(day: date, language: str | None) -> str:
+    return date_format(day, "j M Y")

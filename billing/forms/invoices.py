@@ -6,17 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date as datetime_date  # LineForm has a field called date
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
-from django.utils.formats import date_format
-from django.utils.translation import get_language
 
 from appointments.models import Service
 from clients.models import Client
+from practice.dates import day_label
 from practice.models import Practice
 from practice.numbers import DEFAULT_LOCALE, set_form_locale
 from practice.text import single_line_fields
@@ -62,7 +61,7 @@ class AmountRow:
     @cached_property
     def day(self) -> str:
         """The row's date as the table prints it (3 Nov 2026)."""
-        return _day_label(self.obj.date) if self.obj.date else ""
+        return day_label(self.obj.date)
 
     @property
     def description(self) -> str:
@@ -78,18 +77,6 @@ class AmountRow:
         """The pk as text, for the template: an int would go through number localization
         each of the nine times a row prints it."""
         return str(self.obj.pk)
-
-
-def _day_label(day: datetime_date) -> str:
-    """``day`` as "3 Nov 2026" in the active language. Django's date_format costs about
-    50 us; a table of 200 items holds a few dozen distinct days, so each is formatted once
-    per language."""
-    return _day_labels(day, get_language())
-
-
-@lru_cache(maxsize=4096)
-def _day_labels(day: datetime_date, language: str) -> str:
-    return date_format(day, "j M Y")
 
 
 def amount_rows(

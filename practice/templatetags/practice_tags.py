@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.urls import reverse
 
+from practice.dates import day_label
+from practice.links import practice_url
 from practice.models import Practice
 from practice.money import practice_money
 
@@ -15,8 +17,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def purl(context: dict[str, Any], name: str, **kwargs: Any) -> str:
     """``{% purl "clients:detail" client_id=3 %}``: a URL inside the current practice."""
-    request = context["request"]
-    return reverse(name, kwargs={"practice_slug": request.practice.slug, **kwargs})
+    return practice_url(name, context["request"].practice.slug, **kwargs)
 
 
 @register.filter
@@ -59,3 +60,10 @@ def page_query(context: dict[str, Any], param: str, number: int) -> str:
 def money(amount: Decimal | None, practice: Practice) -> str:
     """``{{ invoice.total|money:request.practice }}``: in the practice's currency and locale."""
     return practice_money(practice, amount)
+
+
+@register.filter
+def day(value: date | None) -> str:
+    """``{{ invoice.issue_date|day }}``: "3 Nov 2026" (the same as ``date:"j M Y"``, made
+    once per day and language; a datetime is shown in the current time zone)."""
+    return day_label(value)

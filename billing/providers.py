@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Q, Sum
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 from appointments.models import Appointment, Service
 from clients.models import Client
@@ -20,6 +21,7 @@ from practice.types import PracticeRequest
 
 from . import selectors
 from .models import BillingItem, Invoice
+from .views.common import header_money
 
 
 def dashboard_money_tiles(practice: Practice, membership: Membership, today: date) -> list[dict[str, Any]]:
@@ -51,15 +53,17 @@ def dashboard_money_tiles(practice: Practice, membership: Membership, today: dat
 
 
 def client_header_money(request: PracticeRequest, client: Client) -> dict[str, Any]:
-    """The client header's Balance and Credit balance, from the ledger's account row."""
+    """The client header's Balance and Credit balance, from the ledger's account row. Read
+    only when the header prints it: the Billing tab reads the same row for its own figures
+    and passes them in its context instead (one query, not two)."""
     practice = request.practice
-    account = selectors.client_account(practice, client)
-    figures = (account.balance, account.credit_balance) if account else (Decimal("0"), Decimal("0"))
-    return {
-        "header_money": {
-            name: practice_money(practice, value) for name, value in zip(("balance", "credit"), figures, strict=True)
-        }
-    }
+
+    def read() -> dict[str, str]:
+        account = selectors.client_account(practice, client)
+        zero = Decimal("0")
+        return header_money(practice, account.balance if account else zero, account.credit_balance if account else zero)
+
+    return {"header_money": SimpleLazyObject(read)}
 
 
 def client_overview_context(request: PracticeRequest, client: Client) -> dict[str, Any]:

@@ -96,3 +96,12 @@ class CappedPaginator(Paginator):
             return self.page(1)
         except EmptyPage:
             return self.page(1 if self.capped else self.num_pages)
+
+
+class CountedPaginator(Paginator):
+    """A Paginator given its count: for a page showing several lists whose counts were
+    read together in one query."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.__dict__["count"] = count

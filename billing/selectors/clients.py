@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from clients.models import Client
 from practice.models import Practice
 
-from ..models import ClientAccount, Invoice, PackagePurchase, Payment
+from ..models import ClientAccount, Invoice, Payment
 from ..money import ZERO
 
 
@@ -48,18 +48,6 @@ def client_open_invoices(practice: Practice, client: Client) -> list[Invoice]:
         .select_related("practice")
         .order_by("issue_date", "sequence", "pk")
     )
-
-
-def client_packages(practice: Practice, client: Client) -> list[PackagePurchase]:
-    """Purchases with sessions left (issued, not expired)."""
-    today = practice.local_today()
-    purchases = (
-        PackagePurchase.objects.filter(practice=practice, client=client)
-        .exclude(invoice__status__in=[Invoice.Status.VOID, Invoice.Status.DRAFT])
-        .select_related("package")
-        .order_by("created_at", "pk")
-    )
-    return [p for p in purchases if p.sessions_left > 0 and (p.expires_on is None or p.expires_on >= today)]
 
 
 # --- what the client portal and payment links read (the seam the payments app uses) ------

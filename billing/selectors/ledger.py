@@ -15,13 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import CharField, DecimalField, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast
+from django.db.models import CharField, Count, DecimalField, F, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 
 from clients.models import Client
 from practice.models import Practice
+from practice.paging import CountedPaginator
 
-from ..models import Invoice, LedgerEntry, Payment
+from ..models import ClientAccount, Invoice, LedgerEntry, Payment
 from .home import _client_has_clinician, _issued_or_created_between
 
 ZERO = Decimal("0")
@@ -50,7 +51,55 @@ class AccountHistory:
     opening_credit: Decimal
 
 
-def client_account_history(practice: Practice, client: Client, page_number: Any = None) -> AccountHistory:
+@dataclass(frozen=True)
+class ClientBillingFigures:
+    """What a client's Billing tab reads before its lists: the account row's two balances
+    and how many invoices, payments and ledger entries the client has (the lists' page
+    counts). One query."""
+
+    balance: Decimal
+    credit_balance: Decimal
+    invoices: int
+    payments: int
+    entries: int
+
+
+def client_billing_figures(practice: Practice, client: Client) -> ClientBillingFigures:
+    def count(model: type[Model]) -> Coalesce:
+        rows = model._default_manager.filter(practice=practice, client=OuterRef("pk")).order_by()
+        return Coalesce(Subquery(rows.values("client").annotate(n=Count("pk")).values("n")), 0)
+
+    account = ClientAccount.objects.filter(practice=practice, client=OuterRef("pk"))
+    row = (
+        Client.objects.filter(practice=practice, pk=client.pk)
+        .values(
+            # Names of their own: Client has reverse relations called invoices and payments.
+            figure_balance=Coalesce(Subquery(account.values("balance")), ZERO),
+            figure_credit=Coalesce(Subquery(account.values("credit_balance")), ZERO),
+            figure_invoices=count(Invoice),
+            figure_payments=count(Payment),
+            figure_entries=count(LedgerEntry),
+        )
+        .first()
+    )
+    if row is None:  # not a client of this practice: nothing of theirs here
+        return ClientBillingFigures(balance=ZERO, credit_balance=ZERO, invoices=0, payments=0, entries=0)
+    return ClientBillingFigures(
+        balance=row["figure_balance"],
+        credit_balance=row["figure_credit"],
+        invoices=row["figure_invoices"],
+        payments=row["figure_payments"],
+        entries=row["figure_entries"],
+    )
+
+
+def _paginator(rows: QuerySet[Any], per_page: int, count: int | None) -> Paginator:
+    return Paginator(rows, per_page) if count is None else CountedPaginator(rows, per_page, count=count)
+
+
+def client_account_history(
+    practice: Practice, client: Client, page_number: Any = None, *, count: int | None = None
+) -> AccountHistory:
     """The client's ledger, oldest first, ``HISTORY_PAGE_SIZE`` a page (the newest page when
     none is asked for). A debit raises what the client owes (an invoice issued), a credit
     lowers it (a payment, credit applied, a write-off, a void); the credit balance moves
@@ -60,7 +109,7 @@ def client_account_history(practice: Practice, client: Client, page_number: Any 
         .select_related("invoice", "payment")
         .order_by("created_at", "id")
     )
-    paginator = Paginator(entries, HISTORY_PAGE_SIZE)
+    paginator = _paginator(entries, HISTORY_PAGE_SIZE, count)
     page = paginator.get_page(page_number if page_number else paginator.num_pages)
     page_entries = list(page.object_list)
     opening_balance = opening_credit = ZERO
@@ -92,14 +141,18 @@ def client_account_history(practice: Practice, client: Client, page_number: Any 
     return AccountHistory(page=page, rows=rows, opening_balance=opening_balance, opening_credit=opening_credit)
 
 
-def client_invoices_page(practice: Practice, client: Client, page_number: Any = None) -> Page:
+def client_invoices_page(
+    practice: Practice, client: Client, page_number: Any = None, *, count: int | None = None
+) -> Page:
     rows = Invoice.objects.filter(practice=practice, client=client).select_related("practice")
-    return Paginator(rows.order_by("-created_at", "-id"), CLIENT_LIST_PAGE_SIZE).get_page(page_number)
+    return _paginator(rows.order_by("-created_at", "-id"), CLIENT_LIST_PAGE_SIZE, count).get_page(page_number)
 
 
-def client_payments_page(practice: Practice, client: Client, page_number: Any = None) -> Page:
+def client_payments_page(
+    practice: Practice, client: Client, page_number: Any = None, *, count: int | None = None
+) -> Page:
     rows = Payment.objects.filter(practice=practice, client=client).order_by("-received_on", "-id")
-    return Paginator(rows, CLIENT_LIST_PAGE_SIZE).get_page(page_number)
+    return _paginator(rows, CLIENT_LIST_PAGE_SIZE, count).get_page(page_number)
 
 
 # --- the Credits tab ----------------------------------------------------------------------

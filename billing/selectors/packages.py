@@ -51,6 +51,18 @@ class PackageSummary:
     def __bool__(self) -> bool:
         return bool(self.lines)
 
+    def in_use(self) -> list[PackagePurchase]:
+        """Purchases with sessions left on an issued invoice (not a draft or void) and not
+        expired, oldest first: the Billing tab's package tiles. Read from the summary's
+        rows, so the tab asks for a client's packages once."""
+        return [
+            line.purchase
+            for line in reversed(self.lines)
+            if line.sessions_left > 0
+            and not line.expired
+            and line.purchase.invoice.status not in (Invoice.Status.VOID, Invoice.Status.DRAFT)
+        ]
+
 
 def package_summary(practice: Practice, client: Client) -> PackageSummary:
     """The client page's "Sessions left": every package sold to ``client`` with what is left

@@ -61,3 +61,8 @@ def _messages_of(exc: ValidationError) -> list[str]:
 
 def _code(exc: ValidationError) -> str | None:
     return getattr(exc, "code", None)
+
+
+def header_money(practice: Practice, balance: Decimal, credit: Decimal) -> dict[str, str]:
+    """The client record header's Balance and Credit balance, formatted."""
+    return {"balance": practice_money(practice, balance), "credit": practice_money(practice, credit)}

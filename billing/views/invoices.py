@@ -27,7 +27,7 @@ from practice.types import PracticeRequest
 from .. import forms, selectors, services, submission
 from ..models import BillingItem, Invoice, Payment
 from ..selectors import package_summary
-from .common import _can_bill, _client, _code, _invoice, _messages_of, _money, _practice, _purl
+from .common import _can_bill, _client, _code, _invoice, _messages_of, _money, _practice, _purl, header_money
 from .payments import PAYMENT_RECORDED
 
 DRAFT_CREATED = "Draft invoice created. Issue it when it is ready."
@@ -93,28 +93,33 @@ def client_billing_context(
     the header figures, the Uninvoiced amounts panel (with posted values and errors when
     re-shown after bad input), and the client's invoices and payments."""
     practice = _practice(request)
-    account = selectors.client_account(practice, client)
+    figures = selectors.client_billing_figures(practice, client)
     if rows is None:
         rows = forms.uninvoiced_rows(
             list(selectors.client_uninvoiced_items(practice, client)), data, locale=practice.locale
         )
-    credit = account.credit_balance if account else Decimal("0")
+    summary = package_summary(practice, client)
+    page = request.GET.get
     return {
+        # The record's header shows these same balances: no second read.
+        "header_money": header_money(practice, figures.balance, figures.credit_balance),
         "billing": {
             "can_bill": _can_bill(request),
-            "balance": account.balance if account else Decimal("0"),
-            "credit_balance": credit,
-            "packages": selectors.client_packages(practice, client),
-            "package_summary": package_summary(practice, client),
+            "balance": figures.balance,
+            "credit_balance": figures.credit_balance,
+            "packages": summary.in_use(),
+            "package_summary": summary,
             "rows": rows,
-            "uninvoiced_total": selectors.uninvoiced_total(practice, client=client),
+            # Every uninvoiced item is a row: their sum is the uninvoiced total.
+            "uninvoiced_total": sum((row.obj.amount for row in rows), start=Decimal("0")),
             "apply_credit": bool(data is not None and data.get("apply_credit")),
             "errors": errors or [],
-            # Paginated, so the rows always add up to the header (no silent cut at 50).
-            "invoices": selectors.client_invoices_page(practice, client, request.GET.get("invoices_page")),
-            "payments": selectors.client_payments_page(practice, client, request.GET.get("payments_page")),
-            "history": selectors.client_account_history(practice, client, request.GET.get("history_page")),
-        }
+            # Paginated, so the rows always add up to the header (no silent cut at 50); the
+            # page counts come with the balances in one query.
+            "invoices": selectors.client_invoices_page(practice, client, page("invoices_page"), count=figures.invoices),
+            "payments": selectors.client_payments_page(practice, client, page("payments_page"), count=figures.payments),
+            "history": selectors.client_account_history(practice, client, page("history_page"), count=figures.entries),
+        },
     }
 
 

@@ -21,9 +21,11 @@ from .invoices import (
     formset_lines,
     invoice_line_rows,
     line_formset,
+    line_formset_one_more,
     parse_amount_rows,
     selected_ids,
     uninvoiced_rows,
+    wants_another_line,
 )
 from .numbers import PlainDecimalField, plain, read_decimal
 from .payments import (
@@ -59,9 +61,11 @@ __all__ = [
     "formset_lines",
     "invoice_line_rows",
     "line_formset",
+    "line_formset_one_more",
     "parse_amount_rows",
     "plain",
     "read_decimal",
     "selected_ids",
     "uninvoiced_rows",
+    "wants_another_line",
 ]

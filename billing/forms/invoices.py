@@ -230,11 +230,30 @@ class LineForm(forms.Form):
         )
 
 
-LineFormSet = formset_factory(LineForm, extra=3, max_num=50, absolute_max=50)
+MAX_LINES = 50
+LineFormSet = formset_factory(LineForm, extra=3, max_num=MAX_LINES, absolute_max=MAX_LINES)
+# The submit button that asks for one more free-line row (the page without JavaScript;
+# with it, billing.js clones the formset's empty form instead).
+ADD_LINE = "add_line"
 
 
 def line_formset(practice: Practice, data: Any = None, prefix: str = "line") -> Any:
     return LineFormSet(data, prefix=prefix, form_kwargs={"practice": practice})
+
+
+def wants_another_line(data: Any) -> bool:
+    """The biller pressed "Add line": the page is shown again, nothing is recorded."""
+    return ADD_LINE in data
+
+
+def line_formset_one_more(practice: Practice, data: Any, prefix: str = "line") -> Any:
+    """The posted free lines plus one blank row (up to MAX_LINES), to show again after "Add line"."""
+    grown = data.copy()
+    key = f"{prefix}-TOTAL_FORMS"
+    raw = str(grown.get(key, "0"))
+    count = int(raw) if raw.isdecimal() else 0
+    grown[key] = str(min(count + 1, MAX_LINES))
+    return LineFormSet(grown, prefix=prefix, form_kwargs={"practice": practice})
 
 
 def formset_lines(formset: Any) -> list[inputs.LineInput]:
@@ -280,11 +299,20 @@ def invoice_line_rows(invoice: Invoice, data: Any = None, locale: str | None = D
 
 
 def uninvoiced_rows(
-    items: list[BillingItem], data: Any = None, name: str = "item", locale: str | None = DEFAULT_LOCALE
+    items: list[BillingItem],
+    data: Any = None,
+    name: str = "item",
+    locale: str | None = DEFAULT_LOCALE,
+    ticked: bool = False,
 ) -> list[AmountRow]:
-    chosen = selected_ids(data, name, {i.pk for i in items}) if data is not None else set()
-    rows = amount_rows(items, data, selected=chosen, locale=locale)
-    return rows
+    """Rows of uninvoiced items: ticked as posted, or, on a fresh page, all ticked when
+    ``ticked`` (+ New invoice: invoicing what is waiting is why the biller came) and none
+    otherwise (adding items to an invoice being edited is the exception)."""
+    if data is not None:
+        chosen: set[int] | None = selected_ids(data, name, {i.pk for i in items})
+    else:
+        chosen = None if ticked else set()
+    return amount_rows(items, data, selected=chosen, locale=locale)
 
 
 class WriteOffForm(ReasonForm):

@@ -196,7 +196,12 @@ def invoice_new(request: PracticeRequest) -> HttpResponse:
             selectors.clients_for_invoicing(practice).filter(pk=raw_client).first() if raw_client.isdecimal() else None
         )
     items = list(selectors.client_uninvoiced_items(practice, client)) if client else []
-    rows = forms.uninvoiced_rows(items, data, locale=practice.locale)
+    rows = forms.uninvoiced_rows(items, data, locale=practice.locale, ticked=True)
+    if data is not None and forms.wants_another_line(data):
+        lines = forms.line_formset_one_more(practice, data)
+        client_form = forms.InvoiceClientForm(practice=practice, initial={"client": data.get("client", "")})
+        context = {"client_form": client_form, "lines": lines, "rows": rows, "client": client, "adding_line": True}
+        return render(request, "billing/invoice_new.html", context)
     if data is not None:
         action = data.get("action", "draft")
         if action not in CREATE_ACTIONS:
@@ -236,7 +241,7 @@ def invoice_new_items(request: PracticeRequest) -> HttpResponse:
     return render(
         request,
         "billing/_item_picker.html",
-        {"rows": forms.uninvoiced_rows(items, locale=practice.locale), "client": client},
+        {"rows": forms.uninvoiced_rows(items, locale=practice.locale, ticked=True), "client": client},
     )
 
 
@@ -418,6 +423,10 @@ def invoice_edit(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     if data is not None and _ticked_gone(data, "add_item", item_rows):
         messages.error(request, services.ITEMS_TAKEN)
         return redirect("billing:invoice_edit", practice_slug=practice.slug, invoice_id=invoice.pk)
+    if data is not None and forms.wants_another_line(data):
+        lines = forms.line_formset_one_more(practice, data)
+        context = {"invoice": invoice, "line_rows": line_rows, "item_rows": item_rows, "lines": lines}
+        return render(request, "billing/invoice_edit.html", {**context, "adding_line": True})
     if data is not None:
         changes = forms.parse_amount_rows(line_rows, practice.currency, practice.locale)
         lines_ok = lines.is_valid()
@@ -463,6 +472,12 @@ def credit_new(request: PracticeRequest, client_id: int) -> HttpResponse:
     form = forms.CreditForm(data)
     lines = forms.line_formset(practice, data)
     errors: list[str] = []
+    if data is not None and forms.wants_another_line(data):
+        # Shown again to fill in, not checked: the reason keeps what was typed, without an error.
+        form = forms.CreditForm(initial={"reason": data.get("reason", "")})
+        lines = forms.line_formset_one_more(practice, data)
+        context = {"client": client, "form": form, "lines": lines, "adding_line": True}
+        return render(request, "billing/credit_new.html", context)
     if data is not None:
         form_ok, lines_ok = form.is_valid(), lines.is_valid()
         if form_ok and lines_ok:

@@ -41,3 +41,37 @@
     document.querySelectorAll("form[data-allocate]").forEach(setup);
   });
 })();
+
+// Free lines: "Add line" appends a copy of the formset's empty form and counts it in
+// TOTAL_FORMS. Without this script the button submits and the server adds the row.
+(function () {
+  function setup(button) {
+    var prefix = button.getAttribute("data-add-line");
+    var form = button.form;
+    var table = form.querySelector('[data-line-table="' + prefix + '"]');
+    var template = form.querySelector('template[data-line-template="' + prefix + '"]');
+    var total = form.querySelector('input[name="' + prefix + '-TOTAL_FORMS"]');
+    var max = form.querySelector('input[name="' + prefix + '-MAX_NUM_FORMS"]');
+    if (!table || !template || !total) return;
+    var limit = max ? parseInt(max.value, 10) : 1000;
+    // No longer a submit button, so Enter in a field submits the form's main action.
+    button.type = "button";
+    button.addEventListener("click", function () {
+      var index = parseInt(total.value, 10) || 0;
+      if (index >= limit) return;
+      var holder = document.createElement("template");
+      holder.innerHTML = template.innerHTML
+        .replace(/__prefix__/g, String(index))
+        .replace(/__number__/g, String(index + 1));
+      var row = holder.content.querySelector("tr");
+      table.tBodies[0].appendChild(holder.content);
+      total.value = String(index + 1);
+      if (index + 1 >= limit) button.disabled = true;
+      var first = row && row.querySelector("input, select");
+      if (first) first.focus();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-add-line]").forEach(setup);
+  });
+})();

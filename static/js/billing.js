@@ -75,3 +75,13 @@
     document.querySelectorAll("[data-add-line]").forEach(setup);
   });
 })();
+
+// The invoice page's Print button: shown only when this script runs, since it does nothing without it.
+(function () {
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
+  });
+})();

@@ -144,3 +144,20 @@ def test_add_line_on_the_edit_and_credit_pages_records_nothing(tenant, biller, a
     assert draft.lines.count() == 1 and draft.total == D("20.00")
     assert Invoice.objects.count() == 1
 
+
+@pytest.mark.django_db
+def test_invoice_page_has_a_print_button_and_a_letterhead_for_paper(tenant, biller, ana):
+    tenant.practice.address = "1 Harbour St\nSydney"
+    tenant.practice.save()
+    draft = services.invoice_create(
+        practice=tenant.practice,
+        client=ana,
+        actor=tenant.owner,
+        lines=[services.LineInput(description="Letter", unit_price=D("20"))],
+    )
+
+    html = biller.get(url(tenant, "billing:invoice", invoice_id=draft.pk)).content.decode()
+
+    assert re.search(r"<button[^>]*data-print[^>]*>Print</button>", html)
+    assert "js/billing.js" in html
+    assert 'class="print-only invoice-issuer"' in html and "1 Harbour St<br>Sydney" in html

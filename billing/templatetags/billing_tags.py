@@ -54,17 +54,22 @@ def submission_key() -> str:
 # (what Django's own escape calls) is a few ms. The markup is the one
 # templates/billing/_item_rows.html documents around it; tests read it back.
 
+# Each cell carries its column's heading as data-label: on a phone the table is stacked
+# into one card per row and app.css prints the heading beside the value.
 _INPUTS = (
-    ("units", "Units of", "4"),
-    ("price", "Price of", "7"),
-    ("tax", "Tax percent of", "4"),
+    ("units", "Units of", "4", "Units"),
+    ("price", "Price of", "7", "Price"),
+    ("tax", "Tax percent of", "4", "Tax %"),
 )
 
 
-def _input_cell(field: str, title: str, size: str, key: str, label: str, value: str, error: str | None) -> str:
+def _input_cell(
+    field: str, title: str, size: str, column: str, key: str, label: str, value: str, error: str | None
+) -> str:
     cell = "num has-error" if error else "num"
     html = (
-        f'<td class="{cell}"><label class="visually-hidden" for="{field}_{key}">{title} {label}</label>'
+        f'<td class="{cell}" data-label="{column}">'
+        f'<label class="visually-hidden" for="{field}_{key}">{title} {label}</label>'
         f'<input type="text" inputmode="decimal" class="amount-input" id="{field}_{key}" '
         f'name="{field}_{key}" value="{_escape(value)}" size="{size}">'
     )
@@ -79,20 +84,20 @@ def _item_row(row: AmountRow, name: str, editable: bool, practice: Practice) -> 
     checked = " checked" if row.checked else ""
     cells = [
         f'<tr data-testid="uninvoiced-row">'
-        f'<td class="pick"><input type="checkbox" name="{name}" value="{key}" id="{name}-{key}" '
-        f'aria-label="Include {label}"{checked}></td>'
-        f'<td><label for="{name}-{key}">{_escape(row.day)}</label></td>'
-        f"<td>{_escape(row.description)}</td>"
+        f'<td class="pick" data-label="Include"><input type="checkbox" name="{name}" value="{key}" '
+        f'id="{name}-{key}" aria-label="Include {label}"{checked}></td>'
+        f'<td data-label="Date"><label for="{name}-{key}">{_escape(row.day)}</label></td>'
+        f'<td data-label="Service">{_escape(row.description)}</td>'
     ]
     if editable:
         errors = row.errors
-        for field, title, size in _INPUTS:
-            cells.append(_input_cell(field, title, size, key, label, getattr(row, field), errors.get(field)))
+        for field, title, size, column in _INPUTS:
+            cells.append(_input_cell(field, title, size, column, key, label, getattr(row, field), errors.get(field)))
     else:
-        cells.append(f'<td class="num">{_escape(row.units)}</td>')
-        cells.append(f'<td class="num">{_escape(practice_money(practice, row.obj.unit_price))}</td>')
-        cells.append(f'<td class="num">{_escape(row.tax)}</td>')
-    cells.append(f'<td class="num">{_escape(practice_money(practice, row.obj.amount))}</td></tr>')
+        cells.append(f'<td class="num" data-label="Units">{_escape(row.units)}</td>')
+        cells.append(f'<td class="num" data-label="Price">{_escape(practice_money(practice, row.obj.unit_price))}</td>')
+        cells.append(f'<td class="num" data-label="Tax %">{_escape(row.tax)}</td>')
+    cells.append(f'<td class="num" data-label="Amount">{_escape(practice_money(practice, row.obj.amount))}</td></tr>')
     return "".join(cells)
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.helpers import sign_in
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, issued_invoice, make_item, pay
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,4 +43,61 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(p
     # And Print opens the browser's print dialog
     page.get_by_role("button", name="Print").click()
     assert page.evaluate("window.__printed") == 1
+    assert console_errors == []
+
+
+PHONE = {"width": 375, "height": 812}
+WIDE = {"width": 1366, "height": 900}
+# Nothing wider than the viewport: neither the page nor a table inside its scroll box.
+OVERFLOW = """() => {
+  const wide = [document.documentElement, ...document.querySelectorAll('.table-wrap')]
+    .filter(el => el.scrollWidth > el.clientWidth + 1);
+  return wide.map(el => (el.className || el.tagName) + ' ' + el.scrollWidth + '>' + el.clientWidth);
+}"""
+# Controls smaller than 24 x 24 px, and primary actions lower than 44 px (WCAG 2.5.8, and
+# the comfortable size for a thumb).
+SMALL_TARGETS = """() => [...document.querySelectorAll('main button, main .button, main input, main select')]
+  .filter(el => el.offsetParent !== null && el.type !== 'hidden')
+  .map(el => [el, el.getBoundingClientRect()])
+  .filter(([el, r]) => r.width < 24 || r.height < 24 || (el.matches('.primary') && r.height < 44))
+  .map(([el, r]) => (el.name || el.textContent.trim()) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
+"""
+
+
+def test_invoice_and_billing_tab_fit_a_phone(page: Page, tenant, console_errors):
+    practice = tenant.practice
+    ana = ClientFactory(
+        practice=practice,
+        first_name="Anastasia",
+        last_name="Konstantinopoulou-Vanderberg",
+        email="anastasia.konstantinopoulou-vanderberg@example-clinic-mail.com",
+    )
+    invoice = issued_invoice(practice, ana, tenant.owner, "1250.00", "980.50", "75.00")
+    pay(practice, ana, tenant.owner, "500.00")
+    make_item(practice, ana, price="120.00", description="Individual therapy, extended session")
+    make_item(practice, ana, price="45.50", description="Report writing")
+    sign_in(page, tenant.biller.email)
+
+    for name, path in (
+        ("invoice", f"/p/{practice.slug}/billing/invoices/{invoice.pk}/"),
+        ("client-billing", f"/p/{practice.slug}/clients/{ana.pk}/billing/"),
+        ("payment", f"/p/{practice.slug}/billing/payments/new/?invoice={invoice.pk}"),
+    ):
+        for size in (WIDE, PHONE):
+            page.set_viewport_size(size)
+            page.goto(path)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{size['width']}.png"), full_page=True)
+            assert page.evaluate(OVERFLOW) == [], f"{name} at {size['width']} px scrolls sideways"
+            assert page.evaluate(SMALL_TARGETS) == [], f"{name} at {size['width']} px"
+
+    # At 375 px the invoice's total is on screen, not past the right edge
+    page.set_viewport_size(PHONE)
+    page.goto(f"/p/{practice.slug}/billing/invoices/{invoice.pk}/")
+    total = page.get_by_test_id("invoice-total")
+    expect(total).to_have_text("$2,305.50")
+    box = total.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    balance = page.get_by_test_id("invoice-balance").bounding_box()
+    assert balance is not None and balance["x"] + balance["width"] <= PHONE["width"]
     assert console_errors == []

@@ -12,7 +12,7 @@ from typing import Any
 from babel.numbers import get_currency_name, list_currencies
 from django import forms
 
-from practice.models import TIMEZONE_CHOICES, Practice, TaxRate
+from practice.models import Practice, TaxRate
 from practice.numbers import DEFAULT_LOCALE, localise_decimal_fields
 from practice.text import single_line_fields
 
@@ -45,8 +45,8 @@ class TaxRateForm(forms.ModelForm):
 
 
 class BillingDetailsForm(forms.ModelForm):
+    # The time zone is set once, under Settings > Practice (it also places appointments).
     currency = forms.ChoiceField(choices=currency_choices, label="Currency")
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Practice timezone")
 
     class Meta:
         model = Practice

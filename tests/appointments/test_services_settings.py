@@ -143,7 +143,6 @@ def test_owner_saves_billing_details_and_policies(tenant):
             tenant.practice,
             currency="NZD",
             prices_include_tax="on",
-            timezone="Pacific/Auckland",
             no_show_policy="flat",
             no_show_fee="40",
             late_cancel_policy="full",
@@ -156,7 +155,6 @@ def test_owner_saves_billing_details_and_policies(tenant):
     practice = Practice.objects.get(pk=tenant.practice.pk)
     assert practice.currency == "NZD"
     assert practice.prices_include_tax is True
-    assert practice.timezone == "Pacific/Auckland"
     assert (practice.no_show_policy, practice.no_show_fee) == ("flat", Decimal("40.000"))
     assert (practice.late_cancel_policy, practice.late_cancel_window_hours) == ("full", 48)
     assert AuditLog.objects.filter(action="practice.billing_details_changed").exists()

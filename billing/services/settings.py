@@ -17,6 +17,7 @@ from appointments.services.price_list import check_precision
 from practice.actor import Actor
 from practice.audit import audit_write, diff_fields, snapshot
 from practice.models import MAX_FUTURE_DAYS, FeePolicy, Practice, User
+from practice.money import practice_money
 from practice.services import practice_settings_update
 
 from ..selectors import currency_in_use, invoice_numbering_started
@@ -26,7 +27,6 @@ BILLING_DETAILS_FIELDS = (
     "prices_include_tax",
     "billing_address",
     "tax_id",
-    "timezone",
     "no_show_policy",
     "no_show_fee",
     "late_cancel_policy",
@@ -100,6 +100,14 @@ def billing_details_update(*, practice: Practice, actor: Actor | User, data: dic
         locked.full_clean()
         locked.save(update_fields=list(BILLING_DETAILS_FIELDS))
         changes = diff_fields(before, snapshot(locked, BILLING_DETAILS_FIELDS))
+        for fee in ("no_show_fee", "late_cancel_fee"):
+            if fee in changes:
+                # The audit log shows the fee as money ("$50.00"), not as the column's
+                # three places ("50.000"); each side in the currency it was set in.
+                changes[fee] = [
+                    practice_money(locked, before[fee], currency=before["currency"]),
+                    practice_money(locked, getattr(locked, fee)),
+                ]
         if changes:
             audit_write(
                 practice=locked,

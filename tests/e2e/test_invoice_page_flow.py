@@ -63,6 +63,15 @@ SMALL_TARGETS = """() => [...document.querySelectorAll('main button, main .butto
   .map(([el, r]) => (el.name || el.textContent.trim()) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
 """
 
+# Summary figures that reach into their tile's padding (or past its edge).
+CRAMPED_TILES = """() => [...document.querySelectorAll('.tile-value')].filter(el => {
+  const tile = el.closest('.tile').getBoundingClientRect();
+  const text = document.createRange(); text.selectNodeContents(el);
+  const box = text.getBoundingClientRect();
+  return box.right > tile.right - 12 || box.left < tile.left + 12;
+}).map(el => el.textContent.trim());
+"""
+
 
 def test_invoice_and_billing_tab_fit_a_phone(page: Page, tenant, console_errors):
     practice = tenant.practice
@@ -73,6 +82,7 @@ def test_invoice_and_billing_tab_fit_a_phone(page: Page, tenant, console_errors)
         email="anastasia.konstantinopoulou-vanderberg@example-clinic-mail.com",
     )
     invoice = issued_invoice(practice, ana, tenant.owner, "1250.00", "980.50", "75.00")
+    issued_invoice(practice, ana, tenant.owner, "96000.00")  # a balance of $97,805.50 for the tiles
     pay(practice, ana, tenant.owner, "500.00")
     make_item(practice, ana, price="120.00", description="Individual therapy, extended session")
     make_item(practice, ana, price="45.50", description="Report writing")
@@ -90,6 +100,7 @@ def test_invoice_and_billing_tab_fit_a_phone(page: Page, tenant, console_errors)
             page.screenshot(path=str(ARTIFACTS / f"{name}-{size['width']}.png"), full_page=True)
             assert page.evaluate(OVERFLOW) == [], f"{name} at {size['width']} px scrolls sideways"
             assert page.evaluate(SMALL_TARGETS) == [], f"{name} at {size['width']} px"
+            assert page.evaluate(CRAMPED_TILES) == [], f"{name} at {size['width']} px"
 
     # At 375 px the invoice's total is on screen, not past the right edge
     page.set_viewport_size(PHONE)
@@ -100,4 +111,9 @@ def test_invoice_and_billing_tab_fit_a_phone(page: Page, tenant, console_errors)
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     balance = page.get_by_test_id("invoice-balance").bounding_box()
     assert balance is not None and balance["x"] + balance["width"] <= PHONE["width"]
+    # A long email in the client's header is one line cut short, whole in its title
+    page.goto(f"/p/{practice.slug}/clients/{ana.pk}/billing/")
+    email = page.get_by_test_id("header-email")
+    expect(email).to_have_attribute("title", ana.email)
+    assert email.evaluate("el => el.scrollWidth > el.clientWidth && el.getClientRects().length === 1")
     assert console_errors == []

@@ -43,6 +43,16 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(p
     # And Print opens the browser's print dialog
     page.get_by_role("button", name="Print").click()
     assert page.evaluate("window.__printed") == 1
+
+    # On paper: the invoice with the practice's letterhead, without the app around it
+    page.emulate_media(media="print")
+    expect(page.get_by_test_id("invoice-issuer")).to_be_visible()
+    expect(page.get_by_test_id("invoice-total")).to_be_visible()
+    for hidden in (page.get_by_role("navigation", name="Main"), page.get_by_role("button", name="Print")):
+        expect(hidden).to_be_hidden()
+    expect(page.get_by_role("complementary", name="Actions")).to_be_hidden()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "invoice-print.png"), full_page=True)
     assert console_errors == []
 
 
@@ -92,6 +102,7 @@ def test_invoice_and_billing_tab_fit_a_phone(page: Page, tenant, console_errors)
         ("invoice", f"/p/{practice.slug}/billing/invoices/{invoice.pk}/"),
         ("client-billing", f"/p/{practice.slug}/clients/{ana.pk}/billing/"),
         ("payment", f"/p/{practice.slug}/billing/payments/new/?invoice={invoice.pk}"),
+        ("invoice-new", f"/p/{practice.slug}/billing/invoices/new/?client={ana.pk}"),
     ):
         for size in (WIDE, PHONE):
             page.set_viewport_size(size)

@@ -215,7 +215,9 @@ def test_future_occurrences_of_a_series_are_not_billed(tenant, practice, client_
         clinician=tenant.clinician,
         clients=[client_a],
         services=[therapy],
-        start=past_start(practice, days=14),
+        # 15 days back: the occurrences fall 15, 8 and 1 days ago and 6 days ahead, so the
+        # split is 3 and 1 at any time of day (from 14 days back, today's depended on the hour).
+        start=past_start(practice, days=15),
         duration_minutes=50,
         recurrence=Recurrence(freq="weekly", count=4),
     )

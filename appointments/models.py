@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -158,6 +159,17 @@ class Appointment(models.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status in (self.Status.CANCELLED, self.Status.LATE_CANCELLED)
+
+    def has_started(self, now: datetime | None = None) -> bool:
+        """A session is held (completed, no-show) only once it has started: the services
+        refuse both moves before then."""
+        return self.start <= (now or timezone.now())
+
+    def cancel_is_late_by_default(self, now: datetime | None = None) -> bool:
+        """Whether a plain "Cancel" counts as late: a scheduled session inside the
+        practice's late-cancel window (or already started)."""
+        window = timedelta(hours=self.practice.late_cancel_window_hours)
+        return self.status == self.Status.SCHEDULED and (now or timezone.now()) > self.start - window
 
     def complete_refusal(self) -> str | None:
         ok = self.status in (self.Status.SCHEDULED, self.Status.COMPLETED)

@@ -421,8 +421,7 @@ def appointment_cancel(*, appointment: Appointment, actor: User, late: bool | No
         # Refused if anything is invoiced; uninvoiced items go and package sessions return.
         hooks.billing_items_release(appointment=locked, actor=actor)
         if late is None:
-            window = timedelta(hours=locked.practice.late_cancel_window_hours)
-            late = locked.status == Appointment.Status.SCHEDULED and timezone.now() > locked.start - window
+            late = locked.cancel_is_late_by_default()
         locked.mark_cancelled(late=late)
         locked.save(update_fields=["status"])
         audit_write(practice=locked.practice, actor=actor, action=f"appointment.{locked.status}", obj=locked)

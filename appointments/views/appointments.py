@@ -23,7 +23,7 @@ from practice.access import (
     require_role,
 )
 from practice.forms import apply_service_errors
-from practice.models import Practice
+from practice.models import FeePolicy, Practice
 from practice.money import practice_money
 from practice.types import PracticeRequest
 
@@ -43,9 +43,16 @@ INVOICING_LATER = (
 )
 CANCELLED = "Appointment cancelled. It was outside the late-cancel window, so no fee applies."
 CANCELLED_HELD = "Appointment cancelled."
+CANCELLED_WITHOUT_FEE = "Appointment cancelled without a fee."
 LATE_CANCELLED = "Late cancellation recorded. It was within the {hours}-hour late-cancel window."
 LATE_CANCELLED_NO_FEE = " The practice charges no late-cancellation fee."
 LATE_CANCEL_FEE = " A late-cancellation fee of {amount} was added for {clients}."
+# Why an action is missing from the appointment page: one short sentence each.
+WHY_NOT_STARTED = "Mark completed and No-show appear once the session has started."
+WHY_NO_ITEMS_YET = "Billing items are created once the session has been held."
+WHY_NO_CANCEL_INVOICED = "It cannot be cancelled: its items are invoiced. A credit invoice undoes a billed session."
+WHY_CANCELLED = "A cancelled appointment cannot be changed."
+LATE_BY_DEFAULT = "Inside the {hours}-hour late-cancel window a cancellation counts as late unless you say so."
 BILLING_STATE_LABELS = {
     "no_items": "No items",
     "uninvoiced": "Uninvoiced",
@@ -221,7 +228,7 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         .order_by("client__last_name", "client__first_name", "service__name")
     )
     attendees = list(appointment.clients.order_by("last_name", "first_name"))
-    return {
+    context: dict[str, Any] = {
         "appointment": appointment,
         "local_start": appointment.start.astimezone(tz),
         "local_end": appointment.end.astimezone(tz),
@@ -229,15 +236,59 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         "appointment_services": list(appointment.services.order_by("name")),
         "details": details,
         "can_schedule": membership.role in SCHEDULING_ROLES,
-        "can_complete": appointment.can_complete(),
-        "can_no_show": appointment.can_mark_no_show(),
-        "can_cancel": appointment.can_cancel(),
-        # Only a session that has not been held can be cancelled late.
-        "can_late_cancel": appointment.can_late_cancel(),
         "late_cancel_window_hours": practice.late_cancel_window_hours,
         "invoicing_note": INVOICING_LATER,
         "can_edit_billing": can_edit_billing_details(membership, clinician_id=appointment.clinician_id),
         **hooks.appointment_page_billing(request, appointment, attendees),
+    }
+    context.update(offered_actions(practice, appointment, context.get("items") or []))
+    return context
+
+
+def late_cancel_fee_label(practice: Practice) -> str:
+    """What a late cancellation costs, as the button says it."""
+    if practice.late_cancel_policy == FeePolicy.FLAT and practice.late_cancel_fee > 0:
+        return f"fee {practice_money(practice, practice.late_cancel_fee)}"
+    if practice.late_cancel_policy == FeePolicy.FULL:
+        return "fee: the session's price"
+    return "no fee"
+
+
+def offered_actions(practice: Practice, appointment: Appointment, items: list[Any]) -> dict[str, Any]:
+    """Which status actions the page offers and, for those it leaves out, why: only what
+    the model and the services would accept, so no button leads to a refusal."""
+    started = appointment.has_started()
+    invoiced = any(getattr(i, "invoice_id", None) for i in items)
+    why: list[str] = []
+    can_complete = appointment.can_complete() and started
+    can_no_show = appointment.can_mark_no_show() and started
+    if appointment.is_cancelled:
+        why.append(WHY_CANCELLED)
+    elif appointment.status == Appointment.Status.SCHEDULED and not started:
+        why.append(WHY_NOT_STARTED)
+    can_cancel = appointment.can_cancel() and not invoiced
+    if appointment.can_cancel() and invoiced:
+        why.append(WHY_NO_CANCEL_INVOICED)
+    # A plain cancellation and a session not yet held bill nothing, so Generate items
+    # could only ever create nothing there.
+    can_generate = not (
+        appointment.status == Appointment.Status.CANCELLED
+        or (appointment.status == Appointment.Status.SCHEDULED and not started)
+    )
+    if appointment.status == Appointment.Status.SCHEDULED and not started:
+        why.append(WHY_NO_ITEMS_YET)
+    late_by_default = can_cancel and appointment.cancel_is_late_by_default()
+    return {
+        "can_complete": can_complete,
+        "can_no_show": can_no_show,
+        "can_cancel": can_cancel,
+        # Only a session that has not been held can be cancelled late.
+        "can_late_cancel": can_cancel and appointment.can_late_cancel(),
+        "late_by_default": late_by_default,
+        "late_by_default_note": LATE_BY_DEFAULT.format(hours=practice.late_cancel_window_hours),
+        "late_cancel_fee_label": late_cancel_fee_label(practice),
+        "can_generate": can_generate,
+        "why_missing": why,
     }
 
 
@@ -289,9 +340,11 @@ def appointment_no_show(request: PracticeRequest, appointment_id: int) -> HttpRe
     )
 
 
-def _cancel_message(practice: Practice, held: bool, outcome: services.Cancellation) -> str:
+def _cancel_message(practice: Practice, held: bool, outcome: services.Cancellation, *, chose_no_fee: bool) -> str:
     if not outcome.late:
-        return CANCELLED_HELD if held else CANCELLED
+        if held:
+            return CANCELLED_HELD
+        return CANCELLED_WITHOUT_FEE if chose_no_fee else CANCELLED
     message = LATE_CANCELLED.format(hours=practice.late_cancel_window_hours)
     if not outcome.fees:
         return message + LATE_CANCELLED_NO_FEE
@@ -308,14 +361,16 @@ def appointment_cancel(request: PracticeRequest, appointment_id: int) -> HttpRes
     posts late=1, staff recording a late cancellation of a scheduled appointment."""
     practice = request.practice
     appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
-    late = True if request.POST.get("late") == "1" else None
+    # late=1 and late=0 are the explicit "Late cancel" and "Cancel without fee"; none
+    # lets the practice's window decide.
+    late = {"1": True, "0": False}.get(request.POST.get("late", ""))
     held = appointment.status != Appointment.Status.SCHEDULED
     try:
         outcome = services.appointment_cancel(appointment=appointment, actor=request.user, late=late)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _cancel_message(practice, held, outcome))
+        messages.success(request, _cancel_message(practice, held, outcome, chose_no_fee=late is False))
     return redirect(appointment.get_absolute_url())
 
 

@@ -52,10 +52,13 @@ def test_cancel_inside_the_window_counts_as_late_and_says_so_with_the_fee(tenant
     # Given a session in 3 hours and a 24-hour late-cancel window with a $40 fee
     appointment = make_appointment(tenant.practice, tenant.owner, tenant.clinician, [ada], [service], in_hours(3))
     page = signed_in(tenant.owner).get(appointment.get_absolute_url()).content.decode()
-    (plain, _late) = cancel_forms(page)
-    assert 'name="late"' not in plain  # "Cancel" leaves it to the window
+    # Inside the window the page offers both choices, names the fee and says which is the default
+    (no_fee, late) = cancel_forms(page)
+    assert 'name="late" value="0"' in no_fee and "Cancel without fee" in no_fee
+    assert 'name="late" value="1"' in late and "Late cancel (fee $40.00)" in late
+    assert "Late cancel applies by default." in page
 
-    # When the owner presses "Cancel"
+    # When the owner cancels leaving it to the window (no ``late`` posted)
     response = signed_in(tenant.owner).post(
         url(tenant.practice, "appointments:cancel", appointment_id=appointment.pk), follow=True
     )

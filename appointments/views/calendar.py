@@ -36,6 +36,8 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
     else:
         wanted = request.GET.get("clinician", "")
         clinician = next((u for u in clinicians if str(u.pk) == wanted), None)
+    # Whose calendar the title names: the one chosen, or the practice's only one.
+    owner = clinician or (clinicians[0] if len(clinicians) == 1 else None)
     grid = cal.calendar_build(practice, view=view, anchor=anchor, clinician=clinician)
     clinician_param = clinician.pk if clinician and membership.role != Role.CLINICIAN else ""
 
@@ -48,6 +50,7 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
         "view": view,
         "clinicians": clinicians,
         "clinician": clinician,
+        "calendar_owner": owner,
         "can_schedule": membership.role in SCHEDULING_ROLES,
         "show_clinician": clinician is None,
         "links": {

@@ -374,3 +374,18 @@ def test_billing_detail_edit_flows_to_the_uninvoiced_item(tenant, service, ada):
     assert "Billing details saved." in response.content.decode()
     assert 'data-testid="uninvoiced-amount">$180.00<' in response.content.decode()
     assert BillingItem.objects.get().amount == Decimal("180.000")
+
+
+def test_the_calendar_of_a_practice_with_one_member_names_them():
+    # Given the demo's Kowhai practice, whose only member is its owner
+    from django.core.management import call_command
+
+    from practice.models import User
+
+    call_command("demo_data")
+    owner = User.objects.get(email="owner@kowhai.example")
+
+    html = signed_in(owner).get("/p/kowhai/calendar/").content.decode()
+
+    owner_line = html.split('data-testid="calendar-owner">')[1].split("<")[0]
+    assert owner_line == "Mere Ngata's calendar"

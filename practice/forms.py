@@ -41,18 +41,43 @@ class TokenForm(forms.Form):
     )
 
 
+DAY_HOURS_ORDER = "The calendar day must end after it starts."
+
+
 class PracticeSettingsForm(forms.ModelForm):
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES)
 
     class Meta:
         model = Practice
-        fields = ["name", "timezone", "address", "phone", "email", "session_idle_minutes"]
+        fields = [
+            "name",
+            "timezone",
+            "address",
+            "phone",
+            "email",
+            "session_idle_minutes",
+            "day_start_hour",
+            "day_end_hour",
+        ]
         labels = {"session_idle_minutes": "Sign out idle staff after (minutes)"}
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         single_line_fields(self, ("name", "phone"))
+        # Left out of a post (an older form), the calendar hours stay as they are.
+        for name in ("day_start_hour", "day_end_hour"):
+            self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("day_start_hour", "day_end_hour"):
+            if data.get(name) is None and name not in self.errors:
+                data[name] = getattr(self.instance, name)
+        start, end = data.get("day_start_hour"), data.get("day_end_hour")
+        if start is not None and end is not None and start >= end:
+            self.add_error("day_end_hour", DAY_HOURS_ORDER)
+        return data
 
 
 class InviteForm(forms.Form):

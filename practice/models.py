@@ -138,6 +138,16 @@ class Practice(models.Model):
     late_cancel_policy = models.CharField(max_length=8, choices=FeePolicy.choices, default=FeePolicy.NONE)
     late_cancel_fee = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
     late_cancel_window_hours = models.PositiveSmallIntegerField(default=24)
+    # The calendar's working hours: the rows its day and week grids show (a session outside
+    # them widens the grid rather than being hidden).
+    day_start_hour = models.PositiveSmallIntegerField(
+        default=8, validators=[MaxValueValidator(23)], verbose_name="Calendar day starts at (hour)"
+    )
+    day_end_hour = models.PositiveSmallIntegerField(
+        default=18,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+        verbose_name="Calendar day ends at (hour)",
+    )
     fee_tax_free = models.BooleanField(
         default=False,
         help_text="No-show and late-cancellation fees carry no tax (where the law treats them as "
@@ -180,6 +190,10 @@ class Practice(models.Model):
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="practice_currency_iso"),
             models.CheckConstraint(
                 condition=models.Q(no_show_fee__gte=0, late_cancel_fee__gte=0), name="practice_fees_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(day_start_hour__lt=models.F("day_end_hour"), day_end_hour__lte=24),
+                name="practice_day_hours_order",
             ),
         ]
 

@@ -38,6 +38,8 @@ PRACTICE_SETTINGS_FIELDS = (
     "phone",
     "email",
     "session_idle_minutes",
+    "day_start_hour",
+    "day_end_hour",
 )
 
 

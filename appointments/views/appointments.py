@@ -7,7 +7,7 @@ as a missing one."""
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from django.contrib import messages
@@ -135,6 +135,14 @@ def _recurrence(data: dict[str, Any]) -> services.Recurrence | None:
     )
 
 
+def _slot_time(value: str) -> time | None:
+    """The time of the calendar slot the booking started from ("14:30"), if readable."""
+    try:
+        return datetime.strptime(value, "%H:%M").time()
+    except ValueError:
+        return None
+
+
 @require_role(*SCHEDULING_ROLES)
 def appointment_new(request: PracticeRequest) -> HttpResponse:
     practice = request.practice
@@ -144,7 +152,7 @@ def appointment_new(request: PracticeRequest) -> HttpResponse:
         request.user,
         membership.role,
         cal.parse_anchor(request.GET.get("date"), practice.local_today()),
-        None,
+        _slot_time(request.GET.get("time", "")),
     )
     form = AppointmentForm(
         request.POST or None, initial=initial, practice=practice, viewer=request.user, role=membership.role
@@ -175,7 +183,8 @@ def appointment_new(request: PracticeRequest) -> HttpResponse:
         else:
             count = len(created)
             messages.success(request, "Appointment booked." if count == 1 else f"{count} appointments booked.")
-            return redirect(calendar_url(practice.slug, date=data["date"].isoformat()))
+            # The calendar highlights the new appointment (the first of a series).
+            return redirect(calendar_url(practice.slug, date=data["date"].isoformat(), booked=created[0].pk))
     return _appointment_form_page(request, form, None, status=400 if form.errors else 200)
 
 

@@ -38,13 +38,16 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
         clinician = next((u for u in clinicians if str(u.pk) == wanted), None)
     # Whose calendar the title names: the one chosen, or the practice's only one.
     owner = clinician or (clinicians[0] if len(clinicians) == 1 else None)
-    grid = cal.calendar_build(practice, view=view, anchor=anchor, clinician=clinician)
+    colours = {u.pk: i for i, u in enumerate(clinicians)}
+    grid = cal.calendar_build(practice, view=view, anchor=anchor, clinician=clinician, colours=colours)
     clinician_param = clinician.pk if clinician and membership.role != Role.CLINICIAN else ""
 
     def link(**changes: Any) -> str:
         params = {"view": view, "date": anchor.isoformat(), "clinician": clinician_param, **changes}
         return calendar_url(practice.slug, **params)
 
+    for d in grid.days:
+        d.url = link(view="day", date=d.day.isoformat())
     context = {
         "grid": grid,
         "view": view,
@@ -59,7 +62,11 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
             "today": link(date=practice.local_today().isoformat()),
             "week": link(view="week"),
             "day": link(view="day"),
+            "month": link(view="month"),
         },
+        "legend": [(u, colours[u.pk] % cal.COLOURS) for u in clinicians],
+        "new_url": reverse("appointments:new", kwargs={"practice_slug": practice.slug}),
+        "highlight": request.GET.get("booked", ""),
         "calendar_url": calendar_url(practice.slug),
     }
     template = "appointments/calendar.html"

@@ -1,0 +1,33 @@
+"""Times of day in the practice's clock convention (12- or 24-hour), taken from its locale's
+CLDR data through Babel, so a page never hard-codes "H:i"."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_time
+
+from practice.models import Practice
+
+
+@lru_cache(maxsize=64)
+def uses_24_hour(locale: str) -> bool:
+    try:
+        pattern = Locale.parse(locale).time_formats["short"].pattern
+    except (UnknownLocaleError, ValueError):
+        return True
+    return "H" in pattern or "k" in pattern
+
+
+def clock_pattern(practice: Practice) -> str:
+    """The short time pattern: 'HH:mm' or 'h:mm a'."""
+    return "HH:mm" if uses_24_hour(practice.locale) else "h:mm a"
+
+
+def practice_clock(practice: Practice, moment: time | datetime | None) -> str:
+    if moment is None:
+        return ""
+    value = moment.time() if isinstance(moment, datetime) else moment
+    return format_time(value, clock_pattern(practice), locale="en")

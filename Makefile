@@ -44,6 +44,10 @@ vendor:
 	npm install --no-audit --no-fund
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/htmx.min.js
 	cp node_modules/htmx.org/LICENSE static/vendor/htmx/LICENSE
+	mkdir -p static/vendor/tom-select
+	cp node_modules/tom-select/dist/js/tom-select.complete.min.js* static/vendor/tom-select/
+	cp node_modules/tom-select/dist/css/tom-select.default.min.css* static/vendor/tom-select/
+	cp node_modules/tom-select/LICENSE static/vendor/tom-select/LICENSE
 
 clean:
 	rm -rf .run/staticfiles .run/test-artifacts .pytest_cache .mypy_cache

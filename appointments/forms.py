@@ -121,11 +121,12 @@ class AppointmentForm(forms.Form):
     clinician = ClinicianChoiceField(queryset=User.objects.none(), empty_label=None)
     clients = ClientsField(
         queryset=Client.objects.none(),
-        help_text="Choose several for a group session.",
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="Type a name; choose several for a group session.",
+        widget=forms.SelectMultiple(attrs={"size": 6, "data-typeahead": "clients"}),
     )
     services = forms.ModelMultipleChoiceField(
-        queryset=Service.objects.none(), widget=forms.SelectMultiple(attrs={"size": 4})
+        queryset=Service.objects.none(),
+        widget=forms.SelectMultiple(attrs={"size": 4, "data-typeahead": "services"}),
     )
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     start_time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
@@ -285,8 +286,9 @@ def new_appointment_initial(
     initial: dict[str, Any] = {"date": day or practice.local_today(), "location": Appointment.Location.IN_PERSON}
     if at is not None:
         initial["start_time"] = at
-    if role == Role.CLINICIAN:
-        initial["clinician"] = viewer.pk
+    # The signed-in clinician books for themselves unless they choose a colleague (an
+    # owner or admin who sees no one is not offered themselves and gets the first choice).
+    initial["clinician"] = viewer.pk
     return initial
 
 

@@ -306,9 +306,26 @@ def appointment_detail(request: PracticeRequest, appointment_id: int) -> HttpRes
     practice = request.practice
     appointment = selectors.appointment_get_for_practice(practice, request.membership, appointment_id)
     context = _detail_context(request, appointment)
-    if request.htmx and request.htmx.target == "flyout":
+    if _in_panel(request):
         return render_local(request, "appointments/_flyout.html", context)
     return render_local(request, "appointments/detail.html", context)
+
+
+def _in_panel(request: PracticeRequest) -> bool:
+    return bool(request.htmx and request.htmx.target == "flyout")
+
+
+def _outcome(request: PracticeRequest, appointment: Appointment, *, ok: bool, text: str) -> HttpResponse:
+    """After an action: from the calendar's side panel, the panel again with the outcome in
+    it (and the calendar told to refresh); from the appointment page, back to it."""
+    if not _in_panel(request):
+        (messages.success if ok else messages.error)(request, text)
+        return redirect(appointment.get_absolute_url())
+    appointment.refresh_from_db()
+    context = {**_detail_context(request, appointment), "panel_message": text, "panel_ok": ok}
+    response = render_local(request, "appointments/_flyout.html", context)
+    response["HX-Trigger"] = "calendar-changed"
+    return response
 
 
 def _action(request: PracticeRequest, appointment_id: int, run: Any, done: str) -> HttpResponse:
@@ -317,10 +334,8 @@ def _action(request: PracticeRequest, appointment_id: int, run: Any, done: str) 
     try:
         result = run(appointment)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, done.format(n=len(result) if isinstance(result, list) else 0))
-    return redirect(appointment.get_absolute_url())
+        return _outcome(request, appointment, ok=False, text=" ".join(exc.messages))
+    return _outcome(request, appointment, ok=True, text=done.format(n=len(result) if isinstance(result, list) else 0))
 
 
 def _items_message(verb: str) -> str:
@@ -377,10 +392,9 @@ def appointment_cancel(request: PracticeRequest, appointment_id: int) -> HttpRes
     try:
         outcome = services.appointment_cancel(appointment=appointment, actor=request.user, late=late)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _cancel_message(practice, held, outcome, chose_no_fee=late is False))
-    return redirect(appointment.get_absolute_url())
+        return _outcome(request, appointment, ok=False, text=" ".join(exc.messages))
+    text = _cancel_message(practice, held, outcome, chose_no_fee=late is False)
+    return _outcome(request, appointment, ok=True, text=text)
 
 
 @require_POST

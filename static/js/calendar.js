@@ -101,7 +101,19 @@
     show("copay_amount", copay && kind.value === "fixed");
     show("copay_percent", copay && kind.value === "percent");
   }
+  // Booking: the client and service lists become type-ahead pickers (Tom Select, vendored).
+  // Without the script they stay plain multi-selects, which work as well.
+  function typeahead(select) {
+    if (typeof window.TomSelect !== "function" || select.tomselect) return;
+    new window.TomSelect(select, {
+      plugins: ["remove_button"],
+      maxOptions: 200,
+      hideSelected: true,
+      closeAfterSelect: select.dataset.typeahead !== "clients",
+    });
+  }
   function init(root) {
+    root.querySelectorAll("select[data-typeahead]").forEach(typeahead);
     root.querySelectorAll("[data-recurrence]").forEach(syncRecurrence);
     root.querySelectorAll("[data-copay-form]").forEach(syncCopay);
     place(root);

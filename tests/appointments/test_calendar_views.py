@@ -49,7 +49,7 @@ def test_week_view_shows_local_times_in_the_practice_timezone(tenant, service, a
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert times_on_page(html) == ["09:00–09:50"]
+    assert times_on_page(html) == ["9:00 AM–9:50 AM"]
     assert "9 Mar – 15 Mar 2026" in html  # the week runs Monday to Sunday
     assert "Ada Lovelace" in html and "Individual therapy" in html
     assert "Times are in America/New_York." in html
@@ -62,7 +62,7 @@ def test_an_evening_appointment_sits_on_its_local_day(tenant, service, ada):
     html = signed_in(tenant.owner).get(url(tenant.practice, "appointments:calendar") + "?date=2026-03-11").content
 
     sunday = html.decode().split('data-date="2026-03-15"')[1]
-    assert "21:30–22:20" in sunday
+    assert "9:30 PM–10:20 PM" in sunday
 
 
 def test_day_view_shows_only_that_day(tenant, service, ada):
@@ -77,7 +77,7 @@ def test_day_view_shows_only_that_day(tenant, service, ada):
         .content.decode()
     )
 
-    assert times_on_page(html) == ["11:00–11:50"]
+    assert times_on_page(html) == ["11:00 AM–11:50 AM"]
     assert "Thursday 12 March 2026" in html
 
 
@@ -94,7 +94,7 @@ def test_navigation_links_swap_the_grid_with_htmx(tenant, service, ada):
     assert 'hx-push-url="true"' in page
     assert "date=2026-03-18" in next_link
     assert "<html" not in partial and 'id="calendar"' in partial
-    assert times_on_page(partial) == ["10:00–10:50"]
+    assert times_on_page(partial) == ["10:00 AM–10:50 AM"]
 
 
 def test_owner_filters_by_clinician(tenant, service, ada, ben):
@@ -106,8 +106,8 @@ def test_owner_filters_by_clinician(tenant, service, ada, ben):
     everyone = client.get(base).content.decode()
     only_daniel = client.get(f"{base}&clinician={tenant.clinician2.pk}").content.decode()
 
-    assert times_on_page(everyone) == ["09:00–09:50", "14:00–14:50"]
-    assert times_on_page(only_daniel) == ["14:00–14:50"]
+    assert times_on_page(everyone) == ["9:00 AM–9:50 AM", "2:00 PM–2:50 PM"]
+    assert times_on_page(only_daniel) == ["2:00 PM–2:50 PM"]
     assert "Ada Lovelace" not in only_daniel
 
 
@@ -120,7 +120,7 @@ def test_a_clinician_sees_only_their_own_calendar(tenant, service, ada, ben):
         url(tenant.practice, "appointments:calendar") + f"?date=2026-03-11&clinician={tenant.clinician2.pk}"
     ).content.decode()
 
-    assert times_on_page(html) == ["09:00–09:50"]
+    assert times_on_page(html) == ["9:00 AM–9:50 AM"]
     assert "Ben Okafor" not in html
     assert "Clara Test's calendar" in html
     # Another clinician's appointment is a 404, the same as one that does not exist.
@@ -176,7 +176,7 @@ def test_clinician_books_an_appointment_with_the_services_duration(tenant, servi
 
     html = response.content.decode()
     assert "Appointment booked." in html
-    assert times_on_page(html) == ["09:00–09:50"]
+    assert times_on_page(html) == ["9:00 AM–9:50 AM"]
     appointment = Appointment.objects.get()
     assert appointment.start == at(WEDNESDAY, 9)
     assert appointment.duration_minutes == 50
@@ -237,7 +237,7 @@ def test_overlap_warns_and_needs_a_second_click(tenant, service, ada, ben):
     html = first.content.decode()
     assert first.status_code == 409
     assert 'data-testid="overlap-warning"' in html
-    assert "Clara Test is already booked at this time" in html and "09:30–10:20" in html
+    assert "Clara Test is already booked at this time" in html and "9:30 AM–10:20 AM" in html
     assert Appointment.objects.count() == 1
     token = re.search(r'name="confirm_overlap" value="([^"]+)"', html).group(1)
 

@@ -11,7 +11,10 @@
     var panel = flyout();
     if (!panel || !panel.innerHTML) return;
     panel.innerHTML = "";
-    if (opener && document.body.contains(opener)) opener.focus();
+    // The calendar may have been redrawn behind the panel: find the entry again by its link.
+    var back = opener && (document.body.contains(opener) ? opener
+      : document.querySelector('.appt[href="' + opener.getAttribute("href") + '"]'));
+    if (back) back.focus();
     opener = null;
   }
   document.addEventListener("click", function (event) {

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import pick, sign_in
 from tests.factories import ClientFactory, ServiceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,8 +31,9 @@ def test_clinician_books_completes_and_sees_the_uninvoiced_amount(page: Page, co
 
     # When they book a session for yesterday at 10:00 (practice time)
     page.get_by_role("link", name="New appointment").click()
-    page.get_by_label("Clients").select_option(label="Ada Lovelace")
-    page.get_by_label("Services").select_option(label=str(service))
+    # The client and service lists are type-ahead pickers
+    pick(page, "Clients", "Ada", "Ada Lovelace")
+    pick(page, "Services", "Individual", service.name)
     page.get_by_label("Date").fill(yesterday.isoformat())
     page.get_by_label("Start time").fill("10:00")
     page.get_by_role("button", name="Save appointment").click()
@@ -40,7 +41,7 @@ def test_clinician_books_completes_and_sees_the_uninvoiced_amount(page: Page, co
     # Then it is on the calendar at 10:00 for the service's 50 minutes
     expect(page.get_by_text("Appointment booked.")).to_be_visible()
     entry = page.get_by_test_id("appointment").filter(has_text="Ada Lovelace")
-    expect(entry.get_by_test_id("appointment-time")).to_have_text("10:00–10:50")  # noqa: RUF001
+    expect(entry.get_by_test_id("appointment-time")).to_have_text("10:00 AM–10:50 AM")  # noqa: RUF001
 
     # When they open it (the flyout, loaded by htmx) and mark it completed
     entry.click()

@@ -119,3 +119,15 @@ def ben_of_clara(tenant):
     client = ClientFactory(practice=tenant.practice, first_name="Ben", last_name="Okafor")
     client.clinicians.add(tenant.clinician2)
     return client
+
+
+def test_today_has_a_now_line_at_the_current_time(tenant):
+    # Given a practice whose calendar day is the whole day, so now is always on the grid
+    Practice.objects.filter(pk=tenant.practice.pk).update(day_start_hour=0, day_end_hour=24)
+    now = tenant.practice.local_now()
+
+    html = signed_in(tenant.owner).get(url(tenant.practice, "appointments:calendar")).content.decode()
+
+    tops = re.findall(r'class="tgrid-now" data-top="([^"]+)"', html)
+    assert len(tops) == 1
+    assert abs(float(tops[0]) - (now.hour * 60 + now.minute) * 100 / 1440) < 0.2

@@ -51,7 +51,7 @@ def test_a_weekly_series_warns_about_a_clash_on_its_third_week(tenant, service, 
     html = first.content.decode()
     assert first.status_code == 409
     assert 'data-testid="overlap-warning"' in html
-    assert "Wed 25 Mar 09:30" in html
+    assert "Wed 25 Mar 9:30 AM" in html
     assert Appointment.objects.count() == 1
 
     # And the second click books all four
@@ -91,7 +91,7 @@ def test_this_and_following_warns_about_a_clash_of_a_later_occurrence(tenant, se
 
     # Then the third week's clash is shown and nothing moves
     assert response.status_code == 409
-    assert "Wed 25 Mar 14:00" in response.content.decode()
+    assert "Wed 25 Mar 2:00 PM" in response.content.decode()
     assert [a.start for a in Appointment.objects.filter(series__isnull=False)] == [a.start for a in series]
 
 

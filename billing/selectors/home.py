@@ -210,7 +210,12 @@ def uninvoiced_list(
     if date_to:
         items = items.filter(date__lte=date_to)
     for term in q.split():
-        items = items.filter(Q(client__first_name__icontains=term) | Q(client__last_name__icontains=term))
+        # The row shows the preferred name, so the search finds it too.
+        items = items.filter(
+            Q(client__first_name__icontains=term)
+            | Q(client__last_name__icontains=term)
+            | Q(client__preferred_name__icontains=term)
+        )
     return (
         items.values("client_id", "client__first_name", "client__last_name", "client__preferred_name")
         .annotate(item_count=Count("id"), total=Sum("amount"), oldest=Min("date"), newest=Max("date"))

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .views import appointments, home, invoices, packages, payments, refunds, settings
+from .views import appointments, home, invoices, packages, payments, refunds, search, settings
 
 app_name = "billing"
 
@@ -17,6 +17,7 @@ billing_patterns = [
     path("invoices/<int:invoice_id>/void/", invoices.invoice_void, name="invoice_void"),
     path("invoices/<int:invoice_id>/apply-credit/", invoices.invoice_apply_credit, name="invoice_apply_credit"),
     path("invoices/<int:invoice_id>/mark-paid/", invoices.invoice_mark_paid, name="invoice_mark_paid"),
+    path("search/", search.search, name="search"),
     path("payments/new/", payments.payment_new, name="payment_new"),
     path("payments/new/client/", payments.payment_client_pick, name="payment_client_pick"),
     path("clients/search/", payments.client_search, name="client_search"),

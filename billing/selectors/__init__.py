@@ -8,6 +8,7 @@ page or subject, every public name re-exported here so callers write
 - home: the Billing page's tabs
 - packages: Settings > Packages and a client's packages
 - ledger: a client's account history and the Credits tab's trails
+- search: the header's search over clients and invoices
 """
 
 from .clients import (
@@ -67,6 +68,7 @@ from .packages import (
     packages_for_practice,
     purchase_get_for_practice,
 )
+from .search import SEARCH_LIMIT, SearchResults, global_search
 from .uninvoiced import (
     BulkPreviewRow,
     appointment_uninvoiced_by_client,
@@ -83,6 +85,7 @@ __all__ = [
     "HISTORY_PAGE_SIZE",
     "INVOICE_STATUSES",
     "PAYMENT_STATUSES",
+    "SEARCH_LIMIT",
     "AccountHistory",
     "BillingTotals",
     "BulkPreviewRow",
@@ -93,6 +96,7 @@ __all__ = [
     "HistoryRow",
     "PackageLine",
     "PackageSummary",
+    "SearchResults",
     "appointment_get_for_practice",
     "appointment_uninvoiced_by_client",
     "billing_detail_invoiced",
@@ -114,6 +118,7 @@ __all__ = [
     "credit_trails",
     "credits_page_rows",
     "currency_in_use",
+    "global_search",
     "invoice_get_for_practice",
     "invoice_has_billing_items",
     "invoice_list",

@@ -9,11 +9,14 @@ class BillingConfig(AppConfig):
         from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
 
-        from . import providers
+        from . import providers, selectors
         from .services import items
 
         practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
         clients_hooks.register_record_header(providers.client_header_money)
+        clients_hooks.register_record_actions(providers.client_record_book, order=10)
+        clients_hooks.register_record_actions(providers.client_record_actions, order=20)
+        clients_hooks.register_list_columns(selectors.clients_with_money, providers.CLIENT_LIST_COLUMNS)
         clients_hooks.register_record_tab("overview", providers.client_overview_context)
         clients_hooks.register_record_tab("billing", providers.client_billing_tab_context)
         appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from appointments.models import Appointment, Service
+from clients.hooks import ListColumn, RecordAction
 from clients.models import Client
 from practice.access import BILLING_ROLES
 from practice.models import Membership, Practice, Role
@@ -59,11 +60,39 @@ def client_header_money(request: PracticeRequest, client: Client) -> dict[str, A
     practice = request.practice
 
     def read() -> dict[str, str]:
-        account = selectors.client_account(practice, client)
-        zero = Decimal("0")
-        return header_money(practice, account.balance if account else zero, account.credit_balance if account else zero)
+        return header_money(practice, *selectors.client_header_figures(practice, client))
 
     return {"header_money": SimpleLazyObject(read)}
+
+
+# The clients list's money columns (clients.hooks): keys are selectors.clients_with_money's.
+CLIENT_LIST_COLUMNS = [
+    ListColumn(key="account_balance", label="Balance", sortable=True),
+    ListColumn(key="account_credit", label="Credit"),
+    ListColumn(key="overdue_amount", label="Overdue", sortable=True, flag=True),
+]
+STATEMENT_NOT_YET = "Available once documents exist."
+
+
+def client_record_book(request: PracticeRequest, client: Client) -> list[RecordAction]:
+    """Book, first on the record's header, for everyone who may open the record. It is the
+    appointments app's action; it is registered here only until that app registers its own
+    (clients.hooks.register_record_actions), and the booking form does not read ?client= yet."""
+    new = reverse("appointments:new", kwargs={"practice_slug": request.practice.slug})
+    return [RecordAction(label="Book", url=f"{new}?client={client.pk}", primary=True)]
+
+
+def client_record_actions(request: PracticeRequest, client: Client) -> list[RecordAction]:
+    """New invoice, Add payment and Send statement on the record's header, for the roles
+    that may bill (a clinician would get the 403 page)."""
+    if request.membership.role not in BILLING_ROLES:
+        return []
+    kwargs = {"practice_slug": request.practice.slug}
+    return [
+        RecordAction(label="New invoice", url=f"{reverse('billing:invoice_new', kwargs=kwargs)}?client={client.pk}"),
+        RecordAction(label="Add payment", url=f"{reverse('billing:payment_new', kwargs=kwargs)}?client={client.pk}"),
+        RecordAction(label="Send statement", disabled=STATEMENT_NOT_YET),
+    ]
 
 
 def client_overview_context(request: PracticeRequest, client: Client) -> dict[str, Any]:

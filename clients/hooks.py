@@ -3,15 +3,21 @@
 clients sits below appointments and billing, so it never imports them. The
 record's header and its tabs (Overview, Appointments, Billing) show their facts
 through context providers that those apps register here from their
-``AppConfig.ready()``. Registration happens once at startup.
+``AppConfig.ready()``. Registration happens once at startup. The clients list takes
+extra columns the same way (billing's Balance, Credit and Overdue), and the record's
+header its action buttons (Book, New invoice, Add payment).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from practice.models import Practice
     from practice.types import PracticeRequest
 
     from .models import Client
@@ -45,3 +51,65 @@ def _merged(providers: list[RecordContext], request: PracticeRequest, client: Cl
     for provider in providers:
         context.update(provider(request, client))
     return context
+
+
+# --- the clients list's columns and the record's header actions ---------------------------
+
+
+@dataclass(frozen=True)
+class ListColumn:
+    """A column an app above clients adds to the clients list. ``key`` names the
+    annotation the column reads (and sorts by, when ``sortable``); ``money`` columns are
+    printed in the practice's currency; a ``flag`` column shows only when above zero."""
+
+    key: str
+    label: str
+    sortable: bool = False
+    flag: bool = False
+
+
+# (practice, clients) -> the same clients annotated with the columns' keys, in the same
+# query (a subquery per column, never a query per row).
+ListAnnotate = Callable[["Practice", "QuerySet[Client]"], "QuerySet[Client]"]
+_list_annotations: list[ListAnnotate] = []
+_list_columns: list[ListColumn] = []
+
+
+def register_list_columns(annotate: ListAnnotate, columns: list[ListColumn]) -> None:
+    _list_annotations.append(annotate)
+    _list_columns.extend(columns)
+
+
+def list_columns() -> list[ListColumn]:
+    return list(_list_columns)
+
+
+def list_annotate(practice: Practice, clients: QuerySet[Client]) -> QuerySet[Client]:
+    for annotate in _list_annotations:
+        clients = annotate(practice, clients)
+    return clients
+
+
+@dataclass(frozen=True)
+class RecordAction:
+    """A button in the client record's header: a link, or (with ``disabled``) a greyed
+    button that says why it cannot be used yet."""
+
+    label: str
+    url: str = ""
+    disabled: str = ""
+    primary: bool = False
+
+
+# (request, client) -> the actions this app offers on the record, in order.
+RecordActions = Callable[["PracticeRequest", "Client"], list[RecordAction]]
+_actions: list[tuple[int, RecordActions]] = []
+
+
+def register_record_actions(provider: RecordActions, *, order: int) -> None:
+    _actions.append((order, provider))
+    _actions.sort(key=lambda pair: pair[0])
+
+
+def record_actions(request: PracticeRequest, client: Client) -> list[RecordAction]:
+    return [action for _, provider in _actions for action in provider(request, client)]

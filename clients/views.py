@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -60,18 +61,38 @@ def _render_record(
     request: PracticeRequest, client: Client, tab: str, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     services.client_record_viewed(client=client, actor=_actor(request), section=tab)
-    base = {"client": client, "tab": tab, "tabs": TABS, **hooks.record_header_context(request, client)}
+    base = {
+        "client": client,
+        "tab": tab,
+        "tabs": TABS,
+        "actions": hooks.record_actions(request, client),
+        **hooks.record_header_context(request, client),
+    }
     return render(request, template, {**base, **context}, status=status)
+
+
+def _list_sort(raw: str) -> tuple[str, list[Any]]:
+    """The list's order from ``?sort=``: "name" or a sortable column's key, "-" in front for
+    descending. Anything else is the default (name, A to Z). Ties break by name, then id."""
+    key = raw.removeprefix("-")
+    descending = raw.startswith("-")
+    by_name = ["last_name", "first_name", "pk"]
+    if key == "name":
+        return raw, [f"-{f}" for f in by_name] if descending else by_name
+    if key in {c.key for c in hooks.list_columns() if c.sortable}:
+        column = F(key).desc(nulls_last=True) if descending else F(key).asc(nulls_first=True)
+        return raw, [column, *by_name]
+    return "name", by_name
 
 
 def client_list(request: PracticeRequest) -> HttpResponse:
     practice, membership = request.practice, request.membership
     form = ClientFilterForm(request.GET, practice=practice, show_clinician=membership.sees_all_clients)
     filters = form.filters()
-    page = CappedPaginator(selectors.client_list(practice, membership, **filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    context = {"form": form, "page": page, "filters": filters}
+    sort, order = _list_sort(request.GET.get("sort", ""))
+    clients = hooks.list_annotate(practice, selectors.client_list(practice, membership, **filters)).order_by(*order)
+    page = CappedPaginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "filters": filters, "sort": sort, "columns": hooks.list_columns()}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "clients/_list_results.html", context)
     return render(request, "clients/list.html", context)

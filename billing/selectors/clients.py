@@ -4,9 +4,11 @@ packages, account) and what the client portal and payment links read of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from clients.models import Client
 from practice.models import Practice
@@ -17,6 +19,48 @@ from ..money import ZERO
 
 def clients_for_invoicing(practice: Practice) -> QuerySet[Client]:
     return Client.objects.filter(practice=practice, status=Client.Status.ACTIVE).order_by("last_name", "first_name")
+
+
+def overdue_sum(practice: Practice, today: date) -> Coalesce:
+    """What the outer query's client owes on invoices past their due date, as a subquery:
+    open invoices with a balance whose due date is before ``today``."""
+    overdue = Invoice.objects.filter(
+        practice=practice,
+        client=OuterRef("pk"),
+        kind=Invoice.Kind.INVOICE,
+        status=Invoice.Status.OPEN,
+        due_date__lt=today,
+        balance__gt=0,
+    ).order_by()
+    total = overdue.values("client").annotate(total=Sum("balance")).values("total")
+    return Coalesce(Subquery(total, output_field=DecimalField()), ZERO)
+
+
+def clients_with_money(practice: Practice, clients: QuerySet[Client]) -> QuerySet[Client]:
+    """The clients list's Balance, Credit and Overdue columns (clients.hooks), read in the
+    list's own query: ``account_balance``, ``account_credit`` and ``overdue_amount``."""
+    return clients.annotate(**_money_columns(practice))
+
+
+def _money_columns(practice: Practice) -> dict[str, Coalesce]:
+    account = ClientAccount.objects.filter(practice=practice, client=OuterRef("pk"))
+    return {
+        "account_balance": Coalesce(Subquery(account.values("balance")), ZERO),
+        "account_credit": Coalesce(Subquery(account.values("credit_balance")), ZERO),
+        "overdue_amount": overdue_sum(practice, practice.local_today()),
+    }
+
+
+def client_header_figures(practice: Practice, client: Client) -> tuple[Decimal, Decimal, Decimal]:
+    """The record header's Balance, Credit balance and Overdue of one client (one query)."""
+    row: dict[str, Decimal] | None = (
+        Client.objects.filter(practice=practice, pk=client.pk)
+        .values(**_money_columns(practice))  # type: ignore[assignment]  # names come from the dict
+        .first()
+    )
+    if row is None:
+        return ZERO, ZERO, ZERO
+    return row["account_balance"], row["account_credit"], row["overdue_amount"]
 
 
 def client_account(practice: Practice, client: Client) -> ClientAccount | None:

@@ -23,6 +23,7 @@ from practice.models import Practice
 from practice.paging import CountedPaginator
 
 from ..models import ClientAccount, Invoice, LedgerEntry, Payment
+from .clients import overdue_sum
 from .home import _client_has_clinician, _issued_or_created_between
 
 ZERO = Decimal("0")
@@ -62,6 +63,7 @@ class ClientBillingFigures:
     invoices: int
     payments: int
     entries: int
+    overdue: Decimal = ZERO
 
 
 def client_billing_figures(practice: Practice, client: Client) -> ClientBillingFigures:
@@ -79,6 +81,7 @@ def client_billing_figures(practice: Practice, client: Client) -> ClientBillingF
             figure_invoices=count(Invoice),
             figure_payments=count(Payment),
             figure_entries=count(LedgerEntry),
+            figure_overdue=overdue_sum(practice, practice.local_today()),
         )
         .first()
     )
@@ -90,6 +93,7 @@ def client_billing_figures(practice: Practice, client: Client) -> ClientBillingF
         invoices=row["figure_invoices"],
         payments=row["figure_payments"],
         entries=row["figure_entries"],
+        overdue=row["figure_overdue"],
     )
 
 

@@ -63,6 +63,11 @@ def _code(exc: ValidationError) -> str | None:
     return getattr(exc, "code", None)
 
 
-def header_money(practice: Practice, balance: Decimal, credit: Decimal) -> dict[str, str]:
-    """The client record header's Balance and Credit balance, formatted."""
-    return {"balance": practice_money(practice, balance), "credit": practice_money(practice, credit)}
+def header_money(practice: Practice, balance: Decimal, credit: Decimal, overdue: Decimal) -> dict[str, str]:
+    """The client record header's Balance, Credit balance and Overdue, formatted (Overdue
+    empty when nothing is past due, so the header shows no flag)."""
+    return {
+        "balance": practice_money(practice, balance),
+        "credit": practice_money(practice, credit),
+        "overdue": practice_money(practice, overdue) if overdue > 0 else "",
+    }

@@ -102,7 +102,7 @@ def client_billing_context(
     page = request.GET.get
     return {
         # The record's header shows these same balances: no second read.
-        "header_money": header_money(practice, figures.balance, figures.credit_balance),
+        "header_money": header_money(practice, figures.balance, figures.credit_balance, figures.overdue),
         "billing": {
             "can_bill": _can_bill(request),
             "balance": figures.balance,

@@ -102,6 +102,17 @@ def _stored(added: list[tuple[int, str]]) -> str:
     return "\n".join(f"{level} {text}" for level, text in added)[:500]
 
 
+def replay(request: HttpRequest, stored: str) -> None:
+    """Show again the messages a first submission stored (for a view that claims its key
+    with ``submission_claim`` rather than ``once``)."""
+    _replay(request, stored)
+
+
+def stored_messages(request: HttpRequest) -> str:
+    """This request's messages so far, as ``claim.result_message`` stores them."""
+    return _stored(_added_messages(request, (messages.SUCCESS, messages.INFO, messages.ERROR)))
+
+
 def _replay(request: HttpRequest, stored: str) -> None:
     for line in filter(None, stored.split("\n")):
         level, _, text = line.partition(" ")

@@ -33,6 +33,7 @@ billing_patterns = [
     # --- the Billing page and packages (views/home.py, views/packages.py) ---
     path("", home.billing_home, name="home"),
     path("invoices/", home.billing_invoices, name="invoices"),
+    path("invoices/bulk/", home.billing_invoices_bulk, name="invoices_bulk"),
     path("payments/", home.billing_payments, name="payments"),
     path("credits/", home.billing_credits, name="credits"),
     path("invoice-all/", home.invoice_all, name="invoice_all"),

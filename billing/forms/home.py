@@ -13,6 +13,9 @@ from clients.selectors import clinicians_for_practice
 from practice.dates import validate_supported_date
 from practice.models import Practice, User
 
+from .. import inputs
+from .payments import MANUAL_METHODS
+
 DATE_ORDER = "The end date is before the start date."
 PRICE_TOO_FINE = "Use no more decimal places than the currency has (for example 120.00)."
 PRICE_NEGATIVE = "The price cannot be negative."
@@ -142,3 +145,54 @@ class InvoiceAllForm(DateRangeMixin, forms.Form):
     @property
     def issue(self) -> bool:
         return self.cleaned_data.get("mode") != self.DRAFT
+
+
+# --- acting on many invoices (the Invoices tab) --------------------------------------------
+
+BULK_NONE_CHOSEN = "Choose at least one invoice."
+BULK_TOO_MANY = "Choose at most {limit} invoices at a time."
+BULK_REASON_REQUIRED = "Give a reason for voiding."
+
+
+class BulkInvoiceForm(forms.Form):
+    """The Invoices tab's bulk bar: the ticked invoices and one action, with one date and
+    method for Mark as paid and one reason for Void."""
+
+    action = forms.ChoiceField(choices=[("issue", "Issue drafts"), ("mark_paid", "Mark as paid"), ("void", "Void")])
+    invoice = forms.Field(required=False, widget=forms.MultipleHiddenInput)
+    method = forms.ChoiceField(label="Method", required=False)
+    received_on = _date_field("Paid on")
+    reason = forms.CharField(label="Reason", required=False, max_length=255)
+    # The tab's filters, to come back to the same list.
+    back = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, practice: Practice, limit: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.practice = practice
+        self.limit = limit
+        self.fields["method"].choices = MANUAL_METHODS  # type: ignore[attr-defined]
+        self.fields["method"].initial = MANUAL_METHODS[0][0]
+        self.fields["received_on"].initial = practice.local_today()
+
+    def clean_invoice(self) -> list[int]:
+        raw = self.cleaned_data.get("invoice") or []
+        ids = sorted({int(v) for v in raw if str(v).isdecimal() and len(str(v)) < 12})
+        if not ids:
+            raise forms.ValidationError(BULK_NONE_CHOSEN)
+        if len(ids) > self.limit:
+            raise forms.ValidationError(BULK_TOO_MANY.format(limit=self.limit))
+        return ids
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        action = cleaned.get("action")
+        if action == "mark_paid":
+            if not cleaned.get("method"):
+                self.add_error("method", "Choose how it was paid.")
+            received_on = cleaned.get("received_on") or self.practice.local_today()
+            if problem := inputs.payment_date_problem(self.practice, received_on):
+                self.add_error("received_on", problem)
+            cleaned["received_on"] = received_on
+        if action == "void" and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", BULK_REASON_REQUIRED)
+        return cleaned

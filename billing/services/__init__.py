@@ -8,6 +8,7 @@ write ``billing.services.<name>``.
 - write_offs: writing off what an invoice still owes
 - packages: Settings > Packages, selling, drawing and refunding packages
 - bulk: Invoice all uninvoiced
+- bulk_actions: issue, mark as paid or void many invoices from the Invoices tab
 - items: billing items made from sessions (through appointments.hooks), what one
   attendee of a session is billed (billing_detail_update), and an insurance session
   billed to the client
@@ -64,6 +65,17 @@ from ..models import (
 )
 from ..selectors import open_invoices_oldest_first
 from .bulk import invoice_all_uninvoiced
+from .bulk_actions import (
+    BULK_ACTIONS,
+    BULK_ISSUE,
+    BULK_LIMIT,
+    BULK_MARK_PAID,
+    BULK_NOT_DRAFT,
+    BULK_NOT_FOUND,
+    BULK_VOID,
+    BulkOutcome,
+    invoices_act_in_bulk,
+)
 from .credits import CREDIT_TOO_MUCH, NO_CREDIT, credit_apply, credit_invoice_create
 from .invoices import (
     CREDIT_ZERO,
@@ -178,6 +190,13 @@ __all__ = [
     "AMOUNT_TOO_FINE",
     "AMOUNT_TOO_LARGE",
     "BILLING_DETAILS_FIELDS",
+    "BULK_ACTIONS",
+    "BULK_ISSUE",
+    "BULK_LIMIT",
+    "BULK_MARK_PAID",
+    "BULK_NOT_DRAFT",
+    "BULK_NOT_FOUND",
+    "BULK_VOID",
     "CARD_REFUND_REASON",
     "CREDIT_TOO_MUCH",
     "CREDIT_ZERO",
@@ -254,6 +273,7 @@ __all__ = [
     "WRITE_OFF_NOT_OPEN",
     "WRONG_CURRENCY",
     "ZERO_NEEDS_ITEMS",
+    "BulkOutcome",
     "ItemAdjustment",
     "LineInput",
     "PackageData",
@@ -280,6 +300,7 @@ __all__ = [
     "invoice_update",
     "invoice_void",
     "invoice_write_off",
+    "invoices_act_in_bulk",
     "ledger_verify",
     "line_problem",
     "money_problem",

@@ -12,11 +12,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page
 from django.db import transaction
-from django.db.models import QuerySet
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.db.models import F, QuerySet
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
@@ -25,14 +25,17 @@ from practice.paging import CappedPaginator
 from practice.types import PracticeRequest
 
 from .. import selectors, submission
-from ..forms.home import BillingFilterForm, InvoiceAllForm, last_month, last_week
+from ..forms import MANUAL_METHODS
+from ..forms.home import BillingFilterForm, BulkInvoiceForm, InvoiceAllForm, last_month, last_week
 from ..money import ZERO
 from ..selectors import uninvoiced_by_client, uninvoiced_client_count, uninvoiced_total
-from ..services import invoice_all_uninvoiced
+from ..services import BULK_ACTIONS, BulkOutcome, invoice_all_uninvoiced, invoices_act_in_bulk
 from ..tasks import invoice_all_uninvoiced_task
 
 PAGE_SIZE = 50
 NOTHING_UNINVOICED = "There is nothing uninvoiced in that date range."
+BULK_DONE = "{verb}: {count} invoice(s) ({numbers})."
+BULK_REFUSED = "Not {verb}: {label}. {why}"
 INVOICES_CREATED = "Created {count} invoice(s) for {clients} client(s)."
 INVOICES_IN_BACKGROUND = (
     "The invoices are being created in the background. They will appear on the Invoices tab in a few minutes."
@@ -99,11 +102,100 @@ def billing_home(request: PracticeRequest) -> HttpResponse:
     )
 
 
+# The Invoices tab's sortable columns (?sort=key, or -key for descending); ties newest first.
+INVOICE_SORTS = {
+    "number": ["sequence"],
+    "client": ["client__last_name", "client__first_name"],
+    "issued": ["issue_date"],
+    "due": ["due_date"],
+    "total": ["total"],
+    "balance": ["balance"],
+}
+
+
+def _invoice_sort(raw: str) -> tuple[str, list[Any]]:
+    key, descending = raw.removeprefix("-"), raw.startswith("-")
+    if key not in INVOICE_SORTS:
+        return "", []
+    fields = [F(f).desc(nulls_last=True) if descending else F(f).asc(nulls_last=True) for f in INVOICE_SORTS[key]]
+    return raw, [*fields, "-id"]
+
+
 @require_role(*BILLING_ROLES)
 def billing_invoices(request: PracticeRequest) -> HttpResponse:
+    practice = request.practice
     form = _form(request, selectors.INVOICE_STATUSES, "Invoice number or client")
-    rows = selectors.invoice_list(request.practice, **form.filters())
-    return _tab(request, "invoices", rows=rows, form=form, template="billing/_billing_home_invoices.html")
+    rows = selectors.invoice_list(practice, **form.filters())
+    sort, order = _invoice_sort(request.GET.get("sort", ""))
+    if order:
+        rows = rows.order_by(*order)
+    bulk = BulkInvoiceForm(practice=practice, limit=PAGE_SIZE, initial={"back": request.GET.urlencode()})
+    extra = {"sort": sort, "bulk_form": bulk, "methods": MANUAL_METHODS}
+    return _tab(request, "invoices", rows=rows, form=form, template="billing/_billing_home_invoices.html", extra=extra)
+
+
+def _back_to_invoices(practice: Practice, raw: str) -> str:
+    """The Invoices tab with the filters it was submitted from (re-encoded, so only a query
+    string of our own ever reaches the redirect)."""
+    query = QueryDict(raw[:2000]).copy()
+    query.pop("page", None)
+    base = _invoices_tab(practice)
+    return f"{base}?{query.urlencode()}" if query else base
+
+
+def _bulk_summary(request: PracticeRequest, outcome: BulkOutcome) -> None:
+    verb = BULK_ACTIONS[outcome.action]
+    if outcome.done:
+        numbers = ", ".join(i.number or f"Draft {i.pk}" for i in outcome.done)
+        messages.success(request, BULK_DONE.format(verb=verb, count=len(outcome.done), numbers=numbers))
+    for label, why in outcome.refused:
+        messages.error(request, BULK_REFUSED.format(verb=verb.lower(), label=label, why=why))
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+def billing_invoices_bulk(request: PracticeRequest) -> HttpResponse:
+    """Issue, mark as paid or void the ticked invoices, each in its own transaction.
+
+    The one-time key is claimed in a transaction of its own before any invoice is touched
+    (not around the whole run, which would make every invoice wait for the last): a second
+    click finds it and is told the first was recorded, and acts on nothing."""
+    practice = request.practice
+    form = BulkInvoiceForm(request.POST, practice=practice, limit=PAGE_SIZE)
+    back = _back_to_invoices(practice, request.POST.get("back", ""))
+    key = submission.submission_key_of(request)
+    if key is None:
+        messages.error(request, submission.PAGE_OUT_OF_DATE)
+        return redirect(back)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            claim = submission.submission_claim(
+                practice=practice, key=key, action=f"invoice.bulk_{data['action']}", actor=request.user
+            )
+    except submission.AlreadySubmitted as first:
+        messages.info(request, submission.ALREADY_RECORDED)
+        submission.replay(request, first.result_message)
+        return redirect(first.result_url or back)
+    outcome = invoices_act_in_bulk(
+        practice=practice,
+        membership=request.membership,
+        actor=request.user,
+        action=data["action"],
+        invoice_ids=data["invoice"],
+        method=data.get("method") or "",
+        received_on=data.get("received_on"),
+        reason=(data.get("reason") or "").strip(),
+    )
+    _bulk_summary(request, outcome)
+    claim.result_url, claim.result_message = back[:500], submission.stored_messages(request)
+    claim.save(update_fields=["result_url", "result_message"])
+    return redirect(back)
 
 
 @require_role(*BILLING_ROLES)

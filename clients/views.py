@@ -7,18 +7,20 @@ shows names and contact details only and is not audited row by row.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import F
-from django.http import Http404, HttpResponse
+from django.db.models import F, QuerySet
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from practice.access import BILLING_ROLES, forbidden
 from practice.actor import Actor
 from practice.audit import client_ip
+from practice.csv_export import CHUNK, csv_money, csv_response, csv_text, wants_csv
 from practice.forms import apply_service_errors
 from practice.paging import CappedPaginator
 from practice.types import PracticeRequest
@@ -85,17 +87,40 @@ def _list_sort(raw: str) -> tuple[str, list[Any]]:
     return "name", by_name
 
 
-def client_list(request: PracticeRequest) -> HttpResponse:
+def client_list(request: PracticeRequest) -> HttpResponse | StreamingHttpResponse:
     practice, membership = request.practice, request.membership
     form = ClientFilterForm(request.GET, practice=practice, show_clinician=membership.sees_all_clients)
     filters = form.filters()
     sort, order = _list_sort(request.GET.get("sort", ""))
     clients = hooks.list_annotate(practice, selectors.client_list(practice, membership, **filters)).order_by(*order)
+    if wants_csv(request):
+        return _list_csv(request, clients)
     page = CappedPaginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "filters": filters, "sort": sort, "columns": hooks.list_columns()}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "clients/_list_results.html", context)
     return render(request, "clients/list.html", context)
+
+
+def _list_csv(request: PracticeRequest, clients: QuerySet[Client]) -> StreamingHttpResponse:
+    """The filtered, sorted list as a CSV file, every row (not one page)."""
+    practice = request.practice
+    columns = hooks.list_columns()
+    header = ["Name", "First name", "Last name", "Email", "Phone", "Clinicians", "Payer", "Status"]
+
+    def rows() -> Iterator[list[str]]:
+        for c in clients.iterator(chunk_size=CHUNK):
+            payer = f"{c.payer.first_name} {c.payer.last_name}" if c.payer else ""
+            clinicians = ", ".join(u.get_full_name() for u in c.clinicians.all())
+            texts = [c.display_name, c.first_name, c.last_name, c.email, c.phone, clinicians, payer]
+            yield [
+                *(csv_text(t) for t in texts),
+                str(c.get_status_display()),
+                *(csv_money(practice, getattr(c, col.key, None)) for col in columns),
+            ]
+
+    filename = f"clients-{practice.local_today():%Y-%m-%d}.csv"
+    return csv_response(filename, [*header, *(col.label for col in columns)], rows())
 
 
 def client_new(request: PracticeRequest) -> HttpResponse:

@@ -7,13 +7,15 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from .models import Membership, Role
 from .types import PracticeRequest
 
 # Any view function; the decorator hands back the same type, so a view keeps its signature.
-ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponse])
+# Any response: a page, a redirect or a streamed download (a CSV export).
+ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponseBase])
 
 OWNER_ONLY = (Role.OWNER,)
 OWNER_OR_ADMIN = (Role.OWNER, Role.ADMIN)
@@ -44,7 +46,7 @@ def require_role(*roles: str) -> Callable[[ViewT], ViewT]:
 
     def decorator(view: ViewT) -> ViewT:
         @wraps(view)
-        def wrapped(request: PracticeRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: PracticeRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.membership.role not in roles:
                 return forbidden(request, tuple(roles))
             return view(request, *args, **kwargs)

@@ -13,12 +13,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page
 from django.db import transaction
 from django.db.models import F, QuerySet
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from practice.access import BILLING_ROLES, require_role
+from practice.csv_export import wants_csv
 from practice.forms import apply_service_errors
 from practice.models import Practice
 from practice.paging import CappedPaginator
@@ -31,6 +32,7 @@ from ..money import ZERO
 from ..selectors import uninvoiced_by_client, uninvoiced_client_count, uninvoiced_total
 from ..services import BULK_ACTIONS, BulkOutcome, invoice_all_uninvoiced, invoices_act_in_bulk
 from ..tasks import invoice_all_uninvoiced_task
+from . import home_csv
 
 PAGE_SIZE = 50
 NOTHING_UNINVOICED = "There is nothing uninvoiced in that date range."
@@ -61,8 +63,11 @@ def _tab(
     template: str,
     extra: dict[str, Any] | None = None,
     page_rows: Callable[[Page], list[Any]] | None = None,
-) -> HttpResponse:
+    csv: Callable[[Practice, Any], StreamingHttpResponse] | None = None,
+) -> HttpResponse | StreamingHttpResponse:
     practice = request.practice
+    if csv is not None and wants_csv(request) and not form.errors:
+        return csv(practice, rows)
     page = CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         # A tab whose rows need more than the page's objects (the Credits tab's trails).
@@ -91,14 +96,20 @@ def _form(
 
 
 @require_role(*BILLING_ROLES)
-def billing_home(request: PracticeRequest) -> HttpResponse:
+def billing_home(request: PracticeRequest) -> HttpResponse | StreamingHttpResponse:
     """The Uninvoiced tab: clients with uninvoiced items, and the way to invoice them all."""
     practice = request.practice
     form = _form(request, None, "Client name")
     rows: QuerySet[Any] = selectors.uninvoiced_list(practice, **form.filters())
     extra = {"uninvoiced_total": uninvoiced_total(practice)}
     return _tab(
-        request, "uninvoiced", rows=rows, form=form, template="billing/_billing_home_uninvoiced.html", extra=extra
+        request,
+        "uninvoiced",
+        rows=rows,
+        form=form,
+        template="billing/_billing_home_uninvoiced.html",
+        extra=extra,
+        csv=home_csv.uninvoiced_csv,
     )
 
 
@@ -122,7 +133,7 @@ def _invoice_sort(raw: str) -> tuple[str, list[Any]]:
 
 
 @require_role(*BILLING_ROLES)
-def billing_invoices(request: PracticeRequest) -> HttpResponse:
+def billing_invoices(request: PracticeRequest) -> HttpResponse | StreamingHttpResponse:
     practice = request.practice
     form = _form(request, selectors.INVOICE_STATUSES, "Invoice number or client")
     rows = selectors.invoice_list(practice, **form.filters())
@@ -131,7 +142,15 @@ def billing_invoices(request: PracticeRequest) -> HttpResponse:
         rows = rows.order_by(*order)
     bulk = BulkInvoiceForm(practice=practice, limit=PAGE_SIZE, initial={"back": request.GET.urlencode()})
     extra = {"sort": sort, "bulk_form": bulk, "methods": MANUAL_METHODS}
-    return _tab(request, "invoices", rows=rows, form=form, template="billing/_billing_home_invoices.html", extra=extra)
+    return _tab(
+        request,
+        "invoices",
+        rows=rows,
+        form=form,
+        template="billing/_billing_home_invoices.html",
+        extra=extra,
+        csv=home_csv.invoices_csv,
+    )
 
 
 def _back_to_invoices(practice: Practice, raw: str) -> str:
@@ -199,14 +218,21 @@ def billing_invoices_bulk(request: PracticeRequest) -> HttpResponse:
 
 
 @require_role(*BILLING_ROLES)
-def billing_payments(request: PracticeRequest) -> HttpResponse:
+def billing_payments(request: PracticeRequest) -> HttpResponse | StreamingHttpResponse:
     form = _form(request, selectors.PAYMENT_STATUSES, "Reference or client")
     rows = selectors.payment_list(request.practice, **form.filters())
-    return _tab(request, "payments", rows=rows, form=form, template="billing/_billing_home_payments.html")
+    return _tab(
+        request,
+        "payments",
+        rows=rows,
+        form=form,
+        template="billing/_billing_home_payments.html",
+        csv=home_csv.payments_csv,
+    )
 
 
 @require_role(*BILLING_ROLES)
-def billing_credits(request: PracticeRequest) -> HttpResponse:
+def billing_credits(request: PracticeRequest) -> HttpResponse | StreamingHttpResponse:
     """Every credit (credit invoices and overpayments) and the invoices it paid."""
     practice = request.practice
     form = _form(request, selectors.CREDIT_STATUSES, "Credit number, reference or client")
@@ -218,6 +244,7 @@ def billing_credits(request: PracticeRequest) -> HttpResponse:
         form=form,
         template="billing/_billing_home_credits.html",
         page_rows=lambda page: selectors.credits_page_rows(practice, page),
+        csv=home_csv.credits_csv,
     )
 
 

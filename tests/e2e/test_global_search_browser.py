@@ -22,9 +22,9 @@ def test_search_a_client_from_the_header_and_open_them(page, console_errors, ten
     page.goto(f"/p/{tenant.practice.slug}/billing/")
 
     # When the user types in the header's search
-    box = page.get_by_role("combobox", name="Search clients and invoices")
+    box = page.get_by_role("combobox", name="Quick find")
     box.fill("whitaker")
-    listbox = page.get_by_role("listbox", name="Search results")
+    listbox = page.get_by_role("listbox", name="Quick find results")
     options = listbox.get_by_role("option")
     expect(options).to_have_count(2)
     expect(box).to_have_attribute("aria-expanded", "true")
@@ -49,9 +49,9 @@ def test_search_a_client_from_the_header_and_open_them(page, console_errors, ten
     expect(page.get_by_role("heading", level=1)).to_contain_text("Lily Whitaker")
 
     # And an invoice number finds the invoice under its own heading; a click opens it
-    box = page.get_by_role("combobox", name="Search clients and invoices")
+    box = page.get_by_role("combobox", name="Quick find")
     box.fill(invoice.number)
-    option = page.get_by_role("listbox", name="Search results").get_by_role("option")
+    option = page.get_by_role("listbox", name="Quick find results").get_by_role("option")
     expect(option).to_have_count(1)
     expect(page.get_by_test_id("search-invoices")).to_contain_text("Invoices")
     option.click()
@@ -64,6 +64,6 @@ def test_the_search_fits_a_phone(page, tenant, other_tenant):
     page.set_viewport_size({"width": 375, "height": 800})
     sign_in(page, tenant.owner.email)
     page.goto(f"/p/{tenant.practice.slug}/clients/")
-    page.get_by_role("combobox", name="Search clients and invoices").fill("lily")
-    expect(page.get_by_role("listbox", name="Search results").get_by_role("option")).to_have_count(1)
+    page.get_by_role("combobox", name="Quick find").fill("lily")
+    expect(page.get_by_role("listbox", name="Quick find results").get_by_role("option")).to_have_count(1)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

@@ -5,6 +5,7 @@ only: a clinician gets the 403 page.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from practice.types import PracticeRequest
 from .. import selectors, submission
 from ..forms import MANUAL_METHODS
 from ..forms.home import BillingFilterForm, BulkInvoiceForm, InvoiceAllForm, last_month, last_week
+from ..models import SubmissionKey
 from ..money import ZERO
 from ..selectors import uninvoiced_by_client, uninvoiced_client_count, uninvoiced_total
 from ..services import BULK_ACTIONS, BulkOutcome, invoice_all_uninvoiced, invoices_act_in_bulk
@@ -38,6 +40,9 @@ PAGE_SIZE = 50
 NOTHING_UNINVOICED = "There is nothing uninvoiced in that date range."
 BULK_DONE = "{verb}: {count} invoice(s) ({numbers})."
 BULK_REFUSED = "Not {verb}: {label}. {why}"
+BULK_STILL_RUNNING = "The first click is still being recorded; the list shows each invoice as it is done."
+# How long a repeated bulk submission waits for the first one's summary.
+BULK_WAIT_SECONDS = 15.0
 INVOICES_CREATED = "Created {count} invoice(s) for {clients} client(s)."
 INVOICES_IN_BACKGROUND = (
     "The invoices are being created in the background. They will appear on the Invoices tab in a few minutes."
@@ -171,6 +176,17 @@ def _bulk_summary(request: PracticeRequest, outcome: BulkOutcome) -> None:
         messages.error(request, BULK_REFUSED.format(verb=verb.lower(), label=label, why=why))
 
 
+def _first_result(practice: Practice, key: str) -> tuple[str, str]:
+    """The first submission's answer once it has one, waiting up to BULK_WAIT_SECONDS."""
+    deadline = time.monotonic() + BULK_WAIT_SECONDS
+    while True:
+        row = SubmissionKey.objects.filter(practice=practice, key=key).values_list("result_url", "result_message")
+        result_url, result_message = row.first() or ("", "")
+        if result_url or time.monotonic() >= deadline:
+            return result_url, result_message
+        time.sleep(0.2)
+
+
 @require_POST
 @require_role(*BILLING_ROLES)
 def billing_invoices_bulk(request: PracticeRequest) -> HttpResponse:
@@ -198,9 +214,17 @@ def billing_invoices_bulk(request: PracticeRequest) -> HttpResponse:
                 practice=practice, key=key, action=f"invoice.bulk_{data['action']}", actor=request.user
             )
     except submission.AlreadySubmitted as first:
+        result_url, result_message = first.result_url, first.result_message
+        if not result_url:
+            # A double click: the first request claimed the key and is still working through
+            # the invoices. Wait for its summary rather than answer with nothing.
+            result_url, result_message = _first_result(practice, key)
         messages.info(request, submission.ALREADY_RECORDED)
-        submission.replay(request, first.result_message)
-        return redirect(first.result_url or back)
+        if result_url:
+            submission.replay(request, result_message)
+        else:
+            messages.info(request, BULK_STILL_RUNNING)
+        return redirect(result_url or back)
     outcome = invoices_act_in_bulk(
         practice=practice,
         membership=request.membership,

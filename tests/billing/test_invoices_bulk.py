@@ -168,3 +168,21 @@ def test_invoices_sort_by_balance_and_number(tenant, ana):
     assert order("nonsense") == [mid.pk, big.pk, small.pk]  # the default: newest first
     html = biller.get(url(tenant, "billing:invoices"), {"sort": "-balance", "status": "open"}).content.decode()
     assert 'aria-sort="descending"' in html and "??" not in html
+
+
+def test_a_repeat_while_the_first_is_running_waits_then_says_so(tenant, ana, monkeypatch):
+    from billing.models import SubmissionKey
+    from billing.views import home
+
+    # Given a first submission that has claimed its key but not finished
+    invoice = issued_invoice(tenant.practice, ana, tenant.biller)
+    key = submission_key_new()
+    SubmissionKey.objects.create(practice=tenant.practice, key=key, action="invoice.bulk_mark_paid")
+    monkeypatch.setattr(home, "BULK_WAIT_SECONDS", 0.3)
+    biller = signed_in(tenant.biller)
+    # When the second click arrives
+    data = {"action": "mark_paid", "invoice": [invoice.pk], "method": "cash", FIELD: key}
+    response = biller.post(url(tenant, "billing:invoices_bulk"), data)
+    # Then nothing is paid by it, and the biller is told the first is still going
+    assert said(response) == [ALREADY_RECORDED, home.BULK_STILL_RUNNING]
+    assert not Payment.objects.exists()

@@ -18,3 +18,38 @@ document.addEventListener("click", function (event) {
     });
   }
 });
+
+// A wide table scrolls inside its .table-wrap. A box that scrolls must be reachable by
+// keyboard and named for screen readers, so each one that actually overflows becomes a
+// focusable region named after its table's caption or the heading of its section.
+function labelScrollingTables(root) {
+  (root || document).querySelectorAll(".table-wrap").forEach(function (wrap) {
+    var scrolls = wrap.scrollWidth > wrap.clientWidth || wrap.scrollHeight > wrap.clientHeight;
+    if (!scrolls) {
+      if (wrap.hasAttribute("data-scroll-region")) {
+        wrap.removeAttribute("data-scroll-region");
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+      }
+      return;
+    }
+    if (wrap.hasAttribute("tabindex")) return;
+    wrap.setAttribute("data-scroll-region", "");
+    wrap.setAttribute("tabindex", "0");
+    wrap.setAttribute("role", "region");
+    if (!wrap.hasAttribute("aria-label") && !wrap.hasAttribute("aria-labelledby")) {
+      var caption = wrap.querySelector("caption");
+      var section = wrap.closest("section, [aria-labelledby]");
+      var heading = section && section.querySelector("h1, h2, h3, h4");
+      var name = (caption && caption.textContent.trim()) || (heading && heading.textContent.trim()) || "Table";
+      wrap.setAttribute("aria-label", name + " (scrolls sideways)");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { labelScrollingTables(); });
+document.addEventListener("htmx:afterSettle", function (event) { labelScrollingTables(event.target); });
+var resizeTimer;
+window.addEventListener("resize", function () {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(labelScrollingTables, 100);
+});

@@ -48,6 +48,10 @@ vendor:
 	cp node_modules/tom-select/dist/js/tom-select.complete.min.js* static/vendor/tom-select/
 	cp node_modules/tom-select/dist/css/tom-select.default.min.css* static/vendor/tom-select/
 	cp node_modules/tom-select/LICENSE static/vendor/tom-select/LICENSE
+	# axe-core runs only inside the browser tests, so it stays out of static/.
+	cp node_modules/axe-core/axe.min.js tests/e2e/vendor/axe-core/axe.min.js
+	cp node_modules/axe-core/LICENSE tests/e2e/vendor/axe-core/LICENSE
+	cp node_modules/axe-core/LICENSE-3RD-PARTY.txt tests/e2e/vendor/axe-core/LICENSE-3RD-PARTY.txt
 
 clean:
 	rm -rf .run/staticfiles .run/test-artifacts .pytest_cache .mypy_cache

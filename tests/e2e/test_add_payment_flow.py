@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from billing.models import Invoice
 from billing.services import ledger_verify
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, issued_invoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,8 +34,10 @@ def test_add_payment_finds_the_client_and_pays_the_invoice_it_was_opened_from(pa
 
     # Then Ana (only) is offered, and choosing her opens her Add payment form
     expect(page.get_by_test_id("client-result")).to_have_count(1)
+    assert_accessible(page, "payment client search with results")
     page.get_by_role("link", name="Ana Smith").click()
     expect(page.get_by_role("heading", name=re.compile("Add payment"))).to_contain_text("Ana Smith")
+    assert_accessible(page, "add payment form")
 
     # When the biller opens Add payment from the newer invoice and types a part payment
     page.goto(f"/p/{tenant.practice.slug}/billing/payments/new/?invoice={newer.pk}")
@@ -49,6 +51,7 @@ def test_add_payment_finds_the_client_and_pays_the_invoice_it_was_opened_from(pa
     # Then the newer invoice is partly paid and the older one untouched
     expect(page.get_by_test_id("invoice-status")).to_have_text("Partially paid")
     expect(page.get_by_test_id("invoice-balance")).to_have_text("$50.00")
+    assert_accessible(page, "invoice after a part payment")
     assert Invoice.objects.get(pk=older.pk).balance == Decimal("100.00")
     assert ledger_verify(tenant.practice) == []
     assert console_errors == []

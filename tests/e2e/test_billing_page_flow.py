@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, make_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -51,6 +51,7 @@ def test_biller_invoices_all_of_last_week_from_the_billing_page(page: Page, tena
     expect(rows.filter(has_text="Cleo Park")).to_contain_text("$40.00")
     expect(page.get_by_test_id("total-uninvoiced")).to_have_text("$270.00")
     expect(page.get_by_test_id("total-outstanding")).to_have_text("$0.00")
+    assert_accessible(page, "billing uninvoiced tab")
 
     # When they open Invoice all uninvoiced and choose last week's dates
     page.get_by_role("link", name="Invoice all uninvoiced").click()
@@ -58,6 +59,7 @@ def test_biller_invoices_all_of_last_week_from_the_billing_page(page: Page, tena
     # The "Last week" quick pick offers the same range the biller types in.
     last_week_pick = page.get_by_role("link", name=re.compile(r"^Last week"))
     expect(last_week_pick).to_have_attribute("href", f"?date_from={monday.isoformat()}&date_to={sunday.isoformat()}")
+    assert_accessible(page, "invoice all uninvoiced form")
     page.get_by_label("From", exact=True).fill(monday.isoformat())
     page.get_by_label("To", exact=True).fill(sunday.isoformat())
     page.get_by_role("button", name="Preview").click()
@@ -72,6 +74,7 @@ def test_biller_invoices_all_of_last_week_from_the_billing_page(page: Page, tena
     expect(preview_rows.filter(has_text="Ben Jones").locator("td")).to_have_text(["Ben Jones", "1", "$80.00"])
     expect(preview).not_to_contain_text("Cleo Park")
     expect(preview.get_by_test_id("grand-total")).to_have_text("$230.00")
+    assert_accessible(page, "invoice all uninvoiced preview")
 
     # When they confirm, creating issued invoices
     expect(preview.get_by_role("radio", name=re.compile(r"^Issued invoices"))).to_be_checked()
@@ -91,6 +94,7 @@ def test_biller_invoices_all_of_last_week_from_the_billing_page(page: Page, tena
         expect(row.locator("td").nth(2)).to_have_text(total)
         numbers[client] = row.locator("td").nth(0).inner_text()
     assert len(set(numbers.values())) == 2
+    assert_accessible(page, "invoice all uninvoiced summary")
 
     # When they go back to Billing and open the Invoices tab
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Billing").click()
@@ -109,6 +113,7 @@ def test_biller_invoices_all_of_last_week_from_the_billing_page(page: Page, tena
     # And the Outstanding total at the top is their sum
     expect(page.get_by_test_id("total-outstanding")).to_have_text("$230.00")
     expect(page.get_by_test_id("billing-totals")).to_contain_text("2 open invoices")
+    assert_accessible(page, "billing invoices tab")
 
     # And the third client's item from today is still on the Uninvoiced tab, alone
     page.get_by_role("navigation", name="Billing").get_by_role("link", name="Uninvoiced").click()
@@ -117,5 +122,6 @@ def test_biller_invoices_all_of_last_week_from_the_billing_page(page: Page, tena
     expect(rows.first).to_contain_text("Cleo Park")
     expect(rows.first).to_contain_text("$40.00")
     expect(page.get_by_test_id("total-uninvoiced")).to_have_text("$40.00")
+    assert_accessible(page, "billing uninvoiced tab after invoicing")
 
     assert console_errors == []

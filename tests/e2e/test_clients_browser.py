@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, PayerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,20 +37,24 @@ def test_search_as_you_type_then_open_the_client(page, console_errors, tenant, o
     page.wait_for_url("**/clients/")
     assert page.locator("[data-testid=client-row]").count() == 25
     shot(page, "list")
+    assert_accessible(page, "clients list")
 
     page.get_by_label("Search").fill("whit")
     page.wait_for_url("**/clients/?q=whit*")
     page.wait_for_function("document.querySelectorAll('[data-testid=client-row]').length === 2")
     shot(page, "list-search")
+    assert_accessible(page, "clients list filtered by search")
 
     page.get_by_role("link", name="Sam Whitaker").click()
     page.wait_for_load_state()
     assert "karen@mail.test" in page.get_by_test_id("billing-email").inner_text()
     shot(page, "overview")
+    assert_accessible(page, "client overview")
     for tab in ("Appointments", "Billing", "Settings"):
         page.get_by_role("navigation", name="Client record").get_by_role("link", name=tab).click()
         page.wait_for_load_state()
         shot(page, tab.lower())
+        assert_accessible(page, f"client {tab} tab")
     # Chromium asks for /favicon.ico, which the app does not serve (not a clients concern).
     assert [e for e in console_errors if "favicon.ico" not in e] == []
 
@@ -66,3 +70,4 @@ def test_no_horizontal_scroll_on_a_phone(page, tenant, other_tenant):
         width = page.evaluate("document.documentElement.scrollWidth")
         shot(page, "phone-" + path.strip("/").replace("/", "-"))
         assert width <= 375, f"{path} is {width}px wide at a 375px viewport"
+        assert_accessible(page, path)

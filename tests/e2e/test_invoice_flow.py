@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from billing import services
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, make_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,6 +38,7 @@ def test_biller_invoices_two_items_with_credit_and_takes_cash(page: Page, tenant
     expect(page.get_by_role("heading", name="Uninvoiced amounts")).to_be_visible()
     expect(page.get_by_test_id("client-credit")).to_have_text("$30.00")
     expect(page.get_by_test_id("uninvoiced-row")).to_have_count(3)
+    assert_accessible(page, "client billing tab")
 
     # ... selects two items, ticks Apply credit balance, and creates and issues the invoice
     page.locator(f"input[name=item][value='{first.pk}']").check()
@@ -51,10 +52,12 @@ def test_biller_invoices_two_items_with_credit_and_takes_cash(page: Page, tenant
     expect(page.get_by_test_id("invoice-credit-applied")).to_have_text("$30.00")
     expect(page.get_by_test_id("invoice-balance")).to_have_text("$120.00")
     expect(page.get_by_test_id("invoice-line")).to_have_count(2)
+    assert_accessible(page, "issued invoice")
 
     # When they record a cash payment of the balance
     page.get_by_role("link", name="Add payment").click()
     expect(page.get_by_label("Amount")).to_have_value("120")
+    assert_accessible(page, "add payment form")
     page.get_by_label("Method").select_option(label="Cash")
     page.get_by_role("button", name="Add payment").click()
 
@@ -64,10 +67,12 @@ def test_biller_invoices_two_items_with_credit_and_takes_cash(page: Page, tenant
     expect(page.get_by_test_id("invoice-status")).to_have_text("Paid")
     expect(page.get_by_test_id("invoice-balance")).to_have_text("$0.00")
     expect(page.get_by_test_id("invoice-amount-paid")).to_have_text("$120.00")
+    assert_accessible(page, "paid invoice")
 
     # And the client's Billing tab agrees: nothing owed, no credit left, one item still uninvoiced
     page.goto(f"/p/{tenant.practice.slug}/clients/{ana.pk}/billing/")
     expect(page.get_by_test_id("client-balance")).to_have_text("$0.00")
     expect(page.get_by_test_id("client-credit")).to_have_text("$0.00")
     expect(page.get_by_test_id("uninvoiced-row")).to_have_count(1)
+    assert_accessible(page, "client billing tab after payment")
     assert console_errors == []

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from billing.models import Payment
 from practice.models import Practice
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, issued_invoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,6 +31,7 @@ def test_a_german_practice_allocates_and_records_an_amount_typed_the_german_way(
 
     expect(page.locator(f"input[name=alloc_{older.pk}]")).to_have_value("800,00")
     expect(page.locator(f"input[name=alloc_{newer.pk}]")).to_have_value("200,50")
+    assert_accessible(page, "add payment form in German")
     page.get_by_label("Method").select_option(label="Cash")
     page.get_by_role("button", name="Add payment").click()
 

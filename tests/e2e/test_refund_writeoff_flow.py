@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from billing import services
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, issued_invoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,21 +38,25 @@ def test_biller_refunds_a_payment_writes_off_an_invoice_and_reads_the_history(pa
     page.get_by_label("Method").select_option(label="Cash")
     page.get_by_role("button", name="Add payment").click()
     expect(page.get_by_text("Payment of $100.00 recorded.")).to_be_visible()
+    assert_accessible(page, "invoice after payment")
     expect(page.get_by_test_id("invoice-status")).to_have_text("Paid")
 
     # ... opens the payment and records a refund of 40.00 handed back in cash
     page.get_by_test_id("invoice-payment").get_by_role("link").click()
     page.get_by_role("link", name="Record refund").click()
     expect(page.get_by_test_id("refund-left")).to_have_text("$100.00")
+    assert_accessible(page, "refund form")
     page.get_by_label("Amount").fill("40.00")
     page.get_by_label("Reason").fill("Session cancelled")
     page.get_by_role("button", name="Preview refund").click()
     # Then the form says in words what will happen before anything is saved
     expect(page.get_by_test_id("refund-plan")).to_contain_text(f"{sessions.number} will owe $40.00 again")
+    assert_accessible(page, "refund preview")
     page.get_by_role("button", name="Record refund").click()
     expect(page.get_by_text("Refund of $40.00 recorded.")).to_be_visible()
     expect(page.get_by_test_id("payment-status")).to_have_text("Partially refunded")
     expect(page.get_by_test_id("payment-refunded")).to_have_text("$40.00")
+    assert_accessible(page, "payment after refund")
 
     # And the invoice it paid is open again for 40.00
     page.get_by_test_id("payment-refund").get_by_role("link", name=sessions.number).click()
@@ -67,6 +71,7 @@ def test_biller_refunds_a_payment_writes_off_an_invoice_and_reads_the_history(pa
     expect(page.get_by_text(f"Invoice {report.number} written off: $60.00.")).to_be_visible()
     expect(page.get_by_test_id("invoice-status")).to_have_text("Written off")
     expect(page.get_by_test_id("invoice-written-off")).to_have_text("$60.00")
+    assert_accessible(page, "written-off invoice")
     expect(page.get_by_test_id("invoice-balance")).to_have_text("$0.00")
 
     # Then the account history lists every movement with the running balance
@@ -79,6 +84,7 @@ def test_biller_refunds_a_payment_writes_off_an_invoice_and_reads_the_history(pa
     expect(rows.nth(4)).to_contain_text("Write-off")
     expect(page.get_by_test_id("history-balance")).to_have_text(["$100.00", "$160.00", "$60.00", "$100.00", "$40.00"])
     expect(page.get_by_test_id("client-balance")).to_have_text("$40.00")
+    assert_accessible(page, "client billing tab with account history")
     expect(page.locator("#account-history-heading")).to_be_visible()
     assert re.search(r"Written off", page.content())
 

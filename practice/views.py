@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import segno
 from django.contrib import messages
@@ -150,6 +151,24 @@ def staff_invite_revoke(request: PracticeRequest, invite_id: int) -> HttpRespons
     return redirect("staff", practice_slug=request.practice.slug)
 
 
+QR_SCALE = 4
+
+
+def qr_svg_data_uri(text: str) -> str:
+    """A QR code of ``text`` as an SVG data URI an <img> can show and a phone can scan.
+
+    A standalone SVG needs its namespace (an <img> shows nothing without it), and both a
+    size and a viewBox: the size gives the image its natural dimensions, the viewBox lets
+    the browser scale the modules crisply to whatever box the page draws it in.
+    """
+    code = segno.make(text, error="m")
+    buffer = io.BytesIO()
+    code.save(buffer, kind="svg", scale=QR_SCALE, xmldecl=False, omitsize=True)
+    side = code.symbol_size(scale=QR_SCALE)[0]
+    svg = buffer.getvalue().decode().replace("<svg ", f'<svg width="{side}" height="{side}" ', 1)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
 def security(request: PracticeRequest) -> HttpResponse:
     user = request.user
     posted = request.POST.get("form") if request.method == "POST" else None
@@ -177,8 +196,7 @@ def security(request: PracticeRequest) -> HttpResponse:
     device = selectors.totp_device_pending(user)
     qr = None
     if device is not None:
-        svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
-        qr = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+        qr = qr_svg_data_uri(device.config_url)
     context = {
         "password_form": password_form,
         "token_form": token_form,

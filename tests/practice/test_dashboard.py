@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -66,3 +68,29 @@ def test_clinician_sees_only_their_sessions_and_no_money(tenant, other_tenant):
     assert "Sessions today" in mine and "Uninvoiced" not in mine
     assert '<span class="tile-value">0</span>' in mine
     assert '<span class="tile-value">1</span>' in theirs
+
+
+# 20:55 UTC on Thursday 15 January 2026: 15:55 that Thursday in New York, but already
+# 09:55 on Friday 16 January in Auckland.
+EVENING_UTC = datetime(2026, 1, 15, 20, 55, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("timezone", "shown"),
+    [
+        ("America/New_York", "Thursday 15 January 2026, 15:55 in America/New_York"),
+        ("Pacific/Auckland", "Friday 16 January 2026, 09:55 in Pacific/Auckland"),
+    ],
+)
+def test_the_clock_shows_the_practices_own_time_and_date(tenant, time_machine, timezone, shown):
+    practice = tenant.practice
+    practice.timezone = timezone
+    practice.save(update_fields=["timezone"])
+    time_machine.move_to(EVENING_UTC, tick=False)
+
+    page = signed_in(tenant.owner).get(reverse("dashboard", kwargs={"practice_slug": practice.slug}))
+
+    clock = re.search(r'data-testid="practice-clock"><time datetime="([^"]+)">([^<]+)</time>([^·]+)', page.text)
+    assert clock, "the dashboard shows no clock"
+    assert (clock.group(2) + clock.group(3)).strip() == shown
+    assert datetime.fromisoformat(clock.group(1)) == EVENING_UTC

@@ -12,7 +12,8 @@ from .access import view_roles
 from .models import Practice
 from .types import PracticeRequest
 
-# The main navigation. A section whose pages are not built yet is shown but not linked.
+# The main navigation. A section whose pages are not built yet is shown but not linked;
+# a built one shows only to the roles its view lets in.
 NAV = [
     ("Calendar", "appointments:calendar"),
     ("Clients", "clients:list"),
@@ -24,7 +25,7 @@ NAV = [
 
 @functools.cache
 def _page_roles(urlconf: str, url_name: str) -> tuple[str, ...] | None:
-    """The roles that may open the settings page ``url_name`` in ``urlconf`` (its view's,
+    """The roles that may open the page ``url_name`` in ``urlconf`` (its view's,
     see practice.access.view_roles), or None when no URL has that name. Cached per
     URLconf: one does not change while the process runs."""
     try:
@@ -57,15 +58,16 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         return {}
     from .selectors import memberships_for_user
 
-    nav = []
-    for label, name in NAV:
-        try:
-            url = reverse(name, kwargs={"practice_slug": practice.slug})
-        except NoReverseMatch:
-            url = None
-        nav.append({"label": label, "url": url, "active": bool(url and request.path.startswith(url))})
     # PracticeMiddleware sets practice and membership together: this is a staff page.
     role = cast(PracticeRequest, request).membership.role
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    nav = []
+    for label, name in NAV:
+        roles = _page_roles(urlconf, name)
+        if roles is not None and role not in roles:
+            continue  # a link that would only answer "your role does not allow this page"
+        url = reverse(name, kwargs={"practice_slug": practice.slug}) if roles is not None else None
+        nav.append({"label": label, "url": url, "active": bool(url and request.path.startswith(url))})
     return {
         "settings_nav": settings_nav(practice, role),
         "nav": nav,

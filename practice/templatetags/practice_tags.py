@@ -67,3 +67,13 @@ def day(value: date | None) -> str:
     """``{{ invoice.issue_date|day }}``: "3 Nov 2026" (the same as ``date:"j M Y"``, made
     once per day and language; a datetime is shown in the current time zone)."""
     return day_label(value)
+
+
+@register.filter
+def field_error_links(form: Any) -> list[dict[str, str]]:
+    """Each error of a visible field, with the id its error summary link points at."""
+    return [
+        {"id": field.id_for_label, "label": str(field.label), "message": str(message)}
+        for field in form.visible_fields()
+        for message in field.errors
+    ]

@@ -53,3 +53,12 @@ window.addEventListener("resize", function () {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(labelScrollingTables, 100);
 });
+
+// After a form error the page opens on its error summary (templates/_form_errors.html), so a
+// keyboard or screen reader user starts from the list of what to fix; its links lead to the fields.
+function focusErrorSummary(root) {
+  var summary = (root || document).querySelector("[data-error-summary]");
+  if (summary) summary.focus();
+}
+document.addEventListener("DOMContentLoaded", function () { focusErrorSummary(); });
+document.addEventListener("htmx:afterSettle", function (event) { focusErrorSummary(event.target); });

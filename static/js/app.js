@@ -54,6 +54,16 @@ window.addEventListener("resize", function () {
   resizeTimer = setTimeout(labelScrollingTables, 100);
 });
 
+// Escape closes the practice switcher and puts focus back on its toggle.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") return;
+  document.querySelectorAll("details.switcher[open]").forEach(function (el) {
+    el.removeAttribute("open");
+    var summary = el.querySelector("summary");
+    if (summary) summary.focus();
+  });
+});
+
 // After a form error the page opens on its error summary (templates/_form_errors.html), so a
 // keyboard or screen reader user starts from the list of what to fix; its links lead to the fields.
 function focusErrorSummary(root) {

@@ -9,10 +9,11 @@ class BillingConfig(AppConfig):
         from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
 
-        from . import providers, selectors
+        from . import dashboard, providers, selectors
         from .services import items
 
         practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
+        practice_hooks.register_dashboard_panels(dashboard.dashboard_panels, order=20)
         clients_hooks.register_record_header(providers.client_header_money)
         clients_hooks.register_record_actions(providers.client_record_book, order=10)
         clients_hooks.register_record_actions(providers.client_record_actions, order=20)

@@ -35,6 +35,25 @@ def dashboard_tiles(practice: Practice, membership: Membership, today: date) -> 
     return tiles
 
 
+# (practice, membership, today) -> the dashboard panels that app contributes, by name:
+# "schedule" (today's sessions), "work" (what is left to do, each a tile with a link to the
+# filtered list) and "weeks" (billed and collected per week). The dashboard draws them.
+DashboardPanels = Callable[["Practice", "Membership", date], dict[str, Any]]
+_dashboard_panels: list[tuple[int, DashboardPanels]] = []
+
+
+def register_dashboard_panels(provider: DashboardPanels, *, order: int) -> None:
+    _dashboard_panels.append((order, provider))
+    _dashboard_panels.sort(key=lambda entry: entry[0])
+
+
+def dashboard_panels(practice: Practice, membership: Membership, today: date) -> dict[str, Any]:
+    panels: dict[str, Any] = {}
+    for _order, provider in _dashboard_panels:
+        panels.update(provider(practice, membership, today))
+    return panels
+
+
 @dataclass(frozen=True)
 class SettingsPage:
     """A section of Settings: its link in the settings navigation and its card on the

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import hooks
+from . import charts, hooks
 from .models import AuditLog, Membership, Practice, StaffInvite, User
 
 
@@ -63,8 +63,13 @@ def dashboard_summary(practice: Practice, membership: Membership) -> dict[str, A
     """
     now = practice.local_now()
     tiles = hooks.dashboard_tiles(practice, membership, now.date())
+    panels = hooks.dashboard_panels(practice, membership, now.date())
+    weeks = panels.get("weeks")
     return {
         "staff_count": Membership.objects.filter(practice=practice, is_active=True).count(),
         "local_now": now,
         "tiles": tiles,
+        "schedule": panels.get("schedule"),
+        "work": panels.get("work", []),
+        "chart": charts.weekly_bars(practice, weeks) if weeks else None,
     }

@@ -53,8 +53,7 @@
       choose(list[(index + step + list.length) % list.length]);
     } else if (event.key === "Enter" && current && !box.hidden) {
       event.preventDefault();
-      var link = current.querySelector("a");
-      if (link) window.location.assign(link.href);
+      if (current.dataset.href) window.location.assign(current.dataset.href);
     } else if (event.key === "Escape") {
       if (!box.hidden) {
         event.preventDefault();
@@ -64,9 +63,11 @@
       }
     }
   });
-  // A click outside the search closes the list; a click on an option follows its link.
+  // A click outside the search closes the list; a click on an option opens its page.
   document.addEventListener("click", function (event) {
-    if (!form.contains(event.target)) close();
+    if (!form.contains(event.target)) return close();
+    var option = event.target.closest("[role=option][data-href]");
+    if (option && box.contains(option)) window.location.assign(option.dataset.href);
   });
   box.addEventListener("mousemove", function (event) {
     var option = event.target.closest("[role=option]");

@@ -108,12 +108,20 @@
   // Without the script they stay plain multi-selects, which work as well.
   function typeahead(select) {
     if (typeof window.TomSelect !== "function" || select.tomselect) return;
-    new window.TomSelect(select, {
+    var label = select.id && document.querySelector('label[for="' + select.id + '"]');
+    var name = label ? label.textContent.trim() : "";
+    var picker = new window.TomSelect(select, {
       plugins: ["remove_button"],
       maxOptions: 200,
       hideSelected: true,
       closeAfterSelect: select.dataset.typeahead !== "clients",
     });
+    // The label now points at the picker's text box; the list it stands for keeps the
+    // same name, so a screen reader names both ("Clients").
+    if (name) {
+      select.setAttribute("aria-label", name);
+      if (picker.control_input) picker.control_input.setAttribute("aria-label", name);
+    }
   }
   function init(root) {
     root.querySelectorAll("select[data-typeahead]").forEach(typeahead);

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.helpers import pick, sign_in
+from tests.e2e.helpers import assert_accessible, pick, sign_in
 from tests.factories import ClientFactory, ServiceFactory, make_appointment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,6 +40,7 @@ def test_book_from_an_empty_slot_and_complete_from_the_side_panel(page: Page, co
     sign_in(page, tenant.clinician.email)
     page.goto(f"/p/{practice.slug}/calendar/?date={yesterday.isoformat()}")
     expect(page.get_by_test_id("time-grid")).to_be_visible()
+    assert_accessible(page, "calendar week")
 
     # When they choose the empty 11:00 slot of yesterday
     day = page.locator(f'[data-testid="calendar-day"][data-date="{yesterday.isoformat()}"]')
@@ -49,6 +50,7 @@ def test_book_from_an_empty_slot_and_complete_from_the_side_panel(page: Page, co
     expect(page.get_by_label("Date")).to_have_value(yesterday.isoformat())
     expect(page.get_by_label("Start time")).to_have_value("11:00")
     expect(page.locator("#id_clinician")).to_have_value(str(tenant.clinician.pk))
+    assert_accessible(page, "booking form from an empty slot")
 
     # When they type to pick the client and the service, and save
     pick(page, "Clients", "Ada", "Ada Lovelace")
@@ -67,6 +69,7 @@ def test_book_from_an_empty_slot_and_complete_from_the_side_panel(page: Page, co
     expect(flyout.get_by_test_id("appointment-status")).to_have_text("Scheduled")
     expect(flyout.locator(".detail-title")).to_be_focused()
     expect(flyout).to_be_in_viewport()
+    assert_accessible(page, "calendar with the side panel open")
 
     # When they mark it completed from the panel
     flyout.get_by_role("button", name="Mark completed").click()
@@ -76,6 +79,7 @@ def test_book_from_an_empty_slot_and_complete_from_the_side_panel(page: Page, co
     expect(flyout.get_by_test_id("appointment-status")).to_have_text("Completed")
     expect(page).to_have_url(f"{page.url.split('/calendar/')[0]}/calendar/{page.url.split('/calendar/')[1]}")
     expect(page.locator(".appt.appt-completed")).to_contain_text("Ada Lovelace")
+    assert_accessible(page, "side panel after marking completed")
 
     # When they close the panel, focus goes back to the appointment they opened
     flyout.get_by_role("button", name="Close").click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, issued_invoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,6 +29,7 @@ def test_search_a_client_from_the_header_and_open_them(page, console_errors, ten
     expect(options).to_have_count(2)
     expect(box).to_have_attribute("aria-expanded", "true")
     expect(page.get_by_test_id("search-clients")).to_contain_text("Clients")
+    assert_accessible(page, "header search with results open")
 
     # Then arrow keys move the choice and Escape closes the list
     box.press("ArrowDown")
@@ -47,6 +48,7 @@ def test_search_a_client_from_the_header_and_open_them(page, console_errors, ten
     box.press("Enter")
     page.wait_for_url(f"**/clients/{lily.pk}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Lily Whitaker")
+    assert_accessible(page, "client record opened from the search")
 
     # And an invoice number finds the invoice under its own heading; a click opens it
     box = page.get_by_role("combobox", name="Quick find")
@@ -67,3 +69,4 @@ def test_the_search_fits_a_phone(page, tenant, other_tenant):
     page.get_by_role("combobox", name="Quick find").fill("lily")
     expect(page.get_by_role("listbox", name="Quick find results").get_by_role("option")).to_have_count(1)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_accessible(page, "header search on a phone")

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, issued_invoice, make_item, pay
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,6 +30,7 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(p
     page.get_by_role("button", name="Add line").click()
     expect(rows).to_have_count(5)
     expect(page.get_by_label("Date, line 5")).to_be_focused()
+    assert_accessible(page, "new invoice with five free lines")
     for n in range(1, 6):
         page.get_by_label(f"Description, line {n}", exact=True).fill(f"Report {n}")
         page.get_by_label(f"Price, line {n}", exact=True).fill(f"{n}0.00")
@@ -39,6 +40,7 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(p
     expect(page.get_by_test_id("invoice-status")).to_have_text("Open")
     expect(page.get_by_test_id("invoice-line")).to_have_count(5)
     expect(page.get_by_test_id("invoice-total")).to_have_text("$150.00")
+    assert_accessible(page, "issued invoice of five lines")
 
     # And Print opens the browser's print dialog
     page.get_by_role("button", name="Print").click()
@@ -112,6 +114,7 @@ def test_invoice_and_billing_tab_fit_a_phone(page: Page, tenant, console_errors)
             assert page.evaluate(OVERFLOW) == [], f"{name} at {size['width']} px scrolls sideways"
             assert page.evaluate(SMALL_TARGETS) == [], f"{name} at {size['width']} px"
             assert page.evaluate(CRAMPED_TILES) == [], f"{name} at {size['width']} px"
+            assert_accessible(page, name)
 
     # At 375 px the invoice's total is on screen, not past the right edge
     page.set_viewport_size(PHONE)

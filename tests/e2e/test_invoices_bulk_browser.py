@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.models import Invoice, Payment
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, issued_invoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,6 +23,7 @@ def test_bulk_mark_as_paid_with_a_double_click_pays_each_once(page, console_erro
     for invoice in chosen:
         page.get_by_role("checkbox", name=f"Tick {invoice.number}").check()
     page.get_by_label("Method").select_option(label="Bank transfer")
+    assert_accessible(page, "invoices tab with three ticked")
 
     # When they double-click Mark as paid
     page.get_by_role("button", name="Mark as paid").dblclick()
@@ -31,6 +32,7 @@ def test_bulk_mark_as_paid_with_a_double_click_pays_each_once(page, console_erro
     # Then the three are paid once each, the fourth is not, and the page says what was done
     expect(page.get_by_role("status")).to_contain_text("Marked as paid: 3 invoice(s)")
     expect(page.get_by_test_id("invoice-row")).to_have_count(1)
+    assert_accessible(page, "invoices tab after the bulk action")
     assert Payment.objects.filter(practice=tenant.practice).count() == 3
     assert [Invoice.objects.get(pk=i.pk).status for i in invoices] == ["paid", "paid", "paid", "open"]
     assert [e for e in console_errors if "favicon.ico" not in e] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,6 +22,7 @@ def test_page_through_then_filter_the_clients_list(page, console_errors, tenant,
     page.goto(f"/p/{tenant.practice.slug}/clients/")
     rows = page.locator("[data-testid=client-row]")
     assert rows.count() == 25
+    assert_accessible(page, "clients list")
 
     # When the user follows Next
     page.get_by_role("link", name="Next").click()
@@ -38,5 +39,6 @@ def test_page_through_then_filter_the_clients_list(page, console_errors, tenant,
     page.get_by_label("Search").fill("whitaker")
     expect(rows).to_have_count(3)
     assert page.get_by_role("link", name="Next").count() == 0
+    assert_accessible(page, "clients list filtered")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert [e for e in console_errors if "favicon.ico" not in e] == []

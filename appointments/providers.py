@@ -10,6 +10,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.urls import NoReverseMatch, reverse
 
+from clients.hooks import RecordAction
 from clients.models import Client
 from practice.models import Membership, Practice, Role
 from practice.types import PracticeRequest
@@ -62,3 +63,10 @@ def _appointment_links() -> bool:
     except NoReverseMatch:
         return False
     return True
+
+
+def client_record_book(request: PracticeRequest, client: Client) -> list[RecordAction]:
+    """Book, first on the client record's header, for everyone who may open the record:
+    the booking form opens with this client chosen."""
+    new = reverse("appointments:new", kwargs={"practice_slug": request.practice.slug})
+    return [RecordAction(label="Book", url=f"{new}?client={client.pk}", primary=True)]

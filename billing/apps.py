@@ -15,7 +15,6 @@ class BillingConfig(AppConfig):
         practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
         practice_hooks.register_dashboard_panels(dashboard.dashboard_panels, order=20)
         clients_hooks.register_record_header(providers.client_header_money)
-        clients_hooks.register_record_actions(providers.client_record_book, order=10)
         clients_hooks.register_record_actions(providers.client_record_actions, order=20)
         clients_hooks.register_list_columns(selectors.clients_with_money, providers.CLIENT_LIST_COLUMNS)
         clients_hooks.register_record_tab("overview", providers.client_overview_context)

@@ -74,14 +74,6 @@ CLIENT_LIST_COLUMNS = [
 STATEMENT_NOT_YET = "Available once documents exist."
 
 
-def client_record_book(request: PracticeRequest, client: Client) -> list[RecordAction]:
-    """Book, first on the record's header, for everyone who may open the record. It is the
-    appointments app's action; it is registered here only until that app registers its own
-    (clients.hooks.register_record_actions), and the booking form does not read ?client= yet."""
-    new = reverse("appointments:new", kwargs={"practice_slug": request.practice.slug})
-    return [RecordAction(label="Book", url=f"{new}?client={client.pk}", primary=True)]
-
-
 def client_record_actions(request: PracticeRequest, client: Client) -> list[RecordAction]:
     """New invoice, Add payment and Send statement on the record's header, for the roles
     that may bill (a clinician would get the 403 page)."""

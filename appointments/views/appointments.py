@@ -16,6 +16,8 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from clients import selectors as client_selectors
+from clients.models import Client
 from practice.access import (
     ALL_ROLES,
     SCHEDULING_ROLES,
@@ -154,6 +156,9 @@ def appointment_new(request: PracticeRequest) -> HttpResponse:
         cal.parse_anchor(request.GET.get("date"), practice.local_today()),
         _slot_time(request.GET.get("time", "")),
     )
+    chosen = _client_from_query(request)
+    if chosen is not None:
+        initial["clients"] = [chosen.pk]
     form = AppointmentForm(
         request.POST or None, initial=initial, practice=practice, viewer=request.user, role=membership.role
     )
@@ -406,3 +411,13 @@ def appointment_generate_items(request: PracticeRequest, appointment_id: int) ->
         lambda a: services.billing_items_generate_for_appointment(appointment=a, actor=request.user),
         "{n} missing billing item(s) created.",
     )
+
+
+def _client_from_query(request: PracticeRequest) -> Client | None:
+    """The client of ``?client=`` (Book on a client record), if the viewer may see them;
+    anything else (another practice's id, a client not assigned, not a number) is ignored
+    and the form opens with no client chosen."""
+    raw = request.GET.get("client", "")
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    return client_selectors.clients_visible(request.practice, request.membership).filter(pk=int(raw)).first()

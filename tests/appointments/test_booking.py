@@ -77,3 +77,29 @@ def test_mark_completed_from_the_side_panel_updates_the_panel_in_place(tenant, s
     assert 'data-testid="flyout"' in html and "<html" not in html
     assert "Marked completed. 1 billing item(s) created." in html
     assert 'data-testid="appointment-status">Completed<' in html
+
+
+def _chosen_clients(html: str) -> list[str]:
+    select = re.search(r'<select name="clients".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option value="(\d+)"[^>]*selected', select)
+
+
+def test_book_from_a_client_record_opens_the_form_with_that_client(tenant, ada):
+    record = signed_in(tenant.owner).get(url(tenant.practice, "clients:detail", client_id=ada.pk)).content.decode()
+    book = re.search(r'href="([^"]+)">Book<', record).group(1).replace("&amp;", "&")
+    assert book == f"{url(tenant.practice, 'appointments:new')}?client={ada.pk}"
+    html = signed_in(tenant.owner).get(book).content.decode()
+    assert _chosen_clients(html) == [str(ada.pk)]
+
+
+def test_a_client_the_viewer_may_not_see_is_not_chosen(tenant, other_tenant, ada):
+    from tests.factories import ClientFactory
+
+    foreign = ClientFactory(practice=other_tenant.practice)
+    unassigned = ClientFactory(practice=tenant.practice)
+    new = url(tenant.practice, "appointments:new")
+    owner, clinician = signed_in(tenant.owner), signed_in(tenant.clinician)
+    for viewer, raw in ((owner, foreign.pk), (clinician, unassigned.pk), (owner, "x1"), (owner, "١٢")):
+        response = viewer.get(f"{new}?client={raw}")
+        assert response.status_code == 200
+        assert _chosen_clients(response.content.decode()) == []

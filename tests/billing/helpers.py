@@ -82,6 +82,11 @@ def post_payment(browser: Client, tenant, query: dict, **data) -> HttpResponse:
 THREADS = 10
 
 
+def billing_tab(browser: Client, tenant, client: PracticeClient, **params: Any) -> HttpResponse:
+    """GET ``client``'s Billing tab (with page parameters such as invoices_page=2)."""
+    return browser.get(url(tenant, "clients:billing", client_id=client.pk), params)
+
+
 def post_at_once(user_client: Client, path: str, data: dict[str, Any], n: int = THREADS) -> list[HttpResponse]:
     """``n`` identical POSTs released together, each from its own thread and connection,
     signed in as ``user_client`` is."""

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from billing import services
 from billing.models import Invoice
 from billing.selectors import HISTORY_PAGE_SIZE
+from tests.billing.helpers import billing_tab
 from tests.factories import ClientFactory, give_credit, issued_invoice
 from tests.helpers import url
 
@@ -27,8 +28,7 @@ def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith", clinicians=[tenant.clinician])
 
 
-def tab(client, tenant, ana, **params):
-    return client.get(url(tenant, "clients:billing", client_id=ana.pk), params)
+tab = billing_tab
 
 
 def cells(html: str, testid: str) -> list[str]:

@@ -15,6 +15,7 @@ from billing import services
 from billing.models import ClientAccount
 from billing.selectors import client_billing_figures
 from billing.submission import FIELD
+from tests.billing.helpers import billing_tab
 from tests.factories import ClientFactory, give_credit, issued_invoice, make_item
 from tests.helpers import url
 
@@ -26,8 +27,7 @@ def ana(tenant, other_tenant):
     return ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith", clinicians=[tenant.clinician])
 
 
-def tab(client, tenant, ana, **params):
-    return client.get(url(tenant, "clients:billing", client_id=ana.pk), params)
+tab = billing_tab
 
 
 def test_a_new_client_has_zero_balances_and_empty_lists(tenant, biller, ana):

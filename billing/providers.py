@@ -12,16 +12,16 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from appointments.models import Appointment, Service
+from appointments.models import Appointment, BillingDetail, Service
 from clients.hooks import ListColumn, RecordAction
 from clients.models import Client
 from practice.access import BILLING_ROLES
-from practice.models import Membership, Practice, Role
+from practice.models import FeePolicy, Membership, Practice, Role
 from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import selectors
-from .models import BillingItem, Invoice
+from .models import BillingItem, Invoice, PackageDraw
 from .views.common import header_money
 
 
@@ -122,10 +122,32 @@ def appointment_page_billing(
         "billing_state": state,
         "billing_state_label": BILLING_STATE_LABELS[state],
         "can_invoice": membership.role in BILLING_ROLES and any(i.invoice_id is None for i in items),
+        "items_missing": _items_missing(appointment, attendees, items),
         "insurance_unbilled": _insurance_unbilled(appointment, attendees, items)
         if membership.role in BILLING_ROLES
         else [],
     }
+
+
+def _items_missing(appointment: Appointment, attendees: list[Any], items: list[BillingItem]) -> bool:
+    """Whether Generate items would create something: the checks of
+    billing_items_sync_for_appointment, read only. A completed session lacks an item (or a
+    package draw) for a priced billing detail; a no-show or late cancellation lacks a fee
+    for an attendee while the practice charges one."""
+    practice = appointment.practice
+    if appointment.status == Appointment.Status.COMPLETED:
+        billed = {(i.client_id, i.service_id) for i in items if i.kind == BillingItem.Kind.SESSION}
+        billed |= set(PackageDraw.objects.filter(appointment=appointment).values_list("client_id", "service_id"))
+        priced = BillingDetail.objects.filter(appointment=appointment, unit_price__gt=0)
+        return any(pair not in billed for pair in priced.values_list("client_id", "service_id"))
+    if appointment.status == Appointment.Status.NO_SHOW:
+        kind, policy = BillingItem.Kind.NO_SHOW_FEE, practice.no_show_policy
+    elif appointment.status == Appointment.Status.LATE_CANCELLED:
+        kind, policy = BillingItem.Kind.LATE_CANCEL_FEE, practice.late_cancel_policy
+    else:
+        return False
+    charged = {i.client_id for i in items if i.kind == kind}
+    return policy != FeePolicy.NONE and any(c.pk not in charged for c in attendees)
 
 
 def _insurance_unbilled(appointment: Appointment, attendees: list[Any], items: list[BillingItem]) -> list[Any]:

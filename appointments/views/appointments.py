@@ -53,6 +53,7 @@ LATE_CANCEL_FEE = " A late-cancellation fee of {amount} was added for {clients}.
 WHY_NOT_STARTED = "Mark completed and No-show appear once the session has started."
 WHY_NO_ITEMS_YET = "Billing items are created once the session has been held."
 WHY_NO_CANCEL_INVOICED = "It cannot be cancelled: its items are invoiced. A credit invoice undoes a billed session."
+WHY_ITEMS_CREATED = "Its billing items have been created."
 WHY_CANCELLED = "A cancelled appointment cannot be changed."
 LATE_BY_DEFAULT = "Inside the {hours}-hour late-cancel window a cancellation counts as late unless you say so."
 BILLING_STATE_LABELS = {
@@ -255,7 +256,9 @@ def _detail_context(request: PracticeRequest, appointment: Appointment) -> dict[
         "can_edit_billing": can_edit_billing_details(membership, clinician_id=appointment.clinician_id),
         **hooks.appointment_page_billing(request, appointment, attendees),
     }
-    context.update(offered_actions(practice, appointment, context.get("items") or []))
+    context.update(
+        offered_actions(practice, appointment, context.get("items") or [], items_missing=context.get("items_missing"))
+    )
     return context
 
 
@@ -268,7 +271,9 @@ def late_cancel_fee_label(practice: Practice) -> str:
     return "no fee"
 
 
-def offered_actions(practice: Practice, appointment: Appointment, items: list[Any]) -> dict[str, Any]:
+def offered_actions(
+    practice: Practice, appointment: Appointment, items: list[Any], *, items_missing: bool | None = None
+) -> dict[str, Any]:
     """Which status actions the page offers and, for those it leaves out, why: only what
     the model and the services would accept, so no button leads to a refusal."""
     started = appointment.has_started()
@@ -283,14 +288,15 @@ def offered_actions(practice: Practice, appointment: Appointment, items: list[An
     can_cancel = appointment.can_cancel() and not invoiced
     if appointment.can_cancel() and invoiced:
         why.append(WHY_NO_CANCEL_INVOICED)
-    # A plain cancellation and a session not yet held bill nothing, so Generate items
-    # could only ever create nothing there.
-    can_generate = not (
-        appointment.status == Appointment.Status.CANCELLED
-        or (appointment.status == Appointment.Status.SCHEDULED and not started)
-    )
-    if appointment.status == Appointment.Status.SCHEDULED and not started:
+    # A plain cancellation and a session not yet held (scheduled, started or not) bill
+    # nothing, so Generate items could only ever create nothing there; elsewhere billing
+    # says whether an item (or a fee) the session bills is still missing.
+    held = appointment.status not in (Appointment.Status.SCHEDULED, Appointment.Status.CANCELLED)
+    can_generate = held and items_missing is not False
+    if appointment.status == Appointment.Status.SCHEDULED:
         why.append(WHY_NO_ITEMS_YET)
+    elif held and not can_generate and items:
+        why.append(WHY_ITEMS_CREATED)
     late_by_default = can_cancel and appointment.cancel_is_late_by_default()
     return {
         "can_complete": can_complete,

@@ -77,7 +77,8 @@ def test_a_started_scheduled_session_offers_complete_no_show_and_both_cancellati
     assert "Mark completed</button>" in html and ">No-show</button>" in html
     assert "Cancel without fee</button>" in html and "Late cancel (fee $50.00)</button>" in html
     assert views.WHY_NOT_STARTED not in html
-    assert "Generate items</button>" in html
+    # Still scheduled: nothing is billed until it is marked held
+    assert "Generate items</button>" not in html and views.WHY_NO_ITEMS_YET in html
 
 
 def test_a_completed_session_offers_no_second_completion_nor_late_cancel(tenant, fee_practice, service, ada):
@@ -89,6 +90,36 @@ def test_a_completed_session_offers_no_second_completion_nor_late_cancel(tenant,
     assert "Mark completed</button>" not in html and ">No-show</button>" not in html
     assert "Late cancel" not in html
     assert ">Cancel</button>" in html  # uninvoiced items go with it (the model allows it)
+    # Its item exists, so Generate items could only create nothing
+    assert "Generate items</button>" not in html
+    assert views.WHY_ITEMS_CREATED in html
+
+
+def test_generate_items_comes_back_when_a_completed_session_lacks_an_item(tenant, fee_practice, service, ada):
+    appointment = book(tenant, service, ada, past_start(tenant.practice))
+    appointment_mark_completed(appointment=appointment, actor=tenant.owner)
+    BillingItem.objects.filter(appointment=appointment).delete()
+
+    html = page(tenant, appointment)
+    assert "Generate items</button>" in html and views.WHY_ITEMS_CREATED not in html
+
+    signed_in(tenant.owner).post(appointment.get_absolute_url() + "generate-items/")
+    assert BillingItem.objects.filter(appointment=appointment).count() == 1
+    assert "Generate items</button>" not in page(tenant, appointment)
+
+
+def test_a_late_cancellation_offers_generate_items_only_while_its_fee_is_missing(tenant, fee_practice, service, ada):
+    appointment = book(tenant, service, ada, in_hours(3))
+    appointment_cancel(appointment=appointment, actor=tenant.owner, late=True)
+    assert BillingItem.objects.filter(appointment=appointment).count() == 1
+    assert "Generate items</button>" not in page(tenant, appointment)
+
+    BillingItem.objects.filter(appointment=appointment).delete()
+    assert "Generate items</button>" in page(tenant, appointment)
+
+    fee_practice.late_cancel_policy = FeePolicy.NONE
+    fee_practice.save()
+    assert "Generate items</button>" not in page(tenant, appointment)
 
 
 def test_a_no_show_offers_a_plain_cancel_only(tenant, fee_practice, service, ada):

@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.helpers import PASSWORD
 
@@ -37,12 +38,26 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
 
 
 def pick(page: Page, label: str, typed: str, option: str) -> None:
-    """Choose ``option`` in the type-ahead picker labelled ``label`` by typing ``typed``."""
+    """Choose ``option`` in the type-ahead picker labelled ``label`` by typing ``typed``.
+
+    On a loaded machine the picker's list can close between the typing and the click (it
+    opens and filters on timers), so the list is opened again, as a person would, when the
+    option is not showing.
+    """
     control = page.get_by_role("combobox", name=label, exact=True)
+    dropdown = page.locator("#" + (control.get_attribute("aria-controls") or ""))
+    choice = dropdown.get_by_role("option", name=option).first
     control.click()
     control.press_sequentially(typed)
-    dropdown = page.locator("#" + (control.get_attribute("aria-controls") or ""))
-    dropdown.get_by_role("option", name=option).first.click()
+    for _ in range(3):
+        try:
+            choice.wait_for(state="visible", timeout=3000)
+            break
+        except PlaywrightTimeoutError:
+            control.fill("")
+            control.click()
+            control.press_sequentially(typed)
+    choice.click()
     page.keyboard.press("Escape")
 
 

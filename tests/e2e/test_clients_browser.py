@@ -71,3 +71,10 @@ def test_no_horizontal_scroll_on_a_phone(page, tenant, other_tenant):
         shot(page, "phone-" + path.strip("/").replace("/", "-"))
         assert width <= 375, f"{path} is {width}px wide at a 375px viewport"
         assert_accessible(page, path)
+        if path == base:
+            # The list's rows are cards: every figure of a row is on the screen, not in a
+            # sideways scroll of the table
+            row = page.get_by_test_id("client-row").filter(has_text="Ana Lima")
+            for key in ("account_balance", "account_credit", "overdue_amount"):
+                box = row.get_by_test_id(f"client-{key}").bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, (key, box)

@@ -59,6 +59,18 @@ def test_clinician_books_completes_and_sees_the_uninvoiced_amount(page: Page, co
     expect(page.get_by_test_id("appointment-status")).to_have_text("Completed")
     expect(page.get_by_test_id("billing-state")).to_have_text("Uninvoiced")
     assert_accessible(page, "appointment page after marking completed")
+
+    # The appointment's own page, on a phone: titled by its h1, its billing tables as cards
+    href = entry.get_attribute("href")
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(href or "")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("10:00 AM")
+    item = page.get_by_test_id("billing-item").filter(has_text="Ada Lovelace")
+    box = item.get_by_text("$120.00").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 375, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_accessible(page, "appointment page at 375 px")
+    page.set_viewport_size({"width": 1366, "height": 900})
     # The site has no favicon yet (base.html is not this test's); anything else is a failure.
     assert [e for e in console_errors if "favicon.ico" not in e] == []
 

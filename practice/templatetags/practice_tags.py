@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from django import template
 
+from practice.clock import practice_clock
 from practice.dates import day_label
 from practice.links import practice_url
 from practice.models import Practice
@@ -18,6 +19,13 @@ register = template.Library()
 def purl(context: dict[str, Any], name: str, **kwargs: Any) -> str:
     """``{% purl "clients:detail" client_id=3 %}``: a URL inside the current practice."""
     return practice_url(name, context["request"].practice.slug, **kwargs)
+
+
+@register.filter
+def clock(moment: time | datetime | None, practice: Practice) -> str:
+    """``moment`` as the practice writes a time of day, in its time zone: "14:30" or
+    "2:30 PM" (its locale's convention)."""
+    return practice_clock(practice, moment)
 
 
 @register.filter

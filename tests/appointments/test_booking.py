@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from appointments.clock import practice_clock, uses_24_hour
 from appointments.models import Appointment
+from practice.clock import practice_clock, uses_24_hour
 from tests.appointments.helpers import WEDNESDAY, at, form_post
 from tests.factories import make_appointment, past_start
 from tests.helpers import signed_in, url

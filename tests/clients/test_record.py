@@ -118,4 +118,4 @@ def test_appointment_times_are_shown_in_the_practices_timezone(tenant, owner_cli
 
     appointment(tenant, clara_client, start=datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     html = owner_client.get(url(tenant, "clients:appointments", client_id=clara_client.pk)).content.decode()
-    assert "Mon 2 Mar 2026, 09:00" in html
+    assert "Mon 2 Mar 2026, 9:00 AM" in html  # and in its (US) 12-hour clock

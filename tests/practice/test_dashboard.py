@@ -77,16 +77,18 @@ EVENING_UTC = datetime(2026, 1, 15, 20, 55, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("timezone", "shown"),
+    ("timezone", "locale", "shown"),
     [
-        ("America/New_York", "Thursday 15 January 2026, 15:55 in America/New_York"),
-        ("Pacific/Auckland", "Friday 16 January 2026, 09:55 in Pacific/Auckland"),
+        ("America/New_York", "en_US", "Thursday 15 January 2026, 3:55 PM in America/New_York"),
+        ("Pacific/Auckland", "en_NZ", "Friday 16 January 2026, 9:55 AM in Pacific/Auckland"),
+        ("Europe/London", "en_GB", "Thursday 15 January 2026, 20:55 in Europe/London"),
     ],
 )
-def test_the_clock_shows_the_practices_own_time_and_date(tenant, time_machine, timezone, shown):
+def test_the_clock_shows_the_practices_own_time_and_date(tenant, time_machine, timezone, locale, shown):
+    """In the practice's time zone and in its locale's clock (12- or 24-hour)."""
     practice = tenant.practice
-    practice.timezone = timezone
-    practice.save(update_fields=["timezone"])
+    practice.timezone, practice.locale = timezone, locale
+    practice.save(update_fields=["timezone", "locale"])
     time_machine.move_to(EVENING_UTC, tick=False)
 
     page = signed_in(tenant.owner).get(reverse("dashboard", kwargs={"practice_slug": practice.slug}))

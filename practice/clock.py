@@ -9,7 +9,7 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_time
 
-from practice.models import Practice
+from .models import Practice
 
 
 @lru_cache(maxsize=64)
@@ -29,5 +29,8 @@ def clock_pattern(practice: Practice) -> str:
 def practice_clock(practice: Practice, moment: time | datetime | None) -> str:
     if moment is None:
         return ""
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        # A stored instant (UTC from the database) reads in the practice's own time zone.
+        moment = moment.astimezone(practice.tzinfo)
     value = moment.time() if isinstance(moment, datetime) else moment
     return format_time(value, clock_pattern(practice), locale="en")

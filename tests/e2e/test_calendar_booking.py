@@ -16,6 +16,20 @@ from tests.factories import ClientFactory, ServiceFactory, make_appointment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# What keeps an appointment's time and client name from being read in its block: a line
+# cut off below the block's bottom edge, or text squeezed to nothing by the ellipsis.
+NAME_SHOWS = """(appt) => {
+  const box = appt.getBoundingClientRect();
+  return [...appt.querySelectorAll('.appt-time, .appt-title')].flatMap(el => {
+    const r = el.getBoundingClientRect();
+    const problems = [];
+    if (r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5) problems.push(el.className + ' outside the block');
+    const size = Math.round(r.width) + 'x' + Math.round(r.height);
+    if (r.width < 40 || r.height < 10) problems.push(el.className + ' ' + size);
+    return problems;
+  });
+}"""
+
 
 @pytest.mark.parametrize("width", [1366, 375])
 def test_book_from_an_empty_slot_and_complete_from_the_side_panel(page: Page, console_errors, tenant, width):
@@ -62,6 +76,8 @@ def test_book_from_an_empty_slot_and_complete_from_the_side_panel(page: Page, co
     entry = page.locator(".appt.is-new")
     expect(entry).to_contain_text("Ada Lovelace")
     expect(entry.get_by_test_id("appointment-time")).to_have_text("11:00 AM–11:50 AM")  # noqa: RUF001
+    # ... with the client's name readable inside the 50-minute block, under its time
+    assert entry.evaluate(NAME_SHOWS) == [], f"name hidden at {width} px"
 
     # When they open it: the side panel takes focus
     entry.click()
@@ -69,6 +85,7 @@ def test_book_from_an_empty_slot_and_complete_from_the_side_panel(page: Page, co
     expect(flyout.get_by_test_id("appointment-status")).to_have_text("Scheduled")
     expect(flyout.locator(".detail-title")).to_be_focused()
     expect(flyout).to_be_in_viewport()
+    assert entry.evaluate(NAME_SHOWS) == [], f"name hidden beside the side panel at {width} px"
     assert_accessible(page, "calendar with the side panel open")
 
     # When they mark it completed from the panel

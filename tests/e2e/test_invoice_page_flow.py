@@ -14,10 +14,22 @@ from tests.factories import ClientFactory, issued_invoice, make_item, pay
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(page: Page, tenant, console_errors):
+def within_the_width(page: Page, width: int, *test_ids: str) -> None:
+    """The page does not scroll sideways and each figure named lies between the screen's edges."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for test_id in test_ids:
+        box = page.get_by_test_id(test_id).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (test_id, box)
+
+
+@pytest.mark.parametrize("width", [1366, 375])
+def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(
+    page: Page, tenant, console_errors, width
+):
     ana = ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
     # window.print opens a dialog headless Chromium cannot show: count the calls instead.
     page.add_init_script("window.__printed = 0; window.print = () => { window.__printed += 1; };")
+    page.set_viewport_size({"width": width, "height": 900 if width > 400 else 812})
 
     # When the biller opens + New invoice for Ana
     sign_in(page, tenant.biller.email)
@@ -30,6 +42,7 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(p
     page.get_by_role("button", name="Add line").click()
     expect(rows).to_have_count(5)
     expect(page.get_by_label("Date, line 5")).to_be_focused()
+    within_the_width(page, width)
     assert_accessible(page, "new invoice with five free lines")
     for n in range(1, 6):
         page.get_by_label(f"Description, line {n}", exact=True).fill(f"Report {n}")
@@ -40,6 +53,7 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(p
     expect(page.get_by_test_id("invoice-status")).to_have_text("Open")
     expect(page.get_by_test_id("invoice-line")).to_have_count(5)
     expect(page.get_by_test_id("invoice-total")).to_have_text("$150.00")
+    within_the_width(page, width, "invoice-total", "invoice-balance")
     assert_accessible(page, "issued invoice of five lines")
 
     # And Print opens the browser's print dialog
@@ -54,7 +68,7 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(p
         expect(hidden).to_be_hidden()
     expect(page.get_by_role("complementary", name="Actions")).to_be_hidden()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "invoice-print.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"invoice-print-{width}.png"), full_page=True)
     assert console_errors == []
 
 

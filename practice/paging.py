@@ -45,6 +45,8 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         """The number of rows, or ``cap + 1`` when there are more than ``cap``."""
         rows: Any = self.object_list
+        if hasattr(rows, "capped_count"):  # a list that counts itself (the Credits tab's)
+            return int(rows.capped_count(self.cap + 1))
         if hasattr(rows, "query"):
             # SELECT COUNT(*) FROM (... LIMIT cap + 1) without the list's ORDER BY: which
             # rows make up the first cap + 1 does not change how many there are, and the

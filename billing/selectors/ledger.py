@@ -9,6 +9,7 @@ from one read of the page's clients' credit movements.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -182,6 +183,73 @@ def _amount_field() -> DecimalField:
     return DecimalField(max_digits=14, decimal_places=3)
 
 
+class CreditRows:
+    """The Credits tab's rows, newest first: credit invoices and payments that left credit
+    (an overpayment), one values row each (source, id, client_id, on, amount, number, note,
+    status).
+
+    PostgreSQL sorts the union of the two as a whole: it does not merge the two partial
+    indexes (invoice_credit_issued, payment_credited_received) newest first. So a page is
+    read as a union of each side's own newest rows up to the page's end (each an index
+    scan that stops there), sorted and cut to the page: a first page reads 51 rows of each
+    side, not every credit of the practice. The count reads only the ids, from the same
+    indexes."""
+
+    def __init__(self, invoices: QuerySet[Invoice], payments: QuerySet[Payment]) -> None:
+        # Each side without the models' default ordering: the sides are ordered here.
+        self.invoices = invoices.order_by()
+        self.payments = payments.order_by()
+
+    def _sides(self) -> tuple[QuerySet[Any], QuerySet[Any]]:
+        invoice_rows = self.invoices.annotate(
+            source=Value("invoice", output_field=CharField()),
+            on=F("issue_date"),
+            credit=Cast(-F("total"), _amount_field()),
+            doc=F("number"),
+            note=F("reason"),
+            state=F("status"),
+            seq=F("id"),
+        ).values(*CREDIT_ROW_FIELDS)
+        payment_rows = self.payments.annotate(
+            source=Value("payment", output_field=CharField()),
+            on=F("received_on"),
+            credit=Cast(F("credited"), _amount_field()),
+            doc=F("reference"),
+            note=F("method"),
+            state=F("status"),
+            seq=F("id"),
+        ).values(*CREDIT_ROW_FIELDS)
+        return invoice_rows, payment_rows
+
+    def _rows(self, upto: int | None) -> QuerySet[Any]:
+        """The union, newest first; with ``upto``, of each side's newest ``upto`` rows only
+        (all the union's first ``upto`` rows are among them)."""
+        invoice_rows, payment_rows = self._sides()
+        if upto is not None:
+            # Each side in the order of its partial index, so the scan stops at ``upto``.
+            invoice_rows = invoice_rows.order_by(F("issue_date").desc(nulls_first=True), "-id")[:upto]
+            payment_rows = payment_rows.order_by(F("received_on").desc(nulls_first=True), "-id")[:upto]
+        return invoice_rows.union(payment_rows, all=True).order_by(F("on").desc(nulls_first=True), "-seq", "source")
+
+    def __getitem__(self, key: slice) -> list[dict[str, Any]]:
+        if not isinstance(key, slice) or key.stop is None or key.step is not None:
+            raise TypeError("Credit rows are read a page at a time: rows[start:stop].")
+        start = key.start or 0
+        return list(self._rows(key.stop)[start : key.stop])
+
+    def capped_count(self, limit: int) -> int:
+        """How many credits there are, counting no further than ``limit``."""
+        ids = self.invoices.values("id").union(self.payments.values("id"), all=True)
+        return int(ids[:limit].count())
+
+    def iterator(self, chunk_size: int) -> Iterator[dict[str, Any]]:
+        """Every row, newest first (the CSV export)."""
+        return self._rows(None).iterator(chunk_size=chunk_size)
+
+
+CREDIT_ROW_FIELDS = ("source", "id", "client_id", "on", "credit", "doc", "note", "state", "seq")
+
+
 def credit_rows(
     practice: Practice,
     *,
@@ -191,10 +259,9 @@ def credit_rows(
     date_from: date | None = None,
     date_to: date | None = None,
     q: str = "",
-) -> QuerySet[Any]:
+) -> CreditRows:
     """Every credit, newest first: credit invoices and payments that left credit (an
-    overpayment), one values row each (source, id, client_id, on, amount, number, note,
-    status) so a page is one query."""
+    overpayment), filtered (see CreditRows)."""
     invoices = Invoice.objects.filter(practice=practice, kind=Invoice.Kind.CREDIT)
     payments = Payment.objects.filter(practice=practice, credited__gt=0)
     if status == "issued":
@@ -220,29 +287,7 @@ def credit_rows(
         names = Q(client__first_name__icontains=term) | Q(client__last_name__icontains=term)
         invoices = invoices.filter(Q(number__icontains=term) | names)
         payments = payments.filter(Q(reference__icontains=term) | names)
-    # Each arm without the models' default ordering, so PostgreSQL merges the two partial
-    # indexes (invoice_credit_issued, payment_credited_received) newest first and stops at
-    # the page instead of sorting every credit.
-    invoices, payments = invoices.order_by(), payments.order_by()
-    invoice_rows = invoices.annotate(
-        source=Value("invoice", output_field=CharField()),
-        on=F("issue_date"),
-        credit=Cast(-F("total"), _amount_field()),
-        doc=F("number"),
-        note=F("reason"),
-        state=F("status"),
-        seq=F("id"),
-    ).values("source", "id", "client_id", "on", "credit", "doc", "note", "state", "seq")
-    payment_rows = payments.annotate(
-        source=Value("payment", output_field=CharField()),
-        on=F("received_on"),
-        credit=Cast(F("credited"), _amount_field()),
-        doc=F("reference"),
-        note=F("method"),
-        state=F("status"),
-        seq=F("id"),
-    ).values("source", "id", "client_id", "on", "credit", "doc", "note", "state", "seq")
-    return invoice_rows.union(payment_rows, all=True).order_by(F("on").desc(nulls_first=True), "-seq", "source")
+    return CreditRows(invoices, payments)
 
 
 def credit_trails(practice: Practice, client_ids: set[int]) -> dict[tuple[str, int], CreditTrail]:

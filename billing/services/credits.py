@@ -10,20 +10,24 @@ from django.db import transaction
 
 from clients.models import Client
 from practice.actor import Actor
+from practice.audit import audit_write_many
 from practice.models import Practice, User
 
 from .. import locks
 from ..inputs import AMOUNT_POSITIVE, REASON_REQUIRED, LineInput, money_problem
-from ..models import Invoice, InvoiceLine
+from ..models import Invoice, InvoiceLine, LedgerEntry
 from .invoices import (
     NOTHING_TO_INVOICE,
     _audit,
+    _audit_row,
     _check_not_empty_total,
-    _issue_locked,
+    _issued_changes,
     _line_from_input,
-    _recompute_totals,
+    _number,
+    _stamp_issued,
+    _totals_from_lines,
 )
-from .ledger import _apply_credit_locked, _settle_status
+from .ledger import _apply_credit_locked, _ledger_entry, _ledger_write, _settle_status
 
 NO_CREDIT = "This client has no credit balance to apply."
 CREDIT_TOO_MUCH = "You cannot apply more credit than the client has or the invoice owes."
@@ -44,7 +48,7 @@ def credit_invoice_create(
     with transaction.atomic():
         practice = locks.lock_practice(practice)
         account = locks.lock_client(client)
-        invoice = Invoice.objects.create(
+        invoice = Invoice(
             practice=practice,
             client=client,
             kind=Invoice.Kind.CREDIT,
@@ -54,13 +58,43 @@ def credit_invoice_create(
             reason=reason.strip()[:255],
             created_by=actor.user,
         )
-        InvoiceLine.objects.bulk_create([_line_from_input(invoice, line, i, sign=-1) for i, line in enumerate(lines)])
-        _recompute_totals(invoice)
+        # Built whole in memory, then written once: the invoice row already carrying its
+        # totals (and, issued, its number), then its lines, its ledger entry, its audit rows.
+        made = [_line_from_input(invoice, line, i, sign=-1) for i, line in enumerate(lines)]
+        _totals_from_lines(invoice, made)
         _check_not_empty_total(invoice)
-        invoice.save()
-        _audit(invoice, actor, "credit_invoice.created", {"reason": invoice.reason, "total": str(invoice.total)})
+        entries = []
         if issue:
-            _issue_locked(invoice, account, actor, fresh=True)
+            # The number is taken inside this transaction: a failure below gives it back.
+            sequence = locks.take_invoice_number(practice.pk, practice.invoice_start_number)
+            _stamp_issued(invoice, sequence, _number(practice, sequence))
+            entries.append(
+                _ledger_entry(
+                    account=account,
+                    kind=LedgerEntry.Kind.CREDIT_ISSUED,
+                    actor=actor,
+                    currency=invoice.currency,
+                    credit_delta=-invoice.total,
+                    invoice=invoice,
+                    memo=invoice.reason,
+                )
+            )
+        invoice.save(force_insert=True)
+        InvoiceLine.objects.bulk_create(made)
+        _ledger_write(entries, [account])
+        rows = [
+            # The invoice was a draft at the step this row records, whatever it is now.
+            _audit_row(
+                invoice,
+                actor,
+                action="credit_invoice.created",
+                changes={"reason": invoice.reason, "total": str(invoice.total)},
+                object_repr=f"Draft {invoice.pk}",
+            )
+        ]
+        if issue:
+            rows.append(_audit_row(invoice, actor, action="invoice.issued", changes=_issued_changes(invoice)))
+        audit_write_many(rows)
     return invoice
 
 

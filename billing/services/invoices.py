@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from clients.models import Client
 from practice.actor import Actor
@@ -36,7 +36,6 @@ from ..models import (
 )
 from ..money import ZERO, line_amounts
 from .ledger import (
-    _apply_credit_locked,
     _credit_applied_entry,
     _ledger,
     _ledger_entry,
@@ -480,48 +479,41 @@ def _stamp_issued(invoice: Invoice, sequence: int, number: str) -> None:
     )
 
 
-def _next_number(practice: Practice) -> tuple[int, str]:
-    sequence = locks.take_invoice_number(practice.pk, practice.invoice_start_number)
-    return sequence, _number(practice, sequence)
-
-
-def _issue_locked(invoice: Invoice, account: ClientAccount, actor: Actor, *, fresh: bool = False) -> None:
-    """Issue a locked draft. ``fresh`` says the caller has just built its lines and totals
-    in this transaction, so they need no second look."""
+def _issue_locked(invoice: Invoice, account: ClientAccount, actor: Actor) -> None:
+    """Issue a locked draft: its lines read once (whether there are any, whether they carry
+    items, their sums), then the invoice saved once with its number, totals and status,
+    and its ledger entries written together."""
     if refusal := invoice.issue_refusal():
         raise ValidationError(refusal)
-    if not fresh and not InvoiceLine.objects.filter(invoice=invoice).exists():
+    sums = InvoiceLine.objects.filter(invoice=invoice).aggregate(
+        lines=Count("pk"), items=Count("billing_item"), net=Sum("net"), tax=Sum("tax")
+    )
+    if not sums["lines"]:
         raise ValidationError(NOTHING_TO_INVOICE)
+    _set_totals(invoice, sums["net"] or ZERO, sums["tax"] or ZERO)
+    _check_not_empty_total(invoice, has_items=bool(sums["items"]))
     practice = invoice.practice
     # The number is taken here, inside the issuing transaction: if anything below fails,
     # the counter rolls back with it and no number is skipped.
-    _stamp_issued(invoice, *_next_number(practice))
-    if not fresh:
-        _recompute_totals(invoice)
-        _check_not_empty_total(invoice)
-    invoice.save()
+    sequence = locks.take_invoice_number(practice.pk, practice.invoice_start_number)
     if invoice.is_credit:
-        _ledger(
-            account=account,
-            kind=LedgerEntry.Kind.CREDIT_ISSUED,
-            actor=actor,
-            currency=invoice.currency,
-            credit_delta=-invoice.total,
-            invoice=invoice,
-            memo=invoice.reason,
-        )
+        _stamp_issued(invoice, sequence, _number(practice, sequence))
+        entries = [
+            _ledger_entry(
+                account=account,
+                kind=LedgerEntry.Kind.CREDIT_ISSUED,
+                actor=actor,
+                currency=invoice.currency,
+                credit_delta=-invoice.total,
+                invoice=invoice,
+                memo=invoice.reason,
+            )
+        ]
     else:
-        _ledger(
-            account=account,
-            kind=LedgerEntry.Kind.INVOICE_ISSUED,
-            actor=actor,
-            currency=invoice.currency,
-            balance_delta=invoice.total,
-            invoice=invoice,
-        )
-        if invoice.apply_credit_on_issue and account.credit_balance > 0:
-            _apply_credit_locked(invoice, account, min(account.credit_balance, invoice.balance), actor)
-        _settle_status(invoice)
+        # Stamped, credit applied when asked, and settled in memory, as for a new invoice.
+        entries = _issue_new(invoice, account, actor, sequence)
+    invoice.save()
+    _ledger_write(entries, [account])
     _audit(invoice, actor, "invoice.issued", _issued_changes(invoice))
 
 

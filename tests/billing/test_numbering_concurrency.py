@@ -187,14 +187,15 @@ def issue_fails_after_taking_its_number(point: str, on_failure: Callable[[], Non
         raise DatabaseError(f"simulated failure at the {point} write")
 
     if point == "ledger":
-        original_ledger = invoice_services._ledger
+        original_ledger = invoice_services._ledger_write
 
-        def ledger(**kwargs: Any) -> Any:
-            if kwargs["kind"] == LedgerEntry.Kind.INVOICE_ISSUED:
-                fail(kwargs["invoice"].pk)
-            return original_ledger(**kwargs)
+        def ledger(entries: list[LedgerEntry], accounts: Any) -> Any:
+            for entry in entries:
+                if entry.kind == LedgerEntry.Kind.INVOICE_ISSUED:
+                    fail(entry.invoice_id)
+            return original_ledger(entries, accounts)
 
-        with mock.patch.object(invoice_services, "_ledger", ledger):
+        with mock.patch.object(invoice_services, "_ledger_write", ledger):
             yield taken
     else:
         original_audit = invoice_services.audit_write

@@ -364,3 +364,122 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requested_at:%Y-%m-%d %H:%M} {self.email}"
+
+
+class OutgoingEmail(models.Model):
+    """One email to one person: queued inside the transaction of what it is about, sent after
+    commit by the ``practice.tasks.email_send`` task (practice.mail).
+
+    Invariants: ``key`` is unique, so one logical send ("invoice 42 sent on 3 May") is one
+    row however often it is queued; a row is sent at most once by this app (the task locks
+    it and skips a sent row); ``status`` is sent exactly when ``sent_at`` is set. The same
+    ``message_id`` goes out on every attempt, so a copy that a crash between the SMTP
+    server's "OK" and the commit makes us send again is one message to the recipient's
+    mail system. A ``secret`` row (a sign-in or invitation link) has its body removed once
+    sent: the database must not keep a usable link.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    practice = models.ForeignKey(
+        Practice, null=True, blank=True, on_delete=models.CASCADE, related_name="outgoing_emails"
+    )
+    key = models.CharField(max_length=200, unique=True)
+    # The template it was made from ("staff_invite", "invoice", "reminder").
+    topic = models.CharField(max_length=60)
+    # What it is about (an invoice, an invite): a generic link, since practice sits below
+    # the apps whose rows emails are about.
+    about_type = models.ForeignKey(
+        "contenttypes.ContentType", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    about_id = models.PositiveBigIntegerField(null=True, blank=True)
+    from_email = models.CharField(max_length=320)
+    to = models.EmailField()
+    reply_to = models.EmailField(blank=True)
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField()
+    secret = models.BooleanField(default=False)
+    message_id = models.CharField(max_length=300, unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Set after a transient failure: when the next attempt is due (the sweeper re-queues a
+    # row whose retry was lost).
+    retry_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="sent", sent_at__isnull=False)
+                | (~models.Q(status="sent") & models.Q(sent_at__isnull=True)),
+                name="outgoing_email_sent_at_iff_sent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "sent", "failed"]), name="outgoing_email_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(about_type__isnull=True, about_id__isnull=True)
+                | models.Q(about_type__isnull=False, about_id__isnull=False),
+                name="outgoing_email_about_whole",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="outgoing_email_status_at"),
+            models.Index(fields=["about_type", "about_id"], name="outgoing_email_about"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} to {self.to} ({self.status})"
+
+
+class OutgoingEmailAttachment(models.Model):
+    """A file attached to an OutgoingEmail: either stored ``content``, or made when the email
+    is sent by the renderer registered under ``renderer`` (practice.mail.attachment_renderer)
+    from ``object_id``, so that a PDF is rendered by the worker, not in the request that
+    queued the email."""
+
+    email = models.ForeignKey(OutgoingEmail, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField()
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField(null=True, blank=True)
+    renderer = models.CharField(max_length=100, blank=True)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["email", "position"], name="outgoing_attachment_position_unique"),
+            models.CheckConstraint(
+                condition=models.Q(content__isnull=False, renderer="", object_id__isnull=True)
+                | (models.Q(content__isnull=True, object_id__isnull=False) & ~models.Q(renderer="")),
+                name="outgoing_attachment_stored_or_rendered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class OutboxMessage(models.Model):
+    """An email as the development email backend received it (practice.mail.OutboxBackend):
+    the whole MIME message, shown at the development-only Outbox page. Never written in
+    production, where email goes to the SMTP server in ``EMAIL_URL``."""
+
+    to = models.TextField()
+    subject = models.TextField()
+    raw = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.to}"

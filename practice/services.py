@@ -110,9 +110,9 @@ def staff_invite(*, practice: Practice, invited_by: Actor | User, email: str, ro
                 obj=invite,
                 changes={"email": email, "role": role},
             )
-            from .tasks import send_staff_invite_email
+            from .emails import staff_invite_email_queue
 
-            transaction.on_commit(lambda: send_staff_invite_email.delay(invite.pk, token))
+            staff_invite_email_queue(invite=invite, token=token)
     except IntegrityError as exc:
         raise ValidationError({"email": INVITE_ALREADY_PENDING}) from exc
     return invite, token

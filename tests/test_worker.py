@@ -19,7 +19,7 @@ from practice.celery import app as celery_app
 from practice.models import StaffInvite
 from tests.helpers import signed_in
 
-TASK = "practice.tasks.send_staff_invite_email"
+TASK = "practice.tasks.email_send"
 
 
 @pytest.fixture

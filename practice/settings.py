@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "practice.context_processors.shell",
+                "practice.context_processors.outbox",
             ],
             "builtins": ["practice.templatetags.practice_tags"],
         },
@@ -212,8 +213,17 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".run" / "media")
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# Email goes to the SMTP server in EMAIL_URL (smtp://, smtp+tls://, smtp+ssl://). Without
+# one, development keeps every message for the Outbox page (/dev/outbox/, practice.mail) so
+# the links in them can be followed without a mail server; production prints them.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+elif PRODUCTION:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    EMAIL_BACKEND = "practice.mail.OutboxBackend"
+# The send task holds the email's row lock while talking to the server: never for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Practica <no-reply@practica.example>")
 
@@ -232,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "practice.tasks.sessions_clear_expired",
         "schedule": 60 * 60,
+    },
+    "emails-sweep": {
+        "task": "practice.tasks.emails_sweep",
+        "schedule": 10 * 60,
     },
     "sign-in-records-prune": {
         "task": "practice.tasks.sign_in_records_prune",

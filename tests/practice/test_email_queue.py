@@ -108,10 +108,13 @@ def test_an_email_without_a_practice_has_the_platform_footer(tenant, django_capt
 
 def test_a_rolled_back_transaction_sends_nothing_and_keeps_no_row(tenant, django_capture_on_commit_callbacks):
     # When the transaction that queued the email fails afterwards
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
-        with transaction.atomic():
-            queue(tenant.practice)
-            raise RuntimeError("the invoice could not be issued")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        queue(tenant.practice)
+        raise RuntimeError("the invoice could not be issued")
     # Then no task was queued, no email sent, no row kept
     assert callbacks == []
     assert mail.outbox == []
@@ -244,9 +247,7 @@ def test_the_sweeper_sends_an_email_whose_task_was_lost(tenant):
     assert fresh.status == OutgoingEmail.Status.QUEUED
 
 
-def test_a_staff_invitation_goes_through_the_queue_and_its_link_is_not_kept(
-    tenant, django_capture_on_commit_callbacks
-):
+def test_a_staff_invitation_goes_through_the_queue_and_its_link_is_not_kept(tenant, django_capture_on_commit_callbacks):
     from tests.helpers import signed_in, url
 
     with django_capture_on_commit_callbacks(execute=True):

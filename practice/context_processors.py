@@ -73,3 +73,10 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "nav": nav,
         "my_memberships": memberships_for_user(request.user),
     }
+
+
+def outbox(request: HttpRequest) -> dict[str, Any]:
+    """Whether the footer links the development Outbox (practice.mail)."""
+    from .mail import outbox_enabled
+
+    return {"outbox_enabled": outbox_enabled()}

@@ -26,6 +26,9 @@ DEMO_LINES = """
     clinician1@harbour.example  clinician (also clinician2@, clinician3@)
     owner@kowhai.example        owner of Kowhai Counselling
 
+  Emails are not sent: read them, and follow their links, in the Outbox at
+  http://{host}:{port}/dev/outbox/ (set EMAIL_URL to send them through a mail server).
+
   Press Ctrl-C to stop everything.
 """
 

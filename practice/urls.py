@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import auth_views, views
+from . import auth_views, outbox_views, views
 
 # Staff pages of one practice live under /p/<practice_slug>/; PracticeMiddleware turns the
 # slug into request.practice (or a 404 for a practice the user is not a member of).
@@ -37,6 +37,14 @@ urlpatterns = [
     ),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("invite/<str:token>/", auth_views.invite_accept, name="invite_accept"),
+    path("dev/outbox/", outbox_views.outbox, name="outbox"),
+    path("dev/outbox/<int:message_id>/", outbox_views.outbox_message, name="outbox_message"),
+    path("dev/outbox/<int:message_id>/html/", outbox_views.outbox_message_html, name="outbox_message_html"),
+    path(
+        "dev/outbox/<int:message_id>/attachments/<int:index>/",
+        outbox_views.outbox_attachment,
+        name="outbox_attachment",
+    ),
     path("admin/", admin.site.urls),
     path("p/<slug:practice_slug>/", include(practice_patterns)),
 ]

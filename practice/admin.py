@@ -9,7 +9,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from .models import AuditLog, Membership, PasswordResetRequest, Practice, StaffInvite, TaxRate, User
+from .models import (
+    AuditLog,
+    Membership,
+    OutboxMessage,
+    OutgoingEmail,
+    OutgoingEmailAttachment,
+    PasswordResetRequest,
+    Practice,
+    StaffInvite,
+    TaxRate,
+    User,
+)
 from .services import user_has_totp
 
 
@@ -123,3 +134,30 @@ class PasswordResetRequestAdmin(ReadOnlyAdmin):
 
     list_display = ["requested_at", "email", "ip_address"]
     search_fields = ["email", "ip_address"]
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(ReadOnlyAdmin):
+    """Every email queued, with its status and last error (practice.mail)."""
+
+    list_display = ["created_at", "practice", "topic", "to", "subject", "status", "attempts", "sent_at"]
+    list_filter = ["status", "topic"]
+    search_fields = ["to", "subject", "key"]
+    date_hierarchy = "created_at"
+    list_select_related = ["practice"]
+
+
+@admin.register(OutgoingEmailAttachment)
+class OutgoingEmailAttachmentAdmin(ReadOnlyAdmin):
+    list_display = ["email", "position", "filename", "content_type", "renderer", "object_id"]
+    exclude = ["content"]
+    list_select_related = ["email"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Development only: emails kept for the Outbox page."""
+
+    list_display = ["created_at", "to", "subject"]
+    search_fields = ["to", "subject"]
+    exclude = ["raw"]

@@ -24,6 +24,7 @@ class BillingConfig(AppConfig):
         appointments_hooks.register_appointment_page_billing(providers.appointment_page_billing)
         for order, label, url_name, help_text in (
             (30, "Invoice numbering and terms", "billing:invoice_numbering", "Payment terms and invoice numbering."),
+            (35, "Invoice template", "billing:invoice_template", "Logo, colour, layout and what invoices print."),
             (40, "Billing details", "billing:billing_details", "Currency, tax rates and no-show policy."),
             (60, "Packages", "billing:packages", "Prepaid bundles of sessions."),
         ):

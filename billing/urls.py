@@ -1,6 +1,17 @@
 from django.urls import include, path
 
-from .views import appointments, home, invoices, packages, payments, refunds, search, settings
+from .views import (
+    appointments,
+    documents,
+    home,
+    invoice_template,
+    invoices,
+    packages,
+    payments,
+    refunds,
+    search,
+    settings,
+)
 
 app_name = "billing"
 
@@ -11,6 +22,7 @@ billing_patterns = [
     path("invoices/new/", invoices.invoice_new, name="invoice_new"),
     path("invoices/new/items/", invoices.invoice_new_items, name="invoice_new_items"),
     path("invoices/<int:invoice_id>/", invoices.invoice_detail, name="invoice"),
+    path("invoices/<int:invoice_id>/pdf/", documents.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:invoice_id>/edit/", invoices.invoice_edit, name="invoice_edit"),
     path("invoices/<int:invoice_id>/issue/", invoices.invoice_issue, name="invoice_issue"),
     path("invoices/<int:invoice_id>/delete/", invoices.invoice_delete, name="invoice_delete"),
@@ -59,6 +71,12 @@ urlpatterns = [
     path("settings/billing-details/tax-rates/new/", settings.tax_rate_new, name="tax_rate_new"),
     path("settings/billing-details/tax-rates/<int:tax_rate_id>/", settings.tax_rate_edit, name="tax_rate_edit"),
     path("settings/payments/", settings.invoice_numbering, name="invoice_numbering"),
+    path("settings/invoice-template/", invoice_template.invoice_template, name="invoice_template"),
+    path(
+        "settings/invoice-template/preview/",
+        invoice_template.invoice_template_preview,
+        name="invoice_template_preview",
+    ),
     path(
         "appointments/<int:appointment_id>/billing-details/<int:detail_id>/",
         appointments.billing_detail_edit,

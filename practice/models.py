@@ -483,3 +483,61 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.to}"
+
+THEME_COLOUR_DEFAULT = "#1f5f8b"
+
+
+class InvoiceLayout(models.TextChoices):
+    CLASSIC = "classic", "Classic (letterhead on the left)"
+    BANNER = "banner", "Banner (a band of the theme colour)"
+
+
+class InvoiceTemplate(models.Model):
+    """How a practice's invoices, credit invoices and receipts look: one row per practice
+    (Settings > Invoice template), made on first save; until then the defaults apply.
+
+    Name, address and tax id left blank fall back to the practice's own (Settings >
+    Practice and Billing details), so a practice that never opens this page still prints
+    who it is. The logo is a PNG re-encoded by practice.images (never the uploaded bytes),
+    stored under MEDIA_ROOT and served only to the practice's own staff.
+    """
+
+    practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="invoice_template")
+    logo = models.FileField(upload_to="invoice-logos/", blank=True, max_length=200)
+    theme_colour = models.CharField(
+        max_length=7,
+        default=THEME_COLOUR_DEFAULT,
+        validators=[RegexValidator(r"^#[0-9a-f]{6}$", "Enter a colour such as #1f5f8b.")],
+    )
+    layout = models.CharField(max_length=8, choices=InvoiceLayout.choices, default=InvoiceLayout.CLASSIC)
+    display_name = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True)
+    tax_id = models.CharField(max_length=40, blank=True)
+    footer = models.TextField(blank=True, max_length=1000)
+    payment_instructions = models.TextField(blank=True, max_length=1000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(theme_colour__regex=r"^#[0-9a-f]{6}$"), name="invoicetemplate_colour_hex"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(layout__in=["classic", "banner"]), name="invoicetemplate_layout_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice template of {self.practice}"
+
+    @property
+    def issuer_name(self) -> str:
+        return self.display_name or self.practice.name
+
+    @property
+    def issuer_address(self) -> str:
+        return self.address or self.practice.billing_address or self.practice.address
+
+    @property
+    def issuer_tax_id(self) -> str:
+        return self.tax_id or self.practice.tax_id

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import charts, hooks
-from .models import AuditLog, Membership, Practice, StaffInvite, User
+from .models import AuditLog, InvoiceTemplate, Membership, Practice, StaffInvite, User
 
 
 def memberships_for_user(user: User) -> QuerySet[Membership]:
@@ -73,3 +73,13 @@ def dashboard_summary(practice: Practice, membership: Membership) -> dict[str, A
         "work": panels.get("work", []),
         "chart": charts.weekly_bars(practice, weeks) if weeks else None,
     }
+
+
+def invoice_template_for(practice: Practice) -> InvoiceTemplate:
+    """The practice's invoice template, or an unsaved one with the defaults when the
+    practice has never saved Settings > Invoice template (nothing is written by a read)."""
+    template = InvoiceTemplate.objects.filter(practice=practice).first()
+    if template is None:
+        template = InvoiceTemplate(practice=practice)
+    template.practice = practice  # the caller's instance: no second read for the fallbacks
+    return template

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -19,7 +21,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .actor import Actor
 from .audit import audit_write, diff_fields, snapshot
-from .models import Membership, PasswordResetRequest, Practice, Role, StaffInvite, User
+from .images import logo_normalise
+from .models import InvoiceTemplate, Membership, PasswordResetRequest, Practice, Role, StaffInvite, User
 
 INVITE_ALREADY_MEMBER = "That person is already a member of this practice."
 INVITE_ALREADY_PENDING = "An invitation to that address is already waiting to be accepted."
@@ -72,6 +75,62 @@ def practice_settings_update(
                 changes=changes,
             )
     return locked
+
+
+INVOICE_TEMPLATE_FIELDS = (
+    "theme_colour",
+    "layout",
+    "display_name",
+    "address",
+    "tax_id",
+    "footer",
+    "payment_instructions",
+)
+
+
+def invoice_template_update(
+    *,
+    practice: Practice,
+    actor: Actor | User,
+    data: dict[str, Any],
+    logo: IO[bytes] | None = None,
+    logo_size: int | None = None,
+    remove_logo: bool = False,
+) -> InvoiceTemplate:
+    """Save Settings > Invoice template. A new logo is checked and re-encoded first
+    (practice.images); one that is refused raises before anything is written, so the
+    previous logo and every other setting stay as they were. The replaced file is deleted
+    only after the commit, so a rollback never leaves the row naming a missing file."""
+    png = logo_normalise(logo, size=logo_size) if logo is not None else None
+    with transaction.atomic():
+        # The practice row first (the lock order), so two first saves cannot both create.
+        Practice.objects.select_for_update().get(pk=practice.pk)
+        template, _created = InvoiceTemplate.objects.select_for_update().get_or_create(practice=practice)
+        before = {**snapshot(template, INVOICE_TEMPLATE_FIELDS), "logo": template.logo.name}
+        for field in INVOICE_TEMPLATE_FIELDS:
+            setattr(template, field, data[field])
+        template.theme_colour = template.theme_colour.lower()
+        old_logo = template.logo.name
+        if png is not None:
+            # A fresh name per upload: a cached copy of the old logo can never show as the new.
+            name = f"{practice.pk}-{secrets.token_hex(8)}.png"
+            template.logo.save(name, ContentFile(png), save=False)
+        elif remove_logo:
+            template.logo = ""  # type: ignore[assignment]
+        template.full_clean(exclude=["practice"])
+        template.save()
+        if old_logo and template.logo.name != old_logo:
+            transaction.on_commit(lambda: default_storage.delete(old_logo))
+        changes = diff_fields(before, {**snapshot(template, INVOICE_TEMPLATE_FIELDS), "logo": template.logo.name})
+        if changes:
+            audit_write(
+                practice=practice,
+                actor=actor,
+                action="practice.invoice_template_changed",
+                obj=template,
+                changes=changes,
+            )
+    return template
 
 
 def staff_invite(*, practice: Practice, invited_by: Actor | User, email: str, role: str) -> tuple[StaffInvite, str]:

@@ -12,9 +12,9 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.forms import ModelForm
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
@@ -233,3 +233,17 @@ def audit_log(request: PracticeRequest) -> HttpResponse:
     rows = selectors.audit_rows(request.practice, **filters)
     page = CappedPaginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "practice/audit_log.html", {"form": form, "page": page})
+
+
+@require_GET
+def invoice_template_logo(request: PracticeRequest) -> FileResponse:
+    """The practice's invoice logo, to its own staff only (the settings page's preview and
+    printed invoices show it). Logos live under MEDIA_ROOT, which is not served as a
+    folder: another practice's logo is a 404 like a missing one."""
+    template = selectors.invoice_template_for(request.practice)
+    if not template.logo or not template.logo.storage.exists(template.logo.name):
+        raise Http404("No logo.")
+    response = FileResponse(template.logo.open("rb"), content_type="image/png")
+    # The URL names the file (?v=), and a new upload gets a new name.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -44,6 +44,12 @@ def test_owner_changes_the_theme_colour_and_sees_it_in_the_preview(page: Page, t
     expect(page.get_by_test_id("invoice-preview").locator(".doc-head")).to_have_css(
         "background-color", "rgb(122, 31, 92)"
     )
+
+    # On a phone the preview scrolls sideways inside its own box, which the keyboard reaches
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_accessible(page, "invoice template at 375 px")
     assert console_errors == []
 
 

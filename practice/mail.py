@@ -36,7 +36,7 @@ from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import OutboxMessage, OutgoingEmail, OutgoingEmailAttachment, Practice
+from .models import OutboxMessage, OutgoingEmail, OutgoingEmailAttachment, Practice, User
 from .text import one_line
 
 OUTBOX_BACKEND = "practice.mail.OutboxBackend"
@@ -127,12 +127,14 @@ def email_queue(
     about: models.Model | None = None,
     attachments: Sequence[Attachment | RenderedAttachment] = (),
     secret: bool = False,
+    created_by: User | None = None,
 ) -> OutgoingEmail:
     """Queue one email; it is sent after the surrounding transaction commits.
 
     ``key`` names the logical send (``f"invoice-sent:{invoice.pk}:{n}"``): queuing the same
     key again returns the row already there and sends nothing more. ``secret`` marks an
     email holding a sign-in or invitation link, whose body is removed once sent.
+    ``created_by`` is the person who asked for it (the send log names them).
     """
     for attachment in attachments:
         if isinstance(attachment, RenderedAttachment) and attachment.renderer not in _renderers:
@@ -160,6 +162,7 @@ def email_queue(
                     html=html,
                     secret=secret,
                     message_id=_message_id(key),
+                    created_by=created_by,
                 )
         except IntegrityError:
             # The same key queued at the same moment by another transaction, now committed.

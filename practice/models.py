@@ -178,6 +178,10 @@ class Practice(models.Model):
     invoice_date_max_future_days = models.PositiveSmallIntegerField(
         default=365, validators=[MaxValueValidator(MAX_FUTURE_DAYS)]
     )
+    # Whether clients can pay invoices online. Until a practice connects a payment account
+    # (the payments issue sets this), invoices go out saying how to pay by hand (the
+    # invoice template's payment instructions) and their link only shows the invoice.
+    online_payments_enabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -412,6 +416,10 @@ class OutgoingEmail(models.Model):
     retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The person who asked for the send (Send on an invoice); empty for a scheduled job's.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -483,6 +491,7 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.to}"
+
 
 THEME_COLOUR_DEFAULT = "#1f5f8b"
 

@@ -226,6 +226,8 @@ else:
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Practica <no-reply@practica.example>")
+# How long an emailed or copied payment link (billing.payment_links) opens the invoice.
+PAYMENT_LINK_MAX_AGE_DAYS = env.int("PAYMENT_LINK_MAX_AGE_DAYS", default=60)
 
 # Celery: every task is acknowledged late and given back when its worker dies, so a
 # killed worker's job is redelivered rather than lost; jobs are written to be safe twice.

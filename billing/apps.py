@@ -8,8 +8,10 @@ class BillingConfig(AppConfig):
         from appointments import hooks as appointments_hooks
         from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
+        from practice.mail import attachment_renderer
 
         from . import dashboard, providers, selectors
+        from .documents.attachments import invoice_pdf_attachment
         from .services import items
 
         practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
@@ -22,6 +24,8 @@ class BillingConfig(AppConfig):
         appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)
         appointments_hooks.register_billing_items_release(items.billing_items_release_for_appointment)
         appointments_hooks.register_appointment_page_billing(providers.appointment_page_billing)
+        # The worker renders an emailed invoice's PDF when the email goes out.
+        attachment_renderer("billing.invoice_pdf")(invoice_pdf_attachment)
         for order, label, url_name, help_text in (
             (30, "Invoice numbering and terms", "billing:invoice_numbering", "Payment terms and invoice numbering."),
             (35, "Invoice template", "billing:invoice_template", "Logo, colour, layout and what invoices print."),

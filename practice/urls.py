@@ -46,6 +46,8 @@ urlpatterns = [
         outbox_views.outbox_attachment,
         name="outbox_attachment",
     ),
+    # Payment links: an invoice opened without signing in (billing.payment_links).
+    path("pay/", include("billing.pay_urls")),
     path("admin/", admin.site.urls),
     path("p/<slug:practice_slug>/", include(practice_patterns)),
 ]

@@ -10,6 +10,7 @@ from .views import (
     payments,
     refunds,
     search,
+    sending,
     settings,
 )
 
@@ -29,6 +30,9 @@ billing_patterns = [
     path("invoices/<int:invoice_id>/void/", invoices.invoice_void, name="invoice_void"),
     path("invoices/<int:invoice_id>/apply-credit/", invoices.invoice_apply_credit, name="invoice_apply_credit"),
     path("invoices/<int:invoice_id>/mark-paid/", invoices.invoice_mark_paid, name="invoice_mark_paid"),
+    path("invoices/<int:invoice_id>/send/", sending.invoice_send, name="invoice_send"),
+    path("invoices/<int:invoice_id>/send-link/", sending.invoice_send_link, name="invoice_send_link"),
+    path("invoices/<int:invoice_id>/send-retry/", sending.invoice_send_retry, name="invoice_send_retry"),
     path("search/", search.search, name="search"),
     path("payments/new/", payments.payment_new, name="payment_new"),
     path("payments/new/client/", payments.payment_client_pick, name="payment_client_pick"),

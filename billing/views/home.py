@@ -32,6 +32,7 @@ from ..forms.home import BillingFilterForm, BulkInvoiceForm, InvoiceAllForm, las
 from ..models import SubmissionKey
 from ..money import ZERO
 from ..selectors import uninvoiced_by_client, uninvoiced_client_count, uninvoiced_total
+from ..selectors.sending import invoice_sends_failed
 from ..services import BULK_ACTIONS, BulkOutcome, invoice_all_uninvoiced, invoices_act_in_bulk
 from ..tasks import invoice_all_uninvoiced_task
 from . import home_csv
@@ -84,6 +85,7 @@ def _tab(
         "totals": selectors.billing_totals(practice),
         "tab_template": template,
         "filtered": any(v for k, v in form.data.items() if k != "page"),
+        "failed_sends": invoice_sends_failed(practice),
         **(extra or {}),
     }
     return render(request, "billing/billing_home.html", context, status=400 if form.errors else 200)

@@ -29,6 +29,7 @@ from ..models import BillingItem, Invoice, Payment
 from ..selectors import package_summary
 from .common import _can_bill, _client, _code, _invoice, _messages_of, _money, _practice, _purl, header_money
 from .payments import PAYMENT_RECORDED
+from .sending import invoice_send_context
 
 DRAFT_CREATED = "Draft invoice created. Issue it when it is ready."
 INVOICE_ISSUED = "Invoice {number} issued."
@@ -262,6 +263,7 @@ def _invoice_context(request: PracticeRequest, invoice: Invoice, **extra: Any) -
         "mark_paid_form": forms.MarkPaidForm(initial={"received_on": today}, practice=practice),
         "void_paid_message": services.VOID_PAID,
         "write_off_form": forms.WriteOffForm(),
+        **invoice_send_context(request, invoice),
     }
     context.update(extra)
     return context

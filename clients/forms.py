@@ -50,8 +50,19 @@ class ClientForm(forms.Form):
         error_messages={"invalid_choice": PAYER_NOT_IN_PRACTICE},
     )
 
-    def __init__(self, *args: Any, practice: Practice, membership: Membership, **kwargs: Any) -> None:
+    # Only on the client's Settings tab, for the roles that bill (``with_reminders``).
+    reminders_excluded = forms.BooleanField(
+        required=False,
+        label="Exclude from invoice reminders",
+        help_text="No automatic reminder emails about this client's invoices (Send reminder still works).",
+    )
+
+    def __init__(
+        self, *args: Any, practice: Practice, membership: Membership, with_reminders: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if not with_reminders:
+            del self.fields["reminders_excluded"]
         self.practice = practice
         single_line_fields(self, ("first_name", "last_name", "preferred_name", "phone"))
         self.fields["clinicians"].queryset = clinicians_for_practice(practice)  # type: ignore[attr-defined]
@@ -70,6 +81,7 @@ class ClientForm(forms.Form):
             "address": client.address,
             "clinicians": [u.pk for u in client.clinicians.all()],
             "payer": client.payer_id,
+            "reminders_excluded": client.reminders_excluded,
         }
 
     def clean_date_of_birth(self) -> date | None:

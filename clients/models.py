@@ -55,6 +55,8 @@ class Client(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     clinicians = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="clients")
     payer = models.ForeignKey(Payer, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")
+    # No automatic invoice reminders (billing's Settings > Invoice reminders) for this client.
+    reminders_excluded = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

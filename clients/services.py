@@ -91,7 +91,7 @@ def _keep_acting_clinician(*, practice: Practice, actor: Actor | User, clinician
 
 
 def _client_snapshot(client: Client) -> dict[str, Any]:
-    data = snapshot(client, (*CLIENT_FIELDS, "status"))
+    data = snapshot(client, (*CLIENT_FIELDS, "status", "reminders_excluded"))
     data["payer"] = str(client.payer) if client.payer_id else None
     data["clinicians"] = ", ".join(sorted(u.email for u in client.clinicians.all()))
     return data
@@ -153,8 +153,10 @@ def client_update(
     address: str = "",
     clinicians: Iterable[User] = (),
     payer: Payer | None = None,
+    reminders_excluded: bool | None = None,
 ) -> Client:
-    """Replace the client's details, clinicians and payer; audit what changed."""
+    """Replace the client's details, clinicians and payer (and, when given, whether they
+    are excluded from invoice reminders); audit what changed."""
     practice = client.practice
     first_name, last_name, email = _clean_text(first_name), _clean_text(last_name), _clean_text(email).lower()
     _check_person(
@@ -173,7 +175,9 @@ def client_update(
         locked.date_of_birth = date_of_birth
         locked.address = _clean_text(address)
         locked.payer = payer
-        locked.save(update_fields=[*CLIENT_FIELDS, "payer"])
+        if reminders_excluded is not None:
+            locked.reminders_excluded = reminders_excluded
+        locked.save(update_fields=[*CLIENT_FIELDS, "payer", "reminders_excluded"])
         locked.clinicians.set(chosen)
         changes = diff_fields(before, _client_snapshot(locked))
         if changes:

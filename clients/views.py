@@ -172,6 +172,7 @@ def client_settings(request: PracticeRequest, client_id: int) -> HttpResponse:
         practice=practice,
         membership=request.membership,
         initial=ClientForm.initial_for(client),
+        with_reminders=request.membership.role in BILLING_ROLES,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -819,3 +819,94 @@ class PackageRefund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sessions} sessions of {self.purchase_id} on {self.credit_invoice_id}"
+
+
+class ReminderRule(models.Model):
+    """One reminder a practice emails about an open invoice, timed from its due date
+    (Settings > Invoice reminders; the timing and the placeholders are in billing.reminders).
+
+    Invariants (in the database): ``days`` is 0 exactly for ``on_due`` and 1..365 for the
+    other kinds; ``repeat_times`` is set (1..12) exactly for ``repeat``. A rule is turned
+    off, never deleted, once a reminder has been sent from it (InvoiceReminder protects it).
+    """
+
+    class Kind(models.TextChoices):
+        BEFORE_DUE = "before_due", "Days before the due date"
+        ON_DUE = "on_due", "On the due date"
+        AFTER_DUE = "after_due", "Days after the due date"
+        REPEAT = "repeat", "Then repeat every few days"
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="reminder_rules")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    days = models.PositiveSmallIntegerField(default=0)
+    repeat_times = models.PositiveSmallIntegerField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    subject = models.CharField(max_length=200)
+    message = models.TextField()
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="on_due", days=0)
+                | (~models.Q(kind="on_due") & models.Q(days__gte=1, days__lte=365)),
+                name="reminder_rule_days_fit_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="repeat", repeat_times__gte=1, repeat_times__lte=12)
+                | (~models.Q(kind="repeat") & models.Q(repeat_times__isnull=True)),
+                name="reminder_rule_repeats_fit_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.days}) of {self.practice_id}"
+
+
+class InvoiceReminder(models.Model):
+    """A reminder emailed about one invoice: from a rule (its ``occurrence``-th sending,
+    1 but for a repeating rule) or by hand (``rule`` empty; occurrence counts the hand
+    sends of the invoice).
+
+    Invariant (in the database): one row per (invoice, rule, occurrence), and per
+    (invoice, occurrence) among the hand sends, so each reminder is sent at most once
+    however often the background job or a button asks; the email's key is derived from
+    this row (``invoice-reminder:<id>``).
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="reminders")
+    rule = models.ForeignKey(ReminderRule, null=True, blank=True, on_delete=models.PROTECT, related_name="sent")
+    occurrence = models.PositiveSmallIntegerField()
+    email = models.ForeignKey(
+        "practice.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to = models.CharField(max_length=320)
+    actor_label = models.CharField(max_length=320)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(occurrence__gte=1), name="invoice_reminder_occurrence_positive"),
+            models.UniqueConstraint(
+                fields=["invoice", "rule", "occurrence"],
+                condition=models.Q(rule__isnull=False),
+                name="invoice_reminder_once_per_rule",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice", "occurrence"],
+                condition=models.Q(rule__isnull=True),
+                name="invoice_reminder_once_by_hand",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.occurrence} of {self.invoice_id}"
+
+    @property
+    def is_manual(self) -> bool:
+        return self.rule_id is None

@@ -9,6 +9,7 @@ page or subject, every public name re-exported here so callers write
 - packages: Settings > Packages and a client's packages
 - ledger: a client's account history and the Credits tab's trails
 - search: the header's search over clients and invoices
+- reminders: invoice reminders due on a day, a practice's rules, reminders sent
 """
 
 from .clients import (
@@ -71,6 +72,13 @@ from .packages import (
     packages_for_practice,
     purchase_get_for_practice,
 )
+from .reminders import (
+    invoice_reminders_sent,
+    remindable_invoices,
+    reminder_recipient,
+    reminder_rules,
+    reminders_due,
+)
 from .search import SEARCH_LIMIT, SearchResults, global_search
 from .uninvoiced import (
     BulkPreviewRow,
@@ -129,6 +137,7 @@ __all__ = [
     "invoice_list",
     "invoice_numbering_started",
     "invoice_payable",
+    "invoice_reminders_sent",
     "invoices_visible",
     "open_invoices_oldest_first",
     "overdue_sum",
@@ -139,6 +148,10 @@ __all__ = [
     "payment_get_for_practice",
     "payment_list",
     "purchase_get_for_practice",
+    "remindable_invoices",
+    "reminder_recipient",
+    "reminder_rules",
+    "reminders_due",
     "uninvoiced_by_client",
     "uninvoiced_client_count",
     "uninvoiced_list",

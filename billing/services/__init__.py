@@ -14,6 +14,7 @@ write ``billing.services.<name>``.
   billed to the client
 - settings: Settings > Billing details, and Invoice numbering and terms
 - tax_rates: the practice's tax rates (on the Billing details page)
+- reminders: Settings > Invoice reminders, and sending one reminder
 - ledger: the ledger writer and the private helpers the others share
 
 Every function is one transaction that locks in the order of billing.locks, writes its
@@ -159,6 +160,16 @@ from .refunds import (
     refund_preview,
     refund_record,
 )
+from .reminders import (
+    REMINDER_CLIENT_EXCLUDED,
+    REMINDER_NO_EMAIL,
+    REMINDER_NOT_OPEN,
+    REMINDER_RULE_OFF,
+    RULE_GONE,
+    ReminderRulesInvalid,
+    invoice_reminder_send,
+    reminder_rules_save,
+)
 from .settings import (
     BILLING_DETAILS_FIELDS,
     CURRENCY_LOCKED,
@@ -250,6 +261,11 @@ __all__ = [
     "REFUND_PAYMENT_DELETED",
     "REFUND_PLAN_CHANGED",
     "REFUND_TOO_MUCH",
+    "REMINDER_CLIENT_EXCLUDED",
+    "REMINDER_NOT_OPEN",
+    "REMINDER_NO_EMAIL",
+    "REMINDER_RULE_OFF",
+    "RULE_GONE",
     "SERVICE_NOT_IN_PRACTICE",
     "SETTLED_METHOD",
     "SETTLED_METHODS",
@@ -279,6 +295,7 @@ __all__ = [
     "PackageData",
     "PaymentResult",
     "RefundPlan",
+    "ReminderRulesInvalid",
     "allocation_order",
     "billing_detail_update",
     "billing_details_update",
@@ -297,6 +314,7 @@ __all__ = [
     "invoice_issue",
     "invoice_mark_paid",
     "invoice_numbering_update",
+    "invoice_reminder_send",
     "invoice_update",
     "invoice_void",
     "invoice_write_off",
@@ -322,6 +340,7 @@ __all__ = [
     "price_problem",
     "refund_preview",
     "refund_record",
+    "reminder_rules_save",
     "tax_problem",
     "tax_rate_create",
     "tax_rate_update",

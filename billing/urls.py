@@ -9,6 +9,7 @@ from .views import (
     packages,
     payments,
     refunds,
+    reminders,
     search,
     sending,
     settings,
@@ -33,6 +34,7 @@ billing_patterns = [
     path("invoices/<int:invoice_id>/send/", sending.invoice_send, name="invoice_send"),
     path("invoices/<int:invoice_id>/send-link/", sending.invoice_send_link, name="invoice_send_link"),
     path("invoices/<int:invoice_id>/send-retry/", sending.invoice_send_retry, name="invoice_send_retry"),
+    path("invoices/<int:invoice_id>/send-reminder/", reminders.invoice_send_reminder, name="invoice_send_reminder"),
     path("search/", search.search, name="search"),
     path("payments/new/", payments.payment_new, name="payment_new"),
     path("payments/new/client/", payments.payment_client_pick, name="payment_client_pick"),
@@ -81,6 +83,7 @@ urlpatterns = [
         invoice_template.invoice_template_preview,
         name="invoice_template_preview",
     ),
+    path("settings/invoice-reminders/", reminders.reminder_rules, name="reminder_rules"),
     path(
         "appointments/<int:appointment_id>/billing-details/<int:detail_id>/",
         appointments.billing_detail_edit,

@@ -264,6 +264,9 @@ def _invoice_context(request: PracticeRequest, invoice: Invoice, **extra: Any) -
         "void_paid_message": services.VOID_PAID,
         "write_off_form": forms.WriteOffForm(),
         **invoice_send_context(request, invoice),
+        # Invoice reminders (views/reminders.py sends one by hand).
+        "reminders_sent": selectors.invoice_reminders_sent(invoice),
+        "reminder_to": selectors.reminder_recipient(invoice),
     }
     context.update(extra)
     return context

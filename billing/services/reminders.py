@@ -52,8 +52,10 @@ def reminder_rules_save(*, practice: Practice, actor: Actor | User, rules: Seque
     rule refuses the whole page with ReminderRulesInvalid."""
     rules = list(rules)
     problems = {index: found for index, rule in enumerate(rules) if (found := rule_problems(rule))}
-    for index, clash in timing_problems(rules).items():
-        problems.setdefault(index, {}).update(clash)
+    # Clashes are looked for among the rules that are otherwise right.
+    checked = [(index, rule) for index, rule in enumerate(rules) if index not in problems]
+    for position, clash in timing_problems([rule for _index, rule in checked]).items():
+        problems[checked[position][0]] = clash
     if problems:
         raise ReminderRulesInvalid(problems)
     with transaction.atomic():

@@ -85,6 +85,20 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.CLINICIAN)
 
 
+class StaffProfileForm(forms.Form):
+    licence_number = forms.CharField(max_length=40, required=False, help_text="The clinician's professional licence.")
+    npi = forms.CharField(
+        label="NPI", max_length=10, required=False, help_text="National Provider Identifier: 10 digits."
+    )
+    tax_id = forms.CharField(
+        label="Tax id", max_length=40, required=False, help_text="If the clinician bills under their own."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        single_line_fields(self, ("licence_number", "npi", "tax_id"))
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 

@@ -257,6 +257,10 @@ class Membership(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
     is_active = models.BooleanField(default=True)
+    # The clinician's professional identity in this practice, printed on superbills.
+    licence_number = models.CharField(max_length=40, blank=True)
+    npi = models.CharField("NPI", max_length=10, blank=True)
+    tax_id = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -29,6 +29,8 @@ INVITE_ALREADY_PENDING = "An invitation to that address is already waiting to be
 INVITE_NOT_VALID = "This invitation link is not valid or has expired. Ask the practice for a new one."
 INVITE_WRONG_ACCOUNT = "This invitation was sent to another email address. Sign out and open it again."
 LAST_OWNER = "A practice needs at least one owner."
+NPI_BAD = "An NPI is 10 digits."
+STAFF_PROFILE_FIELDS = ("licence_number", "npi", "tax_id")
 TOTP_BAD_TOKEN = "That code is not right. Check your authenticator app and try again."
 # Advisory lock classes (first key of pg_advisory_xact_lock) for the reset throttle.
 PASSWORD_RESET_LOCK_EMAIL = 9101
@@ -252,6 +254,26 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor | 
             obj=locked,
             changes={"role": [before, role]},
         )
+    return locked
+
+
+def membership_update_profile(*, membership: Membership, actor: Actor | User, data: dict[str, Any]) -> Membership:
+    """The clinician's licence number, NPI and tax id in this practice (printed on the
+    superbills of their sessions); audit what changed."""
+    values = {f: " ".join(str(data.get(f) or "").split()) for f in STAFF_PROFILE_FIELDS}
+    if values["npi"] and not (values["npi"].isascii() and values["npi"].isdigit() and len(values["npi"]) == 10):
+        raise ValidationError({"npi": NPI_BAD})
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        before = {f: getattr(locked, f) for f in STAFF_PROFILE_FIELDS}
+        for name, value in values.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=list(STAFF_PROFILE_FIELDS))
+        changes = {f: [before[f], values[f]] for f in STAFF_PROFILE_FIELDS if before[f] != values[f]}
+        if changes:
+            audit_write(
+                practice=locked.practice, actor=actor, action="staff.profile_changed", obj=locked, changes=changes
+            )
     return locked
 
 

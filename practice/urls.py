@@ -11,6 +11,7 @@ practice_patterns: list[URLPattern | URLResolver] = [
     path("settings/practice/", views.settings_practice, name="settings_practice"),
     path("settings/staff/", views.staff_list, name="staff"),
     path("settings/staff/<int:membership_id>/role/", views.staff_change_role, name="staff_change_role"),
+    path("settings/staff/<int:membership_id>/profile/", views.staff_profile, name="staff_profile"),
     path("settings/staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),
     path("settings/staff/invites/<int:invite_id>/revoke/", views.staff_invite_revoke, name="staff_invite_revoke"),
     path("settings/security/", views.security, name="security"),

@@ -25,6 +25,7 @@ from .forms import (
     InviteForm,
     PracticeSettingsForm,
     RoleForm,
+    StaffProfileForm,
     TokenForm,
     apply_service_errors,
 )
@@ -126,6 +127,30 @@ def staff_change_role(request: PracticeRequest, membership_id: int) -> HttpRespo
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("staff", practice_slug=request.practice.slug)
+
+
+@require_role(*OWNER_ONLY)
+def staff_profile(request: PracticeRequest, membership_id: int) -> HttpResponse:
+    """A staff member's licence number, NPI and tax id (for superbills)."""
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), pk=membership_id, practice=request.practice, is_active=True
+    )
+    initial = {f: getattr(membership, f) for f in services.STAFF_PROFILE_FIELDS}
+    form = StaffProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_update_profile(
+                membership=membership,
+                actor=Actor.of_user(request.user, address=client_ip(request)),
+                data=form.cleaned_data,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"{membership.user.get_full_name() or membership.user} saved.")
+            return redirect("staff", practice_slug=request.practice.slug)
+    context = {"form": form, "member": membership}
+    return render(request, "practice/staff_profile.html", context, status=400 if form.errors else 200)
 
 
 @require_POST

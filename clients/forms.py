@@ -7,13 +7,14 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from practice.models import Membership, Practice, User
 from practice.text import EMAIL_MAX_LENGTH, single_line_fields
 
 from .models import Client, Payer
 from .selectors import STATUS_ALL, clinicians_for_practice, payers_for_practice
-from .services import CLINICIAN_NOT_IN_PRACTICE, DATE_OF_BIRTH_IN_FUTURE, PAYER_NOT_IN_PRACTICE
+from .services import CLINICIAN_NOT_IN_PRACTICE, DATE_OF_BIRTH_IN_FUTURE, PAYER_NOT_IN_PRACTICE, diagnosis_codes_parse
 
 
 class ClinicianChoiceField(forms.ModelMultipleChoiceField):
@@ -36,6 +37,12 @@ class ClientForm(forms.Form):
     phone = forms.CharField(max_length=40, required=False)
     date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    diagnosis_codes = forms.CharField(
+        label="Diagnosis codes (ICD-10)",
+        max_length=200,
+        required=False,
+        help_text="Printed on superbills. Separate codes with commas, for example F41.1, F32.0.",
+    )
     clinicians = ClinicianChoiceField(
         queryset=User.objects.none(),
         required=False,
@@ -79,10 +86,17 @@ class ClientForm(forms.Form):
             "phone": client.phone,
             "date_of_birth": client.date_of_birth,
             "address": client.address,
+            "diagnosis_codes": client.diagnosis_codes,
             "clinicians": [u.pk for u in client.clinicians.all()],
             "payer": client.payer_id,
             "reminders_excluded": client.reminders_excluded,
         }
+
+    def clean_diagnosis_codes(self) -> str:
+        try:
+            return diagnosis_codes_parse(self.cleaned_data.get("diagnosis_codes"))
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["diagnosis_codes"]) from None
 
     def clean_date_of_birth(self) -> date | None:
         value: date | None = self.cleaned_data.get("date_of_birth")

@@ -52,6 +52,9 @@ class Client(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     address = models.TextField(blank=True)
+    # ICD-10 codes, comma separated and upper case (clients.services checks their shape),
+    # printed on superbills.
+    diagnosis_codes = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     clinicians = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="clients")
     payer = models.ForeignKey(Payer, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")

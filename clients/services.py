@@ -7,6 +7,7 @@ practice's clinician or payer whatever its caller did.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -29,6 +30,13 @@ CLIENT_ALREADY_ARCHIVED = "This client is already archived."
 CLIENT_NOT_ARCHIVED = "This client is not archived."
 NAME_REQUIRED = "Enter a first and a last name."
 RELATIONSHIP_UNKNOWN = "Choose how the payer is related to the client."
+DIAGNOSIS_CODE_BAD = (
+    "{code} is not an ICD-10 code: a letter, two digits, then optionally a dot and up to four"
+    " more letters or digits (for example F41.1)."
+)
+DIAGNOSIS_CODES_TOO_MANY = "Enter at most 12 diagnosis codes."
+# Loose on purpose: the shape of an ICD-10(-CM) code, not a lookup in the code set.
+ICD10_CODE = re.compile(r"[A-Z][0-9]{2}(\.?[A-Z0-9]{1,4})?")
 
 CLIENT_FIELDS = (
     "first_name",
@@ -38,12 +46,29 @@ CLIENT_FIELDS = (
     "phone",
     "date_of_birth",
     "address",
+    "diagnosis_codes",
 )
 PAYER_FIELDS = ("first_name", "last_name", "email", "phone", "relationship", "address")
 
 
 def _clean_text(value: str | None) -> str:
     return (value or "").strip()
+
+
+def diagnosis_codes_parse(value: str | None) -> str:
+    """The ICD-10 codes in ``value`` (separated by commas, semicolons or spaces), upper case,
+    each once, joined as "F41.1, F32.0"; a code of the wrong shape raises with its name."""
+    codes: list[str] = []
+    for part in re.split(r"[\s,;]+", (value or "").upper()):
+        if not part:
+            continue
+        if not ICD10_CODE.fullmatch(part):
+            raise ValidationError({"diagnosis_codes": DIAGNOSIS_CODE_BAD.format(code=part[:20])})
+        if part not in codes:
+            codes.append(part)
+    if len(codes) > 12:
+        raise ValidationError({"diagnosis_codes": DIAGNOSIS_CODES_TOO_MANY})
+    return ", ".join(codes)
 
 
 def _check_person(
@@ -108,10 +133,12 @@ def client_create(
     phone: str = "",
     date_of_birth: date | None = None,
     address: str = "",
+    diagnosis_codes: str = "",
     clinicians: Iterable[User] = (),
     payer: Payer | None = None,
 ) -> Client:
     first_name, last_name, email = _clean_text(first_name), _clean_text(last_name), _clean_text(email).lower()
+    diagnosis_codes = diagnosis_codes_parse(diagnosis_codes)
     _check_person(
         practice=practice, first_name=first_name, last_name=last_name, email=email, date_of_birth=date_of_birth
     )
@@ -127,6 +154,7 @@ def client_create(
             phone=_clean_text(phone),
             date_of_birth=date_of_birth,
             address=_clean_text(address),
+            diagnosis_codes=diagnosis_codes,
             payer=payer,
         )
         client.clinicians.set(chosen)
@@ -151,6 +179,7 @@ def client_update(
     phone: str = "",
     date_of_birth: date | None = None,
     address: str = "",
+    diagnosis_codes: str = "",
     clinicians: Iterable[User] = (),
     payer: Payer | None = None,
     reminders_excluded: bool | None = None,
@@ -159,6 +188,7 @@ def client_update(
     are excluded from invoice reminders); audit what changed."""
     practice = client.practice
     first_name, last_name, email = _clean_text(first_name), _clean_text(last_name), _clean_text(email).lower()
+    diagnosis_codes = diagnosis_codes_parse(diagnosis_codes)
     _check_person(
         practice=practice, first_name=first_name, last_name=last_name, email=email, date_of_birth=date_of_birth
     )
@@ -174,6 +204,7 @@ def client_update(
         locked.phone = _clean_text(phone)
         locked.date_of_birth = date_of_birth
         locked.address = _clean_text(address)
+        locked.diagnosis_codes = diagnosis_codes
         locked.payer = payer
         if reminders_excluded is not None:
             locked.reminders_excluded = reminders_excluded

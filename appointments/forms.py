@@ -41,12 +41,14 @@ class ServiceForm(forms.ModelForm):
         labels = {
             "default_duration_minutes": "Default duration (minutes)",
             "payment_type": "How it is paid",
+            "procedure_code": "Procedure code (CPT)",
             "copay_kind": "Co-pay",
             "copay_amount": "Co-pay amount",
             "copay_percent": "Co-pay percentage",
         }
         help_texts = {
             "code": "A short code shown on invoices, such as 90837.",
+            "procedure_code": "Optional: the insurer's procedure (CPT) code, printed on superbills.",
             "copay_amount": "Only for insurance with a fixed co-pay: what the client pays.",
             "copay_percent": "Only for insurance with a percentage co-pay: the client's share of the price.",
         }

@@ -46,6 +46,8 @@ class Service(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="services")
     name = models.CharField(max_length=120)
     code = models.CharField(max_length=30)
+    # The insurer's procedure code (a CPT code in the US), printed on superbills.
+    procedure_code = models.CharField(max_length=20, blank=True)
     default_duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)], default=50)
     price = models.DecimalField(max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0"))])
     tax_rate = models.ForeignKey(TaxRate, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

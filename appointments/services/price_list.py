@@ -21,6 +21,7 @@ from ..models import AppointmentService, BillingDetail, Service
 SERVICE_FIELDS = (
     "name",
     "code",
+    "procedure_code",
     "default_duration_minutes",
     "price",
     "tax_rate",
@@ -113,6 +114,8 @@ def _validate_service(practice: Practice, data: dict[str, Any], *, exclude_id: i
 def _normalise_copay(data: dict[str, Any]) -> dict[str, Any]:
     """Keep only the co-pay figure that the payment type uses, so nothing stale lingers."""
     data = dict(data)
+    # Callers that predate the procedure code leave it out; it is optional.
+    data["procedure_code"] = (data.get("procedure_code") or "").strip().upper()
     if data.get("payment_type") != Service.PaymentType.COPAY:
         data.update(copay_kind="", copay_amount=None, copay_percent=None)
     elif data.get("copay_kind") == Service.CopayKind.FIXED:

@@ -109,3 +109,9 @@ def html_to_pdf(html: str) -> bytes:
 
 def document_pdf(document: Document) -> bytes:
     return html_to_pdf(document_html(document))
+
+
+def page_pdf(template_name: str, context: dict[str, Any]) -> bytes:
+    """A whole-page template (a statement, a superbill) rendered to PDF with the documents'
+    stylesheet and fonts."""
+    return html_to_pdf(render_to_string(template_name, context))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -128,9 +128,15 @@ def client_account_history(
             .aggregate(balance=Sum("balance_delta"), credit=Sum("credit_delta"))
         )
         opening_balance, opening_credit = before["balance"] or ZERO, before["credit"] or ZERO
+    rows = _history_rows(page_entries, opening_balance, opening_credit)
+    return AccountHistory(page=page, rows=rows, opening_balance=opening_balance, opening_credit=opening_credit)
+
+
+def _history_rows(entries: list[LedgerEntry], opening_balance: Decimal, opening_credit: Decimal) -> list[HistoryRow]:
+    """The entries with their running balances, from the balances before the first."""
     rows = []
     balance, credit = opening_balance, opening_credit
-    for entry in page_entries:
+    for entry in entries:
         balance += entry.balance_delta
         credit += entry.credit_delta
         rows.append(
@@ -143,7 +149,55 @@ def client_account_history(
                 credit_change=entry.credit_delta,
             )
         )
-    return AccountHistory(page=page, rows=rows, opening_balance=opening_balance, opening_credit=opening_credit)
+    return rows
+
+
+@dataclass(frozen=True)
+class PeriodHistory:
+    """The account history between two local days, both included: the balances at the
+    start of ``start`` and at the end of ``end`` and every movement between, oldest first."""
+
+    start: date
+    end: date
+    rows: list[HistoryRow]
+    opening_balance: Decimal
+    opening_credit: Decimal
+    closing_balance: Decimal
+    closing_credit: Decimal
+
+
+def day_bounds(practice: Practice, start: date, end: date) -> tuple[datetime, datetime]:
+    """The instants at which the practice's local ``start`` begins and ``end`` ends (the
+    next local midnight): a day is the practice's, wherever the server is."""
+    tz = practice.tzinfo
+    begin = datetime.combine(start, time.min, tzinfo=tz)
+    finish = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    return begin, finish
+
+
+def client_account_history_between(practice: Practice, client: Client, start: date, end: date) -> PeriodHistory:
+    """What a statement prints: the client's account history from ``start`` to ``end``
+    (the practice's local days, both included). Two queries whatever the length: the
+    balances before the period in one aggregate, then the period's entries."""
+    begin, finish = day_bounds(practice, start, end)
+    entries = LedgerEntry.objects.filter(practice=practice, client=client)
+    before = entries.filter(created_at__lt=begin).aggregate(balance=Sum("balance_delta"), credit=Sum("credit_delta"))
+    opening_balance, opening_credit = before["balance"] or ZERO, before["credit"] or ZERO
+    period = list(
+        entries.filter(created_at__gte=begin, created_at__lt=finish)
+        .select_related("invoice", "payment")
+        .order_by("created_at", "id")
+    )
+    rows = _history_rows(period, opening_balance, opening_credit)
+    return PeriodHistory(
+        start=start,
+        end=end,
+        rows=rows,
+        opening_balance=opening_balance,
+        opening_credit=opening_credit,
+        closing_balance=rows[-1].balance if rows else opening_balance,
+        closing_credit=rows[-1].credit_balance if rows else opening_credit,
+    )
 
 
 def client_invoices_page(

@@ -20,7 +20,7 @@ from practice.models import FeePolicy, Membership, Practice, Role
 from practice.money import practice_money
 from practice.types import PracticeRequest
 
-from . import selectors
+from . import selectors, services
 from .models import BillingItem, Invoice, PackageDraw
 from .views.common import header_money
 
@@ -71,19 +71,26 @@ CLIENT_LIST_COLUMNS = [
     ListColumn(key="account_credit", label="Credit"),
     ListColumn(key="overdue_amount", label="Overdue", sortable=True, flag=True),
 ]
-STATEMENT_NOT_YET = "Available once documents exist."
 
 
 def client_record_actions(request: PracticeRequest, client: Client) -> list[RecordAction]:
-    """New invoice, Add payment and Send statement on the record's header, for the roles
-    that may bill (a clinician would get the 403 page)."""
+    """New invoice, Add payment, Download statement and Send statement on the record's
+    header, for the roles that may bill (a clinician would get the 403 page). Send is
+    greyed, with the reason, while neither the client nor their payer has an email."""
     if request.membership.role not in BILLING_ROLES:
         return []
     kwargs = {"practice_slug": request.practice.slug}
+    client_kwargs = {**kwargs, "client_id": client.pk}
+    send = (
+        RecordAction(label="Send statement", url=reverse("billing:client_statement_send", kwargs=client_kwargs))
+        if services.statement_recipients(client)
+        else RecordAction(label="Send statement", disabled=services.STATEMENT_NO_EMAIL)
+    )
     return [
         RecordAction(label="New invoice", url=f"{reverse('billing:invoice_new', kwargs=kwargs)}?client={client.pk}"),
         RecordAction(label="Add payment", url=f"{reverse('billing:payment_new', kwargs=kwargs)}?client={client.pk}"),
-        RecordAction(label="Send statement", disabled=STATEMENT_NOT_YET),
+        RecordAction(label="Download statement", url=reverse("billing:client_statement", kwargs=client_kwargs)),
+        send,
     ]
 
 

@@ -13,6 +13,7 @@ from .views import (
     search,
     sending,
     settings,
+    statements,
 )
 
 app_name = "billing"
@@ -42,6 +43,9 @@ billing_patterns = [
     path("payments/<int:payment_id>/", payments.payment_detail, name="payment"),
     path("payments/<int:payment_id>/delete/", payments.payment_delete, name="payment_delete"),
     path("clients/<int:client_id>/credit/new/", invoices.credit_new, name="credit_new"),
+    path("clients/<int:client_id>/statement/", statements.client_statement_pdf, name="client_statement"),
+    path("clients/<int:client_id>/statement/send/", statements.client_statement_send, name="client_statement_send"),
+    path("clients/<int:client_id>/superbill/", statements.client_superbill_pdf, name="client_superbill"),
     path("clients/<int:client_id>/create-invoice/", invoices.client_create_invoice, name="client_create_invoice"),
     path(
         "appointments/<int:appointment_id>/create-invoice/",

@@ -184,6 +184,12 @@ from .settings import (
     currency_is_locked,
     invoice_numbering_update,
 )
+from .statements import (
+    STATEMENT_NO_EMAIL,
+    STATEMENT_RECIPIENT_UNKNOWN,
+    statement_recipients,
+    statement_send,
+)
 from .tax_rates import (
     TAX_PERCENT_RANGE,
     TAX_PERCENT_TOO_FINE,
@@ -270,6 +276,8 @@ __all__ = [
     "SETTLED_METHOD",
     "SETTLED_METHODS",
     "SETTLED_SYSTEM",
+    "STATEMENT_NO_EMAIL",
+    "STATEMENT_RECIPIENT_UNKNOWN",
     "TAKES_NO_PAYMENTS",
     "TAX_PERCENT_RANGE",
     "TAX_PERCENT_TOO_FINE",
@@ -341,6 +349,8 @@ __all__ = [
     "refund_preview",
     "refund_record",
     "reminder_rules_save",
+    "statement_recipients",
+    "statement_send",
     "tax_problem",
     "tax_rate_create",
     "tax_rate_update",

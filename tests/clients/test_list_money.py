@@ -12,7 +12,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import Invoice
-from billing.providers import STATEMENT_NOT_YET
 from billing.services import payment_record_manual
 from tests.factories import ClientFactory, issued_invoice
 from tests.helpers import signed_in, url
@@ -114,8 +113,9 @@ def test_record_header_flags_overdue_and_offers_actions(tenant, three):
     assert f'href="{url(tenant, "billing:invoice_new")}?client={ana.pk}">New invoice<' in html
     assert f'href="{url(tenant, "billing:payment_new")}?client={ana.pk}">Add payment<' in html
     assert f'href="{url(tenant, "appointments:new")}?client={ana.pk}">Book<' in html
-    assert re.search(r"<button[^>]*disabled[^>]*>Send statement</button>", html)
-    assert STATEMENT_NOT_YET in html
+    statement = url(tenant, "billing:client_statement", client_id=ana.pk)
+    assert f'href="{statement}">Download statement<' in html
+    assert f'href="{url(tenant, "billing:client_statement_send", client_id=ana.pk)}">Send statement<' in html
     # The Billing tab shows the same flag from its own figures
     billing_tab = biller.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()
     assert "$100.00 past due" in billing_tab

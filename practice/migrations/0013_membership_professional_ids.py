@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("practice", "0011_invoice_template"),
+        ("practice", "0012_online_payments_and_email_sender"),
     ]
 
     operations = [

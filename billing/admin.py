@@ -21,6 +21,7 @@ from .models import (
     Invoice,
     InvoiceCounter,
     InvoiceLine,
+    InvoiceReminder,
     LedgerEntry,
     Package,
     PackageDraw,
@@ -30,6 +31,7 @@ from .models import (
     PaymentAllocation,
     Refund,
     RefundAllocation,
+    ReminderRule,
     SubmissionKey,
 )
 
@@ -268,4 +270,20 @@ class PackageRefundAdmin(ReadOnlyAdmin):
     list_filter = ["practice"]
     search_fields = ["credit_invoice__number", "purchase__client__first_name", "purchase__client__last_name"]
     list_select_related = ["practice", "purchase", "credit_invoice"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ReminderRule)
+class ReminderRuleAdmin(ReadOnlyAdmin):
+    list_display = ["practice", "kind", "days", "repeat_times", "enabled", "subject"]
+    list_filter = ["practice", "kind", "enabled"]
+    list_select_related = ["practice"]
+
+
+@admin.register(InvoiceReminder)
+class InvoiceReminderAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "invoice", "rule", "occurrence", "to", "actor_label", "practice"]
+    list_filter = ["practice"]
+    search_fields = ["invoice__number", "to"]
+    list_select_related = ["practice", "invoice", "rule"]
     date_hierarchy = "created_at"

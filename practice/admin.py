@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from .models import (
     AuditLog,
+    InvoiceTemplate,
     Membership,
     OutboxMessage,
     OutgoingEmail,
@@ -161,3 +162,12 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "to", "subject"]
     search_fields = ["to", "subject"]
     exclude = ["raw"]
+
+
+@admin.register(InvoiceTemplate)
+class InvoiceTemplateAdmin(ReadOnlyAdmin):
+    """Read only: a practice changes its invoice template on its own Settings page, where
+    the logo is checked and re-encoded."""
+
+    list_display = ["practice", "layout", "theme_colour", "updated_at"]
+    list_select_related = ["practice"]

@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_newcomer_opens_an_email_from_the_outbox_and_follows_its_link(page: Page, tenant, settings, live_server):
     # Given development's Outbox backend and an email that went out through it
     settings.EMAIL_BACKEND = OUTBOX_BACKEND
-    link = f"{live_server.url}/signin/"
+    # A long link, as signed links are, must not widen the page on a phone
+    link = f"{live_server.url}/signin/?next=/p/{'x' * 90}/"
     email_queue(
         key="portal-sign-in:1",
         practice=tenant.practice,
@@ -45,6 +46,9 @@ def test_a_newcomer_opens_an_email_from_the_outbox_and_follows_its_link(page: Pa
     expect(page.locator("pre.outbox-text")).to_contain_text(link)
     expect(page.get_by_role("link", name="INV-0001.pdf")).to_be_visible()
     assert_accessible(page, "outbox email")
+    page.set_viewport_size({"width": 375, "height": 812})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size({"width": 1366, "height": 900})
     with page.expect_download() as download:
         page.get_by_role("link", name="INV-0001.pdf").click()
     assert download.value.suggested_filename == "INV-0001.pdf"

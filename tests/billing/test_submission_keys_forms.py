@@ -397,7 +397,7 @@ def test_every_money_form_on_every_page_carries_a_key(tenant, ana):
         url(tenant, "billing:package_sell", client_id=ana.pk): 1,
         url(tenant, "billing:package_refund", purchase_id=purchase.pk): 1,
         f"{url(tenant, 'billing:payment_new')}?invoice={open_invoice.pk}": 1,
-        open_invoice.get_absolute_url(): 4,  # Apply credit, Mark as paid, Write off, Void
+        open_invoice.get_absolute_url(): 5,  # Apply credit, Mark as paid, Send reminder, Write off, Void
         a_draft.get_absolute_url(): 2,  # Issue, Delete draft
         url(tenant, "billing:invoice_edit", invoice_id=open_invoice.pk): 1,
         url(tenant, "billing:payment", payment_id=payment.pk): 1,  # Delete payment

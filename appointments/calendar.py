@@ -38,6 +38,9 @@ class CalendarEntry:
     lane: int = 0
     lanes: int = 1
     colour: int = 0
+    # The start and end as the practice's clock writes them (set by the view).
+    start_label: str = ""
+    end_label: str = ""
 
     @property
     def status(self) -> str:
@@ -64,6 +67,12 @@ class CalendarDay:
     in_month: bool = True
     now_top: float | None = None
     url: str = ""  # the calendar's day view of this day
+    # Written by the view (appointments.views.calendar._label): the date as the page
+    # shows it, and the empty half-hour links of the time grid as one piece of HTML.
+    iso: str = ""
+    short: str = ""
+    long: str = ""
+    slot_links: str = ""
 
 
 @dataclass
@@ -75,6 +84,7 @@ class CalendarRange:
     start_hour: int = 8
     end_hour: int = 18
     slots: list[Slot] = field(default_factory=list)
+    hour_labels: list[str] = field(default_factory=list)
 
     @property
     def hours(self) -> list[time]:

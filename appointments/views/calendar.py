@@ -6,10 +6,13 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
 
 from practice.access import ALL_ROLES, SCHEDULING_ROLES, require_role
-from practice.models import Role
+from practice.clock import practice_clock
+from practice.models import Practice, Role
 from practice.types import PracticeRequest
 
 from .. import calendar as cal
@@ -46,6 +49,9 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
         params = {"view": view, "date": anchor.isoformat(), "clinician": clinician_param, **changes}
         return calendar_url(practice.slug, **params)
 
+    new_url = reverse("appointments:new", kwargs={"practice_slug": practice.slug})
+    can_schedule = membership.role in SCHEDULING_ROLES
+    _label(grid, practice, new_url if can_schedule and view != "month" else None)
     for d in grid.days:
         d.url = link(view="day", date=d.day.isoformat())
     context = {
@@ -54,7 +60,7 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
         "clinicians": clinicians,
         "clinician": clinician,
         "calendar_owner": owner,
-        "can_schedule": membership.role in SCHEDULING_ROLES,
+        "can_schedule": can_schedule,
         "show_clinician": clinician is None,
         "links": {
             "previous": link(date=grid.previous.isoformat()),
@@ -65,7 +71,7 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
             "month": link(view="month"),
         },
         "legend": [(u, colours[u.pk] % cal.COLOURS) for u in clinicians],
-        "new_url": reverse("appointments:new", kwargs={"practice_slug": practice.slug}),
+        "new_url": new_url,
         "highlight": request.GET.get("booked", ""),
         "calendar_url": calendar_url(practice.slug),
     }
@@ -73,3 +79,29 @@ def calendar_view(request: PracticeRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "calendar":
         template = "appointments/_calendar.html"
     return render_local(request, template, context)
+
+
+SLOT_LINK = (
+    '<a class="tgrid-slot" data-testid="empty-slot" data-time="{}" href="{}?date={}&amp;time={}">'
+    '<span class="visually-hidden">Book {} at </span><span class="tgrid-slot-time">{}</span></a>'
+)
+
+
+def _label(grid: cal.CalendarRange, practice: Practice, new_url: str | None) -> None:
+    """Write the grid's dates and times once, in Python: a week holds some 170 empty
+    half-hour links and 60 sessions, and formatting each through template filters was
+    most of the page's time. The strings are those the filters gave."""
+    hours = [(h, practice_clock(practice, h)) for h in grid.hours]
+    grid.hour_labels = [label for _, label in hours]
+    slots = [(slot.at.strftime("%H:%M"), practice_clock(practice, slot.at)) for slot in grid.slots]
+    for day in grid.days:
+        day.iso = day.day.isoformat()
+        day.short = date_format(day.day, "D j M")
+        day.long = date_format(day.day, "l j F")
+        if new_url is not None:
+            day.slot_links = format_html_join(
+                "", SLOT_LINK, ((value, new_url, day.iso, value, day.short, label) for value, label in slots)
+            )
+        for entry in day.entries:
+            entry.start_label = practice_clock(practice, entry.local_start)
+            entry.end_label = practice_clock(practice, entry.local_end)

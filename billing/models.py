@@ -910,3 +910,61 @@ class InvoiceReminder(models.Model):
     @property
     def is_manual(self) -> bool:
         return self.rule_id is None
+
+
+class Export(models.Model):
+    """A billing documents export too big to render in a request: the PDFs of the
+    invoices and credit invoices issued in a period (params), rendered by a Celery task
+    (billing.documents.export.export_run) into one file under MEDIA_ROOT/exports/.
+
+    The row is the job: the task takes its id and does what it says, so a redelivered or
+    restarted task starts again from it, and a done export is never rendered again.
+    ``done`` counts the documents rendered so far out of ``total`` (in the database:
+    done <= total). ``file`` is set once, when the export is done.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    params = models.JSONField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    file = models.CharField(max_length=255, blank=True, help_text="Path under MEDIA_ROOT, once done.")
+    filename = models.CharField(max_length=120, help_text="The name the download is saved as.")
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set with every batch: a running export whose progress stopped long ago was killed.
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["practice", "-created_at"], name="export_practice_recent")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(done__lte=models.F("total")), name="export_done_within_total"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]), name="export_status_known"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="done") | ~models.Q(file=""), name="export_done_has_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0

@@ -34,3 +34,20 @@ def invoice_all_uninvoiced_task(
         apply_credit=apply_credit,
     )
     return len(invoices)
+
+
+@shared_task(name="billing.tasks.export_run")
+def export_run_task(export_id: int) -> None:
+    """Render a billing documents export. Safe to run twice (a done export is left alone)
+    and to kill: the next run starts again from the row (billing.documents.export)."""
+    from .documents.export import export_run
+
+    export_run(export_id)
+
+
+@shared_task(name="billing.tasks.exports_clean")
+def exports_clean_task() -> int:
+    """Delete every practice's exports older than their keeping time (for beat, daily)."""
+    from .documents.export import exports_clean
+
+    return exports_clean()

@@ -3,6 +3,7 @@ from django.urls import include, path
 from .views import (
     appointments,
     documents,
+    exports,
     home,
     invoice_template,
     invoices,
@@ -59,6 +60,13 @@ billing_patterns = [
     path("payments/", home.billing_payments, name="payments"),
     path("credits/", home.billing_credits, name="credits"),
     path("invoice-all/", home.invoice_all, name="invoice_all"),
+    # --- billing documents export (views/exports.py) ---
+    path("exports/new/", exports.export_new, name="export_new"),
+    path("clients/<int:client_id>/export/", exports.client_export_new, name="client_export_new"),
+    path("exports/<int:export_id>/", exports.export_detail, name="export"),
+    path("exports/<int:export_id>/progress/", exports.export_progress, name="export_progress"),
+    path("exports/<int:export_id>/download/", exports.export_download, name="export_download"),
+    path("exports/<int:export_id>/start-again/", exports.export_start_again, name="export_start_again"),
     path("packages/", packages.package_list, name="packages"),
     path("packages/new/", packages.package_new, name="package_new"),
     path("packages/<int:package_id>/", packages.package_edit, name="package_edit"),

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from appointments.models import BillingDetail
 from billing import services
-from billing.models import Package
+from billing.models import Export, Package
 from practice.models import Membership, StaffInvite, TaxRate
 from tests.factories import ClientFactory, PayerFactory, ServiceFactory, make_appointment, past_start
 from tests.helpers import signed_in
@@ -111,7 +111,8 @@ def billing_ids(other_tenant) -> dict[str, int]:
         received_on=practice.local_today(),
         method="cash",
     ).payment
-    return {"invoice_id": invoice.pk, "payment_id": payment.pk}
+    export = Export.objects.create(practice=practice, params={}, filename="twin.zip")
+    return {"invoice_id": invoice.pk, "payment_id": payment.pk, "export_id": export.pk}
 
 
 def package_ids(other_tenant) -> dict[str, int]:

@@ -73,7 +73,7 @@ def _machine() -> str:
 
 
 def _benchmarks() -> list[Callable[[Any], Any]]:
-    from . import billing, documents, lists, pages
+    from . import billing, documents, exports, lists, pages
 
     # Every benchmark, in the order they run; the function name is the key in results.json.
     return [
@@ -87,6 +87,7 @@ def _benchmarks() -> list[Callable[[Any], Any]]:
         billing.credits_tab,
         billing.invoice_page,
         documents.invoice_pdf,
+        exports.export_500_invoices,
         billing.invoice_from_50_items,
         billing.invoice_all_1000_clients,
         billing.ledger_verify_all,

@@ -332,3 +332,25 @@ def test_a_large_export_through_the_real_worker(tenant, worker, media):
     assert (export.status, export.done, export.total) == ("done", 3, 3)
     archive = zipfile.ZipFile(media / export.file)
     assert archive.namelist() == [f"invoice-{i.number}.pdf" for i in invoices]
+
+
+def test_reading_the_documents_takes_the_same_queries_for_more_invoices(tenant, ana, bruno):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.documents.export import export_documents, export_plan
+
+    def queries_for_export() -> int:
+        today = tenant.practice.local_today()
+        plan = export_plan(tenant.practice, ExportParams(start=today - timedelta(days=3), end=today, receipts=True))
+        with CaptureQueriesContext(connection) as queries:
+            documents = list(export_documents(tenant.practice, plan))
+        assert len(documents) == len(plan)
+        return len(queries)
+
+    invoices_for(tenant, ana, 1)
+    few = queries_for_export()
+    invoices_for(tenant, ana, 4)
+    invoices_for(tenant, bruno, 4)
+    pay(tenant.practice, ana, tenant.biller, "240.00")
+    assert queries_for_export() == few

@@ -18,6 +18,7 @@ from practice.admin import ReadOnlyAdmin
 from .models import (
     BillingItem,
     ClientAccount,
+    Export,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
@@ -286,4 +287,12 @@ class InvoiceReminderAdmin(ReadOnlyAdmin):
     list_filter = ["practice"]
     search_fields = ["invoice__number", "to"]
     list_select_related = ["practice", "invoice", "rule"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Export)
+class ExportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "practice", "requested_by", "status", "done", "total", "filename", "finished_at"]
+    list_filter = ["practice", "status"]
+    list_select_related = ["practice", "requested_by"]
     date_hierarchy = "created_at"

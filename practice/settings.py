@@ -253,6 +253,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "practice.tasks.sign_in_records_prune",
         "schedule": 60 * 60,
     },
+    # Billing documents exports are kept a week (billing/documents/export.py).
+    "exports-clean": {
+        "task": "billing.tasks.exports_clean",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # Stripe (used by the payments app). Without keys the local fake Stripe server is used.

@@ -52,6 +52,13 @@ RANGE_TOO_LONG = "Choose a period of at most two years."
 NOTHING_TO_EXPORT = "No invoices or credit invoices were issued in that period{whom}. Nothing was exported."
 RENDER_FAILED = "The export could not be finished: {error}"
 MAX_RANGE_DAYS = 731  # two years, a leap day included
+# A combined PDF keeps every laid-out document in memory until it is written (a ZIP writes
+# each as it goes), so it is capped; about 1 MB of layout a document.
+COMBINED_MAX = 1000
+COMBINED_TOO_BIG = (
+    "A combined PDF holds at most {max:,} documents and that period has {count:,}. "
+    "Choose a ZIP of PDFs, or a shorter period."
+)
 
 # Up to this many documents are rendered in the request (about 0.1 s each); more go to a
 # worker, well away from the web server's timeout.

@@ -18,9 +18,12 @@ from practice.access import BILLING_ROLES, require_role
 from practice.types import PracticeRequest
 
 from ..documents.export import (
+    COMBINED_MAX,
+    COMBINED_TOO_BIG,
     INLINE_LIMIT,
     NOTHING_TO_EXPORT,
     ExportParams,
+    Format,
     export_is_stale,
     export_path,
     export_plan,
@@ -65,6 +68,8 @@ def _export_form(request: PracticeRequest, client: Client | None) -> HttpRespons
         plan = export_plan(practice, params)
         if not plan:
             form.add_error(None, NOTHING_TO_EXPORT.format(whom=_whom(form)))
+        elif params.format == Format.PDF and len(plan) > COMBINED_MAX:
+            form.add_error(None, COMBINED_TOO_BIG.format(max=COMBINED_MAX, count=len(plan)))
         elif len(plan) <= INLINE_LIMIT:
             response = HttpResponse(export_render(practice, params, plan), content_type=CONTENT_TYPES[params.format])
             response["Content-Disposition"] = f'attachment; filename="{params.download_name}"'

@@ -354,3 +354,18 @@ def test_reading_the_documents_takes_the_same_queries_for_more_invoices(tenant, 
     invoices_for(tenant, bruno, 4)
     pay(tenant.practice, ana, tenant.biller, "240.00")
     assert queries_for_export() == few
+
+
+def test_a_combined_pdf_over_its_cap_is_refused_and_a_zip_of_the_same_period_is_not(tenant, ana, biller, monkeypatch):
+    monkeypatch.setattr(export_module, "COMBINED_MAX", 3)
+    monkeypatch.setattr("billing.views.exports.COMBINED_MAX", 3)
+    invoices_for(tenant, ana, 4)
+
+    response = biller.post(url(tenant, "billing:export_new"), {**period(tenant), "format": "pdf"})
+    assert response.status_code == 400
+    assert export_module.COMBINED_TOO_BIG.format(max=3, count=4) in response.content.decode()
+    assert not Export.objects.exists()
+
+    response = biller.post(url(tenant, "billing:export_new"), {**period(tenant), "format": "zip"})
+    assert response.status_code == 200
+    assert len(zipfile.ZipFile(io.BytesIO(response.content)).namelist()) == 4

@@ -113,16 +113,12 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "registration/password_reset.html"
-    email_template_name = "emails/password_reset.txt"
-    html_email_template_name = "emails/password_reset.html"
-    subject_template_name = "emails/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
 
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
-        # Over the limit, the page answers exactly as usual (it must not tell whether the
-        # email has an account, nor that it was throttled) and no email goes out.
-        if services.password_reset_request_allow(email=form.cleaned_data["email"], ip=client_ip(self.request)):
-            return super().form_valid(form)
+        # Known, unknown and throttled addresses get the same answer after the same work: the
+        # account is looked up and emailed by a task after commit (services.password_reset_request).
+        services.password_reset_request(email=form.cleaned_data["email"], ip=client_ip(self.request))
         return HttpResponseRedirect(self.get_success_url())
 
 

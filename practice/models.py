@@ -356,7 +356,7 @@ class PasswordResetRequest(models.Model):
     """A password reset email that was sent (or would have been, for an unknown address).
 
     Counted per email and per client address over the last hour to throttle reset requests
-    (practice.services.password_reset_request_allow); a refused request stores nothing, so
+    (practice.services.password_reset_request); a refused request stores nothing, so
     a flood cannot grow the table past the per-address limit.
     """
 

@@ -368,13 +368,17 @@ def user_has_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def password_reset_request_allow(*, email: str, ip: str | None) -> bool:
-    """Whether a reset email may go to ``email`` now, recording it when it may.
+def password_reset_request(*, email: str, ip: str | None) -> bool:
+    """Record a reset request for ``email`` and queue its email, unless over the limit.
 
     At most ``PASSWORD_RESET_EMAIL_LIMIT`` per email and ``PASSWORD_RESET_ADDRESS_LIMIT`` per
     client address in ``PASSWORD_RESET_WINDOW``, whether or not the email has an account (the
     answer must not tell). Two advisory locks (email, then address: always that order) make
     the count and the insert one step, so simultaneous requests cannot all see room.
+
+    The account is looked up by the ``password_reset_email`` task after commit, not here: a
+    known and an unknown address do the same work in the request, so its timing cannot tell
+    them apart, and the request never waits for the mail server.
     """
     email = email.strip().lower()
     since = timezone.now() - settings.PASSWORD_RESET_WINDOW
@@ -387,7 +391,10 @@ def password_reset_request_allow(*, email: str, ip: str | None) -> bool:
             return False
         if ip and recent.filter(ip_address=ip).count() >= settings.PASSWORD_RESET_ADDRESS_LIMIT:
             return False
-        PasswordResetRequest.objects.create(email=email, ip_address=ip)
+        reset_request = PasswordResetRequest.objects.create(email=email, ip_address=ip)
+        from .tasks import password_reset_email
+
+        transaction.on_commit(lambda: password_reset_email.delay(reset_request.pk))
     return True
 
 

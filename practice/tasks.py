@@ -43,6 +43,20 @@ def send_staff_invite_email(invite_id: int, token: str) -> None:
             staff_invite_email_queue(invite=invite, token=token)
 
 
+@shared_task(name="practice.tasks.password_reset_email")
+def password_reset_email(reset_request_id: int) -> None:
+    from django.db import transaction
+
+    from .emails import password_reset_email_queue
+    from .models import PasswordResetRequest
+
+    with transaction.atomic():
+        # A request pruned before its task ran is past its window: its link would be stale news.
+        reset_request = PasswordResetRequest.objects.filter(pk=reset_request_id).first()
+        if reset_request is not None:
+            password_reset_email_queue(reset_request=reset_request)
+
+
 @shared_task(name="practice.tasks.sign_in_records_prune")
 def sign_in_records_prune() -> None:
     from .services import sign_in_records_prune as prune

@@ -10,10 +10,12 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from practice.models import PasswordResetRequest, User
-from practice.tasks import sign_in_records_prune
+from practice.mail import SECRET_REMOVED
+from practice.models import OutgoingEmail, PasswordResetRequest, User
+from practice.tasks import password_reset_email, sign_in_records_prune
 from tests.factories import UserFactory
 from tests.helpers import PASSWORD
 from tests.practice.helpers import dashboard_url, page_text, sign_in
@@ -24,8 +26,15 @@ NEW_PASSWORD = "harbour lighthouse 2026"
 CHECK_EMAIL = "If that address belongs to an account"
 
 
-def ask_for_reset(email: str):
-    return Client().post(reverse("password_reset"), {"email": email}, follow=True)
+@pytest.fixture
+def ask_for_reset(django_capture_on_commit_callbacks):
+    """Ask for a reset as a browser would; the email goes out after the request commits."""
+
+    def ask(email: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            return Client().post(reverse("password_reset"), {"email": email}, follow=True)
+
+    return ask
 
 
 def link_in(message) -> str:
@@ -34,7 +43,7 @@ def link_in(message) -> str:
     return match.group(1)
 
 
-def test_a_known_address_gets_an_email_with_a_link(tenant):
+def test_a_known_address_gets_an_email_with_a_link(tenant, ask_for_reset):
     response = ask_for_reset(tenant.owner.email)
     assert CHECK_EMAIL in page_text(response)
     assert len(mail.outbox) == 1
@@ -43,7 +52,7 @@ def test_a_known_address_gets_an_email_with_a_link(tenant):
     assert "/password-reset/" in mail.outbox[0].body
 
 
-def test_an_unknown_address_sees_the_same_page_and_no_email_is_sent(tenant):
+def test_an_unknown_address_sees_the_same_page_and_no_email_is_sent(tenant, ask_for_reset):
     known = ask_for_reset(tenant.owner.email)
     unknown = ask_for_reset("nobody@harbour.test")
     assert CHECK_EMAIL in page_text(unknown)
@@ -51,14 +60,14 @@ def test_an_unknown_address_sees_the_same_page_and_no_email_is_sent(tenant):
     assert len(mail.outbox) == 1  # only the known address's email
 
 
-def test_an_inactive_account_gets_no_email(tenant):
+def test_an_inactive_account_gets_no_email(tenant, ask_for_reset):
     User.objects.filter(pk=tenant.admin.pk).update(is_active=False)
     response = ask_for_reset(tenant.admin.email)
     assert CHECK_EMAIL in page_text(response)
     assert mail.outbox == []
 
 
-def test_the_link_sets_a_new_password_and_ends_old_sessions(tenant):
+def test_the_link_sets_a_new_password_and_ends_old_sessions(tenant, ask_for_reset):
     # Given the owner signed in on an old device, who forgot her password elsewhere
     old_device = Client()
     sign_in(old_device, tenant.owner.email)
@@ -81,7 +90,7 @@ def test_the_link_sets_a_new_password_and_ends_old_sessions(tenant):
     assert old_device.get(dashboard_url(tenant.practice)).status_code == 302
 
 
-def test_the_link_works_only_once(tenant):
+def test_the_link_works_only_once(tenant, ask_for_reset):
     ask_for_reset(tenant.owner.email)
     link = link_in(mail.outbox[0])
     browser = Client()
@@ -91,7 +100,7 @@ def test_the_link_works_only_once(tenant):
     assert "This link has expired" in page_text(again)
 
 
-def test_a_short_new_password_is_refused_with_a_field_error(tenant):
+def test_a_short_new_password_is_refused_with_a_field_error(tenant, ask_for_reset):
     ask_for_reset(tenant.owner.email)
     browser = Client()
     form_page = browser.get(link_in(mail.outbox[0]), follow=True)
@@ -106,11 +115,16 @@ def test_a_short_new_password_is_refused_with_a_field_error(tenant):
 # Throttling (issue 9 part 17) ---------------------------------------------------------
 
 
-def ask_from(email: str, ip: str):
-    return Client().post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=ip, follow=True)
+@pytest.fixture
+def ask_from(django_capture_on_commit_callbacks):
+    def ask(email: str, ip: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            return Client().post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=ip, follow=True)
+
+    return ask
 
 
-def test_fifteen_requests_for_one_email_send_three_emails_and_each_page_reads_the_same(tenant, clock):
+def test_fifteen_requests_for_one_email_send_three_emails_and_each_page_reads_the_same(tenant, clock, ask_from):
     # Given someone asks for the owner's reset link 15 times in a row, from many addresses
     pages = [ask_from(tenant.owner.email, f"203.0.113.{n + 1}") for n in range(15)]
     # Then only three emails go out
@@ -121,7 +135,7 @@ def test_fifteen_requests_for_one_email_send_three_emails_and_each_page_reads_th
         assert CHECK_EMAIL in page_text(page)
 
 
-def test_the_per_email_limit_lifts_after_an_hour(tenant, clock):
+def test_the_per_email_limit_lifts_after_an_hour(tenant, clock, ask_from):
     for _ in range(4):
         ask_from(tenant.owner.email, "203.0.113.1")
     assert len(mail.outbox) == 3
@@ -130,7 +144,7 @@ def test_the_per_email_limit_lifts_after_an_hour(tenant, clock):
     assert len(mail.outbox) == 4
 
 
-def test_one_address_gets_at_most_twenty_reset_emails_an_hour(tenant, clock):
+def test_one_address_gets_at_most_twenty_reset_emails_an_hour(tenant, clock, ask_from):
     # Given 25 staff accounts, and one address asking a reset for each
     users = [UserFactory(email=f"staff{n}@harbour.test") for n in range(25)]
     pages = [ask_from(user.email, "203.0.113.77") for user in users]
@@ -142,7 +156,7 @@ def test_one_address_gets_at_most_twenty_reset_emails_an_hour(tenant, clock):
     assert len(mail.outbox) == 21
 
 
-def test_unknown_emails_count_against_the_address_too(tenant, clock):
+def test_unknown_emails_count_against_the_address_too(tenant, clock, ask_from):
     # Unknown and known emails look the same to the throttle, so it cannot tell them apart either
     for n in range(20):
         ask_from(f"ghost{n}@harbour.test", "203.0.113.77")
@@ -151,7 +165,7 @@ def test_unknown_emails_count_against_the_address_too(tenant, clock):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_requests_for_one_email_send_three_emails(tenant):
+def test_simultaneous_requests_for_one_email_send_three_emails(tenant, ask_from):
     # Given 10 requests for the owner's link arriving at once
     barrier = threading.Barrier(10)
 
@@ -171,7 +185,7 @@ def test_simultaneous_requests_for_one_email_send_three_emails(tenant):
     assert len(mail.outbox) == 3
 
 
-def test_the_hourly_prune_drops_reset_records_past_their_window(tenant, clock):
+def test_the_hourly_prune_drops_reset_records_past_their_window(tenant, clock, ask_from):
     ask_from(tenant.owner.email, "203.0.113.1")
     clock.shift(timedelta(minutes=30))
     ask_from(tenant.owner.email, "203.0.113.1")
@@ -180,3 +194,45 @@ def test_the_hourly_prune_drops_reset_records_past_their_window(tenant, clock):
     sign_in_records_prune()
     # Then only the request still inside the window is kept, so it still counts
     assert PasswordResetRequest.objects.count() == 1
+
+
+# Sent from the queue (issue 13 part 7) ------------------------------------------------
+
+
+def test_the_request_answers_before_the_email_goes_out(tenant, django_capture_on_commit_callbacks):
+    # When the owner asks for a reset, the answer comes before anything is sent
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        page = Client().post(reverse("password_reset"), {"email": tenant.owner.email}, follow=True)
+    assert CHECK_EMAIL in page_text(page)
+    assert mail.outbox == []
+    assert not OutgoingEmail.objects.exists()
+    # Then once the request has committed, one email goes out through the queue
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    assert len(mail.outbox) == 1
+    assert "/password-reset/" in mail.outbox[0].body
+    # And with a plain-text part and the footer, and the link not kept after sending
+    assert "This is a service email about your Practica account." in mail.outbox[0].body
+    sent = OutgoingEmail.objects.get()
+    assert sent.status == OutgoingEmail.Status.SENT
+    assert sent.to == tenant.owner.email
+    assert sent.text == sent.html == SECRET_REMOVED
+
+
+def test_a_known_and_an_unknown_address_do_the_same_work_in_the_request(tenant):
+    def queries_for(email: str) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            Client().post(reverse("password_reset"), {"email": email}, REMOTE_ADDR="203.0.113.9")
+        # The same statements, apart from the values they carry and the savepoints' names
+        return [
+            re.sub(r'"s\d+_x\d+"', "?", re.sub(r"'[^']*'", "?", query["sql"])) for query in captured.captured_queries
+        ]
+
+    assert queries_for(tenant.owner.email) == queries_for("nobody@harbour.test")
+
+
+def test_a_repeated_task_sends_the_email_once(tenant, ask_for_reset):
+    ask_for_reset(tenant.owner.email)
+    password_reset_email(PasswordResetRequest.objects.get().pk)
+    assert len(mail.outbox) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.test import Client
 
@@ -234,3 +236,25 @@ def test_a_clinician_does_not_change_the_exclusion(tenant):
 
     ana.refresh_from_db()
     assert ana.reminders_excluded is True
+
+
+@pytest.mark.parametrize(("locale", "shown"), [("en_US", "14 Mar 2026, 10:30 AM"), ("en_GB", "14 Mar 2026, 10:30")])
+def test_the_invoice_page_shows_sends_and_reminders_in_the_practice_clock(
+    tenant, invoice, locale, shown, django_capture_on_commit_callbacks
+):
+    # Given a New York practice that writes times its own way, and a reminder and an
+    # invoice email both sent at 14:30 UTC on 14 March 2026 (10:30 in New York)
+    tenant.practice.locale = locale
+    tenant.practice.save(update_fields=["locale"])
+    browser = signed_in(tenant.biller)
+    with django_capture_on_commit_callbacks(execute=True):
+        send(browser, tenant, invoice)
+    sent_at = datetime(2026, 3, 14, 14, 30, tzinfo=UTC)
+    InvoiceReminder.objects.filter(invoice=invoice).update(created_at=sent_at)
+    OutgoingEmail.objects.update(created_at=sent_at)
+    # When the biller opens the invoice
+    html = browser.get(invoice.get_absolute_url()).content.decode()
+    # Then the send log and the reminders list read the practice's clock, in its time zone
+    assert f'<td data-label="When">{shown}</td>' in html
+    assert f'<li data-testid="invoice-reminder">{shown} · to ana@mail.test' in html
+    assert "14:30" not in html

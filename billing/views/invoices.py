@@ -19,12 +19,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from clients.models import Client
+from practice import selectors as practice_selectors
 from practice.access import BILLING_ROLES, require_role
 from practice.forms import apply_service_errors
 from practice.models import AuditLog
 from practice.types import PracticeRequest
 
 from .. import forms, selectors, services, submission
+from ..documents.content import invoice_document
 from ..models import BillingItem, Invoice, Payment
 from ..selectors import package_summary
 from .common import _can_bill, _client, _code, _invoice, _messages_of, _money, _practice, _purl, header_money
@@ -267,6 +269,9 @@ def _invoice_context(request: PracticeRequest, invoice: Invoice, **extra: Any) -
         # Invoice reminders (views/reminders.py sends one by hand).
         "reminders_sent": selectors.invoice_reminders_sent(invoice),
         "reminder_to": selectors.reminder_recipient(invoice),
+        # Print shows the same document as the PDF (its logo, theme colour, layout, payment
+        # instructions and footer) instead of the page around it.
+        "document": invoice_document(invoice, practice_selectors.invoice_template_for(practice)),
     }
     context.update(extra)
     return context

@@ -146,7 +146,7 @@ def test_add_line_on_the_edit_and_credit_pages_records_nothing(tenant, biller, a
 
 
 @pytest.mark.django_db
-def test_invoice_page_has_a_print_button_and_a_letterhead_for_paper(tenant, biller, ana):
+def test_invoice_page_has_a_print_button_and_its_document_for_paper(tenant, biller, ana):
     tenant.practice.address = "1 Harbour St\nSydney"
     tenant.practice.save()
     draft = services.invoice_create(
@@ -158,6 +158,11 @@ def test_invoice_page_has_a_print_button_and_a_letterhead_for_paper(tenant, bill
 
     html = biller.get(url(tenant, "billing:invoice", invoice_id=draft.pk)).content.decode()
 
-    assert re.search(r"<button[^>]*data-print[^>]*>Print</button>", html)
+    # Print and Download PDF carry an icon that screen readers skip, and keep their words
+    assert re.search(r'<button[^>]*data-print[^>]*><svg[^>]*aria-hidden="true".*?</svg> Print</button>', html)
+    assert re.search(r'data-testid="invoice-pdf"><svg[^>]*aria-hidden="true".*?</svg> Download PDF</a>', html)
     assert "js/billing.js" in html
-    assert 'class="print-only invoice-issuer"' in html and "1 Harbour St<br>Sydney" in html
+    # On paper the page is the invoice's document, as in its PDF, with the practice's address
+    paper = html[html.index('class="print-only invoice-print"') :]
+    assert 'data-testid="document"' in paper and "1 Harbour St<br>Sydney" in paper
+    assert 'data-theme-colour="#' in paper

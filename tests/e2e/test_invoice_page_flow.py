@@ -7,11 +7,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from practice.services import invoice_template_update
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.helpers import assert_accessible, sign_in
 from tests.factories import ClientFactory, issued_invoice, make_item, pay
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+INSTRUCTIONS = "Bank transfer to BSB 062-000, account 1234 5678"
+FOOTER = "Thank you for coming to Harbour Street Therapy."
 
 
 def within_the_width(page: Page, width: int, *test_ids: str) -> None:
@@ -27,6 +31,19 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(
     page: Page, tenant, console_errors, width
 ):
     ana = ClientFactory(practice=tenant.practice, first_name="Ana", last_name="Smith")
+    invoice_template_update(
+        practice=tenant.practice,
+        actor=tenant.owner,
+        data={
+            "theme_colour": "#12644a",
+            "layout": "classic",
+            "display_name": "",
+            "address": "",
+            "tax_id": "",
+            "footer": FOOTER,
+            "payment_instructions": INSTRUCTIONS,
+        },
+    )
     # window.print opens a dialog headless Chromium cannot show: count the calls instead.
     page.add_init_script("window.__printed = 0; window.print = () => { window.__printed += 1; };")
     page.set_viewport_size({"width": width, "height": 900 if width > 400 else 812})
@@ -60,13 +77,25 @@ def test_biller_creates_and_issues_an_invoice_of_five_free_lines_and_prints_it(
     page.get_by_role("button", name="Print").click()
     assert page.evaluate("window.__printed") == 1
 
-    # On paper: the invoice with the practice's letterhead, without the app around it
+    # On paper: the invoice as its PDF reads, in the practice's template, without the app around it
     page.emulate_media(media="print")
-    expect(page.get_by_test_id("invoice-issuer")).to_be_visible()
-    expect(page.get_by_test_id("invoice-total")).to_be_visible()
-    for hidden in (page.get_by_role("navigation", name="Main"), page.get_by_role("button", name="Print")):
+    paper = page.get_by_test_id("invoice-print")
+    expect(paper).to_be_visible()
+    title = paper.get_by_test_id("document-title")
+    expect(title).to_have_text("Invoice")
+    expect(title).to_have_css("color", "rgb(18, 100, 74)")  # the theme colour, #12644a
+    expect(paper.get_by_test_id("document-issuer")).to_have_text("Harbour Street Therapy")
+    expect(paper.get_by_test_id("document-instructions")).to_contain_text(INSTRUCTIONS)
+    expect(paper.get_by_test_id("document-footer")).to_have_text(FOOTER)
+    expect(paper).to_contain_text("Report 5")
+    expect(paper).to_contain_text("$150.00")
+    for hidden in (
+        page.get_by_role("navigation", name="Main"),
+        page.get_by_role("button", name="Print"),
+        page.get_by_test_id("invoice-total"),
+        page.get_by_role("complementary", name="Actions"),
+    ):
         expect(hidden).to_be_hidden()
-    expect(page.get_by_role("complementary", name="Actions")).to_be_hidden()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"invoice-print-{width}.png"), full_page=True)
     assert console_errors == []

@@ -47,6 +47,9 @@ function labelScrollingTables(root) {
   });
 }
 document.addEventListener("DOMContentLoaded", function () { labelScrollingTables(); });
+// Labelled as soon as new content is in the page (afterSwap), and again once it has
+// settled: a test or a keyboard user can reach the box before htmx's settle delay ends.
+document.addEventListener("htmx:afterSwap", function (event) { labelScrollingTables(event.target); });
 document.addEventListener("htmx:afterSettle", function (event) { labelScrollingTables(event.target); });
 var resizeTimer;
 window.addEventListener("resize", function () {

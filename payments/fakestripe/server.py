@@ -274,7 +274,13 @@ class _Handler(BaseHTTPRequestHandler):
                 error = idempotency_in_progress()
                 return error.status, error.envelope(), False
             return previous["status"], previous["body"], True
-        status, body, saved = self._run(call)
+        try:
+            status, body, saved = self._run(call)
+        except Exception:
+            # A crash in the fake must not leave the key "in progress" (409) for ever.
+            with fake.lock:
+                del fake.idempotency[scope]
+            raise
         with fake.lock:
             if saved:
                 fake.idempotency[scope].update(status=status, body=body, done=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.helpers import PASSWORD
@@ -38,11 +38,13 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
 
 
 def pick(page: Page, label: str, typed: str, option: str) -> None:
-    """Choose ``option`` in the type-ahead picker labelled ``label`` by typing ``typed``.
+    """Choose ``option`` in the type-ahead picker labelled ``label`` by typing ``typed``,
+    then close its list, as a person would, before anything else is touched.
 
-    On a loaded machine the picker's list can close between the typing and the click (it
-    opens and filters on timers), so the list is opened again, as a person would, when the
-    option is not showing.
+    On a loaded machine the picker's timers run late: its list can close between the
+    typing and the click, and a key pressed at the page can land before the picker has
+    its focus back. So the option is awaited (the list opened again if it closed), and
+    Escape goes to the picker's own text box until its list is gone.
     """
     control = page.get_by_role("combobox", name=label, exact=True)
     dropdown = page.locator("#" + (control.get_attribute("aria-controls") or ""))
@@ -58,7 +60,14 @@ def pick(page: Page, label: str, typed: str, option: str) -> None:
             control.click()
             control.press_sequentially(typed)
     choice.click()
-    page.keyboard.press("Escape")
+    for _ in range(3):
+        control.press("Escape")
+        try:
+            dropdown.wait_for(state="hidden", timeout=2000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    expect(dropdown).to_be_hidden()
 
 
 @cache

@@ -253,6 +253,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "practice.tasks.sign_in_records_prune",
         "schedule": 60 * 60,
     },
+    # Stripe events whose job was lost, and failed ones due another try (payments.webhooks).
+    "webhook-events-sweep": {
+        "task": "payments.tasks.webhook_events_sweep",
+        "schedule": 60,
+    },
     # Billing documents exports are kept a week (billing/documents/export.py).
     "exports-clean": {
         "task": "billing.tasks.exports_clean",
@@ -264,6 +269,8 @@ CELERY_BEAT_SCHEDULE = {
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The Connect endpoint's own secret: events of connected accounts are signed with it.
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_PLATFORM_FEE_PERCENT = env.str("STRIPE_PLATFORM_FEE_PERCENT", default="0")
 

@@ -49,6 +49,8 @@ urlpatterns = [
     ),
     # Payment links: an invoice opened without signing in (billing.payment_links).
     path("pay/", include("billing.pay_urls")),
+    # Stripe's webhooks, platform and Connect events alike (payments.views).
+    path("stripe/", include("payments.urls")),
     path("admin/", admin.site.urls),
     path("p/<slug:practice_slug>/", include(practice_patterns)),
 ]

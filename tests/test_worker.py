@@ -8,34 +8,22 @@ same Redis (another test run, ``make run``) can take the job.
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django.core import mail
 
 from practice.celery import app as celery_app
 from practice.models import StaffInvite
 from tests.helpers import signed_in
+from tests.workers import real_worker
 
 TASK = "practice.tasks.email_send"
 
 
 @pytest.fixture
 def worker():
-    queue = f"test-practica-{uuid.uuid4().hex[:12]}"
-    previous_routes = celery_app.conf.task_routes
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.update(task_routes={TASK: {"queue": queue}})
-    assert celery_app.conf.broker_url == settings.CELERY_BROKER_URL
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[queue]) as running:
-            yield running
-    finally:
-        celery_app.conf.update(task_routes=previous_routes)
-        with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_delete(queue)
+    with real_worker(TASK) as running:
+        yield running
 
 
 def wait_for_mail(count: int, timeout: float = 60.0) -> None:

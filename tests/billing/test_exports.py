@@ -25,9 +25,9 @@ from billing.documents.export import (
 )
 from billing.models import Export
 from billing.tasks import export_run_task
-from practice.celery import app as celery_app
 from tests.factories import ClientFactory, give_credit, issued_invoice, pay
 from tests.helpers import signed_in, url
+from tests.workers import real_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -296,22 +296,9 @@ def test_old_exports_are_cleaned_with_their_files(tenant, media):
 
 @pytest.fixture
 def worker():
-    """A real Celery worker (as in tests/test_worker.py), on a queue of its own."""
-    import uuid
-
-    from celery.contrib.testing.worker import start_worker
-
-    queue = f"test-practica-{uuid.uuid4().hex[:12]}"
-    previous_routes = celery_app.conf.task_routes
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.update(task_routes={"billing.tasks.export_run": {"queue": queue}})
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[queue]) as running:
-            yield running
-    finally:
-        celery_app.conf.update(task_routes=previous_routes)
-        with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_delete(queue)
+    """A real Celery worker (tests/workers.py), on a queue of its own."""
+    with real_worker("billing.tasks.export_run") as running:
+        yield running
 
 
 @pytest.mark.django_db(transaction=True)

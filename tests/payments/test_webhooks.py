@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django.test import Client
 from django.utils import timezone
 
@@ -29,7 +28,7 @@ from payments.webhooks import (
     webhook_handler,
     webhook_handler_remove,
 )
-from practice.celery import app as celery_app
+from tests.workers import real_worker
 
 from .conftest import CONNECT_SECRET, PLATFORM_SECRET
 from .helpers import wait_until
@@ -325,17 +324,8 @@ def test_each_event_three_times_shuffled_leaves_the_rows_of_one_ordered_delivery
 
 @pytest.fixture
 def worker():
-    queue = f"test-practica-{uuid.uuid4().hex[:12]}"
-    previous_routes = celery_app.conf.task_routes
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.update(task_routes={"payments.tasks.webhook_event_process": {"queue": queue}})
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=[queue]) as running:
-            yield running
-    finally:
-        celery_app.conf.update(task_routes=previous_routes)
-        with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_delete(queue)
+    with real_worker("payments.tasks.webhook_event_process") as running:
+        yield running
 
 
 @pytest.mark.django_db(transaction=True)

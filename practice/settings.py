@@ -273,6 +273,9 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_PLATFORM_FEE_PERCENT = env.str("STRIPE_PLATFORM_FEE_PERCENT", default="0")
+# A fixed platform fee per charge, in the charge's currency (added to the percent).
+STRIPE_PLATFORM_FEE_FIXED = env.str("STRIPE_PLATFORM_FEE_FIXED", default="0")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
 
 # Content Security Policy: nothing inline, nothing from another origin.
 CONTENT_SECURITY_POLICY = {

@@ -103,3 +103,12 @@ def fake_stripe(_fake_stripe_server: FakeStripe, webhook_receiver: WebhookReceiv
     webhook_receiver.clear()
     yield FakeStripeHandle(_fake_stripe_server.url, control, _fake_stripe_server, webhook_receiver)
     control.wait_for_webhooks(timeout=5)
+
+
+@pytest.fixture
+def app_on_fake(fake_stripe: FakeStripeHandle, settings: pytest.FixtureRequest) -> FakeStripeHandle:
+    """The app's gateway pointed at the fake, as ``make run`` does without Stripe keys."""
+    settings.STRIPE_API_BASE = fake_stripe.url  # type: ignore[attr-defined]
+    settings.STRIPE_SECRET_KEY = ""  # type: ignore[attr-defined]
+    settings.STRIPE_TIMEOUT_SECONDS = 5.0  # type: ignore[attr-defined]
+    return fake_stripe

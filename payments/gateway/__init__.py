@@ -1,0 +1,21 @@
+"""The only code that talks to Stripe (``lint-imports`` forbids ``import stripe`` elsewhere).
+
+Every POST carries an idempotency key derived from a local row (``idempotency_key``), so a
+retry after a timeout returns the object the first attempt made instead of a second one.
+Parameters are stripe-python's typed request params, and mypy checks this package strictly.
+"""
+
+from .client import StripeError, client, fake_in_use, idempotency_key
+from .connect import Account, account_create, account_link_create, account_retrieve, login_link_create
+
+__all__ = [
+    "Account",
+    "StripeError",
+    "account_create",
+    "account_link_create",
+    "account_retrieve",
+    "client",
+    "fake_in_use",
+    "idempotency_key",
+    "login_link_create",
+]

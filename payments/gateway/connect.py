@@ -1,0 +1,77 @@
+"""Stripe Connect: Express accounts, onboarding links and dashboard login links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from stripe.params import AccountCreateParams, AccountLinkCreateParams
+
+from .client import client, idempotency_key
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the app keeps of a connected account."""
+
+    id: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements: dict[str, Any]
+
+
+def _account(obj: stripe.Account) -> Account:
+    requirements = obj.requirements.to_dict() if obj.requirements is not None else {}
+    return Account(
+        id=str(obj.id),
+        charges_enabled=bool(obj.charges_enabled),
+        payouts_enabled=bool(obj.payouts_enabled),
+        details_submitted=bool(obj.details_submitted),
+        requirements=dict(requirements),
+    )
+
+
+def account_create(*, onboarding_id: int, email: str, country: str, practice_id: int) -> Account:
+    """An Express account (controller properties: Express dashboard, Stripe collects
+    requirements), keyed by the local onboarding row so a repeat makes no second account."""
+    params: AccountCreateParams = {
+        "controller": {
+            "stripe_dashboard": {"type": "express"},
+            "requirement_collection": "stripe",
+            "fees": {"payer": "application"},
+            "losses": {"payments": "application"},
+        },
+        "country": country,
+        "email": email,
+        "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+        "metadata": {"practice": str(practice_id)},
+    }
+    key = idempotency_key("onboarding", onboarding_id, "account")
+    return _account(client().v1.accounts.create(params, {"idempotency_key": key}))
+
+
+def account_link_create(*, onboarding_id: int, account_id: str, refresh_url: str, return_url: str) -> tuple[str, int]:
+    """An onboarding link: (url, expires_at)."""
+    params: AccountLinkCreateParams = {
+        "account": account_id,
+        "type": "account_onboarding",
+        "refresh_url": refresh_url,
+        "return_url": return_url,
+    }
+    key = idempotency_key("onboarding", onboarding_id, "link")
+    link = client().v1.account_links.create(params, {"idempotency_key": key})
+    return str(link.url), int(link.expires_at)
+
+
+def login_link_create(*, account_id: str, request_id: str) -> str:
+    """A one-time link into the account's Express dashboard. ``request_id`` names the local
+    click (a fresh id per click: a login link is single use, so a retry of the same click
+    may reuse it but another click needs its own)."""
+    key = idempotency_key("login", account_id, request_id)
+    return str(client().v1.accounts.login_links.create(account_id, None, {"idempotency_key": key}).url)
+
+
+def account_retrieve(account_id: str) -> Account:
+    return _account(client().v1.accounts.retrieve(account_id))

@@ -1,8 +1,14 @@
-"""Payments' own rows: what Stripe told us and what we did about it."""
+"""Payments' own rows: what Stripe told us and what we did about it, and each practice's
+connected Stripe account."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.db import models
+
+from practice.models import Practice
 
 
 class WebhookEvent(models.Model):
@@ -49,3 +55,57 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.status})"
+
+
+class StripeAccount(models.Model):
+    """A practice's Stripe Express account, as last read from Stripe (never from a redirect)."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Stripe connected"
+        PENDING = "pending", "Pending verification"
+        ACTION_REQUIRED = "action_required", "Action required"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="stripe_account")
+    stripe_account_id = models.CharField(max_length=255, unique=True)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    requirements = models.JSONField(default=dict, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.stripe_account_id
+
+    @property
+    def status(self) -> StripeAccount.Status:
+        if self.disconnected_at is not None:
+            return self.Status.DISCONNECTED
+        if self.charges_enabled:
+            return self.Status.CONNECTED
+        reqs: dict[str, Any] = self.requirements or {}
+        due = list(reqs.get("currently_due") or []) + list(reqs.get("past_due") or [])
+        if self.details_submitted and not due:
+            return self.Status.PENDING
+        return self.Status.ACTION_REQUIRED
+
+
+class ConnectOnboarding(models.Model):
+    """One click of Complete (or Continue) Stripe setup. Its id keys the idempotency of the
+    Stripe calls the click makes, so a retried or repeated click creates no second account."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set on the click that created the account (blank until Stripe answered).
+    creates_account = models.BooleanField(default=False)
+    stripe_account_id = models.CharField(max_length=255, blank=True)
+    account_link_url = models.URLField(max_length=1000, blank=True)
+    account_link_expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"onboarding {self.pk} of {self.practice_id}"

@@ -23,6 +23,7 @@ practice_patterns: list[URLPattern | URLResolver] = [
     # billing's pages are under billing/, except its settings and a session's billing detail.
     path("", include("billing.urls")),
     path("", include("appointments.urls")),
+    path("", include("payments.settings_urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,116 @@
+"""Settings > Online payments: connect the practice's Stripe account (owner and admin)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from billing.submission import (
+    PAGE_OUT_OF_DATE,
+    AlreadySubmitted,
+    submission_claim,
+    submission_key_of,
+)
+from practice.access import OWNER_OR_ADMIN, require_role
+from practice.types import PracticeRequest
+
+from . import gateway, services
+from .models import StripeAccount
+
+STRIPE_UNREACHABLE = "Stripe could not be reached, so nothing changed. Try again in a moment."
+
+
+def _url(request: PracticeRequest, name: str) -> str:
+    return reverse(f"payments:{name}", kwargs={"practice_slug": request.practice.slug})
+
+
+@require_role(*OWNER_OR_ADMIN)
+def online_payments(request: PracticeRequest) -> HttpResponse:
+    account = StripeAccount.objects.filter(practice=request.practice).first()
+    return render(request, "payments/online_payments.html", {"account": account, "Status": StripeAccount.Status})
+
+
+@require_role(*OWNER_OR_ADMIN)
+@require_POST
+def connect_start(request: PracticeRequest) -> HttpResponse:
+    key = submission_key_of(request)
+    if key is None:
+        messages.error(request, PAGE_OUT_OF_DATE)
+        return redirect(_url(request, "online_payments"))
+    try:
+        with transaction.atomic():
+            claim = submission_claim(practice=request.practice, key=key, action="stripe setup", actor=request.user)
+    except AlreadySubmitted as first:
+        return redirect(first.result_url or _url(request, "online_payments"))
+    return_url = request.build_absolute_uri(_url(request, "connect_return"))
+    refresh_url = request.build_absolute_uri(_url(request, "connect_refresh"))
+    try:
+        url = services.connect_onboarding_start(
+            practice=request.practice, actor=request.user, return_url=return_url, refresh_url=refresh_url
+        )
+    except gateway.StripeError:
+        claim.delete()  # the same form may try again: the account's key stays the same
+        messages.error(request, STRIPE_UNREACHABLE)
+        return redirect(_url(request, "online_payments"))
+    claim.result_url = url[:500]
+    claim.save(update_fields=["result_url"])
+    return redirect(url)
+
+
+@require_role(*OWNER_OR_ADMIN)
+def connect_refresh(request: PracticeRequest) -> HttpResponse:
+    """Stripe sends the browser here when an onboarding link was used or expired: a fresh one."""
+    return_url = request.build_absolute_uri(_url(request, "connect_return"))
+    refresh_url = request.build_absolute_uri(_url(request, "connect_refresh"))
+    try:
+        url = services.connect_onboarding_start(
+            practice=request.practice, actor=request.user, return_url=return_url, refresh_url=refresh_url
+        )
+    except gateway.StripeError:
+        messages.error(request, STRIPE_UNREACHABLE)
+        return redirect(_url(request, "online_payments"))
+    return redirect(url)
+
+
+@require_role(*OWNER_OR_ADMIN)
+def connect_return(request: PracticeRequest) -> HttpResponse:
+    """Back from onboarding: the account's state is read again from Stripe, never taken
+    from the redirect."""
+    account = StripeAccount.objects.filter(practice=request.practice, disconnected_at__isnull=True).first()
+    if account is not None:
+        try:
+            services.stripe_account_sync(account_id=account.stripe_account_id)
+        except gateway.StripeError:
+            messages.error(request, STRIPE_UNREACHABLE)
+    return redirect(_url(request, "online_payments"))
+
+
+@require_role(*OWNER_OR_ADMIN)
+@require_POST
+def connect_dashboard(request: PracticeRequest) -> HttpResponse:
+    if not StripeAccount.objects.filter(practice=request.practice, disconnected_at__isnull=True).exists():
+        return redirect(_url(request, "online_payments"))
+    try:
+        url = services.connect_login_link(practice=request.practice, click_id=uuid.uuid4().hex)
+    except gateway.StripeError:
+        messages.error(request, STRIPE_UNREACHABLE)
+        return redirect(_url(request, "online_payments"))
+    return redirect(url)
+
+
+@require_role(*OWNER_OR_ADMIN)
+def connect_disconnect(request: PracticeRequest) -> HttpResponse:
+    account = StripeAccount.objects.filter(practice=request.practice, disconnected_at__isnull=True).first()
+    if account is None:
+        return redirect(_url(request, "online_payments"))
+    if request.method == "POST":
+        services.connect_disconnect(practice=request.practice)
+        messages.success(request, "Stripe disconnected. Online payments are off.")
+        return redirect(_url(request, "online_payments"))
+    return render(request, "payments/disconnect.html", {"account": account})

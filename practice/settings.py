@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "practice.context_processors.shell",
                 "practice.context_processors.outbox",
+                "payments.context_processors.stripe_test_mode",
             ],
             "builtins": ["practice.templatetags.practice_tags"],
         },

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from honcho.manager import Manager
 from honcho.printer import Printer
@@ -33,6 +37,51 @@ DEMO_LINES = """
 """
 
 
+FAKE_STRIPE_PORT = 12111
+FAKE_STRIPE_STATE = ROOT / ".run" / "fakestripe.json"
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _fake_stripe_command(host: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "payments.fakestripe",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--state",
+        str(FAKE_STRIPE_STATE),
+    ]
+
+
+@contextmanager
+def _fake_stripe_for_setup(host: str, port: int, env: dict[str, str]) -> Iterator[None]:
+    """The fake, running while the demo data connects Harbour Street to it (its state file
+    keeps the account for the honcho process that serves it afterwards)."""
+    proc = subprocess.Popen(_fake_stripe_command(host, port), env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while _port_free(host, port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the fake Stripe did not start")
+            time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
@@ -40,8 +89,22 @@ def main() -> int:
     with services() as env:
         env.setdefault("DJANGO_ENV", "development")
         env.setdefault("SITE_URL", f"http://{host}:{port}")
-        for step in (["migrate", "--noinput"], ["demo_data"]):
-            subprocess.run([sys.executable, "manage.py", *step], env=env, cwd=ROOT, check=True)
+        # Without Stripe keys, payments go to the fake Stripe (a honcho process beside web).
+        fake_port = None
+        if not env.get("STRIPE_SECRET_KEY"):
+            fake_port = int(env.get("FAKE_STRIPE_PORT", FAKE_STRIPE_PORT))
+            if not _port_free(host, fake_port):
+                with socket.socket() as sock:
+                    sock.bind((host, 0))
+                    fake_port = sock.getsockname()[1]
+            env["STRIPE_API_BASE"] = f"http://{host}:{fake_port}"
+            FAKE_STRIPE_STATE.parent.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], env=env, cwd=ROOT, check=True)
+        if fake_port is None:
+            subprocess.run([sys.executable, "manage.py", "demo_data"], env=env, cwd=ROOT, check=True)
+        else:
+            with _fake_stripe_for_setup(host, fake_port, env):
+                subprocess.run([sys.executable, "manage.py", "demo_data"], env=env, cwd=ROOT, check=True)
         print(DEMO_LINES.format(host=host, port=port), flush=True)
         manager = Manager(Printer(sys.stdout))
         manager.add_process(
@@ -55,6 +118,9 @@ def main() -> int:
             "worker", f"{py} -m celery -A practice worker -l info --concurrency 2", env=env, cwd=str(ROOT)
         )
         manager.add_process("beat", f"{py} -m celery -A practice beat -l info", env=env, cwd=str(ROOT))
+        if fake_port is not None:
+            print(f"  Test mode: payments go to a simulated Stripe at {env['STRIPE_API_BASE']}\n", flush=True)
+            manager.add_process("stripe", shlex.join(_fake_stripe_command(host, fake_port)), env=env, cwd=str(ROOT))
         manager.loop()
         return manager.returncode or 0
 

@@ -52,6 +52,7 @@ def test_the_owner_sees_every_settings_page_in_the_registered_order(tenant):
         "Practice",
         "Staff",
         "Invoice numbering and terms",
+        "Online payments",
         "Invoice template",
         "Invoice reminders",
         "Billing details",

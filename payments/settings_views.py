@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse
@@ -30,10 +32,22 @@ def _url(request: PracticeRequest, name: str) -> str:
     return reverse(f"payments:{name}", kwargs={"practice_slug": request.practice.slug})
 
 
+def _stripe_origins() -> list[str]:
+    """Where this page's forms lead after the app's redirect: the browser checks the page's
+    form-action against every hop, so Stripe's hosted onboarding and dashboard are listed."""
+    origins = ["https://connect.stripe.com"]
+    if settings.STRIPE_API_BASE:
+        parts = urlsplit(settings.STRIPE_API_BASE)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return origins
+
+
 @require_role(*OWNER_OR_ADMIN)
 def online_payments(request: PracticeRequest) -> HttpResponse:
     account = StripeAccount.objects.filter(practice=request.practice).first()
-    return render(request, "payments/online_payments.html", {"account": account, "Status": StripeAccount.Status})
+    response = render(request, "payments/online_payments.html", {"account": account, "Status": StripeAccount.Status})
+    response._csp_update = {"form-action": _stripe_origins()}  # type: ignore[attr-defined]
+    return response
 
 
 @require_role(*OWNER_OR_ADMIN)

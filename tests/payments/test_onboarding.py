@@ -150,3 +150,10 @@ def test_admin_may_connect_and_another_practice_is_not_found(app_on_fake, tenant
 def test_settings_lists_online_payments_for_the_owner(tenant, other_tenant):
     page = signed_in(tenant.owner).get(url(tenant, "settings")).content.decode()
     assert "Online payments" in page and url(tenant, "payments:online_payments") in page
+
+
+def test_the_page_lets_its_forms_lead_to_stripe_and_nowhere_else(app_on_fake, tenant, other_tenant):
+    page = signed_in(tenant.owner).get(url(tenant, "payments:online_payments"))
+    policy = page["Content-Security-Policy"]
+    form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    assert form_action.split()[1:] == ["'self'", "https://connect.stripe.com", app_on_fake.url]

@@ -157,3 +157,21 @@ def test_the_page_lets_its_forms_lead_to_stripe_and_nowhere_else(app_on_fake, te
     policy = page["Content-Security-Policy"]
     form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
     assert form_action.split()[1:] == ["'self'", "https://connect.stripe.com", app_on_fake.url]
+
+
+def test_after_disconnect_setup_connects_a_new_account(app_on_fake, tenant, other_tenant):
+    owner = signed_in(tenant.owner)
+    first = _setup(owner, tenant)["Location"]
+    owner.get(_finish_on_page(app_on_fake, first, "complete"))
+    old = StripeAccount.objects.get(practice=tenant.practice).stripe_account_id
+    owner.post(url(tenant, "payments:connect_disconnect"))
+
+    link = _setup(owner, tenant)["Location"]
+    page = owner.get(_finish_on_page(app_on_fake, link, "complete"), follow=True).content.decode()
+
+    account = StripeAccount.objects.get(practice=tenant.practice)
+    assert account.stripe_account_id != old and account.disconnected_at is None
+    assert "Stripe connected" in page
+    assert len(_accounts(app_on_fake)) == 2
+    tenant.practice.refresh_from_db()
+    assert tenant.practice.online_payments_enabled is True

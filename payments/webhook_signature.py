@@ -1,35 +1,8 @@
-"""Checking a webhook's Stripe-Signature: the one use of ``stripe`` outside the gateway.
-
-Kept apart so the gateway package can take it over; it only wraps
-``stripe.WebhookSignature.verify_header``, which checks Stripe's ``t=<ts>,v1=<hmac>`` scheme
-(any of several v1 signatures, as while a secret is being rolled) and the timestamp's age.
-"""
+"""Checking a webhook's Stripe-Signature: the gateway does it (the only code that imports
+``stripe``); this name stays for the webhook view and the bench."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from .gateway.signature import TOLERANCE_SECONDS, webhook_secret_matching
 
-import stripe
-
-# Stripe's own default: a signature older than five minutes is refused, so a captured
-# delivery cannot be replayed later.
-TOLERANCE_SECONDS = 300
-
-
-def webhook_secret_matching(*, payload: bytes, header: str, secrets: Iterable[str]) -> str | None:
-    """The secret (of those configured) that signed this payload within the tolerance, or None."""
-    if not header:
-        return None
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    for secret in secrets:
-        if not secret:
-            continue
-        try:
-            stripe.WebhookSignature.verify_header(text, header, secret, TOLERANCE_SECONDS)
-        except stripe.SignatureVerificationError:
-            continue
-        return secret
-    return None
+__all__ = ["TOLERANCE_SECONDS", "webhook_secret_matching"]

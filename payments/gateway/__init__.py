@@ -7,6 +7,8 @@ Parameters are stripe-python's typed request params, and mypy checks this packag
 
 from .client import StripeError, client, fake_in_use, idempotency_key
 from .connect import Account, account_create, account_link_create, account_retrieve, login_link_create
+from .objects import object_retrieve
+from .signature import webhook_secret_matching
 
 __all__ = [
     "Account",
@@ -18,4 +20,6 @@ __all__ = [
     "fake_in_use",
     "idempotency_key",
     "login_link_create",
+    "object_retrieve",
+    "webhook_secret_matching",
 ]

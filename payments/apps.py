@@ -7,6 +7,13 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from practice import hooks as practice_hooks
 
+        from . import gateway, services, webhooks
+
+        # Webhook handlers re-read objects through the gateway and know the practices' accounts.
+        webhooks.register_reread(gateway.object_retrieve)
+        webhooks.register_account_lookup(services.stripe_account_known)
+        webhooks.webhook_handler("account.updated")(services.account_updated_handle)
+
         practice_hooks.register_settings_page(
             label="Online payments",
             url_name="payments:online_payments",

@@ -14,12 +14,15 @@ from practice.models import Practice, User
 
 from . import gateway
 from .models import ConnectOnboarding, StripeAccount
+from .webhooks import WebhookContext, WebhookIgnored
 
 __all__ = [
+    "account_updated_handle",
     "application_fee_amount",
     "connect_disconnect",
     "connect_login_link",
     "connect_onboarding_start",
+    "stripe_account_known",
     "stripe_account_sync",
 ]
 
@@ -135,3 +138,15 @@ def application_fee_amount(amount: Decimal, currency: str) -> int | None:
         (Decimal(charge) * percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     )
     return min(fee, charge) or None
+
+
+def account_updated_handle(context: WebhookContext) -> None:
+    """account.updated: make the account's row match Stripe's current state (re-read, not the
+    event's copy), so a late or repeated event changes nothing twice."""
+    account_id = context.account or str(context.object["id"])
+    if stripe_account_sync(account_id=account_id) is None:
+        raise WebhookIgnored("The connected account belongs to no practice.")
+
+
+def stripe_account_known(account_id: str) -> bool:
+    return StripeAccount.objects.filter(stripe_account_id=account_id).exists()

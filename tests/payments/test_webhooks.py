@@ -63,6 +63,8 @@ class Recorder:
 def recorder() -> Iterator[Recorder]:
     recorder = Recorder()
     types = ("account.updated", "customer.created")
+    registered = {t: webhooks._handlers.get(t) for t in types}  # the app's own (payments.apps)
+    webhook_handler_remove(*types)
     webhook_handler(*types)(recorder)
     known = {ACCOUNT}
     previous_lookup = webhooks.register_account_lookup(lambda account: account in known)
@@ -71,6 +73,9 @@ def recorder() -> Iterator[Recorder]:
     recorder.known = known  # type: ignore[attr-defined]
     yield recorder
     webhook_handler_remove(*types)
+    for type_, handler in registered.items():
+        if handler is not None:
+            webhook_handler(type_)(handler)
     webhooks.register_account_lookup(previous_lookup)
     webhooks.register_reread(previous_reread)
 

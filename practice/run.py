@@ -98,6 +98,8 @@ def main() -> int:
                     sock.bind((host, 0))
                     fake_port = sock.getsockname()[1]
             env["STRIPE_API_BASE"] = f"http://{host}:{fake_port}"
+            env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_demo_platform")
+            env.setdefault("STRIPE_CONNECT_WEBHOOK_SECRET", "whsec_demo_connect")
             FAKE_STRIPE_STATE.parent.mkdir(exist_ok=True)
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], env=env, cwd=ROOT, check=True)
         if fake_port is None:
@@ -120,7 +122,16 @@ def main() -> int:
         manager.add_process("beat", f"{py} -m celery -A practice beat -l info", env=env, cwd=str(ROOT))
         if fake_port is not None:
             print(f"  Test mode: payments go to a simulated Stripe at {env['STRIPE_API_BASE']}\n", flush=True)
-            manager.add_process("stripe", shlex.join(_fake_stripe_command(host, fake_port)), env=env, cwd=str(ROOT))
+            # The served fake signs its events and delivers them to the app's webhook endpoint.
+            hook = f"http://{host}:{port}/stripe/webhook/"
+            command = [
+                *_fake_stripe_command(host, fake_port),
+                "--webhook",
+                f"{hook}={env['STRIPE_WEBHOOK_SECRET']}",
+                "--connect-webhook",
+                f"{hook}={env['STRIPE_CONNECT_WEBHOOK_SECRET']}",
+            ]
+            manager.add_process("stripe", shlex.join(command), env=env, cwd=str(ROOT))
         manager.loop()
         return manager.returncode or 0
 

@@ -1,0 +1,34 @@
+"""Platform admins see the Stripe records read only: accounts change through Connect
+onboarding and account.updated, events arrive through the webhook endpoint."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from practice.admin import ReadOnlyAdmin
+
+from .models import ConnectOnboarding, StripeAccount, WebhookEvent
+
+
+@admin.register(StripeAccount)
+class StripeAccountAdmin(ReadOnlyAdmin):
+    list_display = ["practice", "stripe_account_id", "charges_enabled", "payouts_enabled", "disconnected_at"]
+    list_filter = ["charges_enabled", "payouts_enabled"]
+    search_fields = ["stripe_account_id", "practice__name"]
+    list_select_related = ["practice"]
+
+
+@admin.register(ConnectOnboarding)
+class ConnectOnboardingAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "practice", "created_by", "stripe_account_id", "creates_account"]
+    list_filter = ["practice"]
+    list_select_related = ["practice", "created_by"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "stripe_id", "type", "account", "status", "attempts", "processed_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["stripe_id", "account"]
+    date_hierarchy = "received_at"

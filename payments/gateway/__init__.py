@@ -5,6 +5,7 @@ retry after a timeout returns the object the first attempt made instead of a sec
 Parameters are stripe-python's typed request params, and mypy checks this package strictly.
 """
 
+from .checkout import CheckoutSession, checkout_session_create, checkout_session_read, checkout_session_retrieve
 from .client import StripeError, client, fake_in_use, idempotency_key
 from .connect import Account, account_create, account_link_create, account_retrieve, login_link_create
 from .objects import object_retrieve
@@ -12,10 +13,14 @@ from .signature import webhook_secret_matching
 
 __all__ = [
     "Account",
+    "CheckoutSession",
     "StripeError",
     "account_create",
     "account_link_create",
     "account_retrieve",
+    "checkout_session_create",
+    "checkout_session_read",
+    "checkout_session_retrieve",
     "client",
     "fake_in_use",
     "idempotency_key",

@@ -1,0 +1,86 @@
+"""Checkout Sessions in payment mode, as direct charges on a connected account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import stripe
+from stripe.params.checkout import SessionCreateParams
+
+from .client import client, idempotency_key
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    """What the app reads of a Checkout Session."""
+
+    id: str
+    url: str | None
+    status: str
+    payment_status: str
+    payment_intent: str | None
+    amount_total: int | None
+    currency: str
+    metadata: dict[str, str]
+
+
+def _metadata(raw: object) -> dict[str, str]:
+    data = raw.to_dict() if isinstance(raw, stripe.StripeObject) else raw
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _session(obj: stripe.checkout.Session) -> CheckoutSession:
+    intent = obj.payment_intent
+    intent_id = intent if isinstance(intent, str) or intent is None else str(intent.id)
+    return CheckoutSession(
+        id=str(obj.id),
+        url=obj.url,
+        status=str(obj.status or ""),
+        payment_status=str(obj.payment_status),
+        payment_intent=intent_id,
+        amount_total=obj.amount_total,
+        currency=str(obj.currency or "").upper(),
+        metadata=_metadata(obj.metadata),
+    )
+
+
+def checkout_session_create(
+    *,
+    attempt_id: int,
+    account_id: str,
+    amount: int,
+    currency: str,
+    name: str,
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+    application_fee_amount: int | None,
+) -> CheckoutSession:
+    """A payment-mode session for one line of ``amount`` minor units, keyed by the local
+    attempt row so a retry or a double click gets the same session back."""
+    params: SessionCreateParams = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {"currency": currency.lower(), "unit_amount": amount, "product_data": {"name": name}},
+            }
+        ],
+        "metadata": metadata,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if application_fee_amount:
+        params["payment_intent_data"] = {"application_fee_amount": application_fee_amount, "metadata": metadata}
+    key = idempotency_key("checkout", attempt_id, "session")
+    options: stripe.RequestOptions = {"idempotency_key": key, "stripe_account": account_id}
+    return _session(client().v1.checkout.sessions.create(params, options))
+
+
+def checkout_session_retrieve(session_id: str, account_id: str) -> CheckoutSession:
+    return _session(client().v1.checkout.sessions.retrieve(session_id, None, {"stripe_account": account_id}))
+
+
+def checkout_session_read(data: dict[str, object]) -> CheckoutSession:
+    """A session from its plain-dict form (a webhook's re-read)."""
+    return _session(stripe.checkout.Session.construct_from(data, ""))

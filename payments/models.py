@@ -109,3 +109,38 @@ class ConnectOnboarding(models.Model):
 
     def __str__(self) -> str:
         return f"onboarding {self.pk} of {self.practice_id}"
+
+
+class CheckoutAttempt(models.Model):
+    """One Pay online of an invoice: the Checkout Session made for it and what became of it.
+
+    Its id keys the session's idempotency (``checkout:<pk>:session``), so a retry or a
+    double click is answered with the same session. It is settled from Stripe's own state
+    (the session re-read on the return page, or checkout.session.completed), never from the
+    browser's redirect. ``invoice_id`` is billing's invoice (payments keeps the id only)."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        EXPIRED = "expired", "Expired"
+        FAILED = "failed", "Failed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    invoice_id = models.BigIntegerField()
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    session_url = models.URLField(max_length=2000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["practice", "invoice_id"], name="checkout_attempt_invoice")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="checkout_attempt_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkout {self.pk} of invoice {self.invoice_id} ({self.status})"

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from practice import selectors as practice_selectors
 
 from ..documents.content import invoice_document
+from ..hooks import pay_online_for
 from ..models import Invoice
 from ..payment_links import LinkExpired, LinkInvalid, payment_link_read
 from ..selectors.sending import invoice_for_link
@@ -59,6 +60,7 @@ def pay_invoice(request: HttpRequest, token: str) -> HttpResponse:
         "void": invoice.status == Invoice.Status.VOID,
         "paid": invoice.status == Invoice.Status.PAID,
         "token": token,
+        "pay_online": pay_online_for(invoice, token),
     }
     return _private(render(request, "billing/pay_invoice.html", context))
 

@@ -1,0 +1,196 @@
+"""Paying an invoice online: a Checkout Session (payment mode) for its balance, as a direct
+charge on the practice's connected account, settled from Stripe's own state.
+
+The attempt row is committed before Stripe is called and keys the session's idempotency,
+so a double click, a second tab or a retry after a timeout reuse one session. The payment
+is recorded (``checkout_settle``) only from the session as Stripe has it now, whether the
+return page or checkout.session.completed re-reads it first; billing's seam is idempotent
+by the payment intent id, so the payment exists once either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import locks
+from billing.models import Invoice, Payment
+from billing.money import from_stripe_amount, to_stripe_amount
+from billing.services import payment_record_settled
+
+from . import gateway
+from .gateway import CheckoutSession
+from .models import CheckoutAttempt, StripeAccount
+from .services import application_fee_amount
+from .webhooks import WebhookContext, WebhookIgnored
+
+logger = logging.getLogger(__name__)
+
+INVOICE_PAID = "This invoice is already paid. Nothing more is owed on it."
+INVOICE_VOID = "This invoice has been voided and is no longer payable."
+INVOICE_NOT_PAYABLE = "This invoice cannot be paid online: nothing is owed on it."
+INVOICE_CHANGED = "This invoice has changed since the page was opened. Check the amount due and try again."
+ONLINE_UNAVAILABLE = (
+    "{practice} cannot take card payments online at the moment. Nothing has been charged. "
+    "Pay another way (see How to pay), or contact {practice}."
+)
+# An open attempt younger than this is reused for the same amount (Stripe keeps a session
+# open for 24 hours; a fresh one after a while costs nothing).
+REUSE_FOR = timedelta(minutes=30)
+_SIGNER_SALT = "payments.checkout.v1"
+
+
+class CheckoutRefused(Exception):
+    """Why no session was made; the message is for the client."""
+
+
+def attempt_token(attempt: CheckoutAttempt) -> str:
+    """The attempt's id, signed (no timestamp, so the session's URLs are the same each time)."""
+    return signing.Signer(salt=_SIGNER_SALT).sign(str(attempt.pk))
+
+
+def attempt_from_token(token: str) -> CheckoutAttempt | None:
+    try:
+        pk = int(signing.Signer(salt=_SIGNER_SALT).unsign(token))
+    except (signing.BadSignature, ValueError):
+        return None
+    return CheckoutAttempt.objects.select_related("practice").filter(pk=pk).first()
+
+
+def charges_account(practice_id: int) -> StripeAccount | None:
+    """The practice's connected account when it can take charges now."""
+    return StripeAccount.objects.filter(
+        practice_id=practice_id, disconnected_at__isnull=True, charges_enabled=True
+    ).first()
+
+
+def invoice_refusal(invoice: Invoice) -> str | None:
+    if invoice.status == Invoice.Status.VOID:
+        return INVOICE_VOID
+    if invoice.status == Invoice.Status.PAID:
+        return INVOICE_PAID
+    if invoice.status != Invoice.Status.OPEN or invoice.is_credit or invoice.balance <= 0:
+        return INVOICE_NOT_PAYABLE
+    return None
+
+
+def _url(name: str, attempt: CheckoutAttempt) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(name, kwargs={"token": attempt_token(attempt)})
+
+
+def checkout_start(invoice: Invoice, *, expected_balance: Decimal | None = None) -> str:
+    """The URL of a Checkout Session for ``invoice``'s balance; CheckoutRefused (and no
+    session) when the invoice takes no payment, changed from ``expected_balance`` (what the
+    page showed), or the practice's account cannot take charges."""
+    with transaction.atomic():
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        if refusal := invoice_refusal(locked):
+            raise CheckoutRefused(refusal)
+        if expected_balance is not None and expected_balance != locked.balance:
+            raise CheckoutRefused(INVOICE_CHANGED)
+        account = charges_account(locked.practice_id)
+        if account is None:
+            raise CheckoutRefused(ONLINE_UNAVAILABLE.format(practice=invoice.practice.name))
+        currency = invoice.practice.currency
+        attempt = (
+            CheckoutAttempt.objects.filter(
+                practice_id=locked.practice_id,
+                invoice_id=locked.pk,
+                amount=locked.balance,
+                currency=currency,
+                status__in=[CheckoutAttempt.Status.CREATED, CheckoutAttempt.Status.OPEN],
+                created_at__gte=timezone.now() - REUSE_FOR,
+            )
+            .order_by("pk")
+            .first()
+        )
+        if attempt is None:
+            attempt = CheckoutAttempt.objects.create(
+                practice_id=locked.practice_id,
+                invoice_id=locked.pk,
+                client_id=locked.client_id,
+                amount=locked.balance,
+                currency=currency,
+            )
+        number = str(locked.number)
+    session = gateway.checkout_session_create(
+        attempt_id=attempt.pk,
+        account_id=account.stripe_account_id,
+        amount=to_stripe_amount(attempt.amount, currency),
+        currency=currency,
+        name=f"Invoice {number}",
+        metadata={"invoice": str(attempt.invoice_id), "attempt": str(attempt.pk)},
+        success_url=_url("checkout_return", attempt) + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=_url("checkout_cancel", attempt),
+        application_fee_amount=application_fee_amount(attempt.amount, currency),
+    )
+    CheckoutAttempt.objects.filter(pk=attempt.pk, status=CheckoutAttempt.Status.CREATED).update(
+        stripe_checkout_session_id=session.id, session_url=session.url or "", status=CheckoutAttempt.Status.OPEN
+    )
+    if not session.url:
+        raise CheckoutRefused(INVOICE_PAID if session.payment_status == "paid" else INVOICE_NOT_PAYABLE)
+    return session.url
+
+
+def checkout_refresh(attempt: CheckoutAttempt) -> CheckoutAttempt:
+    """Re-read the attempt's session from Stripe and settle it (the return page's check)."""
+    if attempt.status in (CheckoutAttempt.Status.PAID, CheckoutAttempt.Status.EXPIRED):
+        return attempt
+    account = StripeAccount.objects.filter(practice_id=attempt.practice_id).first()
+    if account is None or not attempt.stripe_checkout_session_id:
+        return attempt
+    session = gateway.checkout_session_retrieve(attempt.stripe_checkout_session_id, account.stripe_account_id)
+    return checkout_settle(session) or attempt
+
+
+def checkout_settle(session: CheckoutSession) -> CheckoutAttempt | None:
+    """Make the attempt match ``session`` as Stripe has it: record the payment (once) when
+    it is paid. None for a session that is none of ours."""
+    with transaction.atomic():
+        attempt = (
+            CheckoutAttempt.objects.select_for_update()
+            .select_related("practice", "client")
+            .filter(stripe_checkout_session_id=session.id)
+            .first()
+        )
+        if attempt is None:
+            return None
+        if session.payment_status == "paid" and session.payment_intent and session.amount_total is not None:
+            amount = from_stripe_amount(session.amount_total, session.currency)
+            if session.currency != attempt.currency or amount != attempt.amount:
+                # Never applied silently: left for staff (the attempt stays open).
+                logger.error(
+                    "checkout %s: Stripe has %s %s, expected %s", attempt.pk, amount, session.currency, attempt.amount
+                )
+                return attempt
+            payment_record_settled(
+                practice=attempt.practice,
+                client=attempt.client,
+                amount=amount,
+                currency=attempt.currency,
+                method=Payment.Method.CARD_ONLINE,
+                external_id=session.payment_intent,
+                allocations={attempt.invoice_id: amount},
+                actor=None,
+            )
+            attempt.status = CheckoutAttempt.Status.PAID
+        elif session.status == "expired":
+            attempt.status = CheckoutAttempt.Status.EXPIRED
+        else:
+            return attempt
+        attempt.save(update_fields=["status"])
+    return attempt
+
+
+def checkout_session_completed_handle(context: WebhookContext) -> None:
+    """checkout.session.completed (and .expired): settle from the session re-read now."""
+    session = gateway.checkout_session_read(dict(context.current()))
+    if checkout_settle(session) is None:
+        raise WebhookIgnored("The Checkout Session is none of ours.")

@@ -15,10 +15,14 @@ from .models import Invoice
 @dataclass(frozen=True)
 class PayOnline:
     """The payment link page's Pay online: a form POSTing to ``action_url`` (with the
-    balance shown, so a changed invoice is noticed), or, when it cannot be used, why."""
+    balance shown, so a changed invoice is noticed), or, when it cannot be used, why.
+    ``form_origins`` are where the form's POST is redirected (the hosted payment page):
+    the page's Content-Security-Policy form-action must allow them, as browsers check it
+    against every hop."""
 
     action_url: str | None
     message: str = ""
+    form_origins: tuple[str, ...] = ()
 
 
 # (invoice, payment link token) -> PayOnline, or None when online payment is not offered.

@@ -53,6 +53,7 @@ def pay_invoice(request: HttpRequest, token: str) -> HttpResponse:
         return found
     invoice = found
     document = invoice_document(invoice, practice_selectors.invoice_template_for(invoice.practice))
+    pay_online = pay_online_for(invoice, token)
     context = {
         "invoice": invoice,
         "doc": document,
@@ -60,9 +61,12 @@ def pay_invoice(request: HttpRequest, token: str) -> HttpResponse:
         "void": invoice.status == Invoice.Status.VOID,
         "paid": invoice.status == Invoice.Status.PAID,
         "token": token,
-        "pay_online": pay_online_for(invoice, token),
+        "pay_online": pay_online,
     }
-    return _private(render(request, "billing/pay_invoice.html", context))
+    response = render(request, "billing/pay_invoice.html", context)
+    if pay_online is not None and pay_online.form_origins:
+        response._csp_update = {"form-action": list(pay_online.form_origins)}  # type: ignore[attr-defined]
+    return _private(response)
 
 
 @require_GET

@@ -63,7 +63,8 @@ def page(title: str, body: str) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
-        '<div class="banner" role="note">Test mode: this is a simulated Stripe. No real card is charged.</div>'
+        '<header><div class="banner" role="note">Test mode: this is a simulated Stripe. No real card is charged.'
+        "</div></header>"
         f"<main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
 

@@ -186,3 +186,26 @@ def test_cancel_goes_back_to_the_payment_link(app_on_fake, account, invoice):
     response = Browser().get(reverse("checkout_cancel", kwargs={"token": attempt_token(attempt)}))
     assert response.status_code == 302
     assert urlsplit(response["Location"]).path.startswith("/pay/")
+
+
+def test_nothing_clinical_or_personal_goes_to_stripe(app_on_fake, account, tenant, invoice):
+    start(invoice)
+    (request,) = sessions_made(app_on_fake)
+    sent = json.dumps(request["params"])
+    assert f"Invoice {invoice.number}" in sent
+    for secret in ("therapy", "Therapy", "Ana", "Lima", tenant.practice.name):
+        assert secret not in sent, secret
+
+
+def test_an_invoice_settled_meanwhile_keeps_the_card_money_as_credit(app_on_fake, account, tenant, ana, invoice):
+    start(invoice)
+    attempt = CheckoutAttempt.objects.get()
+    # Staff take cash for it while the client is on Stripe's page, then the card is charged too.
+    pay(tenant.practice, ana, tenant.biller, "230.00", allocations={invoice.pk: Decimal("230.00")})
+    app_on_fake.control.pay_session(attempt.stripe_checkout_session_id)
+
+    assert 'data-testid="checkout-paid"' in return_page(attempt).content.decode()
+    card = Payment.objects.get(method=Payment.Method.CARD_ONLINE)
+    assert card.amount == Decimal("230.00") and not card.allocations.exists()
+    ana.account.refresh_from_db()
+    assert ana.account.credit_balance == Decimal("230.00")

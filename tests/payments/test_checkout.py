@@ -209,3 +209,18 @@ def test_an_invoice_settled_meanwhile_keeps_the_card_money_as_credit(app_on_fake
     assert card.amount == Decimal("230.00") and not card.allocations.exists()
     ana.account.refresh_from_db()
     assert ana.account.credit_balance == Decimal("230.00")
+
+
+def test_an_expired_session_says_nothing_was_charged_and_a_new_one_is_made(app_on_fake, account, invoice):
+    start(invoice)
+    attempt = CheckoutAttempt.objects.get()
+    app_on_fake.control.advance_clock(25 * 3600)
+
+    page = return_page(attempt).content.decode()
+    assert 'data-testid="checkout-expired"' in page and "nothing was charged" in page
+    attempt.refresh_from_db()
+    assert attempt.status == CheckoutAttempt.Status.EXPIRED
+
+    assert start(invoice).status_code == 303
+    assert CheckoutAttempt.objects.count() == 2
+    assert not Payment.objects.exists()

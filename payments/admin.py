@@ -1,5 +1,6 @@
 """Platform admins see the Stripe records read only: accounts change through Connect
-onboarding and account.updated, events arrive through the webhook endpoint."""
+onboarding and account.updated, events arrive through the webhook endpoint, checkout
+attempts through Pay online."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.contrib import admin
 
 from practice.admin import ReadOnlyAdmin
 
-from .models import ConnectOnboarding, StripeAccount, WebhookEvent
+from .models import CheckoutAttempt, ConnectOnboarding, StripeAccount, WebhookEvent
 
 
 @admin.register(StripeAccount)
@@ -32,3 +33,12 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_filter = ["status", "type"]
     search_fields = ["stripe_id", "account"]
     date_hierarchy = "received_at"
+
+
+@admin.register(CheckoutAttempt)
+class CheckoutAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "practice", "client", "amount", "currency", "status", "stripe_checkout_session_id"]
+    list_filter = ["status", "practice"]
+    search_fields = ["stripe_checkout_session_id"]
+    list_select_related = ["practice", "client"]
+    date_hierarchy = "created_at"

@@ -203,6 +203,21 @@ def test_setup_mode_saves_a_card_that_charges_off_session(fake_stripe):
     assert client.v1.customers.payment_methods.list(customer.id, options=opts).data == []
 
 
+def charge_off_session(client, customer: str, payment_method: str, opts) -> None:
+    """$50.00 charged to a saved card with the client absent, as AutoPay and Pay now do."""
+    client.v1.payment_intents.create(
+        {
+            "amount": 5000,
+            "currency": "usd",
+            "customer": customer,
+            "payment_method": payment_method,
+            "confirm": True,
+            "off_session": True,
+        },
+        opts,
+    )
+
+
 def test_off_session_decline_raises_card_error_with_the_payment_intent(fake_stripe):
     client = fake_stripe.client()
     account = connected_account(fake_stripe)
@@ -211,17 +226,7 @@ def test_off_session_decline_raises_card_error_with_the_payment_intent(fake_stri
     pm = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id}, opts)
 
     with pytest.raises(stripe.CardError) as caught:
-        client.v1.payment_intents.create(
-            {
-                "amount": 5000,
-                "currency": "usd",
-                "customer": customer.id,
-                "payment_method": pm.id,
-                "confirm": True,
-                "off_session": True,
-            },
-            opts,
-        )
+        charge_off_session(client, customer.id, pm.id, opts)
 
     error = caught.value
     assert (error.http_status, error.code, error.error.decline_code) == (402, "card_declined", "generic_decline")
@@ -241,17 +246,7 @@ def test_off_session_charge_that_needs_authentication(fake_stripe):
     pm = client.v1.payment_methods.attach("pm_card_authenticationRequiredOnSetup", {"customer": customer.id}, opts)
 
     with pytest.raises(stripe.CardError) as caught:
-        client.v1.payment_intents.create(
-            {
-                "amount": 5000,
-                "currency": "usd",
-                "customer": customer.id,
-                "payment_method": pm.id,
-                "confirm": True,
-                "off_session": True,
-            },
-            opts,
-        )
+        charge_off_session(client, customer.id, pm.id, opts)
 
     assert caught.value.code == "authentication_required"
     assert caught.value.error.decline_code == "authentication_required"

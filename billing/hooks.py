@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .models import Invoice
+from .models import Invoice, Payment
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,40 @@ def pay_online_for(invoice: Invoice, token: str) -> PayOnline | None:
         if (offer := provider(invoice, token)) is not None:
             return offer
     return None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A piece of a billing page that an app above billing renders: ``template`` is
+    included with ``context`` (plus the page's own context) where billing places it."""
+
+    template: str
+    context: dict[str, object]
+
+
+# (request, invoice) -> a panel for the invoice page's Actions card (Take payment, Pay now),
+# or None when the app has nothing to offer for this invoice or this user.
+InvoicePanelProvider = Callable[[object, Invoice], Panel | None]
+# (request, payment) -> a panel for the payment page (the processor's ids, fee, refunds).
+PaymentPanelProvider = Callable[[object, Payment], Panel | None]
+
+_invoice_panels: list[InvoicePanelProvider] = []
+_payment_panels: list[PaymentPanelProvider] = []
+
+
+def register_invoice_panel(provider: InvoicePanelProvider) -> None:
+    if provider not in _invoice_panels:
+        _invoice_panels.append(provider)
+
+
+def register_payment_panel(provider: PaymentPanelProvider) -> None:
+    if provider not in _payment_panels:
+        _payment_panels.append(provider)
+
+
+def invoice_panels_for(request: object, invoice: Invoice) -> list[Panel]:
+    return [panel for provider in _invoice_panels if (panel := provider(request, invoice)) is not None]
+
+
+def payment_panels_for(request: object, payment: Payment) -> list[Panel]:
+    return [panel for provider in _payment_panels if (panel := provider(request, payment)) is not None]

@@ -25,7 +25,7 @@ from practice.forms import apply_service_errors
 from practice.models import AuditLog
 from practice.types import PracticeRequest
 
-from .. import forms, selectors, services, submission
+from .. import forms, hooks, selectors, services, submission
 from ..documents.content import invoice_document
 from ..models import BillingItem, Invoice, Payment
 from ..selectors import package_summary
@@ -272,6 +272,8 @@ def _invoice_context(request: PracticeRequest, invoice: Invoice, **extra: Any) -
         # Print shows the same document as the PDF (its logo, theme colour, layout, payment
         # instructions and footer) instead of the page around it.
         "document": invoice_document(invoice, practice_selectors.invoice_template_for(practice)),
+        # What apps above billing offer here (payments: Take payment, Pay now with a saved card).
+        "invoice_panels": hooks.invoice_panels_for(request, invoice) if _can_bill(request) else [],
     }
     context.update(extra)
     return context

@@ -23,7 +23,7 @@ from practice.forms import apply_service_errors
 from practice.numbers import number_signs
 from practice.types import PracticeRequest
 
-from .. import forms, selectors, services, submission
+from .. import forms, hooks, selectors, services, submission
 from ..models import Payment
 from ..money import minor_units
 from .common import _can_bill, _client, _code, _invoice, _membership, _messages_of, _money, _practice
@@ -162,6 +162,8 @@ def _payment_context(request: PracticeRequest, payment: Payment, **extra: Any) -
         "delete_form": forms.ReasonForm(),
         "can_refund": _can_bill(request) and payment.can_refund(),
         "refunds": list(payment.refunds.select_related("created_by").prefetch_related("allocations__invoice")),
+        # What apps above billing show here (payments: the processor's ids, fee, refund through Stripe).
+        "payment_panels": hooks.payment_panels_for(request, payment),
     }
     context.update(extra)
     return context

@@ -16,15 +16,24 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import CharField, Count, DecimalField, F, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db import connection
+from django.db.models import (
+    CharField,
+    DecimalField,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Cast
 
 from clients.models import Client
 from practice.models import Practice
 from practice.paging import CountedPaginator
 
 from ..models import ClientAccount, Invoice, LedgerEntry, Payment
-from .clients import overdue_sum
 from .home import _client_has_clinician, _issued_or_created_between
 
 ZERO = Decimal("0")
@@ -67,34 +76,54 @@ class ClientBillingFigures:
     overdue: Decimal = ZERO
 
 
-def client_billing_figures(practice: Practice, client: Client) -> ClientBillingFigures:
-    def count(model: type[Model]) -> Coalesce:
-        rows = model._default_manager.filter(practice=practice, client=OuterRef("pk")).order_by()
-        return Coalesce(Subquery(rows.values("client").annotate(n=Count("pk")).values("n")), 0)
+_FIGURES_SQL = """
+SELECT
+    COALESCE((SELECT a.balance FROM {account} a WHERE a.practice_id = %(p)s AND a.client_id = c.id), 0),
+    COALESCE((SELECT a.credit_balance FROM {account} a WHERE a.practice_id = %(p)s AND a.client_id = c.id), 0),
+    (SELECT COUNT(*) FROM {invoice} i WHERE i.practice_id = %(p)s AND i.client_id = c.id),
+    (SELECT COUNT(*) FROM {payment} y WHERE y.practice_id = %(p)s AND y.client_id = c.id),
+    (SELECT COUNT(*) FROM {entry} e WHERE e.practice_id = %(p)s AND e.client_id = c.id),
+    COALESCE((
+        SELECT SUM(i.balance) FROM {invoice} i
+        WHERE i.practice_id = %(p)s AND i.client_id = c.id AND i.kind = %(kind)s AND i.status = %(open)s
+          AND i.due_date < %(today)s AND i.balance > 0
+    ), 0)
+FROM {client} c
+WHERE c.practice_id = %(p)s AND c.id = %(c)s
+"""
 
-    account = ClientAccount.objects.filter(practice=practice, client=OuterRef("pk"))
-    row = (
-        Client.objects.filter(practice=practice, pk=client.pk)
-        .values(
-            # Names of their own: Client has reverse relations called invoices and payments.
-            figure_balance=Coalesce(Subquery(account.values("balance")), ZERO),
-            figure_credit=Coalesce(Subquery(account.values("credit_balance")), ZERO),
-            figure_invoices=count(Invoice),
-            figure_payments=count(Payment),
-            figure_entries=count(LedgerEntry),
-            figure_overdue=overdue_sum(practice, practice.local_today()),
-        )
-        .first()
+
+def client_billing_figures(practice: Practice, client: Client) -> ClientBillingFigures:
+    """One statement of fixed text: the tab asks for these on every view, and building the
+    same six subqueries through the ORM cost more than PostgreSQL takes to answer them.
+    The overdue rule is overdue_sum's (open invoices past due with a balance)."""
+    sql = _FIGURES_SQL.format(
+        account=ClientAccount._meta.db_table,
+        invoice=Invoice._meta.db_table,
+        payment=Payment._meta.db_table,
+        entry=LedgerEntry._meta.db_table,
+        client=Client._meta.db_table,
     )
+    params: dict[str, int | str | date] = {
+        "p": practice.pk,
+        "c": client.pk,
+        "kind": Invoice.Kind.INVOICE.value,
+        "open": Invoice.Status.OPEN.value,
+        "today": practice.local_today(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
     if row is None:  # not a client of this practice: nothing of theirs here
         return ClientBillingFigures(balance=ZERO, credit_balance=ZERO, invoices=0, payments=0, entries=0)
+    balance, credit, invoices, payments, entries, overdue = row
     return ClientBillingFigures(
-        balance=row["figure_balance"],
-        credit_balance=row["figure_credit"],
-        invoices=row["figure_invoices"],
-        payments=row["figure_payments"],
-        entries=row["figure_entries"],
-        overdue=row["figure_overdue"],
+        balance=Decimal(balance),
+        credit_balance=Decimal(credit),
+        invoices=invoices,
+        payments=payments,
+        entries=entries,
+        overdue=Decimal(overdue),
     )
 
 
@@ -109,25 +138,37 @@ def client_account_history(
     none is asked for). A debit raises what the client owes (an invoice issued), a credit
     lowers it (a payment, credit applied, a write-off, a void); the credit balance moves
     with credit issued, overpaid, applied or refunded."""
+    order = ("created_at", "id")
     entries = (
         LedgerEntry.objects.filter(practice=practice, client=client)
         .select_related("invoice", "payment")
-        .order_by("created_at", "id")
+        # Only what a row prints: the invoice's number, the payment's date.
+        .only(
+            "created_at",
+            "kind",
+            "memo",
+            "balance_delta",
+            "credit_delta",
+            "invoice__number",
+            "payment__received_on",
+        )
+        # The balances after each entry, summed by PostgreSQL over the client's whole ledger
+        # in the same query (a window is computed before the page's LIMIT), so a page needs
+        # no second query for its opening balance and no Python sum over earlier pages.
+        .annotate(
+            balance_after=Window(Sum("balance_delta"), order_by=[F(name).asc() for name in order]),
+            credit_after=Window(Sum("credit_delta"), order_by=[F(name).asc() for name in order]),
+        )
+        .order_by(*order)
     )
     paginator = _paginator(entries, HISTORY_PAGE_SIZE, count)
     page = paginator.get_page(page_number if page_number else paginator.num_pages)
     page_entries = list(page.object_list)
     opening_balance = opening_credit = ZERO
-    # Asked on every page, the first included (where it is 0), so the tab runs the same
-    # queries whatever page it shows and however long the history is.
     if page_entries:
         first = page_entries[0]
-        before = (
-            LedgerEntry.objects.filter(practice=practice, client=client)
-            .filter(Q(created_at__lt=first.created_at) | Q(created_at=first.created_at, id__lt=first.pk))
-            .aggregate(balance=Sum("balance_delta"), credit=Sum("credit_delta"))
-        )
-        opening_balance, opening_credit = before["balance"] or ZERO, before["credit"] or ZERO
+        opening_balance = first.balance_after - first.balance_delta  # type: ignore[attr-defined]
+        opening_credit = first.credit_after - first.credit_delta  # type: ignore[attr-defined]
     rows = _history_rows(page_entries, opening_balance, opening_credit)
     return AccountHistory(page=page, rows=rows, opening_balance=opening_balance, opening_credit=opening_credit)
 

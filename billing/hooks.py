@@ -6,8 +6,11 @@ the invoice can be paid online, and renders what they answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+
+from practice.models import Practice
 
 from .models import Invoice, Payment
 
@@ -78,3 +81,51 @@ def invoice_panels_for(request: object, invoice: Invoice) -> list[Panel]:
 
 def payment_panels_for(request: object, payment: Payment) -> list[Panel]:
     return [panel for provider in _payment_panels if (panel := provider(request, payment)) is not None]
+
+
+@dataclass(frozen=True)
+class PaymentDetails:
+    """What the processor says of one online payment, for billing's payment lists: its ids,
+    its status in the processor's words, the fee it took (None until it says) and where its
+    dashboard shows it. ``fee_display`` and ``net_display`` are the amounts as the page
+    shows them (in the processor's settlement currency, which may not be the practice's)."""
+
+    processor: str
+    payment_ref: str
+    charge_ref: str
+    status: str
+    fee: Decimal | None
+    net: Decimal | None
+    currency: str
+    fee_display: str
+    net_display: str
+    dashboard_url: str
+
+
+# (practice, the page's payments) -> {payment id: details} for those it knows. Called once
+# per page with all its rows, so a list's queries do not grow with its length.
+PaymentDetailsProvider = Callable[[Practice, Sequence[Payment]], Mapping[int, PaymentDetails]]
+
+_payment_details: list[PaymentDetailsProvider] = []
+
+
+def register_payment_details(provider: PaymentDetailsProvider) -> None:
+    if provider not in _payment_details:
+        _payment_details.append(provider)
+
+
+def payment_details_for(practice: Practice, payments: Sequence[Payment]) -> dict[int, PaymentDetails]:
+    """Every registered provider's details of these payments (none asked for an empty page)."""
+    found: dict[int, PaymentDetails] = {}
+    if not payments:
+        return found
+    for provider in _payment_details:
+        for payment_id, details in provider(practice, payments).items():
+            found.setdefault(payment_id, details)
+    return found
+
+
+def payment_rows(practice: Practice, payments: Sequence[Payment]) -> list[tuple[Payment, PaymentDetails | None]]:
+    """The payments with their details, in order, for a template's ``{% for p, d in rows %}``."""
+    details = payment_details_for(practice, payments)
+    return [(payment, details.get(payment.pk)) for payment in payments]

@@ -1,6 +1,6 @@
 """Platform admins see the Stripe records read only: accounts change through Connect
 onboarding and account.updated, events arrive through the webhook endpoint, checkout
-attempts through Pay online."""
+attempts through Pay online, Stripe's details of payments from its charge events."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from practice.admin import ReadOnlyAdmin
 
-from .models import CheckoutAttempt, ConnectOnboarding, StripeAccount, WebhookEvent
+from .models import CheckoutAttempt, ConnectOnboarding, StripeAccount, StripePayment, WebhookEvent
 
 
 @admin.register(StripeAccount)
@@ -41,4 +41,13 @@ class CheckoutAttemptAdmin(ReadOnlyAdmin):
     list_filter = ["status", "practice"]
     search_fields = ["stripe_checkout_session_id"]
     list_select_related = ["practice", "client"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(StripePayment)
+class StripePaymentAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "practice", "payment_intent_id", "charge_id", "status", "fee", "net", "currency"]
+    list_filter = ["status", "practice"]
+    search_fields = ["payment_intent_id", "charge_id"]
+    list_select_related = ["practice"]
     date_hierarchy = "created_at"

@@ -144,3 +144,43 @@ class CheckoutAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"checkout {self.pk} of invoice {self.invoice_id} ({self.status})"
+
+
+class StripePayment(models.Model):
+    """An online payment as Stripe has it: the PaymentIntent, its charge, its Stripe status and
+    the fee Stripe took, read from the charge's balance transaction (never computed here).
+
+    Kept current by charge.succeeded, charge.updated and payment_intent.succeeded, each
+    re-reading the PaymentIntent from Stripe, so a late or repeated event converges on the
+    same row. Invariants: one row per (practice, PaymentIntent); ``fee`` and ``net`` are
+    both known or both unknown (Stripe makes the balance transaction after the charge, and
+    a known fee is never replaced by an unknown one), in ``currency``, the balance
+    transaction's (the account's settlement currency), with ``net = amount - fee`` there.
+    Billing's Payment with ``external_id`` = ``payment_intent_id`` is the money this
+    describes; payments keeps the id only."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    # The account the charge was made on (a practice may later connect another).
+    stripe_account_id = models.CharField(max_length=255)
+    payment_intent_id = models.CharField(max_length=255)
+    charge_id = models.CharField(max_length=255, blank=True)
+    # The PaymentIntent's status as Stripe words it (succeeded, processing, canceled, ...).
+    status = models.CharField(max_length=40)
+    fee = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    net = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    livemode = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "payment_intent_id"], name="stripe_payment_intent_once"),
+            models.CheckConstraint(
+                condition=models.Q(fee__isnull=True, net__isnull=True) | models.Q(fee__gte=0, net__isnull=False),
+                name="stripe_payment_fee_and_net_together",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_intent_id} ({self.status})"

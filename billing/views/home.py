@@ -26,7 +26,7 @@ from practice.models import Practice
 from practice.paging import CappedPaginator
 from practice.types import PracticeRequest
 
-from .. import selectors, submission
+from .. import hooks, selectors, submission
 from ..forms import MANUAL_METHODS
 from ..forms.home import BillingFilterForm, BulkInvoiceForm, InvoiceAllForm, last_month, last_week
 from ..models import SubmissionKey
@@ -245,14 +245,17 @@ def billing_invoices_bulk(request: PracticeRequest) -> HttpResponse:
 
 @require_role(*BILLING_ROLES)
 def billing_payments(request: PracticeRequest) -> HttpResponse | StreamingHttpResponse:
+    practice = request.practice
     form = _form(request, selectors.PAYMENT_STATUSES, "Reference or client")
-    rows = selectors.payment_list(request.practice, **form.filters())
+    rows = selectors.payment_list(practice, **form.filters())
     return _tab(
         request,
         "payments",
         rows=rows,
         form=form,
         template="billing/_billing_home_payments.html",
+        # Online payments' processor details (ids, status, fee), for the whole page at once.
+        page_rows=lambda page: hooks.payment_rows(practice, list(page.object_list)),
         csv=home_csv.payments_csv,
     )
 

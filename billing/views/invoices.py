@@ -103,6 +103,7 @@ def client_billing_context(
         )
     summary = package_summary(practice, client)
     page = request.GET.get
+    payments = selectors.client_payments_page(practice, client, page("payments_page"), count=figures.payments)
     return {
         # The record's header shows these same balances: no second read.
         "header_money": header_money(practice, figures.balance, figures.credit_balance, figures.overdue),
@@ -120,7 +121,9 @@ def client_billing_context(
             # Paginated, so the rows always add up to the header (no silent cut at 50); the
             # page counts come with the balances in one query.
             "invoices": selectors.client_invoices_page(practice, client, page("invoices_page"), count=figures.invoices),
-            "payments": selectors.client_payments_page(practice, client, page("payments_page"), count=figures.payments),
+            "payments": payments,
+            # Each payment with what the processor says of it (online payments), in one call.
+            "payment_rows": hooks.payment_rows(practice, list(payments.object_list)),
             "history": selectors.client_account_history(practice, client, page("history_page"), count=figures.entries),
         },
     }

@@ -178,3 +178,23 @@ def dashboard(acct: Obj, charges: list[Obj], payouts: list[Obj]) -> str:
 <h2>Payouts</h2><table><thead><tr><th scope="col">Payout</th><th scope="col">Amount</th>
 <th scope="col">Status</th></tr></thead><tbody>{payout_rows}</tbody></table>""",
     )
+
+
+def payment(acct_id: str, pi: Obj, ch: Obj | None, txn: Obj | None) -> str:
+    """The platform's Dashboard view of one payment on a connected account (Stripe's
+    dashboard.stripe.com/<acct>/test/payments/<pi>)."""
+    facts = [
+        ("Account", acct_id),
+        ("PaymentIntent", pi["id"]),
+        ("Amount", money(pi["amount"], pi["currency"])),
+        ("Status", pi["status"]),
+        ("Charge", ch["id"] if ch else "—"),
+    ]
+    if ch:
+        facts.append(("Refunded", money(ch["amount_refunded"], ch["currency"])))
+        facts.append(("Disputed", "yes" if ch["disputed"] else "no"))
+    if txn:
+        facts.append(("Stripe fee", money(txn["fee"], txn["currency"])))
+        facts.append(("Net", money(txn["net"], txn["currency"])))
+    rows = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(str(v))}</td></tr>' for k, v in facts)
+    return page("Payment", f'<table data-testid="dashboard-payment"><tbody>{rows}</tbody></table>')

@@ -173,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._api(method, path, split.query)
             elif path.startswith("/_control/"):
                 self._control(method, path, split.query)
-            elif path.startswith(("/c/", "/setup/", "/express/")):
+            elif path.startswith(("/c/", "/setup/", "/express/", "/dashboard/")):
                 self._page(method, path, split.query)
             elif path == "/" and method == "GET":
                 self._json(200, {"fake_stripe": True, "api_version": API_VERSION})
@@ -307,6 +307,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._onboarding(method, parts[2], parts[3], form)
         elif parts[0] == "express" and len(parts) == 3:
             self._dashboard(parts[1], parts[2])
+        elif parts[0] == "dashboard" and parts[2:4] == ["test", "payments"] and len(parts) == 5:
+            self._payment_page(parts[1], parts[4])
         else:
             self._html(404, pages.done("Not found", "There is no page here."))
 
@@ -444,6 +446,20 @@ class _Handler(BaseHTTPRequestHandler):
             charges = store.all("ch", account_id)[:50]
             payouts = store.all("po", account_id)[:20]
             html = pages.dashboard(acct, [store.render(c) for c in charges], [store.render(p) for p in payouts])
+        self._html(200, html)
+
+    def _payment_page(self, account_id: str, intent_id: str) -> None:
+        """The Dashboard's page of one payment, as the platform sees a connected account's
+        (the app links each online payment here; the real one needs a Stripe login)."""
+        store = self.fake.store
+        with store.lock:
+            pi = store.objects.get(intent_id)
+            if pi is None or not intent_id.startswith("pi_") or store.owner.get(intent_id) != account_id:
+                self._html(404, pages.done("Not found", "There is no such payment on this account."))
+                return
+            ch = store.objects.get(pi["latest_charge"] or "")
+            txn = store.objects.get(ch["balance_transaction"] or "") if ch else None
+            html = pages.payment(account_id, store.render(pi), store.render(ch) if ch else None, txn)
         self._html(200, html)
 
     # -- /_control ------------------------------------------------------------------------

@@ -9,11 +9,20 @@ from .checkout import CheckoutSession, checkout_session_create, checkout_session
 from .client import StripeError, client, fake_in_use, idempotency_key
 from .connect import Account, account_create, account_link_create, account_retrieve, login_link_create
 from .objects import object_retrieve
+from .payment_intents import (
+    Charge,
+    PaymentIntent,
+    dashboard_payment_url,
+    payment_intent_create,
+    payment_intent_retrieve,
+)
 from .signature import webhook_secret_matching
 
 __all__ = [
     "Account",
+    "Charge",
     "CheckoutSession",
+    "PaymentIntent",
     "StripeError",
     "account_create",
     "account_link_create",
@@ -22,9 +31,12 @@ __all__ = [
     "checkout_session_read",
     "checkout_session_retrieve",
     "client",
+    "dashboard_payment_url",
     "fake_in_use",
     "idempotency_key",
     "login_link_create",
     "object_retrieve",
+    "payment_intent_create",
+    "payment_intent_retrieve",
     "webhook_secret_matching",
 ]

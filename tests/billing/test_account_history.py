@@ -16,7 +16,7 @@ from billing import services
 from billing.models import Invoice
 from billing.selectors import HISTORY_PAGE_SIZE
 from tests.billing.helpers import billing_tab
-from tests.factories import ClientFactory, give_credit, issued_invoice
+from tests.factories import ClientFactory, give_credit, issued_invoice, online_payment
 from tests.helpers import url
 
 D = Decimal
@@ -105,6 +105,9 @@ def test_the_billing_tab_runs_the_same_queries_for_5_or_60_rows(tenant, biller, 
         for _ in range(n):
             invoice = issued_invoice(tenant.practice, ana, tenant.owner, "10.00")
             services.invoice_mark_paid(invoice=invoice, actor=tenant.biller)
+            # and as many paid online, shown with their Stripe ids and fee
+            invoice = issued_invoice(tenant.practice, ana, tenant.owner, "10.00")
+            online_payment(tenant.practice, ana, "10.00", fee="0.59", allocations={invoice.pk: D("10.00")})
 
     grow(5)
     with CaptureQueriesContext(connection) as at_5:

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from billing.forms.home import DATE_ORDER, last_month, last_week
 from billing.models import Invoice
 from billing.services import LineInput, credit_invoice_create, invoice_create, payment_record_manual
-from tests.factories import ClientFactory, issued_invoice, make_item
+from tests.factories import ClientFactory, issued_invoice, make_item, online_payment
 from tests.helpers import signed_in, url
 
 pytestmark = pytest.mark.django_db
@@ -205,7 +205,7 @@ def _bulk_invoices(tenant, clients, count: int) -> None:
 
 @pytest.mark.parametrize("tab", ["billing:home", "billing:invoices", "billing:payments", "billing:credits"])
 def test_query_count_does_not_grow_with_rows(tenant, ana, bruno, tab, django_assert_max_num_queries):
-    # Given 5 invoices, payments, credits and uninvoiced items, then 60 of each
+    # Given 5 invoices, payments (some online), credits and uninvoiced items, then 60 of each
     client = signed_in(tenant.biller)
 
     def grow(n: int) -> None:
@@ -224,6 +224,8 @@ def test_query_count_does_not_grow_with_rows(tenant, ana, bruno, tab, django_ass
                 allocations={},  # all to credit: the bulk invoices have no ledger rows to pay off
                 overpayment_to_credit=True,
             )
+            # and card payments taken online, with Stripe's ids and fee beside them
+            online_payment(tenant.practice, ana, "2.00", fee="0.36")
             credit_invoice_create(
                 practice=tenant.practice,
                 client=bruno,

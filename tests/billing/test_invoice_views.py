@@ -15,7 +15,7 @@ from billing.models import Invoice, LedgerEntry, Payment
 from billing.views.appointments import NOTHING_ON_APPOINTMENT
 from practice.models import AuditLog
 from tests.billing.helpers import account
-from tests.factories import ClientFactory, give_credit, issued_invoice, make_item
+from tests.factories import ClientFactory, give_credit, issued_invoice, make_item, online_payment
 from tests.helpers import signed_in, url
 
 D = Decimal
@@ -568,14 +568,18 @@ def test_client_billing_tab_query_count_does_not_grow(tenant, biller, ana, djang
 
     issued_invoice(tenant.practice, ana, tenant.owner)
     make_item(tenant.practice, ana)
+    online_payment(tenant.practice, ana, "12.00")
     with CaptureQueriesContext(connection) as few:
         biller.get(url(tenant, "clients:billing", client_id=ana.pk))
     for _ in range(8):
         invoice = issued_invoice(tenant.practice, ana, tenant.owner)
         services.invoice_mark_paid(invoice=invoice, actor=tenant.owner)
         make_item(tenant.practice, ana)
+        online_payment(tenant.practice, ana, "12.00")
     with django_assert_max_num_queries(len(few)):
-        assert biller.get(url(tenant, "clients:billing", client_id=ana.pk)).status_code == 200
+        response = biller.get(url(tenant, "clients:billing", client_id=ana.pk))
+    assert response.status_code == 200
+    assert response.content.decode().count('data-testid="online-fee"') == 9
 
 
 @pytest.mark.django_db

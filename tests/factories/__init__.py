@@ -13,6 +13,7 @@ from .billing import (
     pay,
 )
 from .clients import ClientFactory, PayerFactory
+from .payments import online_payment
 from .practice import MembershipFactory, PracticeFactory, TaxRateFactory, UserFactory
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "make_appointment",
     "make_item",
     "make_items",
+    "online_payment",
     "paid_package",
     "past_start",
     "pay",

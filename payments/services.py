@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.money import to_stripe_amount
+from practice.actor import Actor
+from practice.audit import audit_write
 from practice.models import Practice, User
 
 from . import gateway
@@ -108,9 +110,19 @@ def connect_onboarding_start(*, practice: Practice, actor: User, return_url: str
     return url
 
 
-def connect_login_link(*, practice: Practice, click_id: str) -> str:
-    account = StripeAccount.objects.get(practice=practice, disconnected_at__isnull=True)
-    return gateway.login_link_create(account_id=account.stripe_account_id, request_id=click_id)
+DASHBOARD_OPENED = "stripe.dashboard_opened"
+
+
+def connect_login_link(*, practice: Practice, actor: Actor | User) -> str:
+    """A one-time link into the practice's Express dashboard (payouts, bank details).
+
+    Each click writes its audit row first (who opened the account's dashboard, and from
+    where), and that row's id keys the Stripe request: every POST's key comes from a local
+    row, and this row is one per click, as a single-use link must be."""
+    with transaction.atomic():
+        account = StripeAccount.objects.get(practice=practice, disconnected_at__isnull=True)
+        click = audit_write(practice=practice, action=DASHBOARD_OPENED, actor=actor, obj=account)
+    return gateway.login_link_create(account_id=account.stripe_account_id, click_id=click.pk)
 
 
 def connect_disconnect(*, practice: Practice) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,6 +19,8 @@ from billing.submission import (
     submission_key_of,
 )
 from practice.access import OWNER_OR_ADMIN, require_role
+from practice.actor import Actor
+from practice.audit import client_ip
 from practice.types import PracticeRequest
 
 from . import gateway, services
@@ -111,7 +112,8 @@ def connect_dashboard(request: PracticeRequest) -> HttpResponse:
     if not StripeAccount.objects.filter(practice=request.practice, disconnected_at__isnull=True).exists():
         return redirect(_url(request, "online_payments"))
     try:
-        url = services.connect_login_link(practice=request.practice, click_id=uuid.uuid4().hex)
+        actor = Actor.of_user(request.user, address=client_ip(request))
+        url = services.connect_login_link(practice=request.practice, actor=actor)
     except gateway.StripeError:
         messages.error(request, STRIPE_UNREACHABLE)
         return redirect(_url(request, "online_payments"))

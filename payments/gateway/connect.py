@@ -65,11 +65,15 @@ def account_link_create(*, onboarding_id: int, account_id: str, refresh_url: str
     return str(link.url), int(link.expires_at)
 
 
-def login_link_create(*, account_id: str, request_id: str) -> str:
-    """A one-time link into the account's Express dashboard. ``request_id`` names the local
-    click (a fresh id per click: a login link is single use, so a retry of the same click
-    may reuse it but another click needs its own)."""
-    key = idempotency_key("login", account_id, request_id)
+def login_link_create(*, account_id: str, click_id: int) -> str:
+    """A one-time link into the account's Express dashboard, keyed by the local row of the
+    click that asked for it (``click_id``).
+
+    Stripe honours the key for 24 hours like any POST's, answering a repeat with the first
+    response. A login link is single use and short lived, so a key must name one click: a
+    retry of that click (stripe-python's, after a timeout) gets its link back, while the
+    next click, with a row of its own, gets a fresh one instead of a link already spent."""
+    key = idempotency_key("login", click_id, "link")
     return str(client().v1.accounts.login_links.create(account_id, None, {"idempotency_key": key}).url)
 
 

@@ -19,7 +19,7 @@ def test_every_connect_post_carries_the_key_of_its_local_row(app_on_fake):
         onboarding_id=8, account_id=account.id, refresh_url="http://app.test/r", return_url="http://app.test/b"
     )
     app_on_fake.control.onboard(account.id, "complete")
-    dashboard = gateway.login_link_create(account_id=account.id, request_id="click1")
+    dashboard = gateway.login_link_create(account_id=account.id, click_id=9)
     fresh = gateway.account_retrieve(account.id)
 
     assert url.startswith(app_on_fake.url + "/setup/") and expires_at > 0
@@ -30,7 +30,7 @@ def test_every_connect_post_carries_the_key_of_its_local_row(app_on_fake):
     assert keys == [
         ("/v1/accounts", "onboarding:7:account"),
         ("/v1/account_links", "onboarding:8:link"),
-        (f"/v1/accounts/{account.id}/login_links", f"login:{account.id}:click1"),
+        (f"/v1/accounts/{account.id}/login_links", "login:9:link"),
     ]
     created = _posts(app_on_fake)[0]["params"]
     assert created["controller"]["stripe_dashboard"]["type"] == "express"

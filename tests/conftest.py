@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from payments.fakestripe import redact_key
 from practice.celery import app as celery_app
 from practice.models import Membership, Practice, Role, User
+from tests import stripe_requests
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory
 from tests.helpers import signed_in
 
@@ -26,6 +28,43 @@ def _fast_hashing_and_eager_tasks(settings):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stripe_must_not_see() -> None:
+    """Learn, as the tests save them, the names and notes no Stripe request may carry."""
+    stripe_requests.watch()
+
+
+_STRIPE_SCAN = pytest.StashKey[tuple[int, list[str]]]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when any Stripe request the app made during it (the fake's logs, which
+    the ``fake_stripe`` fixture collects) lacks a row-derived Idempotency-Key on a POST or
+    carries a service name, a clinician's name or a note (issue 14)."""
+    scanned, found = stripe_requests.report(
+        stripe_requests.STORE, harness_keys=[redact_key(stripe_requests.HARNESS_KEY)]
+    )
+    session.config.stash[_STRIPE_SCAN] = (scanned, found)
+    if found and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    scanned, found = config.stash.get(_STRIPE_SCAN, (0, []))
+    if not scanned:
+        return
+    if not found:
+        terminalreporter.write_line(
+            f"Stripe request scan: {scanned} requests the app made, every POST keyed by a local row, "
+            "no service name, clinician name or note."
+        )
+        return
+    terminalreporter.section("Stripe request scan failed", sep="=", red=True, bold=True)
+    terminalreporter.write_line(f"{len(found)} problem(s) in {scanned} requests the app made to Stripe:")
+    for line in found:
+        terminalreporter.write_line(f"  {line}")
 
 
 @dataclass

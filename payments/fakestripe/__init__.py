@@ -6,7 +6,7 @@ control.ControlClient. It imports nothing from the project, so it can run on its
 """
 
 from .control import ControlClient
-from .server import FakeStripe, Fault
+from .server import FakeStripe, Fault, redact_key
 from .webhooks import Endpoint, sign
 
-__all__ = ["ControlClient", "Endpoint", "FakeStripe", "Fault", "sign"]
+__all__ = ["ControlClient", "Endpoint", "FakeStripe", "Fault", "redact_key", "sign"]

@@ -200,6 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
             "idempotency_key": key,
             "stripe_account": account,
             "stripe_version": self.headers.get("Stripe-Version"),
+            # Which key made the request, redacted as Stripe's request logs show it.
+            "api_key": None,
             "request_id": request_id,
             "params": None,
             "status": None,
@@ -213,6 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
             entry["params"] = params = parse(raw)
             auth = self.headers.get("Authorization", "")
             token = auth[7:] if auth.startswith("Bearer ") else ""
+            entry["api_key"] = redact_key(token) if token else None
             if not token:
                 raise authentication(
                     "You did not provide an API key. You need to provide your API key in the Authorization header, "
@@ -491,6 +494,12 @@ def pages_error(code: str | None) -> str | None:
 
         return AUTHENTICATION_FAILED_MESSAGE
     return None
+
+
+def redact_key(key: str) -> str:
+    """An API key as Stripe's request logs show it: its prefix and last four characters."""
+    prefix = key[:8] if key[:8] in ("sk_test_", "sk_live_", "rk_test_", "rk_live_") else ""
+    return f"{prefix}...{key[-4:]}"
 
 
 def _control(fake: FakeStripe, method: str, route: str, body: Obj, query: str) -> Any:

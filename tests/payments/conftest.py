@@ -15,10 +15,11 @@ import pytest
 import stripe
 
 from payments.fakestripe import ControlClient, Endpoint, FakeStripe
+from tests import stripe_requests
 
 PLATFORM_SECRET = "whsec_test_platform"
 CONNECT_SECRET = "whsec_test_connect"
-TEST_KEY = "sk_test_practica_fake"
+TEST_KEY = stripe_requests.HARNESS_KEY
 
 
 @dataclass
@@ -97,12 +98,16 @@ class FakeStripeHandle:
 
 
 @pytest.fixture
-def fake_stripe(_fake_stripe_server: FakeStripe, webhook_receiver: WebhookReceiver) -> Iterator[FakeStripeHandle]:
+def fake_stripe(
+    _fake_stripe_server: FakeStripe, webhook_receiver: WebhookReceiver, request: pytest.FixtureRequest
+) -> Iterator[FakeStripeHandle]:
     control = ControlClient(_fake_stripe_server.url)
     control.reset()
     webhook_receiver.clear()
     yield FakeStripeHandle(_fake_stripe_server.url, control, _fake_stripe_server, webhook_receiver)
     control.wait_for_webhooks(timeout=5)
+    # Every request of this test, for the session's scan of what the app sent (tests/conftest.py).
+    stripe_requests.STORE.collect(control.requests(), request.node.nodeid)
 
 
 @pytest.fixture

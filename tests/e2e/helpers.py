@@ -11,6 +11,28 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.helpers import PASSWORD
 
+# A phone's viewport, and what a page must not do on it (the stacked-card tables).
+PHONE = {"width": 375, "height": 812}
+# Boxes wider than they show: the page, or a table inside its sideways-scrolling wrapper.
+SCROLLS_SIDEWAYS = """() => [document.documentElement, ...document.querySelectorAll('.table-wrap')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.className || el.tagName)"""
+# Elements (figures, links, badges, boxes to tick) inside main that reach past either edge.
+OFF_SCREEN = """(width) => [...document.querySelectorAll(
+    'main td, main td a, main td .badge, main td input, main caption')]
+  .filter(el => el.offsetParent !== null)
+  .map(el => [el, el.getBoundingClientRect()])
+  .filter(([el, r]) => r.left < 0 || r.right > width)
+  .map(([el, r]) => el.tagName + ' "' + el.textContent.trim().slice(0, 30) + '" '
+    + Math.round(r.left) + '..' + Math.round(r.right));
+"""
+# Boxes to tick smaller than 24 x 24 px (WCAG 2.5.8).
+SMALL_BOXES = """() => [...document.querySelectorAll('main input[type=checkbox]')]
+  .filter(el => el.offsetParent !== null)
+  .map(el => [el, el.getBoundingClientRect()])
+  .filter(([el, r]) => r.width < 24 || r.height < 24)
+  .map(([el, r]) => (el.getAttribute('aria-label') || el.id) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
+"""
+
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 # Minor findings are advice; everything from moderate up fails the test.
 AXE_FAILING_IMPACTS = ("critical", "serious", "moderate")

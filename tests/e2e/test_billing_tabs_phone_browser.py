@@ -8,31 +8,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.helpers import assert_accessible, sign_in
+from tests.e2e.helpers import OFF_SCREEN, PHONE, SCROLLS_SIDEWAYS, SMALL_BOXES, assert_accessible, sign_in
 from tests.factories import ClientFactory, draft_invoice, give_credit, issued_invoice, make_item, pay
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 375, "height": 812}
-# Boxes wider than they show: the page, or a table inside its sideways-scrolling wrapper.
-SCROLLS_SIDEWAYS = """() => [document.documentElement, ...document.querySelectorAll('.table-wrap')]
-  .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.className || el.tagName)"""
-# Elements (figures, links, badges, boxes to tick) inside main that reach past either edge.
-OFF_SCREEN = """(width) => [...document.querySelectorAll(
-    'main td, main td a, main td .badge, main td input, main caption')]
-  .filter(el => el.offsetParent !== null)
-  .map(el => [el, el.getBoundingClientRect()])
-  .filter(([el, r]) => r.left < 0 || r.right > width)
-  .map(([el, r]) => el.tagName + ' "' + el.textContent.trim().slice(0, 30) + '" '
-    + Math.round(r.left) + '..' + Math.round(r.right));
-"""
-# Boxes to tick smaller than 24 x 24 px (WCAG 2.5.8).
-SMALL_BOXES = """() => [...document.querySelectorAll('main input[type=checkbox]')]
-  .filter(el => el.offsetParent !== null)
-  .map(el => [el, el.getBoundingClientRect()])
-  .filter(([el, r]) => r.width < 24 || r.height < 24)
-  .map(([el, r]) => (el.getAttribute('aria-label') || el.id) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height));
-"""
 
 
 def test_billing_tabs_are_cards_on_a_phone(page: Page, tenant, console_errors):

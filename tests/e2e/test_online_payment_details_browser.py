@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.helpers import assert_accessible, sign_in
-from tests.e2e.test_billing_tabs_phone_browser import OFF_SCREEN, PHONE, SCROLLS_SIDEWAYS
+from tests.e2e.helpers import OFF_SCREEN, PHONE, SCROLLS_SIDEWAYS, assert_accessible, sign_in
 from tests.factories import ClientFactory, issued_invoice, online_payment, pay
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

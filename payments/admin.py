@@ -1,6 +1,7 @@
 """Platform admins see the Stripe records read only: accounts change through Connect
 onboarding and account.updated, events arrive through the webhook endpoint, checkout
-attempts through Pay online, Stripe's details of payments from its charge events."""
+attempts through Pay online, Stripe's details of payments from its charge events, saved cards
+through Save a card, card charges through Pay now."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from django.contrib import admin
 
 from practice.admin import ReadOnlyAdmin
 
-from .models import CheckoutAttempt, ConnectOnboarding, StripeAccount, StripePayment, WebhookEvent
+from .models import (
+    CardChargeAttempt,
+    CardSetup,
+    CheckoutAttempt,
+    ConnectOnboarding,
+    SavedCard,
+    StripeAccount,
+    StripeCustomer,
+    StripePayment,
+    WebhookEvent,
+)
 
 
 @admin.register(StripeAccount)
@@ -50,4 +61,59 @@ class StripePaymentAdmin(ReadOnlyAdmin):
     list_filter = ["status", "practice"]
     search_fields = ["payment_intent_id", "charge_id"]
     list_select_related = ["practice"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(StripeCustomer)
+class StripeCustomerAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "practice", "client", "stripe_account_id", "stripe_customer_id"]
+    list_filter = ["practice"]
+    search_fields = ["stripe_customer_id", "stripe_account_id"]
+    list_select_related = ["practice", "client"]
+
+
+@admin.register(SavedCard)
+class SavedCardAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "practice",
+        "client",
+        "brand",
+        "last4",
+        "exp_month",
+        "exp_year",
+        "is_default",
+        "removed_at",
+    ]
+    list_filter = ["practice", "is_default"]
+    search_fields = ["stripe_payment_method_id"]
+    list_select_related = ["practice", "client"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(CardSetup)
+class CardSetupAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "practice", "client", "status", "stripe_checkout_session_id"]
+    list_filter = ["status", "practice"]
+    search_fields = ["stripe_checkout_session_id"]
+    list_select_related = ["practice", "client"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(CardChargeAttempt)
+class CardChargeAttemptAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "practice",
+        "invoice",
+        "client",
+        "amount",
+        "currency",
+        "status",
+        "decline_code",
+        "stripe_payment_intent_id",
+    ]
+    list_filter = ["status", "practice"]
+    search_fields = ["stripe_payment_intent_id"]
+    list_select_related = ["practice", "invoice", "client"]
     date_hierarchy = "created_at"

@@ -184,3 +184,189 @@ class StripePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_intent_id} ({self.status})"
+
+
+class StripeCustomer(models.Model):
+    """A client's Customer at Stripe, on the practice's connected account (cards are saved
+    to it and charged through it, as direct charges on that account).
+
+    Invariants: one per practice, client and connected account (a practice that connects
+    another account gets a new Customer there); ``stripe_customer_id`` is unique. The row
+    is committed before Stripe is called and keys the create (``customer:<pk>:create``), so
+    a retry or a second request racing the first makes one Customer at Stripe. It carries
+    only the payer's name and email (and the client's id in metadata), never anything
+    clinical."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    stripe_account_id = models.CharField(max_length=255)
+    stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "client", "stripe_account_id"], name="stripe_customer_once_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id or f"customer {self.pk} (not yet at Stripe)"
+
+
+# Stripe's brand codes, as a client reads them on the card.
+CARD_BRANDS = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "amex": "American Express",
+    "discover": "Discover",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
+    "eftpos_au": "eftpos",
+    "cartes_bancaires": "Cartes Bancaires",
+}
+
+
+class SavedCard(models.Model):
+    """A client's card saved at Stripe: the PaymentMethod's id, brand, last 4 and expiry,
+    never the number.
+
+    Invariants (in the database): a PaymentMethod is saved once; a client has at most one
+    default card among the cards not removed; a removed card is never the default. A card
+    is removed by detaching it at Stripe first, so a removed card cannot be charged."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(StripeCustomer, on_delete=models.PROTECT, related_name="cards")
+    stripe_payment_method_id = models.CharField(max_length=255, unique=True)
+    brand = models.CharField(max_length=32)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(is_default=True, removed_at__isnull=True),
+                name="saved_card_one_default_per_client",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(removed_at__isnull=True) | models.Q(is_default=False),
+                name="saved_card_removed_not_default",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(exp_month__gte=1, exp_month__lte=12), name="saved_card_exp_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def brand_label(self) -> str:
+        return CARD_BRANDS.get(self.brand, self.brand.replace("_", " ").title() or "Card")
+
+    @property
+    def label(self) -> str:
+        """What staff and clients see of the card: "Visa •••• 4242"."""
+        return f"{self.brand_label} •••• {self.last4}"
+
+    @property
+    def expiry(self) -> str:
+        return f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
+
+
+class CardSetup(models.Model):
+    """One Save a card: the Checkout Session (setup mode) made for a client and what became
+    of it. Its id keys the session (``cardsetup:<pk>:session``), so a double click reuses
+    the session; the card is stored only from Stripe's own state (the SetupIntent re-read
+    on the return page, or checkout.session.completed), never from the redirect."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        OPEN = "open", "Open"
+        SAVED = "saved", "Card saved"
+        EXPIRED = "expired", "Expired"
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(StripeCustomer, on_delete=models.PROTECT, related_name="+")
+    stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    session_url = models.URLField(max_length=2000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    card = models.ForeignKey(SavedCard, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"card setup {self.pk} for client {self.client_id} ({self.status})"
+
+
+class CardChargeAttempt(models.Model):
+    """One charge of a saved card with the client absent (Pay now; AutoPay reuses it).
+
+    The row is committed before Stripe is called and its id keys the PaymentIntent
+    (``cardcharge:<pk>:intent``), so a retry after a timeout, a double click joining the
+    first, or a resumed attempt all reach the same PaymentIntent: at most one charge. Its
+    status follows Stripe's state of that PaymentIntent (the create's answer, a re-read, or
+    payment_intent.* webhooks), and only moves forward from created/processing.
+
+    Invariants (in the database): one attempt in flight (created or processing) per
+    invoice; the amount is positive; the PaymentIntent is unique."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        PROCESSING = "processing", "Processing"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REQUIRES_ACTION = "requires_action", "Needs client action"
+
+    OPEN_STATUSES = (Status.CREATED, Status.PROCESSING)
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    card = models.ForeignKey(SavedCard, on_delete=models.PROTECT, related_name="charge_attempts")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    decline_code = models.CharField(max_length=64, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    payment = models.ForeignKey("billing.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The Pay now form's one-time key: a repeat of the form finds (and joins) this attempt.
+    submission_key = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["practice", "invoice"], name="card_charge_invoice")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="card_charge_amount_positive"),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=models.Q(status__in=["created", "processing"]),
+                name="card_charge_one_open_per_invoice",
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "submission_key"],
+                condition=~models.Q(submission_key=""),
+                name="card_charge_submission_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"card charge {self.pk} of invoice {self.invoice_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

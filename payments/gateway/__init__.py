@@ -5,8 +5,22 @@ retry after a timeout returns the object the first attempt made instead of a sec
 Parameters are stripe-python's typed request params, and mypy checks this package strictly.
 """
 
+from .cards import (
+    Card,
+    CardIntent,
+    OffSessionCharge,
+    SetupIntent,
+    card_intent_retrieve,
+    customer_create,
+    payment_intent_off_session,
+    payment_intent_read,
+    payment_method_detach,
+    payment_method_retrieve,
+    setup_intent_retrieve,
+    setup_session_create,
+)
 from .checkout import CheckoutSession, checkout_session_create, checkout_session_read, checkout_session_retrieve
-from .client import StripeError, client, fake_in_use, idempotency_key
+from .client import StripeError, StripeUnanswered, client, fake_in_use, idempotency_key
 from .connect import Account, account_create, account_link_create, account_retrieve, login_link_create
 from .objects import object_retrieve
 from .payment_intents import (
@@ -20,23 +34,36 @@ from .signature import webhook_secret_matching
 
 __all__ = [
     "Account",
+    "Card",
+    "CardIntent",
     "Charge",
     "CheckoutSession",
+    "OffSessionCharge",
     "PaymentIntent",
+    "SetupIntent",
     "StripeError",
+    "StripeUnanswered",
     "account_create",
     "account_link_create",
     "account_retrieve",
+    "card_intent_retrieve",
     "checkout_session_create",
     "checkout_session_read",
     "checkout_session_retrieve",
     "client",
+    "customer_create",
     "dashboard_payment_url",
     "fake_in_use",
     "idempotency_key",
     "login_link_create",
     "object_retrieve",
     "payment_intent_create",
+    "payment_intent_off_session",
+    "payment_intent_read",
     "payment_intent_retrieve",
+    "payment_method_detach",
+    "payment_method_retrieve",
+    "setup_intent_retrieve",
+    "setup_session_create",
     "webhook_secret_matching",
 ]

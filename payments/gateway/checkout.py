@@ -22,6 +22,8 @@ class CheckoutSession:
     amount_total: int | None
     currency: str
     metadata: dict[str, str]
+    mode: str = "payment"
+    setup_intent: str | None = None
 
 
 def _metadata(raw: object) -> dict[str, str]:
@@ -32,6 +34,8 @@ def _metadata(raw: object) -> dict[str, str]:
 def _session(obj: stripe.checkout.Session) -> CheckoutSession:
     intent = obj.payment_intent
     intent_id = intent if isinstance(intent, str) or intent is None else str(intent.id)
+    setup = obj.setup_intent
+    setup_id = setup if isinstance(setup, str) or setup is None else str(setup.id)
     return CheckoutSession(
         id=str(obj.id),
         url=obj.url,
@@ -41,6 +45,8 @@ def _session(obj: stripe.checkout.Session) -> CheckoutSession:
         amount_total=obj.amount_total,
         currency=str(obj.currency or "").upper(),
         metadata=_metadata(obj.metadata),
+        mode=str(obj.mode),
+        setup_intent=setup_id,
     )
 
 

@@ -14,6 +14,12 @@ MAX_NETWORK_RETRIES = 2
 StripeError = stripe.StripeError
 
 
+class StripeUnanswered(Exception):
+    """Stripe did not answer (a timeout, a 5xx, a 429) however often the request was sent
+    again with its key: it may or may not have been carried out. Sending it again later
+    with the same key, or Stripe's webhook, tells which."""
+
+
 def fake_in_use() -> bool:
     """Whether the app talks to the fake Stripe (no secret key, a base address set)."""
     return bool(settings.STRIPE_API_BASE) and not settings.STRIPE_SECRET_KEY

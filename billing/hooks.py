@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from clients.models import Client
 from practice.models import Practice
 
 from .models import Invoice, Payment
@@ -60,9 +61,12 @@ class Panel:
 InvoicePanelProvider = Callable[[object, Invoice], Panel | None]
 # (request, payment) -> a panel for the payment page (the processor's ids, fee, refunds).
 PaymentPanelProvider = Callable[[object, Payment], Panel | None]
+# (request, client) -> a panel for the client's Billing tab (payments: saved cards).
+ClientBillingPanelProvider = Callable[[object, Client], Panel | None]
 
 _invoice_panels: list[InvoicePanelProvider] = []
 _payment_panels: list[PaymentPanelProvider] = []
+_client_billing_panels: list[ClientBillingPanelProvider] = []
 
 
 def register_invoice_panel(provider: InvoicePanelProvider) -> None:
@@ -73,6 +77,11 @@ def register_invoice_panel(provider: InvoicePanelProvider) -> None:
 def register_payment_panel(provider: PaymentPanelProvider) -> None:
     if provider not in _payment_panels:
         _payment_panels.append(provider)
+
+
+def register_client_billing_panel(provider: ClientBillingPanelProvider) -> None:
+    if provider not in _client_billing_panels:
+        _client_billing_panels.append(provider)
 
 
 def invoice_panels_for(request: object, invoice: Invoice) -> list[Panel]:
@@ -129,3 +138,7 @@ def payment_rows(practice: Practice, payments: Sequence[Payment]) -> list[tuple[
     """The payments with their details, in order, for a template's ``{% for p, d in rows %}``."""
     details = payment_details_for(practice, payments)
     return [(payment, details.get(payment.pk)) for payment in payments]
+
+
+def client_billing_panels_for(request: object, client: Client) -> list[Panel]:
+    return [panel for provider in _client_billing_panels if (panel := provider(request, client)) is not None]

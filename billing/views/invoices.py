@@ -125,6 +125,8 @@ def client_billing_context(
             # Each payment with what the processor says of it (online payments), in one call.
             "payment_rows": hooks.payment_rows(practice, list(payments.object_list)),
             "history": selectors.client_account_history(practice, client, page("history_page"), count=figures.entries),
+            # What apps above billing add to the tab (payments: saved cards).
+            "panels": hooks.client_billing_panels_for(request, client),
         },
     }
 

@@ -8,7 +8,7 @@ class PaymentsConfig(AppConfig):
         from billing import hooks as billing_hooks
         from practice import hooks as practice_hooks
 
-        from . import checkout, checkout_views, gateway, services, stripe_payments, webhooks
+        from . import card_charges, card_views, checkout, checkout_views, gateway, services, stripe_payments, webhooks
 
         # Webhook handlers re-read objects through the gateway and know the practices' accounts.
         webhooks.register_reread(gateway.object_retrieve)
@@ -17,12 +17,18 @@ class PaymentsConfig(AppConfig):
         webhooks.webhook_handler("checkout.session.completed", "checkout.session.expired")(
             checkout.checkout_session_completed_handle
         )
-        webhooks.webhook_handler("charge.succeeded", "charge.updated", "payment_intent.succeeded")(
-            stripe_payments.stripe_payment_handle
+        # Stripe's fee and status of an online payment; a saved card's charge settling.
+        webhooks.webhook_handler("charge.succeeded", "charge.updated")(stripe_payments.stripe_payment_handle)
+        webhooks.webhook_handler("payment_intent.succeeded")(
+            webhooks.handlers_all(card_charges.payment_intent_handle, stripe_payments.stripe_payment_handle)
         )
+        webhooks.webhook_handler("payment_intent.payment_failed")(card_charges.payment_intent_handle)
         billing_hooks.register_pay_online(checkout_views.pay_online_offer)
         billing_hooks.register_payment_details(stripe_payments.payment_details)
         billing_hooks.register_payment_panel(stripe_payments.payment_panel)
+        # Saved cards: the client's Billing tab, and Pay now on the invoice page.
+        billing_hooks.register_client_billing_panel(card_views.client_cards_panel)
+        billing_hooks.register_invoice_panel(card_views.pay_now_panel)
 
         practice_hooks.register_settings_page(
             label="Online payments",

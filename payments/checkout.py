@@ -190,7 +190,13 @@ def checkout_settle(session: CheckoutSession) -> CheckoutAttempt | None:
 
 
 def checkout_session_completed_handle(context: WebhookContext) -> None:
-    """checkout.session.completed (and .expired): settle from the session re-read now."""
+    """checkout.session.completed (and .expired): settle from the session re-read now. A
+    setup-mode session (Save a card) is payments.cards' to handle."""
+    if context.object.get("mode") == "setup":
+        from .cards import card_setup_session_handle  # here: payments.cards imports this module
+
+        card_setup_session_handle(context)
+        return
     session = gateway.checkout_session_read(dict(context.current()))
     if checkout_settle(session) is None:
         raise WebhookIgnored("The Checkout Session is none of ours.")

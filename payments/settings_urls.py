@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import card_views
 from . import settings_views as views
 
 app_name = "payments"
@@ -11,4 +12,10 @@ urlpatterns = [
     path("settings/online-payments/setup/refresh/", views.connect_refresh, name="connect_refresh"),
     path("settings/online-payments/dashboard/", views.connect_dashboard, name="connect_dashboard"),
     path("settings/online-payments/disconnect/", views.connect_disconnect, name="connect_disconnect"),
+    # Saved cards (payments/cards.py) and Pay now with one (payments/card_charges.py).
+    path("clients/<int:client_id>/cards/request/", card_views.card_request, name="card_request"),
+    path("clients/<int:client_id>/cards/default/", card_views.card_default, name="card_default"),
+    path("clients/<int:client_id>/cards/remove/", card_views.card_remove, name="card_remove"),
+    path("billing/invoices/<int:invoice_id>/pay-now/", card_views.pay_now, name="pay_now"),
+    path("billing/invoices/<int:invoice_id>/pay-now/check/", card_views.pay_now_check, name="pay_now_check"),
 ]

@@ -107,6 +107,25 @@ def webhook_handler(*event_types: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def handlers_all(*handlers: Handler) -> Handler:
+    """One handler that runs each of ``handlers`` in turn, for an event type that more than
+    one part of the app follows (payment_intent.succeeded: a card charge settles, Stripe's
+    fee is read). The event is ignored only when every one of them ignores it."""
+
+    def handle(context: WebhookContext) -> None:
+        reasons = []
+        for handler in handlers:
+            try:
+                handler(context)
+            except WebhookIgnored as exc:
+                reasons.append(str(exc))
+        if len(reasons) == len(handlers):
+            raise WebhookIgnored(" ".join(reasons))
+
+    handle.__qualname__ = "handlers_all(" + ", ".join(h.__qualname__ for h in handlers) + ")"
+    return handle
+
+
 def webhook_handler_remove(*event_types: str) -> None:
     for event_type in event_types:
         _handlers.pop(event_type, None)

@@ -65,3 +65,19 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def save_card(fake: FakeStripeHandle, client: Any, card: str = CARD_OK) -> Any:
+    """A card saved through Save a card as a client would: the setup session started by the
+    app, completed on the fake (authenticated when the card asks), and stored from the
+    SetupIntent the return page re-reads. Needs the app pointed at the fake (app_on_fake)
+    and the practice's StripeAccount."""
+    from payments.cards import card_setup_refresh, card_setup_start
+    from payments.models import CardSetup
+
+    card_setup_start(client=client)
+    setup = CardSetup.objects.filter(client=client).latest("pk")
+    outcome = fake.control.pay_session(str(setup.stripe_checkout_session_id), card.replace(" ", ""))
+    if outcome["outcome"] == "authenticate":
+        fake.control.authenticate(outcome["intent"])
+    return card_setup_refresh(setup).card

@@ -1,0 +1,392 @@
+"""Charging a saved card with the client absent: Pay now on the invoice page (and, later,
+nightly AutoPay).
+
+The attempt row is committed before Stripe is called and its id keys the PaymentIntent
+(``cardcharge:<pk>:intent``). Whatever happens next, every road leads to that one
+PaymentIntent: stripe-python's answer lost to a timeout is asked for again with the same
+key; a double click joins the first click's attempt and sends the same request (Stripe
+answers it with the first one's result); Check again re-reads it. So a card is charged at
+most once per attempt, and the database allows one attempt in flight per invoice.
+
+The attempt then follows Stripe's state of its PaymentIntent (the create's answer, a
+re-read, or payment_intent.succeeded / payment_intent.payment_failed): a success records
+the payment through billing's seam (idempotent on the PaymentIntent id), a decline is a
+failed attempt with the reason for staff and a kind email to the client, and
+``authentication_required`` is Needs client action with an email holding the invoice's
+payment link so the client can finish paying on-session.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing import locks
+from billing.models import Invoice, Payment
+from billing.money import from_stripe_amount, to_stripe_amount
+from billing.payment_links import payment_link_url
+from billing.services import payment_record_settled
+from billing.submission import submission_claim
+from practice.audit import audit_write
+from practice.mail import email_queue
+from practice.models import Practice, User
+from practice.money import practice_money
+
+from . import gateway
+from .checkout import INVOICE_CHANGED, charges_account, invoice_refusal
+from .models import CardChargeAttempt, SavedCard
+from .services import application_fee_amount
+from .webhooks import WebhookContext, WebhookIgnored
+
+logger = logging.getLogger(__name__)
+
+CHARGE_CARDS_OFFLINE = "Cards cannot be charged until the practice takes payments online (Settings > Online payments)."
+CHARGE_CARD_GONE = "That card is no longer saved for this client. Reload the invoice and try again."
+CHARGE_IN_PROGRESS = "A card payment for this invoice is already under way. Wait for it to finish before trying again."
+CHARGE_SUCCEEDED = "Payment of {amount} taken from {card}."
+CHARGE_DECLINED = "{card} was declined: {reason} Nothing was charged."
+CHARGE_CLIENT_TOLD = "The client has been emailed."
+CHARGE_NEEDS_ACTION = "{card} needs the client to confirm this payment with their bank. Nothing has been charged yet."
+CHARGE_ACTION_EMAILED = "{to} has been emailed a link to finish paying."
+CHARGE_NO_EMAIL = "The client has no email address: send them the invoice's payment link to finish paying."
+CHARGE_PROCESSING = (
+    "Stripe has not confirmed this payment yet, so it shows as Processing. Check again asks Stripe for the same "
+    "payment: it cannot charge twice."
+)
+STRIPE_NO_ANSWER = "Stripe did not answer. The payment may or may not have gone through: Check again to find out."
+STRIPE_REFUSED = "Stripe refused the charge: {message}"
+HELD_FOR_REVIEW = (
+    "Stripe took {taken}, but {expected} was expected. The payment is held for review and has not been applied."
+)
+NOT_RESENT = (
+    "Stripe never confirmed this payment and it is too old to ask for again safely. Look it up in the Stripe "
+    "dashboard before charging the card again."
+)
+DECLINED_DEFAULT = "The card was declined."
+CANCELED = "The payment was canceled at Stripe."
+SUBMISSION_ACTION = "invoice.pay_now"
+
+# Stripe keeps an idempotency key for at least 24 hours: an attempt Stripe never answered
+# is sent again only well inside that window, so a late resend cannot make a second charge.
+RESEND_WITHIN = timedelta(hours=20)
+
+
+class CardChargeRefused(Exception):
+    """Why no attempt was made; the message is for staff."""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What Stripe's answer means for the attempt."""
+
+    status: str
+    intent_id: str | None = None
+    reason: str = ""
+    decline_code: str = ""
+    amount_received: int = 0
+    currency: str = ""
+
+
+# --- reads -----------------------------------------------------------------------------
+
+
+def invoice_card_charges(invoice: Invoice, limit: int = 5) -> list[CardChargeAttempt]:
+    """The invoice's latest card charges, newest first (the invoice page shows them)."""
+    return list(
+        CardChargeAttempt.objects.filter(practice_id=invoice.practice_id, invoice=invoice).select_related(
+            "card", "created_by"
+        )[:limit]
+    )
+
+
+def card_charge_for_submission(practice: Practice, key: str) -> CardChargeAttempt | None:
+    return CardChargeAttempt.objects.filter(practice=practice, submission_key=key).first() if key else None
+
+
+def charge_message(attempt: CardChargeAttempt) -> str:
+    """What staff are told about an attempt (a flash message after Pay now)."""
+    card = attempt.card.label
+    if attempt.status == CardChargeAttempt.Status.SUCCEEDED:
+        return CHARGE_SUCCEEDED.format(amount=practice_money(attempt.practice, attempt.amount), card=card)
+    if attempt.status == CardChargeAttempt.Status.FAILED:
+        told = f" {CHARGE_CLIENT_TOLD}" if attempt.decline_code and _recipient(attempt) else ""
+        return CHARGE_DECLINED.format(card=card, reason=attempt.failure_reason or DECLINED_DEFAULT) + told
+    if attempt.status == CardChargeAttempt.Status.REQUIRES_ACTION:
+        to = _recipient(attempt)
+        then = CHARGE_ACTION_EMAILED.format(to=to) if to else CHARGE_NO_EMAIL
+        return f"{CHARGE_NEEDS_ACTION.format(card=card)} {then}"
+    return attempt.failure_reason or CHARGE_PROCESSING
+
+
+def _recipient(attempt: CardChargeAttempt) -> str:
+    invoice = attempt.invoice
+    return invoice.bill_to_email or invoice.client.billing_email
+
+
+# --- the attempt ---------------------------------------------------------------------------
+
+
+def card_charge_create(
+    *,
+    invoice: Invoice,
+    card: SavedCard,
+    actor: User | None,
+    submission_key: str = "",
+    expected_balance: Decimal | None = None,
+) -> CardChargeAttempt:
+    """Commit an attempt to charge ``card`` the invoice's balance (Stripe is not called yet:
+    ``card_charge_run`` does that).
+
+    ``submission_key`` (the Pay now form's) is claimed first, in the same transaction:
+    a repeat raises billing's AlreadySubmitted, and ``card_charge_for_submission`` finds
+    the first attempt to join. CardChargeRefused, with nothing written, when the invoice
+    takes no payment or changed from ``expected_balance``, the card is no longer saved, the
+    practice cannot take charges, or another attempt is under way."""
+    practice = invoice.practice
+    with transaction.atomic():
+        if submission_key:
+            submission_claim(practice=practice, key=submission_key, action=SUBMISSION_ACTION, actor=actor)
+        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
+        if refusal := invoice_refusal(locked):
+            raise CardChargeRefused(refusal)
+        if expected_balance is not None and expected_balance != locked.balance:
+            raise CardChargeRefused(INVOICE_CHANGED)
+        account = charges_account(practice.pk)
+        if account is None:
+            raise CardChargeRefused(CHARGE_CARDS_OFFLINE)
+        current = SavedCard.objects.filter(
+            pk=card.pk,
+            practice=practice,
+            client_id=locked.client_id,
+            removed_at__isnull=True,
+            customer__stripe_account_id=account.stripe_account_id,
+        ).first()
+        if current is None:
+            raise CardChargeRefused(CHARGE_CARD_GONE)
+        if CardChargeAttempt.objects.filter(invoice=locked, status__in=CardChargeAttempt.OPEN_STATUSES).exists():
+            raise CardChargeRefused(CHARGE_IN_PROGRESS)
+        try:
+            with transaction.atomic():
+                attempt = CardChargeAttempt.objects.create(
+                    practice=practice,
+                    invoice=locked,
+                    client_id=locked.client_id,
+                    card=current,
+                    amount=locked.balance,
+                    currency=practice.currency,
+                    submission_key=submission_key,
+                    created_by=actor,
+                )
+        except IntegrityError:
+            # Another attempt got in first (the partial unique index on open attempts).
+            raise CardChargeRefused(CHARGE_IN_PROGRESS) from None
+        audit_write(
+            practice=practice,
+            actor=actor,
+            action="invoice.card_charge_started",
+            obj=locked,
+            changes={"amount": str(locked.balance), "card": current.label, "attempt": attempt.pk},
+        )
+    return attempt
+
+
+def card_charge_run(*, attempt_id: int) -> CardChargeAttempt:
+    """Charge the attempt's card off-session (or ask Stripe again for the attempt's one
+    PaymentIntent) and settle the attempt from the answer. Safe to call any number of
+    times, at once too: a settled attempt is returned as it is."""
+    attempt = CardChargeAttempt.objects.select_related("practice", "card__customer").get(pk=attempt_id)
+    if not attempt.is_open:
+        return attempt
+    account_id = attempt.card.customer.stripe_account_id
+    if attempt.stripe_payment_intent_id:
+        # Stripe made it already: its current state says what became of it.
+        try:
+            intent = gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id, account_id)
+        except gateway.StripeError as exc:
+            logger.warning("card charge %s: re-read failed: %s", attempt.pk, exc)
+            return _note(attempt.pk, STRIPE_NO_ANSWER)
+        return card_charge_settle(attempt_id=attempt.pk, intent=intent)
+    if timezone.now() - attempt.created_at > RESEND_WITHIN:
+        return _note(attempt.pk, NOT_RESENT)
+    account = charges_account(attempt.practice_id)
+    if account is None or account.stripe_account_id != account_id:
+        return _apply(attempt.pk, _Outcome(CardChargeAttempt.Status.FAILED, reason=CHARGE_CARDS_OFFLINE))
+    CardChargeAttempt.objects.filter(pk=attempt.pk, status=CardChargeAttempt.Status.CREATED).update(
+        status=CardChargeAttempt.Status.PROCESSING, updated_at=timezone.now()
+    )
+    currency = attempt.currency
+    try:
+        charge = gateway.payment_intent_off_session(
+            attempt_id=attempt.pk,
+            account_id=account_id,
+            customer_id=str(attempt.card.customer.stripe_customer_id),
+            payment_method_id=attempt.card.stripe_payment_method_id,
+            amount=to_stripe_amount(attempt.amount, currency),
+            currency=currency,
+            metadata={"invoice": str(attempt.invoice_id), "card_charge": str(attempt.pk)},
+            application_fee_amount=application_fee_amount(attempt.amount, currency),
+        )
+    except gateway.StripeUnanswered as exc:
+        logger.warning("card charge %s: Stripe did not answer: %s", attempt.pk, exc)
+        return _note(attempt.pk, STRIPE_NO_ANSWER)
+    except gateway.StripeError as exc:
+        message = str(getattr(exc, "user_message", "") or exc)
+        return _apply(
+            attempt.pk, _Outcome(CardChargeAttempt.Status.FAILED, reason=STRIPE_REFUSED.format(message=message))
+        )
+    return _apply(attempt.pk, _outcome(charge.intent, charge.error_code, charge.decline_code, charge.message))
+
+
+def card_charge_settle(*, attempt_id: int, intent: gateway.PaymentIntent) -> CardChargeAttempt:
+    """Make the attempt match ``intent`` as Stripe has it now."""
+    return _apply(attempt_id, _outcome(intent, None, None, None))
+
+
+def _outcome(
+    intent: gateway.PaymentIntent | None, code: str | None, decline: str | None, message: str | None
+) -> _Outcome:
+    Status = CardChargeAttempt.Status
+    intent_id = intent.id if intent else None
+    if intent is not None:
+        code = code or intent.error_code
+        decline = decline or intent.decline_code
+        message = message or intent.error_message
+        if intent.status == "succeeded":
+            return _Outcome(
+                Status.SUCCEEDED, intent_id, amount_received=intent.amount_received, currency=intent.currency
+            )
+    if code == "authentication_required" or decline == "authentication_required":
+        return _Outcome(Status.REQUIRES_ACTION, intent_id, reason=message or "", decline_code="authentication_required")
+    if intent is not None and intent.status == "requires_action":
+        return _Outcome(Status.REQUIRES_ACTION, intent_id, reason=message or "")
+    if code:
+        return _Outcome(Status.FAILED, intent_id, reason=message or DECLINED_DEFAULT, decline_code=decline or code)
+    if intent is not None and intent.status == "canceled":
+        return _Outcome(Status.FAILED, intent_id, reason=CANCELED)
+    return _Outcome(Status.PROCESSING, intent_id)
+
+
+def _note(attempt_id: int, reason: str) -> CardChargeAttempt:
+    """Leave an open attempt open with what staff should know (Stripe did not answer)."""
+    CardChargeAttempt.objects.filter(pk=attempt_id, status__in=CardChargeAttempt.OPEN_STATUSES).update(
+        status=CardChargeAttempt.Status.PROCESSING, failure_reason=reason, updated_at=timezone.now()
+    )
+    return CardChargeAttempt.objects.select_related("practice", "card", "invoice__client").get(pk=attempt_id)
+
+
+def _apply(attempt_id: int, outcome: _Outcome) -> CardChargeAttempt:
+    Status = CardChargeAttempt.Status
+    with transaction.atomic():
+        attempt = (
+            CardChargeAttempt.objects.select_for_update(of=("self",))
+            .select_related("practice", "client", "card", "invoice__client__payer", "created_by")
+            .get(pk=attempt_id)
+        )
+        # Forward only: a success stands, and a failure changes only if Stripe later says
+        # the PaymentIntent succeeded after all.
+        if attempt.status == Status.SUCCEEDED or (not attempt.is_open and outcome.status != Status.SUCCEEDED):
+            return attempt
+        if outcome.intent_id and not attempt.stripe_payment_intent_id:
+            attempt.stripe_payment_intent_id = outcome.intent_id
+        if outcome.status == Status.SUCCEEDED:
+            _succeeded(attempt, outcome)
+        else:
+            attempt.status = outcome.status
+            attempt.failure_reason = outcome.reason[:500]
+            attempt.decline_code = outcome.decline_code[:64]
+            if outcome.status == Status.FAILED and outcome.decline_code:
+                _email_declined(attempt)
+            elif outcome.status == Status.REQUIRES_ACTION:
+                _email_needs_action(attempt)
+        attempt.save()
+    return attempt
+
+
+def _succeeded(attempt: CardChargeAttempt, outcome: _Outcome) -> None:
+    assert outcome.intent_id is not None
+    taken = from_stripe_amount(outcome.amount_received, attempt.currency)
+    if outcome.currency != attempt.currency or taken != attempt.amount:
+        # Never applied silently: held (Processing, with the reason) for staff to review.
+        logger.error(
+            "card charge %s: Stripe took %s %s, expected %s", attempt.pk, taken, outcome.currency, attempt.amount
+        )
+        attempt.status = CardChargeAttempt.Status.PROCESSING
+        attempt.failure_reason = HELD_FOR_REVIEW.format(
+            taken=f"{taken} {outcome.currency}", expected=practice_money(attempt.practice, attempt.amount)
+        )
+        return
+    result = payment_record_settled(
+        practice=attempt.practice,
+        client=attempt.client,
+        amount=taken,
+        currency=attempt.currency,
+        method=Payment.Method.CARD_ON_FILE,
+        external_id=outcome.intent_id,
+        allocations={attempt.invoice_id: taken},
+        actor=attempt.created_by,
+    )
+    attempt.status = CardChargeAttempt.Status.SUCCEEDED
+    attempt.payment = result.payment
+    attempt.failure_reason = ""
+    attempt.decline_code = ""
+
+
+def _email_context(attempt: CardChargeAttempt) -> dict[str, object]:
+    invoice = attempt.invoice
+    return {
+        "practice": attempt.practice,
+        "number": invoice.number,
+        "amount": practice_money(attempt.practice, attempt.amount),
+        "card": attempt.card.label,
+        "link": payment_link_url(invoice),
+    }
+
+
+def _email_declined(attempt: CardChargeAttempt) -> None:
+    if to := _recipient(attempt):
+        email_queue(
+            key=f"card-charge:{attempt.pk}:declined",
+            to=to,
+            subject=f"Your payment to {attempt.practice.name} did not go through",
+            template="card_charge_declined",
+            context=_email_context(attempt),
+            practice=attempt.practice,
+            about=attempt.invoice,
+        )
+
+
+def _email_needs_action(attempt: CardChargeAttempt) -> None:
+    if to := _recipient(attempt):
+        email_queue(
+            key=f"card-charge:{attempt.pk}:action",
+            to=to,
+            subject=f"Please confirm your payment to {attempt.practice.name}",
+            template="card_charge_action",
+            context=_email_context(attempt),
+            practice=attempt.practice,
+            about=attempt.invoice,
+        )
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def payment_intent_handle(context: WebhookContext) -> None:
+    """payment_intent.succeeded / payment_intent.payment_failed: converge the card charge
+    on the PaymentIntent re-read now. Found by its id, or (when the create's answer was
+    lost) by the attempt id in its metadata, on the same connected account."""
+    intent = gateway.payment_intent_read(dict(context.current()))
+    attempt = CardChargeAttempt.objects.filter(stripe_payment_intent_id=intent.id).first()
+    ref = intent.metadata.get("card_charge", "")
+    if attempt is None and ref.isdecimal() and context.account:
+        attempt = CardChargeAttempt.objects.filter(
+            pk=int(ref), card__customer__stripe_account_id=context.account, stripe_payment_intent_id__isnull=True
+        ).first()
+    if attempt is None:
+        raise WebhookIgnored("The PaymentIntent is no card charge of ours.")
+    card_charge_settle(attempt_id=attempt.pk, intent=intent)

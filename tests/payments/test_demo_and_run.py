@@ -33,6 +33,22 @@ def test_demo_connects_harbour_to_the_fake_and_leaves_kowhai_to_onboard(app_on_f
 
 
 @pytest.mark.django_db
+def test_demo_gives_one_harbour_client_a_saved_card_for_pay_now(app_on_fake):
+    from billing.models import Invoice
+    from payments.models import SavedCard
+
+    load_demo_data()
+    load_demo_data()
+
+    harbour = Practice.objects.get(slug=HARBOUR["slug"])
+    card = SavedCard.objects.get()
+    assert (card.practice, card.label, card.is_default) == (harbour, "Visa •••• 4242", True)
+    assert Invoice.objects.filter(client=card.client, status=Invoice.Status.OPEN, balance__gt=0).exists()
+    state = app_on_fake.control.call("GET", "state")
+    assert state[card.stripe_payment_method_id]["customer"] == card.customer.stripe_customer_id
+
+
+@pytest.mark.django_db
 def test_without_the_fake_the_demo_connects_nothing(settings):
     settings.STRIPE_API_BASE = ""
     load_demo_data()

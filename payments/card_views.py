@@ -36,7 +36,7 @@ from .checkout_views import _checkout_origins, _private
 from .models import CardChargeAttempt, CardSetup
 
 LINK_INVALID = "This link does not work. Check that it was copied whole, or ask for a new one."
-LINK_EXPIRED = "This link has expired. Ask {practice} for a new one."
+LINK_EXPIRED = "This link has expired. Ask the practice for a new one."
 
 
 def _actor(request: PracticeRequest) -> Actor:
@@ -61,12 +61,13 @@ def client_cards_panel(request: object, client: Client) -> Panel | None:
     if req.membership.role not in BILLING_ROLES:
         return None
     practice = req.practice
-    if charges_account(practice.pk) is None and not cards.client_cards(practice, client):
+    saved = cards.client_cards(practice, client)
+    if charges_account(practice.pk) is None and not saved:
         return None
     return Panel(
         "payments/_client_cards.html",
         {
-            "cards": cards.client_cards(practice, client),
+            "cards": saved,
             "request_refusal": cards.card_details_request_refusal(client),
             "to": client.billing_email,
         },
@@ -204,7 +205,7 @@ def _link_client(request: HttpRequest, token: str) -> Client | HttpResponse:
             render(
                 request,
                 "payments/card_link.html",
-                {"refusal": LINK_EXPIRED.format(practice="the practice")},
+                {"refusal": LINK_EXPIRED},
                 status=410,
             )
         )

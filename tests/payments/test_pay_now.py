@@ -168,8 +168,10 @@ def test_a_card_attached_without_setup_needs_authentication_off_session(app_on_f
     # 4000 0025 0000 3155 seeded at the fake (attached, never set up for off-session use)
     stripe = app_on_fake.client()
     opts = {"stripe_account": account.stripe_account_id}
-    cus = stripe.v1.customers.create({"name": "Ana Lima"}, opts)
-    pm = stripe.v1.payment_methods.attach("pm_card_authenticationRequiredOnSetup", {"customer": cus.id}, opts)
+    cus = stripe.v1.customers.create({"name": "Ana Lima"}, {**opts, "idempotency_key": "test:seed:customer"})
+    pm = stripe.v1.payment_methods.attach(
+        "pm_card_authenticationRequiredOnSetup", {"customer": cus.id}, {**opts, "idempotency_key": "test:seed:attach"}
+    )
     customer = StripeCustomer.objects.create(
         practice=tenant.practice, client=ana, stripe_account_id=account.stripe_account_id, stripe_customer_id=cus.id
     )
@@ -384,7 +386,12 @@ def test_gateway_off_session_answers(app_on_fake, account, tenant, ana):
     attached 3155 needs authentication; a decline is an answer, not an exception."""
     stripe = app_on_fake.client()
     opts = {"stripe_account": account.stripe_account_id}
-    cus = stripe.v1.customers.create({"name": "Ana Lima"}, opts)
+    cus = stripe.v1.customers.create({"name": "Ana Lima"}, {**opts, "idempotency_key": "test:gw:customer"})
+
+    def attach(token: str) -> str:
+        return stripe.v1.payment_methods.attach(
+            token, {"customer": cus.id}, {**opts, "idempotency_key": f"test:gw:{token}"}
+        ).id
 
     def charge(pm: str, attempt_id: int) -> gateway.OffSessionCharge:
         return gateway.payment_intent_off_session(
@@ -398,7 +405,7 @@ def test_gateway_off_session_answers(app_on_fake, account, tenant, ana):
             application_fee_amount=None,
         )
 
-    ok = charge(stripe.v1.payment_methods.attach("pm_card_visa", {"customer": cus.id}, opts).id, 901)
+    ok = charge(attach("pm_card_visa"), 901)
     assert ok.intent is not None and ok.intent.status == "succeeded" and ok.error_code is None
     assert (ok.intent.amount_received, ok.intent.currency) == (2300, "USD")
 
@@ -407,9 +414,7 @@ def test_gateway_off_session_answers(app_on_fake, account, tenant, ana):
     assert declined.message == "Your card was declined."
     assert declined.intent is not None and declined.intent.status == "requires_payment_method"
 
-    auth = charge(
-        stripe.v1.payment_methods.attach("pm_card_authenticationRequiredOnSetup", {"customer": cus.id}, opts).id, 903
-    )
+    auth = charge(attach("pm_card_authenticationRequiredOnSetup"), 903)
     assert (auth.error_code, auth.decline_code) == ("authentication_required", "authentication_required")
 
     # The same attempt again: Stripe's first answer, no new PaymentIntent

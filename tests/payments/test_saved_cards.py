@@ -207,7 +207,8 @@ def test_a_removal_whose_answer_was_lost_finishes_on_the_next_try(app_on_fake, a
     card = save_card(app_on_fake, ana, CARD_OK)
     # Detached at Stripe, but the app never heard: the row still says saved.
     app_on_fake.client().v1.payment_methods.detach(
-        card.stripe_payment_method_id, options={"stripe_account": account.stripe_account_id}
+        card.stripe_payment_method_id,
+        options={"stripe_account": account.stripe_account_id, "idempotency_key": "test:detach"},
     )
     cards.card_remove(practice=tenant.practice, client=ana, card_id=card.pk, actor=tenant.biller)
     card.refresh_from_db()

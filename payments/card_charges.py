@@ -206,7 +206,7 @@ def card_charge_run(*, attempt_id: int) -> CardChargeAttempt:
     if attempt.stripe_payment_intent_id:
         # Stripe made it already: its current state says what became of it.
         try:
-            intent = gateway.payment_intent_retrieve(attempt.stripe_payment_intent_id, account_id)
+            intent = gateway.card_intent_retrieve(attempt.stripe_payment_intent_id, account_id)
         except gateway.StripeError as exc:
             logger.warning("card charge %s: re-read failed: %s", attempt.pk, exc)
             return _note(attempt.pk, STRIPE_NO_ANSWER)
@@ -242,14 +242,12 @@ def card_charge_run(*, attempt_id: int) -> CardChargeAttempt:
     return _apply(attempt.pk, _outcome(charge.intent, charge.error_code, charge.decline_code, charge.message))
 
 
-def card_charge_settle(*, attempt_id: int, intent: gateway.PaymentIntent) -> CardChargeAttempt:
+def card_charge_settle(*, attempt_id: int, intent: gateway.CardIntent) -> CardChargeAttempt:
     """Make the attempt match ``intent`` as Stripe has it now."""
     return _apply(attempt_id, _outcome(intent, None, None, None))
 
 
-def _outcome(
-    intent: gateway.PaymentIntent | None, code: str | None, decline: str | None, message: str | None
-) -> _Outcome:
+def _outcome(intent: gateway.CardIntent | None, code: str | None, decline: str | None, message: str | None) -> _Outcome:
     Status = CardChargeAttempt.Status
     intent_id = intent.id if intent else None
     if intent is not None:

@@ -151,8 +151,9 @@ class PaymentAdmin(ReadOnlyAdmin):
         "allocated",
         "credited",
         "currency",
+        "dispute_status",
     ]
-    list_filter = ["method", "status", "practice"]
+    list_filter = ["method", "status", "dispute_status", "practice"]
     search_fields = ["reference", "client__first_name", "client__last_name"]
     list_select_related = ["practice", "client"]
     date_hierarchy = "received_on"

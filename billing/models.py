@@ -34,6 +34,8 @@ PAYMENT_HAS_REFUNDS = (
 )
 CARD_NOT_DELETED = "A card payment is refunded, not deleted."
 REFUND_PAYMENT_DELETED = "This payment was deleted, so there is nothing to refund."
+DISPUTE_NOT_CARD = "Only a card payment can be disputed."
+DISPUTE_CLOSED = "This payment's dispute is closed ({outcome}); its outcome does not change."
 # Moves only the services make, on the figures they have just changed: a programming error.
 NOT_SETTLED = "Only an open invoice that owes nothing can become paid."
 NOT_REOPENED = "Only a paid invoice that owes something again can reopen."
@@ -431,6 +433,11 @@ class Payment(models.Model):
     reason, and the ledger gets reversing entries. ``refunded`` is what Refund rows gave
     back (0 <= refunded <= amount, in the database); a payment with refunds cannot be
     deleted, since the money handed back is a fact the reversal would erase.
+
+    ``dispute_status`` follows the card processor's dispute of a card payment (never of a
+    hand payment, in the database): open while the cardholder's bank decides, then won or
+    lost for good. A lost dispute's money is a Refund (reason "Dispute lost"); the status
+    itself moves no money.
     """
 
     class Method(models.TextChoices):
@@ -451,6 +458,12 @@ class Payment(models.Model):
         REFUNDED = "refunded", "Refunded"
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
 
+    class DisputeStatus(models.TextChoices):
+        NONE = "none", "Not disputed"
+        OPEN = "open", "Disputed"
+        WON = "won", "Dispute won"
+        LOST = "lost", "Dispute lost"
+
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="payments")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(max_digits=14, decimal_places=3)
@@ -466,6 +479,9 @@ class Payment(models.Model):
     # unique per practice so a webhook and a redirect can never both record one payment.
     external_id = models.CharField(max_length=255, blank=True, default="")
     reversal_reason = models.CharField(max_length=255, blank=True)
+    dispute_status = models.CharField(
+        max_length=8, choices=DisputeStatus.choices, default=DisputeStatus.NONE, db_default=DisputeStatus.NONE
+    )
     reversed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -499,6 +515,12 @@ class Payment(models.Model):
                 fields=["practice", "external_id"],
                 condition=~models.Q(external_id=""),
                 name="payment_external_id_once_per_practice",
+            ),
+            # Only a card payment is disputed (at the card processor), and only with a known state.
+            models.CheckConstraint(
+                condition=models.Q(dispute_status="none")
+                | models.Q(dispute_status__in=["open", "won", "lost"], method__in=["card_online", "card_on_file"]),
+                name="payment_dispute_status_of_card",
             ),
         ]
 
@@ -535,6 +557,25 @@ class Payment(models.Model):
         self.status = self.Status.REVERSED
         self.reversal_reason = reason.strip()[:255]
         self.reversed_at = timezone.now()
+
+    # --- dispute moves: none -> open -> won or lost (an inquiry may also close back to
+    # none, and the processor may report a dispute already decided). Won and lost are final.
+
+    def dispute_refusal(self, status: str) -> str | None:
+        if self.method not in (self.Method.CARD_ONLINE, self.Method.CARD_ON_FILE):
+            return DISPUTE_NOT_CARD
+        if self.dispute_status in (self.DisputeStatus.WON, self.DisputeStatus.LOST) and status != self.dispute_status:
+            return DISPUTE_CLOSED.format(outcome=self.get_dispute_status_display().lower())
+        return None
+
+    def mark_dispute(self, status: str) -> None:
+        _refuse(self.dispute_refusal(status))
+        self.dispute_status = self.DisputeStatus(status)
+
+    @property
+    def is_disputed(self) -> bool:
+        """A dispute is open: the bank holds the money until it decides."""
+        return self.dispute_status == self.DisputeStatus.OPEN
 
     def refund_refusal(self) -> str | None:
         return REFUND_PAYMENT_DELETED if self.status == self.Status.REVERSED else None

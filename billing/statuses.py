@@ -25,6 +25,10 @@ STATUS_BADGES: dict[str, tuple[str, str]] = {
     "reversed": ("Reversed", ""),
     "refunded": ("Refunded", ""),
     "partially_refunded": ("Partially refunded", "badge-warn"),
+    # A card payment's dispute (Payment.DisputeStatus), beside its status.
+    "dispute_open": ("Disputed", "badge-bad"),
+    "dispute_won": ("Dispute won", "badge-ok"),
+    "dispute_lost": ("Dispute lost", "badge-bad"),
 }
 
 # The same badges found by the words a page shows (Invoice.display_status, a payment's label).

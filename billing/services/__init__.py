@@ -5,6 +5,7 @@ write ``billing.services.<name>``.
 - credits: credit invoices, applying credit
 - payments: payments recorded by hand or settled by a processor, their deletion
 - refunds: refunds of hand payments and of card payments
+- disputes: a card payment's dispute (chargeback), and the money a lost one takes back
 - write_offs: writing off what an invoice still owes
 - packages: Settings > Packages, selling, drawing and refunding packages
 - bulk: Invoice all uninvoiced
@@ -78,6 +79,13 @@ from .bulk_actions import (
     invoices_act_in_bulk,
 )
 from .credits import CREDIT_TOO_MUCH, NO_CREDIT, credit_apply, credit_invoice_create
+from .disputes import (
+    DISPUTE_AMOUNT_POSITIVE,
+    DISPUTE_ID_REQUIRED,
+    DISPUTE_LOST_REASON,
+    DISPUTE_STATUS_UNKNOWN,
+    payment_dispute_update,
+)
 from .invoices import (
     CREDIT_ZERO,
     ITEMS_TAKEN,
@@ -219,6 +227,10 @@ __all__ = [
     "CREDIT_ZERO",
     "CURRENCY_LOCKED",
     "DETAIL_INVOICED_NOTE",
+    "DISPUTE_AMOUNT_POSITIVE",
+    "DISPUTE_ID_REQUIRED",
+    "DISPUTE_LOST_REASON",
+    "DISPUTE_STATUS_UNKNOWN",
     "DRAFT_GONE",
     "DRAFT_ONLY_DELETE",
     "ENTER_AMOUNT",
@@ -340,6 +352,7 @@ __all__ = [
     "package_usable",
     "parse_amount",
     "payment_date_problem",
+    "payment_dispute_update",
     "payment_record_manual",
     "payment_record_settled",
     "payment_refund_record",

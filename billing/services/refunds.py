@@ -128,10 +128,14 @@ def _check_refundable(payment: Payment) -> None:
         raise ValidationError(REFUND_CARD)
 
 
-def refund_preview(*, payment: Payment, amount: Decimal) -> RefundPlan:
+def refund_preview(*, payment: Payment, amount: Decimal, card: bool = False) -> RefundPlan:
     """What ``refund_record`` would do now (read without locks: the save recomputes it
-    under them and refuses if it changed)."""
-    _check_refundable(payment)
+    under them and refuses if it changed). ``card``: what a refund of a card payment
+    through the card processor would do (``payment_refund_record``) instead."""
+    if card:
+        _check_card_refundable(payment)
+    else:
+        _check_refundable(payment)
     if amount is None or amount <= 0:
         raise ValidationError({"amount": REFUND_AMOUNT_POSITIVE})
     if problem := money_problem(amount, payment.currency):

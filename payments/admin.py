@@ -1,7 +1,8 @@
 """Platform admins see the Stripe records read only: accounts change through Connect
 onboarding and account.updated, events arrive through the webhook endpoint, checkout
 attempts through Pay online, Stripe's details of payments from its charge events, saved cards
-through Save a card, card charges through Pay now."""
+through Save a card, card charges through Pay now, refund attempts through Refund through
+Stripe."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .models import (
     CardSetup,
     CheckoutAttempt,
     ConnectOnboarding,
+    RefundAttempt,
     SavedCard,
     StripeAccount,
     StripeCustomer,
@@ -116,4 +118,12 @@ class CardChargeAttemptAdmin(ReadOnlyAdmin):
     list_filter = ["status", "practice"]
     search_fields = ["stripe_payment_intent_id"]
     list_select_related = ["practice", "invoice", "client"]
+
+
+@admin.register(RefundAttempt)
+class RefundAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "practice", "payment", "amount", "currency", "status", "stripe_refund_id"]
+    list_filter = ["status", "practice"]
+    search_fields = ["stripe_refund_id"]
+    list_select_related = ["practice", "payment"]
     date_hierarchy = "created_at"

@@ -8,7 +8,18 @@ class PaymentsConfig(AppConfig):
         from billing import hooks as billing_hooks
         from practice import hooks as practice_hooks
 
-        from . import card_charges, card_views, checkout, checkout_views, gateway, services, stripe_payments, webhooks
+        from . import (
+            card_charges,
+            card_views,
+            checkout,
+            checkout_views,
+            gateway,
+            refund_views,
+            refunds,
+            services,
+            stripe_payments,
+            webhooks,
+        )
 
         # Webhook handlers re-read objects through the gateway and know the practices' accounts.
         webhooks.register_reread(gateway.object_retrieve)
@@ -29,6 +40,9 @@ class PaymentsConfig(AppConfig):
         # Saved cards: the client's Billing tab, and Pay now on the invoice page.
         billing_hooks.register_client_billing_panel(card_views.client_cards_panel)
         billing_hooks.register_invoice_panel(card_views.pay_now_panel)
+        # Refunds, whether made here or in the Stripe dashboard (refunds.py).
+        webhooks.webhook_handler("charge.refunded", "refund.created", "refund.updated")(refunds.refund_event_handle)
+        billing_hooks.register_payment_panel(refund_views.refund_panel)
 
         practice_hooks.register_settings_page(
             label="Online payments",

@@ -370,3 +370,53 @@ class CardChargeAttempt(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+
+class RefundAttempt(models.Model):
+    """One Refund through Stripe of an online payment, asked for by a person.
+
+    The row is committed before Stripe is called and keys the refund's idempotency
+    (``refund:<pk>:refund``), so a retry after a timeout, a 429 or a 500 gets the refund the
+    first try made, never a second one. ``created`` means Stripe's answer is not known yet
+    (sent, or about to be); ``pending`` means Stripe has the refund and has not finished
+    it. At most one attempt of a payment is in either state (a partial unique index), so a
+    second click cannot refund the same money twice while the first is undecided. The
+    refund reaches billing's ledger (``payment_refund_record``, keyed by the Stripe refund's
+    id) once Stripe says it succeeded. ``reason`` is the staff's words, never sent to Stripe.
+    """
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Waiting for Stripe"
+        PENDING = "pending", "Pending at Stripe"
+        SUCCEEDED = "succeeded", "Refunded"
+        FAILED = "failed", "Failed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey("billing.Payment", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=255)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    # Why Stripe refused it, or why a refund Stripe made is not in the books yet.
+    problem = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_attempt_amount_positive"),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="refund_attempt_has_reason"),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(status__in=["created", "pending"]),
+                name="refund_attempt_one_undecided_per_payment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.pk} of payment {self.payment_id} ({self.status})"

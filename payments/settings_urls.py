@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import card_views
+from . import card_views, refund_views
 from . import settings_views as views
 
 app_name = "payments"
@@ -18,4 +18,11 @@ urlpatterns = [
     path("clients/<int:client_id>/cards/remove/", card_views.card_remove, name="card_remove"),
     path("billing/invoices/<int:invoice_id>/pay-now/", card_views.pay_now, name="pay_now"),
     path("billing/invoices/<int:invoice_id>/pay-now/check/", card_views.pay_now_check, name="pay_now_check"),
+    # Refund through Stripe, from an online payment's page (billing's, with payments' panel).
+    path("billing/payments/<int:payment_id>/stripe-refund/", refund_views.stripe_refund, name="stripe_refund"),
+    path(
+        "billing/payments/<int:payment_id>/stripe-refund/check/",
+        refund_views.stripe_refund_check,
+        name="stripe_refund_check",
+    ),
 ]

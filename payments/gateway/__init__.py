@@ -30,16 +30,20 @@ from .payment_intents import (
     payment_intent_create,
     payment_intent_retrieve,
 )
+from .refunds import TRANSIENT, Dispute, Refund, dispute_read, payment_refunds, refund_create, refund_read
 from .signature import webhook_secret_matching
 
 __all__ = [
+    "TRANSIENT",
     "Account",
     "Card",
     "CardIntent",
     "Charge",
     "CheckoutSession",
+    "Dispute",
     "OffSessionCharge",
     "PaymentIntent",
+    "Refund",
     "SetupIntent",
     "StripeError",
     "StripeUnanswered",
@@ -53,6 +57,7 @@ __all__ = [
     "client",
     "customer_create",
     "dashboard_payment_url",
+    "dispute_read",
     "fake_in_use",
     "idempotency_key",
     "login_link_create",
@@ -63,6 +68,9 @@ __all__ = [
     "payment_intent_retrieve",
     "payment_method_detach",
     "payment_method_retrieve",
+    "payment_refunds",
+    "refund_create",
+    "refund_read",
     "setup_intent_retrieve",
     "setup_session_create",
     "webhook_secret_matching",

@@ -13,6 +13,7 @@ class PaymentsConfig(AppConfig):
             card_views,
             checkout,
             checkout_views,
+            disputes,
             gateway,
             refund_views,
             refunds,
@@ -34,14 +35,17 @@ class PaymentsConfig(AppConfig):
             webhooks.handlers_all(card_charges.payment_intent_handle, stripe_payments.stripe_payment_handle)
         )
         webhooks.webhook_handler("payment_intent.payment_failed")(card_charges.payment_intent_handle)
+        # Refunds, whether made here or in the Stripe dashboard, and disputes (refunds.py, disputes.py).
+        webhooks.webhook_handler("charge.refunded", "refund.created", "refund.updated")(refunds.refund_event_handle)
+        webhooks.webhook_handler("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")(
+            disputes.dispute_event_handle
+        )
         billing_hooks.register_pay_online(checkout_views.pay_online_offer)
         billing_hooks.register_payment_details(stripe_payments.payment_details)
         billing_hooks.register_payment_panel(stripe_payments.payment_panel)
         # Saved cards: the client's Billing tab, and Pay now on the invoice page.
         billing_hooks.register_client_billing_panel(card_views.client_cards_panel)
         billing_hooks.register_invoice_panel(card_views.pay_now_panel)
-        # Refunds, whether made here or in the Stripe dashboard (refunds.py).
-        webhooks.webhook_handler("charge.refunded", "refund.created", "refund.updated")(refunds.refund_event_handle)
         billing_hooks.register_payment_panel(refund_views.refund_panel)
 
         practice_hooks.register_settings_page(

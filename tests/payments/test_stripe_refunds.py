@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from django.utils.html import escape
 from billing.models import Invoice, Payment, Refund
 from billing.services import REFUND_PLAN_CHANGED, REFUND_TOO_MUCH, credit_apply
 from billing.submission import ALREADY_RECORDED
-from payments import refund_views, refunds
+from payments import gateway, refund_views, refunds
 from payments.models import RefundAttempt
 from tests.factories import ClientFactory, issued_invoice, pay
 from tests.helpers import signed_in, url
@@ -318,3 +319,64 @@ def test_a_hand_payment_gets_no_stripe_panel(app_on_fake, tenant):
     response = browser.get(refund_url(tenant, cash))
     assert response.status_code == 302
     assert escape(refunds.REFUND_NOT_ONLINE) in browser.get(response["Location"]).content.decode()
+
+
+def test_a_refund_stripe_holds_pending_is_recorded_when_it_succeeds_or_fails(app_on_fake, tenant, paid):
+    # Stripe sometimes answers a refund "pending" and finishes it later (refund.updated);
+    # the fake refunds cards at once, so its later states are given here as Stripe sends them.
+    def start(amount: str, key: str) -> RefundAttempt:
+        return refunds.stripe_refund_start(
+            payment=paid.payment,
+            actor=tenant.biller,
+            amount=D(amount),
+            reason="Goodwill",
+            expected=None,
+            submission_key=key * 32,
+            result_url="/",
+        )
+
+    attempt = start("40.00", "d")
+    pending = gateway.Refund(
+        id="re_pending",
+        amount=4000,
+        currency="USD",
+        status="pending",
+        charge=paid.charge,
+        payment_intent=paid.payment.external_id,
+        failure_reason=None,
+        created=1,
+        metadata={"refund_attempt": str(attempt.pk)},
+    )
+
+    refunds.refund_apply(payment=paid.payment, refund=pending)
+
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.stripe_refund_id) == (RefundAttempt.Status.PENDING, "re_pending")
+    assert not Refund.objects.exists()
+    page = signed_in(tenant.biller).get(payment_url(tenant, paid.payment)).content.decode()
+    assert "being processed by Stripe" in page and 'id="stripe_refund_amount"' not in page
+
+    refunds.refund_apply(payment=paid.payment, refund=replace(pending, status="succeeded"))
+
+    attempt.refresh_from_db()
+    assert attempt.status == RefundAttempt.Status.SUCCEEDED
+    assert Refund.objects.get().external_id == "re_pending"
+
+    second = start("10.00", "e")
+    refunds.refund_apply(
+        payment=paid.payment,
+        refund=replace(
+            pending,
+            id="re_lost",
+            amount=1000,
+            status="failed",
+            failure_reason="lost_or_stolen_card",
+            metadata={"refund_attempt": str(second.pk)},
+        ),
+    )
+    second.refresh_from_db()
+    assert (second.status, second.problem) == (
+        RefundAttempt.Status.FAILED,
+        refunds.STRIPE_FAILED.format(reason="lost_or_stolen_card"),
+    )
+    assert Refund.objects.count() == 1

@@ -27,6 +27,12 @@ class PayOnline:
     action_url: str | None
     message: str = ""
     form_origins: tuple[str, ...] = ()
+    # Where the practice allows part-payments: the payer types an amount (starting at
+    # ``amount_initial``, as an input shows it) between the least and the balance, which
+    # ``amount_help`` states.
+    choose_amount: bool = False
+    amount_initial: str = ""
+    amount_help: str = ""
 
 
 # (invoice, payment link token) -> PayOnline, or None when online payment is not offered.
@@ -54,6 +60,9 @@ class Panel:
 
     template: str
     context: dict[str, object]
+    # Where the panel's forms lead after the app's redirect (a hosted payment page): the
+    # page's Content-Security-Policy form-action must allow them.
+    form_origins: tuple[str, ...] = ()
 
 
 # (request, invoice) -> a panel for the invoice page's Actions card (Take payment, Pay now),
@@ -64,9 +73,17 @@ PaymentPanelProvider = Callable[[object, Payment], Panel | None]
 # (request, client) -> a panel for the client's Billing tab (payments: saved cards).
 ClientBillingPanelProvider = Callable[[object, Client], Panel | None]
 
+# (request, invoice) -> a notice at the top of the invoice page for staff who can bill
+# (an online payment held for review), shown whatever the invoice's status.
+InvoiceNoticeProvider = Callable[[object, Invoice], Panel | None]
+# (request) -> a notice on the Billing page (what needs a biller's attention).
+BillingNoticeProvider = Callable[[object], Panel | None]
+
 _invoice_panels: list[InvoicePanelProvider] = []
 _payment_panels: list[PaymentPanelProvider] = []
 _client_billing_panels: list[ClientBillingPanelProvider] = []
+_invoice_notices: list[InvoiceNoticeProvider] = []
+_billing_notices: list[BillingNoticeProvider] = []
 
 
 def register_invoice_panel(provider: InvoicePanelProvider) -> None:
@@ -142,3 +159,26 @@ def payment_rows(practice: Practice, payments: Sequence[Payment]) -> list[tuple[
 
 def client_billing_panels_for(request: object, client: Client) -> list[Panel]:
     return [panel for provider in _client_billing_panels if (panel := provider(request, client)) is not None]
+
+
+def register_invoice_notice(provider: InvoiceNoticeProvider) -> None:
+    if provider not in _invoice_notices:
+        _invoice_notices.append(provider)
+
+
+def register_billing_notice(provider: BillingNoticeProvider) -> None:
+    if provider not in _billing_notices:
+        _billing_notices.append(provider)
+
+
+def invoice_notices_for(request: object, invoice: Invoice) -> list[Panel]:
+    return [panel for provider in _invoice_notices if (panel := provider(request, invoice)) is not None]
+
+
+def billing_notices_for(request: object) -> list[Panel]:
+    return [panel for provider in _billing_notices if (panel := provider(request)) is not None]
+
+
+def form_origins_of(panels: list[Panel]) -> list[str]:
+    """The origins the panels' forms lead to, once each, for the page's form-action."""
+    return list(dict.fromkeys(origin for panel in panels for origin in panel.form_origins))

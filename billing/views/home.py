@@ -86,6 +86,8 @@ def _tab(
         "tab_template": template,
         "filtered": any(v for k, v in form.data.items() if k != "page"),
         "failed_sends": invoice_sends_failed(practice),
+        # What apps above billing need a biller to see (payments: card payments held for review).
+        "billing_notices": hooks.billing_notices_for(request),
         **(extra or {}),
     }
     return render(request, "billing/billing_home.html", context, status=400 if form.errors else 200)

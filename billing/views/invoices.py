@@ -277,16 +277,29 @@ def _invoice_context(request: PracticeRequest, invoice: Invoice, **extra: Any) -
         # Print shows the same document as the PDF (its logo, theme colour, layout, payment
         # instructions and footer) instead of the page around it.
         "document": invoice_document(invoice, practice_selectors.invoice_template_for(practice)),
-        # What apps above billing offer here (payments: Take payment, Pay now with a saved card).
+        # What apps above billing offer here (payments: Take payment, Pay now with a saved card,
+        # a card payment held for review).
         "invoice_panels": hooks.invoice_panels_for(request, invoice) if _can_bill(request) else [],
+        "invoice_notices": hooks.invoice_notices_for(request, invoice) if _can_bill(request) else [],
     }
     context.update(extra)
     return context
 
 
+def invoice_page(request: PracticeRequest, invoice: Invoice, *, status: int = 200, **extra: Any) -> HttpResponse:
+    """The invoice page (after a refused action too, with ``extra`` in its context)."""
+    context = _invoice_context(request, invoice, **extra)
+    response = render(request, "billing/invoice_detail.html", context, status=status)
+    # A panel's form may lead to a hosted payment page (Take payment): the browser checks
+    # form-action against every hop of the redirect.
+    if origins := hooks.form_origins_of(context["invoice_panels"]):
+        response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
+    return response
+
+
 def invoice_detail(request: PracticeRequest, invoice_id: int) -> HttpResponse:
     invoice = _invoice(request, invoice_id)
-    return render(request, "billing/invoice_detail.html", _invoice_context(request, invoice))
+    return invoice_page(request, invoice)
 
 
 @require_POST
@@ -353,9 +366,7 @@ def invoice_void(request: PracticeRequest, invoice_id: int) -> HttpResponse:
         else:
             messages.success(request, _voided_message(request, invoice))
             return redirect(invoice.get_absolute_url())
-    return render(
-        request, "billing/invoice_detail.html", _invoice_context(request, invoice, void_form=form), status=400
-    )
+    return invoice_page(request, invoice, status=400, void_form=form)
 
 
 def _voided_message(request: PracticeRequest, invoice: Invoice) -> str:
@@ -410,9 +421,7 @@ def invoice_mark_paid(request: PracticeRequest, invoice_id: int) -> HttpResponse
         else:
             messages.success(request, PAYMENT_RECORDED.format(amount=_money(request, result.payment.amount)))
             return redirect(invoice.get_absolute_url())
-    return render(
-        request, "billing/invoice_detail.html", _invoice_context(request, invoice, mark_paid_form=form), status=400
-    )
+    return invoice_page(request, invoice, status=400, mark_paid_form=form)
 
 
 @require_role(*BILLING_ROLES)
@@ -580,7 +589,7 @@ def _as_it_is_now(request: PracticeRequest, invoice_id: int, *allowed: str) -> H
     if invoice.status in allowed:
         return None
     messages.warning(request, _STATUS_NOW[invoice.status])
-    return render(request, "billing/invoice_detail.html", _invoice_context(request, invoice), status=409)
+    return invoice_page(request, invoice, status=409)
 
 
 def _draft_gone(request: PracticeRequest, invoice_id: int) -> HttpResponse | None:
@@ -614,7 +623,7 @@ def _void_refused_now(request: PracticeRequest, invoice_id: int) -> HttpResponse
         if invoice.status == Invoice.Status.PAID:
             messages.warning(request, INVOICE_ALREADY_PAID)
         messages.error(request, services.VOID_PAID)
-        return render(request, "billing/invoice_detail.html", _invoice_context(request, invoice), status=409)
+        return invoice_page(request, invoice, status=409)
     return None
 
 

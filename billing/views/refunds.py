@@ -20,7 +20,7 @@ from practice.types import PracticeRequest
 from .. import forms, selectors, services, submission
 from ..models import Payment
 from .common import _money
-from .invoices import _invoice_context
+from .invoices import invoice_page
 
 REFUND_RECORDED = "Refund of {amount} recorded."
 REFUND_WILL = "Recording this refund: {what}."
@@ -120,6 +120,4 @@ def invoice_write_off(request: PracticeRequest, invoice_id: int) -> HttpResponse
             amount = written.written_off
             messages.success(request, WRITTEN_OFF.format(number=written.number, amount=_money(request, amount)))
             return redirect(written.get_absolute_url())
-    return render(
-        request, "billing/invoice_detail.html", _invoice_context(request, invoice, write_off_form=form), status=400
-    )
+    return invoice_page(request, invoice, status=400, write_off_form=form)

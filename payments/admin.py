@@ -1,8 +1,8 @@
 """Platform admins see the Stripe records read only: accounts change through Connect
 onboarding and account.updated, events arrive through the webhook endpoint, checkout
-attempts through Pay online, Stripe's details of payments from its charge events, saved cards
-through Save a card, card charges through Pay now, refund attempts through Refund through
-Stripe."""
+attempts through Pay online and Take payment, the online payment settings through Settings >
+Online payments, Stripe's details of payments from its charge events, saved cards through
+Save a card, card charges through Pay now, refund attempts through Refund through Stripe."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .models import (
     CardSetup,
     CheckoutAttempt,
     ConnectOnboarding,
+    OnlinePaymentSettings,
     RefundAttempt,
     SavedCard,
     StripeAccount,
@@ -50,8 +51,17 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
 @admin.register(CheckoutAttempt)
 class CheckoutAttemptAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "practice", "client", "amount", "currency", "status", "stripe_checkout_session_id"]
-    list_filter = ["status", "practice"]
+    list_display = [
+        "created_at",
+        "practice",
+        "client",
+        "amount",
+        "currency",
+        "source",
+        "status",
+        "stripe_checkout_session_id",
+    ]
+    list_filter = ["status", "source", "practice"]
     search_fields = ["stripe_checkout_session_id"]
     list_select_related = ["practice", "client"]
     date_hierarchy = "created_at"
@@ -127,3 +137,9 @@ class RefundAttemptAdmin(ReadOnlyAdmin):
     search_fields = ["stripe_refund_id"]
     list_select_related = ["practice", "payment"]
     date_hierarchy = "created_at"
+
+
+@admin.register(OnlinePaymentSettings)
+class OnlinePaymentSettingsAdmin(ReadOnlyAdmin):
+    list_display = ["practice", "part_payments_allowed", "part_payment_minimum", "updated_at"]
+    list_select_related = ["practice"]

@@ -19,6 +19,7 @@ class PaymentsConfig(AppConfig):
             refunds,
             services,
             stripe_payments,
+            take_payment_views,
             webhooks,
         )
 
@@ -47,6 +48,10 @@ class PaymentsConfig(AppConfig):
         billing_hooks.register_client_billing_panel(card_views.client_cards_panel)
         billing_hooks.register_invoice_panel(card_views.pay_now_panel)
         billing_hooks.register_payment_panel(refund_views.refund_panel)
+        # Take payment on the invoice page, and card payments held for review.
+        billing_hooks.register_invoice_panel(take_payment_views.take_payment_panel)
+        billing_hooks.register_invoice_notice(take_payment_views.held_invoice_notice)
+        billing_hooks.register_billing_notice(take_payment_views.held_billing_notice)
 
         practice_hooks.register_settings_page(
             label="Online payments",

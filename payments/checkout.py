@@ -1,11 +1,15 @@
-"""Paying an invoice online: a Checkout Session (payment mode) for its balance, as a direct
-charge on the practice's connected account, settled from Stripe's own state.
+"""Paying an invoice online: a Checkout Session (payment mode) for its balance (or, where
+the practice allows part-payments, the amount the payer chose), as a direct charge on the
+practice's connected account, settled from Stripe's own state. The client starts it from
+the payment link (Pay online), staff from the invoice page (Take payment).
 
 The attempt row is committed before Stripe is called and keys the session's idempotency,
 so a double click, a second tab or a retry after a timeout reuse one session. The payment
 is recorded (``checkout_settle``) only from the session as Stripe has it now, whether the
-return page or checkout.session.completed re-reads it first; billing's seam is idempotent
-by the payment intent id, so the payment exists once either way.
+return page or checkout.session.completed re-reads it first; the attempt's row lock and
+billing's seam (idempotent by the payment intent id) make the payment and its receipt
+exist once either way. A paid session whose amount or currency is not the attempt's is
+held for staff (payments.review), never applied.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from billing import locks
 from billing.models import Invoice, Payment
 from billing.money import from_stripe_amount, to_stripe_amount
 from billing.services import payment_record_settled
+from billing.services.receipts import payment_receipt_queue
+from practice.models import User
 
-from . import gateway
+from . import gateway, part_payments, review
 from .gateway import CheckoutSession
 from .models import CheckoutAttempt, StripeAccount
 from .services import application_fee_amount
@@ -49,6 +55,11 @@ _SIGNER_SALT = "payments.checkout.v1"
 
 class CheckoutRefused(Exception):
     """Why no session was made; the message is for the client."""
+
+
+class AmountRefused(CheckoutRefused):
+    """The amount the payer chose may not be paid (part-payments off, under the minimum,
+    over the balance, not an amount)."""
 
 
 def attempt_token(attempt: CheckoutAttempt) -> str:
@@ -85,26 +96,57 @@ def _url(name: str, attempt: CheckoutAttempt) -> str:
     return settings.SITE_URL.rstrip("/") + reverse(name, kwargs={"token": attempt_token(attempt)})
 
 
-def checkout_start(invoice: Invoice, *, expected_balance: Decimal | None = None) -> str:
-    """The URL of a Checkout Session for ``invoice``'s balance; CheckoutRefused (and no
-    session) when the invoice takes no payment, changed from ``expected_balance`` (what the
-    page showed), or the practice's account cannot take charges."""
+def _return_urls(attempt: CheckoutAttempt, practice_slug: str) -> tuple[str, str]:
+    """Where Stripe sends the browser back (success, cancel): the payment link's pages for
+    a client, the staff return page (signed in, in the practice) for Take payment. They
+    depend on the attempt only, so a retried create sends the same parameters."""
+    if attempt.source == CheckoutAttempt.Source.STAFF:
+        page = settings.SITE_URL.rstrip("/") + reverse(
+            "payments:take_payment_return", kwargs={"practice_slug": practice_slug, "invoice_id": attempt.invoice_id}
+        )
+        return f"{page}?attempt={attempt.pk}", f"{page}?attempt={attempt.pk}&cancelled=1"
+    return _url("checkout_return", attempt) + "?session_id={CHECKOUT_SESSION_ID}", _url("checkout_cancel", attempt)
+
+
+def checkout_start(
+    invoice: Invoice,
+    *,
+    expected_balance: Decimal | None = None,
+    amount: Decimal | None = None,
+    source: str = CheckoutAttempt.Source.LINK,
+    created_by: User | None = None,
+) -> str:
+    """The URL of a Checkout Session for ``amount`` (the balance when None) of ``invoice``;
+    CheckoutRefused (and no session) when the invoice takes no payment, changed from
+    ``expected_balance`` (what the page showed), the amount may not be paid
+    (AmountRefused), or the practice's account cannot take charges. ``source`` says who
+    pays (the client from the payment link, or staff with Take payment) and so where the
+    browser comes back to."""
     with transaction.atomic():
         locked = locks.lock_invoices([invoice.pk])[invoice.pk]
         if refusal := invoice_refusal(locked):
             raise CheckoutRefused(refusal)
         if expected_balance is not None and expected_balance != locked.balance:
             raise CheckoutRefused(INVOICE_CHANGED)
+        practice = invoice.practice
+        if amount is not None:
+            rules = part_payments.part_payments_for(locked.practice_id)
+            if problem := part_payments.amount_problem(
+                practice=practice, rules=rules, balance=locked.balance, amount=amount
+            ):
+                raise AmountRefused(problem)
         account = charges_account(locked.practice_id)
         if account is None:
-            raise CheckoutRefused(ONLINE_UNAVAILABLE.format(practice=invoice.practice.name))
-        currency = invoice.practice.currency
+            raise CheckoutRefused(ONLINE_UNAVAILABLE.format(practice=practice.name))
+        currency = practice.currency
+        to_pay = locked.balance if amount is None else amount
         attempt = (
             CheckoutAttempt.objects.filter(
                 practice_id=locked.practice_id,
                 invoice_id=locked.pk,
-                amount=locked.balance,
+                amount=to_pay,
                 currency=currency,
+                source=source,
                 status__in=[CheckoutAttempt.Status.CREATED, CheckoutAttempt.Status.OPEN],
                 created_at__gte=timezone.now() - REUSE_FOR,
             )
@@ -116,10 +158,13 @@ def checkout_start(invoice: Invoice, *, expected_balance: Decimal | None = None)
                 practice_id=locked.practice_id,
                 invoice_id=locked.pk,
                 client_id=locked.client_id,
-                amount=locked.balance,
+                amount=to_pay,
                 currency=currency,
+                source=source,
+                created_by=created_by,
             )
         number = str(locked.number)
+    success_url, cancel_url = _return_urls(attempt, practice.slug)
     session = gateway.checkout_session_create(
         attempt_id=attempt.pk,
         account_id=account.stripe_account_id,
@@ -127,8 +172,8 @@ def checkout_start(invoice: Invoice, *, expected_balance: Decimal | None = None)
         currency=currency,
         name=f"Invoice {number}",
         metadata={"invoice": str(attempt.invoice_id), "attempt": str(attempt.pk)},
-        success_url=_url("checkout_return", attempt) + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=_url("checkout_cancel", attempt),
+        success_url=success_url,
+        cancel_url=cancel_url,
         application_fee_amount=application_fee_amount(attempt.amount, currency),
     )
     CheckoutAttempt.objects.filter(pk=attempt.pk, status=CheckoutAttempt.Status.CREATED).update(
@@ -141,7 +186,7 @@ def checkout_start(invoice: Invoice, *, expected_balance: Decimal | None = None)
 
 def checkout_refresh(attempt: CheckoutAttempt) -> CheckoutAttempt:
     """Re-read the attempt's session from Stripe and settle it (the return page's check)."""
-    if attempt.status in (CheckoutAttempt.Status.PAID, CheckoutAttempt.Status.EXPIRED):
+    if attempt.status in (CheckoutAttempt.Status.PAID, CheckoutAttempt.Status.EXPIRED, CheckoutAttempt.Status.HELD):
         return attempt
     account = StripeAccount.objects.filter(practice_id=attempt.practice_id).first()
     if account is None or not attempt.stripe_checkout_session_id:
@@ -151,8 +196,10 @@ def checkout_refresh(attempt: CheckoutAttempt) -> CheckoutAttempt:
 
 
 def checkout_settle(session: CheckoutSession) -> CheckoutAttempt | None:
-    """Make the attempt match ``session`` as Stripe has it: record the payment (once) when
-    it is paid. None for a session that is none of ours."""
+    """Make the attempt match ``session`` as Stripe has it: record the payment and queue
+    its receipt (once, under the attempt's lock) when it is paid for the attempt's amount,
+    hold it for staff when Stripe's amount or currency differs. None for a session that is
+    none of ours."""
     with transaction.atomic():
         attempt = (
             CheckoutAttempt.objects.select_for_update()
@@ -162,15 +209,20 @@ def checkout_settle(session: CheckoutSession) -> CheckoutAttempt | None:
         )
         if attempt is None:
             return None
+        if attempt.status in (CheckoutAttempt.Status.PAID, CheckoutAttempt.Status.HELD):
+            return attempt  # settled already (the return page or the webhook came first)
         if session.payment_status == "paid" and session.payment_intent and session.amount_total is not None:
             amount = from_stripe_amount(session.amount_total, session.currency)
             if session.currency != attempt.currency or amount != attempt.amount:
-                # Never applied silently: left for staff (the attempt stays open).
+                # Never applied silently: held, and staff are told (payments.review).
                 logger.error(
                     "checkout %s: Stripe has %s %s, expected %s", attempt.pk, amount, session.currency, attempt.amount
                 )
+                review.checkout_hold(
+                    attempt=attempt, amount=amount, currency=session.currency, payment_intent=session.payment_intent
+                )
                 return attempt
-            payment_record_settled(
+            result = payment_record_settled(
                 practice=attempt.practice,
                 client=attempt.client,
                 amount=amount,
@@ -181,12 +233,21 @@ def checkout_settle(session: CheckoutSession) -> CheckoutAttempt | None:
                 actor=None,
             )
             attempt.status = CheckoutAttempt.Status.PAID
-        elif session.status == "expired":
-            attempt.status = CheckoutAttempt.Status.EXPIRED
-        else:
+            attempt.payment_id = result.payment.pk
+            attempt.save(update_fields=["status", "payment_id"])
+            receipt_for(attempt, result.payment)
             return attempt
-        attempt.save(update_fields=["status"])
+        if session.status == "expired":
+            attempt.status = CheckoutAttempt.Status.EXPIRED
+            attempt.save(update_fields=["status"])
     return attempt
+
+
+def receipt_for(attempt: CheckoutAttempt, payment: Payment) -> None:
+    """Queue the receipt of the attempt's payment (once per payment: its email key)."""
+    invoice = Invoice.objects.filter(practice_id=attempt.practice_id, pk=attempt.invoice_id).first()
+    if invoice is not None:
+        payment_receipt_queue(payment=payment, invoice=invoice)
 
 
 def checkout_session_completed_handle(context: WebhookContext) -> None:

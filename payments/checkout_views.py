@@ -21,8 +21,10 @@ from billing.models import Invoice
 from billing.payment_links import LinkExpired, LinkInvalid, payment_link_path, payment_link_read
 from billing.selectors.sending import invoice_for_link
 
+from . import gateway, part_payments
 from .checkout import (
     ONLINE_UNAVAILABLE,
+    AmountRefused,
     CheckoutRefused,
     attempt_from_token,
     charges_account,
@@ -31,6 +33,8 @@ from .checkout import (
     invoice_refusal,
 )
 from .models import CheckoutAttempt, StripeAccount
+
+STRIPE_UNAVAILABLE = "Online payment is not available right now, and nothing has been charged. Try again in a moment."
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -48,7 +52,14 @@ def pay_online_offer(invoice: Invoice, token: str) -> PayOnline | None:
         return None
     if charges_account(invoice.practice_id) is None:
         return PayOnline(action_url=None, message=ONLINE_UNAVAILABLE.format(practice=invoice.practice.name))
-    return PayOnline(action_url=reverse("checkout_start", kwargs={"token": token}), form_origins=_checkout_origins())
+    choice = part_payments.amount_choice(invoice.practice, invoice.balance)
+    return PayOnline(
+        action_url=reverse("checkout_start", kwargs={"token": token}),
+        form_origins=_checkout_origins(),
+        choose_amount=choice.choose,
+        amount_initial=choice.initial,
+        amount_help=choice.help,
+    )
 
 
 def _checkout_origins() -> tuple[str, ...]:
@@ -84,10 +95,22 @@ def checkout_start_view(request: HttpRequest, token: str) -> HttpResponse:
         expected: Decimal | None = Decimal(request.POST["balance"]) if request.POST.get("balance") else None
     except InvalidOperation:
         expected = None
+    amount = None
+    if "amount" in request.POST:
+        try:
+            amount = part_payments.read_amount(request.POST["amount"], invoice.practice)
+        except ValueError as problem:
+            return _refused(request, str(problem), invoice, token, status=400)
     try:
-        url = checkout_start(invoice, expected_balance=expected)
+        url = checkout_start(invoice, expected_balance=expected, amount=amount)
+    except AmountRefused as refusal:
+        return _refused(request, str(refusal), invoice, token, status=400)
     except CheckoutRefused as refusal:
         return _refused(request, str(refusal), invoice, token)
+    except gateway.StripeError:
+        # stripe-python already tried again with the same key; the attempt stays, so the
+        # next try reuses its key and Stripe answers with the one session.
+        return _refused(request, STRIPE_UNAVAILABLE, invoice, token, status=503)
     return _private(HttpResponseRedirect(url, status=303))
 
 
@@ -109,6 +132,8 @@ def checkout_return_view(request: HttpRequest, token: str) -> HttpResponse:
         "pay_url": payment_link_path(invoice) if invoice else "",
         "paid": attempt.status == CheckoutAttempt.Status.PAID,
         "expired": attempt.status == CheckoutAttempt.Status.EXPIRED,
+        # Stripe's figures were not the attempt's: the practice checks it (payments.review).
+        "held": attempt.status == CheckoutAttempt.Status.HELD,
     }
     return _private(render(request, "payments/checkout_return.html", context))
 

@@ -3,6 +3,7 @@ connected Stripe account."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -112,12 +113,19 @@ class ConnectOnboarding(models.Model):
 
 
 class CheckoutAttempt(models.Model):
-    """One Pay online of an invoice: the Checkout Session made for it and what became of it.
+    """One Pay online (payment link) or Take payment (staff) of an invoice: the Checkout
+    Session made for it and what became of it.
 
     Its id keys the session's idempotency (``checkout:<pk>:session``), so a retry or a
     double click is answered with the same session. It is settled from Stripe's own state
     (the session re-read on the return page, or checkout.session.completed), never from the
-    browser's redirect. ``invoice_id`` is billing's invoice (payments keeps the id only)."""
+    browser's redirect. ``invoice_id`` is billing's invoice (payments keeps the id only).
+
+    ``amount`` is what the session asks for: the balance, or a part of it where the
+    practice allows part-payments. When Stripe's amount or currency for the paid session
+    is not that, the attempt is held (status held, Stripe's figures in ``stripe_amount``
+    and ``stripe_currency``) and nothing is recorded until staff record what Stripe took;
+    ``payment_id`` is billing's payment once one is recorded."""
 
     class Status(models.TextChoices):
         CREATED = "created", "Created"
@@ -125,21 +133,49 @@ class CheckoutAttempt(models.Model):
         PAID = "paid", "Paid"
         EXPIRED = "expired", "Expired"
         FAILED = "failed", "Failed"
+        HELD = "held", "Held for review"
+
+    class Source(models.TextChoices):
+        LINK = "link", "Payment link"
+        STAFF = "staff", "Take payment"
 
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     invoice_id = models.BigIntegerField()
     client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=14, decimal_places=3)
     currency = models.CharField(max_length=3)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.LINK)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     session_url = models.URLField(max_length=2000, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
     created_at = models.DateTimeField(auto_now_add=True)
+    # What Stripe reported for a paid session that did not match (a held attempt).
+    stripe_amount = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    stripe_currency = models.CharField(max_length=3, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    payment_id = models.BigIntegerField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["practice", "invoice_id"], name="checkout_attempt_invoice")]
+        indexes = [
+            models.Index(fields=["practice", "invoice_id"], name="checkout_attempt_invoice"),
+            # The Billing page's "held for review" notice.
+            models.Index(fields=["practice"], condition=models.Q(status="held"), name="checkout_attempt_held"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="checkout_attempt_amount_positive"),
+            # A held attempt says what Stripe took; staff record it from there.
+            models.CheckConstraint(
+                condition=~models.Q(status="held")
+                | (models.Q(stripe_amount__isnull=False) & ~models.Q(stripe_currency="")),
+                name="checkout_attempt_held_has_stripe_figures",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +220,32 @@ class StripePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_intent_id} ({self.status})"
+
+
+class OnlinePaymentSettings(models.Model):
+    """A practice's rules for paying online (Settings > Online payments): whether a payer
+    may pay part of an invoice, and the least they may pay then (an invoice owing less
+    than that may be paid in full). No row: part-payments are off."""
+
+    practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="online_payment_settings")
+    part_payments_allowed = models.BooleanField(default=False)
+    part_payment_minimum = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "online payment settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(part_payment_minimum__gte=0), name="online_payment_settings_minimum_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(part_payments_allowed=False) | models.Q(part_payment_minimum__gt=0),
+                name="online_payment_settings_minimum_when_allowed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"online payment settings of {self.practice_id}"
 
 
 class StripeCustomer(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import card_views, refund_views
+from . import card_views, refund_views, take_payment_views
 from . import settings_views as views
 
 app_name = "payments"
@@ -25,4 +25,14 @@ urlpatterns = [
         refund_views.stripe_refund_check,
         name="stripe_refund_check",
     ),
+    path("settings/online-payments/part-payments/", views.part_payments_save, name="part_payments"),
+    # Take payment on the invoice page, the page Stripe sends the browser back to, and
+    # recording a card payment held for review.
+    path("invoices/<int:invoice_id>/take-payment/", take_payment_views.take_payment, name="take_payment"),
+    path(
+        "invoices/<int:invoice_id>/take-payment/return/",
+        take_payment_views.take_payment_return,
+        name="take_payment_return",
+    ),
+    path("invoices/<int:invoice_id>/held-payment/record/", take_payment_views.held_record, name="held_record"),
 ]

@@ -47,6 +47,10 @@ ONLINE_UNAVAILABLE = (
     "{practice} cannot take card payments online at the moment. Nothing has been charged. "
     "Pay another way (see How to pay), or contact {practice}."
 )
+UNDER_REVIEW = (
+    "A card payment for this invoice is being checked by {practice}, so it cannot be paid online "
+    "until that is done. Nothing more has been charged."
+)
 # An open attempt younger than this is reused for the same amount (Stripe keeps a session
 # open for 24 hours; a fresh one after a while costs nothing).
 REUSE_FOR = timedelta(minutes=30)
@@ -80,6 +84,14 @@ def charges_account(practice_id: int) -> StripeAccount | None:
     return StripeAccount.objects.filter(
         practice_id=practice_id, disconnected_at__isnull=True, charges_enabled=True
     ).first()
+
+
+def held_for_review(practice_id: int, invoice_id: int) -> bool:
+    """Whether a card payment of the invoice is held for review: until staff decide, no
+    more is taken online for it (the payer may otherwise pay twice)."""
+    return CheckoutAttempt.objects.filter(
+        practice_id=practice_id, invoice_id=invoice_id, status=CheckoutAttempt.Status.HELD
+    ).exists()
 
 
 def invoice_refusal(invoice: Invoice) -> str | None:
@@ -135,6 +147,8 @@ def checkout_start(
                 practice=practice, rules=rules, balance=locked.balance, amount=amount
             ):
                 raise AmountRefused(problem)
+        if held_for_review(locked.practice_id, locked.pk):
+            raise CheckoutRefused(UNDER_REVIEW.format(practice=practice.name))
         account = charges_account(locked.practice_id)
         if account is None:
             raise CheckoutRefused(ONLINE_UNAVAILABLE.format(practice=practice.name))

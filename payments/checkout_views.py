@@ -24,12 +24,14 @@ from billing.selectors.sending import invoice_for_link
 from . import gateway, part_payments
 from .checkout import (
     ONLINE_UNAVAILABLE,
+    UNDER_REVIEW,
     AmountRefused,
     CheckoutRefused,
     attempt_from_token,
     charges_account,
     checkout_refresh,
     checkout_start,
+    held_for_review,
     invoice_refusal,
 )
 from .models import CheckoutAttempt, StripeAccount
@@ -50,6 +52,8 @@ def pay_online_offer(invoice: Invoice, token: str) -> PayOnline | None:
         return None
     if not StripeAccount.objects.filter(practice_id=invoice.practice_id).exists():
         return None
+    if held_for_review(invoice.practice_id, invoice.pk):
+        return PayOnline(action_url=None, message=UNDER_REVIEW.format(practice=invoice.practice.name))
     if charges_account(invoice.practice_id) is None:
         return PayOnline(action_url=None, message=ONLINE_UNAVAILABLE.format(practice=invoice.practice.name))
     choice = part_payments.amount_choice(invoice.practice, invoice.balance)

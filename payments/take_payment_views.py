@@ -30,7 +30,7 @@ from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import gateway, part_payments, review
-from .checkout import AmountRefused, CheckoutRefused, checkout_refresh, checkout_start
+from .checkout import AmountRefused, CheckoutRefused, checkout_refresh, checkout_start, held_for_review
 from .checkout_views import _checkout_origins
 from .models import CheckoutAttempt, StripeAccount
 
@@ -52,6 +52,10 @@ PAYMENT_RECEIVED = "Card payment of {amount} received for invoice {number}."
 PAYMENT_HELD = (
     "Stripe's amount for this card payment is not what was asked, so it is held for review and "
     "nothing was recorded. See the notice on the invoice."
+)
+HELD_FIRST = (
+    "A card payment for this invoice is held for review (see the notice above): record it or refund "
+    "it before taking another."
 )
 PAYMENT_NOT_COMPLETED = "The card payment was not completed: nothing was charged."
 
@@ -86,6 +90,8 @@ def take_payment_panel(request: object, invoice: Invoice) -> Panel | None:
     if not _can_bill(req) or not invoice.can_take_payment():
         return None
     practice = req.practice
+    if held_for_review(practice.pk, invoice.pk):
+        return Panel("payments/_take_payment_panel.html", {"unavailable": HELD_FIRST, "settings_url": ""})
     if (why := take_payment_unavailable(req)) is not None:
         settings_url = (
             reverse("payments:online_payments", kwargs={"practice_slug": practice.slug})

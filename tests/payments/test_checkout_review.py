@@ -16,11 +16,11 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from billing.models import Invoice, Payment
-from billing.payment_links import payment_link_token
-from payments.checkout import attempt_token
+from billing.payment_links import payment_link_path, payment_link_token
+from payments.checkout import UNDER_REVIEW, attempt_token
 from payments.models import CheckoutAttempt, StripeAccount
 from payments.review import HELD_ALREADY, HELD_OTHER_CURRENCY, HELD_RECORDED, HELD_SUBJECT
-from payments.take_payment_views import PAYMENT_HELD
+from payments.take_payment_views import HELD_FIRST, PAYMENT_HELD
 from practice.models import AuditLog, OutgoingEmail, Practice
 from practice.money import practice_money
 from tests.factories import ClientFactory, issued_invoice, pay
@@ -237,3 +237,24 @@ def test_another_practice_cannot_record_the_hold(app_on_fake, account, tenant, o
     assert record(tenant.biller, other, attempt).status_code == 404
     assert record(tenant.clinician, invoice, attempt).status_code == 403
     assert not Payment.objects.exists()
+
+
+def test_while_held_nothing_more_is_taken_online(app_on_fake, account, tenant, invoice):
+    attempt = paid_with_a_mismatch(app_on_fake, invoice)
+    client_return(attempt)
+    message = escape(UNDER_REVIEW.format(practice=tenant.practice.name))
+
+    # The payer, back on the link, is not offered to pay again.
+    page = Browser().get(payment_link_path(invoice)).content.decode()
+    assert 'data-testid="pay-online-unavailable"' in page and message in page
+    path = reverse("checkout_start", kwargs={"token": payment_link_token(invoice)})
+    refused = Browser().post(path, {"balance": "230.00"})
+    assert refused.status_code == 409 and message in refused.content.decode()
+    # Nor are staff, until they have decided.
+    assert escape(HELD_FIRST) in invoice_page(tenant.biller, invoice)
+    biller = signed_in(tenant.biller)
+    page = biller.post(
+        url(tenant, "payments:take_payment", invoice_id=invoice.pk), {"balance": "230.00"}, follow=True
+    ).content.decode()
+    assert message in page
+    assert CheckoutAttempt.objects.count() == 1

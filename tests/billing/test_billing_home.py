@@ -244,7 +244,8 @@ def test_query_count_does_not_grow_with_rows(tenant, ana, bruno, tab, django_ass
     assert response.status_code == 200
     with django_assert_max_num_queries(len(at_5)):
         assert client.get(url(tenant, tab)).status_code == 200
-    assert len(at_5) <= 16
+    # 17: one of them asks payments for card payments held for review (the page's notice).
+    assert len(at_5) <= 17
 
 
 # --- the other tabs --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from payments.checkout import attempt_token
 from payments.models import CheckoutAttempt, StripeAccount
 from practice.models import OutgoingEmail
 from tests.factories import ClientFactory, PayerFactory, issued_invoice
+from tests.helpers import signed_in, url
 
 from .conftest import CONNECT_SECRET
 from .helpers import connected_account
@@ -86,6 +87,9 @@ def test_one_receipt_when_the_webhook_and_the_return_page_both_settle(
     text = pdf_text(content)
     assert "Receipt" in text and "PAID" in text and invoice.number in text
     assert OutgoingEmail.objects.get(topic="payment_receipt").status == OutgoingEmail.Status.SENT
+    # The invoice's emails list it, as sent by Practica (not by a person).
+    staff = signed_in(tenant.biller).get(url(tenant, "billing:invoice", invoice_id=invoice.pk)).content.decode()
+    assert '<td data-label="What">Receipt</td>' in staff
 
 
 def test_the_receipt_goes_to_the_payer(app_on_fake, account, tenant):

@@ -50,7 +50,11 @@ HELD_STRIPE_CHANGED = (
 
 
 def held_attempts(practice: Practice) -> QuerySet[CheckoutAttempt]:
-    return CheckoutAttempt.objects.filter(practice=practice, status=CheckoutAttempt.Status.HELD).order_by("pk")
+    return (
+        CheckoutAttempt.objects.filter(practice=practice, status=CheckoutAttempt.Status.HELD)
+        .select_related("practice")
+        .order_by("pk")
+    )
 
 
 def held_for_invoice(practice: Practice, invoice_id: int) -> list[CheckoutAttempt]:

@@ -138,14 +138,16 @@ def held_billing_notice(request: object) -> Panel | None:
     req: PracticeRequest = request  # type: ignore[assignment]
     if not _can_bill(req):
         return None
-    held = list(review.held_attempts(req.practice)[:20])
+    shown = 20
+    held = list(review.held_attempts(req.practice)[:shown])
     if not held:
         return None
+    count = len(held) if len(held) < shown else review.held_attempts(req.practice).count()
     numbers = dict(
         Invoice.objects.filter(practice=req.practice, pk__in={a.invoice_id for a in held}).values_list("pk", "number")
     )
     invoices = [(invoice_id, numbers.get(invoice_id) or "") for invoice_id in dict.fromkeys(a.invoice_id for a in held)]
-    return Panel("payments/_held_billing_notice.html", {"count": len(held), "invoices": invoices})
+    return Panel("payments/_held_billing_notice.html", {"count": count, "invoices": invoices})
 
 
 # --- Take payment ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from billing.models import Invoice, Payment
 from billing.money import from_stripe_amount, to_stripe_amount
 from billing.payment_links import payment_link_url
 from billing.services import payment_record_settled
+from billing.services.receipts import payment_receipt_queue
 from billing.submission import submission_claim
 from practice.audit import audit_write
 from practice.mail import email_queue
@@ -332,6 +333,8 @@ def _succeeded(attempt: CardChargeAttempt, outcome: _Outcome) -> None:
     attempt.payment = result.payment
     attempt.failure_reason = ""
     attempt.decline_code = ""
+    # The payer's receipt, once per payment whichever of the answer or the webhook settles it.
+    payment_receipt_queue(payment=result.payment, invoice=attempt.invoice)
 
 
 def _email_context(attempt: CardChargeAttempt) -> dict[str, object]:

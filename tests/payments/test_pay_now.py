@@ -28,6 +28,7 @@ from payments.card_charges import (
 )
 from payments.checkout import INVOICE_PAID
 from payments.models import CardChargeAttempt, SavedCard, StripeAccount, StripeCustomer
+from practice.models import OutgoingEmail
 from tests.factories import ClientFactory, issued_invoice
 from tests.helpers import signed_in, url
 
@@ -112,6 +113,12 @@ def test_pay_now_charges_the_default_card_once_and_the_invoice_is_paid(
     assert intent["status"] == "succeeded" and intent["id"] == attempt.stripe_payment_intent_id
     # Paid: Pay now is gone, the succeeded charge is listed
     assert "Pay now with" not in signed_in(tenant.biller).get(invoice.get_absolute_url()).content.decode()
+    # the payer gets one receipt, even when the webhook settles the same charge again
+    card_charges.card_charge_settle(
+        attempt_id=attempt.pk, intent=gateway.card_intent_retrieve(intent["id"], account.stripe_account_id)
+    )
+    (receipt,) = OutgoingEmail.objects.filter(topic="payment_receipt")
+    assert receipt.to == ana.email
 
 
 def test_a_declined_card_fails_the_attempt_with_the_reason_and_tells_the_client(

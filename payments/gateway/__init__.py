@@ -20,8 +20,24 @@ from .cards import (
     setup_session_create,
 )
 from .checkout import CheckoutSession, checkout_session_create, checkout_session_read, checkout_session_retrieve
-from .client import StripeError, StripeUnanswered, client, fake_in_use, idempotency_key
-from .connect import Account, account_create, account_link_create, account_retrieve, login_link_create
+from .client import (
+    StripeError,
+    StripeUnanswered,
+    client,
+    fake_in_use,
+    idempotency_key,
+    register_own_key_lookup,
+    request_options,
+)
+from .connect import (
+    Account,
+    KeyRefused,
+    account_create,
+    account_for_key,
+    account_link_create,
+    account_retrieve,
+    login_link_create,
+)
 from .objects import object_retrieve
 from .payment_intents import (
     Charge,
@@ -41,6 +57,7 @@ __all__ = [
     "Charge",
     "CheckoutSession",
     "Dispute",
+    "KeyRefused",
     "OffSessionCharge",
     "PaymentIntent",
     "Refund",
@@ -48,6 +65,7 @@ __all__ = [
     "StripeError",
     "StripeUnanswered",
     "account_create",
+    "account_for_key",
     "account_link_create",
     "account_retrieve",
     "card_intent_retrieve",
@@ -71,6 +89,8 @@ __all__ = [
     "payment_refunds",
     "refund_create",
     "refund_read",
+    "register_own_key_lookup",
+    "request_options",
     "setup_intent_retrieve",
     "setup_session_create",
     "webhook_secret_matching",

@@ -17,7 +17,7 @@ from stripe.params import CustomerCreateParams, PaymentIntentCreateParams
 from stripe.params.checkout import SessionCreateParams
 
 from .checkout import CheckoutSession, _metadata, _session
-from .client import StripeUnanswered, client, idempotency_key
+from .client import StripeUnanswered, client, idempotency_key, on_connected_account, request_options
 
 T = TypeVar("T")
 
@@ -138,10 +138,7 @@ def customer_create(*, customer_row_id: int, account_id: str, name: str, email: 
     params: CustomerCreateParams = {"name": name, "metadata": {"client": str(client_id)}}
     if email:
         params["email"] = email
-    options: stripe.RequestOptions = {
-        "idempotency_key": idempotency_key("customer", customer_row_id, "create"),
-        "stripe_account": account_id,
-    }
+    options = request_options(account_id, idempotency_key=idempotency_key("customer", customer_row_id, "create"))
     return str(client().v1.customers.create(params, options).id)
 
 
@@ -166,32 +163,26 @@ def setup_session_create(
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
-    options: stripe.RequestOptions = {
-        "idempotency_key": idempotency_key("cardsetup", setup_id, "session"),
-        "stripe_account": account_id,
-    }
+    options = request_options(account_id, idempotency_key=idempotency_key("cardsetup", setup_id, "session"))
     return _session(client().v1.checkout.sessions.create(params, options))
 
 
 def setup_intent_retrieve(setup_intent_id: str, account_id: str) -> SetupIntent:
-    obj = client().v1.setup_intents.retrieve(setup_intent_id, None, {"stripe_account": account_id})
+    obj = client().v1.setup_intents.retrieve(setup_intent_id, None, request_options(account_id))
     return SetupIntent(
         id=str(obj.id), status=str(obj.status), customer=_id(obj.customer), payment_method=_id(obj.payment_method)
     )
 
 
 def payment_method_retrieve(payment_method_id: str, account_id: str) -> Card:
-    return _card(client().v1.payment_methods.retrieve(payment_method_id, None, {"stripe_account": account_id}))
+    return _card(client().v1.payment_methods.retrieve(payment_method_id, None, request_options(account_id)))
 
 
 def payment_method_detach(*, card_id: int, payment_method_id: str, account_id: str) -> None:
     """Detach a saved card from its Customer, so it can never be charged again. A card
     already detached (a retry after the first detach's answer was lost) or gone counts as
     done."""
-    options: stripe.RequestOptions = {
-        "idempotency_key": idempotency_key("cardremove", card_id, "detach"),
-        "stripe_account": account_id,
-    }
+    options = request_options(account_id, idempotency_key=idempotency_key("cardremove", card_id, "detach"))
     try:
         _retrying(
             lambda: client(max_network_retries=0).v1.payment_methods.detach(payment_method_id, None, options),
@@ -234,12 +225,9 @@ def payment_intent_off_session(
         "off_session": True,
         "metadata": metadata,
     }
-    if application_fee_amount:
+    options = request_options(account_id, idempotency_key=idempotency_key("cardcharge", attempt_id, "intent"))
+    if application_fee_amount and on_connected_account(options):
         params["application_fee_amount"] = application_fee_amount
-    options: stripe.RequestOptions = {
-        "idempotency_key": idempotency_key("cardcharge", attempt_id, "intent"),
-        "stripe_account": account_id,
-    }
     try:
         obj = _retrying(lambda: client(max_network_retries=0).v1.payment_intents.create(params, options), tries=tries)
     except stripe.CardError as exc:
@@ -255,7 +243,7 @@ def payment_intent_off_session(
 
 
 def card_intent_retrieve(payment_intent_id: str, account_id: str) -> CardIntent:
-    return _intent(client().v1.payment_intents.retrieve(payment_intent_id, None, {"stripe_account": account_id}))
+    return _intent(client().v1.payment_intents.retrieve(payment_intent_id, None, request_options(account_id)))
 
 
 def payment_intent_read(data: dict[str, object]) -> CardIntent:

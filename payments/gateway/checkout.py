@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import stripe
 from stripe.params.checkout import SessionCreateParams
 
-from .client import client, idempotency_key
+from .client import client, idempotency_key, on_connected_account, request_options
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,14 @@ def checkout_session_create(
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
-    if application_fee_amount:
+    options = request_options(account_id, idempotency_key=idempotency_key("checkout", attempt_id, "session"))
+    if application_fee_amount and on_connected_account(options):
         params["payment_intent_data"] = {"application_fee_amount": application_fee_amount, "metadata": metadata}
-    key = idempotency_key("checkout", attempt_id, "session")
-    options: stripe.RequestOptions = {"idempotency_key": key, "stripe_account": account_id}
     return _session(client().v1.checkout.sessions.create(params, options))
 
 
 def checkout_session_retrieve(session_id: str, account_id: str) -> CheckoutSession:
-    return _session(client().v1.checkout.sessions.retrieve(session_id, None, {"stripe_account": account_id}))
+    return _session(client().v1.checkout.sessions.retrieve(session_id, None, request_options(account_id)))
 
 
 def checkout_session_read(data: dict[str, object]) -> CheckoutSession:

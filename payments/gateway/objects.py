@@ -8,13 +8,16 @@ from typing import Any
 import stripe
 from stripe import RequestOptions
 
-from .client import client
+from .client import client, request_options
 
 
 def _readers(c: stripe.StripeClient) -> dict[str, Callable[[str, RequestOptions], stripe.StripeObject]]:
     v1 = c.v1
     return {
-        "account": lambda id_, options: v1.accounts.retrieve(id_),
+        # A practice's own account (its own key) reads itself; the platform reads a connected one.
+        "account": lambda id_, options: (
+            v1.accounts.retrieve_current(None, options) if options.get("api_key") else v1.accounts.retrieve(id_)
+        ),
         "checkout.session": lambda id_, options: v1.checkout.sessions.retrieve(id_, None, options),
         "payment_intent": lambda id_, options: v1.payment_intents.retrieve(id_, None, options),
         "setup_intent": lambda id_, options: v1.setup_intents.retrieve(id_, None, options),
@@ -32,5 +35,4 @@ def object_retrieve(object_type: str, object_id: str, account: str | None) -> di
     reader = _readers(client()).get(object_type)
     if reader is None:
         raise ValueError(f"The gateway does not re-read {object_type} objects.")
-    options: RequestOptions = {"stripe_account": account} if account else {}
-    return reader(object_id, options).to_dict()
+    return reader(object_id, request_options(account)).to_dict()

@@ -9,7 +9,7 @@ import stripe
 from django.conf import settings
 from stripe.params import PaymentIntentCreateParams, PaymentIntentRetrieveParams
 
-from .client import client, fake_in_use, idempotency_key
+from .client import client, fake_in_use, idempotency_key, on_connected_account, request_options
 
 DASHBOARD = "https://dashboard.stripe.com"
 
@@ -113,20 +113,17 @@ def payment_intent_create(
         params["automatic_payment_methods"] = {"enabled": True, "allow_redirects": "never"}
         if off_session:
             params["off_session"] = True
-    if application_fee_amount:
-        params["application_fee_amount"] = application_fee_amount
     kind, pk = row
-    options: stripe.RequestOptions = {"idempotency_key": idempotency_key(kind, pk, "payment_intent")}
-    if account_id:
-        options["stripe_account"] = account_id
+    options = request_options(account_id, idempotency_key=idempotency_key(kind, pk, "payment_intent"))
+    if application_fee_amount and on_connected_account(options):
+        params["application_fee_amount"] = application_fee_amount
     return _intent(client().v1.payment_intents.create(params, options))
 
 
 def payment_intent_retrieve(intent_id: str, account_id: str | None) -> PaymentIntent:
     """The PaymentIntent as Stripe has it now, with its latest charge and balance transaction."""
     params: PaymentIntentRetrieveParams = {"expand": ["latest_charge.balance_transaction"]}
-    options: stripe.RequestOptions = {"stripe_account": account_id} if account_id else {}
-    return _intent(client().v1.payment_intents.retrieve(intent_id, params, options))
+    return _intent(client().v1.payment_intents.retrieve(intent_id, params, request_options(account_id)))
 
 
 def dashboard_payment_url(*, account_id: str, intent_id: str, livemode: bool) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import stripe
 from stripe.params import RefundCreateParams, RefundListParams
 
-from .client import client, idempotency_key
+from .client import client, idempotency_key, request_options
 
 # stripe-python retries a timeout or a 500 itself (MAX_NETWORK_RETRIES, the same key) but
 # gives up on a 429 at once: that one is retried here, after these waits.
@@ -109,10 +109,7 @@ def refund_create(
         "reason": "requested_by_customer",
         "metadata": metadata,
     }
-    options: stripe.RequestOptions = {
-        "idempotency_key": idempotency_key("refund", attempt_id, "refund"),
-        "stripe_account": account_id,
-    }
+    options = request_options(account_id, idempotency_key=idempotency_key("refund", attempt_id, "refund"))
     for delay in RATE_LIMIT_DELAYS:
         try:
             return _refund(client().v1.refunds.create(params, options))
@@ -124,7 +121,7 @@ def refund_create(
 def payment_refunds(payment_intent: str, account_id: str) -> list[Refund]:
     """Every refund of a payment intent's charges as Stripe has it now, oldest first."""
     params: RefundListParams = {"payment_intent": payment_intent, "limit": 100}
-    page = client().v1.refunds.list(params, {"stripe_account": account_id})
+    page = client().v1.refunds.list(params, request_options(account_id))
     return sorted((_refund(r) for r in page.auto_paging_iter()), key=lambda r: (r.created, r.id))
 
 

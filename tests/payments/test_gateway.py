@@ -8,6 +8,9 @@ import stripe
 from payments import gateway
 from payments.services import application_fee_amount
 
+# The gateway asks the database whether an account is a practice's own (its own keys).
+pytestmark = pytest.mark.django_db
+
 
 def _posts(fake):
     return [r for r in fake.control.requests() if r["method"] == "POST"]
@@ -62,8 +65,10 @@ def test_without_a_key_or_a_base_the_gateway_refuses(settings):
     settings.STRIPE_API_BASE = ""
     settings.STRIPE_SECRET_KEY = ""
     assert not gateway.fake_in_use()
-    with pytest.raises(gateway.StripeError):
-        gateway.client()
+    with pytest.raises(gateway.StripeError, match="Stripe is not configured"):
+        gateway.account_retrieve("acct_1Fakeplatformcall")
+    with pytest.raises(gateway.StripeError, match="Stripe is not configured"):
+        gateway.request_options(None)
 
 
 @pytest.mark.parametrize(

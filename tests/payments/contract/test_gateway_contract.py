@@ -14,6 +14,9 @@ from payments import gateway
 
 from .conftest import ACCOUNT_VARIABLE, KEY_VARIABLE, NOT_A_TEST_KEY, Backend, stripe_test_key
 
+# The gateway asks the database whether an account is a practice's own (its own keys).
+pytestmark = pytest.mark.django_db
+
 
 @pytest.mark.parametrize("key", ["sk_live_51Abc", "rk_test_51Abc", "pk_test_51Abc"])
 def test_only_a_test_mode_secret_key_runs_the_suite_against_stripe(monkeypatch, key):

@@ -31,6 +31,8 @@ class Call:
     request_id: str | None = None
     idempotency_key: str | None = None
     match: dict[str, str] = field(default_factory=dict)
+    # Made with a standalone account's own key (``account`` is that account, no header sent).
+    own_key: bool = False
 
     @property
     def expand(self) -> list[str]:
@@ -636,7 +638,9 @@ class Api:
         }
 
     def _check_fee(self, fee: int | None, call: Call, param: str) -> None:
-        if fee is not None and call.account is None:
+        # An application fee needs a platform acting on another account: not the platform's own
+        # charge, nor a standalone account's charge made with its own key.
+        if fee is not None and (call.account is None or call.own_key):
             raise invalid_request(
                 "Can only apply an application_fee_amount when the PaymentIntent is attempting a direct payment "
                 "(using an OAuth key or Stripe-Account header) or destination payment (using "

@@ -83,8 +83,19 @@ class ControlClient:
     def payout(self, account: str | None = None, currency: str | None = None) -> Obj:
         return dict(self.call("POST", "payouts", {"account": account, "currency": currency}))
 
-    def add_webhook_endpoint(self, url: str, secret: str, *, connect: bool = False) -> Obj:
-        return dict(self.call("POST", "webhooks/endpoints", {"url": url, "secret": secret, "connect": connect}))
+    def add_webhook_endpoint(self, url: str, secret: str, *, connect: bool = False, account: str | None = None) -> Obj:
+        """An endpoint for the platform's events, connected accounts' (``connect``), or one
+        standalone account's own (``account``)."""
+        body = {"url": url, "secret": secret, "connect": connect, "account": account}
+        return dict(self.call("POST", "webhooks/endpoints", body))
+
+    def standalone_account(self, **body: Any) -> Obj:
+        """A standalone Stripe account with its own keys: {"account", "secret_key", "publishable_key"}."""
+        return dict(self.call("POST", "standalone_accounts", body))
+
+    def revoke_key(self, key: str) -> None:
+        """Make Stripe refuse a standalone account's secret key from now on (as rolling it does)."""
+        self.call("POST", "api_keys/revoke", {"key": key})
 
     def webhooks(self, *, duplicate: int | None = None, hold: bool | None = None) -> Obj:
         return dict(self.call("POST", "webhooks", {"duplicate": duplicate, "hold": hold}))

@@ -55,6 +55,11 @@ def authentication(message: str) -> ApiError:
     return _error(401, "invalid_request_error", message)
 
 
+def permission(message: str) -> ApiError:
+    """Stripe's 403: a key used on an account it has no access to."""
+    return _error(403, "invalid_request_error", message)
+
+
 def idempotency_mismatch(key: str) -> ApiError:
     # Stripe answers a reused key with other parameters with 400; stripe-python raises
     # IdempotencyError only for 400/404 (a 409 would be retried as a conflict).

@@ -3,10 +3,16 @@
 A ``ThreadingHTTPServer`` on loopback, so stripe-python talks to it over real HTTP exactly as it
 talks to api.stripe.com. Every /v1 request needs a test secret key; the Stripe-Account header
 scopes it to a connected account; an Idempotency-Key on a POST replays the first response.
+
+Any test key is the platform's, except the keys of standalone accounts (made with the control
+call ``standalone_accounts``, as a practice's own Stripe account): a request with one acts on
+that account, with no Stripe-Account header, and its events name no account. A revoked key
+(``api_keys/revoke``, as after rolling it) is refused with Stripe's 401.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import threading
@@ -17,9 +23,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from . import pages
+from . import pages, shapes
 from .api import Api, Call
-from .errors import ApiError, api_error, authentication, idempotency_in_progress, idempotency_mismatch, rate_limit
+from .errors import (
+    ApiError,
+    api_error,
+    authentication,
+    idempotency_in_progress,
+    idempotency_mismatch,
+    permission,
+    rate_limit,
+)
 from .formdata import parse
 from .shapes import API_VERSION
 from .store import Store
@@ -199,6 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
             "path": path,
             "idempotency_key": key,
             "stripe_account": account,
+            # The account the request acted on: the header's, or a standalone account's own key's.
+            "account": account,
             "stripe_version": self.headers.get("Stripe-Version"),
             # Which key made the request, redacted as Stripe's request logs show it.
             "api_key": None,
@@ -211,6 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         with fake.lock:
             fake.requests.append(entry)
+        own_account: str | None = None
         try:
             entry["params"] = params = parse(raw)
             auth = self.headers.get("Authorization", "")
@@ -223,6 +240,15 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if not token.startswith(("sk_test_", "rk_test_")):
                 raise authentication(f"Invalid API Key provided: {token[:8]}****. The fake takes test keys only.")
+            own_account = fake.store.key_account(token)
+            if own_account is not None:
+                if account is not None and account != own_account:
+                    raise permission(
+                        "The provided key does not have access to account '"
+                        + account
+                        + "' (or that account does not exist). Application access may have been revoked."
+                    )
+                account = entry["account"] = own_account
         except ApiError as error:
             entry["status"] = error.status
             self._json(error.status, error.envelope(), headers)
@@ -247,7 +273,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
 
-        call = Call(method, path, params, account=account, request_id=request_id, idempotency_key=key)
+        call = Call(
+            method,
+            path,
+            params,
+            account=account,
+            request_id=request_id,
+            idempotency_key=key,
+            own_key=own_account is not None,
+        )
         status, body, replayed = self._run_idempotent(call, key)
         entry["status"] = status
         entry["replayed"] = replayed
@@ -543,6 +577,13 @@ def _control(fake: FakeStripe, method: str, route: str, body: Obj, query: str) -
             return {"now": store.now()}
     if method == "POST" and route == "accounts":
         return _control_account(fake, body)
+    if method == "POST" and route == "standalone_accounts":
+        return _control_standalone_account(fake, body)
+    if method == "POST" and route == "api_keys/revoke":
+        with store.lock:
+            store.api_keys[str(body["key"])]["revoked"] = True
+            store.save()
+        return {"revoked": True}
     if method == "POST" and parts[0] == "accounts" and len(parts) == 3 and parts[2] == "onboarding":
         return store.render(api.account_onboard(parts[1], str(body.get("state", "complete"))))
     if method == "POST" and route == "disputes":
@@ -570,7 +611,9 @@ def _control(fake: FakeStripe, method: str, route: str, body: Obj, query: str) -
             event = store.objects.get(parts[1])
         if event is None or event.get("object") != "event":
             return None
-        dispatcher.enqueue(store.render(event))
+        with store.lock:
+            # The stored event as it is (a standalone account's keeps whose it is, for its endpoints).
+            dispatcher.enqueue(copy.deepcopy(event))
         return {"resent": parts[1]}
     if parts[0] == "webhooks":
         return _control_webhooks(fake, method, parts[1:], body)
@@ -615,6 +658,31 @@ def _control_account(fake: FakeStripe, body: Obj) -> Obj:
     return store.render(acct)
 
 
+def _control_standalone_account(fake: FakeStripe, body: Obj) -> Obj:
+    """A standalone (standard) Stripe account with its own secret and publishable keys, as a
+    self-hosted practice has: onboarded, taking charges, connected to no platform."""
+    store = fake.store
+    with store.lock:
+        country = str(body.get("country", "US")).upper()
+        currency = str(body.get("default_currency") or {"NZ": "nzd", "AU": "aud", "GB": "gbp"}.get(country, "usd"))
+        acct = shapes.account(
+            store.new_id("acct", 16), store.now(), country=country, email=body.get("email"), currency=currency
+        )
+        shapes.account_onboarded(acct, "complete", store.now())
+        acct["type"] = "standard"
+        acct["controller"] = {"is_controller": False, "type": "account"}
+        acct["_standalone"] = True
+        if body.get("business_name"):
+            acct["business_profile"]["name"] = body["business_name"]
+        store.add(acct, None)
+        tail = acct["id"][5:]
+        secret_key = f"sk_test_{tail}{secrets.token_hex(12)}"
+        publishable_key = f"pk_test_{tail}{secrets.token_hex(12)}"
+        store.api_keys[secret_key] = {"account": acct["id"], "publishable": publishable_key, "revoked": False}
+        store.save()
+        return {"account": store.render(acct), "secret_key": secret_key, "publishable_key": publishable_key}
+
+
 def _control_webhooks(fake: FakeStripe, method: str, parts: list[str], body: Obj) -> Any:
     dispatcher = fake.dispatcher
     route = "/".join(parts)
@@ -632,6 +700,7 @@ def _control_webhooks(fake: FakeStripe, method: str, parts: list[str], body: Obj
             secret=str(body["secret"]),
             connect=bool(body.get("connect", False)),
             enabled_events=list(body.get("enabled_events", ["*"])),
+            account=body.get("account") or None,
         )
         dispatcher.endpoints.append(endpoint)
         return endpoint.public()

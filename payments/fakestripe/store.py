@@ -66,6 +66,9 @@ class Store:
             self.clock_offset = 0
             # Per account link / login link token: what it opens.
             self.links: dict[str, Obj] = {}
+            # The secret keys of standalone accounts (their own keys, not the platform's):
+            # key -> {"account": id, "publishable": key, "revoked": bool}.
+            self.api_keys: dict[str, Obj] = {}
 
     # -- time and ids ---------------------------------------------------------------------
 
@@ -97,6 +100,23 @@ class Store:
         if obj is None or not self.visible(id_, account):
             raise resource_missing(label, id_, param)
         return obj
+
+    def standalone(self, account: str | None) -> bool:
+        """Whether ``account`` is a standalone account (its own keys; nobody's connected account)."""
+        return bool(account) and bool(self.objects.get(account or "", {}).get("_standalone"))
+
+    def key_account(self, key: str) -> str | None:
+        """The standalone account a secret key belongs to; None for a platform key. Raises
+        Stripe's 401 for a key that was revoked (rolled in the dashboard)."""
+        from .errors import authentication
+
+        with self.lock:
+            entry = self.api_keys.get(key)
+            if entry is None:
+                return None
+            if entry["revoked"]:
+                raise authentication(f"Invalid API Key provided: {key[:8]}{'*' * 16}{key[-4:]}")
+            return str(entry["account"])
 
     def visible(self, id_: str, account: str | None) -> bool:
         if id_ not in self.objects:
@@ -204,16 +224,21 @@ class Store:
         request_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> Obj:
+        standalone = self.standalone(account)
         event = shapes.event(
             self.new_id("evt"),
             self.now(),
             type_=type_,
             obj=_public(obj),
-            account=account,
+            # A standalone account's events name no account (it is nobody's connected
+            # account); only its own endpoints get them (``_account``, never sent).
+            account=None if standalone else account,
             previous=previous,
             request_id=request_id,
             idempotency_key=idempotency_key,
         )
+        if standalone:
+            event["_account"] = account
         self.add(event, account)
         if self.on_event is not None:
             self.on_event(event)
@@ -232,6 +257,7 @@ class Store:
                 "counter": self.counter,
                 "clock_offset": self.clock_offset,
                 "links": self.links,
+                "api_keys": self.api_keys,
             }
             folder = os.path.dirname(os.path.abspath(self.path))
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".fakestripe-")
@@ -248,6 +274,7 @@ class Store:
         self.counter = data["counter"]
         self.clock_offset = data.get("clock_offset", 0)
         self.links = data.get("links", {})
+        self.api_keys = data.get("api_keys", {})
 
 
 def _public(obj: Obj) -> Obj:

@@ -1,7 +1,8 @@
 """Signed webhook delivery with retries, as Stripe does it.
 
 Each event goes to every endpoint that wants it: platform endpoints get the platform's own
-events, Connect endpoints get events of connected accounts (those carry ``account``). The body
+events, Connect endpoints get events of connected accounts (those carry ``account``), and a
+standalone account's endpoints (``account`` set) get that account's events only. The body
 is signed with the endpoint's secret in Stripe's scheme, ``Stripe-Signature: t=<ts>,v1=<hex
 HMAC-SHA256 of "<ts>.<body>">``, so ``stripe.Webhook.construct_event`` verifies it. A delivery
 that times out or answers other than 2xx is tried again later.
@@ -39,9 +40,15 @@ class Endpoint:
     secret: str
     connect: bool = False
     enabled_events: list[str] = field(default_factory=lambda: ["*"])
+    # The standalone account this endpoint was added by (in that account's own dashboard).
+    account: str | None = None
 
     def wants(self, event: Obj) -> bool:
-        if bool(event.get("account")) != self.connect:
+        owner = event.get("_account")
+        if self.account is not None or owner is not None:
+            if owner != self.account:
+                return False
+        elif bool(event.get("account")) != self.connect:
             return False
         return any(
             pattern == "*"
@@ -51,7 +58,12 @@ class Endpoint:
         )
 
     def public(self) -> Obj:
-        return {"url": self.url, "connect": self.connect, "enabled_events": self.enabled_events}
+        return {
+            "url": self.url,
+            "connect": self.connect,
+            "account": self.account,
+            "enabled_events": self.enabled_events,
+        }
 
 
 @dataclass(order=True)
@@ -100,6 +112,8 @@ class Dispatcher:
             self._jobs.clear()
             self._held.clear()
             self.deliveries.clear()
+            # A standalone account's endpoints go with the accounts the store forgets.
+            self.endpoints = [e for e in self.endpoints if e.account is None]
             self.duplicate = 1
             self.hold = False
 
@@ -187,7 +201,7 @@ class Dispatcher:
                     self._cond.notify_all()
 
     def _deliver(self, job: _Job) -> tuple[int | None, str | None]:
-        payload = json.dumps(job.event, indent=2)
+        payload = json.dumps({k: v for k, v in job.event.items() if not k.startswith("_")}, indent=2)
         request = urllib.request.Request(  # noqa: S310  (the endpoint URL is configured, http on loopback)
             job.endpoint.url,
             data=payload.encode(),

@@ -1,8 +1,9 @@
 """Platform admins see the Stripe records read only: accounts change through Connect
 onboarding and account.updated, events arrive through the webhook endpoint, checkout
-attempts through Pay online and Take payment, the online payment settings through Settings >
-Online payments, Stripe's details of payments from its charge events, saved cards through
-Save a card, card charges through Pay now, refund attempts through Refund through Stripe."""
+attempts through Pay online and Take payment, the online payment settings and a self-hosted
+practice's own keys through Settings > Online payments, Stripe's details of payments from
+its charge events, saved cards through Save a card, card charges through Pay now, refund
+attempts through Refund through Stripe."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .models import (
     SavedCard,
     StripeAccount,
     StripeCustomer,
+    StripeOwnKeys,
     StripePayment,
     WebhookEvent,
 )
@@ -31,6 +33,17 @@ class StripeAccountAdmin(ReadOnlyAdmin):
     list_filter = ["charges_enabled", "payouts_enabled"]
     search_fields = ["stripe_account_id", "practice__name"]
     list_select_related = ["practice"]
+
+
+@admin.register(StripeOwnKeys)
+class StripeOwnKeysAdmin(ReadOnlyAdmin):
+    """Shown masked: the encrypted columns are left out (they open nothing without the
+    environment's key, but a token on a page invites copying it around)."""
+
+    list_display = ["account", "livemode", "secret_key_masked", "webhook_token", "updated_at"]
+    list_select_related = ["account"]
+    fields = ["account", "livemode", "secret_key_masked", "publishable_key_masked", "webhook_secret_masked"]
+    readonly_fields = ["account", "livemode", "secret_key_masked", "publishable_key_masked", "webhook_secret_masked"]
 
 
 @admin.register(ConnectOnboarding)

@@ -15,6 +15,7 @@ class PaymentsConfig(AppConfig):
             checkout_views,
             disputes,
             gateway,
+            own_keys,
             refund_views,
             refunds,
             services,
@@ -26,6 +27,8 @@ class PaymentsConfig(AppConfig):
         # Webhook handlers re-read objects through the gateway and know the practices' accounts.
         webhooks.register_reread(gateway.object_retrieve)
         webhooks.register_account_lookup(services.stripe_account_known)
+        # A self-hosted practice's own account is called with its own key, not Stripe-Account.
+        gateway.register_own_key_lookup(own_keys.own_secret_key)
         webhooks.webhook_handler("account.updated")(services.account_updated_handle)
         webhooks.webhook_handler("checkout.session.completed", "checkout.session.expired")(
             checkout.checkout_session_completed_handle

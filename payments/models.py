@@ -93,6 +93,72 @@ class StripeAccount(models.Model):
         return self.Status.ACTION_REQUIRED
 
 
+class StripeOwnKeys(models.Model):
+    """A self-hosted practice's own Stripe keys, used instead of a connected account.
+
+    The practice's StripeAccount holds the id of the account the secret key belongs to (read
+    with that key, GET /v1/account, before the keys were saved), so the rest of the app goes
+    on naming an account id; the gateway calls for that account with this secret key and no
+    Stripe-Account header (``payments.own_keys.own_secret_key``, registered in apps.py).
+
+    The secret key, the publishable key and the webhook signing secret are stored encrypted
+    (``practice.field_encryption``, keyed by FIELD_ENCRYPTION_KEY): the columns hold tokens,
+    never a key. The ``*_last4`` columns let the page show them masked without decrypting.
+    ``webhook_token`` names the practice's own webhook endpoint (/stripe/webhook/<token>/),
+    whose events are verified with its webhook secret; blank until the practice enters it.
+    """
+
+    account = models.OneToOneField(StripeAccount, on_delete=models.CASCADE, related_name="own_keys")
+    livemode = models.BooleanField()
+    secret_key_encrypted = models.TextField()
+    secret_key_last4 = models.CharField(max_length=4)
+    publishable_key_encrypted = models.TextField()
+    publishable_key_last4 = models.CharField(max_length=4)
+    webhook_secret_encrypted = models.TextField(blank=True)
+    webhook_secret_last4 = models.CharField(max_length=4, blank=True)
+    webhook_token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Stripe own keys"
+        verbose_name_plural = "Stripe own keys"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(secret_key_encrypted="") & ~models.Q(publishable_key_encrypted=""),
+                name="stripe_own_keys_keys_present",
+            ),
+            # The masked form and the secret come and go together.
+            models.CheckConstraint(
+                condition=models.Q(webhook_secret_encrypted="", webhook_secret_last4="")
+                | (~models.Q(webhook_secret_encrypted="") & ~models.Q(webhook_secret_last4="")),
+                name="stripe_own_keys_webhook_secret_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"own keys of {self.account_id}"
+
+    @property
+    def mode(self) -> str:
+        return "live" if self.livemode else "test"
+
+    @property
+    def secret_key_masked(self) -> str:
+        return f"sk_{self.mode}_••••{self.secret_key_last4}"
+
+    @property
+    def publishable_key_masked(self) -> str:
+        return f"pk_{self.mode}_••••{self.publishable_key_last4}"
+
+    @property
+    def webhook_secret_masked(self) -> str:
+        return f"whsec_••••{self.webhook_secret_last4}" if self.webhook_secret_last4 else ""
+
+
 class ConnectOnboarding(models.Model):
     """One click of Complete (or Continue) Stripe setup. Its id keys the idempotency of the
     Stripe calls the click makes, so a retried or repeated click creates no second account."""

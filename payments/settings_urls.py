@@ -12,6 +12,9 @@ urlpatterns = [
     path("settings/online-payments/setup/refresh/", views.connect_refresh, name="connect_refresh"),
     path("settings/online-payments/dashboard/", views.connect_dashboard, name="connect_dashboard"),
     path("settings/online-payments/disconnect/", views.connect_disconnect, name="connect_disconnect"),
+    # A self-hosted practice's own Stripe keys instead of a connected account (payments/own_keys.py).
+    path("settings/online-payments/own-keys/", views.own_keys_save, name="own_keys_save"),
+    path("settings/online-payments/own-keys/remove/", views.own_keys_remove, name="own_keys_remove"),
     # Saved cards (payments/cards.py) and Pay now with one (payments/card_charges.py).
     path("clients/<int:client_id>/cards/request/", card_views.card_request, name="card_request"),
     path("clients/<int:client_id>/cards/default/", card_views.card_default, name="card_default"),

@@ -1,5 +1,6 @@
-"""Settings > Online payments: connect the practice's Stripe account, and whether payers may
-pay part of an invoice (owner and admin)."""
+"""Settings > Online payments: connect the practice's Stripe account (or, self-hosted, use
+the practice's own Stripe keys), and whether payers may pay part of an invoice (owner and
+admin)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ from practice.forms import apply_service_errors
 from practice.models import Practice
 from practice.types import PracticeRequest
 
-from . import gateway, part_payments, services
-from .models import OnlinePaymentSettings, StripeAccount
+from . import gateway, own_keys, part_payments, services
+from .models import OnlinePaymentSettings, StripeAccount, StripeOwnKeys
 
 STRIPE_UNREACHABLE = "Stripe could not be reached, so nothing changed. Try again in a moment."
+USES_OWN_KEYS = "This practice takes payments with its own Stripe keys. Remove them before connecting an account."
 
 
 def _url(request: PracticeRequest, name: str) -> str:
@@ -90,17 +92,70 @@ def _part_payments_form(practice: Practice) -> PartPaymentsForm:
     return PartPaymentsForm(initial=initial, practice=practice)
 
 
-def _online_payments_page(request: PracticeRequest, form: PartPaymentsForm, status: int = 200) -> HttpResponse:
+class OwnKeysForm(forms.Form):
+    """The practice's own Stripe keys. Secrets are never put back into the page: a blank
+    field keeps the key already saved (when replacing)."""
+
+    secret_key = forms.CharField(
+        label="Secret key",
+        required=False,
+        max_length=255,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="From your Stripe dashboard, Developers > API keys: sk_live_… or sk_test_….",
+    )
+    publishable_key = forms.CharField(
+        label="Publishable key",
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="pk_live_… or pk_test_…, of the same mode as the secret key.",
+    )
+    webhook_secret = forms.CharField(
+        label="Webhook signing secret",
+        required=False,
+        max_length=255,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=(
+            "whsec_…: the signing secret of the endpoint you add in Stripe (Developers > Webhooks) "
+            "at this practice's webhook address, shown once the keys are saved."
+        ),
+    )
+
+    def __init__(self, *args: Any, replacing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if replacing:
+            for field in self.fields.values():
+                field.help_text = f"{field.help_text} Leave blank to keep the one saved."
+
+
+def _online_payments_page(
+    request: PracticeRequest,
+    form: PartPaymentsForm | None = None,
+    keys_form: OwnKeysForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     account = StripeAccount.objects.filter(practice=request.practice).first()
-    context = {"account": account, "Status": StripeAccount.Status, "part_payments_form": form}
+    keys = own_keys.own_keys_of(request.practice)
+    context = {
+        "account": account,
+        "Status": StripeAccount.Status,
+        "part_payments_form": form or _part_payments_form(request.practice),
+        "own_keys": keys,
+        "own_keys_form": keys_form or OwnKeysForm(replacing=keys is not None),
+        "own_webhook_url": _own_webhook_url(request, keys) if keys else "",
+    }
     response = render(request, "payments/online_payments.html", context, status=status)
     response._csp_update = {"form-action": _stripe_origins()}  # type: ignore[attr-defined]
     return response
 
 
+def _own_webhook_url(request: PracticeRequest, keys: StripeOwnKeys) -> str:
+    return request.build_absolute_uri(reverse("stripe_webhook_practice", kwargs={"token": keys.webhook_token}))
+
+
 @require_role(*OWNER_OR_ADMIN)
 def online_payments(request: PracticeRequest) -> HttpResponse:
-    return _online_payments_page(request, _part_payments_form(request.practice))
+    return _online_payments_page(request)
 
 
 @require_role(*OWNER_OR_ADMIN)
@@ -125,7 +180,53 @@ def part_payments_save(request: PracticeRequest) -> HttpResponse:
 
 @require_role(*OWNER_OR_ADMIN)
 @require_POST
+def own_keys_save(request: PracticeRequest) -> HttpResponse:
+    replacing = own_keys.own_keys_of(request.practice) is not None
+    form = OwnKeysForm(request.POST, replacing=replacing)
+    if form.is_valid():
+        try:
+            own_keys.own_keys_save(
+                practice=request.practice,
+                actor=Actor.of_user(request.user, address=client_ip(request)),
+                secret_key=form.cleaned_data["secret_key"],
+                publishable_key=form.cleaned_data["publishable_key"],
+                webhook_secret=form.cleaned_data["webhook_secret"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, own_keys.KEYS_SAVED)
+            return redirect(_url(request, "online_payments"))
+    return _online_payments_page(request, keys_form=form, status=400)
+
+
+@require_role(*OWNER_OR_ADMIN)
+def own_keys_remove(request: PracticeRequest) -> HttpResponse:
+    keys = own_keys.own_keys_of(request.practice)
+    if keys is None:
+        return redirect(_url(request, "online_payments"))
+    if request.method == "POST":
+        own_keys.own_keys_remove(
+            practice=request.practice, actor=Actor.of_user(request.user, address=client_ip(request))
+        )
+        messages.success(request, own_keys.KEYS_REMOVED)
+        return redirect(_url(request, "online_payments"))
+    return render(request, "payments/own_keys_remove.html", {"own_keys": keys})
+
+
+def _uses_own_keys(request: PracticeRequest) -> bool:
+    """Connect's actions do not apply to a practice that takes payments with its own keys."""
+    if own_keys.own_keys_of(request.practice) is None:
+        return False
+    messages.error(request, USES_OWN_KEYS)
+    return True
+
+
+@require_role(*OWNER_OR_ADMIN)
+@require_POST
 def connect_start(request: PracticeRequest) -> HttpResponse:
+    if _uses_own_keys(request):
+        return redirect(_url(request, "online_payments"))
     key = submission_key_of(request)
     if key is None:
         messages.error(request, PAGE_OUT_OF_DATE)
@@ -153,6 +254,8 @@ def connect_start(request: PracticeRequest) -> HttpResponse:
 @require_role(*OWNER_OR_ADMIN)
 def connect_refresh(request: PracticeRequest) -> HttpResponse:
     """Stripe sends the browser here when an onboarding link was used or expired: a fresh one."""
+    if _uses_own_keys(request):
+        return redirect(_url(request, "online_payments"))
     return_url = request.build_absolute_uri(_url(request, "connect_return"))
     refresh_url = request.build_absolute_uri(_url(request, "connect_refresh"))
     try:
@@ -181,6 +284,8 @@ def connect_return(request: PracticeRequest) -> HttpResponse:
 @require_role(*OWNER_OR_ADMIN)
 @require_POST
 def connect_dashboard(request: PracticeRequest) -> HttpResponse:
+    if _uses_own_keys(request):
+        return redirect(_url(request, "online_payments"))
     if not StripeAccount.objects.filter(practice=request.practice, disconnected_at__isnull=True).exists():
         return redirect(_url(request, "online_payments"))
     try:
@@ -194,6 +299,8 @@ def connect_dashboard(request: PracticeRequest) -> HttpResponse:
 
 @require_role(*OWNER_OR_ADMIN)
 def connect_disconnect(request: PracticeRequest) -> HttpResponse:
+    if own_keys.own_keys_of(request.practice) is not None:
+        return redirect(_url(request, "own_keys_remove"))
     account = StripeAccount.objects.filter(practice=request.practice, disconnected_at__isnull=True).first()
     if account is None:
         return redirect(_url(request, "online_payments"))

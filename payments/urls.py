@@ -4,6 +4,8 @@ from . import card_views, checkout_views, views
 
 urlpatterns = [
     path("webhook/", views.stripe_webhook, name="stripe_webhook"),
+    # A self-hosted practice's own endpoint (its own Stripe account's events; payments/own_keys.py).
+    path("webhook/<str:token>/", views.stripe_webhook_practice, name="stripe_webhook_practice"),
     # Pay online from a payment link (its token), and back from Stripe Checkout (the attempt's).
     path("checkout/<str:token>/start/", checkout_views.checkout_start_view, name="checkout_start"),
     path("checkout/<str:token>/return/", checkout_views.checkout_return_view, name="checkout_return"),

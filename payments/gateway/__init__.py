@@ -21,6 +21,7 @@ from .cards import (
 )
 from .checkout import CheckoutSession, checkout_session_create, checkout_session_read, checkout_session_retrieve
 from .client import (
+    OwnKeyUnreadable,
     StripeError,
     StripeUnanswered,
     client,
@@ -59,6 +60,7 @@ __all__ = [
     "Dispute",
     "KeyRefused",
     "OffSessionCharge",
+    "OwnKeyUnreadable",
     "PaymentIntent",
     "Refund",
     "SetupIntent",

@@ -62,6 +62,11 @@ def idempotency_key(kind: str, pk: int | str, step: str) -> str:
 OwnKeyLookup = Callable[[str], str | None]
 
 
+class OwnKeyUnreadable(Exception):
+    """Raised by the lookup for a practice whose stored key cannot be read (the environment's
+    encryption key changed): the request fails as Stripe's AuthenticationError would."""
+
+
 def _no_own_keys(account_id: str) -> str | None:
     return None
 
@@ -91,7 +96,10 @@ def request_options(account_id: str | None, *, idempotency_key: str | None = Non
     options: stripe.RequestOptions = {}
     if idempotency_key:
         options["idempotency_key"] = idempotency_key
-    own_key = _own_key_lookup[0](account_id) if account_id else None
+    try:
+        own_key = _own_key_lookup[0](account_id) if account_id else None
+    except OwnKeyUnreadable as exc:
+        raise stripe.AuthenticationError(str(exc)) from exc
     if own_key:
         options["api_key"] = own_key
         return options

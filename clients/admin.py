@@ -13,10 +13,11 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from practice.actor import Actor
+from practice.admin import ReadOnlyAdmin
 from practice.audit import audit_write, client_ip
 from practice.models import User
 
-from .models import Client, Payer
+from .models import Client, Payer, PortalAccess, PortalSignInLink
 from .selectors import clinicians_for_practice
 from .services import CLINICIAN_NOT_IN_PRACTICE, PAYER_NOT_IN_PRACTICE
 
@@ -139,3 +140,22 @@ class ClientAdmin(admin.ModelAdmin):
             obj=obj,
             changes={"fields": list(form.changed_data)},
         )
+
+
+@admin.register(PortalAccess)
+class PortalAccessAdmin(ReadOnlyAdmin):
+    """Granted and revoked from the client's Settings tab (audited there), not here."""
+
+    list_display = ["client", "practice", "granted_at", "revoked_at", "invited_at"]
+    list_filter = ["practice"]
+    list_select_related = ["client", "practice"]
+
+
+@admin.register(PortalSignInLink)
+class PortalSignInLinkAdmin(ReadOnlyAdmin):
+    """Portal sign-in requests, for support looking into "I never got the email"; the token
+    itself is never stored."""
+
+    list_display = ["email", "requested_at", "invitation", "expires_at", "used_at", "ip_address"]
+    search_fields = ["email"]
+    exclude = ["token_hash"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from practice.models import Practice
 
@@ -88,3 +89,69 @@ class Client(models.Model):
     def billing_email(self) -> str:
         """Where invoices go: the payer's address when there is a payer."""
         return self.payer.email if self.payer_id and self.payer else self.email
+
+
+class PortalAccess(models.Model):
+    """A client's permission to use the client portal (staff grant it by sending a Portal
+    invitation from the client's Settings tab; ``clients.portal`` reads it on every request).
+
+    One row per client. Access is on while ``revoked_at`` is empty; revoking it ends the
+    client's portal sessions at their next request. A payer signs in through the clients
+    they pay for: a payer whose clients all lack access cannot sign in.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="portal_access")
+    granted_at = models.DateTimeField(default=timezone.now)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # When the last Portal invitation went out (the Settings tab shows it).
+    invited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "portal access"
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "on"
+        return f"Portal access of client {self.client_id} ({state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class PortalSignInLink(models.Model):
+    """One request for a portal sign-in link (or one Portal invitation), counted for
+    throttling whether or not the email is known.
+
+    Only a hash of the token is stored (the link in the email is the secret), and only when
+    the email belongs to someone with portal access: an unknown email's row has no token.
+    A link signs in once (``used_at``) and only until ``expires_at`` (15 minutes for a
+    requested link, longer for a staff invitation).
+    """
+
+    email = models.EmailField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    # A Portal invitation (staff sent it), as opposed to a link the person asked for.
+    invitation = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "requested_at"], name="portal_link_email_at"),
+            models.Index(fields=["ip_address", "requested_at"], name="portal_link_ip_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(token_hash__isnull=True) | models.Q(expires_at__isnull=False),
+                name="portal_link_token_expires",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requested_at:%Y-%m-%d %H:%M} {self.email}"

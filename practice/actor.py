@@ -1,5 +1,6 @@
-"""Who did something: a signed-in person (and the address their request came from), or a
-system job such as the payments webhook or the background Invoice all.
+"""Who did something: a signed-in person (and the address their request came from), a
+person signed in to the client portal (by the email they proved), or a system job such as
+the payments webhook or the background Invoice all.
 
 Services take an ``Actor`` and write from it the names every record keeps: the audit
 row's user, label and address, a ledger entry's ``actor_label`` and a row's
@@ -19,22 +20,28 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Actor:
-    """Exactly one of ``user`` (a person) or ``job`` (a system job's name). ``address`` is
-    the person's request address when known; a job has none."""
+    """Exactly one of ``user`` (a staff person), ``portal`` (the email of a client or payer
+    signed in to the client portal, who has no user) or ``job`` (a system job's name).
+    ``address`` is the person's request address when known; a job has none."""
 
     user: User | None = None
     job: str | None = None
     address: str | None = None
+    portal: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.user is None) == (self.job is None):
-            raise ValueError("An actor is either a user or a system job, not both.")
+        if sum(who is not None for who in (self.user, self.job, self.portal)) != 1:
+            raise ValueError("An actor is one of a user, a portal person or a system job.")
         if self.job is not None and self.address is not None:
             raise ValueError("A system job has no request address.")
 
     @classmethod
     def of_user(cls, user: User, address: str | None = None) -> Actor:
         return cls(user=user, address=address)
+
+    @classmethod
+    def of_portal(cls, email: str, address: str | None = None) -> Actor:
+        return cls(portal=email, address=address)
 
     @classmethod
     def system(cls, name: str) -> Actor:
@@ -53,8 +60,12 @@ class Actor:
     @property
     def label(self) -> str:
         """The name kept on ledger entries and audit rows: the user's email as it is now
-        (the row keeps it should the user go), or ``system:<job>``."""
-        return self.user.email if self.user is not None else f"system:{self.job}"
+        (the row keeps it should the user go), ``portal:<email>`` or ``system:<job>``."""
+        if self.user is not None:
+            return self.user.email
+        if self.portal is not None:
+            return f"portal:{self.portal}"
+        return f"system:{self.job}"
 
     @property
     def is_system(self) -> bool:

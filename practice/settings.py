@@ -101,6 +101,8 @@ TEMPLATES = [
                 "practice.context_processors.shell",
                 "practice.context_processors.outbox",
                 "payments.context_processors.stripe_test_mode",
+                "clients.portal.portal_shell",
+                "billing.context_processors.portal_nav",
             ],
             "builtins": ["practice.templatetags.practice_tags"],
         },
@@ -192,6 +194,17 @@ OTP_TOTP_ISSUER = "Practica"
 
 INVITE_VALID_DAYS = 7
 
+# The client portal (clients.portal): a sign-in link by email, single use, valid 15 minutes;
+# at most PORTAL_SIGNIN_EMAIL_LIMIT links per email and PORTAL_SIGNIN_ADDRESS_LIMIT per
+# client address in the window, known email or not. A staff Portal invitation's link lasts
+# longer (it may sit in an inbox for days). Portal sessions end after 30 idle minutes.
+PORTAL_SIGNIN_LINK_MINUTES = 15
+PORTAL_INVITE_VALID_DAYS = 7
+PORTAL_SIGNIN_EMAIL_LIMIT = 5
+PORTAL_SIGNIN_ADDRESS_LIMIT = 30
+PORTAL_SIGNIN_WINDOW = timedelta(hours=1)
+PORTAL_SESSION_IDLE_MINUTES = env.int("PORTAL_SESSION_IDLE_MINUTES", default=30)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -252,6 +265,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sign-in-records-prune": {
         "task": "practice.tasks.sign_in_records_prune",
+        "schedule": 60 * 60,
+    },
+    "portal-sign-in-links-prune": {
+        "task": "clients.tasks.portal_sign_in_links_prune",
         "schedule": 60 * 60,
     },
     # Stripe events whose job was lost, and failed ones due another try (payments.webhooks).

@@ -50,6 +50,8 @@ urlpatterns = [
     ),
     # Payment links: an invoice opened without signing in (billing.payment_links).
     path("pay/", include("billing.pay_urls")),
+    # The client portal: clients and payers signed in by an emailed link (clients.portal).
+    path("portal/", include("clients.portal_urls")),
     # Stripe's webhooks, platform and Connect events alike (payments.views).
     path("stripe/", include("payments.urls")),
     path("admin/", admin.site.urls),

@@ -10,6 +10,7 @@ page or subject, every public name re-exported here so callers write
 - ledger: a client's account history and the Credits tab's trails
 - search: the header's search over clients and invoices
 - reminders: invoice reminders due on a day, a practice's rules, reminders sent
+- portal: the client portal's invoices (scoped by clients.portal.portal_scope)
 """
 
 from .clients import (
@@ -74,6 +75,7 @@ from .packages import (
     packages_for_practice,
     purchase_get_for_practice,
 )
+from .portal import portal_invoices, portal_unpaid, portal_unpaid_count
 from .reminders import (
     invoice_reminders_sent,
     remindable_invoices,
@@ -151,6 +153,9 @@ __all__ = [
     "packages_for_practice",
     "payment_get_for_practice",
     "payment_list",
+    "portal_invoices",
+    "portal_unpaid",
+    "portal_unpaid_count",
     "purchase_get_for_practice",
     "remindable_invoices",
     "reminder_recipient",

@@ -13,7 +13,7 @@ from django.http import Http404
 
 from practice.models import Membership, Practice, Role, User
 
-from .models import Client, Payer
+from .models import Client, Payer, PortalAccess
 
 STATUS_ALL = "all"
 
@@ -153,3 +153,8 @@ def client_search(
             | Q(phone__icontains=term)
         )
     return list(clients.order_by("last_name", "first_name", "pk")[:limit])
+
+
+def portal_access_for(client: Client) -> PortalAccess | None:
+    """The client's portal access row (on or revoked), or None when never granted."""
+    return PortalAccess.objects.filter(client=client).first()

@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:client_id>/settings/", views.client_settings, name="settings"),
     path("<int:client_id>/archive/", views.client_archive, name="archive"),
     path("<int:client_id>/unarchive/", views.client_unarchive, name="unarchive"),
+    path("<int:client_id>/portal/invite/", views.client_portal_invite, name="portal_invite"),
+    path("<int:client_id>/portal/revoke/", views.client_portal_revoke, name="portal_revoke"),
     path("<int:client_id>/payer/", views.payer_new, name="payer_new"),
     path("<int:client_id>/payer/edit/", views.payer_edit, name="payer_edit"),
 ]

@@ -25,7 +25,7 @@ from practice.forms import apply_service_errors
 from practice.paging import CappedPaginator
 from practice.types import PracticeRequest
 
-from . import hooks, selectors, services
+from . import hooks, portal_signin, selectors, services
 from .forms import ClientFilterForm, ClientForm, PayerForm
 from .models import Client
 
@@ -41,6 +41,8 @@ PAYER_SHARED = (
     "can change their details."
 )
 PAYER_UNLINKED = "Payer removed. Invoices for this client now go to the client."
+PORTAL_INVITED = "Portal invitation sent to {email}. The link in it signs them in once, within 7 days."
+PORTAL_REVOKED = "Portal access turned off. They can no longer sign in to the client portal."
 
 TABS = [
     ("overview", "Overview", "clients:detail"),
@@ -187,9 +189,30 @@ def client_settings(request: PracticeRequest, client_id: int) -> HttpResponse:
         client,
         "settings",
         "clients/detail_settings.html",
-        {"form": form},
+        {"form": form, "portal_access": selectors.portal_access_for(client)},
         status=400 if form.errors else 200,
     )
+
+
+@require_POST
+def client_portal_invite(request: PracticeRequest, client_id: int) -> HttpResponse:
+    """Send a Portal invitation (turning portal access on): an email with a sign-in link."""
+    client = _client(request, client_id)
+    try:
+        link = portal_signin.portal_invitation_send(client=client, actor=_actor(request))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, PORTAL_INVITED.format(email=link.email))
+    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)
+
+
+@require_POST
+def client_portal_revoke(request: PracticeRequest, client_id: int) -> HttpResponse:
+    client = _client(request, client_id)
+    portal_signin.portal_access_revoke(client=client, actor=_actor(request))
+    messages.success(request, PORTAL_REVOKED)
+    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)
 
 
 @require_POST

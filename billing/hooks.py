@@ -182,3 +182,51 @@ def billing_notices_for(request: object) -> list[Panel]:
 def form_origins_of(panels: list[Panel]) -> list[str]:
     """The origins the panels' forms lead to, once each, for the page's form-action."""
     return list(dict.fromkeys(origin for panel in panels for origin in panel.form_origins))
+
+
+# --- The client portal's billing pages (billing.portal_views) ------------------------------
+
+# (portal request, invoice) -> a panel in the invoice's expanded details beside View and
+# Download PDF: Make payment, Pay with a saved card. Called for one invoice at a time.
+PortalInvoicePanelProvider = Callable[[object, Invoice], Panel | None]
+# (portal request, the open invoices shown, oldest first) -> a panel at the top of Billing
+# (Pay full balance, an AutoPay notice).
+PortalBillingPanelProvider = Callable[[object, Sequence[Invoice]], Panel | None]
+# () -> the origins a portal page's forms may be redirected to (a hosted payment page):
+# the page's Content-Security-Policy form-action must allow them, as browsers check every
+# hop, and an invoice's details arrive by htmx into a page that was served before.
+PortalFormOriginsProvider = Callable[[], tuple[str, ...]]
+
+_portal_invoice_panels: list[PortalInvoicePanelProvider] = []
+_portal_billing_panels: list[PortalBillingPanelProvider] = []
+_portal_form_origins: list[PortalFormOriginsProvider] = []
+
+
+def register_portal_invoice_panel(provider: PortalInvoicePanelProvider) -> None:
+    if provider not in _portal_invoice_panels:
+        _portal_invoice_panels.append(provider)
+
+
+def register_portal_billing_panel(provider: PortalBillingPanelProvider) -> None:
+    if provider not in _portal_billing_panels:
+        _portal_billing_panels.append(provider)
+
+
+def register_portal_form_origins(provider: PortalFormOriginsProvider) -> None:
+    if provider not in _portal_form_origins:
+        _portal_form_origins.append(provider)
+
+
+def portal_invoice_panels_for(request: object, invoice: Invoice) -> list[Panel]:
+    return [panel for provider in _portal_invoice_panels if (panel := provider(request, invoice)) is not None]
+
+
+def portal_billing_panels_for(request: object, open_invoices: Sequence[Invoice]) -> list[Panel]:
+    return [panel for provider in _portal_billing_panels if (panel := provider(request, open_invoices)) is not None]
+
+
+def portal_form_origins() -> tuple[str, ...]:
+    found: list[str] = []
+    for provider in _portal_form_origins:
+        found.extend(origin for origin in provider() if origin not in found)
+    return tuple(found)

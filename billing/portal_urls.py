@@ -1,5 +1,6 @@
 """The client portal's billing pages (mounted by clients.portal_urls in the ``portal``
-namespace): Billing, the portal's home, and Documents."""
+namespace): Billing, the portal's home, an invoice's details, document and PDF, and
+Documents."""
 
 from django.urls import path
 
@@ -7,5 +8,8 @@ from . import portal_views
 
 urlpatterns = [
     path("", portal_views.billing_home, name="home"),
+    path("invoices/<int:invoice_id>/", portal_views.invoice_details, name="invoice"),
+    path("invoices/<int:invoice_id>/view/", portal_views.invoice_view, name="invoice_view"),
+    path("invoices/<int:invoice_id>/pdf/", portal_views.invoice_pdf, name="invoice_pdf"),
     path("documents/", portal_views.documents, name="documents"),
 ]

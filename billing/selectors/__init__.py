@@ -75,7 +75,16 @@ from .packages import (
     packages_for_practice,
     purchase_get_for_practice,
 )
-from .portal import portal_invoices, portal_unpaid, portal_unpaid_count
+from .portal import (
+    PortalInvoiceRow,
+    portal_invoice_get,
+    portal_invoice_rows,
+    portal_invoices,
+    portal_owed,
+    portal_status,
+    portal_unpaid,
+    portal_unpaid_count,
+)
 from .reminders import (
     invoice_reminders_sent,
     remindable_invoices,
@@ -112,6 +121,7 @@ __all__ = [
     "PackageLine",
     "PackageSummary",
     "PeriodHistory",
+    "PortalInvoiceRow",
     "SearchResults",
     "appointment_get_for_practice",
     "appointment_uninvoiced_by_client",
@@ -153,7 +163,11 @@ __all__ = [
     "packages_for_practice",
     "payment_get_for_practice",
     "payment_list",
+    "portal_invoice_get",
+    "portal_invoice_rows",
     "portal_invoices",
+    "portal_owed",
+    "portal_status",
     "portal_unpaid",
     "portal_unpaid_count",
     "purchase_get_for_practice",

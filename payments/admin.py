@@ -8,6 +8,7 @@ attempts through Refund through Stripe."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from practice.admin import ReadOnlyAdmin
 
@@ -15,6 +16,7 @@ from .models import (
     CardChargeAttempt,
     CardSetup,
     CheckoutAttempt,
+    CheckoutAttemptInvoice,
     ConnectOnboarding,
     OnlinePaymentSettings,
     RefundAttempt,
@@ -62,6 +64,16 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "received_at"
 
 
+class CheckoutAttemptInvoiceInline(admin.TabularInline):
+    model = CheckoutAttemptInvoice
+    extra = 0
+    can_delete = False
+    readonly_fields = ["position", "invoice_id", "amount"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(CheckoutAttempt)
 class CheckoutAttemptAdmin(ReadOnlyAdmin):
     list_display = [
@@ -75,6 +87,7 @@ class CheckoutAttemptAdmin(ReadOnlyAdmin):
         "stripe_checkout_session_id",
     ]
     list_filter = ["status", "source", "practice"]
+    inlines = [CheckoutAttemptInvoiceInline]
     search_fields = ["stripe_checkout_session_id"]
     list_select_related = ["practice", "client"]
     date_hierarchy = "created_at"
@@ -156,3 +169,9 @@ class RefundAttemptAdmin(ReadOnlyAdmin):
 class OnlinePaymentSettingsAdmin(ReadOnlyAdmin):
     list_display = ["practice", "part_payments_allowed", "part_payment_minimum", "updated_at"]
     list_select_related = ["practice"]
+
+
+@admin.register(CheckoutAttemptInvoice)
+class CheckoutAttemptInvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["attempt", "position", "invoice_id", "amount"]
+    list_select_related = ["attempt"]

@@ -16,6 +16,7 @@ class PaymentsConfig(AppConfig):
             disputes,
             gateway,
             own_keys,
+            portal_views,
             refund_views,
             refunds,
             services,
@@ -55,6 +56,10 @@ class PaymentsConfig(AppConfig):
         billing_hooks.register_invoice_panel(take_payment_views.take_payment_panel)
         billing_hooks.register_invoice_notice(take_payment_views.held_invoice_notice)
         billing_hooks.register_billing_notice(take_payment_views.held_billing_notice)
+        # The client portal: Make payment in an invoice's details, Pay full balance on Billing.
+        billing_hooks.register_portal_invoice_panel(portal_views.portal_make_payment_panel)
+        billing_hooks.register_portal_billing_panel(portal_views.portal_pay_balance_panel)
+        billing_hooks.register_portal_form_origins(portal_views.portal_form_origins)
 
         practice_hooks.register_settings_page(
             label="Online payments",

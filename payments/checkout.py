@@ -1,7 +1,9 @@
 """Paying an invoice online: a Checkout Session (payment mode) for its balance (or, where
 the practice allows part-payments, the amount the payer chose), as a direct charge on the
 practice's connected account, settled from Stripe's own state. The client starts it from
-the payment link (Pay online), staff from the invoice page (Take payment).
+the payment link (Pay online) or the client portal (Make payment), staff from the invoice
+page (Take payment). From the portal, Pay full balance makes one session for every open
+invoice of a client and allocates the payment oldest first.
 
 The attempt row is committed before Stripe is called and keys the session's idempotency,
 so a double click, a second tab or a retry after a timeout reuse one session. The payment
@@ -27,13 +29,15 @@ from django.utils import timezone
 from billing import locks
 from billing.models import Invoice, Payment
 from billing.money import from_stripe_amount, to_stripe_amount
+from billing.selectors import open_invoices_oldest_first
 from billing.services import payment_record_settled
 from billing.services.receipts import payment_receipt_queue
+from clients.models import Client
 from practice.models import User
 
 from . import gateway, part_payments, review
 from .gateway import CheckoutSession
-from .models import CheckoutAttempt, StripeAccount
+from .models import CheckoutAttempt, CheckoutAttemptInvoice, StripeAccount
 from .services import application_fee_amount
 from .webhooks import WebhookContext, WebhookIgnored
 
@@ -43,6 +47,8 @@ INVOICE_PAID = "This invoice is already paid. Nothing more is owed on it."
 INVOICE_VOID = "This invoice has been voided and is no longer payable."
 INVOICE_NOT_PAYABLE = "This invoice cannot be paid online: nothing is owed on it."
 INVOICE_CHANGED = "This invoice has changed since the page was opened. Check the amount due and try again."
+NOTHING_OWED = "Nothing is owed: every invoice is paid."
+BALANCE_CHANGED = "Your balance has changed since the page was opened. Check the amount due and try again."
 ONLINE_UNAVAILABLE = (
     "{practice} cannot take card payments online at the moment. Nothing has been charged. "
     "Pay another way (see How to pay), or contact {practice}."
@@ -117,6 +123,11 @@ def _return_urls(attempt: CheckoutAttempt, practice_slug: str) -> tuple[str, str
             "payments:take_payment_return", kwargs={"practice_slug": practice_slug, "invoice_id": attempt.invoice_id}
         )
         return f"{page}?attempt={attempt.pk}", f"{page}?attempt={attempt.pk}&cancelled=1"
+    if attempt.source == CheckoutAttempt.Source.PORTAL:
+        return (
+            _url("portal:checkout_return", attempt) + "?session_id={CHECKOUT_SESSION_ID}",
+            _url("portal:checkout_cancel", attempt),
+        )
     return _url("checkout_return", attempt) + "?session_id={CHECKOUT_SESSION_ID}", _url("checkout_cancel", attempt)
 
 
@@ -161,6 +172,7 @@ def checkout_start(
                 amount=to_pay,
                 currency=currency,
                 source=source,
+                invoices__isnull=True,  # not a Pay full balance that starts with this invoice
                 status__in=[CheckoutAttempt.Status.CREATED, CheckoutAttempt.Status.OPEN],
                 created_at__gte=timezone.now() - REUSE_FOR,
             )
@@ -178,13 +190,20 @@ def checkout_start(
                 created_by=created_by,
             )
         number = str(locked.number)
-    success_url, cancel_url = _return_urls(attempt, practice.slug)
+    return _session_create(attempt, account, practice.slug, f"Invoice {number}")
+
+
+def _session_create(attempt: CheckoutAttempt, account: StripeAccount, practice_slug: str, name: str) -> str:
+    """Make (or, by the attempt's idempotency key, get back) the attempt's session and
+    return its URL. ``name`` is the session's one line: invoice numbers only."""
+    currency = attempt.currency
+    success_url, cancel_url = _return_urls(attempt, practice_slug)
     session = gateway.checkout_session_create(
         attempt_id=attempt.pk,
         account_id=account.stripe_account_id,
         amount=to_stripe_amount(attempt.amount, currency),
         currency=currency,
-        name=f"Invoice {number}",
+        name=name,
         metadata={"invoice": str(attempt.invoice_id), "attempt": str(attempt.pk)},
         success_url=success_url,
         cancel_url=cancel_url,
@@ -196,6 +215,96 @@ def checkout_start(
     if not session.url:
         raise CheckoutRefused(INVOICE_PAID if session.payment_status == "paid" else INVOICE_NOT_PAYABLE)
     return session.url
+
+
+def checkout_start_balance(*, client: Client, expected_total: Decimal | None = None) -> str:
+    """The URL of one Checkout Session (from the client portal) for the balance of every
+    open invoice of ``client`` (Pay full balance), to be allocated oldest first;
+    CheckoutRefused (and no session) when nothing is owed, the total changed from
+    ``expected_total`` (what the page showed), a card payment of one of the invoices is
+    held for review, or the practice's account cannot take charges.
+
+    The attempt and its invoices' shares are committed before Stripe is called, and the
+    attempt keys the session's idempotency, as for one invoice. A second request for the
+    same invoices and shares within ``REUSE_FOR`` gets the same session."""
+    practice = client.practice
+    with transaction.atomic():
+        # Lock order (billing.locks): client, then invoices.
+        locks.lock_client(client)
+        candidates = open_invoices_oldest_first(client)
+        locked = locks.lock_invoices([invoice.pk for invoice in candidates])
+        # Oldest first, as read; an invoice paid or voided before the lock drops out.
+        plan = [
+            locked[invoice.pk]
+            for invoice in candidates
+            if invoice.pk in locked and invoice_refusal(locked[invoice.pk]) is None
+        ]
+        if not plan:
+            raise CheckoutRefused(NOTHING_OWED)
+        total = sum((invoice.balance for invoice in plan), Decimal("0"))
+        if expected_total is not None and expected_total != total:
+            raise CheckoutRefused(BALANCE_CHANGED)
+        if CheckoutAttempt.objects.filter(
+            practice_id=practice.pk, invoice_id__in=[i.pk for i in plan], status=CheckoutAttempt.Status.HELD
+        ).exists():
+            raise CheckoutRefused(UNDER_REVIEW.format(practice=practice.name))
+        account = charges_account(practice.pk)
+        if account is None:
+            raise CheckoutRefused(ONLINE_UNAVAILABLE.format(practice=practice.name))
+        currency = practice.currency
+        shares = [(invoice.pk, invoice.balance) for invoice in plan]
+        attempt = _balance_attempt_reusable(client, total, currency, shares)
+        if attempt is None:
+            attempt = CheckoutAttempt.objects.create(
+                practice_id=practice.pk,
+                invoice_id=plan[0].pk,
+                client_id=client.pk,
+                amount=total,
+                currency=currency,
+                source=CheckoutAttempt.Source.PORTAL,
+            )
+            CheckoutAttemptInvoice.objects.bulk_create(
+                [
+                    CheckoutAttemptInvoice(attempt=attempt, invoice_id=invoice_id, position=position, amount=share)
+                    for position, (invoice_id, share) in enumerate(shares)
+                ]
+            )
+        count, first_number = len(plan), str(plan[0].number)
+    name = f"Invoice {first_number}" if count == 1 else f"{count} invoices, from {first_number}"
+    return _session_create(attempt, account, practice.slug, name)
+
+
+def _balance_attempt_reusable(
+    client: Client, total: Decimal, currency: str, shares: list[tuple[int, Decimal]]
+) -> CheckoutAttempt | None:
+    """A recent open Pay full balance attempt of ``client`` for exactly these shares."""
+    recent = (
+        CheckoutAttempt.objects.filter(
+            practice_id=client.practice_id,
+            client_id=client.pk,
+            amount=total,
+            currency=currency,
+            source=CheckoutAttempt.Source.PORTAL,
+            invoices__isnull=False,
+            status__in=[CheckoutAttempt.Status.CREATED, CheckoutAttempt.Status.OPEN],
+            created_at__gte=timezone.now() - REUSE_FOR,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    for attempt in recent:
+        if [(row.invoice_id, row.amount) for row in attempt.invoices.order_by("position")] == shares:
+            return attempt
+    return None
+
+
+def attempt_allocations(attempt: CheckoutAttempt, amount: Decimal) -> dict[int, Decimal]:
+    """How a paid attempt's ``amount`` is allocated: its invoices' shares oldest first (Pay
+    full balance), else all of it to its one invoice."""
+    rows = list(attempt.invoices.order_by("position"))
+    if not rows:
+        return {attempt.invoice_id: amount}
+    return {row.invoice_id: row.amount for row in rows}
 
 
 def checkout_refresh(attempt: CheckoutAttempt) -> CheckoutAttempt:
@@ -243,7 +352,7 @@ def checkout_settle(session: CheckoutSession) -> CheckoutAttempt | None:
                 currency=attempt.currency,
                 method=Payment.Method.CARD_ONLINE,
                 external_id=session.payment_intent,
-                allocations={attempt.invoice_id: amount},
+                allocations=attempt_allocations(attempt, amount),
                 actor=None,
             )
             attempt.status = CheckoutAttempt.Status.PAID
@@ -258,9 +367,10 @@ def checkout_settle(session: CheckoutSession) -> CheckoutAttempt | None:
 
 
 def receipt_for(attempt: CheckoutAttempt, payment: Payment) -> None:
-    """Queue the receipt of the attempt's payment (once per payment: its email key)."""
-    invoice = Invoice.objects.filter(practice_id=attempt.practice_id, pk=attempt.invoice_id).first()
-    if invoice is not None:
+    """Queue the receipt of the attempt's payment (once per payment and invoice: its email
+    key); a Pay full balance sends one for each invoice it paid towards."""
+    invoice_ids = list(payment.allocations.order_by("pk").values_list("invoice_id", flat=True)) or [attempt.invoice_id]
+    for invoice in Invoice.objects.filter(practice_id=attempt.practice_id, pk__in=invoice_ids).order_by("pk"):
         payment_receipt_queue(payment=payment, invoice=invoice)
 
 

@@ -204,8 +204,11 @@ class CheckoutAttempt(models.Model):
     class Source(models.TextChoices):
         LINK = "link", "Payment link"
         STAFF = "staff", "Take payment"
+        PORTAL = "portal", "Client portal"
 
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    # The invoice paid; for Pay full balance (several invoices, see CheckoutAttemptInvoice)
+    # the oldest of them.
     invoice_id = models.BigIntegerField()
     client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=14, decimal_places=3)
@@ -246,6 +249,32 @@ class CheckoutAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"checkout {self.pk} of invoice {self.invoice_id} ({self.status})"
+
+
+class CheckoutAttemptInvoice(models.Model):
+    """One invoice of a Pay full balance attempt (the client portal) and the share planned
+    for it: its balance when the session was made. The payment is allocated in ``position``
+    order (oldest invoice first); an invoice that owes less by then takes less, and the
+    rest becomes the client's credit (billing's payment_record_settled).
+
+    Invariants: the shares are positive and sum to the attempt's amount (written with the
+    attempt, in its transaction); one row per invoice and per position."""
+
+    attempt = models.ForeignKey(CheckoutAttempt, on_delete=models.CASCADE, related_name="invoices")
+    invoice_id = models.BigIntegerField()
+    position = models.PositiveSmallIntegerField()
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        ordering = ["attempt", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "invoice_id"], name="checkout_attempt_invoice_once"),
+            models.UniqueConstraint(fields=["attempt", "position"], name="checkout_attempt_invoice_position"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="checkout_attempt_invoice_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id} in checkout {self.attempt_id}"
 
 
 class StripePayment(models.Model):

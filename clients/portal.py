@@ -185,7 +185,9 @@ def portal_session_end(request: HttpRequest) -> None:
     request.session.flush()
 
 
-def _expired(request: HttpRequest) -> bool:
+def portal_session_expired(request: HttpRequest) -> bool:
+    """Whether the portal session has been idle too long (or lived too long); otherwise
+    note that it was seen now."""
     now = time.time()
     last_seen = request.session.get(SESSION_LAST_SEEN, 0)
     signed_in_at = request.session.get(SESSION_SIGNED_IN_AT, 0)
@@ -227,7 +229,7 @@ def portal_required(
         email = portal_session_email(request)
         if email is None:
             return _to_signin(request)
-        if _expired(request):
+        if portal_session_expired(request):
             portal_session_end(request)
             return _to_signin(request, PORTAL_IDLE_SIGNED_OUT)
         key = request.session.get(SESSION_IDENTITY)

@@ -14,6 +14,7 @@ from practice.audit import client_ip
 from practice.text import EMAIL_MAX_LENGTH
 
 from .portal import (
+    PORTAL_IDLE_SIGNED_OUT,
     PORTAL_SIGNED_OUT,
     SESSION_IDENTITY,
     SESSION_IDENTITY_COUNT,
@@ -24,6 +25,7 @@ from .portal import (
     portal_session_choose,
     portal_session_email,
     portal_session_end,
+    portal_session_expired,
     portal_session_start,
 )
 from .portal_signin import (
@@ -113,6 +115,10 @@ def choose(request: HttpRequest) -> HttpResponse:
         return portal_refuses_staff(request)
     email = portal_session_email(request)
     if email is None:
+        return redirect("portal:signin")
+    if portal_session_expired(request):
+        portal_session_end(request)
+        messages.info(request, PORTAL_IDLE_SIGNED_OUT)
         return redirect("portal:signin")
     identities = portal_identities(email)
     if not identities:

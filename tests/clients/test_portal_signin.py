@@ -20,6 +20,7 @@ from django.utils import timezone
 from clients.models import PortalAccess, PortalSignInLink
 from clients.portal import PORTAL_ACCESS_ENDED, PORTAL_IDLE_SIGNED_OUT, STAFF_NOT_PORTAL
 from clients.portal_views import LINK_EXPIRED, LINK_INVALID, LINK_USED, NO_ACCESS, SIGNIN_SENT, SIGNIN_THROTTLED
+from clients.tasks import portal_sign_in_links_prune
 from clients.views import PORTAL_INVITED
 from practice.models import AuditLog
 from tests.factories import ClientFactory, PayerFactory, PracticeFactory
@@ -296,3 +297,14 @@ def test_another_practices_client_cannot_be_invited(tenant, other_tenant):
     response = signed_in(tenant.owner).post(url(tenant, "clients:portal_invite", client_id=theirs.pk))
     assert response.status_code == 404
     assert not PortalAccess.objects.exists() and mail.outbox == []
+
+
+def test_old_sign_in_requests_are_pruned(ann, ask):
+    ask("ann@mail.test")
+    ask("nobody@mail.test")
+    assert PortalSignInLink.objects.count() == 2
+
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1), tick=False):
+        portal_sign_in_links_prune()
+
+    assert PortalSignInLink.objects.count() == 0

@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from appointments.models import Service
+from clients.demo import PORTAL_DEMO_EMAIL
 from clients.models import Client
 from practice.models import Practice, User
 
@@ -68,7 +69,7 @@ def _payments(harbour: Practice, actor: User, invoices: list[Invoice]) -> int:
     today = harbour.local_today()
     made = 0
     for n, invoice in enumerate(invoices):
-        if invoice.balance <= 0 or n % 3 == 2:
+        if invoice.balance <= 0 or n % 3 == 2 or invoice.client.email == PORTAL_DEMO_EMAIL:
             continue
         full = n % 3 == 0
         amount = invoice.balance if full else quantize(invoice.balance / 2, harbour.currency)
@@ -117,6 +118,20 @@ def _package(harbour: Practice, actor: User) -> int:
     return 1
 
 
+def _portal_client(harbour: Practice, actor: User) -> None:
+    """A second unpaid invoice for the client the README names for the client portal: the
+    rest of her sessions until yesterday (the first is the older half, left unpaid)."""
+    client = Client.objects.filter(practice=harbour, email=PORTAL_DEMO_EMAIL).first()
+    if client is None:
+        return
+    items = BillingItem.objects.filter(
+        practice=harbour, client=client, invoice__isnull=True, date__lt=harbour.local_today()
+    ).order_by("date", "pk")
+    item_ids = [item.pk for item in items]
+    if item_ids:
+        invoice_create(practice=harbour, client=client, actor=actor, item_ids=item_ids, issue=True)
+
+
 def load(*, harbour: Practice, kowhai: Practice) -> str:
     both = [harbour, kowhai]
     # Counted before the invoices below: the items appointments.demo's sessions made.
@@ -134,6 +149,7 @@ def load(*, harbour: Practice, kowhai: Practice) -> str:
                 lines=[LineInput(description="Goodwill credit: late start", unit_price=Decimal("25.00"))],
             )
         _package(harbour, actor)
+        _portal_client(harbour, actor)
     counts = [
         items,
         f"{Invoice.objects.filter(practice__in=both, kind=Invoice.Kind.INVOICE).count()} invoices",

@@ -7,7 +7,7 @@ from datetime import date
 
 from practice.models import Practice, User
 
-from .models import Client, Payer
+from .models import Client, Payer, PortalAccess
 
 # (first, last, preferred, date of birth)
 HARBOUR_CLIENTS = [
@@ -66,6 +66,9 @@ HARBOUR_PAYERS = [
     ("Marcus", "Bell", "marcus.bell@mail.example", Payer.Relationship.PARTNER, [("Bell", "Nora")]),
     ("Grace", "Okafor", "grace.okafor@mail.example", Payer.Relationship.GUARDIAN, [("Okafor", "Tobi")]),
 ]
+# The client the README and `make run` name for the client portal: billing.demo leaves her
+# two unpaid invoices, so the portal shows a red count and Pay full balance.
+PORTAL_DEMO_EMAIL = "charlotte.carter@clients.example"
 HARBOUR_ARCHIVED = {("Henry", "Hughes"), ("Uma", "Underwood"), ("Delia", "Dunn"), ("Owen", "Oakley")}
 HARBOUR_CLINICIANS = ["clinician1@harbour.example", "clinician2@harbour.example", "clinician3@harbour.example"]
 
@@ -143,4 +146,15 @@ def load(*, harbour: Practice, kowhai: Practice) -> str:
         archived=set(),
     )
     count = Client.objects.filter(practice__in=[harbour, kowhai]).count()
-    return f"{count} clients"
+    access = _portal_access([harbour, kowhai])
+    return f"{count} clients, {access} with portal access"
+
+
+def _portal_access(practices: list[Practice]) -> int:
+    """Portal access for every active demo client (and so for the payers of those with
+    one), as a Portal invitation would grant it, without the emails."""
+    clients = Client.objects.filter(practice__in=practices, status=Client.Status.ACTIVE, portal_access__isnull=True)
+    PortalAccess.objects.bulk_create(
+        [PortalAccess(practice_id=client.practice_id, client=client) for client in clients], ignore_conflicts=True
+    )
+    return PortalAccess.objects.filter(practice__in=practices, revoked_at__isnull=True).count()

@@ -30,6 +30,10 @@ DEMO_LINES = """
     clinician1@harbour.example  clinician (also clinician2@, clinician3@)
     owner@kowhai.example        owner of Kowhai Counselling
 
+  Client portal: http://{host}:{port}/portal/ (no password: a sign-in link by email)
+    charlotte.carter@clients.example  a Harbour Street client with two unpaid invoices;
+    ask for a link, then follow it from the Outbox.
+
   Emails are not sent: read them, and follow their links, in the Outbox at
   http://{host}:{port}/dev/outbox/ (set EMAIL_URL to send them through a mail server).
 

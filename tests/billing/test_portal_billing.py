@@ -40,9 +40,10 @@ def text(html: str) -> str:
 
 def nav_billing(html: str) -> str:
     """The accessible text of the Billing item in the portal's navigation."""
-    match = re.search(r'<a [^>]*data-testid="portal-nav-home"[^>]*>(.*?)</a>', html, re.S)
+    match = re.search(r'<a ([^>]*data-testid="portal-nav-home"[^>]*)>(.*?)</a>', html, re.S)
     assert match, html
-    return text(match.group(1))
+    label = re.search(r'aria-label="([^"]*)"', match.group(1))
+    return label.group(1) if label else text(match.group(2))
 
 
 def rows(html: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ page or subject, every public name re-exported here so callers write
 - search: the header's search over clients and invoices
 - reminders: invoice reminders due on a day, a practice's rules, reminders sent
 - portal: the client portal's invoices (scoped by clients.portal.portal_scope)
+- portal_documents: the portal's Documents page (receipts of a client's payments)
 """
 
 from .clients import (
@@ -85,6 +86,12 @@ from .portal import (
     portal_unpaid,
     portal_unpaid_count,
 )
+from .portal_documents import (
+    RECEIPTS_PAGE_SIZE,
+    portal_receipt_payment,
+    portal_receipts,
+    portal_receipts_page,
+)
 from .reminders import (
     invoice_reminders_sent,
     remindable_invoices,
@@ -109,6 +116,7 @@ __all__ = [
     "HISTORY_PAGE_SIZE",
     "INVOICE_STATUSES",
     "PAYMENT_STATUSES",
+    "RECEIPTS_PAGE_SIZE",
     "SEARCH_LIMIT",
     "AccountHistory",
     "BillingTotals",
@@ -167,6 +175,9 @@ __all__ = [
     "portal_invoice_rows",
     "portal_invoices",
     "portal_owed",
+    "portal_receipt_payment",
+    "portal_receipts",
+    "portal_receipts_page",
     "portal_status",
     "portal_unpaid",
     "portal_unpaid_count",

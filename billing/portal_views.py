@@ -100,9 +100,3 @@ def invoice_pdf(request: PortalRequest, invoice_id: int) -> HttpResponse:
     response = HttpResponse(document_pdf(document), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return response
-
-
-@require_GET
-@portal_required
-def documents(request: PortalRequest) -> HttpResponse:
-    return render(request, "portal/placeholder.html", {"title": "Documents"})

@@ -51,3 +51,31 @@ class SendStatementForm(PeriodForm):
         if recipients:
             to.initial = recipients[0][0]
         self.fields["send_key"].initial = uuid.uuid4()
+
+
+PORTAL_CLIENT_UNKNOWN = "Choose one of the people you see here."
+
+
+class PortalPeriodForm(PeriodForm):
+    """The portal's Documents page: a period, and for a payer who pays for several clients,
+    whose statement or superbill. The choices are only the portal session's clients, so an
+    id of anyone else is refused like one that does not exist."""
+
+    client = forms.TypedChoiceField(label="For", coerce=int, required=False)
+    field_order = ["client", "start", "end"]
+
+    def __init__(self, *args: Any, clients: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["client"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = clients
+        field.error_messages["invalid_choice"] = PORTAL_CLIENT_UNKNOWN
+        if len(clients) > 1:
+            field.required = True
+            field.initial = clients[0][0]
+        else:
+            del self.fields["client"]
+        self.default_client = clients[0][0]
+
+    def chosen_client(self) -> int:
+        return int(self.cleaned_data.get("client") or self.default_client)

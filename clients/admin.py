@@ -17,7 +17,7 @@ from practice.admin import ReadOnlyAdmin
 from practice.audit import audit_write, client_ip
 from practice.models import User
 
-from .models import Client, Payer, PortalAccess, PortalSignInLink
+from .models import Client, EmailChange, Payer, PortalAccess, PortalSignInLink
 from .selectors import clinicians_for_practice
 from .services import CLINICIAN_NOT_IN_PRACTICE, PAYER_NOT_IN_PRACTICE
 
@@ -158,4 +158,16 @@ class PortalSignInLinkAdmin(ReadOnlyAdmin):
 
     list_display = ["email", "requested_at", "invitation", "expires_at", "used_at", "ip_address"]
     search_fields = ["email"]
+    exclude = ["token_hash"]
+
+
+@admin.register(EmailChange)
+class EmailChangeAdmin(ReadOnlyAdmin):
+    """Changes of email asked for on the portal's Profile (audited there), for support
+    looking into "my new address never got the link"; the token itself is never shown."""
+
+    list_display = ["new_email", "client", "payer", "practice", "requested_at", "expires_at", "confirmed_at"]
+    list_filter = ["practice"]
+    list_select_related = ["client", "payer", "practice"]
+    search_fields = ["new_email"]
     exclude = ["token_hash"]

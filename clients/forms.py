@@ -154,3 +154,25 @@ class ClientFilterForm(forms.Form):
             "status": data.get("status") or Client.Status.ACTIVE,
             "clinician_id": data.get("clinician"),
         }
+
+
+class PortalProfileForm(forms.Form):
+    """The portal's Profile: the signed-in client's (or payer's) own name, phone and email.
+    A new email is confirmed by a link before it is used (clients.profile)."""
+
+    first_name = forms.CharField(max_length=100, label="First name")
+    last_name = forms.CharField(max_length=100, label="Last name")
+    phone = forms.CharField(max_length=40, required=False, label="Phone")
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH,
+        label="Email",
+        help_text="You sign in with it. A new address is used once you open the link we send to it.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        single_line_fields(self, ("first_name", "last_name", "phone"))
+        self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
+        self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+        self.fields["phone"].widget.attrs.update({"autocomplete": "tel", "type": "tel"})
+        self.fields["email"].widget.attrs["autocomplete"] = "email"

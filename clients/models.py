@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -155,3 +157,60 @@ class PortalSignInLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requested_at:%Y-%m-%d %H:%M} {self.email}"
+
+
+class EmailChange(models.Model):
+    """A client's (or payer's) new email address, asked for on the portal's Profile and
+    waiting for them to open the link sent to it (clients.profile).
+
+    Until ``confirmed_at`` is set the person's email is unchanged. Only a hash of the token
+    is stored: the link in the email is the secret. A link confirms once, until
+    ``expires_at``; asking again cancels the request before (``cancelled_at``), so at most
+    one change per person waits at a time (in the database).
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.CASCADE, related_name="email_changes")
+    payer = models.ForeignKey(Payer, null=True, blank=True, on_delete=models.CASCADE, related_name="email_changes")
+    new_email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(client__isnull=False, payer__isnull=True)
+                | models.Q(client__isnull=True, payer__isnull=False),
+                name="email_change_of_client_or_payer",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(confirmed_at__isnull=True) | models.Q(cancelled_at__isnull=True),
+                name="email_change_confirmed_or_cancelled",
+            ),
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(client__isnull=False, confirmed_at__isnull=True, cancelled_at__isnull=True),
+                name="email_change_one_waiting_per_client",
+            ),
+            models.UniqueConstraint(
+                fields=["payer"],
+                condition=models.Q(payer__isnull=False, confirmed_at__isnull=True, cancelled_at__isnull=True),
+                name="email_change_one_waiting_per_payer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = f"client {self.client_id}" if self.client_id else f"payer {self.payer_id}"
+        return f"Email change of {who} to {self.new_email}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def is_pending(self) -> bool:
+        return self.confirmed_at is None and self.cancelled_at is None and self.expires_at > timezone.now()

@@ -9,7 +9,7 @@ clients.portal.portal_required except the sign-in pages themselves.
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import portal_views
+from . import portal_views, profile_views
 
 app_name = "portal"
 
@@ -20,7 +20,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("choose/", portal_views.choose, name="choose"),
     path("signout/", portal_views.signout, name="signout"),
     path("logo/", portal_views.logo, name="logo"),
-    path("profile/", portal_views.profile, name="profile"),
+    path("profile/", profile_views.profile_page, name="profile"),
+    path("profile/email/cancel/", profile_views.email_change_cancel, name="email_change_cancel"),
+    path("profile/email/<str:token>/", profile_views.email_confirm, name="email_confirm"),
     # Billing (the portal's home, at /portal/) and Documents.
     path("", include("billing.portal_urls")),
     # Payment methods, AutoPay and paying online.

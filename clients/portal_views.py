@@ -155,9 +155,3 @@ def logo(request: PortalRequest) -> FileResponse:
     response = FileResponse(template.logo.open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400"
     return response
-
-
-@require_GET
-@portal_required
-def profile(request: PortalRequest) -> HttpResponse:
-    return render(request, "portal/placeholder.html", {"title": "Profile", "nav_active": "profile"})

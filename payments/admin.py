@@ -2,8 +2,8 @@
 onboarding and account.updated, events arrive through the webhook endpoint, checkout
 attempts through Pay online and Take payment, the online payment settings and a self-hosted
 practice's own keys through Settings > Online payments, Stripe's details of payments from
-its charge events, saved cards through Save a card, card charges through Pay now, refund
-attempts through Refund through Stripe."""
+its charge events, saved cards through Save a card, card charges (and the invoices each
+pays) through Pay now and the portal, refund attempts through Refund through Stripe."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from practice.admin import ReadOnlyAdmin
 
 from .models import (
+    CardChargeAllocation,
     CardChargeAttempt,
     CardSetup,
     CheckoutAttempt,
@@ -149,11 +150,19 @@ class CardChargeAttemptAdmin(ReadOnlyAdmin):
         "currency",
         "status",
         "decline_code",
+        "on_session",
         "stripe_payment_intent_id",
     ]
-    list_filter = ["status", "practice"]
+    list_filter = ["status", "on_session", "practice"]
     search_fields = ["stripe_payment_intent_id"]
     list_select_related = ["practice", "invoice", "client"]
+
+
+@admin.register(CardChargeAllocation)
+class CardChargeAllocationAdmin(ReadOnlyAdmin):
+    list_display = ["attempt", "invoice", "amount", "in_flight"]
+    list_filter = ["in_flight"]
+    list_select_related = ["attempt", "invoice"]
 
 
 @admin.register(RefundAttempt)

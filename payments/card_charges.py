@@ -1,5 +1,6 @@
-"""Charging a saved card with the client absent: Pay now on the invoice page (and, later,
-nightly AutoPay).
+"""Charging a saved card: with the client absent (Pay now on the invoice page, and later
+nightly AutoPay), or with the client present (Pay with Visa •••• 4242 in the portal, for
+an invoice or for the full balance).
 
 The attempt row is committed before Stripe is called and its id keys the PaymentIntent
 (``cardcharge:<pk>:intent``). Whatever happens next, every road leads to that one
@@ -14,11 +15,21 @@ the payment through billing's seam (idempotent on the PaymentIntent id), a decli
 failed attempt with the reason for staff and a kind email to the client, and
 ``authentication_required`` is Needs client action with an email holding the invoice's
 payment link so the client can finish paying on-session.
+
+An on-session charge (the client clicked in the portal) is the same attempt with
+``on_session``: confirmed with the client present (never ``off_session``), so the bank
+may ask them to authenticate. Then the attempt is Needs client action with Stripe's
+page to send them to; it stays in flight (the PaymentIntent can still succeed), so a
+second click sends them back to that page instead of making a second PaymentIntent,
+and they come back to the portal, where the PaymentIntent is re-read. No emails: the
+client is looking at the answer.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -33,6 +44,7 @@ from billing.payment_links import payment_link_url
 from billing.services import payment_record_settled
 from billing.services.receipts import payment_receipt_queue
 from billing.submission import submission_claim
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.mail import email_queue
 from practice.models import Practice, User
@@ -40,7 +52,7 @@ from practice.money import practice_money
 
 from . import gateway
 from .checkout import INVOICE_CHANGED, charges_account, invoice_refusal
-from .models import CardChargeAttempt, SavedCard
+from .models import CardChargeAllocation, CardChargeAttempt, SavedCard
 from .services import application_fee_amount
 from .webhooks import WebhookContext, WebhookIgnored
 
@@ -68,9 +80,14 @@ NOT_RESENT = (
     "Stripe never confirmed this payment and it is too old to ask for again safely. Look it up in the Stripe "
     "dashboard before charging the card again."
 )
+NOTHING_OWED = "Nothing is owed at the moment."
+BALANCE_CHANGED = "Your balance has changed since the page was opened. Check the amount and try again."
 DECLINED_DEFAULT = "The card was declined."
 CANCELED = "The payment was canceled at Stripe."
 SUBMISSION_ACTION = "invoice.pay_now"
+
+# Who started a charge the client made themselves (the portal has no staff user).
+PORTAL_JOB = "portal"
 
 # Stripe keeps an idempotency key for at least 24 hours: an attempt Stripe never answered
 # is sent again only well inside that window, so a late resend cannot make a second charge.
@@ -91,6 +108,7 @@ class _Outcome:
     decline_code: str = ""
     amount_received: int = 0
     currency: str = ""
+    next_action_url: str = ""
 
 
 # --- reads -----------------------------------------------------------------------------
@@ -99,10 +117,21 @@ class _Outcome:
 def invoice_card_charges(invoice: Invoice, limit: int = 5) -> list[CardChargeAttempt]:
     """The invoice's latest card charges, newest first (the invoice page shows them)."""
     return list(
-        CardChargeAttempt.objects.filter(practice_id=invoice.practice_id, invoice=invoice).select_related(
-            "card", "created_by"
-        )[:limit]
+        CardChargeAttempt.objects.filter(practice_id=invoice.practice_id, allocations__invoice=invoice)
+        .select_related("card", "created_by")
+        .distinct()[:limit]
     )
+
+
+def card_charge_in_flight(invoices: Sequence[Invoice]) -> CardChargeAttempt | None:
+    """The charge in flight for any of ``invoices`` (at most one each), if there is one."""
+    allocation = (
+        CardChargeAllocation.objects.filter(invoice__in=[i.pk for i in invoices], in_flight=True)
+        .select_related("attempt")
+        .order_by("pk")
+        .first()
+    )
+    return allocation.attempt if allocation else None
 
 
 def card_charge_for_submission(practice: Practice, key: str) -> CardChargeAttempt | None:
@@ -134,75 +163,111 @@ def _recipient(attempt: CardChargeAttempt) -> str:
 
 def card_charge_create(
     *,
-    invoice: Invoice,
+    invoice: Invoice | None = None,
+    invoices: Sequence[Invoice] = (),
     card: SavedCard,
     actor: User | None,
     submission_key: str = "",
     expected_balance: Decimal | None = None,
+    on_session: bool = False,
+    submission_action: str = SUBMISSION_ACTION,
 ) -> CardChargeAttempt:
-    """Commit an attempt to charge ``card`` the invoice's balance (Stripe is not called yet:
-    ``card_charge_run`` does that).
+    """Commit an attempt to charge ``card`` the balance of ``invoice`` (staff's Pay now, the
+    portal's Pay with a card on one invoice) or of ``invoices`` (the portal's Pay full
+    balance: each open one, oldest first). Stripe is not called yet: ``card_charge_run``
+    does that.
 
-    ``submission_key`` (the Pay now form's) is claimed first, in the same transaction:
-    a repeat raises billing's AlreadySubmitted, and ``card_charge_for_submission`` finds
-    the first attempt to join. CardChargeRefused, with nothing written, when the invoice
-    takes no payment or changed from ``expected_balance``, the card is no longer saved, the
-    practice cannot take charges, or another attempt is under way."""
-    practice = invoice.practice
+    ``submission_key`` (the form's) is claimed first, in the same transaction: a repeat
+    raises billing's AlreadySubmitted, and ``card_charge_for_submission`` finds the first
+    attempt to join. CardChargeRefused, with nothing written, when the invoice takes no
+    payment (for several, when none does) or the amount changed from
+    ``expected_balance``, the card is no longer saved, the practice cannot take charges,
+    or a charge for one of the invoices is in flight. ``on_session``: the client is
+    present (the portal) and ``actor`` is None."""
+    wanted = [invoice] if invoice is not None else list(invoices)
+    if not wanted or len({i.client_id for i in wanted}) != 1 or len({i.practice_id for i in wanted}) != 1:
+        raise ValueError("A card charge pays one or more invoices of one client.")
+    practice = wanted[0].practice
     with transaction.atomic():
         if submission_key:
-            submission_claim(practice=practice, key=submission_key, action=SUBMISSION_ACTION, actor=actor)
-        locked = locks.lock_invoices([invoice.pk])[invoice.pk]
-        if refusal := invoice_refusal(locked):
-            raise CardChargeRefused(refusal)
-        if expected_balance is not None and expected_balance != locked.balance:
-            raise CardChargeRefused(INVOICE_CHANGED)
+            submission_claim(practice=practice, key=submission_key, action=submission_action, actor=actor)
+        locked_by_id = locks.lock_invoices([i.pk for i in wanted])
+        locked = [locked_by_id[i.pk] for i in wanted if i.pk in locked_by_id]
+        if len(wanted) == 1:
+            if refusal := invoice_refusal(locked[0]):
+                raise CardChargeRefused(refusal)
+            changed = INVOICE_CHANGED
+        else:
+            locked = sorted(
+                (i for i in locked if invoice_refusal(i) is None), key=lambda i: (i.issue_date, i.number or "", i.pk)
+            )
+            if not locked:
+                raise CardChargeRefused(NOTHING_OWED)
+            changed = BALANCE_CHANGED
+        amount = sum((i.balance for i in locked), Decimal("0"))
+        if expected_balance is not None and expected_balance != amount:
+            raise CardChargeRefused(changed)
         account = charges_account(practice.pk)
         if account is None:
             raise CardChargeRefused(CHARGE_CARDS_OFFLINE)
+        first = locked[0]
         current = SavedCard.objects.filter(
             pk=card.pk,
             practice=practice,
-            client_id=locked.client_id,
+            client_id=first.client_id,
             removed_at__isnull=True,
             customer__stripe_account_id=account.stripe_account_id,
         ).first()
         if current is None:
             raise CardChargeRefused(CHARGE_CARD_GONE)
-        if CardChargeAttempt.objects.filter(invoice=locked, status__in=CardChargeAttempt.OPEN_STATUSES).exists():
+        if CardChargeAllocation.objects.filter(invoice__in=[i.pk for i in locked], in_flight=True).exists():
             raise CardChargeRefused(CHARGE_IN_PROGRESS)
         try:
             with transaction.atomic():
                 attempt = CardChargeAttempt.objects.create(
                     practice=practice,
-                    invoice=locked,
-                    client_id=locked.client_id,
+                    invoice=first,
+                    client_id=first.client_id,
                     card=current,
-                    amount=locked.balance,
+                    amount=amount,
                     currency=practice.currency,
                     submission_key=submission_key,
                     created_by=actor,
+                    on_session=on_session,
+                )
+                CardChargeAllocation.objects.bulk_create(
+                    [CardChargeAllocation(attempt=attempt, invoice=i, amount=i.balance) for i in locked]
                 )
         except IntegrityError:
-            # Another attempt got in first (the partial unique index on open attempts).
+            # Another attempt got in first (the partial unique indexes on charges in flight).
             raise CardChargeRefused(CHARGE_IN_PROGRESS) from None
+        changes: dict[str, object] = {"amount": str(amount), "card": current.label, "attempt": attempt.pk}
+        if len(locked) > 1:
+            changes["invoices"] = [str(i.number) for i in locked]
+        if on_session:
+            changes["by"] = "client in the portal"
         audit_write(
             practice=practice,
-            actor=actor,
+            actor=actor or Actor.system(PORTAL_JOB),
             action="invoice.card_charge_started",
-            obj=locked,
-            changes={"amount": str(locked.balance), "card": current.label, "attempt": attempt.pk},
+            obj=first,
+            changes=changes,
         )
     return attempt
 
 
-def card_charge_run(*, attempt_id: int) -> CardChargeAttempt:
-    """Charge the attempt's card off-session (or ask Stripe again for the attempt's one
-    PaymentIntent) and settle the attempt from the answer. Safe to call any number of
-    times, at once too: a settled attempt is returned as it is."""
+def card_charge_run(
+    *, attempt_id: int, return_url: Callable[[CardChargeAttempt], str] | None = None
+) -> CardChargeAttempt:
+    """Charge the attempt's card (off-session, or on-session for the client present, who
+    comes back to ``return_url(attempt)`` from authenticating), or ask Stripe again for
+    the attempt's one PaymentIntent, and settle the attempt from the answer. Safe to call
+    any number of times, at once too: a settled attempt is returned as it is."""
     attempt = CardChargeAttempt.objects.select_related("practice", "card__customer").get(pk=attempt_id)
-    if not attempt.is_open:
+    if not attempt.in_flight:
         return attempt
+    if attempt.on_session and return_url is None:
+        raise ValueError("An on-session charge needs the address the client comes back to.")
     account_id = attempt.card.customer.stripe_account_id
     if attempt.stripe_payment_intent_id:
         # Stripe made it already: its current state says what became of it.
@@ -221,8 +286,14 @@ def card_charge_run(*, attempt_id: int) -> CardChargeAttempt:
         status=CardChargeAttempt.Status.PROCESSING, updated_at=timezone.now()
     )
     currency = attempt.currency
+    # On-session when the client is present (they may be asked to authenticate), else off.
+    send = (
+        functools.partial(gateway.payment_intent_on_session, return_url=return_url(attempt))
+        if attempt.on_session and return_url is not None
+        else gateway.payment_intent_off_session
+    )
     try:
-        charge = gateway.payment_intent_off_session(
+        charge = send(
             attempt_id=attempt.pk,
             account_id=account_id,
             customer_id=str(attempt.card.customer.stripe_customer_id),
@@ -262,7 +333,9 @@ def _outcome(intent: gateway.CardIntent | None, code: str | None, decline: str |
     if code == "authentication_required" or decline == "authentication_required":
         return _Outcome(Status.REQUIRES_ACTION, intent_id, reason=message or "", decline_code="authentication_required")
     if intent is not None and intent.status == "requires_action":
-        return _Outcome(Status.REQUIRES_ACTION, intent_id, reason=message or "")
+        return _Outcome(
+            Status.REQUIRES_ACTION, intent_id, reason=message or "", next_action_url=intent.next_action_url or ""
+        )
     if code:
         return _Outcome(Status.FAILED, intent_id, reason=message or DECLINED_DEFAULT, decline_code=decline or code)
     if intent is not None and intent.status == "canceled":
@@ -288,7 +361,7 @@ def _apply(attempt_id: int, outcome: _Outcome) -> CardChargeAttempt:
         )
         # Forward only: a success stands, and a failure changes only if Stripe later says
         # the PaymentIntent succeeded after all.
-        if attempt.status == Status.SUCCEEDED or (not attempt.is_open and outcome.status != Status.SUCCEEDED):
+        if attempt.status == Status.SUCCEEDED or (not attempt.in_flight and outcome.status != Status.SUCCEEDED):
             return attempt
         if outcome.intent_id and not attempt.stripe_payment_intent_id:
             attempt.stripe_payment_intent_id = outcome.intent_id
@@ -298,10 +371,15 @@ def _apply(attempt_id: int, outcome: _Outcome) -> CardChargeAttempt:
             attempt.status = outcome.status
             attempt.failure_reason = outcome.reason[:500]
             attempt.decline_code = outcome.decline_code[:64]
-            if outcome.status == Status.FAILED and outcome.decline_code:
+            attempt.next_action_url = outcome.next_action_url[:2000]
+            # A client at the portal reads the answer there; only an absent one is emailed.
+            if outcome.status == Status.FAILED and outcome.decline_code and not attempt.on_session:
                 _email_declined(attempt)
-            elif outcome.status == Status.REQUIRES_ACTION:
+            elif outcome.status == Status.REQUIRES_ACTION and not attempt.on_session:
                 _email_needs_action(attempt)
+        if not attempt.in_flight:
+            attempt.next_action_url = ""
+            attempt.allocations.filter(in_flight=True).update(in_flight=False)
         attempt.save()
     return attempt
 
@@ -326,7 +404,8 @@ def _succeeded(attempt: CardChargeAttempt, outcome: _Outcome) -> None:
         currency=attempt.currency,
         method=Payment.Method.CARD_ON_FILE,
         external_id=outcome.intent_id,
-        allocations={attempt.invoice_id: taken},
+        # As the client saw it, oldest first; what an invoice no longer owes becomes credit.
+        allocations={a.invoice_id: a.amount for a in attempt.allocations.order_by("pk")},
         actor=attempt.created_by,
     )
     attempt.status = CardChargeAttempt.Status.SUCCEEDED

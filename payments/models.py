@@ -465,16 +465,22 @@ class CardSetup(models.Model):
 
 
 class CardChargeAttempt(models.Model):
-    """One charge of a saved card with the client absent (Pay now; AutoPay reuses it).
+    """One charge of a saved card: with the client absent (staff's Pay now; AutoPay reuses
+    it), or ``on_session`` with the client present (Pay with Visa •••• 4242 in the portal).
 
     The row is committed before Stripe is called and its id keys the PaymentIntent
     (``cardcharge:<pk>:intent``), so a retry after a timeout, a double click joining the
     first, or a resumed attempt all reach the same PaymentIntent: at most one charge. Its
     status follows Stripe's state of that PaymentIntent (the create's answer, a re-read, or
-    payment_intent.* webhooks), and only moves forward from created/processing.
+    payment_intent.* webhooks), and only moves forward from created/processing (and, for
+    an on-session charge, from requires_action, which the client can still complete).
+
+    It pays the invoices of its ``allocations`` (one for Pay now, every open invoice of the
+    client for a portal Pay full balance, oldest first); ``invoice`` is the first of them.
 
     Invariants (in the database): one attempt in flight (created or processing) per
-    invoice; the amount is positive; the PaymentIntent is unique."""
+    invoice, and one allocation in flight per invoice (``CardChargeAllocation``); the
+    amount is positive; the PaymentIntent is unique."""
 
     class Status(models.TextChoices):
         CREATED = "created", "Created"
@@ -498,6 +504,10 @@ class CardChargeAttempt(models.Model):
     payment = models.ForeignKey("billing.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # The Pay now form's one-time key: a repeat of the form finds (and joins) this attempt.
     submission_key = models.CharField(max_length=64, blank=True)
+    # The client is present (the portal): confirmed on-session, so the bank may ask them to
+    # authenticate at ``next_action_url`` (Stripe's page), which brings them back.
+    on_session = models.BooleanField(default=False, db_default=False)
+    next_action_url = models.URLField(max_length=2000, blank=True, db_default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -527,6 +537,39 @@ class CardChargeAttempt(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether Stripe may still take money for it: open, or (on-session) waiting for the
+        client to authenticate, which they can still finish at the bank's page."""
+        return self.is_open or (self.on_session and self.status == self.Status.REQUIRES_ACTION)
+
+
+class CardChargeAllocation(models.Model):
+    """One invoice a card charge pays, and how much of it (its balance when the charge was
+    made). Payments keeps the split so the payment is allocated as the client saw it.
+
+    Invariants (in the database): an invoice is in at most one charge in flight
+    (``in_flight`` mirrors the attempt's ``in_flight``, updated in the same transaction as
+    its status), so two tabs cannot each charge the same invoice; the amount is positive."""
+
+    attempt = models.ForeignKey(CardChargeAttempt, on_delete=models.CASCADE, related_name="allocations")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    in_flight = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["attempt", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="card_charge_allocation_positive"),
+            models.UniqueConstraint(fields=["attempt", "invoice"], name="card_charge_allocation_once"),
+            models.UniqueConstraint(
+                fields=["invoice"], condition=models.Q(in_flight=True), name="card_charge_allocation_one_in_flight"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of invoice {self.invoice_id} by card charge {self.attempt_id}"
 
 
 class RefundAttempt(models.Model):

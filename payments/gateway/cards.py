@@ -1,5 +1,6 @@
-"""Saved cards: Customers, Checkout in setup mode, PaymentMethods, and off-session
-PaymentIntents that charge a saved card with the client absent (Pay now, AutoPay).
+"""Saved cards: Customers, Checkout in setup mode, PaymentMethods, and PaymentIntents that
+charge a saved card: off-session with the client absent (Pay now, AutoPay), or on-session
+when the client clicks Pay with their card in the portal.
 
 Everything lives on the practice's connected account (the Stripe-Account header): a
 direct charge needs the Customer and the PaymentMethod there.
@@ -63,6 +64,9 @@ class CardIntent:
     error_code: str | None = None
     decline_code: str | None = None
     error_message: str | None = None
+    # Where to send a client who is present to confirm the payment with their bank (3D
+    # Secure): the redirect_to_url next action of an on-session PaymentIntent.
+    next_action_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ def _card(obj: stripe.PaymentMethod) -> Card:
 
 def _intent(obj: stripe.PaymentIntent) -> CardIntent:
     error = obj.last_payment_error
+    action = obj.next_action
+    redirect = action.redirect_to_url if action is not None and action.type == "redirect_to_url" else None
     return CardIntent(
         id=str(obj.id),
         status=str(obj.status),
@@ -108,6 +114,7 @@ def _intent(obj: stripe.PaymentIntent) -> CardIntent:
         error_code=error.code if error else None,
         decline_code=error.decline_code if error else None,
         error_message=error.message if error else None,
+        next_action_url=redirect.url if redirect is not None else None,
     )
 
 
@@ -225,6 +232,46 @@ def payment_intent_off_session(
         "off_session": True,
         "metadata": metadata,
     }
+    return _card_intent_create(params, attempt_id, account_id, application_fee_amount, tries)
+
+
+def payment_intent_on_session(
+    *,
+    attempt_id: int,
+    account_id: str,
+    customer_id: str,
+    payment_method_id: str,
+    amount: int,
+    currency: str,
+    metadata: dict[str, str],
+    application_fee_amount: int | None,
+    return_url: str,
+    tries: int = CHARGE_TRIES,
+) -> OffSessionCharge:
+    """Charge a saved card now with the client present (Pay with Visa •••• 4242 in the
+    portal): a PaymentIntent confirmed on-session, so the bank may ask the client to
+    authenticate; then it is ``requires_action`` with a ``next_action_url`` to send them
+    to, and Stripe sends them back to ``return_url``. Keys, retries and answers are
+    ``payment_intent_off_session``'s."""
+    params: PaymentIntentCreateParams = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "customer": customer_id,
+        "payment_method": payment_method_id,
+        "confirm": True,
+        "return_url": return_url,
+        "metadata": metadata,
+    }
+    return _card_intent_create(params, attempt_id, account_id, application_fee_amount, tries)
+
+
+def _card_intent_create(
+    params: PaymentIntentCreateParams,
+    attempt_id: int,
+    account_id: str,
+    application_fee_amount: int | None,
+    tries: int,
+) -> OffSessionCharge:
     options = request_options(account_id, idempotency_key=idempotency_key("cardcharge", attempt_id, "intent"))
     if application_fee_amount and on_connected_account(options):
         params["application_fee_amount"] = application_fee_amount
@@ -240,6 +287,24 @@ def payment_intent_off_session(
             message=exc.user_message or (error.message if error is not None else None),
         )
     return OffSessionCharge(intent=_intent(obj))
+
+
+def payment_intent_cancel(*, attempt_id: int, payment_intent_id: str, account_id: str) -> CardIntent:
+    """Cancel a card charge's PaymentIntent still waiting for the client (3D Secure never
+    finished), so it can no longer succeed: the client pays another way instead. Keyed by
+    the attempt; a PaymentIntent that meanwhile succeeded or was canceled is returned as
+    Stripe has it."""
+    options = request_options(account_id, idempotency_key=idempotency_key("cardcharge", attempt_id, "cancel"))
+    try:
+        obj = _retrying(
+            lambda: client(max_network_retries=0).v1.payment_intents.cancel(payment_intent_id, None, options),
+            tries=CHARGE_TRIES,
+        )
+    except stripe.InvalidRequestError as exc:
+        if exc.code != "payment_intent_unexpected_state":
+            raise
+        return card_intent_retrieve(payment_intent_id, account_id)
+    return _intent(obj)
 
 
 def card_intent_retrieve(payment_intent_id: str, account_id: str) -> CardIntent:

@@ -17,7 +17,17 @@ from practice.admin import ReadOnlyAdmin
 from practice.audit import audit_write, client_ip
 from practice.models import User
 
-from .models import Client, EmailChange, Payer, PortalAccess, PortalSignInLink
+from .models import (
+    AutoPayApproval,
+    AutoPayConsent,
+    AutoPayEnrolment,
+    AutoPaySkip,
+    Client,
+    EmailChange,
+    Payer,
+    PortalAccess,
+    PortalSignInLink,
+)
 from .selectors import clinicians_for_practice
 from .services import CLINICIAN_NOT_IN_PRACTICE, PAYER_NOT_IN_PRACTICE
 
@@ -171,3 +181,31 @@ class EmailChangeAdmin(ReadOnlyAdmin):
     list_select_related = ["client", "payer", "practice"]
     search_fields = ["new_email"]
     exclude = ["token_hash"]
+
+
+# AutoPay is turned on and off, skipped and approved by the client in the portal or by
+# staff from the client's Settings tab (each audited there, with its consent): read only here.
+
+
+@admin.register(AutoPayEnrolment)
+class AutoPayEnrolmentAdmin(ReadOnlyAdmin):
+    list_display = ["client", "practice", "started_at", "include_balance", "max_per_night", "ended_at"]
+    list_filter = ["practice"]
+    list_select_related = ["client", "practice"]
+
+
+@admin.register(AutoPayConsent)
+class AutoPayConsentAdmin(ReadOnlyAdmin):
+    list_display = ["client", "given_by", "channel", "staff", "email", "terms_version", "ip_address", "given_at"]
+    list_filter = ["channel", "given_by"]
+    list_select_related = ["client", "staff"]
+
+
+@admin.register(AutoPaySkip)
+class AutoPaySkipAdmin(ReadOnlyAdmin):
+    list_display = ["enrolment", "night", "created_at", "created_by"]
+
+
+@admin.register(AutoPayApproval)
+class AutoPayApprovalAdmin(ReadOnlyAdmin):
+    list_display = ["enrolment", "night", "amount", "created_at"]

@@ -214,3 +214,145 @@ class EmailChange(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.confirmed_at is None and self.cancelled_at is None and self.expires_at > timezone.now()
+
+
+class AutoPayEnrolment(models.Model):
+    """A client's AutoPay: every night between 12 AM and 6 AM in the practice's time zone,
+    what the client owes is charged to their default card (payments charges it; the amount
+    is billing's ``autopay_amount_due``).
+
+    Enrolling never back-charges the balance already open: invoices issued at or before
+    ``balance_cutoff_at`` are left out unless the client chose ``include_balance``
+    (``open_balance`` is the amount they were shown, "Include my current balance of $X").
+    Above ``max_per_night`` a night's charge waits for the client's approval
+    (AutoPayApproval); a skipped night (AutoPaySkip) is not charged.
+
+    Invariants (in the database): at most one enrolment on (``ended_at`` empty) per client;
+    it ends after it starts; a cap is positive. Each enrolment is written with its consent
+    (AutoPayConsent) in one transaction, and turning AutoPay off ends it (a new enrolment
+    with a new consent turns it on again)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="autopay_enrolments")
+    started_at = models.DateTimeField()
+    balance_cutoff_at = models.DateTimeField()
+    include_balance = models.BooleanField(default=False)
+    open_balance = models.DecimalField(max_digits=14, decimal_places=3)
+    max_per_night = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"], condition=models.Q(ended_at__isnull=True), name="autopay_one_on_per_client"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+                name="autopay_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_per_night__isnull=True) | models.Q(max_per_night__gt=0),
+                name="autopay_cap_positive",
+            ),
+            models.CheckConstraint(condition=models.Q(open_balance__gte=0), name="autopay_open_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        state = "off" if self.ended_at else "on"
+        return f"AutoPay of client {self.client_id} from {self.started_at:%Y-%m-%d} ({state})"
+
+    @property
+    def is_on(self) -> bool:
+        return self.ended_at is None
+
+
+class AutoPayConsent(models.Model):
+    """The agreement that turned AutoPay on, as it was given: by the client in the portal,
+    or by the client to a staff member by phone or in person (``staff`` recorded it);
+    when; the exact words agreed to (``terms_version`` and ``terms_text``) with the
+    choices made; and the address the request came from. Never changed or deleted.
+
+    Invariants (in the database): a client's consent comes through the portal with no
+    staff member; a staff member's is by phone or in person and names them."""
+
+    class GivenBy(models.TextChoices):
+        CLIENT = "client", "The client"
+        STAFF = "staff", "A staff member, with the client's agreement"
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", "Client portal"
+        PHONE = "phone", "By phone"
+        IN_PERSON = "in_person", "In person"
+
+    enrolment = models.OneToOneField(AutoPayEnrolment, on_delete=models.PROTECT, related_name="consent")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    given_by = models.CharField(max_length=8, choices=GivenBy.choices)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The portal sign-in's email (the client's, or their payer's) when given in the portal.
+    email = models.EmailField(blank=True)
+    terms_version = models.CharField(max_length=40)
+    terms_text = models.TextField()
+    include_balance = models.BooleanField()
+    max_per_night = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    card = models.CharField(max_length=80, help_text="The default card named in the terms (brand and last 4).")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    given_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(given_by="client", channel="portal", staff__isnull=True)
+                | models.Q(given_by="staff", channel__in=["phone", "in_person"], staff__isnull=False),
+                name="autopay_consent_who_and_how",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"AutoPay consent of client {self.client_id} ({self.channel}, {self.given_at:%Y-%m-%d})"
+
+
+class AutoPaySkip(models.Model):
+    """A night the client (or staff for them) chose not to be charged: Skip tonight.
+    ``night`` is the practice's local date whose 12 AM to 6 AM the charge would run in.
+    Invariant: once per enrolment and night."""
+
+    enrolment = models.ForeignKey(AutoPayEnrolment, on_delete=models.CASCADE, related_name="skips")
+    night = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["enrolment", "night"], name="autopay_skip_once_per_night")]
+
+    def __str__(self) -> str:
+        return f"AutoPay {self.enrolment_id} skips {self.night}"
+
+
+class AutoPayApproval(models.Model):
+    """The client's yes to a night's charge above their maximum per night: up to ``amount``
+    that night (a larger amount waits again). Invariant: once per enrolment and night,
+    for a positive amount."""
+
+    enrolment = models.ForeignKey(AutoPayEnrolment, on_delete=models.CASCADE, related_name="approvals")
+    night = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "night"], name="autopay_approval_once_per_night"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="autopay_approval_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"AutoPay {self.enrolment_id} approved {self.amount} on {self.night}"

@@ -12,8 +12,10 @@ page or subject, every public name re-exported here so callers write
 - reminders: invoice reminders due on a day, a practice's rules, reminders sent
 - portal: the client portal's invoices (scoped by clients.portal.portal_scope)
 - portal_documents: the portal's Documents page (receipts of a client's payments)
+- autopay: what a client's AutoPay may charge on a night
 """
 
+from .autopay import AutoPayDue, autopay_amount_due
 from .clients import (
     ClientBalance,
     client_account,
@@ -119,6 +121,7 @@ __all__ = [
     "RECEIPTS_PAGE_SIZE",
     "SEARCH_LIMIT",
     "AccountHistory",
+    "AutoPayDue",
     "BillingTotals",
     "BulkPreviewRow",
     "ClientBalance",
@@ -133,6 +136,7 @@ __all__ = [
     "SearchResults",
     "appointment_get_for_practice",
     "appointment_uninvoiced_by_client",
+    "autopay_amount_due",
     "billing_detail_invoiced",
     "billing_state_from_items",
     "billing_totals",

@@ -4,8 +4,9 @@ clients sits below appointments and billing, so it never imports them. The
 record's header and its tabs (Overview, Appointments, Billing) show their facts
 through context providers that those apps register here from their
 ``AppConfig.ready()``. Registration happens once at startup. The clients list takes
-extra columns the same way (billing's Balance, Credit and Overdue), and the record's
-header its action buttons (Book, New invoice, Add payment).
+extra columns the same way (billing's Balance, Credit and Overdue), the record's
+header its action buttons (Book, New invoice, Add payment), and the Settings tab its
+sections (payments' AutoPay).
 """
 
 from __future__ import annotations
@@ -113,3 +114,29 @@ def register_record_actions(provider: RecordActions, *, order: int) -> None:
 
 def record_actions(request: PracticeRequest, client: Client) -> list[RecordAction]:
     return [action for _, provider in _actions for action in provider(request, client)]
+
+
+# --- panels on the record's Settings tab ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordPanel:
+    """A section an app above clients adds to a tab of the record: ``template`` is included
+    with ``panel`` = ``context`` (payments: AutoPay on the Settings tab)."""
+
+    template: str
+    context: dict[str, Any]
+
+
+# (request, client) -> the app's panel for the client's Settings tab, or None.
+SettingsPanel = Callable[["PracticeRequest", "Client"], RecordPanel | None]
+_settings_panels: list[SettingsPanel] = []
+
+
+def register_settings_panel(provider: SettingsPanel) -> None:
+    if provider not in _settings_panels:
+        _settings_panels.append(provider)
+
+
+def settings_panels(request: PracticeRequest, client: Client) -> list[RecordPanel]:
+    return [panel for provider in _settings_panels if (panel := provider(request, client)) is not None]

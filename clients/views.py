@@ -189,7 +189,11 @@ def client_settings(request: PracticeRequest, client_id: int) -> HttpResponse:
         client,
         "settings",
         "clients/detail_settings.html",
-        {"form": form, "portal_access": selectors.portal_access_for(client)},
+        {
+            "form": form,
+            "portal_access": selectors.portal_access_for(client),
+            "settings_panels": hooks.settings_panels(request, client),
+        },
         status=400 if form.errors else 200,
     )
 

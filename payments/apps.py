@@ -6,9 +6,11 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import hooks as billing_hooks
+        from clients import hooks as client_hooks
         from practice import hooks as practice_hooks
 
         from . import (
+            autopay_views,
             card_charges,
             card_views,
             checkout,
@@ -16,6 +18,8 @@ class PaymentsConfig(AppConfig):
             disputes,
             gateway,
             own_keys,
+            portal_autopay_views,
+            portal_card_views,
             portal_views,
             refund_views,
             refunds,
@@ -56,10 +60,18 @@ class PaymentsConfig(AppConfig):
         billing_hooks.register_invoice_panel(take_payment_views.take_payment_panel)
         billing_hooks.register_invoice_notice(take_payment_views.held_invoice_notice)
         billing_hooks.register_billing_notice(take_payment_views.held_billing_notice)
-        # The client portal: Make payment in an invoice's details, Pay full balance on Billing.
+        # The client portal: Pay with Visa •••• 4242 (the saved card, one click) before Make
+        # payment (Checkout) in an invoice's details; on Billing, Pay full balance with the
+        # card or through Checkout, and tonight's AutoPay.
+        billing_hooks.register_portal_invoice_panel(portal_card_views.portal_card_pay_panel)
         billing_hooks.register_portal_invoice_panel(portal_views.portal_make_payment_panel)
+        billing_hooks.register_portal_billing_panel(portal_autopay_views.portal_autopay_notice_panel)
+        billing_hooks.register_portal_billing_panel(portal_card_views.portal_card_balance_panel)
         billing_hooks.register_portal_billing_panel(portal_views.portal_pay_balance_panel)
         billing_hooks.register_portal_form_origins(portal_views.portal_form_origins)
+        billing_hooks.register_portal_form_origins(portal_card_views.card_form_origins)
+        # AutoPay on the client's Settings tab (staff enrol a client with their consent).
+        client_hooks.register_settings_panel(autopay_views.autopay_settings_panel)
 
         practice_hooks.register_settings_page(
             label="Online payments",

@@ -199,7 +199,7 @@ def card_charge_create(
             changed = INVOICE_CHANGED
         else:
             locked = sorted(
-                (i for i in locked if invoice_refusal(i) is None), key=lambda i: (i.issue_date, i.number or "", i.pk)
+                (i for i in locked if invoice_refusal(i) is None), key=lambda i: (i.issue_date, i.sequence or 0, i.pk)
             )
             if not locked:
                 raise CardChargeRefused(NOTHING_OWED)
@@ -312,6 +312,23 @@ def card_charge_run(
             attempt.pk, _Outcome(CardChargeAttempt.Status.FAILED, reason=STRIPE_REFUSED.format(message=message))
         )
     return _apply(attempt.pk, _outcome(charge.intent, charge.error_code, charge.decline_code, charge.message))
+
+
+def card_charge_cancel(*, attempt_id: int) -> CardChargeAttempt:
+    """Pay another way instead: cancel an on-session charge still waiting for the client to
+    authenticate, so its PaymentIntent can never succeed, and settle the attempt from
+    Stripe's answer (one that succeeded meanwhile is recorded as paid). Anything else is
+    returned as it is; StripeError or StripeUnanswered when Stripe could not cancel it."""
+    attempt = CardChargeAttempt.objects.select_related("card__customer").get(pk=attempt_id)
+    Status = CardChargeAttempt.Status
+    if not attempt.on_session or attempt.status != Status.REQUIRES_ACTION or not attempt.stripe_payment_intent_id:
+        return attempt
+    intent = gateway.payment_intent_cancel(
+        attempt_id=attempt.pk,
+        payment_intent_id=attempt.stripe_payment_intent_id,
+        account_id=attempt.card.customer.stripe_account_id,
+    )
+    return card_charge_settle(attempt_id=attempt.pk, intent=intent)
 
 
 def card_charge_settle(*, attempt_id: int, intent: gateway.CardIntent) -> CardChargeAttempt:

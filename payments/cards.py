@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -217,9 +218,15 @@ def _url(name: str, setup: CardSetup) -> str:
     return settings.SITE_URL.rstrip("/") + reverse(name, kwargs={"token": setup_token(setup)})
 
 
-def card_setup_start(*, client: Client) -> str:
+def _link_return_urls(setup: CardSetup) -> tuple[str, str]:
+    return _url("card_setup_return", setup), _url("card_setup_cancel", setup)
+
+
+def card_setup_start(*, client: Client, return_urls: Callable[[CardSetup], tuple[str, str]] | None = None) -> str:
     """The URL of a Checkout Session (setup mode) that saves a card for ``client``;
-    CardsRefused (and no session) when the practice's account cannot take charges."""
+    CardsRefused (and no session) when the practice's account cannot take charges.
+    ``return_urls(setup)`` gives where Stripe sends the client back (success, cancel):
+    by default the Save a card link's pages; the portal's are its Payment methods."""
     practice = client.practice
     account = charges_account(practice.pk)
     if account is None:
@@ -239,14 +246,15 @@ def card_setup_start(*, client: Client) -> str:
         )
         if setup is None:
             setup = CardSetup.objects.create(practice=practice, client=client, customer=customer)
+    success, cancel = (return_urls or _link_return_urls)(setup)
     session = gateway.setup_session_create(
         setup_id=setup.pk,
         account_id=account.stripe_account_id,
         customer_id=customer.stripe_customer_id,
         currency=practice.currency,
         metadata={"client": str(client.pk), "card_setup": str(setup.pk)},
-        success_url=_url("card_setup_return", setup) + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=_url("card_setup_cancel", setup),
+        success_url=success + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=cancel,
     )
     CardSetup.objects.filter(pk=setup.pk, status=CardSetup.Status.CREATED).update(
         stripe_checkout_session_id=session.id, session_url=session.url or "", status=CardSetup.Status.OPEN

@@ -1,5 +1,6 @@
 """The client portal's payment pages: Make payment and Pay full balance through Stripe
-Checkout, the way back from it, Payment methods and AutoPay.
+Checkout, and the way back from it. Payment methods and Pay with a saved card are in
+payments/portal_card_views.py, AutoPay in payments/portal_autopay_views.py.
 
 Checkout brings the client back to the portal; the return page never trusts the redirect:
 it re-reads the session from Stripe and shows Processing until Stripe says paid, then the
@@ -182,21 +183,6 @@ def checkout_cancel(request: PortalRequest, token: str) -> HttpResponse:
     attempt = _attempt(request, token)
     messages.info(request, PAYMENT_CANCELLED)
     return redirect(_back(attempt))
-
-
-# --- Payment methods and AutoPay ----------------------------------------------------------
-
-
-@require_GET
-@portal_required
-def payment_methods(request: PortalRequest) -> HttpResponse:
-    return render(request, "portal/placeholder.html", {"title": "Payment methods"})
-
-
-@require_GET
-@portal_required
-def autopay(request: PortalRequest) -> HttpResponse:
-    return render(request, "portal/placeholder.html", {"title": "AutoPay"})
 
 
 def portal_form_origins() -> tuple[str, ...]:

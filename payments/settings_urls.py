@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import card_views, refund_views, take_payment_views
+from . import autopay_views, card_views, refund_views, take_payment_views
 from . import settings_views as views
 
 app_name = "payments"
@@ -19,6 +19,9 @@ urlpatterns = [
     path("clients/<int:client_id>/cards/request/", card_views.card_request, name="card_request"),
     path("clients/<int:client_id>/cards/default/", card_views.card_default, name="card_default"),
     path("clients/<int:client_id>/cards/remove/", card_views.card_remove, name="card_remove"),
+    # AutoPay from the client's Settings tab (payments/autopay.py), with the client's consent.
+    path("clients/<int:client_id>/autopay/on/", autopay_views.autopay_enrol, name="autopay_enrol"),
+    path("clients/<int:client_id>/autopay/off/", autopay_views.autopay_end, name="autopay_end"),
     path("billing/invoices/<int:invoice_id>/pay-now/", card_views.pay_now, name="pay_now"),
     path("billing/invoices/<int:invoice_id>/pay-now/check/", card_views.pay_now_check, name="pay_now_check"),
     # Refund through Stripe, from an online payment's page (billing's, with payments' panel).

@@ -111,9 +111,11 @@ def _intent(obj: stripe.PaymentIntent) -> CardIntent:
         customer=_id(obj.customer),
         payment_method=_id(obj.payment_method),
         metadata=_metadata(obj.metadata),
-        error_code=error.code if error else None,
-        decline_code=error.decline_code if error else None,
-        error_message=error.message if error else None,
+        # Stripe leaves out the fields an error does not have (an authentication failure
+        # has no decline_code), and stripe-python raises on a missing one.
+        error_code=getattr(error, "code", None),
+        decline_code=getattr(error, "decline_code", None),
+        error_message=getattr(error, "message", None),
         next_action_url=redirect.url if redirect is not None else None,
     )
 

@@ -1,0 +1,100 @@
+"""AutoPay on the client's Settings tab: staff turn it on for the client, with the
+client's agreement given by phone or in person (recorded as their consent), or turn it
+off. Billing roles only; the rules are payments/autopay.py's."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from billing import submission
+from billing.inputs import parse_amount
+from clients import selectors as client_selectors
+from clients.hooks import RecordPanel
+from clients.models import Client
+from practice.access import BILLING_ROLES, require_role
+from practice.actor import Actor
+from practice.audit import client_ip
+from practice.types import PracticeRequest
+
+from . import autopay
+from .autopay import AutoPayRefused
+from .models import StripeAccount
+
+STAFF_ON = "AutoPay is on for {client}, with their consent recorded."
+STAFF_OFF = "AutoPay is off for {client}."
+AUTOPAY_AGREEMENT_NEEDED = "Tick that the client agreed to these terms: AutoPay is turned on only with their consent."
+
+
+def _actor(request: PracticeRequest) -> Actor:
+    return Actor.of_user(request.user, address=client_ip(request))
+
+
+def autopay_settings_panel(request: object, client: Client) -> RecordPanel | None:
+    """clients.hooks' Settings tab provider: AutoPay's state, its consent, and the forms."""
+    req = cast(PracticeRequest, request)
+    if req.membership.role not in BILLING_ROLES:
+        return None
+    page = autopay.autopay_page(client)
+    if page.enrolment is None and not StripeAccount.objects.filter(practice_id=client.practice_id).exists():
+        return None
+    return RecordPanel("payments/_client_autopay.html", {"page": page, "channels": autopay.STAFF_CHANNELS})
+
+
+def _posted_amount(request: PracticeRequest, name: str) -> Decimal | None:
+    try:
+        return Decimal(request.POST[name]) if request.POST.get(name) else None
+    except InvalidOperation:
+        return None
+
+
+def _back(request: PracticeRequest, client: Client) -> HttpResponse:
+    return redirect("clients:settings", practice_slug=request.practice.slug, client_id=client.pk)
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+@submission.once("client.autopay_on", back="clients:settings")
+def autopay_enrol(request: PracticeRequest, client_id: int) -> HttpResponse:
+    client = client_selectors.client_get_for_practice(request.practice, request.membership, client_id)
+    try:
+        if request.POST.get("agreed") != "on":
+            raise AutoPayRefused(AUTOPAY_AGREEMENT_NEEDED)
+        raw_cap = request.POST.get("max_per_night", "").strip()
+        try:
+            cap = parse_amount(raw_cap, "max_per_night", locale=request.practice.locale) if raw_cap else None
+        except ValidationError:
+            raise AutoPayRefused(autopay.AUTOPAY_CAP_INVALID) from None
+        autopay.autopay_turn_on(
+            client=client,
+            actor=_actor(request),
+            include_balance=request.POST.get("include_balance") == "on",
+            max_per_night=cap,
+            expected_balance=_posted_amount(request, "balance"),
+            channel=request.POST.get("channel", ""),
+        )
+    except AutoPayRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, STAFF_ON.format(client=client.display_name))
+    return _back(request, client)
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+@submission.once("client.autopay_off", back="clients:settings")
+def autopay_end(request: PracticeRequest, client_id: int) -> HttpResponse:
+    client = client_selectors.client_get_for_practice(request.practice, request.membership, client_id)
+    try:
+        autopay.autopay_turn_off(client=client, actor=_actor(request))
+    except AutoPayRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, STAFF_OFF.format(client=client.display_name))
+    return _back(request, client)

@@ -163,9 +163,15 @@ def _portal_setup_urls(setup: CardSetup) -> tuple[str, str]:
 
 @require_POST
 @portal_required
-@portal_once("portal.card_add", back="portal:payment_methods")
 def card_add(request: PortalRequest) -> HttpResponse:
-    """Add a card: Stripe's Checkout in setup mode, coming back to Payment methods."""
+    """Add a card: Stripe's Checkout in setup mode, coming back to Payment methods.
+
+    The form's key is required but not claimed: a repeat reuses the open setup session
+    (payments.cards.REUSE_FOR), and claiming would hold a transaction open around the
+    Stripe calls, whose rows must be committed before Stripe is asked."""
+    if submission.submission_key_of(request) is None:
+        messages.error(request, submission.PAGE_OUT_OF_DATE)
+        return redirect("portal:payment_methods")
     try:
         url = cards.card_setup_start(client=request.client, return_urls=_portal_setup_urls)
     except CardsRefused as refusal:

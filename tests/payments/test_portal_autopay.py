@@ -131,6 +131,9 @@ def test_turning_autopay_on_records_the_consent_and_leaves_the_open_balance_out(
     page = browser.get("/portal/autopay/").content.decode()
     assert "Tonight's AutoPay" in page and 'data-testid="autopay-tonight-amount">$40.00' in page
     assert "Pay another way" in page and "Skip tonight" in page
+    # The evening before, Billing shows it too.
+    billing = browser.get("/portal/").content.decode()
+    assert "Tonight's AutoPay" in billing and 'data-testid="autopay-tonight-amount">$40.00' in billing
 
 
 def test_including_the_current_balance_charges_it_too(app_on_fake, account, tenant, ana, open_invoice):

@@ -220,6 +220,7 @@ def test_pay_full_balance_with_the_card_pays_every_open_invoice_oldest_first(app
     browser = portal_signed_in(ana)
 
     page = browser.get("/portal/").content.decode()
+    assert "Pay full balance with Visa •••• 4242" in page
     assert "Charges $150.00 to your saved card now, paying each invoice oldest first." in page
     data = {"client": ana.pk, "card": card.pk, "amount": "150.000"}
     response = browser.post("/portal/pay-balance/card/", data, follow=True)

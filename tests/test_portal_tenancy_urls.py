@@ -23,8 +23,9 @@ from django.utils import timezone
 from billing import services
 from clients.models import Client, EmailChange, Payer
 from clients.portal import STAFF_NOT_PORTAL
+from payments.cards import setup_token
 from payments.checkout import attempt_token
-from payments.models import CheckoutAttempt
+from payments.models import CardChargeAttempt, CardSetup, CheckoutAttempt, SavedCard, StripeCustomer
 from tests.conftest import Tenant
 from tests.factories import ClientFactory, PayerFactory, issued_invoice
 from tests.helpers import signed_in
@@ -96,9 +97,38 @@ def objects_of(tenant: Tenant, client: Client) -> dict[str, object]:
         currency=invoice.currency,
         source=CheckoutAttempt.Source.PORTAL,
     )
+    customer = StripeCustomer.objects.create(
+        practice=practice, client=client, stripe_account_id="acct_walk", stripe_customer_id=f"cus_walk_{client.pk}"
+    )
+    card = SavedCard.objects.create(
+        practice=practice,
+        client=client,
+        customer=customer,
+        stripe_payment_method_id=f"pm_walk_{client.pk}",
+        brand="visa",
+        last4="4242",
+        exp_month=12,
+        exp_year=2039,
+        is_default=True,
+    )
+    setup = CardSetup.objects.create(practice=practice, client=client, customer=customer)
+    charge = CardChargeAttempt.objects.create(
+        practice=practice,
+        invoice=invoice,
+        client=client,
+        card=card,
+        amount=invoice.balance,
+        currency=invoice.currency,
+        status=CardChargeAttempt.Status.FAILED,
+        on_session=True,
+    )
     return {
         "invoice_id": invoice.pk,
         "payment_id": payment.pk,
+        "attempt_id": charge.pk,
+        "card_id": card.pk,
+        "portal:card_setup_return:token": setup_token(setup),
+        "portal:card_setup_cancel:token": setup_token(setup),
         "portal:email_confirm:token": token,
         "portal:checkout_return:token": attempt_token(attempt),
         "portal:checkout_cancel:token": attempt_token(attempt),

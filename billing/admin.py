@@ -21,6 +21,7 @@ from .models import (
     Export,
     Invoice,
     InvoiceCounter,
+    InvoiceCreationSetting,
     InvoiceLine,
     InvoiceReminder,
     LedgerEntry,
@@ -297,3 +298,8 @@ class ExportAdmin(ReadOnlyAdmin):
     list_filter = ["practice", "status"]
     list_select_related = ["practice", "requested_by"]
     date_hierarchy = "created_at"
+
+
+@admin.register(InvoiceCreationSetting)
+class InvoiceCreationSettingAdmin(ReadOnlyAdmin):
+    list_display = ["practice", "cadence", "weekday", "send_automatically", "updated_at"]

@@ -29,6 +29,7 @@ class BillingConfig(AppConfig):
         for order, label, url_name, help_text in (
             (30, "Invoice numbering and terms", "billing:invoice_numbering", "Payment terms and invoice numbering."),
             (35, "Invoice template", "billing:invoice_template", "Logo, colour, layout and what invoices print."),
+            (36, "Invoice creation", "billing:invoice_creation", "Invoices made daily, weekly or monthly."),
             (37, "Invoice reminders", "billing:reminder_rules", "Emails about invoices coming due or overdue."),
             (40, "Billing details", "billing:billing_details", "Currency, tax rates and no-show policy."),
             (60, "Packages", "billing:packages", "Prepaid bundles of sessions."),

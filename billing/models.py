@@ -1009,3 +1009,36 @@ class Export(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 0
+
+
+class InvoiceCreationSetting(models.Model):
+    """Settings > Invoice creation: when the background run invoices each client's
+    uninvoiced items (billing.services.invoice_creation), and whether it emails the new
+    invoices or leaves them as drafts. No row is the same as Off.
+
+    Invariant (in the database): ``weekday`` (0 Monday .. 6 Sunday) is set exactly when
+    the cadence is weekly."""
+
+    class Cadence(models.TextChoices):
+        OFF = "off", "Off"
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly, on the 1st"
+
+    practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="invoice_creation")
+    cadence = models.CharField(max_length=8, choices=Cadence.choices, default=Cadence.OFF)
+    weekday = models.PositiveSmallIntegerField(null=True, blank=True)
+    send_automatically = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(cadence="weekly", weekday__gte=0, weekday__lte=6)
+                | (~models.Q(cadence="weekly") & models.Q(weekday__isnull=True)),
+                name="invoice_creation_weekday_iff_weekly",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice_id}: {self.cadence}"

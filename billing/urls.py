@@ -5,6 +5,7 @@ from .views import (
     documents,
     exports,
     home,
+    invoice_creation,
     invoice_template,
     invoices,
     packages,
@@ -96,6 +97,7 @@ urlpatterns = [
         name="invoice_template_preview",
     ),
     path("settings/invoice-reminders/", reminders.reminder_rules, name="reminder_rules"),
+    path("settings/invoice-creation/", invoice_creation.invoice_creation, name="invoice_creation"),
     path(
         "appointments/<int:appointment_id>/billing-details/<int:detail_id>/",
         appointments.billing_detail_edit,

@@ -16,6 +16,7 @@ write ``billing.services.<name>``.
 - settings: Settings > Billing details, and Invoice numbering and terms
 - tax_rates: the practice's tax rates (on the Billing details page)
 - reminders: Settings > Invoice reminders, and sending one reminder
+- invoice_creation: Settings > Invoice creation, and the run that invoices by itself
 - ledger: the ledger writer and the private helpers the others share
 
 Every function is one transaction that locks in the order of billing.locks, writes its
@@ -85,6 +86,15 @@ from .disputes import (
     DISPUTE_LOST_REASON,
     DISPUTE_STATUS_UNKNOWN,
     payment_dispute_update,
+)
+from .invoice_creation import (
+    CADENCE_UNKNOWN,
+    WEEKDAY_REQUIRED,
+    WEEKDAY_UNKNOWN,
+    invoice_creation_due,
+    invoice_creation_run,
+    invoice_creation_setting,
+    invoice_creation_setting_save,
 )
 from .invoices import (
     CREDIT_ZERO,
@@ -222,6 +232,7 @@ __all__ = [
     "BULK_NOT_DRAFT",
     "BULK_NOT_FOUND",
     "BULK_VOID",
+    "CADENCE_UNKNOWN",
     "CARD_REFUND_REASON",
     "CREDIT_TOO_MUCH",
     "CREDIT_ZERO",
@@ -306,6 +317,8 @@ __all__ = [
     "VOID_NOT_OPEN",
     "VOID_PACKAGE_USED",
     "VOID_PAID",
+    "WEEKDAY_REQUIRED",
+    "WEEKDAY_UNKNOWN",
     "WRITE_OFF_NOT_OPEN",
     "WRONG_CURRENCY",
     "ZERO_NEEDS_ITEMS",
@@ -329,6 +342,10 @@ __all__ = [
     "insurance_session_bill_client",
     "invoice_all_uninvoiced",
     "invoice_create",
+    "invoice_creation_due",
+    "invoice_creation_run",
+    "invoice_creation_setting",
+    "invoice_creation_setting_save",
     "invoice_date_problem",
     "invoice_delete_draft",
     "invoice_issue",

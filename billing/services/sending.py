@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from practice import selectors as practice_selectors
+from practice.actor import Actor
 from practice.audit import audit_write
 from practice.dates import day_label
 from practice.mail import RenderedAttachment, email_queue, outgoing_email_retry
@@ -119,7 +120,7 @@ def invoice_send_defaults(invoice: Invoice, kind: str) -> dict[str, str]:
 def invoice_send(
     *,
     invoice: Invoice,
-    actor: User,
+    actor: Actor | User,
     kind: str,
     recipient: str,
     subject: str,
@@ -131,7 +132,9 @@ def invoice_send(
 
     ``kind`` is SendKind.INVOICE (the PDF attached, the link when ``include_link``) or
     SendKind.LINK (the link alone). Raises ValidationError with a message a biller reads.
+    ``actor`` is a person, or the invoice creation run (Send automatically).
     """
+    actor = Actor.coerce(actor)
     with transaction.atomic():
         if invoice.status == Invoice.Status.DRAFT:
             invoice = invoice_issue(invoice=invoice, actor=actor)
@@ -177,7 +180,7 @@ def invoice_send(
             practice=practice,
             about=invoice,
             attachments=attachments,
-            created_by=actor,
+            created_by=actor.user,
         )
         audit_write(
             practice=practice,

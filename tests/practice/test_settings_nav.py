@@ -54,6 +54,7 @@ def test_the_owner_sees_every_settings_page_in_the_registered_order(tenant):
         "Invoice numbering and terms",
         "Online payments",
         "Invoice template",
+        "Invoice creation",
         "Invoice reminders",
         "Billing details",
         "Services",

@@ -1,0 +1,240 @@
+"""Invoice creation (Settings > Invoice creation, and the background run behind it).
+
+At the end of a run day in the practice's own time zone (``invoice_creation_due``) the
+run makes one invoice per client for their uninvoiced items dated up to that day. With
+Send automatically each is issued and emailed (invoice_send, which issues it in the same
+transaction); otherwise it is left as a draft for the biller to review.
+
+The rules the run keeps:
+
+- An item invoiced by hand is no longer uninvoiced, so the run never takes it again.
+- A client who got an invoice made by a person on the run's local day gets no invoice
+  from the run ("If an invoice is manually created and daily invoice creation is enabled,
+  an additional invoice won't be created"). Their items left uninvoiced wait for the next
+  run day: the biller who invoiced them by hand that day chose what to bill.
+- Each client is one transaction: the invoice, its issue and (with Send automatically)
+  its queued email commit together or not at all, so a run killed at any point and run
+  again makes exactly the invoices and emails of a run that was not interrupted. A run
+  done twice for the same day finds no uninvoiced items left and makes nothing.
+- After a run that made something, the practice's owners get one summary email per run
+  day (its email key names the practice and the day).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from clients.models import Client
+from practice.actor import Actor
+from practice.audit import audit_write, diff_fields
+from practice.mail import email_queue
+from practice.models import Membership, Practice, Role, User
+
+from .. import locks
+from ..models import BillingItem, Invoice, InvoiceCreationSetting
+from .invoices import invoice_create
+from .sending import SendKind, invoice_recipients, invoice_send, invoice_send_defaults, invoice_send_refusal
+
+logger = logging.getLogger(__name__)
+
+RUN_ACTOR = "invoice_creation"
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+# Error messages a user sees (tests assert on them).
+WEEKDAY_REQUIRED = "Choose the weekday invoices are created on."
+CADENCE_UNKNOWN = "Choose how often invoices are created."
+WEEKDAY_UNKNOWN = "Choose a weekday from the list."
+
+SUMMARY_SUBJECT = "{count} invoice{plural} created for {practice}"
+
+
+def invoice_creation_setting(practice: Practice) -> InvoiceCreationSetting:
+    """The practice's setting, unsaved and Off when it has never chosen one."""
+    found = InvoiceCreationSetting.objects.filter(practice=practice).first()
+    return found or InvoiceCreationSetting(practice=practice)
+
+
+def invoice_creation_setting_save(
+    *, practice: Practice, actor: Actor | User, cadence: str, weekday: int | None, send_automatically: bool
+) -> InvoiceCreationSetting:
+    """Save Settings > Invoice creation, in one transaction with its audit row. The
+    weekday is required for Weekly and dropped for the other cadences."""
+    errors: dict[str, str] = {}
+    if cadence not in InvoiceCreationSetting.Cadence.values:
+        errors["cadence"] = CADENCE_UNKNOWN
+    if cadence == InvoiceCreationSetting.Cadence.WEEKLY:
+        if weekday is None:
+            errors["weekday"] = WEEKDAY_REQUIRED
+        elif not 0 <= weekday <= 6:
+            errors["weekday"] = WEEKDAY_UNKNOWN
+    else:
+        weekday = None
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        locked = Practice.objects.select_for_update().get(pk=practice.pk)
+        setting, _created = InvoiceCreationSetting.objects.select_for_update().get_or_create(practice=locked)
+        before = _snapshot(setting)
+        setting.cadence = cadence
+        setting.weekday = weekday
+        setting.send_automatically = send_automatically
+        setting.full_clean()
+        setting.save()
+        changes = diff_fields(before, _snapshot(setting))
+        if changes:
+            audit_write(
+                practice=locked,
+                actor=actor,
+                action="practice.invoice_creation_changed",
+                obj=setting,
+                changes=changes,
+            )
+    return setting
+
+
+def _snapshot(setting: InvoiceCreationSetting) -> dict[str, Any]:
+    return {
+        "cadence": setting.cadence,
+        "weekday": WEEKDAYS[setting.weekday] if setting.weekday is not None else None,
+        "send_automatically": setting.send_automatically,
+    }
+
+
+def _is_run_day(setting: InvoiceCreationSetting, local_date: date) -> bool:
+    cadence = setting.cadence
+    if cadence == InvoiceCreationSetting.Cadence.DAILY:
+        return True
+    if cadence == InvoiceCreationSetting.Cadence.WEEKLY:
+        return setting.weekday == local_date.weekday()
+    if cadence == InvoiceCreationSetting.Cadence.MONTHLY:
+        return local_date.day == 1
+    return False
+
+
+def invoice_creation_due(practice: Practice, local_date: date) -> bool:
+    """Whether the practice's setting makes ``local_date`` (a day in its own time zone) a
+    run day: every day, its chosen weekday, or the 1st of the month; never when Off."""
+    return _is_run_day(invoice_creation_setting(practice), local_date)
+
+
+def _local_day_bounds(practice: Practice, local_date: date) -> tuple[datetime, datetime]:
+    tz = practice.tzinfo
+    start = datetime.combine(local_date, time.min, tzinfo=tz)
+    end = datetime.combine(local_date + timedelta(days=1), time.min, tzinfo=tz)
+    return start, end
+
+
+def _invoiced_by_hand(practice: Practice, client_ids: list[int], local_date: date) -> set[int]:
+    """The clients among ``client_ids`` that a person invoiced on ``local_date`` (the
+    run's invoices have no ``created_by``; credit invoices do not count)."""
+    start, end = _local_day_bounds(practice, local_date)
+    return set(
+        Invoice.objects.filter(
+            practice=practice,
+            client_id__in=client_ids,
+            kind=Invoice.Kind.INVOICE,
+            created_by__isnull=False,
+            created_at__gte=start,
+            created_at__lt=end,
+        ).values_list("client_id", flat=True)
+    )
+
+
+def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, int]:
+    """Run invoice creation for the practice's day ``local_date``: ``{}`` when the setting
+    does not make it a run day; otherwise ``{"clients", "invoices", "sent", "skipped"}``:
+    the clients with uninvoiced items up to that day, the invoices made, those issued and
+    emailed (Send automatically, to clients or payers with an email address), and the
+    clients skipped (invoiced by hand that day, or their items taken meanwhile).
+
+    Without Send automatically, or when an invoice cannot be emailed (nobody on the record
+    has an address), the invoice is left as a draft. Safe to run again for the same day:
+    it then makes nothing."""
+    setting = invoice_creation_setting(practice)
+    if not _is_run_day(setting, local_date):
+        return {}
+    actor = Actor.system(RUN_ACTOR)
+    ids_by_client: dict[int, list[int]] = {}
+    for client_id, item_id in (
+        BillingItem.objects.filter(practice=practice, invoice__isnull=True, date__lte=local_date)
+        .order_by("client_id", "pk")
+        .values_list("client_id", "pk")
+    ):
+        ids_by_client.setdefault(client_id, []).append(item_id)
+    by_hand = _invoiced_by_hand(practice, list(ids_by_client), local_date)
+    clients = Client.objects.select_related("payer").in_bulk([pk for pk in ids_by_client if pk not in by_hand])
+    counts = {"clients": len(ids_by_client), "invoices": 0, "sent": 0, "skipped": len(by_hand)}
+    created: list[Invoice] = []
+    for client_pk in sorted(clients):
+        client = clients[client_pk]
+        try:
+            with transaction.atomic():
+                # Checked again under the locks invoice_create takes (practice, then
+                # client; the order of billing.locks): a hand-made invoice committed since
+                # the read above wins, and one made from now on waits for this commit.
+                locks.lock_practice(practice)
+                locks.lock_client(client)
+                if _invoiced_by_hand(practice, [client_pk], local_date):
+                    raise ValidationError("Invoiced by hand today.", code="items_taken")
+                invoice = invoice_create(
+                    practice=practice,
+                    client=client,
+                    actor=actor,
+                    item_ids=ids_by_client[client_pk],
+                    apply_credit=True,
+                )
+                sent = setting.send_automatically and _send(invoice, actor, local_date)
+        except ValidationError as exc:
+            if getattr(exc, "code", None) != "items_taken":
+                logger.warning("Invoice creation skipped client %s of practice %s: %s", client_pk, practice.pk, exc)
+            counts["skipped"] += 1
+            continue
+        created.append(invoice)
+        counts["invoices"] += 1
+        counts["sent"] += int(sent)
+    if created:
+        _summary_email(practice, local_date, created, counts)
+    return counts
+
+
+def _send(invoice: Invoice, actor: Actor, local_date: date) -> bool:
+    """Issue the new draft and queue its email, in the caller's transaction; False when it
+    cannot be emailed (no address on the client or payer), which leaves it a draft."""
+    invoice = Invoice.objects.select_related("practice", "client", "client__payer").get(pk=invoice.pk)
+    if invoice_send_refusal(invoice) is not None:
+        return False
+    defaults = invoice_send_defaults(invoice, SendKind.INVOICE)
+    invoice_send(
+        invoice=invoice,
+        actor=actor,
+        kind=SendKind.INVOICE,
+        recipient=invoice_recipients(invoice)[0].choice,
+        subject=defaults["subject"],
+        message=defaults["message"],
+        include_link=invoice.practice.online_payments_enabled,
+        submission_key=f"auto-{local_date.isoformat()}",
+    )
+    return True
+
+
+def _summary_email(practice: Practice, local_date: date, created: list[Invoice], counts: dict[str, int]) -> None:
+    """One summary email per owner and run day: the key makes a second run (which makes
+    nothing, and so does not come here) or a retried one send no second email."""
+    count = len(created)
+    owners = Membership.objects.filter(practice=practice, role=Role.OWNER, is_active=True, user__is_active=True)
+    for membership in owners.select_related("user").order_by("pk"):
+        if not membership.user.email:
+            continue
+        email_queue(
+            key=f"invoice-creation-summary:{practice.pk}:{local_date.isoformat()}:{membership.user_id}",
+            to=membership.user.email,
+            subject=SUMMARY_SUBJECT.format(count=count, plural="" if count == 1 else "s", practice=practice.name),
+            template="invoice_creation_summary",
+            context={"practice_name": practice.name, "local_date": local_date, **counts},
+            practice=practice,
+        )

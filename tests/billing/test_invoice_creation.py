@@ -3,8 +3,9 @@ each client's uninvoiced items on the practice's run days, and the owner's summa
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -252,3 +253,26 @@ def test_the_service_refuses_weekly_without_a_weekday(tenant):
         )
     assert exc.value.message_dict == {"weekday": [services.WEEKDAY_REQUIRED]}
     assert not InvoiceCreationSetting.objects.exists()
+
+
+@pytest.mark.parametrize(("minutes_after_midnight", "invoiced"), [(10, False), (-20, True)])
+def test_that_day_is_the_practices_local_day(tenant, minutes_after_midnight, invoiced):
+    """In Auckland a hand-made invoice at 00:10 local (still the day before in UTC) is that
+    day's; one at 23:40 the evening before is not, and does not stop the run."""
+    practice = tenant.practice
+    practice.timezone = "Pacific/Auckland"
+    practice.save(update_fields=["timezone"])
+    today = practice.local_today()
+    choose(practice, "daily")
+    ana = ClientFactory(practice=practice)
+    by_hand = services.invoice_create(
+        practice=practice, client=ana, actor=tenant.biller, item_ids=[make_item(practice, ana, on=today).pk]
+    )
+    midnight = datetime.combine(today, time.min, tzinfo=ZoneInfo("Pacific/Auckland"))
+    Invoice.objects.filter(pk=by_hand.pk).update(created_at=midnight + timedelta(minutes=minutes_after_midnight))
+    make_item(practice, ana, "60", on=today)
+
+    counts = services.invoice_creation_run(practice=practice, local_date=today)
+
+    assert counts["invoices"] == int(invoiced)
+    assert counts["skipped"] == int(not invoiced)

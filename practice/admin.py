@@ -12,6 +12,7 @@ from django.urls import reverse
 from .models import (
     AuditLog,
     InvoiceTemplate,
+    JobRun,
     Membership,
     OutboxMessage,
     OutgoingEmail,
@@ -170,4 +171,12 @@ class InvoiceTemplateAdmin(ReadOnlyAdmin):
     the logo is checked and re-encoded."""
 
     list_display = ["practice", "layout", "theme_colour", "updated_at"]
+    list_select_related = ["practice"]
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ["local_date", "job", "practice", "status", "attempts", "started_at", "finished_at"]
+    list_filter = ["status", "job"]
+    search_fields = ["practice__name", "job"]
     list_select_related = ["practice"]

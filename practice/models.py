@@ -554,3 +554,38 @@ class InvoiceTemplate(models.Model):
     @property
     def issuer_tax_id(self) -> str:
         return self.tax_id or self.practice.tax_id
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job (practice.jobs) for one practice and one local day.
+
+    The unique constraint is the claim: whoever inserts the row runs the job, so a job runs
+    once a day however many ticks, workers or Run now clicks ask for it.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="job_runs")
+    job = models.CharField(max_length=60)
+    local_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "job", "local_date"], name="jobrun_once_a_day"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["running", "succeeded", "failed"]), name="jobrun_status_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["practice", "job", "-local_date"], name="jobrun_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.local_date} ({self.status})"

@@ -121,7 +121,10 @@ def main() -> int:
             cwd=str(ROOT),
         )
         manager.add_process(
-            "worker", f"{py} -m celery -A practice worker -l info --concurrency 2", env=env, cwd=str(ROOT)
+            "worker",
+            f"{py} -m celery -A practice worker -Q celery,billing -l info --concurrency 2",
+            env=env,
+            cwd=str(ROOT),
         )
         manager.add_process("beat", f"{py} -m celery -A practice beat -l info", env=env, cwd=str(ROOT))
         if fake_port is not None:

@@ -281,6 +281,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.exports_clean",
         "schedule": 24 * 60 * 60,
     },
+    # Scheduled jobs, each once a day at a local time of day of each practice (practice/jobs.py).
+    "jobs-tick": {
+        "task": "practice.tasks.jobs_tick",
+        "schedule": 5 * 60,
+    },
+}
+# Scheduled billing work has a queue of its own, so a long run does not hold up emails.
+CELERY_TASK_ROUTES = {
+    "practice.tasks.jobs_tick": {"queue": "billing"},
+    "practice.tasks.job_run": {"queue": "billing"},
 }
 
 # Stripe (used by the payments app). Without keys the local fake Stripe server is used.

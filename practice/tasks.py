@@ -62,3 +62,21 @@ def sign_in_records_prune() -> None:
     from .services import sign_in_records_prune as prune
 
     prune()
+
+
+@shared_task(name="practice.tasks.jobs_tick")
+def jobs_tick() -> None:
+    """Queue every scheduled job due now in each practice's local day (practice.jobs)."""
+    from .jobs import jobs_due
+
+    for practice_id, job_name, local_date in jobs_due():
+        job_run.delay(practice_id, job_name, local_date.isoformat())
+
+
+@shared_task(name="practice.tasks.job_run")
+def job_run(practice_id: int, job_name: str, local_date: str) -> None:
+    from datetime import date
+
+    from .jobs import job_run as run
+
+    run(practice_id=practice_id, job_name=job_name, local_date=date.fromisoformat(local_date))

@@ -15,5 +15,6 @@ class PracticeConfig(AppConfig):
             (20, "Staff", "staff", "Invite staff and choose their roles."),
             (70, "Security", "security", "Your password and two-step sign-in."),
             (80, "Audit log", "audit_log", "Who changed what, and when."),
+            (85, "Automations", "automations", "Daily jobs, their last runs, and Run now."),
         ):
             hooks.register_settings_page(label=label, url_name=url_name, help_text=help_text, order=order)

@@ -14,10 +14,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .actor import Actor
+from .audit import audit_write
 from .models import JobRun, Practice
 
 logger = logging.getLogger(__name__)
@@ -158,3 +161,31 @@ def job_run(*, practice_id: int, job_name: str, local_date: date) -> JobRun | No
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "counts", "finished_at"])
     return run
+
+
+def job_run_now(*, practice: Practice, job_name: str, actor: Actor) -> JobRun | None:
+    """Run now (Settings > Automations): the scheduled run of the practice's local today,
+    through the same claim, so it runs at most once that day whoever asks first."""
+    run = job_run(practice_id=practice.pk, job_name=job_name, local_date=practice.local_today())
+    if run is not None:
+        audit_write(
+            practice=practice,
+            actor=actor,
+            action="job.run_now",
+            obj=run,
+            changes={"status": [None, run.status], "counts": [None, run.counts]},
+        )
+    return run
+
+
+RUNS_SHOWN = 5
+
+
+def automation_rows(practice: Practice) -> list[dict[str, Any]]:
+    """Each registered job with its latest runs for ``practice`` and its next run time."""
+    local_now = practice.local_now()
+    rows = []
+    for job in registered_jobs():
+        runs = list(JobRun.objects.filter(practice=practice, job=job.name).order_by("-local_date")[:RUNS_SHOWN])
+        rows.append({"job": job, "runs": runs, "next_run": job.next_run(local_now)})
+    return rows

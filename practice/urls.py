@@ -18,6 +18,8 @@ practice_patterns: list[URLPattern | URLResolver] = [
     path("settings/security/totp/start/", views.security_totp_start, name="security_totp_start"),
     path("settings/security/totp/remove/", views.security_totp_remove, name="security_totp_remove"),
     path("settings/audit/", views.audit_log, name="audit_log"),
+    path("settings/automations/", views.automations, name="automations"),
+    path("settings/automations/<slug:job_name>/run/", views.automation_run_now, name="automation_run_now"),
     path("settings/invoice-template/logo/", views.invoice_template_logo, name="invoice_template_logo"),
     path("clients/", include("clients.urls")),
     # billing's pages are under billing/, except its settings and a session's billing detail.

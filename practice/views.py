@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
+from . import jobs, selectors, services
 from .access import OWNER_ONLY, OWNER_OR_ADMIN, require_role
 from .actor import Actor
 from .audit import client_ip
@@ -272,3 +272,34 @@ def invoice_template_logo(request: PracticeRequest) -> FileResponse:
     # The URL names the file (?v=), and a new upload gets a new name.
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+RUN_NOW_DONE = "{label} ran for {day}."
+RUN_NOW_FAILED = "{label} failed: {error}"
+RUN_NOW_ALREADY = "{label} has already run today ({day}); it runs again tomorrow."
+
+
+@require_role(*OWNER_OR_ADMIN)
+def automations(request: PracticeRequest) -> HttpResponse:
+    rows = jobs.automation_rows(request.practice)
+    return render(request, "practice/automations.html", {"rows": rows})
+
+
+@require_POST
+@require_role(*OWNER_OR_ADMIN)
+def automation_run_now(request: PracticeRequest, job_name: str) -> HttpResponse:
+    job = jobs.get_job(job_name)
+    if job is None:
+        raise Http404("No such automation.")
+    practice = request.practice
+    run = jobs.job_run_now(
+        practice=practice, job_name=job.name, actor=Actor.of_user(request.user, address=client_ip(request))
+    )
+    day = practice.local_today()
+    if run is None:
+        messages.info(request, RUN_NOW_ALREADY.format(label=job.label, day=day.isoformat()))
+    elif run.status == run.Status.FAILED:
+        messages.error(request, RUN_NOW_FAILED.format(label=job.label, error=run.error))
+    else:
+        messages.success(request, RUN_NOW_DONE.format(label=job.label, day=day.isoformat()))
+    return redirect("automations", practice_slug=practice.slug)

@@ -65,6 +65,8 @@ def foreign_ids(other_tenant) -> dict[str, int]:
         **appointment_ids(other_tenant),
         **billing_ids(other_tenant),
         **package_ids(other_tenant),
+        # Jobs belong to no practice: a name that is not a registered job is the 404 case.
+        "job_name": "no-such-job",  # type: ignore[dict-item]
     }
 
 

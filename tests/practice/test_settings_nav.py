@@ -61,4 +61,5 @@ def test_the_owner_sees_every_settings_page_in_the_registered_order(tenant):
         "Packages",
         "Security",
         "Audit log",
+        "Automations",
     ]

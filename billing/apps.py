@@ -8,9 +8,10 @@ class BillingConfig(AppConfig):
         from appointments import hooks as appointments_hooks
         from clients import hooks as clients_hooks
         from practice import hooks as practice_hooks
+        from practice.jobs import register_job
         from practice.mail import attachment_renderer
 
-        from . import dashboard, providers, selectors
+        from . import dashboard, jobs, providers, selectors
         from .documents.attachments import invoice_pdf_attachment
         from .services import items
 
@@ -24,6 +25,8 @@ class BillingConfig(AppConfig):
         appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)
         appointments_hooks.register_billing_items_release(items.billing_items_release_for_appointment)
         appointments_hooks.register_appointment_page_billing(providers.appointment_page_billing)
+        # Invoice creation, by the scheduler at the end of each practice's local day.
+        register_job("invoice_creation", "Invoice creation", jobs.invoice_creation_day, jobs.invoice_creation_job)
         # The worker renders an emailed invoice's PDF when the email goes out.
         attachment_renderer("billing.invoice_pdf")(invoice_pdf_attachment)
         for order, label, url_name, help_text in (

@@ -276,3 +276,23 @@ def test_that_day_is_the_practices_local_day(tenant, minutes_after_midnight, inv
 
     assert counts["invoices"] == int(invoiced)
     assert counts["skipped"] == int(not invoiced)
+
+
+def test_the_scheduler_runs_it_for_the_day_just_ended_through_its_job_run(tenant, time_machine):
+    from practice.jobs import job_run, jobs_due
+
+    practice = tenant.practice
+    choose(practice, "daily")
+    client = ClientFactory(practice=practice)
+    make_item(practice, client, on=WEDNESDAY)
+    # Ten past midnight on Thursday, the practice's time: Wednesday has ended.
+    thursday = datetime.combine(WEDNESDAY + timedelta(days=1), time(0, 10), tzinfo=practice.tzinfo)
+    time_machine.move_to(thursday, tick=False)
+
+    due = [entry for entry in jobs_due() if entry[0] == practice.pk and entry[1] == "invoice_creation"]
+    assert due == [(practice.pk, "invoice_creation", WEDNESDAY)]
+    run = job_run(practice_id=practice.pk, job_name="invoice_creation", local_date=WEDNESDAY)
+    assert run is not None and run.counts["invoices"] == 1
+    assert Invoice.objects.filter(client=client).count() == 1
+    # done for that day: the next tick queues nothing more
+    assert not [entry for entry in jobs_due() if entry[0] == practice.pk and entry[1] == "invoice_creation"]

@@ -119,8 +119,13 @@ def _replay(request: HttpRequest, stored: str) -> None:
         messages.add_message(request, int(level) if level.isdecimal() else messages.INFO, text)
 
 
-def once(action: str, back: str | None = None) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def once(
+    action: str, back: str | None = None, *, portal: bool = False
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Make a view's POST a one-time submission (place it below the access checks).
+
+    ``portal``: a client portal page, which has no staff user (the claim has no actor)
+    and no practice in its URLs (``back`` is reversed without arguments).
 
     The submission counts as recorded when the view answers with a redirect and a success
     message (or calls ``keep``); otherwise (a form shown again with its errors, a refusal)
@@ -138,6 +143,8 @@ def once(action: str, back: str | None = None) -> Callable[[Callable[..., HttpRe
             def back_url() -> str:
                 if back is None:
                     return str(request.get_full_path())
+                if portal:
+                    return reverse(back)
                 return reverse(back, kwargs={"practice_slug": request.practice.slug, **kwargs})
 
             key = submission_key_of(request)
@@ -146,7 +153,8 @@ def once(action: str, back: str | None = None) -> Callable[[Callable[..., HttpRe
                 return redirect(back_url())
             try:
                 with transaction.atomic():
-                    claim = submission_claim(practice=request.practice, key=key, action=action, actor=request.user)
+                    actor = None if portal else request.user
+                    claim = submission_claim(practice=request.practice, key=key, action=action, actor=actor)
                     response = view(request, *args, **kwargs)
                     result: tuple[str, str] | None = getattr(request, "submission_result", None)
                     said = _added_messages(request, (messages.SUCCESS, messages.INFO))

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
-from functools import wraps
-from typing import Any, cast
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -95,39 +93,9 @@ def posted_amount(request: PortalRequest, name: str) -> Decimal | None:
 
 
 def portal_once(action: str, back: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """billing.submission.once for the portal (no staff user, no practice in the URL): the
-    POST's key is claimed before the view runs, in its transaction; a repeat is answered
-    with the first answer. ``back`` names the portal page a keyless POST goes back to."""
-
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def wrapper(request: PortalRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            key = submission.submission_key_of(request)
-            if key is None:
-                messages.error(request, submission.PAGE_OUT_OF_DATE)
-                return redirect(back)
-            try:
-                with transaction.atomic():
-                    claim = submission.submission_claim(practice=request.practice, key=key, action=action, actor=None)
-                    response = view(request, *args, **kwargs)
-                    said = submission.stored_messages(request)
-                    done = response.status_code in (301, 302, 303) and any(
-                        line.startswith(f"{messages.SUCCESS} ") for line in said.split("\n")
-                    )
-                    if done:
-                        claim.result_url, claim.result_message = response["Location"][:500], said
-                        claim.save(update_fields=["result_url", "result_message"])
-                    else:
-                        claim.delete()
-            except submission.AlreadySubmitted as first:
-                messages.info(request, submission.ALREADY_RECORDED)
-                submission.replay(request, first.result_message)
-                return redirect(first.result_url or back)
-            return response
-
-        return wrapper
-
-    return decorate
+    """billing.submission.once for the portal: no staff user, no practice in the URL;
+    ``back`` names the portal page a keyless POST goes back to."""
+    return submission.once(action, back, portal=True)
 
 
 # --- Payment methods -------------------------------------------------------------------------

@@ -6,12 +6,19 @@ that is due in a practice's local day and has not run yet for that day. The run 
 ``JobRun`` row first (unique per practice, job and local date), so a second tick, a second
 worker or a Run now click for the same day does nothing. Jobs must be safe to run twice:
 a failed run, or one left running by a killed worker, is run again by a later tick.
+
+Catch-up: when beat or the workers were down at a job's time (the machine was off over
+midnight), the next tick also queues the days missed, up to ``CATCH_UP_DAYS`` local days
+back, oldest first and each through its own claim, so a day still runs once. Only days
+after the job's first run for the practice are caught up: a new practice, or a job just
+added, starts from today. A job whose missed days must not run late (a charge meant for
+the night) registers with ``catch_up_days=1``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -29,17 +36,26 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # A run still "running" after this long was left by a worker that died: a tick runs it again.
 STALE_AFTER = timedelta(minutes=30)
+# How many local days (today included) a tick looks at for runs it missed.
+CATCH_UP_DAYS = 3
 
 JobFunction = Callable[[Practice, date], dict[str, int]]
 DueFunction = Callable[[Practice, datetime], date | None]
+NextRunFunction = Callable[[Practice, datetime], datetime | None]
 
 
 @dataclass(frozen=True)
 class Job:
+    """A daily job. ``due_at`` is a local time of day (due from then until the day ends)
+    or a function of (practice, local now) giving the local date of the run due then, or
+    None. ``next_run_at`` says when a function job runs next (None: it is off)."""
+
     name: str
     label: str
     due_at: time | DueFunction
     run: JobFunction
+    next_run_at: NextRunFunction | None = None
+    catch_up_days: int = CATCH_UP_DAYS
 
     def due(self, practice: Practice, local_now: datetime) -> date | None:
         """The local date of the run due at ``local_now``, or None before the day's run time."""
@@ -47,10 +63,27 @@ class Job:
             return local_now.date() if local_now.time() >= self.due_at else None
         return self.due_at(practice, local_now)
 
-    def next_run(self, local_now: datetime) -> datetime | None:
-        """The next scheduled run time, in the practice's local time (time-of-day jobs only)."""
+    def missed_dates(self, practice: Practice, local_now: datetime) -> list[date]:
+        """The local dates this job was due for on the previous ``catch_up_days - 1`` local
+        days, oldest first: what ``due`` said at the last moment of each of those days."""
+        found: set[date] = set()
+        for back in range(1, self.catch_up_days):
+            day_end = datetime.combine(local_now.date() - timedelta(days=back), time.max, tzinfo=local_now.tzinfo)
+            if (day := self.due(practice, day_end)) is not None:
+                found.add(day)
+        return sorted(found)
+
+    @property
+    def has_schedule_function(self) -> bool:
+        return self.next_run_at is not None
+
+    def next_run(self, local_now: datetime, practice: Practice | None = None) -> datetime | None:
+        """The next scheduled run time, in the practice's local time; None for a function
+        job that is off (or that cannot say)."""
         if not isinstance(self.due_at, time):
-            return None
+            if self.next_run_at is None or practice is None:
+                return None
+            return self.next_run_at(practice, local_now)
         today = datetime.combine(local_now.date(), self.due_at, tzinfo=local_now.tzinfo)
         return today if local_now < today else today + timedelta(days=1)
 
@@ -58,8 +91,18 @@ class Job:
 _registry: dict[str, Job] = {}
 
 
-def register_job(name: str, label: str, due_at: time | DueFunction, run: JobFunction) -> Job:
-    job = Job(name=name, label=label, due_at=due_at, run=run)
+def register_job(
+    name: str,
+    label: str,
+    due_at: time | DueFunction,
+    run: JobFunction,
+    *,
+    next_run_at: NextRunFunction | None = None,
+    catch_up_days: int = CATCH_UP_DAYS,
+) -> Job:
+    if catch_up_days < 1:
+        raise ValueError("catch_up_days counts today: it is at least 1.")
+    job = Job(name=name, label=label, due_at=due_at, run=run, next_run_at=next_run_at, catch_up_days=catch_up_days)
     _registry[name] = job
     return job
 
@@ -76,6 +119,16 @@ def get_job(name: str) -> Job | None:
     return _registry.get(name)
 
 
+class JobPartlyFailed(Exception):
+    """Raised by a job that did part of its work and failed on the rest (one invoice of
+    many): the run is recorded failed with ``counts`` and the message, and later ticks try
+    it again (the job must then redo only what is left)."""
+
+    def __init__(self, message: str, counts: dict[str, int]) -> None:
+        super().__init__(message)
+        self.counts = counts
+
+
 def _wants_a_run(run: JobRun | None, now: datetime) -> bool:
     if run is None:
         return True
@@ -86,8 +139,27 @@ def _wants_a_run(run: JobRun | None, now: datetime) -> bool:
     return False
 
 
+def _under_way(run: JobRun | None, now: datetime) -> bool:
+    return run is not None and run.status == JobRun.Status.RUNNING and run.started_at >= now - STALE_AFTER
+
+
+def _first_run_date(practice: Practice, job_name: str) -> date | None:
+    return (
+        JobRun.objects.filter(practice=practice, job=job_name)
+        .order_by("local_date")
+        .values_list("local_date", flat=True)
+        .first()
+    )
+
+
 def jobs_due() -> list[tuple[int, str, date]]:
-    """(practice id, job name, local date) of every run due now and not done yet."""
+    """(practice id, job name, local date) of every run due now and not done yet, each
+    practice's job's dates oldest first: today's run (or the function job's current one)
+    and the runs missed on the last days (see the module's note on catch-up).
+
+    A day of a job waits while an earlier day of the same job is still under way, so that
+    days run in order (invoice creation for a day takes that day's items, and a later day
+    run first would take them too)."""
     jobs = registered_jobs()
     if not jobs:
         return []
@@ -95,20 +167,37 @@ def jobs_due() -> list[tuple[int, str, date]]:
     due: list[tuple[int, str, date]] = []
     for practice in Practice.objects.order_by("pk"):
         local_now = timezone.localtime(now, practice.tzinfo)
-        wanted = [(job, job.due(practice, local_now)) for job in jobs]
-        wanted = [(job, day) for job, day in wanted if day is not None]
+        wanted: list[tuple[Job, list[date], date | None]] = []
+        for job in jobs:
+            current = job.due(practice, local_now)
+            missed = [day for day in job.missed_dates(practice, local_now) if day != current]
+            if current is not None or missed:
+                wanted.append((job, missed, current))
         if not wanted:
             continue
+        oldest = min(min(missed, default=current or date.max) for _job, missed, current in wanted)
         runs = {
             (run.job, run.local_date): run
-            for run in JobRun.objects.filter(practice=practice, job__in=[job.name for job, _ in wanted]).filter(
-                local_date__in={day for _, day in wanted}
+            for run in JobRun.objects.filter(
+                practice=practice, job__in=[job.name for job, _, _ in wanted], local_date__gte=oldest
             )
         }
-        for job, day in wanted:
-            assert day is not None
-            if _wants_a_run(runs.get((job.name, day)), now):
-                due.append((practice.pk, job.name, day))
+        for job, missed, current in wanted:
+            first: list[date | None] = []  # the job's first run for the practice, read when needed
+            days: list[date] = []
+            for day in sorted({*missed, *([current] if current else [])}):
+                run = runs.get((job.name, day))
+                if _under_way(run, now):
+                    break
+                if day != current and run is None:
+                    # A day missed counts only once the job had run for the practice before it.
+                    if not first:
+                        first.append(_first_run_date(practice, job.name))
+                    if first[0] is None or first[0] >= day:
+                        continue
+                if _wants_a_run(run, now):
+                    days.append(day)
+            due.extend((practice.pk, job.name, day) for day in days)
     return due
 
 
@@ -150,6 +239,11 @@ def job_run(*, practice_id: int, job_name: str, local_date: date) -> JobRun | No
     practice = Practice.objects.get(pk=practice_id)
     try:
         counts = job.run(practice, local_date)
+    except JobPartlyFailed as exc:
+        logger.warning("Job %s for practice %s on %s partly failed: %s", job_name, practice_id, local_date, exc)
+        run.status = JobRun.Status.FAILED
+        run.error = str(exc)[:2000]
+        run.counts = dict(exc.counts)
     except Exception as exc:  # any failure is recorded, and retried by a later tick
         logger.exception("Job %s for practice %s on %s failed", job_name, practice_id, local_date)
         run.status = JobRun.Status.FAILED
@@ -161,6 +255,23 @@ def job_run(*, practice_id: int, job_name: str, local_date: date) -> JobRun | No
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "counts", "finished_at"])
     return run
+
+
+def job_run_in_order(*, practice_id: int, job_name: str, local_dates: Iterable[date]) -> list[JobRun]:
+    """Run one job for several local days of a practice (a catch-up), oldest first, each
+    through its own claim. Stops at a day another worker is still running: the later days
+    wait for a later tick, so a job's days never run out of order. Returns the runs made."""
+    made: list[JobRun] = []
+    for day in sorted(set(local_dates)):
+        run = job_run(practice_id=practice_id, job_name=job_name, local_date=day)
+        if run is not None:
+            made.append(run)
+            continue
+        if JobRun.objects.filter(
+            practice_id=practice_id, job=job_name, local_date=day, status=JobRun.Status.RUNNING
+        ).exists():
+            break
+    return made
 
 
 def job_run_now(*, practice: Practice, job_name: str, actor: Actor) -> JobRun | None:
@@ -179,13 +290,27 @@ def job_run_now(*, practice: Practice, job_name: str, actor: Actor) -> JobRun | 
 
 
 RUNS_SHOWN = 5
+NEXT_RUN_OFF = "Off"
+NEXT_RUN_WHEN_DUE = "When due"
 
 
 def automation_rows(practice: Practice) -> list[dict[str, Any]]:
-    """Each registered job with its latest runs for ``practice`` and its next run time."""
+    """Each registered job with its latest runs for ``practice`` and its next run time in
+    the practice's local time (or why there is none: "Off" for a job its setting turned
+    off). One query per job: there are a handful."""
     local_now = practice.local_now()
     rows = []
     for job in registered_jobs():
         runs = list(JobRun.objects.filter(practice=practice, job=job.name).order_by("-local_date")[:RUNS_SHOWN])
-        rows.append({"job": job, "runs": runs, "next_run": job.next_run(local_now)})
+        next_run = job.next_run(local_now, practice)
+        if next_run is not None:
+            next_run = timezone.localtime(next_run, practice.tzinfo)
+        rows.append(
+            {
+                "job": job,
+                "runs": runs,
+                "next_run": next_run,
+                "next_run_label": NEXT_RUN_OFF if job.has_schedule_function else NEXT_RUN_WHEN_DUE,
+            }
+        )
     return rows

@@ -66,17 +66,25 @@ def sign_in_records_prune() -> None:
 
 @shared_task(name="practice.tasks.jobs_tick")
 def jobs_tick() -> None:
-    """Queue every scheduled job due now in each practice's local day (practice.jobs)."""
+    """Queue every scheduled job due now in each practice's local day (practice.jobs): one
+    task per practice and job, with its days oldest first (more than one after downtime)."""
     from .jobs import jobs_due
 
+    days: dict[tuple[int, str], list[str]] = {}
     for practice_id, job_name, local_date in jobs_due():
-        job_run.delay(practice_id, job_name, local_date.isoformat())
+        days.setdefault((practice_id, job_name), []).append(local_date.isoformat())
+    for (practice_id, job_name), dates in days.items():
+        job_run.delay(practice_id, job_name, *dates)
 
 
 @shared_task(name="practice.tasks.job_run")
-def job_run(practice_id: int, job_name: str, local_date: str) -> None:
+def job_run(practice_id: int, job_name: str, *local_dates: str) -> None:
+    """Run a job for one or more local days of a practice, oldest first. (A task queued
+    before catch-up existed carries one day: the same call.)"""
     from datetime import date
 
-    from .jobs import job_run as run
+    from .jobs import job_run_in_order
 
-    run(practice_id=practice_id, job_name=job_name, local_date=date.fromisoformat(local_date))
+    job_run_in_order(
+        practice_id=practice_id, job_name=job_name, local_dates=[date.fromisoformat(day) for day in local_dates]
+    )

@@ -30,6 +30,15 @@ def _fast_hashing_and_eager_tasks(settings):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture
+def no_app_jobs(monkeypatch):
+    """The scheduler without the jobs the apps register (invoice creation, reminders...):
+    a scheduler test registers its own and sees only those."""
+    from practice import jobs
+
+    monkeypatch.setattr(jobs, "_registry", {})
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stripe_must_not_see() -> None:
     """Learn, as the tests save them, the names and notes no Stripe request may carry."""

@@ -57,6 +57,7 @@ def test_an_invitation_email_is_sent_by_the_worker(tenant, worker):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("no_app_jobs")
 def test_a_jobs_tick_runs_a_due_job_on_the_worker(tenant):
     # Given a job due at midnight and the tick and the job run going to a real worker
     ran_in: list[str] = []

@@ -18,6 +18,8 @@ from tests.factories import PracticeFactory
 
 UTC = ZoneInfo("UTC")
 
+pytestmark = pytest.mark.usefixtures("no_app_jobs")
+
 
 class Recorder:
     """A job function that records each call (practice slug, local date)."""

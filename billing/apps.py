@@ -25,8 +25,14 @@ class BillingConfig(AppConfig):
         appointments_hooks.register_billing_items_sync(items.billing_items_sync_for_appointment)
         appointments_hooks.register_billing_items_release(items.billing_items_release_for_appointment)
         appointments_hooks.register_appointment_page_billing(providers.appointment_page_billing)
-        # Invoice creation, by the scheduler at the end of each practice's local day.
-        register_job("invoice_creation", "Invoice creation", jobs.invoice_creation_day, jobs.invoice_creation_job)
+        # Daily jobs, run by the scheduler in each practice's local day (billing/jobs.py).
+        register_job(
+            "invoice_creation",
+            "Invoice creation",
+            jobs.invoice_creation_day,
+            jobs.invoice_creation_job,
+            next_run_at=jobs.invoice_creation_next_run,
+        )
         # The worker renders an emailed invoice's PDF when the email goes out.
         attachment_renderer("billing.invoice_pdf")(invoice_pdf_attachment)
         for order, label, url_name, help_text in (

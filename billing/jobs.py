@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from practice.models import Practice
 
-from .services import invoice_creation_due, invoice_creation_run
+from .services import (
+    invoice_creation_due,
+    invoice_creation_next_day,
+    invoice_creation_run,
+    invoice_creation_setting,
+)
 
 
 def invoice_creation_day(practice: Practice, local_now: datetime) -> date | None:
     """Invoice creation runs once a practice's day has ended: from local midnight, for the
-    day before, when the practice's setting makes that day a run day."""
+    day before, when the practice's setting makes that day a run day.
+
+    Only a setting already in place at that midnight counts: the scheduler also asks about
+    days missed while it was down (practice.jobs' catch-up), and a cadence turned on or
+    changed since must not reach back and invoice, one day at a time, the days it did not
+    cover (turning Daily on would otherwise make three invoices per client at once)."""
+    setting = invoice_creation_setting(practice)
+    if setting.pk is None:
+        return None
+    run_at = datetime.combine(local_now.date(), time.min, tzinfo=practice.tzinfo)
+    if setting.updated_at > run_at:
+        return None
     yesterday = local_now.date() - timedelta(days=1)
-    return yesterday if invoice_creation_due(practice, yesterday) else None
+    return yesterday if invoice_creation_due(practice, yesterday, setting) else None
+
+
+def invoice_creation_next_run(practice: Practice, local_now: datetime) -> datetime | None:
+    """The local midnight that ends the next run day (today's, if today is one); None when
+    invoice creation is off."""
+    day = invoice_creation_next_day(practice, local_now.date())
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=practice.tzinfo)
 
 
 def invoice_creation_job(practice: Practice, local_date: date) -> dict[str, int]:

@@ -295,22 +295,26 @@ NEXT_RUN_WHEN_DUE = "When due"
 
 
 def automation_rows(practice: Practice) -> list[dict[str, Any]]:
-    """Each registered job with its latest runs for ``practice`` and its next run time in
-    the practice's local time (or why there is none: "Off" for a job its setting turned
-    off). One query per job: there are a handful."""
+    """Each registered job with its latest runs for ``practice`` (each with its counts as
+    (words, number) pairs) and its next run time in the practice's local time, or why
+    there is none ("Off": a setting turned the job off). One query per job: a handful."""
     local_now = practice.local_now()
     rows = []
     for job in registered_jobs():
-        runs = list(JobRun.objects.filter(practice=practice, job=job.name).order_by("-local_date")[:RUNS_SHOWN])
+        runs = JobRun.objects.filter(practice=practice, job=job.name).order_by("-local_date")[:RUNS_SHOWN]
         next_run = job.next_run(local_now, practice)
-        if next_run is not None:
-            next_run = timezone.localtime(next_run, practice.tzinfo)
         rows.append(
             {
                 "job": job,
-                "runs": runs,
-                "next_run": next_run,
+                "runs": [(run, _count_words(run.counts)) for run in runs],
+                "next_run": timezone.localtime(next_run, practice.tzinfo) if next_run is not None else None,
                 "next_run_label": NEXT_RUN_OFF if job.has_schedule_function else NEXT_RUN_WHEN_DUE,
             }
         )
     return rows
+
+
+def _count_words(counts: Any) -> list[tuple[str, Any]]:
+    if not isinstance(counts, dict):
+        return []
+    return [(str(key).replace("_", " "), value) for key, value in counts.items()]

@@ -282,7 +282,7 @@ RUN_NOW_ALREADY = "{label} has already run today ({day}); it runs again tomorrow
 @require_role(*OWNER_OR_ADMIN)
 def automations(request: PracticeRequest) -> HttpResponse:
     rows = jobs.automation_rows(request.practice)
-    return render(request, "practice/automations.html", {"rows": rows})
+    return render(request, "practice/automations.html", {"rows": rows, "catch_up_days": jobs.CATCH_UP_DAYS - 1})
 
 
 @require_POST

@@ -84,8 +84,11 @@ def invoice_creation_setting_save(
         setting.weekday = weekday
         setting.send_automatically = send_automatically
         setting.full_clean()
-        setting.save()
         changes = diff_fields(before, _snapshot(setting))
+        # Saved only when something changed: its updated_at says since when the schedule
+        # holds, and the scheduler catches up no run day from before it (billing.jobs).
+        if _created or changes:
+            setting.save()
         if changes:
             audit_write(
                 practice=locked,
@@ -116,10 +119,22 @@ def _is_run_day(setting: InvoiceCreationSetting, local_date: date) -> bool:
     return False
 
 
-def invoice_creation_due(practice: Practice, local_date: date) -> bool:
-    """Whether the practice's setting makes ``local_date`` (a day in its own time zone) a
-    run day: every day, its chosen weekday, or the 1st of the month; never when Off."""
-    return _is_run_day(invoice_creation_setting(practice), local_date)
+def invoice_creation_due(practice: Practice, local_date: date, setting: InvoiceCreationSetting | None = None) -> bool:
+    """Whether the practice's setting (``setting`` when the caller has read it) makes
+    ``local_date`` (a day in its own time zone) a run day: every day, its chosen weekday,
+    or the 1st of the month; never when Off."""
+    return _is_run_day(setting or invoice_creation_setting(practice), local_date)
+
+
+def invoice_creation_next_day(practice: Practice, from_day: date) -> date | None:
+    """The first run day on or after ``from_day`` (its run is at the local midnight that
+    ends it); None when invoice creation is off."""
+    setting = invoice_creation_setting(practice)
+    for ahead in range(32):  # a monthly run day is at most 31 days away
+        day = from_day + timedelta(days=ahead)
+        if _is_run_day(setting, day):
+            return day
+    return None
 
 
 def _local_day_bounds(practice: Practice, local_date: date) -> tuple[datetime, datetime]:

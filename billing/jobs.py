@@ -1,9 +1,15 @@
-"""Billing's daily jobs, run by practice.jobs' scheduler in each practice's own time zone."""
+"""Billing's daily jobs, run by practice.jobs' scheduler in each practice's own time zone:
+
+- Invoice creation, at the local midnight that ends each run day of the practice's
+  setting (Settings > Invoice creation);
+- Invoice reminders, at 09:00 local: the reminders the rules send that day.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from practice.jobs import JobPartlyFailed
 from practice.models import Practice
 
 from .services import (
@@ -11,7 +17,11 @@ from .services import (
     invoice_creation_next_day,
     invoice_creation_run,
     invoice_creation_setting,
+    invoice_reminders_send_due,
 )
+
+# Reminders go out in the morning of the practice's day, not at midnight.
+REMINDERS_AT = time(9, 0)
 
 
 def invoice_creation_day(practice: Practice, local_now: datetime) -> date | None:
@@ -43,3 +53,14 @@ def invoice_creation_next_run(practice: Practice, local_now: datetime) -> dateti
 
 def invoice_creation_job(practice: Practice, local_date: date) -> dict[str, int]:
     return invoice_creation_run(practice=practice, local_date=local_date)
+
+
+def invoice_reminders_job(practice: Practice, local_date: date) -> dict[str, int]:
+    """Send the day's reminders. When some failed, the run is recorded failed with its
+    counts and errors, and a later tick tries the day again: it sends only what is left."""
+    outcome = invoice_reminders_send_due(practice=practice, local_date=local_date)
+    if outcome.failed:
+        shown = "; ".join(outcome.errors[:5])
+        more = f" (and {len(outcome.errors) - 5} more)" if len(outcome.errors) > 5 else ""
+        raise JobPartlyFailed(f"{outcome.failed} reminder(s) failed: {shown}{more}", outcome.counts)
+    return outcome.counts

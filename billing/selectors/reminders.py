@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from practice.models import Practice
 
 from .. import reminders
-from ..models import Invoice, InvoiceReminder, ReminderRule
+from ..models import Invoice, InvoiceReminder, Payment, PaymentAllocation, ReminderRule
 
 
 def reminder_rules(practice: Practice) -> list[ReminderRule]:
@@ -23,20 +23,37 @@ def reminder_recipient(invoice: Invoice) -> str:
     return invoice.bill_to_email or invoice.client.billing_email
 
 
+def under_dispute() -> Exists:
+    """An invoice paid in part by a card payment whose dispute is open: the cardholder's
+    bank holds that money until it decides, so the practice does not chase the rest
+    meanwhile. (Billing keeps the dispute's state on the payment; the payments app reports
+    it through billing.services.disputes.)"""
+    return Exists(
+        PaymentAllocation.objects.filter(invoice=OuterRef("pk"), payment__dispute_status=Payment.DisputeStatus.OPEN)
+    )
+
+
+def invoice_under_dispute(invoice: Invoice) -> bool:
+    return PaymentAllocation.objects.filter(
+        invoice=invoice, payment__dispute_status=Payment.DisputeStatus.OPEN
+    ).exists()
+
+
 def remindable_invoices(practice: Practice) -> Q:
     """The invoices a reminder may be about: open invoices (not credit invoices) that still
-    owe something. Paid, written-off, void and draft invoices never get one. There is no
-    "disputed" invoice status in billing (a card dispute is a payment's matter, see the
-    payments app), so none is excluded on that ground."""
-    return Q(practice=practice, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, balance__gt=0)
+    owe something and have no card payment under an open dispute. Paid, written-off, void
+    and draft invoices never get one."""
+    return Q(practice=practice, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, balance__gt=0) & ~Q(
+        under_dispute()
+    )
 
 
 def reminders_due(practice: Practice, local_date: date) -> list[tuple[Invoice, ReminderRule, int]]:
     """(invoice, rule, occurrence) for every reminder the practice's enabled rules send on
     its local day ``local_date`` and that has not been sent yet.
 
-    Only open invoices with a balance, of clients not excluded from reminders, with an
-    email address to send to, issued before ``local_date`` (an invoice is not chased on
+    Only open invoices with a balance and no open dispute, of clients not excluded from
+    reminders, with an email address to send to, issued before ``local_date`` (an invoice is not chased on
     the day it goes out). Matching is by exact day: a run for a day finds that day's
     reminders whenever it runs, so a missed day is caught up by running it later; a
     reminder already sent (an InvoiceReminder row) is never listed again."""

@@ -181,12 +181,16 @@ from .refunds import (
 )
 from .reminders import (
     REMINDER_CLIENT_EXCLUDED,
+    REMINDER_DISPUTED,
     REMINDER_NO_EMAIL,
     REMINDER_NOT_OPEN,
     REMINDER_RULE_OFF,
+    REMINDERS_JOB,
     RULE_GONE,
     ReminderRulesInvalid,
+    RemindersOutcome,
     invoice_reminder_send,
+    invoice_reminders_send_due,
     reminder_rules_save,
 )
 from .settings import (
@@ -291,7 +295,9 @@ __all__ = [
     "REFUND_PAYMENT_DELETED",
     "REFUND_PLAN_CHANGED",
     "REFUND_TOO_MUCH",
+    "REMINDERS_JOB",
     "REMINDER_CLIENT_EXCLUDED",
+    "REMINDER_DISPUTED",
     "REMINDER_NOT_OPEN",
     "REMINDER_NO_EMAIL",
     "REMINDER_RULE_OFF",
@@ -330,6 +336,7 @@ __all__ = [
     "PaymentResult",
     "RefundPlan",
     "ReminderRulesInvalid",
+    "RemindersOutcome",
     "allocation_order",
     "billing_detail_update",
     "billing_details_update",
@@ -354,6 +361,7 @@ __all__ = [
     "invoice_mark_paid",
     "invoice_numbering_update",
     "invoice_reminder_send",
+    "invoice_reminders_send_due",
     "invoice_update",
     "invoice_void",
     "invoice_write_off",

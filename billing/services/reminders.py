@@ -4,7 +4,10 @@ reminder on the invoice page)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -19,6 +22,7 @@ from practice.money import practice_money
 
 from .. import locks
 from ..models import Invoice, InvoiceReminder, ReminderRule
+from ..payment_links import payment_link_url
 from ..reminders import (
     MANUAL_MESSAGE,
     MANUAL_SUBJECT,
@@ -27,13 +31,18 @@ from ..reminders import (
     rule_problems,
     timing_problems,
 )
-from ..selectors.reminders import reminder_recipient
+from ..selectors.reminders import invoice_under_dispute, reminder_recipient, reminders_due
+
+logger = logging.getLogger(__name__)
 
 RULE_GONE = "A reminder rule on this page no longer exists. Reload the page and try again."
 REMINDER_NOT_OPEN = "Only an open invoice that still owes something can be reminded about."
 REMINDER_NO_EMAIL = "There is no email address to send this reminder to: add one to the client or their payer."
 REMINDER_RULE_OFF = "This reminder rule is turned off."
 REMINDER_CLIENT_EXCLUDED = "This client is excluded from automatic invoice reminders."
+REMINDER_DISPUTED = "A card payment of this invoice is under dispute: no automatic reminder until it is decided."
+
+REMINDERS_JOB = "invoice_reminders"
 
 
 class ReminderRulesInvalid(ValidationError):
@@ -139,8 +148,9 @@ def invoice_reminder_send(
     sending; the page's one-time submission key keeps a double click to one.
 
     Refused (ValidationError) when the invoice no longer owes anything or is not open,
-    when there is no address to send to, and for a rule that is off or a client excluded
-    from reminders (a hand send is a person's decision and goes to an excluded client).
+    when there is no address to send to, and for a rule that is off, a client excluded
+    from reminders or an invoice with a card payment under an open dispute (a hand send is
+    a person's decision and goes to an excluded client or a disputed invoice).
     ``payment_link`` is put in the email when given (the payment links work fills it).
     """
     if rule is not None:
@@ -162,6 +172,8 @@ def invoice_reminder_send(
                 raise ValidationError(REMINDER_RULE_OFF)
             if locked.client.reminders_excluded:
                 raise ValidationError(REMINDER_CLIENT_EXCLUDED)
+            if invoice_under_dispute(locked):
+                raise ValidationError(REMINDER_DISPUTED)
         if not (locked.kind == Invoice.Kind.INVOICE and locked.status == Invoice.Status.OPEN and locked.balance > 0):
             raise ValidationError(REMINDER_NOT_OPEN)
         to = reminder_recipient(locked)
@@ -207,3 +219,48 @@ def invoice_reminder_send(
             changes={"to": to, "rule": rule.pk if rule else None, "occurrence": occurrence},
         )
     return reminder
+
+
+@dataclass
+class RemindersOutcome:
+    """What one day's reminders run did: ``sent``; ``skipped`` (refused when sent: the
+    invoice paid, the rule turned off or the client excluded meanwhile, a dispute opened);
+    ``failed``, with each failure's invoice and error in ``errors``."""
+
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"sent": self.sent, "skipped": self.skipped, "failed": self.failed}
+
+
+def invoice_reminders_send_due(*, practice: Practice, local_date: date) -> RemindersOutcome:
+    """Send every reminder the practice's rules send on its local day ``local_date``
+    (``reminders_due``): the daily job. Each reminder is its own transaction, so one that
+    fails (its email cannot be written, say) stops none of the others; running the day
+    again sends only what is left, since a reminder sent is never listed again and the
+    (invoice, rule, occurrence) unique constraint holds under concurrency. The email
+    carries the invoice's payment link when the practice takes payment online."""
+    actor = Actor.system(REMINDERS_JOB)
+    outcome = RemindersOutcome()
+    for invoice, rule, occurrence in reminders_due(practice, local_date):
+        try:
+            invoice_reminder_send(
+                invoice=invoice,
+                rule=rule,
+                occurrence=occurrence,
+                actor=actor,
+                payment_link=payment_link_url(invoice) if practice.online_payments_enabled else "",
+            )
+        except ValidationError:
+            outcome.skipped += 1
+        except Exception as exc:  # one invoice's failure is recorded; the others still go
+            logger.exception("Reminder %s/%s of invoice %s failed", rule.pk, occurrence, invoice.pk)
+            outcome.failed += 1
+            outcome.errors.append(f"{invoice.number}: {type(exc).__name__}: {exc}")
+        else:
+            outcome.sent += 1
+    return outcome

@@ -34,6 +34,7 @@ class BillingConfig(AppConfig):
             next_run_at=jobs.invoice_creation_next_run,
         )
         register_job("invoice_reminders", "Invoice reminders", jobs.REMINDERS_AT, jobs.invoice_reminders_job)
+        register_job("overdue_invoices", "Overdue invoices", jobs.OVERDUE_AT, jobs.overdue_invoices_job)
         # The worker renders an emailed invoice's PDF when the email goes out.
         attachment_renderer("billing.invoice_pdf")(invoice_pdf_attachment)
         for order, label, url_name, help_text in (

@@ -2,7 +2,10 @@
 
 - Invoice creation, at the local midnight that ends each run day of the practice's
   setting (Settings > Invoice creation);
-- Invoice reminders, at 09:00 local: the reminders the rules send that day.
+- Invoice reminders, at 09:00 local: the reminders the rules send that day;
+- Overdue invoices, at 00:00 local: the day's count of invoices that became overdue
+  ("overdue" itself is derived from the due date and the local date, so an invoice shows
+  Overdue from that midnight whether or not the job has run).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from practice.jobs import JobPartlyFailed
 from practice.models import Practice
 
+from .selectors import overdue_on
 from .services import (
     invoice_creation_due,
     invoice_creation_next_day,
@@ -22,6 +26,7 @@ from .services import (
 
 # Reminders go out in the morning of the practice's day, not at midnight.
 REMINDERS_AT = time(9, 0)
+OVERDUE_AT = time(0, 0)
 
 
 def invoice_creation_day(practice: Practice, local_now: datetime) -> date | None:
@@ -64,3 +69,7 @@ def invoice_reminders_job(practice: Practice, local_date: date) -> dict[str, int
         more = f" (and {len(outcome.errors) - 5} more)" if len(outcome.errors) > 5 else ""
         raise JobPartlyFailed(f"{outcome.failed} reminder(s) failed: {shown}{more}", outcome.counts)
     return outcome.counts
+
+
+def overdue_invoices_job(practice: Practice, local_date: date) -> dict[str, int]:
+    return overdue_on(practice, local_date)

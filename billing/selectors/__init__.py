@@ -37,6 +37,7 @@ from .home import (
     billing_totals,
     credit_list,
     invoice_list,
+    overdue_on,
     payment_list,
     uninvoiced_list,
 )
@@ -168,6 +169,7 @@ __all__ = [
     "invoice_reminders_sent",
     "invoices_visible",
     "open_invoices_oldest_first",
+    "overdue_on",
     "overdue_sum",
     "package_get_for_practice",
     "package_refund_sessions",

@@ -8,7 +8,7 @@ the same number of queries as a page of 5. Totals are aggregates in the database
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -158,6 +158,22 @@ def billing_totals(practice: Practice) -> BillingTotals:
         overdue=sums["overdue"] or ZERO,
         overdue_count=sums["overdue_count"],
     )
+
+
+def overdue_on(practice: Practice, local_date: date) -> dict[str, int]:
+    """The overdue invoices on the practice's local day ``local_date``, as the Overdue
+    invoices job records them: ``became_overdue``, those whose due date was the day before
+    (overdue from that day's 00:00 local: "overdue" is derived from the due date and the
+    local date, never stored), and ``overdue``, all open invoices past due. One query on
+    the invoice_open_balance index."""
+    open_invoices = Invoice.objects.filter(
+        practice=practice, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, balance__gt=0
+    )
+    counts = open_invoices.aggregate(
+        became_overdue=Count("due_date", filter=Q(due_date=local_date - timedelta(days=1))),
+        overdue=Count("due_date", filter=Q(due_date__lt=local_date)),
+    )
+    return {"became_overdue": counts["became_overdue"], "overdue": counts["overdue"]}
 
 
 def payment_list(

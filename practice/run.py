@@ -19,6 +19,7 @@ from honcho.manager import Manager
 from honcho.printer import Printer
 
 from .embedded import ROOT, services
+from .queues import QUEUES
 
 DEMO_LINES = """
   Practica is running at http://{host}:{port}/
@@ -86,6 +87,12 @@ def _fake_stripe_for_setup(host: str, port: int, env: dict[str, str]) -> Iterato
         proc.wait(timeout=10)
 
 
+def worker_command(python: str) -> str:
+    """The development worker: one process for every queue (practice/queues.py). In
+    production each kind can have workers of its own (README, "Running on several machines")."""
+    return f"{python} -m celery -A practice worker -Q {','.join(QUEUES)} -l info --concurrency 2"
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
@@ -120,12 +127,7 @@ def main() -> int:
             env=env,
             cwd=str(ROOT),
         )
-        manager.add_process(
-            "worker",
-            f"{py} -m celery -A practice worker -Q celery,billing -l info --concurrency 2",
-            env=env,
-            cwd=str(ROOT),
-        )
+        manager.add_process("worker", worker_command(py), env=env, cwd=str(ROOT))
         manager.add_process("beat", f"{py} -m celery -A practice beat -l info", env=env, cwd=str(ROOT))
         if fake_port is not None:
             print(f"  Test mode: payments go to a simulated Stripe at {env['STRIPE_API_BASE']}\n", flush=True)

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
+from practice import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -287,11 +289,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,
     },
 }
-# Scheduled billing work has a queue of its own, so a long run does not hold up emails.
-CELERY_TASK_ROUTES = {
-    "practice.tasks.jobs_tick": {"queue": "billing"},
-    "practice.tasks.job_run": {"queue": "billing"},
-}
+# Tasks go to queues by kind (practice/queues.py), so that each kind can have workers of
+# its own: a long invoice run holds up no email, and AutoPay scales on its own machines.
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT_QUEUE
+CELERY_TASK_ROUTES = queues.task_routes()
 
 # Stripe (used by the payments app). Without keys the local fake Stripe server is used.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -317,4 +317,5 @@ def automation_rows(practice: Practice) -> list[dict[str, Any]]:
 def _count_words(counts: Any) -> list[tuple[str, Any]]:
     if not isinstance(counts, dict):
         return []
-    return [(str(key).replace("_", " "), value) for key, value in counts.items()]
+    # In name order: the database keeps a JSON object's keys in an order of its own.
+    return [(str(key).replace("_", " "), value) for key, value in sorted(counts.items())]

@@ -122,7 +122,7 @@ def main() -> int:
         )
         manager.add_process(
             "worker",
-            f"{py} -m celery -A practice worker -Q celery,billing -l info --concurrency 2",
+            f"{py} -m celery -A practice worker -Q celery,billing,autopay -l info --concurrency 2",
             env=env,
             cwd=str(ROOT),
         )

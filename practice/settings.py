@@ -286,12 +286,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "practice.tasks.jobs_tick",
         "schedule": 5 * 60,
     },
+    # AutoPay charges whose task was lost (payments/autopay_night.py).
+    "autopay-sweep": {
+        "task": "payments.tasks.autopay_sweep",
+        "schedule": 5 * 60,
+    },
 }
-# Scheduled billing work has a queue of its own, so a long run does not hold up emails.
+# Scheduled billing work has a queue of its own, so a long run does not hold up emails;
+# AutoPay's charges have theirs, so AutoPay workers can be scaled on their own.
 CELERY_TASK_ROUTES = {
     "practice.tasks.jobs_tick": {"queue": "billing"},
     "practice.tasks.job_run": {"queue": "billing"},
+    "payments.tasks.autopay_charge": {"queue": "autopay"},
+    "payments.tasks.autopay_sweep": {"queue": "autopay"},
 }
+# Nightly AutoPay's pace across all workers (payments/autopay_rate.py): well under
+# Stripe's 100 requests a second in live mode, which the rest of the app shares.
+AUTOPAY_CHARGES_PER_SECOND = env.float("AUTOPAY_CHARGES_PER_SECOND", default=10.0)
 
 # Stripe (used by the payments app). Without keys the local fake Stripe server is used.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -489,3 +489,51 @@ def test_the_database_allows_one_autopay_row_per_client_and_night(app_on_fake, a
 def test_the_automations_page_lists_the_autopay_jobs(tenant):
     page = signed_in(tenant.owner).get(url(tenant, "automations")).content.decode()
     assert "Nightly AutoPay (12 AM to 6 AM)" in page and "AutoPay evening notices (6 PM)" in page
+
+
+def test_stripes_webhook_settles_a_charge_whose_answer_was_lost(
+    app_on_fake, account, tenant, evening, settings, django_capture_on_commit_callbacks
+):
+    import json
+
+    from django.test import Client as Browser
+    from django.urls import reverse
+
+    from payments import gateway
+
+    from .conftest import CONNECT_SECRET
+
+    settings.STRIPE_TIMEOUT_SECONDS = 0.5
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = CONNECT_SECRET
+    ana, _ = enrolled_client(app_on_fake, tenant.practice)
+    issued_invoice(tenant.practice, ana, tenant.biller, "50.00")
+    night_of(evening)
+    app_on_fake.control.fail_next(
+        "timeout", count=gateway.cards.CHARGE_TRIES, delay=1.0, perform=True, path="/v1/payment_intents", method="POST"
+    )
+    run_night(tenant.practice)
+    assert AutoPayCharge.objects.get().status == AutoPayCharge.Status.CHARGING
+
+    # payment_intent.succeeded reaches the app (found by the attempt id in its metadata).
+    assert app_on_fake.control.wait_for_webhooks(timeout=10)
+    with app_on_fake.webhooks.lock:
+        events = [
+            i
+            for i in app_on_fake.webhooks.received
+            if i.path == "/connect" and json.loads(i.body)["type"] == "payment_intent.succeeded"
+        ]
+    with django_capture_on_commit_callbacks(execute=True):
+        for item in events * 2:
+            answer = Browser().post(
+                reverse("stripe_webhook"),
+                item.body,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=item.signature,
+            )
+            assert answer.status_code == 200
+
+    charge = AutoPayCharge.objects.get()
+    assert charge.status == AutoPayCharge.Status.SUCCEEDED and charge.settled_at is not None
+    assert Payment.objects.count() == 1 and len(emails("payment_receipt")) == 1
+    # The sweeper later finds nothing left to do.
+    assert autopay_night.autopay_charges_unfinished(NIGHT_TIME + timedelta(hours=1)) == []

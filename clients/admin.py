@@ -189,7 +189,16 @@ class EmailChangeAdmin(ReadOnlyAdmin):
 
 @admin.register(AutoPayEnrolment)
 class AutoPayEnrolmentAdmin(ReadOnlyAdmin):
-    list_display = ["client", "practice", "started_at", "include_balance", "max_per_night", "ended_at"]
+    list_display = [
+        "client",
+        "practice",
+        "started_at",
+        "include_balance",
+        "max_per_night",
+        "failures_in_a_row",
+        "paused_at",
+        "ended_at",
+    ]
     list_filter = ["practice"]
     list_select_related = ["client", "practice"]
 

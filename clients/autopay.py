@@ -14,7 +14,9 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from practice.models import Practice
+from practice.actor import Actor
+from practice.audit import audit_write
+from practice.models import Practice, User
 from practice.money import practice_money
 
 from .models import AutoPayEnrolment, Client
@@ -23,6 +25,8 @@ from .models import AutoPayEnrolment, Client
 TERMS_VERSION = "autopay-terms-2025-1"
 WINDOW_START = time(0, 0)
 WINDOW_END = time(6, 0)
+# Failed nights in a row after which AutoPay pauses itself (issue 16).
+AUTOPAY_PAUSE_AFTER = 3
 
 TERMS = (
     "Every night between 12 AM and 6 AM ({zone} time), the full outstanding balance on your account with "
@@ -90,3 +94,43 @@ def autopay_enrolment_on(client: Client) -> AutoPayEnrolment | None:
 def autopay_enrolments(practice: Practice) -> QuerySet[AutoPayEnrolment]:
     """The practice's enrolments that are on (the nightly job's list)."""
     return AutoPayEnrolment.objects.filter(practice=practice, ended_at__isnull=True).select_related("client")
+
+
+def autopay_pause(*, enrolment: AutoPayEnrolment, reason: str, actor: Actor) -> bool:
+    """Pause ``enrolment`` with ``reason`` (the caller holds its row, in its transaction):
+    it stays on with its consent but charges nothing until resumed. False if it was
+    already paused or is off."""
+    if enrolment.ended_at is not None or enrolment.paused_at is not None:
+        return False
+    enrolment.paused_at = timezone.now()
+    enrolment.paused_reason = reason[:500]
+    enrolment.save(update_fields=["paused_at", "paused_reason"])
+    audit_write(
+        practice=enrolment.practice,
+        actor=actor,
+        action="client.autopay_paused",
+        obj=enrolment.client,
+        changes={"enrolment": enrolment.pk, "reason": enrolment.paused_reason},
+    )
+    return True
+
+
+def autopay_unpause(*, enrolment: AutoPayEnrolment, actor: Actor | User, why: str) -> bool:
+    """Resume a paused ``enrolment`` (the caller holds its row): nights from the next one
+    are charged again, and its count of failed nights starts again. False if it was not
+    paused."""
+    if enrolment.ended_at is not None or enrolment.paused_at is None:
+        return False
+    reason = enrolment.paused_reason
+    enrolment.paused_at = None
+    enrolment.paused_reason = ""
+    enrolment.failures_in_a_row = 0
+    enrolment.save(update_fields=["paused_at", "paused_reason", "failures_in_a_row"])
+    audit_write(
+        practice=enrolment.practice,
+        actor=actor,
+        action="client.autopay_resumed",
+        obj=enrolment.client,
+        changes={"enrolment": enrolment.pk, "paused_for": reason, "why": why},
+    )
+    return True

@@ -230,7 +230,9 @@ class AutoPayEnrolment(models.Model):
     Invariants (in the database): at most one enrolment on (``ended_at`` empty) per client;
     it ends after it starts; a cap is positive. Each enrolment is written with its consent
     (AutoPayConsent) in one transaction, and turning AutoPay off ends it (a new enrolment
-    with a new consent turns it on again)."""
+    with a new consent turns it on again). After failed charges on several nights in a row
+    it is paused (``paused_at`` with ``paused_reason``): still on, charging nothing until
+    the client (or staff) resumes it, or a new card is saved from AutoPay's email."""
 
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="autopay_enrolments")
@@ -243,6 +245,12 @@ class AutoPayEnrolment(models.Model):
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Nights in a row whose AutoPay charge failed (payments counts them; a success or a
+    # resume starts again from 0). At AUTOPAY_PAUSE_AFTER the enrolment is paused: it stays
+    # on (the consent stands) but charges nothing until it is resumed.
+    failures_in_a_row = models.PositiveSmallIntegerField(default=0, db_default=0)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(max_length=500, blank=True, db_default="")
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -259,15 +267,25 @@ class AutoPayEnrolment(models.Model):
                 name="autopay_cap_positive",
             ),
             models.CheckConstraint(condition=models.Q(open_balance__gte=0), name="autopay_open_balance_not_negative"),
+            # A pause says why (the pages and emails quote it).
+            models.CheckConstraint(
+                condition=models.Q(paused_at__isnull=True, paused_reason="")
+                | (models.Q(paused_at__isnull=False) & ~models.Q(paused_reason="")),
+                name="autopay_paused_with_reason",
+            ),
         ]
 
     def __str__(self) -> str:
-        state = "off" if self.ended_at else "on"
+        state = "off" if self.ended_at else ("paused" if self.paused_at else "on")
         return f"AutoPay of client {self.client_id} from {self.started_at:%Y-%m-%d} ({state})"
 
     @property
     def is_on(self) -> bool:
         return self.ended_at is None
+
+    @property
+    def is_paused(self) -> bool:
+        return self.ended_at is None and self.paused_at is not None
 
 
 class AutoPayConsent(models.Model):

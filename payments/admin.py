@@ -3,7 +3,8 @@ onboarding and account.updated, events arrive through the webhook endpoint, chec
 attempts through Pay online and Take payment, the online payment settings and a self-hosted
 practice's own keys through Settings > Online payments, Stripe's details of payments from
 its charge events, saved cards through Save a card, card charges (and the invoices each
-pays) through Pay now and the portal, refund attempts through Refund through Stripe."""
+pays) through Pay now and the portal, refund attempts through Refund through Stripe, and
+AutoPay's nightly charges through the nightly run."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.http import HttpRequest
 from practice.admin import ReadOnlyAdmin
 
 from .models import (
+    AutoPayCharge,
     CardChargeAllocation,
     CardChargeAttempt,
     CardSetup,
@@ -163,6 +165,14 @@ class CardChargeAllocationAdmin(ReadOnlyAdmin):
     list_display = ["attempt", "invoice", "amount", "in_flight"]
     list_filter = ["in_flight"]
     list_select_related = ["attempt", "invoice"]
+
+
+@admin.register(AutoPayCharge)
+class AutoPayChargeAdmin(ReadOnlyAdmin):
+    list_display = ["night", "practice", "client", "amount", "currency", "status", "reason", "attempt", "settled_at"]
+    list_filter = ["status", "practice"]
+    date_hierarchy = "night"
+    list_select_related = ["practice", "client", "attempt"]
 
 
 @admin.register(RefundAttempt)

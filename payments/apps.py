@@ -8,8 +8,10 @@ class PaymentsConfig(AppConfig):
         from billing import hooks as billing_hooks
         from clients import hooks as client_hooks
         from practice import hooks as practice_hooks
+        from practice.jobs import register_job
 
         from . import (
+            autopay_night,
             autopay_views,
             card_charges,
             card_views,
@@ -59,7 +61,8 @@ class PaymentsConfig(AppConfig):
         # Take payment on the invoice page, and card payments held for review.
         billing_hooks.register_invoice_panel(take_payment_views.take_payment_panel)
         billing_hooks.register_invoice_notice(take_payment_views.held_invoice_notice)
-        billing_hooks.register_billing_notice(take_payment_views.held_billing_notice)
+        # Held card payments and AutoPay's failed or paused clients (one notice, one query).
+        billing_hooks.register_billing_notice(autopay_views.billing_notices)
         # The client portal: Pay with Visa •••• 4242 (the saved card, one click) before Make
         # payment (Checkout) in an invoice's details; on Billing, Pay full balance with the
         # card or through Checkout, and tonight's AutoPay.
@@ -72,6 +75,21 @@ class PaymentsConfig(AppConfig):
         billing_hooks.register_portal_form_origins(portal_card_views.card_form_origins)
         # AutoPay on the client's Settings tab (staff enrol a client with their consent).
         client_hooks.register_settings_panel(autopay_views.autopay_settings_panel)
+        # Nightly AutoPay (12 AM to 6 AM local time) and the evening before it (6 PM): the
+        # results on the Billing page and the client's Billing tab.
+        register_job(
+            autopay_night.NIGHT_JOB,
+            "Nightly AutoPay (12 AM to 6 AM)",
+            autopay_night.autopay_night_due,
+            autopay_night.autopay_night_job,
+        )
+        register_job(
+            autopay_night.EVENING_JOB,
+            "AutoPay evening notices (6 PM)",
+            autopay_night.autopay_evening_due,
+            autopay_night.autopay_evening_job,
+        )
+        billing_hooks.register_client_billing_panel(autopay_views.client_autopay_panel)
 
         practice_hooks.register_settings_page(
             label="Online payments",

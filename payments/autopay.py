@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -35,14 +36,16 @@ from clients.autopay import (
     autopay_enrolment_on,
     autopay_night_next,
     autopay_terms,
+    autopay_unpause,
 )
 from clients.models import AutoPayApproval, AutoPayConsent, AutoPayEnrolment, AutoPaySkip, Client
 from practice.actor import Actor
 from practice.audit import audit_write
 
+from .autopay_results import autopay_last_charge, autopay_result_text
 from .cards import default_card
 from .checkout import charges_account
-from .models import SavedCard
+from .models import AutoPayCharge, SavedCard
 
 AUTOPAY_NEEDS_CARD = "AutoPay needs a saved default card. Add a card first, then turn AutoPay on."
 AUTOPAY_UNAVAILABLE = "AutoPay is not available: the practice does not take card payments online at the moment."
@@ -57,6 +60,9 @@ AUTOPAY_SKIPPED = "AutoPay will not charge on the night of {night}."
 AUTOPAY_APPROVED = "Approved: up to {amount} may be charged on the night of {night}."
 AUTOPAY_CAP_SAVED = "Maximum per night saved."
 AUTOPAY_NOTHING_TO_APPROVE = "Nothing waits for your approval on that night."
+AUTOPAY_NOT_PAUSED = "AutoPay is not paused."
+AUTOPAY_RESUMED = "AutoPay is on again. {card} will be charged from the next night."
+AUTOPAY_RESUME_NEEDS_CARD = "Save a card first: AutoPay charges the default card."
 
 # The staff member's choices of how the client agreed (a client's own is the portal).
 STAFF_CHANNELS = (AutoPayConsent.Channel.PHONE, AutoPayConsent.Channel.IN_PERSON)
@@ -66,7 +72,7 @@ class AutoPayRefused(Exception):
     """Why nothing changed; the message is for the person who asked."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class AutoPayPage:
     """What an AutoPay page shows: whether it is on, the card it charges, the balance
     already open (the "Include my current balance of $X" figure), the terms as they would
@@ -79,11 +85,24 @@ class AutoPayPage:
     open_balance: Decimal
     next_night: date
     due: AutoPayDue | None
-    last_result: str
 
     @property
     def can_turn_on(self) -> bool:
         return self.enrolment is None and self.available and self.card is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.enrolment is not None and self.enrolment.is_paused
+
+    @cached_property
+    def last_charge(self) -> AutoPayCharge | None:
+        """The latest night AutoPay tried to charge (the page's Last result; read only
+        where it is shown)."""
+        return autopay_last_charge(self.client)
+
+    @property
+    def last_result(self) -> str:
+        return autopay_result_text(self.last_charge) if self.last_charge is not None else ""
 
     @property
     def terms_intro(self) -> str:
@@ -118,8 +137,6 @@ def autopay_page(client: Client) -> AutoPayPage:
         open_balance=_open_balance(client),
         next_night=night,
         due=autopay_amount_due(enrolment, night) if enrolment is not None else None,
-        # The nightly charge is a later job: until it runs there is no result to show.
-        last_result="",
     )
 
 
@@ -323,4 +340,24 @@ def autopay_cap_set(*, client: Client, max_per_night: Decimal | None, actor: Act
                 ]
             },
         )
+    return enrolment
+
+
+def autopay_resume(*, client: Client, actor: Actor) -> AutoPayEnrolment:
+    """Resume AutoPay paused after failed nights (the client in the portal, or staff for
+    them): the consent it was turned on with stands, and the next night charges the
+    default card again. AutoPayRefused when it is not paused or no card is saved."""
+    with transaction.atomic():
+        locks.lock_client(client)
+        enrolment = autopay_enrolment_on(client)
+        if enrolment is None:
+            raise AutoPayRefused(AUTOPAY_NOT_ON)
+        enrolment = (
+            AutoPayEnrolment.objects.select_for_update().select_related("practice", "client").get(pk=enrolment.pk)
+        )
+        if not enrolment.is_paused:
+            raise AutoPayRefused(AUTOPAY_NOT_PAUSED)
+        if default_card(client.practice, client) is None:
+            raise AutoPayRefused(AUTOPAY_RESUME_NEEDS_CARD)
+        autopay_unpause(enrolment=enrolment, actor=actor, why="resumed")
     return enrolment

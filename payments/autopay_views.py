@@ -9,26 +9,32 @@ from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Exists
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from billing import submission
+from billing.hooks import Panel
 from billing.inputs import parse_amount
 from clients import selectors as client_selectors
+from clients.autopay import autopay_enrolment_on
 from clients.hooks import RecordPanel
 from clients.models import Client
 from practice.access import BILLING_ROLES, require_role
 from practice.actor import Actor
 from practice.audit import client_ip
+from practice.models import Practice
 from practice.types import PracticeRequest
 
-from . import autopay
+from . import autopay, autopay_results, cards, review
 from .autopay import AutoPayRefused
 from .models import StripeAccount
+from .take_payment_views import held_billing_notice
 
 STAFF_ON = "AutoPay is on for {client}, with their consent recorded."
 STAFF_OFF = "AutoPay is off for {client}."
+STAFF_RESUMED = "AutoPay is on again for {client}: the next night charges {card}."
 AUTOPAY_AGREEMENT_NEEDED = "Tick that the client agreed to these terms: AutoPay is turned on only with their consent."
 
 
@@ -98,3 +104,71 @@ def autopay_end(request: PracticeRequest, client_id: int) -> HttpResponse:
     else:
         messages.success(request, STAFF_OFF.format(client=client.display_name))
     return _back(request, client)
+
+
+@require_POST
+@require_role(*BILLING_ROLES)
+@submission.once("client.autopay_resume", back="clients:settings")
+def autopay_resume(request: PracticeRequest, client_id: int) -> HttpResponse:
+    client = client_selectors.client_get_for_practice(request.practice, request.membership, client_id)
+    try:
+        autopay.autopay_resume(client=client, actor=_actor(request))
+    except AutoPayRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        card = cards.default_card(request.practice, client)
+        messages.success(
+            request, STAFF_RESUMED.format(client=client.display_name, card=card.label if card else "the default card")
+        )
+    return _back(request, client)
+
+
+# --- what staff see of the nights' results (billing.hooks) ------------------------------------
+
+NOTICE_SHOWN = 20
+
+
+def billing_notices(request: object) -> Panel | None:
+    """billing.hooks' Billing page notices of payments: card payments held for review, and
+    last night's AutoPay charges that failed or wait for the client with the clients whose
+    AutoPay is paused. One query says whether either has anything (the Billing tabs count
+    their queries); each notice reads its rows only when it has some."""
+    req = cast(PracticeRequest, request)
+    membership = getattr(req, "membership", None)
+    if membership is None or membership.role not in BILLING_ROLES:
+        return None
+    practice = req.practice
+    night = practice.local_today()
+    flags = (
+        Practice.objects.filter(pk=practice.pk)
+        .annotate(
+            held=Exists(review.held_attempts(practice)),
+            autopay=Exists(autopay_results.autopay_attention_rows(practice, night)),
+        )
+        .values("held", "autopay")
+        .get()
+    )
+    panels = []
+    if flags["held"] and (held := held_billing_notice(request)) is not None:
+        panels.append(held)
+    if flags["autopay"] and (found := autopay_results.autopay_attention(practice, night, limit=NOTICE_SHOWN)):
+        problems = [row for row in found if row.status]
+        paused = [row for row in found if row.paused]
+        panels.append(
+            Panel("payments/_autopay_billing_notice.html", {"night": night, "problems": problems, "paused": paused})
+        )
+    if not panels:
+        return None
+    return Panel("payments/_billing_notices.html", {"panels": panels})
+
+
+def client_autopay_panel(request: object, client: Client) -> Panel | None:
+    """The client's Billing tab: AutoPay's latest nights, and a pause with its reason."""
+    req = cast(PracticeRequest, request)
+    if req.membership.role not in BILLING_ROLES:
+        return None
+    charges = autopay_results.autopay_client_charges(client)
+    enrolment = autopay_enrolment_on(client)
+    if not charges and enrolment is None:
+        return None
+    return Panel("payments/_client_autopay_charges.html", {"charges": charges, "enrolment": enrolment})

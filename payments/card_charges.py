@@ -46,11 +46,13 @@ from billing.services.receipts import payment_receipt_queue
 from billing.submission import submission_claim
 from practice.actor import Actor
 from practice.audit import audit_write
+from practice.faults import checkpoint
 from practice.mail import email_queue
 from practice.models import Practice, User
 from practice.money import practice_money
 
 from . import gateway
+from .autopay_results import autopay_attempt_settled
 from .checkout import INVOICE_CHANGED, charges_account, invoice_refusal
 from .models import CardChargeAllocation, CardChargeAttempt, SavedCard
 from .services import application_fee_amount
@@ -171,6 +173,7 @@ def card_charge_create(
     expected_balance: Decimal | None = None,
     on_session: bool = False,
     submission_action: str = SUBMISSION_ACTION,
+    job: str = PORTAL_JOB,
 ) -> CardChargeAttempt:
     """Commit an attempt to charge ``card`` the balance of ``invoice`` (staff's Pay now, the
     portal's Pay with a card on one invoice) or of ``invoices`` (the portal's Pay full
@@ -183,7 +186,8 @@ def card_charge_create(
     payment (for several, when none does) or the amount changed from
     ``expected_balance``, the card is no longer saved, the practice cannot take charges,
     or a charge for one of the invoices is in flight. ``on_session``: the client is
-    present (the portal) and ``actor`` is None."""
+    present (the portal) and ``actor`` is None. ``job`` names who started a charge with
+    no ``actor`` in the audit log (the portal, or nightly AutoPay)."""
     wanted = [invoice] if invoice is not None else list(invoices)
     if not wanted or len({i.client_id for i in wanted}) != 1 or len({i.practice_id for i in wanted}) != 1:
         raise ValueError("A card charge pays one or more invoices of one client.")
@@ -248,7 +252,7 @@ def card_charge_create(
             changes["by"] = "client in the portal"
         audit_write(
             practice=practice,
-            actor=actor or Actor.system(PORTAL_JOB),
+            actor=actor or Actor.system(job),
             action="invoice.card_charge_started",
             obj=first,
             changes=changes,
@@ -311,6 +315,9 @@ def card_charge_run(
         return _apply(
             attempt.pk, _Outcome(CardChargeAttempt.Status.FAILED, reason=STRIPE_REFUSED.format(message=message))
         )
+    # Stripe has answered and nothing is recorded yet: a crash here is resumed by sending
+    # the same key again, which Stripe answers with this same PaymentIntent.
+    checkpoint("card_charge.after_stripe")
     return _apply(attempt.pk, _outcome(charge.intent, charge.error_code, charge.decline_code, charge.message))
 
 
@@ -389,15 +396,17 @@ def _apply(attempt_id: int, outcome: _Outcome) -> CardChargeAttempt:
             attempt.failure_reason = outcome.reason[:500]
             attempt.decline_code = outcome.decline_code[:64]
             attempt.next_action_url = outcome.next_action_url[:2000]
-            # A client at the portal reads the answer there; only an absent one is emailed.
-            if outcome.status == Status.FAILED and outcome.decline_code and not attempt.on_session:
-                _email_declined(attempt)
-            elif outcome.status == Status.REQUIRES_ACTION and not attempt.on_session:
-                _email_needs_action(attempt)
         if not attempt.in_flight:
             attempt.next_action_url = ""
             attempt.allocations.filter(in_flight=True).update(in_flight=False)
         attempt.save()
+        # An AutoPay charge follows its attempt and tells the client in AutoPay's words; a
+        # client at the portal reads the answer there; otherwise an absent client is emailed.
+        if not autopay_attempt_settled(attempt) and not attempt.on_session:
+            if outcome.status == Status.FAILED and outcome.decline_code:
+                _email_declined(attempt)
+            elif outcome.status == Status.REQUIRES_ACTION:
+                _email_needs_action(attempt)
     return attempt
 
 

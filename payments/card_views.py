@@ -224,7 +224,13 @@ def card_link(request: HttpRequest, token: str) -> HttpResponse:
     refusal = None
     if charges_account(practice.pk) is None:
         refusal = cards.CARD_LINK_UNAVAILABLE.format(practice=practice.name)
-    context = {"practice": practice, "token": token, "refusal": refusal, "cards": cards.client_cards(practice, found)}
+    context = {
+        "practice": practice,
+        "token": token,
+        "refusal": refusal,
+        "cards": cards.client_cards(practice, found),
+        "replaces_default": cards.card_link_replaces_default(token),
+    }
     response = render(request, "payments/card_link.html", context)
     response._csp_update = {"form-action": list(_checkout_origins())}  # type: ignore[attr-defined]
     return _private(response)
@@ -239,7 +245,7 @@ def card_link_start(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     try:
-        url = cards.card_setup_start(client=found)
+        url = cards.card_setup_start(client=found, make_default=cards.card_link_replaces_default(token))
     except CardsRefused as refusal:
         context = {"practice": found.practice, "token": token, "refusal": str(refusal), "cards": []}
         return _private(render(request, "payments/card_link.html", context, status=409))

@@ -25,7 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.payment_links import LinkExpired, LinkInvalid
-from clients.models import Client
+from clients.autopay import autopay_unpause
+from clients.models import AutoPayEnrolment, Client
 from practice.actor import Actor
 from practice.audit import audit_write
 from practice.mail import email_queue
@@ -70,17 +71,21 @@ class CardsRefused(Exception):
 # --- links -----------------------------------------------------------------------------
 
 
-def card_link_token(client: Client) -> str:
-    return signing.dumps({"p": client.practice_id, "c": client.pk}, salt=_LINK_SALT, compress=True)
+def card_link_token(client: Client, *, replace_default: bool = False) -> str:
+    data: dict[str, int] = {"p": client.practice_id, "c": client.pk}
+    if replace_default:
+        data["d"] = 1
+    return signing.dumps(data, salt=_LINK_SALT, compress=True)
 
 
-def card_link_url(client: Client) -> str:
-    path = reverse("card_link", kwargs={"token": card_link_token(client)})
+def card_link_url(client: Client, *, replace_default: bool = False) -> str:
+    """The Save a card link (no sign-in). ``replace_default``: AutoPay's "update your card"
+    link, whose card becomes the default and resumes a paused AutoPay."""
+    path = reverse("card_link", kwargs={"token": card_link_token(client, replace_default=replace_default)})
     return settings.SITE_URL.rstrip("/") + path
 
 
-def card_link_read(token: str) -> Client:
-    """The client a Request card details link names; LinkExpired or LinkInvalid."""
+def _card_link_data(token: str) -> dict[str, int]:
     try:
         data = signing.loads(token, salt=_LINK_SALT, max_age=CARD_LINK_MAX_AGE)
     except signing.SignatureExpired as exc:
@@ -89,10 +94,21 @@ def card_link_read(token: str) -> Client:
         raise LinkInvalid from exc
     if not isinstance(data, dict) or not isinstance(data.get("p"), int) or not isinstance(data.get("c"), int):
         raise LinkInvalid
+    return data
+
+
+def card_link_read(token: str) -> Client:
+    """The client a Request card details link names; LinkExpired or LinkInvalid."""
+    data = _card_link_data(token)
     client = Client.objects.select_related("practice", "payer").filter(practice_id=data["p"], pk=data["c"]).first()
     if client is None:
         raise LinkInvalid
     return client
+
+
+def card_link_replaces_default(token: str) -> bool:
+    """Whether the (valid) link is AutoPay's "update your card": its card becomes the default."""
+    return _card_link_data(token).get("d") == 1
 
 
 def setup_token(setup: CardSetup) -> str:
@@ -222,11 +238,18 @@ def _link_return_urls(setup: CardSetup) -> tuple[str, str]:
     return _url("card_setup_return", setup), _url("card_setup_cancel", setup)
 
 
-def card_setup_start(*, client: Client, return_urls: Callable[[CardSetup], tuple[str, str]] | None = None) -> str:
+def card_setup_start(
+    *,
+    client: Client,
+    return_urls: Callable[[CardSetup], tuple[str, str]] | None = None,
+    make_default: bool = False,
+) -> str:
     """The URL of a Checkout Session (setup mode) that saves a card for ``client``;
     CardsRefused (and no session) when the practice's account cannot take charges.
     ``return_urls(setup)`` gives where Stripe sends the client back (success, cancel):
-    by default the Save a card link's pages; the portal's are its Payment methods."""
+    by default the Save a card link's pages; the portal's are its Payment methods.
+    ``make_default``: the card saved replaces the default (AutoPay's update-your-card
+    link) and resumes the client's AutoPay if it was paused."""
     practice = client.practice
     account = charges_account(practice.pk)
     if account is None:
@@ -240,12 +263,15 @@ def card_setup_start(*, client: Client, return_urls: Callable[[CardSetup], tuple
                 customer=customer,
                 status__in=[CardSetup.Status.CREATED, CardSetup.Status.OPEN],
                 created_at__gte=timezone.now() - REUSE_FOR,
+                make_default=make_default,
             )
             .order_by("pk")
             .first()
         )
         if setup is None:
-            setup = CardSetup.objects.create(practice=practice, client=client, customer=customer)
+            setup = CardSetup.objects.create(
+                practice=practice, client=client, customer=customer, make_default=make_default
+            )
     success, cancel = (return_urls or _link_return_urls)(setup)
     session = gateway.setup_session_create(
         setup_id=setup.pk,
@@ -317,6 +343,10 @@ def _card_store(setup_id: int, found: gateway.Card) -> CardSetup:
         cards = list(SavedCard.objects.select_for_update().filter(client_id=setup.client_id).order_by("pk"))
         card = next((c for c in cards if c.stripe_payment_method_id == found.id), None)
         if card is None:
+            replaces = setup.make_default and any(c.is_default and c.removed_at is None for c in cards)
+            if replaces:
+                # Cleared first: the partial unique index allows one default per client.
+                SavedCard.objects.filter(pk__in=[c.pk for c in cards if c.is_default]).update(is_default=False)
             card = SavedCard.objects.create(
                 practice_id=setup.practice_id,
                 client_id=setup.client_id,
@@ -326,7 +356,7 @@ def _card_store(setup_id: int, found: gateway.Card) -> CardSetup:
                 last4=found.last4,
                 exp_month=found.exp_month,
                 exp_year=found.exp_year,
-                is_default=not any(c.is_default and c.removed_at is None for c in cards),
+                is_default=replaces or not any(c.is_default and c.removed_at is None for c in cards),
             )
             audit_write(
                 practice=setup.practice,
@@ -335,10 +365,25 @@ def _card_store(setup_id: int, found: gateway.Card) -> CardSetup:
                 obj=setup.client,
                 changes={"card": card.label, "expires": card.expiry, "default": card.is_default},
             )
+            if setup.make_default:
+                _autopay_resume_with(setup.client, card)
         setup.status = CardSetup.Status.SAVED
         setup.card = card
         setup.save(update_fields=["status", "card"])
     return setup
+
+
+def _autopay_resume_with(client: Client, card: SavedCard) -> None:
+    """A new card saved from AutoPay's update-your-card link: a paused AutoPay goes on with
+    it (the client's consent names the default card, which this now is)."""
+    enrolment = (
+        AutoPayEnrolment.objects.select_for_update()
+        .select_related("practice", "client")
+        .filter(client=client, ended_at__isnull=True)
+        .first()
+    )
+    if enrolment is not None:
+        autopay_unpause(enrolment=enrolment, actor=Actor.system(SYSTEM), why=f"new card saved: {card.label}")
 
 
 def card_setup_session_handle(context: WebhookContext) -> None:

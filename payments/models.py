@@ -458,6 +458,9 @@ class CardSetup(models.Model):
     session_url = models.URLField(max_length=2000, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
     card = models.ForeignKey(SavedCard, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Started from AutoPay's "update your card" link: the card saved becomes the default
+    # (replacing the one that failed) and a paused AutoPay resumes.
+    make_default = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -620,3 +623,75 @@ class RefundAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.pk} of payment {self.payment_id} ({self.status})"
+
+
+class AutoPayCharge(models.Model):
+    """One client's AutoPay charge on one night: what the nightly run decided to charge and
+    what became of it. ``night`` is the practice's local date whose 12 AM to 6 AM the run
+    charges in.
+
+    The row is committed (pending) by the night's run before anything is charged; the
+    charge itself is a CardChargeAttempt (``attempt``), created under the client's lock
+    in one transaction with the row's move to charging, so its id keys the PaymentIntent
+    and a rerun after a crash finds it and asks Stripe for that same PaymentIntent. The
+    status then follows the attempt (card_charges settles it, whichever of the answer, a
+    re-read or a webhook arrives first).
+
+    Invariants (in the database): one row per client and night, so a client is charged at
+    most once a night however often the run is repeated or by how many workers; one row
+    per attempt; the amount is positive; a row past pending that was sent to Stripe names
+    its attempt."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to charge"
+        CHARGING = "charging", "Charging"
+        SUCCEEDED = "succeeded", "Charged"
+        FAILED = "failed", "Failed"
+        NEEDS_ACTION = "needs_action", "Needs client action"
+        NOT_CHARGED = "not_charged", "Not charged"
+
+    UNFINISHED = (Status.PENDING, Status.CHARGING)
+    PROBLEMS = (Status.FAILED, Status.NEEDS_ACTION)
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    enrolment = models.ForeignKey("clients.AutoPayEnrolment", on_delete=models.PROTECT, related_name="charges")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    night = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Why it failed (Stripe's words for a decline) or was not charged, for staff and client.
+    reason = models.CharField(max_length=500, blank=True)
+    attempt = models.OneToOneField(
+        CardChargeAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="autopay_charge"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-night", "-pk"]
+        indexes = [
+            models.Index(fields=["practice", "night"], name="autopay_charge_night"),
+            models.Index(fields=["client", "-night"], name="autopay_charge_client"),
+            # The sweeper's query: rows a worker has not finished.
+            models.Index(
+                fields=["updated_at"], condition=models.Q(status__in=["pending", "charging"]), name="autopay_unfinished"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "night"], name="autopay_charge_once_per_night"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="autopay_charge_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["charging", "succeeded", "needs_action"])
+                | models.Q(attempt__isnull=False),
+                name="autopay_charge_sent_has_attempt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"AutoPay of client {self.client_id} on the night of {self.night} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in self.UNFINISHED

@@ -148,3 +148,17 @@ def autopay_cap(request: PortalRequest) -> HttpResponse:
     else:
         messages.success(request, autopay.AUTOPAY_CAP_SAVED)
     return redirect("portal:autopay")
+
+
+@require_POST
+@portal_required
+@portal_once("portal.autopay_resume", back="portal:autopay")
+def autopay_resume(request: PortalRequest) -> HttpResponse:
+    try:
+        autopay.autopay_resume(client=request.client, actor=portal_actor(request))
+    except AutoPayRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        card = cards.default_card(request.practice, request.client)
+        messages.success(request, autopay.AUTOPAY_RESUMED.format(card=card.label if card else "Your default card"))
+    return redirect("portal:autopay")

@@ -31,4 +31,5 @@ urlpatterns = [
     path("autopay/skip/", portal_autopay_views.autopay_skip, name="autopay_skip"),
     path("autopay/approve/", portal_autopay_views.autopay_approve, name="autopay_approve"),
     path("autopay/maximum/", portal_autopay_views.autopay_cap, name="autopay_cap"),
+    path("autopay/resume/", portal_autopay_views.autopay_resume, name="autopay_resume"),
 ]

@@ -22,6 +22,7 @@ urlpatterns = [
     # AutoPay from the client's Settings tab (payments/autopay.py), with the client's consent.
     path("clients/<int:client_id>/autopay/on/", autopay_views.autopay_enrol, name="autopay_enrol"),
     path("clients/<int:client_id>/autopay/off/", autopay_views.autopay_end, name="autopay_end"),
+    path("clients/<int:client_id>/autopay/resume/", autopay_views.autopay_resume, name="autopay_resume"),
     path("billing/invoices/<int:invoice_id>/pay-now/", card_views.pay_now, name="pay_now"),
     path("billing/invoices/<int:invoice_id>/pay-now/check/", card_views.pay_now_check, name="pay_now_check"),
     # Refund through Stripe, from an online payment's page (billing's, with payments' panel).

@@ -24,3 +24,23 @@ def webhook_events_sweep_task() -> int:
     for event_id in due:
         webhook_event_process_task.delay(event_id)
     return len(due)
+
+
+@shared_task(name="payments.tasks.autopay_charge")
+def autopay_charge_task(charge_id: int) -> str:
+    """Charge one client's AutoPay night, or finish what an earlier try left (the
+    ``autopay`` queue). Safe twice: a finished row is left alone."""
+    from .autopay_night import autopay_charge_process
+
+    return autopay_charge_process(charge_id=charge_id).status
+
+
+@shared_task(name="payments.tasks.autopay_sweep")
+def autopay_sweep_task() -> int:
+    """Queue again the AutoPay charges a lost task left unfinished (beat)."""
+    from .autopay_night import autopay_charges_unfinished
+
+    found = autopay_charges_unfinished()
+    for charge_id in found:
+        autopay_charge_task.delay(charge_id)
+    return len(found)

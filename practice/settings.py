@@ -288,11 +288,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "practice.tasks.jobs_tick",
         "schedule": 5 * 60,
     },
+    # AutoPay charges whose task was lost (payments/autopay_night.py).
+    "autopay-sweep": {
+        "task": "payments.tasks.autopay_sweep",
+        "schedule": 5 * 60,
+    },
 }
 # Tasks go to queues by kind (practice/queues.py), so that each kind can have workers of
 # its own: a long invoice run holds up no email, and AutoPay scales on its own machines.
 CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT_QUEUE
 CELERY_TASK_ROUTES = queues.task_routes()
+# Nightly AutoPay's pace across all workers (payments/autopay_rate.py): well under
+# Stripe's 100 requests a second in live mode, which the rest of the app shares.
+AUTOPAY_CHARGES_PER_SECOND = env.float("AUTOPAY_CHARGES_PER_SECOND", default=10.0)
 
 # Stripe (used by the payments app). Without keys the local fake Stripe server is used.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -20,9 +20,9 @@ class AutoPayDue:
     """A night's AutoPay for one enrolment.
 
     ``owed`` is what AutoPay covers on the night's invoices (oldest first); ``amount`` is
-    what the night may charge: ``owed``, or nothing when AutoPay is off, the night is
-    skipped, or ``owed`` is above the client's maximum per night without their approval
-    (``waits_for_approval``)."""
+    what the night may charge: ``owed``, or nothing when AutoPay is off or paused (after
+    failed nights), the night is skipped, or ``owed`` is above the client's maximum per
+    night without their approval (``waits_for_approval``)."""
 
     night: date
     owed: Decimal
@@ -31,10 +31,11 @@ class AutoPayDue:
     waits_for_approval: bool = False
     approved: bool = False
     off: bool = False
+    paused: bool = False
 
     @property
     def amount(self) -> Decimal:
-        if self.off or self.skipped or self.waits_for_approval:
+        if self.off or self.paused or self.skipped or self.waits_for_approval:
             return ZERO
         return self.owed
 
@@ -46,9 +47,9 @@ def autopay_amount_due(enrolment: AutoPayEnrolment, night: date) -> AutoPayDue:
     Owed: the balances of the client's open invoices issued before the night began, left
     out those issued at or before the enrolment's ``balance_cutoff_at`` unless the client
     chose to include the balance they had then. Nothing for a night before the enrolment
-    (its first is the next night after enrolling), once it has ended, or on a skipped
-    night; above the maximum per night, nothing until the client approves at least that
-    amount for the night."""
+    (its first is the next night after enrolling), once it has ended, while it is paused
+    or on a skipped night; above the maximum per night, nothing until the client approves
+    at least that amount for the night."""
     practice = enrolment.practice
     start = autopay_night_start(practice, night)
     invoices = Invoice.objects.filter(
@@ -66,6 +67,8 @@ def autopay_amount_due(enrolment: AutoPayEnrolment, night: date) -> AutoPayDue:
     ended = enrolment.ended_at is not None and enrolment.ended_at <= start
     if ended or night < autopay_night_next(practice, enrolment.started_at):
         return AutoPayDue(night=night, owed=owed, invoices=found, off=True)
+    if enrolment.paused_at is not None:
+        return AutoPayDue(night=night, owed=owed, invoices=found, paused=True)
     if AutoPaySkip.objects.filter(enrolment=enrolment, night=night).exists():
         return AutoPayDue(night=night, owed=owed, invoices=found, skipped=True)
     cap = enrolment.max_per_night

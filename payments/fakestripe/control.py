@@ -56,7 +56,27 @@ class ControlClient:
             },
         )
 
+    def fail_rate(
+        self,
+        kinds: list[str],
+        rate: float,
+        *,
+        seed: int = 0,
+        delay: float = 0.0,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """From now on, fail each matching API request with probability ``rate``, as one of
+        ``kinds`` ("500", "429", "timeout", "timeout_performed", "slow") drawn from a
+        generator seeded with ``seed``. Cleared by ``clear_faults`` or ``reset``."""
+        self.call(
+            "POST",
+            "faults/rate",
+            {"kinds": kinds, "rate": rate, "seed": seed, "delay": delay, "method": method, "path": path},
+        )
+
     def clear_faults(self) -> None:
+        """Drop the queued faults and any fault rate."""
         self.call("DELETE", "faults")
 
     def advance_clock(self, seconds: int) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import secrets
 import threading
 import time
@@ -62,6 +63,50 @@ class Fault:
         return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
 
 
+# The kinds a FaultRate draws from: a Fault's, plus "timeout_performed" (a timeout whose
+# request was carried out first: the caller "timed out but was charged").
+RATE_KINDS = ("500", "429", "timeout", "timeout_performed", "slow")
+
+
+@dataclass
+class FaultRate:
+    """Every matching /v1 request fails with probability ``rate``, as one of ``kinds``
+    picked at random, from a generator seeded with ``seed`` (so a run that sends the same
+    requests in the same order meets the same faults). Queued Faults come first."""
+
+    kinds: tuple[str, ...]
+    rate: float
+    seed: int = 0
+    delay: float = 0.0
+    method: str | None = None
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        self.random = random.Random(self.seed)  # noqa: S311 - a test's fault pattern, not a secret
+
+    def draw(self, method: str, path: str) -> Fault | None:
+        if (self.method is not None and self.method != method) or (
+            self.path is not None and not path.startswith(self.path)
+        ):
+            return None
+        if self.random.random() >= self.rate:
+            return None
+        kind = self.random.choice(self.kinds)
+        if kind == "timeout_performed":
+            return Fault("timeout", delay=self.delay, perform=True)
+        return Fault(kind, delay=self.delay)
+
+    def describe(self) -> Obj:
+        return {
+            "kinds": list(self.kinds),
+            "rate": self.rate,
+            "seed": self.seed,
+            "delay": self.delay,
+            "method": self.method,
+            "path": self.path,
+        }
+
+
 class FakeStripe:
     """A running fake: ``with FakeStripe(webhooks=[...]) as fake: ... fake.url``."""
 
@@ -82,6 +127,7 @@ class FakeStripe:
         self.api = Api(self.store, lambda: self.public_url)
         self.verbose = verbose
         self.faults: list[Fault] = []
+        self.fault_rate: FaultRate | None = None
         self.requests: list[Obj] = []
         # (account, key) -> {"fingerprint", "status", "body", "done"}
         self.idempotency: dict[tuple[str | None, str], Obj] = {}
@@ -111,6 +157,7 @@ class FakeStripe:
     def reset(self) -> None:
         with self.lock:
             self.faults.clear()
+            self.fault_rate = None
             self.requests.clear()
             self.idempotency.clear()
         self.store.reset()
@@ -122,6 +169,8 @@ class FakeStripe:
             for i, fault in enumerate(self.faults):
                 if fault.matches(method, path):
                     return self.faults.pop(i)
+            if self.fault_rate is not None:
+                return self.fault_rate.draw(method, path)
         return None
 
 
@@ -567,8 +616,31 @@ def _control(fake: FakeStripe, method: str, route: str, body: Obj, query: str) -
         elif method == "DELETE":
             with fake.lock:
                 fake.faults.clear()
+                fake.fault_rate = None
         with fake.lock:
             return {"data": [vars(f) for f in fake.faults]}
+    if route == "faults/rate":
+        if method == "POST":
+            kinds = tuple(str(k) for k in body.get("kinds") or ())
+            rate = float(body.get("rate", 0))
+            if not kinds or any(k not in RATE_KINDS for k in kinds):
+                raise ValueError(f"fault kinds must be some of {', '.join(RATE_KINDS)}")
+            if not 0 <= rate <= 1:
+                raise ValueError("rate must be between 0 and 1")
+            with fake.lock:
+                fake.fault_rate = FaultRate(
+                    kinds=kinds,
+                    rate=rate,
+                    seed=int(body.get("seed", 0)),
+                    delay=float(body.get("delay", 0)),
+                    method=body.get("method"),
+                    path=body.get("path"),
+                )
+        elif method == "DELETE":
+            with fake.lock:
+                fake.fault_rate = None
+        with fake.lock:
+            return {"rate": fake.fault_rate.describe() if fake.fault_rate else None}
     if (method, route) == ("POST", "clock"):
         with store.lock:
             store.clock_offset += int(body.get("advance", 0))
@@ -723,4 +795,4 @@ def checkout_url_for(fake: FakeStripe, session_id: str) -> str:
     return f"{fake.public_url}/c/pay/{quote(session_id)}"
 
 
-__all__ = ["FakeStripe", "Fault", "HTTPStatus"]
+__all__ = ["FakeStripe", "Fault", "FaultRate", "HTTPStatus"]

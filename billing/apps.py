@@ -15,7 +15,6 @@ class BillingConfig(AppConfig):
         from .documents.attachments import invoice_pdf_attachment
         from .services import items
 
-        practice_hooks.register_dashboard_tiles(providers.dashboard_money_tiles, order=20)
         practice_hooks.register_dashboard_panels(dashboard.dashboard_panels, order=20)
         clients_hooks.register_record_header(providers.client_header_money)
         clients_hooks.register_record_actions(providers.client_record_actions, order=20)

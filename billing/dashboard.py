@@ -1,11 +1,15 @@
 """The dashboard's panels (practice.hooks.register_dashboard_panels): today's schedule, the
-work left to do, and billed and collected per week. Registered from BillingConfig.ready().
+work left to do, the money tiles (billed and collected this month, outstanding, overdue,
+uninvoiced) and billed and collected per week. Registered from BillingConfig.ready().
 
-Each panel is a fixed number of queries, whatever the size of the practice.
+Each panel is a fixed number of queries, whatever the size of the practice: one aggregate
+per table, each figure a filtered sum in it, so a tile and the to-do line that show the
+same money read it once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,10 +24,9 @@ from practice.models import Membership, Practice, Role
 from practice.money import practice_money
 
 from .models import BillingItem, ClientAccount, Invoice, Payment
+from .selectors.home import COLLECTED_STATUSES
 
 WEEKS = 12
-# Money that arrived and stayed: a reversed payment never counted, a refund is taken off.
-COLLECTED_STATUSES = (Payment.Status.SUCCEEDED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)
 ZERO = Decimal("0")
 
 
@@ -33,7 +36,10 @@ def dashboard_panels(practice: Practice, membership: Membership, today: date) ->
         panels["schedule"] = _schedule(practice, membership, today)
     panels["work"] = _work(practice, membership, today)
     if membership.role in BILLING_ROLES:
-        panels["weeks"] = _weeks(practice, today)
+        money = _money(practice, today)
+        panels["tiles"] = _tiles(practice, money, today)
+        panels["work"].extend(_money_work(practice, money))
+        panels["weeks"] = money.weeks
     return panels
 
 
@@ -81,14 +87,14 @@ def _schedule(practice: Practice, membership: Membership, today: date) -> dict[s
 
 
 def _work(practice: Practice, membership: Membership, today: date) -> list[dict[str, Any]]:
-    """What is left to do, each with the count, an amount where there is one, and the list."""
+    """Sessions left to mark, with the calendar week they are in (a clinician's own)."""
     day_start = datetime.combine(today, time.min, tzinfo=practice.tzinfo)
     to_complete = _own(
         Appointment.objects.filter(practice=practice, status=Appointment.Status.SCHEDULED, end__lt=day_start),
         membership,
     ).count()
     calendar = _url(practice, "appointments:calendar")
-    work: list[dict[str, Any]] = [
+    return [
         {
             "label": "Sessions not yet completed",
             "count": to_complete,
@@ -97,58 +103,152 @@ def _work(practice: Practice, membership: Membership, today: date) -> list[dict[
             "help": "Past sessions still marked scheduled",
         }
     ]
-    if membership.role not in BILLING_ROLES:
-        return work
+
+
+@dataclass(frozen=True)
+class Figure:
+    count: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Money:
+    """The practice's money as the dashboard shows it, from four aggregate queries."""
+
+    month_start: date
+    billed_month: Decimal
+    collected_month: Decimal
+    outstanding: Figure
+    overdue: Figure
+    uninvoiced: Figure
+    credit: Figure
+    weeks: list[dict[str, Any]]
+
+
+def _money(practice: Practice, today: date) -> Money:
+    """Billed (invoices issued, not void) and collected (payments received, less refunds)
+    this month and per week, Monday to Sunday, for the last WEEKS weeks, oldest first;
+    what open invoices owe and how much of it is overdue; what is not invoiced yet; the
+    credit clients hold."""
+    this_monday = today - timedelta(days=today.weekday())
+    mondays = [this_monday - timedelta(weeks=WEEKS - 1 - n) for n in range(WEEKS)]
+    month_start = today.replace(day=1)
+    since = min(mondays[0], month_start)
+
+    def between(field: str, start: date, end: date) -> Q:
+        return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+
+    def weekly(field: str) -> dict[str, Q]:
+        return {f"w{n}": between(field, m, m + timedelta(days=7)) for n, m in enumerate(mondays)}
+
+    # One read of the invoices for the billed figures and what open invoices owe.
+    issued = Q(issue_date__gte=since) & ~Q(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+    owing = Q(status=Invoice.Status.OPEN, balance__gt=0)
+    late = owing & Q(due_date__lt=today)
+    billed_in = weekly("issue_date") | {"month": between("issue_date", month_start, today + timedelta(days=1))}
+    invoices = Invoice.objects.filter(practice=practice, kind=Invoice.Kind.INVOICE).filter(issued | owing)
+    billed = invoices.aggregate(
+        **{key: Sum("total", filter=issued & q) for key, q in billed_in.items()},
+        owed_count=Count("pk", filter=owing),
+        owed_total=Sum("balance", filter=owing),
+        overdue_count=Count("pk", filter=late),
+        overdue_total=Sum("balance", filter=late),
+    )
+    received = F("amount") - F("refunded")
+    received_in = weekly("received_on") | {"month": between("received_on", month_start, today + timedelta(days=1))}
+    collected = Payment.objects.filter(
+        practice=practice, status__in=COLLECTED_STATUSES, received_on__gte=since
+    ).aggregate(**{key: Sum(received, filter=q) for key, q in received_in.items()})
     unbilled = BillingItem.objects.filter(practice=practice, invoice__isnull=True).aggregate(
         count=Count("pk"), total=Sum("amount")
     )
-    overdue = Invoice.objects.filter(
-        practice=practice, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN, due_date__lt=today, balance__gt=0
-    ).aggregate(count=Count("pk"), total=Sum("balance"))
     credit = ClientAccount.objects.filter(client__practice=practice, credit_balance__gt=0).aggregate(
         count=Count("pk"), total=Sum("credit_balance")
     )
-    billing = _url(practice, "billing:home")
+    return Money(
+        month_start=month_start,
+        billed_month=billed["month"] or ZERO,
+        collected_month=collected["month"] or ZERO,
+        outstanding=Figure(billed["owed_count"], billed["owed_total"] or ZERO),
+        overdue=Figure(billed["overdue_count"], billed["overdue_total"] or ZERO),
+        uninvoiced=Figure(unbilled["count"], unbilled["total"] or ZERO),
+        credit=Figure(credit["count"], credit["total"] or ZERO),
+        weeks=[
+            {"monday": m, "billed": billed[f"w{n}"] or ZERO, "collected": collected[f"w{n}"] or ZERO}
+            for n, m in enumerate(mondays)
+        ],
+    )
+
+
+def _tiles(practice: Practice, money: Money, today: date) -> list[dict[str, Any]]:
+    """The money tiles, each linking to the list that adds up to it."""
     invoices = _url(practice, "billing:invoices")
-    credits = _url(practice, "billing:credits")
-    for label, figures, url, help_text in (
-        ("Sessions not yet billed", unbilled, billing, "Billing items on no invoice"),
-        ("Overdue invoices", overdue, f"{invoices}?status=overdue", "Open past their due date"),
-        ("Credit to apply", credit, f"{credits}?status=issued", "Clients holding credit"),
-    ):
-        work.append(
-            {
-                "label": label,
-                "count": figures["count"],
-                "amount": practice_money(practice, figures["total"] or ZERO),
-                "url": url,
-                "help": help_text,
-            }
-        )
-    return work
-
-
-def _weeks(practice: Practice, today: date) -> list[dict[str, Any]]:
-    """Billed (invoices issued) and collected (payments received, less refunds) per week,
-    Monday to Sunday, for the last WEEKS weeks, oldest first: one query for each figure,
-    a filtered sum per week."""
-    this_monday = today - timedelta(days=today.weekday())
-    mondays = [this_monday - timedelta(weeks=WEEKS - 1 - n) for n in range(WEEKS)]
-
-    def week(field: str, monday: date) -> Q:
-        return Q(**{f"{field}__gte": monday, f"{field}__lt": monday + timedelta(days=7)})
-
-    billed = (
-        Invoice.objects.filter(practice=practice, kind=Invoice.Kind.INVOICE, issue_date__gte=mondays[0])
-        .exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
-        .aggregate(**{f"w{n}": Sum("total", filter=week("issue_date", m)) for n, m in enumerate(mondays)})
-    )
-    collected = Payment.objects.filter(
-        practice=practice, status__in=COLLECTED_STATUSES, received_on__gte=mondays[0]
-    ).aggregate(
-        **{f"w{n}": Sum(F("amount") - F("refunded"), filter=week("received_on", m)) for n, m in enumerate(mondays)}
-    )
+    payments = _url(practice, "billing:payments")
+    month = f"date_from={money.month_start.isoformat()}&date_to={today.isoformat()}"
     return [
-        {"monday": m, "billed": billed[f"w{n}"] or ZERO, "collected": collected[f"w{n}"] or ZERO}
-        for n, m in enumerate(mondays)
+        {
+            "label": label,
+            "value": practice_money(practice, amount),
+            "url": url,
+            "help": help_text,
+            "testid": testid,
+        }
+        for label, amount, url, help_text, testid in (
+            (
+                "Billed this month",
+                money.billed_month,
+                f"{invoices}?status=billed&{month}",
+                "Invoices issued since the 1st",
+                "billed-month",
+            ),
+            (
+                "Collected this month",
+                money.collected_month,
+                f"{payments}?status=collected&{month}",
+                "Payments received, less refunds",
+                "collected-month",
+            ),
+            ("Outstanding", money.outstanding.total, f"{invoices}?status=open", "Owed on open invoices", "outstanding"),
+            ("Overdue", money.overdue.total, f"{invoices}?status=overdue", "Past the due date", "overdue"),
+            (
+                "Uninvoiced",
+                money.uninvoiced.total,
+                _url(practice, "billing:home"),
+                "Not on an invoice yet",
+                "uninvoiced",
+            ),
+        )
+    ]
+
+
+def _money_work(practice: Practice, money: Money) -> list[dict[str, Any]]:
+    """What is left to do with money, each with the count, the amount and the list."""
+    return [
+        {
+            "label": label,
+            "count": figure.count,
+            "amount": practice_money(practice, figure.total),
+            "url": url,
+            "help": help_text,
+        }
+        for label, figure, url, help_text in (
+            (
+                "Sessions not yet billed",
+                money.uninvoiced,
+                _url(practice, "billing:home"),
+                "Billing items on no invoice",
+            ),
+            (
+                "Overdue invoices",
+                money.overdue,
+                f"{_url(practice, 'billing:invoices')}?status=overdue",
+                "Open past their due date",
+            ),
+            (
+                "Credit to apply",
+                money.credit,
+                f"{_url(practice, 'billing:credits')}?status=issued",
+                "Clients holding credit",
+            ),
+        )
     ]

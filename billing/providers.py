@@ -1,14 +1,12 @@
-"""What billing contributes to the pages and rules of the apps below it
-(practice.hooks, clients.hooks). Registered from BillingConfig.ready().
+"""What billing contributes to the pages and rules of the apps below it (clients.hooks,
+appointments.hooks; the dashboard's panels are in dashboard.py). Registered from
+BillingConfig.ready().
 """
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
@@ -16,39 +14,12 @@ from appointments.models import Appointment, BillingDetail, Service
 from clients.hooks import ListColumn, RecordAction
 from clients.models import Client
 from practice.access import BILLING_ROLES
-from practice.models import FeePolicy, Membership, Practice, Role
-from practice.money import practice_money
+from practice.models import FeePolicy
 from practice.types import PracticeRequest
 
 from . import selectors, services
-from .models import BillingItem, Invoice, PackageDraw
+from .models import BillingItem, PackageDraw
 from .views.common import header_money
-
-
-def dashboard_money_tiles(practice: Practice, membership: Membership, today: date) -> list[dict[str, Any]]:
-    """Uninvoiced, Outstanding and Overdue, for everyone but clinicians."""
-    if membership.role == Role.CLINICIAN:
-        return []
-    uninvoiced = BillingItem.objects.filter(practice=practice, invoice__isnull=True).aggregate(total=Sum("amount"))
-    owed = Invoice.objects.filter(practice=practice, kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN).aggregate(
-        outstanding=Sum("balance"),
-        overdue=Sum("balance", filter=Q(due_date__lt=today)),
-    )
-    billing = reverse("billing:home", kwargs={"practice_slug": practice.slug})
-    invoices = reverse("billing:invoices", kwargs={"practice_slug": practice.slug})
-    return [
-        {
-            "label": label,
-            "value": practice_money(practice, amount or Decimal("0")),
-            "url": url,
-        }
-        for label, amount, url in (
-            ("Uninvoiced", uninvoiced["total"], billing),
-            ("Outstanding", owed["outstanding"], invoices),
-            ("Overdue", owed["overdue"], f"{invoices}?status=overdue"),
-        )
-    ]
-
 
 # --- the client record (clients.hooks) ---------------------------------------------------
 

@@ -37,7 +37,10 @@ def dashboard_tiles(practice: Practice, membership: Membership, today: date) -> 
 
 # (practice, membership, today) -> the dashboard panels that app contributes, by name:
 # "schedule" (today's sessions), "work" (what is left to do, each a tile with a link to the
-# filtered list) and "weeks" (billed and collected per week). The dashboard draws them.
+# filtered list), "tiles" (more tiles, after the tiles above), "weeks" (billed and collected
+# per week), and "autopay" and "attention" (a card of figures each: "heading", "testid",
+# "rows" of "label", "count", "amount", "url" and "help", and "empty" and "note" texts).
+# The dashboard draws them.
 DashboardPanels = Callable[["Practice", "Membership", date], dict[str, Any]]
 _dashboard_panels: list[tuple[int, DashboardPanels]] = []
 

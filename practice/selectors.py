@@ -68,9 +68,10 @@ def dashboard_summary(practice: Practice, membership: Membership) -> dict[str, A
     return {
         "staff_count": Membership.objects.filter(practice=practice, is_active=True).count(),
         "local_now": now,
-        "tiles": tiles,
+        "tiles": tiles + panels.get("tiles", []),
         "schedule": panels.get("schedule"),
         "work": panels.get("work", []),
+        "cards": [panels[name] for name in ("autopay", "attention") if panels.get(name)],
         "chart": charts.weekly_bars(practice, weeks) if weeks else None,
     }
 

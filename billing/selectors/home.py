@@ -30,9 +30,17 @@ INVOICE_STATUSES = [
     ("paid", "Paid"),
     ("written_off", "Written off"),
     ("void", "Void"),
+    # The dashboard's "Billed this month": every invoice issued and not voided.
+    ("billed", "Billed (issued, not void)"),
 ]
 CREDIT_STATUSES = [("draft", "Draft"), ("issued", "Issued"), ("void", "Void")]
-PAYMENT_STATUSES = [(value, label) for value, label in Payment.Status.choices]
+# The money that arrived and stayed (the dashboard's "Collected"): refunds are shown on the
+# payment, a failed or reversed payment never counted.
+COLLECTED_STATUSES = (Payment.Status.SUCCEEDED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)
+PAYMENT_STATUSES = [
+    *((value, label) for value, label in Payment.Status.choices),
+    ("collected", "Collected (succeeded or refunded)"),
+]
 
 
 def _overdue(today: date) -> Q:
@@ -54,6 +62,8 @@ def _invoice_status_q(status: str, today: date) -> Q:
         return Q(status=Invoice.Status.OPEN)
     if status == "written_off":
         return Q(status=Invoice.Status.PAID, written_off__gt=0)
+    if status == "billed":
+        return ~Q(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
     return Q(status=status)
 
 
@@ -188,7 +198,9 @@ def payment_list(
 ) -> QuerySet[Payment]:
     """The Payments tab, newest first. ``q`` matches the reference or the client's name."""
     rows = Payment.objects.filter(practice=practice)
-    if status:
+    if status == "collected":
+        rows = rows.filter(status__in=COLLECTED_STATUSES)
+    elif status:
         rows = rows.filter(status=status)
     if client_id is not None:
         rows = rows.filter(client_id=client_id)

@@ -75,3 +75,15 @@ function focusErrorSummary(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { focusErrorSummary(); });
 document.addEventListener("htmx:afterSettle", function (event) { focusErrorSummary(event.target); });
+
+// A button with data-show-figures="id" shows or hides the figures (a table) of a chart: the
+// table is read by screen readers either way, and shown on the page while the button says so.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-show-figures]");
+  if (!button) return;
+  var figures = document.getElementById(button.getAttribute("data-show-figures"));
+  if (!figures) return;
+  var shown = figures.classList.toggle("figures-shown");
+  button.setAttribute("aria-expanded", shown ? "true" : "false");
+  button.textContent = shown ? "Hide the figures" : "Show the figures";
+});

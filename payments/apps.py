@@ -17,6 +17,7 @@ class PaymentsConfig(AppConfig):
             card_views,
             checkout,
             checkout_views,
+            dashboard,
             disputes,
             gateway,
             own_keys,
@@ -91,6 +92,8 @@ class PaymentsConfig(AppConfig):
         )
         billing_hooks.register_client_billing_panel(autopay_views.client_autopay_panel)
 
+        # Last night's AutoPay and the card payments needing staff, on the dashboard.
+        practice_hooks.register_dashboard_panels(dashboard.dashboard_panels, order=30)
         practice_hooks.register_settings_page(
             label="Online payments",
             url_name="payments:online_payments",

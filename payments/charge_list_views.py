@@ -1,0 +1,66 @@
+"""Card charges: every charge of a saved card (Pay now, AutoPay, the portal's), filtered by
+outcome or AutoPay night, and the card payments held for review. It is the list behind the
+dashboard's AutoPay and "needing attention" figures. Owners, admins and billers only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from billing.models import Invoice
+from practice.access import BILLING_ROLES, require_role
+from practice.paging import CappedPaginator
+from practice.types import PracticeRequest
+
+from . import selectors
+from .forms import CardChargeFilterForm
+from .models import CardChargeAttempt, CheckoutAttempt
+
+PAGE_SIZE = 50
+# How a charge was started, as the list words it.
+SOURCE_AUTOPAY = "AutoPay"
+SOURCE_PORTAL = "The client, in the portal"
+
+
+def _source(attempt: CardChargeAttempt) -> str:
+    if attempt.on_session:
+        return SOURCE_PORTAL
+    if selectors.is_autopay(attempt):
+        return SOURCE_AUTOPAY
+    return f"Pay now by {attempt.created_by.get_full_name()}" if attempt.created_by else "Pay now"
+
+
+@require_role(*BILLING_ROLES)
+def card_charges(request: PracticeRequest) -> HttpResponse:
+    practice = request.practice
+    form = CardChargeFilterForm(request.GET)
+    filters = form.filters()
+    held = filters["status"] == selectors.HELD
+    rows: Any = (
+        selectors.held_checkout_payments(practice).select_related("client")
+        if held
+        else selectors.card_charge_list(practice, **filters)
+    )
+    page = CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    if held:
+        # The held attempts keep billing's invoice id only: their numbers in one query.
+        attempts: list[CheckoutAttempt] = list(page.object_list)
+        numbers = dict(
+            Invoice.objects.filter(practice=practice, pk__in={a.invoice_id for a in attempts}).values_list(
+                "pk", "number"
+            )
+        )
+        page_rows = [(a, numbers.get(a.invoice_id) or "") for a in attempts]
+    else:
+        page_rows = [(a, _source(a)) for a in page.object_list]
+    context = {
+        "form": form,
+        "page": page,
+        "page_rows": page_rows,
+        "held": held,
+        "filtered": any(v for k, v in form.data.items() if k != "page"),
+    }
+    return render(request, "payments/card_charges.html", context, status=400 if form.errors else 200)

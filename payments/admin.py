@@ -3,8 +3,9 @@ onboarding and account.updated, events arrive through the webhook endpoint, chec
 attempts through Pay online and Take payment, the online payment settings and a self-hosted
 practice's own keys through Settings > Online payments, Stripe's details of payments from
 its charge events, saved cards through Save a card, card charges (and the invoices each
-pays) through Pay now and the portal, refund attempts through Refund through Stripe, and
-AutoPay's nightly charges through the nightly run."""
+pays) through Pay now and the portal, refund attempts through Refund through Stripe,
+AutoPay's nightly charges through the nightly run, and payouts and their lines from
+Stripe's own (the Payouts report's refresh and payout.*)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from .models import (
     CheckoutAttemptInvoice,
     ConnectOnboarding,
     OnlinePaymentSettings,
+    Payout,
+    PayoutLine,
     RefundAttempt,
     SavedCard,
     StripeAccount,
@@ -194,3 +197,20 @@ class OnlinePaymentSettingsAdmin(ReadOnlyAdmin):
 class CheckoutAttemptInvoiceAdmin(ReadOnlyAdmin):
     list_display = ["attempt", "position", "invoice_id", "amount"]
     list_select_related = ["attempt"]
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = ["created", "practice", "stripe_payout_id", "amount", "currency", "status", "lines_synced_at"]
+    list_filter = ["status", "practice"]
+    search_fields = ["stripe_payout_id"]
+    list_select_related = ["practice"]
+    date_hierarchy = "created"
+
+
+@admin.register(PayoutLine)
+class PayoutLineAdmin(ReadOnlyAdmin):
+    list_display = ["created", "payout", "kind", "amount", "fee", "net", "currency", "payment_intent_id"]
+    list_filter = ["kind"]
+    search_fields = ["stripe_balance_transaction_id", "payment_intent_id", "charge_id", "source_id"]
+    list_select_related = ["payout"]

@@ -21,6 +21,8 @@ class PaymentsConfig(AppConfig):
             disputes,
             gateway,
             own_keys,
+            payout_views,
+            payouts,
             portal_autopay_views,
             portal_card_views,
             portal_views,
@@ -52,6 +54,10 @@ class PaymentsConfig(AppConfig):
         webhooks.webhook_handler("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")(
             disputes.dispute_event_handle
         )
+        # Payouts to the bank, read again whenever Stripe reports one (payouts.py).
+        webhooks.webhook_handler("payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled")(
+            payouts.payout_event_handle
+        )
         billing_hooks.register_pay_online(checkout_views.pay_online_offer)
         billing_hooks.register_payment_details(stripe_payments.payment_details)
         billing_hooks.register_payment_panel(stripe_payments.payment_panel)
@@ -64,6 +70,8 @@ class PaymentsConfig(AppConfig):
         billing_hooks.register_invoice_notice(take_payment_views.held_invoice_notice)
         # Held card payments and AutoPay's failed or paused clients (one notice, one query).
         billing_hooks.register_billing_notice(autopay_views.billing_notices)
+        # The Payments tab links the Payouts reconciliation report and the Card charges list.
+        billing_hooks.register_billing_notice(payout_views.payments_tab_links)
         # The client portal: Pay with Visa •••• 4242 (the saved card, one click) before Make
         # payment (Checkout) in an invoice's details; on Billing, Pay full balance with the
         # card or through Checkout, and tonight's AutoPay.

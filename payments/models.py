@@ -695,3 +695,95 @@ class AutoPayCharge(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in self.UNFINISHED
+
+
+class Payout(models.Model):
+    """A payout Stripe made from a practice's Stripe account to its bank, as last read from
+    Stripe, with the balance transactions it paid out (its ``lines``).
+
+    Read from Stripe only (the Payouts report's Refresh from Stripe, and payout.* webhooks),
+    never made here. Invariants: one row per Stripe payout (``stripe_payout_id`` unique), so
+    reading it again updates the row; ``lines_synced_at`` is set in the transaction that
+    writes the payout's whole set of lines, so a payout whose lines were never read, or
+    whose read stopped half-way, is read again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_TRANSIT = "in_transit", "In transit"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    # Stripe does not change these any more: their lines are read once.
+    FINAL = (Status.PAID, Status.FAILED, Status.CANCELED)
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    stripe_account_id = models.CharField(max_length=255)
+    stripe_payout_id = models.CharField(max_length=255, unique=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16)
+    created = models.DateTimeField()
+    arrival_date = models.DateField(null=True, blank=True)
+    automatic = models.BooleanField(default=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    lines_synced_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["practice", "-created"], name="payout_practice_created")]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_payout_id} ({self.status})"
+
+    @property
+    def status_label(self) -> str:
+        return self.Status(self.status).label if self.status in self.Status.values else self.status.capitalize()
+
+
+class PayoutLine(models.Model):
+    """One balance transaction a payout paid out: a payment, a refund, a dispute's
+    withdrawal or its return, or something else Stripe moved (an adjustment, a fee).
+
+    Amounts are in ``currency`` (the balance's, which may not be the charge's), as Stripe
+    reports them: ``amount`` is signed (a refund is negative), ``fee`` is what Stripe kept,
+    and ``net = amount - fee`` (in the database). ``payment_intent_id`` and ``charge_id``
+    name the payment the line belongs to, read from its source, so the report can find
+    billing's Payment (``external_id``) and Refund (``external_id``). Invariant: one row
+    per Stripe balance transaction."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "Payment"
+        REFUND = "refund", "Refund"
+        DISPUTE = "dispute", "Dispute"
+        DISPUTE_REVERSAL = "dispute_reversal", "Dispute won back"
+        OTHER = "other", "Other"
+
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="lines")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    stripe_balance_transaction_id = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    stripe_type = models.CharField(max_length=64)
+    reporting_category = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    fee = models.DecimalField(max_digits=14, decimal_places=3)
+    net = models.DecimalField(max_digits=14, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    created = models.DateTimeField()
+    description = models.CharField(max_length=500, blank=True)
+    source_id = models.CharField(max_length=255, blank=True)
+    charge_id = models.CharField(max_length=255, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["payout", "created", "pk"]
+        indexes = [models.Index(fields=["practice", "payment_intent_id"], name="payout_line_intent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(net=models.F("amount") - models.F("fee")), name="payout_line_net_is_amount_less_fee"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_balance_transaction_id} in {self.payout_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import autopay_views, card_views, charge_list_views, refund_views, take_payment_views
+from . import autopay_views, card_views, charge_list_views, payout_views, refund_views, take_payment_views
 from . import settings_views as views
 
 app_name = "payments"
@@ -26,6 +26,10 @@ urlpatterns = [
     path("billing/invoices/<int:invoice_id>/pay-now/", card_views.pay_now, name="pay_now"),
     # Every card charge, filtered (the list behind the dashboard's AutoPay and attention figures).
     path("billing/card-charges/", charge_list_views.card_charges, name="card_charges"),
+    # Stripe's payouts matched to the app's records (payments/payout_report.py); the Reports
+    # index links it.
+    path("reports/payouts/", payout_views.payouts_reconciliation, name="payouts_reconciliation"),
+    path("reports/payouts/refresh/", payout_views.payouts_refresh, name="payouts_refresh"),
     path("billing/invoices/<int:invoice_id>/pay-now/check/", card_views.pay_now_check, name="pay_now_check"),
     # Refund through Stripe, from an online payment's page (billing's, with payments' panel).
     path("billing/payments/<int:payment_id>/stripe-refund/", refund_views.stripe_refund, name="stripe_refund"),

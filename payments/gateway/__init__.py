@@ -49,12 +49,14 @@ from .payment_intents import (
     payment_intent_create,
     payment_intent_retrieve,
 )
+from .payouts import BalanceTransaction, Payout, payout_read, payout_retrieve, payout_transactions, payouts_list
 from .refunds import TRANSIENT, Dispute, Refund, dispute_read, payment_refunds, refund_create, refund_read
 from .signature import webhook_secret_matching
 
 __all__ = [
     "TRANSIENT",
     "Account",
+    "BalanceTransaction",
     "Card",
     "CardIntent",
     "Charge",
@@ -64,6 +66,7 @@ __all__ = [
     "OffSessionCharge",
     "OwnKeyUnreadable",
     "PaymentIntent",
+    "Payout",
     "Refund",
     "SetupIntent",
     "StripeError",
@@ -93,6 +96,10 @@ __all__ = [
     "payment_method_detach",
     "payment_method_retrieve",
     "payment_refunds",
+    "payout_read",
+    "payout_retrieve",
+    "payout_transactions",
+    "payouts_list",
     "refund_create",
     "refund_read",
     "register_own_key_lookup",

@@ -778,7 +778,11 @@ class PayoutLine(models.Model):
 
     class Meta:
         ordering = ["payout", "created", "pk"]
-        indexes = [models.Index(fields=["practice", "payment_intent_id"], name="payout_line_intent")]
+        indexes = [
+            # The report's matching: a payment by its PaymentIntent, a refund or dispute by its id.
+            models.Index(fields=["practice", "payment_intent_id"], name="payout_line_intent"),
+            models.Index(fields=["practice", "source_id"], name="payout_line_source"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(net=models.F("amount") - models.F("fee")), name="payout_line_net_is_amount_less_fee"

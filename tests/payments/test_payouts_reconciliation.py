@@ -301,3 +301,12 @@ def test_stripe_not_answering_is_said_and_nothing_is_written(app_on_fake, tenant
     app_on_fake.control.clear_faults()
     refresh(tenant.owner, tenant)
     assert Payout.objects.count() == 1 and PayoutLine.objects.count() == 5
+
+
+def test_the_payments_tab_links_the_report_and_the_card_charges(tenant):
+    payments_tab = signed_in(tenant.biller).get(url(tenant, "billing:payments")).content.decode()
+    links = re.search(r'data-testid="payments-tab-links">(.*?)</p>', payments_tab, re.S)
+    assert links and url(tenant, "payments:payouts_reconciliation") in links.group(1)
+    assert url(tenant, "payments:card_charges") in links.group(1)
+    invoices_tab = signed_in(tenant.biller).get(url(tenant, "billing:invoices")).content.decode()
+    assert 'data-testid="payments-tab-links"' not in invoices_tab

@@ -14,7 +14,7 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.html import escape
@@ -310,3 +310,24 @@ def test_the_payments_tab_links_the_report_and_the_card_charges(tenant):
     assert url(tenant, "payments:card_charges") in links.group(1)
     invoices_tab = signed_in(tenant.biller).get(url(tenant, "billing:invoices")).content.decode()
     assert 'data-testid="payments-tab-links"' not in invoices_tab
+
+
+def test_the_database_refuses_a_line_whose_net_is_not_amount_less_fee_and_a_second_copy(
+    app_on_fake, tenant, month_of_card_payments
+):
+    ana, _ben, _cleo = month_of_card_payments
+    app_on_fake.control.payout(ana.account)
+    refresh(tenant.owner, tenant)
+    line = PayoutLine.objects.filter(kind=PayoutLine.Kind.PAYMENT).first()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayoutLine.objects.filter(pk=line.pk).update(net=line.net + 1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayoutLine.objects.create(
+            **{f.attname: getattr(line, f.attname) for f in PayoutLine._meta.concrete_fields if f.name != "id"}
+        )
+    payout = Payout.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payout.objects.create(
+            **{f.attname: getattr(payout, f.attname) for f in Payout._meta.concrete_fields if f.name != "id"}
+        )

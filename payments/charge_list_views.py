@@ -35,17 +35,22 @@ def _source(attempt: CardChargeAttempt) -> str:
 
 @require_role(*BILLING_ROLES)
 def card_charges(request: PracticeRequest) -> HttpResponse:
+    """Three lists in one page, as the filters ask: the card payments held for review, a
+    night's AutoPay rows (with the card charge each made), or every card charge."""
     practice = request.practice
     form = CardChargeFilterForm(request.GET)
     filters = form.filters()
-    held = filters["status"] == selectors.HELD
-    rows: Any = (
-        selectors.held_checkout_payments(practice).select_related("client")
-        if held
-        else selectors.card_charge_list(practice, **filters)
-    )
+    status, night = filters["status"], filters["autopay_night"]
+    shows = "held" if status == selectors.HELD else "autopay" if night is not None else "charges"
+    rows: Any
+    if shows == "held":
+        rows = selectors.held_checkout_payments(practice).select_related("client")
+    elif shows == "autopay":
+        rows = selectors.autopay_night_list(practice, night, status=status)
+    else:
+        rows = selectors.card_charge_list(practice, status=status)
     page = CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    if held:
+    if shows == "held":
         # The held attempts keep billing's invoice id only: their numbers in one query.
         attempts: list[CheckoutAttempt] = list(page.object_list)
         numbers = dict(
@@ -53,14 +58,17 @@ def card_charges(request: PracticeRequest) -> HttpResponse:
                 "pk", "number"
             )
         )
-        page_rows = [(a, numbers.get(a.invoice_id) or "") for a in attempts]
+        page_rows: list[Any] = [(a, numbers.get(a.invoice_id) or "") for a in attempts]
+    elif shows == "autopay":
+        page_rows = list(page.object_list)
     else:
         page_rows = [(a, _source(a)) for a in page.object_list]
     context = {
         "form": form,
         "page": page,
         "page_rows": page_rows,
-        "held": held,
+        "shows": shows,
+        "night": night,
         "filtered": any(v for k, v in form.data.items() if k != "page"),
     }
     return render(request, "payments/card_charges.html", context, status=400 if form.errors else 200)

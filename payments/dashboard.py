@@ -1,7 +1,8 @@
 """What payments adds to the dashboard (practice.hooks.register_dashboard_panels): last
-night's AutoPay results and the card payments that need staff, each figure linking to the
-Card charges list filtered to the rows behind it. Owners, admins and billers only, as the
-dashboard's other money; three queries whatever the size of the practice.
+night's AutoPay results (from AutoPay's own rows) and the card payments that need staff,
+each figure linking to the Card charges list filtered to the rows behind it. Owners,
+admins and billers only, as the dashboard's other money; three queries whatever the size
+of the practice.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ AUTOPAY_HEADING = "AutoPay last night"
 AUTOPAY_NOTE = "The night of {night}: charges made from 12 AM to 6 AM."
 AUTOPAY_RUNNING = "The night of {night}: AutoPay is still charging until 6 AM."
 AUTOPAY_NONE = "AutoPay charged no one that night."
+AUTOPAY_ALL = "Every AutoPay charge of that night"
 ATTENTION_HEADING = "Payments needing attention"
 
 
@@ -59,10 +61,10 @@ def _autopay(practice: Practice, today: date) -> dict[str, Any]:
         _row(practice, "Charged", results.charged, _list_url(practice, **on, status="succeeded"), "Paid in full"),
         _row(
             practice,
-            "Declined",
+            "Declined or failed",
             results.declined,
             _list_url(practice, **on, status="failed"),
-            "The client was emailed; the invoice still owes",
+            "The client was emailed a link to update their card",
         ),
         _row(
             practice,
@@ -76,12 +78,21 @@ def _autopay(practice: Practice, today: date) -> dict[str, Any]:
         rows.append(
             _row(
                 practice,
-                "Still processing",
+                "Still charging",
                 results.processing,
                 _list_url(practice, **on, status="processing"),
                 "Stripe has not answered yet",
             )
         )
+    if results.not_charged.count:
+        row = _row(
+            practice,
+            "Not charged after all",
+            results.not_charged,
+            _list_url(practice, **on, status=selectors.NOT_CHARGED),
+            "Nothing due any more, skipped, or above the client's maximum",
+        )
+        rows.append({**row, "amount": None})
     label = day_label(night)
     return {
         "heading": AUTOPAY_HEADING,
@@ -89,7 +100,7 @@ def _autopay(practice: Practice, today: date) -> dict[str, Any]:
         "note": (AUTOPAY_RUNNING if running else AUTOPAY_NOTE).format(night=label),
         "rows": rows if results.count else [],
         "empty": "" if results.count else AUTOPAY_NONE,
-        "link": {"url": _list_url(practice, **on), "label": "Every AutoPay charge of that night"},
+        "link": {"url": _list_url(practice, **on), "label": AUTOPAY_ALL} if results.count else None,
     }
 
 

@@ -1,28 +1,24 @@
 """Reads of card charges that the dashboard and the Card charges list share. Each takes the
 practice first, so every row read belongs to it.
 
-Which charges AutoPay made is decided in one place, ``autopay_night_attempts``: nothing
-marks a CardChargeAttempt as AutoPay's yet (the nightly job that makes them is being built
-beside this), so until its own row names the attempt, an AutoPay charge is one that no
-person started (no staff user, not the client on-session, no form's one-time key) on that
-night's local date. Pay now always has its staff user and form key, the portal's charges
-are on-session, so nothing else matches. Repoint that function at the job's rows and the
-dashboard panel, the list filter and its labels follow.
+AutoPay's results come from its own rows (AutoPayCharge, one per client and night): a
+night's figures count them by outcome, including a night that failed before any card was
+charged (no default card) or charged nothing after all, and the list filtered by that night
+shows the same rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from billing.models import Invoice
-from clients.autopay import autopay_night_start
 from practice.models import Practice
 
-from .models import CardChargeAttempt, CheckoutAttempt
+from .models import AutoPayCharge, CardChargeAttempt, CheckoutAttempt
 
 ZERO = Decimal("0")
 Status = CardChargeAttempt.Status
@@ -30,39 +26,43 @@ Status = CardChargeAttempt.Status
 # The Card charges list's status filter: Stripe's outcomes, and the two that need staff.
 ATTENTION = "attention"
 HELD = "held"
+NOT_CHARGED = "not_charged"
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "succeeded": (Status.SUCCEEDED,),
     "failed": (Status.FAILED,),
     "requires_action": (Status.REQUIRES_ACTION,),
     "processing": (Status.CREATED, Status.PROCESSING),
 }
+# The same filter on a night's AutoPay rows.
+AutoPayStatus = AutoPayCharge.Status
+AUTOPAY_STATUS_FILTERS: dict[str, tuple[str, ...]] = {
+    "succeeded": (AutoPayStatus.SUCCEEDED,),
+    "failed": (AutoPayStatus.FAILED,),
+    "requires_action": (AutoPayStatus.NEEDS_ACTION,),
+    "processing": (AutoPayStatus.PENDING, AutoPayStatus.CHARGING),
+    NOT_CHARGED: (AutoPayStatus.NOT_CHARGED,),
+    ATTENTION: tuple(AutoPayCharge.PROBLEMS),
+}
 STATUS_CHOICES = [
     ("succeeded", "Charged"),
     ("failed", "Declined or failed"),
     ("requires_action", "Needs client action"),
     ("processing", "Still processing"),
+    (NOT_CHARGED, "Not charged after all (AutoPay)"),
     (ATTENTION, "Needing attention (invoice still unpaid)"),
     (HELD, "Card payments held for review"),
 ]
 
-# What an AutoPay charge looks like until the job marks its own (see the module's docstring).
-AUTOPAY_MARK = {"created_by__isnull": True, "on_session": False, "submission_key": ""}
 
-
-def autopay_night_attempts(practice: Practice, night: date) -> QuerySet[CardChargeAttempt]:
-    """The card charges AutoPay made on the night of ``night`` (its 12 AM to 6 AM, read as
-    the whole local date, so a run finished late is still that night's). See the module's
-    docstring for how an AutoPay charge is told apart until the nightly job marks its own."""
-    return CardChargeAttempt.objects.filter(
-        practice=practice,
-        created_at__gte=autopay_night_start(practice, night),
-        created_at__lt=autopay_night_start(practice, night + timedelta(days=1)),
-        **AUTOPAY_MARK,
-    )
+def autopay_night_charges(practice: Practice, night: date) -> QuerySet[AutoPayCharge]:
+    """AutoPay's rows of the night of ``night`` (the local date whose 12 AM to 6 AM it
+    charged in), one per client it meant to charge."""
+    return AutoPayCharge.objects.filter(practice=practice, night=night)
 
 
 def is_autopay(attempt: CardChargeAttempt) -> bool:
-    return attempt.created_by_id is None and not attempt.on_session and not attempt.submission_key
+    """Whether AutoPay made the attempt (read with ``select_related("autopay_charge")``)."""
+    return hasattr(attempt, "autopay_charge")
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,20 @@ class Figure:
 
 @dataclass(frozen=True)
 class AutoPayNight:
-    """What AutoPay did on one night: charged, declined, waiting for the client to confirm
-    with their bank, and still processing (Stripe has not answered yet)."""
+    """What AutoPay did on one night: charged, declined or failed, waiting for the client to
+    confirm with their bank, still charging, and not charged after all (nothing due any
+    more, skipped, or above the client's maximum)."""
 
     night: date
     charged: Figure
     declined: Figure
     needs_action: Figure
     processing: Figure
+    not_charged: Figure
 
     @property
     def count(self) -> int:
-        return self.charged.count + self.declined.count + self.needs_action.count + self.processing.count
+        return sum(f.count for f in (self.charged, self.declined, self.needs_action, self.processing, self.not_charged))
 
 
 _NIGHT_OUTCOMES = {
@@ -92,17 +94,18 @@ _NIGHT_OUTCOMES = {
     "declined": "failed",
     "needs_action": "requires_action",
     "processing": "processing",
+    "not_charged": NOT_CHARGED,
 }
 
 
 def autopay_night_results(practice: Practice, night: date) -> AutoPayNight:
-    """One query: the night's AutoPay charges counted and summed by outcome."""
+    """One query: the night's AutoPay rows counted and summed by outcome."""
     sums: dict[str, object] = {}
     for name, key in _NIGHT_OUTCOMES.items():
-        q = Q(status__in=STATUS_FILTERS[key])
+        q = Q(status__in=AUTOPAY_STATUS_FILTERS[key])
         sums[f"{name}_count"] = Count("pk", filter=q)
         sums[f"{name}_total"] = Sum("amount", filter=q)
-    row = autopay_night_attempts(practice, night).aggregate(**sums)  # type: ignore[arg-type]
+    row = autopay_night_charges(practice, night).aggregate(**sums)  # type: ignore[arg-type]
     figures = {name: Figure(row[f"{name}_count"], row[f"{name}_total"] or ZERO) for name in _NIGHT_OUTCOMES}
     return AutoPayNight(night=night, **figures)
 
@@ -145,9 +148,7 @@ def payments_needing_attention(practice: Practice) -> Attention:
     )
 
 
-def card_charge_list(
-    practice: Practice, *, status: str = "", autopay_night: date | None = None
-) -> QuerySet[CardChargeAttempt]:
+def card_charge_list(practice: Practice, *, status: str = "") -> QuerySet[CardChargeAttempt]:
     """The Card charges list, newest first, with what each row shows joined in."""
     if status == ATTENTION:
         rows = card_charges_needing_attention(practice)
@@ -155,6 +156,17 @@ def card_charge_list(
         rows = CardChargeAttempt.objects.filter(practice=practice)
         if status in STATUS_FILTERS:
             rows = rows.filter(status__in=STATUS_FILTERS[status])
-    if autopay_night is not None:
-        rows = rows.filter(pk__in=autopay_night_attempts(practice, autopay_night).values("pk"))
-    return rows.select_related("client", "invoice", "card", "created_by").order_by("-created_at", "-pk")
+    return rows.select_related("client", "invoice", "card", "created_by", "autopay_charge").order_by(
+        "-created_at", "-pk"
+    )
+
+
+def autopay_night_list(practice: Practice, night: date, *, status: str = "") -> QuerySet[AutoPayCharge]:
+    """The night's AutoPay rows (the list behind the dashboard's AutoPay figures), by
+    client name, with the card charge each made."""
+    rows = autopay_night_charges(practice, night)
+    if status in AUTOPAY_STATUS_FILTERS:
+        rows = rows.filter(status__in=AUTOPAY_STATUS_FILTERS[status])
+    return rows.select_related("client", "attempt__card", "attempt__invoice").order_by(
+        "client__last_name", "client__first_name", "pk"
+    )

@@ -1,17 +1,19 @@
 """Issue 17, part 1: the dashboard's card payment figures. Last night's AutoPay results
-(charged, declined, waiting for the client) and the payments needing attention (declined
-charges nothing dealt with, card payments held for review), each a link to the Card
-charges list filtered to the rows behind it. The charges are made on the fake Stripe over
-real HTTP, as AutoPay makes them: a saved card charged with no person behind it."""
+(charged, declined, waiting for the client's bank), read from AutoPay's own rows, and the
+payments needing attention (declined charges nothing dealt with, card payments held for
+review), each a link to the Card charges list filtered to the rows behind it. The charges
+are made on the fake Stripe over real HTTP, by the nightly AutoPay run and by Pay now."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,45 +21,56 @@ from django.urls import reverse
 from billing.services import invoice_mark_paid
 from billing.submission import submission_key_new
 from payments import card_charges
-from payments.models import CardChargeAttempt, CheckoutAttempt, StripeAccount
+from payments.autopay_night import autopay_night_run
+from payments.models import AutoPayCharge, CardChargeAttempt, CheckoutAttempt
 from payments.selectors import autopay_night_results
 from tests.factories import ClientFactory, issued_invoice
 from tests.helpers import signed_in, url
 
-from .helpers import CARD_OK, connected_account, save_card
+from .autopay_helpers import CARD_3DS_ALWAYS, CARD_CHARGE_FAILS, enrolled_client, takes_charges
+from .helpers import CARD_OK, save_card
 
 pytestmark = pytest.mark.django_db
-
-CARD_CHARGE_FAILS = "4000 0000 0000 0341"  # saves fine, every charge is declined
-CARD_3DS_ALWAYS = "4000 0027 6000 3184"  # off-session: the bank asks the client to confirm
 D = Decimal
+
+NEW_YORK = ZoneInfo("America/New_York")
+EVENING = datetime(2026, 3, 4, 19, 0, tzinfo=NEW_YORK)
+NIGHT = date(2026, 3, 5)
+NIGHT_TIME = datetime(2026, 3, 5, 0, 30, tzinfo=NEW_YORK)
+MORNING = datetime(2026, 3, 5, 9, 0, tzinfo=NEW_YORK)
+ONE_DAY = timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def fast_pace(settings):
+    settings.AUTOPAY_CHARGES_PER_SECOND = 1000
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(EVENING, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture
 def account(app_on_fake, tenant):
-    return StripeAccount.objects.create(
-        practice=tenant.practice, stripe_account_id=connected_account(app_on_fake), charges_enabled=True
-    )
+    return takes_charges(app_on_fake, tenant.practice)
 
 
-def at(practice, night, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(night, time(hour, minute), tzinfo=practice.tzinfo)
+def enrolled_owing(app_on_fake, tenant, first: str, card: str, price: str):
+    client, _ = enrolled_client(app_on_fake, tenant.practice, first=first, last="Test", card=card)
+    return client, issued_invoice(tenant.practice, client, tenant.biller, price)
 
 
-def charge(invoice, card, *, when: datetime, actor=None) -> CardChargeAttempt:
-    """A saved card charged for the invoice's balance: by AutoPay (no one behind it) or by a
-    staff member's Pay now (``actor``, with the form's key), dated ``when``."""
-    key = submission_key_new() if actor else ""
-    attempt = card_charges.card_charge_create(invoice=invoice, card=card, actor=actor, submission_key=key)
-    attempt = card_charges.card_charge_run(attempt_id=attempt.pk)
-    CardChargeAttempt.objects.filter(pk=attempt.pk).update(created_at=when)
-    return attempt
-
-
-def client_with_card(app_on_fake, tenant, first: str, number: str, *prices: str):
+def pay_now(app_on_fake, tenant, first: str, number: str, price: str) -> CardChargeAttempt:
+    """A client with a saved card whose invoice the biller charges with Pay now."""
     client = ClientFactory(practice=tenant.practice, first_name=first, last_name="Test", email=f"{first}@mail.test")
     card = save_card(app_on_fake, client, number)
-    return client, card, issued_invoice(tenant.practice, client, tenant.biller, *prices)
+    invoice = issued_invoice(tenant.practice, client, tenant.biller, price)
+    attempt = card_charges.card_charge_create(
+        invoice=invoice, card=card, actor=tenant.biller, submission_key=submission_key_new()
+    )
+    return card_charges.card_charge_run(attempt_id=attempt.pk)
 
 
 def dashboard(user, practice) -> str:
@@ -87,24 +100,20 @@ def listed(user, link: str) -> list[str]:
 
 
 @pytest.fixture
-def last_night(app_on_fake, account, tenant, other_tenant):
-    """AutoPay's night: Ana charged $120, Ben declined for $80, Cleo's bank asks her to
-    confirm $45. Not AutoPay's, so left out: Dora's Pay now by the biller that night, and
-    Eli's AutoPay charge of the night before."""
-    practice = tenant.practice
-    night = practice.local_today()
-    _, ana_card, ana_invoice = client_with_card(app_on_fake, tenant, "Ana", CARD_OK, "120.00")
-    _, ben_card, ben_invoice = client_with_card(app_on_fake, tenant, "Ben", CARD_CHARGE_FAILS, "80.00")
-    _, cleo_card, cleo_invoice = client_with_card(app_on_fake, tenant, "Cleo", CARD_3DS_ALWAYS, "45.00")
-    _, dora_card, dora_invoice = client_with_card(app_on_fake, tenant, "Dora", CARD_OK, "60.00")
-    _, eli_card, eli_invoice = client_with_card(app_on_fake, tenant, "Eli", CARD_OK, "30.00")
-    charged = charge(ana_invoice, ana_card, when=at(practice, night, 1, 5))
-    declined = charge(ben_invoice, ben_card, when=at(practice, night, 1, 6))
-    waiting = charge(cleo_invoice, cleo_card, when=at(practice, night, 1, 7))
-    charge(dora_invoice, dora_card, when=at(practice, night, 2), actor=tenant.biller)
-    charge(eli_invoice, eli_card, when=at(practice, night - timedelta(days=1), 1))
-    assert [a.status for a in (charged, declined, waiting)] == ["succeeded", "failed", "requires_action"]
-    return night
+def last_night(app_on_fake, account, tenant, other_tenant, clock):
+    """The night of 5 March: AutoPay charged Ana $120, Ben's card declined $80, Cleo's bank
+    asks her to confirm $45. Dora's Pay now by the biller that night is not AutoPay's. Read
+    the next morning."""
+    enrolled_owing(app_on_fake, tenant, "Ana", CARD_OK, "120.00")
+    enrolled_owing(app_on_fake, tenant, "Ben", CARD_CHARGE_FAILS, "80.00")
+    enrolled_owing(app_on_fake, tenant, "Cleo", CARD_3DS_ALWAYS, "45.00")
+    clock.move_to(NIGHT_TIME, tick=True)
+    autopay_night_run(practice=tenant.practice, night=NIGHT)
+    pay_now(app_on_fake, tenant, "Dora", CARD_OK, "60.00")
+    clock.move_to(MORNING, tick=True)
+    statuses = dict(AutoPayCharge.objects.values_list("client__first_name", "status"))
+    assert statuses == {"Ana": "succeeded", "Ben": "failed", "Cleo": "needs_action"}
+    return NIGHT
 
 
 def test_last_nights_autopay_results_link_to_the_charges_behind_them(tenant, last_night):
@@ -115,20 +124,23 @@ def test_last_nights_autopay_results_link_to_the_charges_behind_them(tenant, las
     on = f"autopay_night={last_night.isoformat()}"
     assert rows == {
         "Charged": ("1", "$120.00", f"{base}?{on}&status=succeeded"),
-        "Declined": ("1", "$80.00", f"{base}?{on}&status=failed"),
+        "Declined or failed": ("1", "$80.00", f"{base}?{on}&status=failed"),
         "Needs client action": ("1", "$45.00", f"{base}?{on}&status=requires_action"),
     }
+    assert "The night of 5 Mar 2026: charges made from 12 AM to 6 AM." in page
     # Each link lists exactly the charges its figure counts.
     (ana,) = listed(tenant.biller, rows["Charged"][2])
-    assert "Ana Test" in ana and "AutoPay" in ana and "$120.00" in ana and "Succeeded" in ana
-    (ben,) = listed(tenant.biller, rows["Declined"][2])
-    assert "Ben Test" in ben and "Failed" in ben and "declined" in ben
+    assert "Ana Test" in ana and "$120.00" in ana and "Visa •••• 4242" in ana and "AutoPay: Charged" in ana
+    (ben,) = listed(tenant.biller, rows["Declined or failed"][2])
+    assert "Ben Test" in ben and "AutoPay: Failed" in ben and "declined" in ben
     (cleo,) = listed(tenant.biller, rows["Needs client action"][2])
-    assert "Cleo Test" in cleo and "Needs client action" in cleo
+    assert "Cleo Test" in cleo and "AutoPay: Needs client action" in cleo
     every = listed(tenant.biller, f"{base}?{on}")
-    assert len(every) == 3 and not any("Dora" in r or "Eli" in r for r in every)
-    # Pay now by staff is a charge too, just not AutoPay's
-    assert any("Dora Test" in r and "Pay now by Bella Test" in r for r in listed(tenant.biller, base))
+    assert len(every) == 3 and not any("Dora" in r for r in every)
+    # Every card charge: AutoPay's and the biller's Pay now, each saying who started it
+    charges = listed(tenant.biller, base)
+    assert any("Dora Test" in r and "Pay now by Bella Test" in r for r in charges)
+    assert any("Ana Test" in r and "AutoPay" in r for r in charges)
 
 
 def test_payments_needing_attention_are_the_declines_nothing_dealt_with_and_held_payments(
@@ -139,8 +151,7 @@ def test_payments_needing_attention_are_the_declines_nothing_dealt_with_and_held
     # card was declined on Pay now.
     ben = CardChargeAttempt.objects.get(client__first_name="Ben")
     invoice_mark_paid(invoice=ben.invoice, actor=tenant.biller, method="cash")
-    fay, fay_card, fay_invoice = client_with_card(app_on_fake, tenant, "Fay", CARD_CHARGE_FAILS, "70.00")
-    charge(fay_invoice, fay_card, when=at(practice, last_night, 9), actor=tenant.biller)
+    fay = pay_now(app_on_fake, tenant, "Fay", CARD_CHARGE_FAILS, "70.00").client
     held_invoice = issued_invoice(practice, fay, tenant.biller, "50.00")
     CheckoutAttempt.objects.create(
         practice=practice,
@@ -174,7 +185,7 @@ def test_clinicians_see_no_card_payment_figures_and_not_the_list(tenant, last_ni
     assert signed_in(tenant.clinician).get(url(tenant, "payments:card_charges")).status_code == 403
 
 
-def test_a_night_without_autopay_says_so(tenant, account):
+def test_a_night_without_autopay_says_so(tenant, account, clock):
     page = dashboard(tenant.owner, tenant.practice)
     assert card_rows(page, "autopay") == {}
     assert "AutoPay charged no one that night." in page
@@ -196,19 +207,22 @@ def count_queries(user, practice) -> int:
     return len(queries)
 
 
-def test_the_card_figures_cost_the_same_queries_for_one_charge_or_many(app_on_fake, account, tenant):
+def test_the_card_figures_cost_the_same_queries_for_one_charge_or_many(app_on_fake, account, tenant, clock):
     practice = tenant.practice
-    night = practice.local_today()
     numbers = [CARD_OK, CARD_CHARGE_FAILS, CARD_3DS_ALWAYS]
 
-    def add_night_of_charges(n: int) -> None:
+    def a_night_of(n: int, night: date) -> None:
+        clock.move_to(datetime.combine(night, EVENING.time(), tzinfo=NEW_YORK), tick=True)
         for k in range(n):
-            _, card, invoice = client_with_card(app_on_fake, tenant, f"C{k}x{n}", numbers[k % 3], "40.00")
-            charge(invoice, card, when=at(practice, night, 1, k))
+            enrolled_owing(app_on_fake, tenant, f"C{k}x{n}", numbers[k % 3], "40.00")
+        clock.move_to(datetime.combine(night, NIGHT_TIME.time(), tzinfo=NEW_YORK) + ONE_DAY, tick=True)
+        autopay_night_run(practice=practice, night=night + ONE_DAY)
+        clock.move_to(datetime.combine(night, MORNING.time(), tzinfo=NEW_YORK) + ONE_DAY, tick=True)
 
-    add_night_of_charges(1)
+    a_night_of(1, date(2026, 3, 4))
     few = count_queries(tenant.owner, practice)
-    add_night_of_charges(5)
+    assert autopay_night_results(practice, NIGHT).count == 1
+    a_night_of(5, date(2026, 3, 5))
     many = count_queries(tenant.owner, practice)
+    assert autopay_night_results(practice, date(2026, 3, 6)).count == 5
     assert few == many
-    assert autopay_night_results(practice, night).count == 6

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "appointments",
     "billing",
     "payments",
+    "reports",
 ]
 
 MIDDLEWARE = [

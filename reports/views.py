@@ -89,6 +89,7 @@ def _page(
         "slug": slug,
         "presets": _preset_links(request, form, with_all=with_all),
         "report": None,
+        "today": request.practice.local_today(),
     }
     if not form.is_valid():
         # Nothing is summed for filters that do not make sense.
@@ -100,7 +101,6 @@ def _page(
         period=form.period,
         scope=scope,
         whose=_whose(request, scope),
-        today=request.practice.local_today(),
         **figures(scope, form.period),
     )
     return render(request, template, context)

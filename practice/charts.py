@@ -70,11 +70,13 @@ def weekly_bars(practice: Practice, weeks: list[dict[str, Any]]) -> dict[str, An
 PATTERNS = ("solid", "hatch", "dots", "cross")
 CHART_WIDTH = 640
 CHART_HEIGHT = 260
-CHART_TOP = 34  # room for the legend
-CHART_BOTTOM = 26  # room for the group labels
-CHART_SIDE = 8
-# Above this many groups only every few labels are written, so they do not overlap.
+CHART_TOP = 30  # room for the amounts above the bars
+CHART_BOTTOM = 32  # room for the group labels
+CHART_SIDE = 24  # room for the first and last labels
+# Above this many groups only every few labels are written, so they do not overlap; on a
+# phone (the labels larger against the bars) every other one of those is hidden too.
 MAX_LABELS = 12
+MINOR_FROM = 6
 
 
 def bar_chart(
@@ -97,20 +99,9 @@ def bar_chart(
     bar = slot * 0.8 / max(len(series), 1)
     every = max(1, -(-len(groups) // MAX_LABELS))  # ceiling division
     legend = []
-    x = float(CHART_SIDE)
     for n, (key, label) in enumerate(series):
         pattern = PATTERNS[n % len(PATTERNS)]
-        legend.append(
-            {
-                "key": key,
-                "label": label,
-                "pattern": pattern,
-                "fill": f"url(#{chart_id}-{pattern})",
-                "x": round(x, 1),
-                "text_x": round(x + 24, 1),
-            }
-        )
-        x += 28 + 7.5 * len(label)
+        legend.append({"key": key, "label": label, "pattern": pattern, "fill": f"url(#{chart_id}-{pattern})"})
     columns = []
     for n, (label, values) in enumerate(groups):
         left = CHART_SIDE + n * slot + slot * 0.1
@@ -133,9 +124,11 @@ def bar_chart(
                     "text_y": round(CHART_TOP + plot_height - height - 4, 1),
                 }
             )
+        shown = n // every if n % every == 0 else None
         columns.append(
             {
-                "label": label if n % every == 0 else "",
+                "label": label if shown is not None else "",
+                "minor": shown is not None and len(groups) // every > MINOR_FROM and shown % 2 == 1,
                 "label_x": round(left + slot * 0.4, 1),
                 "bars": bars,
             }
@@ -145,7 +138,7 @@ def bar_chart(
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
         "baseline": CHART_HEIGHT - CHART_BOTTOM,
-        "label_y": CHART_HEIGHT - 8,
+        "label_y": CHART_HEIGHT - 7,
         "legend": legend,
         "columns": columns,
         "top": practice_money(practice, top),

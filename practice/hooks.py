@@ -79,3 +79,35 @@ def register_settings_page(*, label: str, url_name: str, help_text: str, order: 
 
 def settings_pages() -> list[SettingsPage]:
     return [page for _order, page in _settings_pages]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report on the Reports page: its link, what it answers, and the roles that may open
+    it (the index lists it only to them; its own view checks the same roles)."""
+
+    slug: str
+    label: str
+    description: str
+    url_name: str
+    roles: tuple[str, ...]
+
+
+# Every app's reports (reports' own four, payments' Payouts reconciliation), in `order`.
+_reports: list[tuple[int, Report]] = []
+
+
+def register_report(
+    slug: str, label: str, description: str, url_name: str, roles: tuple[str, ...], *, order: int = 100
+) -> None:
+    """Add a report to the Reports page, from an app's ``AppConfig.ready()``. ``url_name``
+    is a staff URL taking only the practice's slug."""
+    _reports.append(
+        (order, Report(slug=slug, label=label, description=description, url_name=url_name, roles=tuple(roles)))
+    )
+    _reports.sort(key=lambda entry: entry[0])
+
+
+def reports_for(role: str) -> list[Report]:
+    """The reports a member with ``role`` may open, in order."""
+    return [report for _order, report in _reports if role in report.roles]

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "appointments",
     "billing",
     "payments",
+    "reports",
 ]
 
 MIDDLEWARE = [

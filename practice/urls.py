@@ -26,6 +26,8 @@ practice_patterns: list[URLPattern | URLResolver] = [
     path("", include("billing.urls")),
     path("", include("appointments.urls")),
     path("", include("payments.settings_urls")),
+    # The Reports page and its reports (other apps add theirs under reports/ too).
+    path("reports/", include("reports.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,215 @@
+"""Revenue: what was invoiced against what was collected, by month, by service and by
+clinician, with credit invoices, write-offs and refunds in their own columns.
+
+Each figure is dated as a practice reads its documents: an invoice or a credit invoice by
+its issue date, a payment by the day it was received, a refund by the day it was made, a
+write-off by the (local) day it was written off. A voided invoice or credit invoice and a
+deleted payment count nowhere, as they count nowhere in the ledger.
+
+Over all time, ``net billed - net collected`` is what the ledger says the clients owe less
+the credit they hold (tests/reports/test_reports_sum_to_the_ledger.py).
+
+By service and by clinician, money that moved on a whole invoice (a payment, a refund, a
+write-off) is split over its lines in proportion to their amounts. An overpayment kept as
+credit, and credit refunded, are on no invoice: they have a row of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..forms import Period
+from .common import LIVE_PAYMENTS, TABLES, ZERO, Scope, day_bounds, fetch_all, money
+
+COLUMNS = ("invoiced", "credits", "written_off", "collected", "refunds")
+NO_SERVICE = "No service (lines typed by hand, packages)"
+NO_CLINICIAN = "No session (lines typed by hand, packages)"
+NOT_ON_INVOICE = "Not on an invoice (overpayments kept as credit, credit refunded)"
+
+
+@dataclass(frozen=True)
+class RevenueRow:
+    label: str
+    invoiced: Decimal = ZERO
+    credits: Decimal = ZERO
+    written_off: Decimal = ZERO
+    collected: Decimal = ZERO
+    refunds: Decimal = ZERO
+    key: Any = None
+
+    @property
+    def net_billed(self) -> Decimal:
+        return self.invoiced - self.credits - self.written_off
+
+    @property
+    def net_collected(self) -> Decimal:
+        return self.collected - self.refunds
+
+
+@dataclass
+class Revenue:
+    months: list[RevenueRow]
+    total: RevenueRow
+    by_service: list[RevenueRow] = field(default_factory=list)
+    by_clinician: list[RevenueRow] = field(default_factory=list)
+
+
+def _row(label: str, figures: list[Any], key: Any = None) -> RevenueRow:
+    invoiced, credits, written_off, collected, refunds = (money(v) for v in figures)
+    return RevenueRow(label, invoiced, credits, written_off, collected, refunds, key=key)
+
+
+def _invoice_facts(scope: Scope, *, per_invoice: bool) -> str:
+    """Invoiced, credits and write-offs in the period, one row per invoice: (day, invoice
+    id, kind, amount). For a clinician only their invoices, taken at their share unless
+    ``per_invoice`` (the lines will be split and chosen instead)."""
+    weigh = _weigh(scope, per_invoice)
+    inv = "i.id" if per_invoice else "NULL::bigint"
+    base = f"FROM {TABLES['invoice']} i {scope.share_join('i.id')} WHERE i.practice_id = %(practice)s"
+    return f"""
+        SELECT i.issue_date, {inv}, 'invoiced', {weigh("i.total")} {base}
+            AND i.kind = 'invoice' AND i.status IN ('open', 'paid') AND i.issue_date BETWEEN %(start)s AND %(end)s
+        UNION ALL
+        SELECT i.issue_date, {inv}, 'credits', {weigh("-i.total")} {base}
+            AND i.kind = 'credit' AND i.status = 'open' AND i.issue_date BETWEEN %(start)s AND %(end)s
+        UNION ALL
+        SELECT (i.written_off_at AT TIME ZONE %(tz)s)::date, {inv}, 'written_off', {weigh("i.written_off")}
+            {base} AND i.kind = 'invoice' AND i.status <> 'void' AND i.written_off > 0
+            AND i.written_off_at >= %(begin)s AND i.written_off_at < %(finish)s
+    """
+
+
+def _weigh(scope: Scope, per_invoice: bool) -> Callable[[str], str]:
+    if per_invoice:
+        return lambda amount: amount
+    return scope.weighted
+
+
+def _money_facts(scope: Scope, *, per_invoice: bool) -> str:
+    """Collected and refunded in the period: (day, invoice id, kind, amount).
+
+    The practice's months read whole payments and refunds. A clinician's months read the
+    allocations to their invoices at their share; the breakdown reads every allocation
+    (the lines are split and chosen), with what was on no invoice as rows of its own (for
+    the practice: credit is the client's, no clinician's)."""
+    where_paid = f"p.practice_id = %(practice)s AND p.status IN {LIVE_PAYMENTS}"
+    where_paid += " AND p.received_on BETWEEN %(start)s AND %(end)s"
+    where_refunded = "r.practice_id = %(practice)s AND r.refunded_on BETWEEN %(start)s AND %(end)s"
+    payment, refund = TABLES["payment"], TABLES["refund"]
+    if scope.is_practice and not per_invoice:
+        return f"""
+            SELECT p.received_on, NULL::bigint, 'collected', p.amount FROM {payment} p WHERE {where_paid}
+            UNION ALL
+            SELECT r.refunded_on, NULL::bigint, 'refunds', r.amount FROM {refund} r WHERE {where_refunded}
+        """  # noqa: S608 - table names and fragments are our own; values are parameters
+    weigh = _weigh(scope, per_invoice)
+    inv = "a.invoice_id" if per_invoice else "NULL::bigint"
+    refund_inv = "ra.invoice_id" if per_invoice else "NULL::bigint"
+    found = f"""
+        SELECT p.received_on, {inv}, 'collected', {weigh("a.amount")}
+        FROM {payment} p JOIN {TABLES["allocation"]} a ON a.payment_id = p.id {scope.share_join("a.invoice_id")}
+        WHERE {where_paid}
+        UNION ALL
+        SELECT r.refunded_on, {refund_inv}, 'refunds', {weigh("ra.amount")}
+        FROM {refund} r JOIN {TABLES["refund_allocation"]} ra ON ra.refund_id = r.id {scope.share_join("ra.invoice_id")}
+        WHERE {where_refunded}
+    """  # noqa: S608 - table names and fragments are our own; values are parameters
+    if scope.is_practice:
+        found += f"""
+            UNION ALL
+            SELECT p.received_on, NULL::bigint, 'collected', p.credited FROM {payment} p
+            WHERE {where_paid} AND p.credited > 0
+            UNION ALL
+            SELECT r.refunded_on, NULL::bigint, 'refunds', r.from_credit FROM {refund} r
+            WHERE {where_refunded} AND r.from_credit > 0
+        """  # noqa: S608 - table names and fragments are our own; values are parameters
+    return found
+
+
+_PIVOT = ", ".join(f"COALESCE(SUM(amount) FILTER (WHERE kind = '{c}'), 0)" for c in COLUMNS)
+
+
+def _params(scope: Scope, period: Period) -> dict[str, Any]:
+    assert period.start is not None and period.end is not None  # revenue always has a range
+    begin, finish = day_bounds(scope.practice, period.start, period.end)
+    return scope.params(start=period.start, end=period.end, begin=begin, finish=finish, tz=scope.practice.timezone)
+
+
+def revenue_months(scope: Scope, period: Period) -> tuple[list[RevenueRow], RevenueRow]:
+    """One row per month of the period (months with nothing show zeros) and their total:
+    one query, ``GROUPING SETS`` giving the months and the total together."""
+    sql = f"""
+        {scope.with_shares()} facts(day, invoice_id, kind, amount) AS (
+            {_invoice_facts(scope, per_invoice=False)}
+            UNION ALL
+            {_money_facts(scope, per_invoice=False)}
+        )
+        SELECT GROUPING(month), month, {_PIVOT}
+        FROM (SELECT day - (EXTRACT(DAY FROM day)::int - 1) AS month, kind, amount FROM facts) f
+        GROUP BY GROUPING SETS ((month), ())
+    """  # noqa: S608 - table names and fragments are our own; values are parameters
+    found: dict[date, RevenueRow] = {}
+    total = RevenueRow(label="Total")
+    for grouped, month, *figures in fetch_all(sql, _params(scope, period)):
+        if grouped:
+            total = _row("Total", figures)
+        else:
+            found[month] = _row(f"{month:%b %Y}", figures, key=month)
+    months = [found.get(month, RevenueRow(f"{month:%b %Y}", key=month)) for month in period.months()]
+    return months, total
+
+
+def revenue_breakdown(scope: Scope, period: Period) -> tuple[list[RevenueRow], list[RevenueRow]]:
+    """By service and by clinician: each invoice's money spread over its lines, then summed
+    per line's service and per line's session clinician. One query."""
+    line, item, appointment = TABLES["line"], TABLES["item"], TABLES["appointment"]
+    only_theirs = "" if scope.is_practice else "WHERE clinician_id = %(clinician)s"
+    sql = f"""
+        {scope.with_shares()} facts(day, invoice_id, kind, amount) AS (
+            {_invoice_facts(scope, per_invoice=True)}
+            UNION ALL
+            {_money_facts(scope, per_invoice=True)}
+        ),
+        parts(kind, amount, on_invoice, service_id, clinician_id) AS (
+            SELECT f.kind, f.amount * l.amount / NULLIF(i.total, 0), true, l.service_id, ap.clinician_id
+            FROM facts f
+            JOIN {TABLES["invoice"]} i ON i.id = f.invoice_id
+            JOIN {line} l ON l.invoice_id = f.invoice_id
+            LEFT JOIN {item} b ON b.id = l.billing_item_id
+            LEFT JOIN {appointment} ap ON ap.id = b.appointment_id
+            UNION ALL
+            SELECT kind, amount, false, NULL, NULL FROM facts WHERE invoice_id IS NULL
+        ),
+        grouped AS (
+            SELECT GROUPING(service_id) AS by_clinician, on_invoice, service_id, clinician_id, {_PIVOT}
+            FROM parts {only_theirs}
+            GROUP BY GROUPING SETS ((on_invoice, service_id), (on_invoice, clinician_id))
+        )
+        SELECT g.*, sv.name, u.first_name, u.last_name
+        FROM grouped g
+        LEFT JOIN {TABLES["service"]} sv ON sv.id = g.service_id
+        LEFT JOIN {TABLES["user"]} u ON u.id = g.clinician_id
+        ORDER BY g.on_invoice DESC, g.service_id IS NULL, g.clinician_id IS NULL, sv.name, u.first_name, u.last_name
+    """  # noqa: S608 - table names and fragments are our own; values are parameters
+    services: list[RevenueRow] = []
+    clinicians: list[RevenueRow] = []
+    for by_clinician, on_invoice, service_id, clinician_id, *rest in fetch_all(sql, _params(scope, period)):
+        *figures, service_name, first, last = rest
+        if not on_invoice:
+            label, key = NOT_ON_INVOICE, None
+        elif by_clinician:
+            label, key = (f"{first} {last}", clinician_id) if clinician_id else (NO_CLINICIAN, None)
+        else:
+            label, key = (service_name, service_id) if service_id else (NO_SERVICE, None)
+        (clinicians if by_clinician else services).append(_row(label, figures, key=key))
+    return services, clinicians
+
+
+def revenue_report(scope: Scope, period: Period) -> Revenue:
+    months, total = revenue_months(scope, period)
+    by_service, by_clinician = revenue_breakdown(scope, period)
+    return Revenue(months=months, total=total, by_service=by_service, by_clinician=by_clinician)

@@ -8,6 +8,7 @@ class PaymentsConfig(AppConfig):
         from billing import hooks as billing_hooks
         from clients import hooks as client_hooks
         from practice import hooks as practice_hooks
+        from practice.access import BILLING_ROLES
         from practice.jobs import register_job
 
         from . import (
@@ -72,6 +73,15 @@ class PaymentsConfig(AppConfig):
         billing_hooks.register_billing_notice(autopay_views.billing_notices)
         # The Payments tab links the Payouts reconciliation report and the Card charges list.
         billing_hooks.register_billing_notice(payout_views.payments_tab_links)
+        # ... and the Reports page lists it beside reports' own (billing roles only).
+        practice_hooks.register_report(
+            "payouts",
+            "Payouts reconciliation",
+            "Each Stripe payout with the payments, refunds, disputes and fees in it, and what does not match.",
+            "payments:payouts_reconciliation",
+            BILLING_ROLES,
+            order=50,
+        )
         # The client portal: Pay with Visa •••• 4242 (the saved card, one click) before Make
         # payment (Checkout) in an invoice's details; on Billing, Pay full balance with the
         # card or through Checkout, and tonight's AutoPay.

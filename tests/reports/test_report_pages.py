@@ -9,8 +9,6 @@ from decimal import Decimal
 import pytest
 
 from billing.models import ClientAccount
-from practice import hooks
-from practice.access import BILLING_ROLES
 from practice.models import Practice
 from reports import forms
 from reports.selectors import revenue as revenue_module
@@ -50,12 +48,9 @@ def test_every_role_finds_the_four_reports_from_the_main_navigation(tenant, role
         assert f'<a href="{url(tenant, f"reports:{name}")}">{label}</a>' in home
 
 
-def test_a_report_another_app_registers_is_listed_only_to_the_roles_it_names(tenant, monkeypatch):
-    monkeypatch.setattr(hooks, "_reports", list(hooks._reports))
-    hooks.register_report(
-        "payouts", "Payouts reconciliation", "Stripe payouts.", "reports:aging", BILLING_ROLES, order=50
-    )
-    assert "Payouts reconciliation" in page(tenant.biller, tenant, "home")
+def test_payouts_reconciliation_from_payments_is_listed_only_to_billing_roles(tenant):
+    payouts_url = url(tenant, "payments:payouts_reconciliation")
+    assert f'<a href="{payouts_url}">Payouts reconciliation</a>' in page(tenant.biller, tenant, "home")
     assert "Payouts reconciliation" not in page(tenant.clinician, tenant, "home")
 
 

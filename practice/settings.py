@@ -287,6 +287,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,
     },
 }
+# A daily job's run still "running" after this long was left by a worker that died, and the
+# next tick runs it again (practice.jobs): longer than any run, shorter than the visibility
+# timeout above. The kill tests shorten it for their worker processes.
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=30 * 60)
 # Scheduled billing work has a queue of its own, so a long run does not hold up emails.
 CELERY_TASK_ROUTES = {
     "practice.tasks.jobs_tick": {"queue": "billing"},

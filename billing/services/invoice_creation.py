@@ -28,10 +28,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 
 from clients.models import Client
 from practice.actor import Actor
 from practice.audit import audit_write, diff_fields
+from practice.faults import checkpoint
 from practice.mail import email_queue
 from practice.models import Membership, Practice, Role, User
 
@@ -145,16 +147,36 @@ def _invoiced_by_hand(practice: Practice, client_ids: list[int], local_date: dat
     )
 
 
+def _invoiced_on_the_day(practice: Practice, client_pk: int, local_date: date) -> str | None:
+    """Under the client's lock: "run" when the run of ``local_date`` already invoiced the
+    client (an earlier try of this run, or the same run on another worker), "hand" when
+    a person did on that day, else None."""
+    start, end = _local_day_bounds(practice, local_date)
+    found = set(
+        Invoice.objects.filter(practice=practice, client_id=client_pk, kind=Invoice.Kind.INVOICE)
+        .filter(
+            Q(creation_run_date=local_date) | Q(created_by__isnull=False, created_at__gte=start, created_at__lt=end)
+        )
+        .values_list("creation_run_date", flat=True)
+    )
+    if local_date in found:
+        return "run"
+    return "hand" if found else None
+
+
 def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, int]:
     """Run invoice creation for the practice's day ``local_date``: ``{}`` when the setting
-    does not make it a run day; otherwise ``{"clients", "invoices", "sent", "skipped"}``:
-    the clients with uninvoiced items up to that day, the invoices made, those issued and
-    emailed (Send automatically, to clients or payers with an email address), and the
-    clients skipped (invoiced by hand that day, or their items taken meanwhile).
+    does not make it a run day; otherwise the day's figures ``{"clients", "invoices",
+    "sent", "skipped"}``: the clients the run found with uninvoiced items up to that day,
+    the invoices the run of that day has made, those of them issued and emailed (Send
+    automatically, to clients or payers with an email address), and the clients skipped
+    (invoiced by hand that day, or their items taken meanwhile).
 
     Without Send automatically, or when an invoice cannot be emailed (nobody on the record
-    has an address), the invoice is left as a draft. Safe to run again for the same day:
-    it then makes nothing."""
+    has an address), the invoice is left as a draft. Each client gets at most one invoice
+    from the run of a day (``Invoice.creation_run_date``), so running it again for the same
+    day, after a crash or on a second worker at once, makes only what is still missing:
+    the invoices, emails and figures are those of one run."""
     setting = invoice_creation_setting(practice)
     if not _is_run_day(setting, local_date):
         return {}
@@ -166,20 +188,29 @@ def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, i
         .values_list("client_id", "pk")
     ):
         ids_by_client.setdefault(client_id, []).append(item_id)
-    by_hand = _invoiced_by_hand(practice, list(ids_by_client), local_date)
-    clients = Client.objects.select_related("payer").in_bulk([pk for pk in ids_by_client if pk not in by_hand])
-    counts = {"clients": len(ids_by_client), "invoices": 0, "sent": 0, "skipped": len(by_hand)}
-    created: list[Invoice] = []
+    done = set(
+        Invoice.objects.filter(practice=practice, creation_run_date=local_date).values_list("client_id", flat=True)
+    )
+    by_hand = _invoiced_by_hand(practice, [pk for pk in ids_by_client if pk not in done], local_date)
+    clients = Client.objects.select_related("payer").in_bulk(
+        [pk for pk in ids_by_client if pk not in by_hand and pk not in done]
+    )
+    skipped = len(by_hand)
     for client_pk in sorted(clients):
         client = clients[client_pk]
+        checkpoint("invoice_creation.before_client")
         try:
             with transaction.atomic():
                 # Checked again under the locks invoice_create takes (practice, then
-                # client; the order of billing.locks): a hand-made invoice committed since
-                # the read above wins, and one made from now on waits for this commit.
+                # client; the order of billing.locks): a hand-made invoice, or this day's
+                # run invoice made by another worker, committed since the reads above wins,
+                # and one made from now on waits for this commit.
                 locks.lock_practice(practice)
                 locks.lock_client(client)
-                if _invoiced_by_hand(practice, [client_pk], local_date):
+                invoiced = _invoiced_on_the_day(practice, client_pk, local_date)
+                if invoiced == "run":
+                    continue
+                if invoiced == "hand":
                     raise ValidationError("Invoiced by hand today.", code="items_taken")
                 invoice = invoice_create(
                     practice=practice,
@@ -187,18 +218,33 @@ def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, i
                     actor=actor,
                     item_ids=ids_by_client[client_pk],
                     apply_credit=True,
+                    creation_run_date=local_date,
                 )
-                sent = setting.send_automatically and _send(invoice, actor, local_date)
+                checkpoint("invoice_creation.invoice_created")
+                if setting.send_automatically:
+                    _send(invoice, actor, local_date)
+                checkpoint("invoice_creation.send_queued")
         except ValidationError as exc:
             if getattr(exc, "code", None) != "items_taken":
                 logger.warning("Invoice creation skipped client %s of practice %s: %s", client_pk, practice.pk, exc)
-            counts["skipped"] += 1
+            skipped += 1
             continue
-        created.append(invoice)
-        counts["invoices"] += 1
-        counts["sent"] += int(sent)
-    if created:
-        _summary_email(practice, local_date, created, counts)
+        checkpoint("invoice_creation.after_client")
+    # The day's figures come from its invoices, not from this call: a run killed after
+    # some clients and run again reports, and emails the owner, the whole day.
+    made = Invoice.objects.filter(practice=practice, creation_run_date=local_date).aggregate(
+        invoices=Count("pk"), sent=Count("pk", filter=~Q(status=Invoice.Status.DRAFT))
+    )
+    counts = {
+        "clients": len(ids_by_client.keys() | done),
+        "invoices": made["invoices"],
+        "sent": made["sent"],
+        "skipped": skipped,
+    }
+    if counts["invoices"]:
+        checkpoint("invoice_creation.before_summary")
+        _summary_email(practice, local_date, counts)
+        checkpoint("invoice_creation.after_summary")
     return counts
 
 
@@ -222,10 +268,10 @@ def _send(invoice: Invoice, actor: Actor, local_date: date) -> bool:
     return True
 
 
-def _summary_email(practice: Practice, local_date: date, created: list[Invoice], counts: dict[str, int]) -> None:
-    """One summary email per owner and run day: the key makes a second run (which makes
-    nothing, and so does not come here) or a retried one send no second email."""
-    count = len(created)
+def _summary_email(practice: Practice, local_date: date, counts: dict[str, int]) -> None:
+    """One summary email per owner and run day, of the day's figures: its key makes a run
+    done again (after a crash, or the same day on another worker) send no second one."""
+    count = counts["invoices"]
     owners = Membership.objects.filter(practice=practice, role=Role.OWNER, is_active=True, user__is_active=True)
     for membership in owners.select_related("user").order_by("pk"):
         if not membership.user.email:

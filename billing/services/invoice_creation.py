@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
 from clients.models import Client
@@ -35,16 +35,18 @@ from practice.actor import Actor
 from practice.audit import audit_write, diff_fields
 from practice.faults import checkpoint
 from practice.mail import email_queue
-from practice.models import Membership, Practice, Role, User
+from practice.models import InvoiceTemplate, Membership, Practice, Role, User
+from practice.selectors import invoice_template_for
 
-from .. import locks
 from ..models import BillingItem, Invoice, InvoiceCreationSetting
 from .invoices import invoice_create
-from .sending import SendKind, invoice_recipients, invoice_send, invoice_send_defaults, invoice_send_refusal
+from .sending import SendKind, client_recipients, invoice_email_queue, invoice_recipients, invoice_send_defaults
 
 logger = logging.getLogger(__name__)
 
 RUN_ACTOR = "invoice_creation"
+# The constraint that gives a client at most one invoice from the run of a day.
+ONE_PER_DAY = "invoice_one_per_client_and_run_day"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Error messages a user sees (tests assert on them).
@@ -147,23 +149,6 @@ def _invoiced_by_hand(practice: Practice, client_ids: list[int], local_date: dat
     )
 
 
-def _invoiced_on_the_day(practice: Practice, client_pk: int, local_date: date) -> str | None:
-    """Under the client's lock: "run" when the run of ``local_date`` already invoiced the
-    client (an earlier try of this run, or the same run on another worker), "hand" when
-    a person did on that day, else None."""
-    start, end = _local_day_bounds(practice, local_date)
-    found = set(
-        Invoice.objects.filter(practice=practice, client_id=client_pk, kind=Invoice.Kind.INVOICE)
-        .filter(
-            Q(creation_run_date=local_date) | Q(created_by__isnull=False, created_at__gte=start, created_at__lt=end)
-        )
-        .values_list("creation_run_date", flat=True)
-    )
-    if local_date in found:
-        return "run"
-    return "hand" if found else None
-
-
 def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, int]:
     """Run invoice creation for the practice's day ``local_date``: ``{}`` when the setting
     does not make it a run day; otherwise the day's figures ``{"clients", "invoices",
@@ -196,35 +181,45 @@ def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, i
         [pk for pk in ids_by_client if pk not in by_hand and pk not in done]
     )
     skipped = len(by_hand)
+    template = invoice_template_for(practice) if setting.send_automatically else None
+    # A hand-made invoice of that day can appear only while the day lasts: for a day that
+    # has ended (the scheduled run, after midnight) the read above is the last word; for
+    # today (Run now) each client is checked again under its lock.
+    day_open = local_date >= practice.local_today()
     for client_pk in sorted(clients):
         client = clients[client_pk]
+        # Issued and emailed in the same transaction when it can be: nobody to email leaves
+        # a draft for the biller, not an invoice issued unseen.
+        send = template is not None and bool(client_recipients(client))
         checkpoint("invoice_creation.before_client")
         try:
             with transaction.atomic():
-                # Checked again under the locks invoice_create takes (practice, then
-                # client; the order of billing.locks): a hand-made invoice, or this day's
-                # run invoice made by another worker, committed since the reads above wins,
-                # and one made from now on waits for this commit.
-                locks.lock_practice(practice)
-                locks.lock_client(client)
-                invoiced = _invoiced_on_the_day(practice, client_pk, local_date)
-                if invoiced == "run":
-                    continue
-                if invoiced == "hand":
-                    raise ValidationError("Invoiced by hand today.", code="items_taken")
                 invoice = invoice_create(
                     practice=practice,
                     client=client,
                     actor=actor,
                     item_ids=ids_by_client[client_pk],
                     apply_credit=True,
+                    issue=send,
                     creation_run_date=local_date,
                 )
                 checkpoint("invoice_creation.invoice_created")
-                if setting.send_automatically:
-                    _send(invoice, actor, local_date)
+                # Checked under the locks invoice_create took (practice, then client, held
+                # to the end of this transaction): a hand-made invoice committed before
+                # them wins, and this one is rolled back; one made later waits for this.
+                if day_open and _invoiced_by_hand(practice, [client_pk], local_date):
+                    raise ValidationError("Invoiced by hand today.", code="items_taken")
+                if send:
+                    assert template is not None
+                    _send(invoice, actor, local_date, template)
                 checkpoint("invoice_creation.send_queued")
+        except IntegrityError as exc:
+            if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != ONE_PER_DAY:
+                raise
+            continue  # this day's run invoiced them already: another try, or another worker
         except ValidationError as exc:
+            if _run_invoiced(practice, client_pk, local_date):
+                continue  # their items went on this day's run invoice, made by another worker
             if getattr(exc, "code", None) != "items_taken":
                 logger.warning("Invoice creation skipped client %s of practice %s: %s", client_pk, practice.pk, exc)
             skipped += 1
@@ -248,14 +243,15 @@ def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, i
     return counts
 
 
-def _send(invoice: Invoice, actor: Actor, local_date: date) -> bool:
-    """Issue the new draft and queue its email, in the caller's transaction; False when it
-    cannot be emailed (no address on the client or payer), which leaves it a draft."""
-    invoice = Invoice.objects.select_related("practice", "client", "client__payer").get(pk=invoice.pk)
-    if invoice_send_refusal(invoice) is not None:
-        return False
+def _run_invoiced(practice: Practice, client_pk: int, local_date: date) -> bool:
+    return Invoice.objects.filter(practice=practice, client_id=client_pk, creation_run_date=local_date).exists()
+
+
+def _send(invoice: Invoice, actor: Actor, local_date: date, template: InvoiceTemplate) -> None:
+    """Queue the email of the invoice just issued, in the caller's transaction, which holds
+    its client's lock (Send automatically): what invoice_send does after its locks."""
     defaults = invoice_send_defaults(invoice, SendKind.INVOICE)
-    invoice_send(
+    invoice_email_queue(
         invoice=invoice,
         actor=actor,
         kind=SendKind.INVOICE,
@@ -264,8 +260,8 @@ def _send(invoice: Invoice, actor: Actor, local_date: date) -> bool:
         message=defaults["message"],
         include_link=invoice.practice.online_payments_enabled,
         submission_key=f"auto-{local_date.isoformat()}",
+        template=template,
     )
-    return True
 
 
 def _summary_email(practice: Practice, local_date: date, counts: dict[str, int]) -> None:

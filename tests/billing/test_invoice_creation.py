@@ -132,6 +132,34 @@ def test_a_client_invoiced_by_hand_that_day_gets_no_second_invoice(tenant):
     assert BillingItem.objects.get(pk=left.pk).invoice.client_id == ana.pk
 
 
+def test_a_hand_made_invoice_made_while_todays_run_is_under_way_wins(tenant, monkeypatch):
+    """Run now runs today, while billers may still invoice by hand: a client a biller
+    invoices between the run's first read and their turn gets nothing from the run."""
+    from billing.services import invoice_creation
+
+    practice = tenant.practice
+    today = practice.local_today()
+    choose(practice, "daily", send=True)
+    ana, ben = ClientFactory(practice=practice), ClientFactory(practice=practice)
+    make_item(practice, ana, "90", on=today)
+    listed = make_item(practice, ben, "40", on=today)
+    reached: list[str] = []
+
+    def a_biller_invoices_ben_meanwhile(name):
+        reached.append(name)
+        if name == "invoice_creation.before_client" and reached.count(name) == 2:  # Ana done, Ben next
+            extra = make_item(practice, ben, "25", on=today)
+            services.invoice_create(practice=practice, client=ben, actor=tenant.biller, item_ids=[extra.pk])
+
+    monkeypatch.setattr(invoice_creation, "checkpoint", a_biller_invoices_ben_meanwhile)
+
+    counts = services.invoice_creation_run(practice=practice, local_date=today)
+
+    assert counts == {"clients": 2, "invoices": 1, "sent": 1, "skipped": 1}
+    assert Invoice.objects.filter(client=ben).get().created_by == tenant.biller
+    assert BillingItem.objects.get(pk=listed.pk).invoice_id is None
+
+
 def test_a_hand_made_invoice_of_an_earlier_day_does_not_stop_the_run(tenant):
     practice = tenant.practice
     today = practice.local_today()

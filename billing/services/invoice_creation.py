@@ -2,8 +2,9 @@
 
 At the end of a run day in the practice's own time zone (``invoice_creation_due``) the
 run makes one invoice per client for their uninvoiced items dated up to that day. With
-Send automatically each is issued and emailed (invoice_send, which issues it in the same
-transaction); otherwise it is left as a draft for the biller to review.
+Send automatically each is issued and emailed in the same transaction (invoice_create
+issues it; invoice_email_queue queues the email invoice_send would); otherwise, or when
+nobody on the record has an email address, it is left as a draft for the biller.
 
 The rules the run keeps:
 
@@ -13,11 +14,13 @@ The rules the run keeps:
   an additional invoice won't be created"). Their items left uninvoiced wait for the next
   run day: the biller who invoiced them by hand that day chose what to bill.
 - Each client is one transaction: the invoice, its issue and (with Send automatically)
-  its queued email commit together or not at all, so a run killed at any point and run
-  again makes exactly the invoices and emails of a run that was not interrupted. A run
-  done twice for the same day finds no uninvoiced items left and makes nothing.
+  its queued email commit together or not at all, and a client gets at most one invoice
+  from the run of a day (``Invoice.creation_run_date``, unique per client and day). So a
+  run killed at any point and run again, or run twice at once on two workers, makes
+  exactly the invoices and emails of one run that was not interrupted.
 - After a run that made something, the practice's owners get one summary email per run
-  day (its email key names the practice and the day).
+  day (its email key names the practice and the day), of the day's figures whichever
+  try made the invoices.
 """
 
 from __future__ import annotations

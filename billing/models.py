@@ -67,6 +67,9 @@ class Invoice(models.Model):
     ``paid`` with a balance of 0 and reads "Written off"); a credit invoice
     has ``total <= 0`` and takes no payments; a number exists exactly when the invoice has
     left draft, and is unique in its practice. "Partially paid" and "overdue" are derived.
+    An invoice the invoice creation run made carries the run's local day
+    (``creation_run_date``): a client gets at most one such invoice per run day, so a run
+    killed and run again, or run twice at once, invoices nobody twice.
     """
 
     class Kind(models.TextChoices):
@@ -110,6 +113,8 @@ class Invoice(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The practice's local day whose invoice creation run made this invoice; null for the rest.
+    creation_run_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -137,6 +142,11 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["practice", "number"], name="invoice_unique_number"),
             models.UniqueConstraint(fields=["practice", "sequence"], name="invoice_unique_sequence"),
+            models.UniqueConstraint(
+                fields=["client", "creation_run_date"],
+                condition=models.Q(creation_run_date__isnull=False),
+                name="invoice_one_per_client_and_run_day",
+            ),
             models.CheckConstraint(
                 condition=models.Q(total=models.F("subtotal") + models.F("tax")), name="invoice_total_sum"
             ),

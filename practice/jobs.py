@@ -23,21 +23,30 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .actor import Actor
 from .audit import audit_write
+from .faults import checkpoint
 from .models import JobRun, Practice
 
 logger = logging.getLogger(__name__)
 
 # A failed run is tried again by later ticks until it has been tried this many times that day.
 MAX_ATTEMPTS = 3
-# A run still "running" after this long was left by a worker that died: a tick runs it again.
-STALE_AFTER = timedelta(minutes=30)
 # How many local days (today included) a tick looks at for runs it missed.
 CATCH_UP_DAYS = 3
+
+
+def stale_after() -> timedelta:
+    """How long a run may stay "running" before it counts as left by a worker that died,
+    and a tick runs it again (settings.JOB_STALE_AFTER_SECONDS, 30 minutes): longer than
+    any run takes, shorter than the broker's visibility timeout (1 hour), so the tick, not
+    the redelivered message, is what finishes a killed run."""
+    return timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+
 
 JobFunction = Callable[[Practice, date], dict[str, int]]
 DueFunction = Callable[[Practice, datetime], date | None]
@@ -135,12 +144,12 @@ def _wants_a_run(run: JobRun | None, now: datetime) -> bool:
     if run.status == JobRun.Status.FAILED:
         return run.attempts < MAX_ATTEMPTS
     if run.status == JobRun.Status.RUNNING:
-        return run.started_at < now - STALE_AFTER
+        return run.started_at < now - stale_after()
     return False
 
 
 def _under_way(run: JobRun | None, now: datetime) -> bool:
-    return run is not None and run.status == JobRun.Status.RUNNING and run.started_at >= now - STALE_AFTER
+    return run is not None and run.status == JobRun.Status.RUNNING and run.started_at >= now - stale_after()
 
 
 def _first_run_date(practice: Practice, job_name: str) -> date | None:
@@ -236,6 +245,7 @@ def job_run(*, practice_id: int, job_name: str, local_date: date) -> JobRun | No
     run = _claim(practice_id, job_name, local_date)
     if run is None:
         return None
+    checkpoint("job.claimed")
     practice = Practice.objects.get(pk=practice_id)
     try:
         counts = job.run(practice, local_date)
@@ -250,6 +260,7 @@ def job_run(*, practice_id: int, job_name: str, local_date: date) -> JobRun | No
         run.error = f"{type(exc).__name__}: {exc}"[:2000]
         run.counts = {}
     else:
+        checkpoint("job.before_succeeded")
         run.status = JobRun.Status.SUCCEEDED
         run.counts = dict(counts or {})
     run.finished_at = timezone.now()

@@ -302,6 +302,10 @@ CELERY_TASK_ROUTES = queues.task_routes()
 # Nightly AutoPay's pace across all workers (payments/autopay_rate.py): well under
 # Stripe's 100 requests a second in live mode, which the rest of the app shares.
 AUTOPAY_CHARGES_PER_SECOND = env.float("AUTOPAY_CHARGES_PER_SECOND", default=10.0)
+# A daily job's run still "running" after this long was left by a worker that died, and the
+# next tick runs it again (practice.jobs): longer than any run, shorter than the visibility
+# timeout above. The kill tests shorten it for their worker processes.
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=30 * 60)
 
 # Stripe (used by the payments app). Without keys the local fake Stripe server is used.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

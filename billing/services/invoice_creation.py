@@ -2,8 +2,9 @@
 
 At the end of a run day in the practice's own time zone (``invoice_creation_due``) the
 run makes one invoice per client for their uninvoiced items dated up to that day. With
-Send automatically each is issued and emailed (invoice_send, which issues it in the same
-transaction); otherwise it is left as a draft for the biller to review.
+Send automatically each is issued and emailed in the same transaction (invoice_create
+issues it; invoice_email_queue queues the email invoice_send would); otherwise, or when
+nobody on the record has an email address, it is left as a draft for the biller.
 
 The rules the run keeps:
 
@@ -13,11 +14,13 @@ The rules the run keeps:
   an additional invoice won't be created"). Their items left uninvoiced wait for the next
   run day: the biller who invoiced them by hand that day chose what to bill.
 - Each client is one transaction: the invoice, its issue and (with Send automatically)
-  its queued email commit together or not at all, so a run killed at any point and run
-  again makes exactly the invoices and emails of a run that was not interrupted. A run
-  done twice for the same day finds no uninvoiced items left and makes nothing.
+  its queued email commit together or not at all, and a client gets at most one invoice
+  from the run of a day (``Invoice.creation_run_date``, unique per client and day). So a
+  run killed at any point and run again, or run twice at once on two workers, makes
+  exactly the invoices and emails of one run that was not interrupted.
 - After a run that made something, the practice's owners get one summary email per run
-  day (its email key names the practice and the day).
+  day (its email key names the practice and the day), of the day's figures whichever
+  try made the invoices.
 """
 
 from __future__ import annotations
@@ -27,22 +30,26 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 
 from clients.models import Client
 from practice.actor import Actor
 from practice.audit import audit_write, diff_fields
+from practice.faults import checkpoint
 from practice.mail import email_queue
-from practice.models import Membership, Practice, Role, User
+from practice.models import InvoiceTemplate, Membership, Practice, Role, User
+from practice.selectors import invoice_template_for
 
-from .. import locks
 from ..models import BillingItem, Invoice, InvoiceCreationSetting
 from .invoices import invoice_create
-from .sending import SendKind, invoice_recipients, invoice_send, invoice_send_defaults, invoice_send_refusal
+from .sending import SendKind, client_recipients, invoice_email_queue, invoice_recipients, invoice_send_defaults
 
 logger = logging.getLogger(__name__)
 
 RUN_ACTOR = "invoice_creation"
+# The constraint that gives a client at most one invoice from the run of a day.
+ONE_PER_DAY = "invoice_one_per_client_and_run_day"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Error messages a user sees (tests assert on them).
@@ -162,14 +169,17 @@ def _invoiced_by_hand(practice: Practice, client_ids: list[int], local_date: dat
 
 def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, int]:
     """Run invoice creation for the practice's day ``local_date``: ``{}`` when the setting
-    does not make it a run day; otherwise ``{"clients", "invoices", "sent", "skipped"}``:
-    the clients with uninvoiced items up to that day, the invoices made, those issued and
-    emailed (Send automatically, to clients or payers with an email address), and the
-    clients skipped (invoiced by hand that day, or their items taken meanwhile).
+    does not make it a run day; otherwise the day's figures ``{"clients", "invoices",
+    "sent", "skipped"}``: the clients the run found with uninvoiced items up to that day,
+    the invoices the run of that day has made, those of them issued and emailed (Send
+    automatically, to clients or payers with an email address), and the clients skipped
+    (invoiced by hand that day, or their items taken meanwhile).
 
     Without Send automatically, or when an invoice cannot be emailed (nobody on the record
-    has an address), the invoice is left as a draft. Safe to run again for the same day:
-    it then makes nothing."""
+    has an address), the invoice is left as a draft. Each client gets at most one invoice
+    from the run of a day (``Invoice.creation_run_date``), so running it again for the same
+    day, after a crash or on a second worker at once, makes only what is still missing:
+    the invoices, emails and figures are those of one run."""
     setting = invoice_creation_setting(practice)
     if not _is_run_day(setting, local_date):
         return {}
@@ -181,50 +191,85 @@ def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, i
         .values_list("client_id", "pk")
     ):
         ids_by_client.setdefault(client_id, []).append(item_id)
-    by_hand = _invoiced_by_hand(practice, list(ids_by_client), local_date)
-    clients = Client.objects.select_related("payer").in_bulk([pk for pk in ids_by_client if pk not in by_hand])
-    counts = {"clients": len(ids_by_client), "invoices": 0, "sent": 0, "skipped": len(by_hand)}
-    created: list[Invoice] = []
+    done = set(
+        Invoice.objects.filter(practice=practice, creation_run_date=local_date).values_list("client_id", flat=True)
+    )
+    by_hand = _invoiced_by_hand(practice, [pk for pk in ids_by_client if pk not in done], local_date)
+    clients = Client.objects.select_related("payer").in_bulk(
+        [pk for pk in ids_by_client if pk not in by_hand and pk not in done]
+    )
+    skipped = len(by_hand)
+    template = invoice_template_for(practice) if setting.send_automatically else None
+    # A hand-made invoice of that day can appear only while the day lasts: for a day that
+    # has ended (the scheduled run, after midnight) the read above is the last word; for
+    # today (Run now) each client is checked again under its lock.
+    day_open = local_date >= practice.local_today()
     for client_pk in sorted(clients):
         client = clients[client_pk]
+        # Issued and emailed in the same transaction when it can be: nobody to email leaves
+        # a draft for the biller, not an invoice issued unseen.
+        send = template is not None and bool(client_recipients(client))
+        checkpoint("invoice_creation.before_client")
         try:
             with transaction.atomic():
-                # Checked again under the locks invoice_create takes (practice, then
-                # client; the order of billing.locks): a hand-made invoice committed since
-                # the read above wins, and one made from now on waits for this commit.
-                locks.lock_practice(practice)
-                locks.lock_client(client)
-                if _invoiced_by_hand(practice, [client_pk], local_date):
-                    raise ValidationError("Invoiced by hand today.", code="items_taken")
                 invoice = invoice_create(
                     practice=practice,
                     client=client,
                     actor=actor,
                     item_ids=ids_by_client[client_pk],
                     apply_credit=True,
+                    issue=send,
+                    creation_run_date=local_date,
                 )
-                sent = setting.send_automatically and _send(invoice, actor, local_date)
+                checkpoint("invoice_creation.invoice_created")
+                # Checked under the locks invoice_create took (practice, then client, held
+                # to the end of this transaction): a hand-made invoice committed before
+                # them wins, and this one is rolled back; one made later waits for this.
+                if day_open and _invoiced_by_hand(practice, [client_pk], local_date):
+                    raise ValidationError("Invoiced by hand today.", code="items_taken")
+                if send:
+                    assert template is not None
+                    _send(invoice, actor, local_date, template)
+                checkpoint("invoice_creation.send_queued")
+        except IntegrityError as exc:
+            if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != ONE_PER_DAY:
+                raise
+            continue  # this day's run invoiced them already: another try, or another worker
         except ValidationError as exc:
+            if _run_invoiced(practice, client_pk, local_date):
+                continue  # their items went on this day's run invoice, made by another worker
             if getattr(exc, "code", None) != "items_taken":
                 logger.warning("Invoice creation skipped client %s of practice %s: %s", client_pk, practice.pk, exc)
-            counts["skipped"] += 1
+            skipped += 1
             continue
-        created.append(invoice)
-        counts["invoices"] += 1
-        counts["sent"] += int(sent)
-    if created:
-        _summary_email(practice, local_date, created, counts)
+        checkpoint("invoice_creation.after_client")
+    # The day's figures come from its invoices, not from this call: a run killed after
+    # some clients and run again reports, and emails the owner, the whole day.
+    made = Invoice.objects.filter(practice=practice, creation_run_date=local_date).aggregate(
+        invoices=Count("pk"), sent=Count("pk", filter=~Q(status=Invoice.Status.DRAFT))
+    )
+    counts = {
+        "clients": len(ids_by_client.keys() | done),
+        "invoices": made["invoices"],
+        "sent": made["sent"],
+        "skipped": skipped,
+    }
+    if counts["invoices"]:
+        checkpoint("invoice_creation.before_summary")
+        _summary_email(practice, local_date, counts)
+        checkpoint("invoice_creation.after_summary")
     return counts
 
 
-def _send(invoice: Invoice, actor: Actor, local_date: date) -> bool:
-    """Issue the new draft and queue its email, in the caller's transaction; False when it
-    cannot be emailed (no address on the client or payer), which leaves it a draft."""
-    invoice = Invoice.objects.select_related("practice", "client", "client__payer").get(pk=invoice.pk)
-    if invoice_send_refusal(invoice) is not None:
-        return False
+def _run_invoiced(practice: Practice, client_pk: int, local_date: date) -> bool:
+    return Invoice.objects.filter(practice=practice, client_id=client_pk, creation_run_date=local_date).exists()
+
+
+def _send(invoice: Invoice, actor: Actor, local_date: date, template: InvoiceTemplate) -> None:
+    """Queue the email of the invoice just issued, in the caller's transaction, which holds
+    its client's lock (Send automatically): what invoice_send does after its locks."""
     defaults = invoice_send_defaults(invoice, SendKind.INVOICE)
-    invoice_send(
+    invoice_email_queue(
         invoice=invoice,
         actor=actor,
         kind=SendKind.INVOICE,
@@ -233,14 +278,14 @@ def _send(invoice: Invoice, actor: Actor, local_date: date) -> bool:
         message=defaults["message"],
         include_link=invoice.practice.online_payments_enabled,
         submission_key=f"auto-{local_date.isoformat()}",
+        template=template,
     )
-    return True
 
 
-def _summary_email(practice: Practice, local_date: date, created: list[Invoice], counts: dict[str, int]) -> None:
-    """One summary email per owner and run day: the key makes a second run (which makes
-    nothing, and so does not come here) or a retried one send no second email."""
-    count = len(created)
+def _summary_email(practice: Practice, local_date: date, counts: dict[str, int]) -> None:
+    """One summary email per owner and run day, of the day's figures: its key makes a run
+    done again (after a crash, or the same day on another worker) send no second one."""
+    count = counts["invoices"]
     owners = Membership.objects.filter(practice=practice, role=Role.OWNER, is_active=True, user__is_active=True)
     for membership in owners.select_related("user").order_by("pk"):
         if not membership.user.email:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -271,10 +271,13 @@ def invoice_create(
     apply_credit: bool = False,
     issue: bool = False,
     batch: InvoiceBatch | None = None,
+    creation_run_date: date | None = None,
 ) -> Invoice:
     """Group uninvoiced items (and free lines) onto a new draft, or an open invoice.
     ``actor`` is a person, or the job that invoices in the background. With ``batch`` the
-    invoice is only queued: it is written, and gets its id, when the batch is."""
+    invoice is only queued: it is written, and gets its id, when the batch is.
+    ``creation_run_date`` marks the invoice of the invoice creation run of that local day
+    (at most one per client and day, a database constraint)."""
     actor = Actor.coerce(actor)
     if client.practice_id != practice.pk:
         raise ValidationError("That client does not belong to this practice.")
@@ -283,7 +286,13 @@ def invoice_create(
     if not item_ids and not lines:
         raise ValidationError(NOTHING_TO_INVOICE)
     new = _NewInvoice(
-        invoice=Invoice(practice=practice, client=client, apply_credit_on_issue=apply_credit, created_by=actor.user),
+        invoice=Invoice(
+            practice=practice,
+            client=client,
+            apply_credit_on_issue=apply_credit,
+            created_by=actor.user,
+            creation_run_date=creation_run_date,
+        ),
         item_ids=item_ids,
         adjustments=adjustments,
         lines=lines,

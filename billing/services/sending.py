@@ -21,12 +21,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from clients.models import Client
 from practice import selectors as practice_selectors
 from practice.actor import Actor
 from practice.audit import audit_write
 from practice.dates import day_label
 from practice.mail import RenderedAttachment, email_queue, outgoing_email_retry
-from practice.models import OutgoingEmail, User
+from practice.models import InvoiceTemplate, OutgoingEmail, User
 from practice.money import practice_money
 
 from .. import locks
@@ -64,7 +65,11 @@ class Recipient:
 
 def invoice_recipients(invoice: Invoice) -> list[Recipient]:
     """Who may receive the invoice, the payer first when the client has one with an email."""
-    client = invoice.client
+    return client_recipients(invoice.client)
+
+
+def client_recipients(client: Client) -> list[Recipient]:
+    """Who may receive the client's invoices, the payer first when it has an email."""
     found = []
     payer = client.payer
     if payer is not None and payer.email:
@@ -141,54 +146,83 @@ def invoice_send(
         else:
             locks.lock_client(invoice.client)
             invoice = Invoice.objects.select_related("practice", "client", "client__payer").get(pk=invoice.pk)
-        if refusal := invoice_send_refusal(invoice):
-            raise ValidationError(refusal)
-        chosen = next((r for r in invoice_recipients(invoice) if r.choice == recipient), None)
-        if chosen is None:
-            raise ValidationError(NO_SUCH_RECIPIENT)
-        practice = invoice.practice
-        link_only = kind == SendKind.LINK
-        template = practice_selectors.invoice_template_for(practice)
-        asks_for_money = invoice.status == Invoice.Status.OPEN and invoice.balance > 0
-        context = {
-            **_figures(invoice),
-            "practice_name": practice.name,
-            "message": message.strip(),
-            "link": payment_link_url(invoice) if (include_link or link_only) else "",
-            "online": practice.online_payments_enabled and asks_for_money,
-            "asks_for_money": asks_for_money,
-            "payment_instructions": template.payment_instructions if asks_for_money else "",
-            "attached": not link_only,
-        }
-        attachments = (
-            []
-            if link_only
-            else [
-                RenderedAttachment(
-                    filename=f"invoice-{invoice.number}.pdf".replace("/", "-").replace(" ", "-"),
-                    renderer=INVOICE_PDF_RENDERER,
-                    object_id=invoice.pk,
-                )
-            ]
-        )
-        email = email_queue(
-            key=f"invoice-{kind}:{invoice.pk}:{submission_key}",
-            to=chosen.email,
-            subject=subject,
-            template="invoice_link" if link_only else "invoice_sent",
-            context=context,
-            practice=practice,
-            about=invoice,
-            attachments=attachments,
-            created_by=actor.user,
-        )
-        audit_write(
-            practice=practice,
-            action="invoice.link_sent" if link_only else "invoice.sent",
+        return invoice_email_queue(
+            invoice=invoice,
             actor=actor,
-            obj=invoice,
-            changes={"to": chosen.email, "email": email.pk, "link": bool(context["link"])},
+            kind=kind,
+            recipient=recipient,
+            subject=subject,
+            message=message,
+            include_link=include_link,
+            submission_key=submission_key,
         )
+
+
+def invoice_email_queue(
+    *,
+    invoice: Invoice,
+    actor: Actor,
+    kind: str,
+    recipient: str,
+    subject: str,
+    message: str,
+    include_link: bool,
+    submission_key: str,
+    template: InvoiceTemplate | None = None,
+) -> OutgoingEmail:
+    """The part of ``invoice_send`` after its locks: queue the email of an issued invoice
+    whose client's account the caller holds locked in its own transaction (the invoice
+    read under that lock, with its practice, client and payer), with its audit row.
+    ``template`` is the practice's invoice template when the caller has read it already."""
+    if refusal := invoice_send_refusal(invoice):
+        raise ValidationError(refusal)
+    chosen = next((r for r in invoice_recipients(invoice) if r.choice == recipient), None)
+    if chosen is None:
+        raise ValidationError(NO_SUCH_RECIPIENT)
+    practice = invoice.practice
+    link_only = kind == SendKind.LINK
+    if template is None:
+        template = practice_selectors.invoice_template_for(practice)
+    asks_for_money = invoice.status == Invoice.Status.OPEN and invoice.balance > 0
+    context = {
+        **_figures(invoice),
+        "practice_name": practice.name,
+        "message": message.strip(),
+        "link": payment_link_url(invoice) if (include_link or link_only) else "",
+        "online": practice.online_payments_enabled and asks_for_money,
+        "asks_for_money": asks_for_money,
+        "payment_instructions": template.payment_instructions if asks_for_money else "",
+        "attached": not link_only,
+    }
+    attachments = (
+        []
+        if link_only
+        else [
+            RenderedAttachment(
+                filename=f"invoice-{invoice.number}.pdf".replace("/", "-").replace(" ", "-"),
+                renderer=INVOICE_PDF_RENDERER,
+                object_id=invoice.pk,
+            )
+        ]
+    )
+    email = email_queue(
+        key=f"invoice-{kind}:{invoice.pk}:{submission_key}",
+        to=chosen.email,
+        subject=subject,
+        template="invoice_link" if link_only else "invoice_sent",
+        context=context,
+        practice=practice,
+        about=invoice,
+        attachments=attachments,
+        created_by=actor.user,
+    )
+    audit_write(
+        practice=practice,
+        action="invoice.link_sent" if link_only else "invoice.sent",
+        actor=actor,
+        obj=invoice,
+        changes={"to": chosen.email, "email": email.pk, "link": bool(context["link"])},
+    )
     return email
 
 

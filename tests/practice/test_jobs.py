@@ -134,7 +134,7 @@ def test_a_run_left_running_by_a_dead_worker_is_run_again_after_the_timeout(zone
         jobs_tick.delay()
     assert ("new-york", date(2026, 12, 2)) not in recorder.calls
     with at("2026-12-02T11:05:00") as traveller:
-        traveller.shift(jobs.STALE_AFTER + timedelta(minutes=1))
+        traveller.shift(jobs.stale_after() + timedelta(minutes=1))
         jobs_tick.delay()
     assert recorder.calls.count(("new-york", date(2026, 12, 2))) == 1
     run = JobRun.objects.get(practice=new_york)

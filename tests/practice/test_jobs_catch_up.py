@@ -105,7 +105,7 @@ def test_a_later_day_waits_while_an_earlier_one_is_under_way(practice, morning):
         )
         assert morning.calls == []
         # Once that run is judged lost, the tick runs all three in order
-        traveller.shift(jobs.STALE_AFTER + timedelta(minutes=1))
+        traveller.shift(jobs.stale_after() + timedelta(minutes=1))
         jobs_tick.delay()
     assert morning.calls == [days_back(2), days_back(1), WEDNESDAY]
 

@@ -74,7 +74,7 @@ def _machine() -> str:
 
 
 def _benchmarks() -> list[Callable[[Any], Any]]:
-    from . import billing, documents, exports, invoice_run, lists, pages, webhooks
+    from . import billing, documents, exports, invoice_run, lists, pages, reports, webhooks
 
     # Every benchmark, in the order they run; the function name is the key in results.json.
     return [
@@ -92,6 +92,11 @@ def _benchmarks() -> list[Callable[[Any], Any]]:
         billing.invoice_from_50_items,
         billing.invoice_all_1000_clients,
         billing.ledger_verify_all,
+        reports.report_aging,
+        reports.report_revenue,
+        reports.report_payments,
+        reports.report_balances,
+        reports.report_aging_csv,
         webhooks.webhook_ingestion,
         invoice_run.invoice_run_500_practices,
     ]

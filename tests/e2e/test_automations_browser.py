@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from billing.models import Invoice, InvoiceCreationSetting
+from practice.jobs import registered_jobs
 from practice.models import JobRun
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.helpers import OFF_SCREEN, PHONE, SCROLLS_SIDEWAYS, assert_accessible, sign_in
@@ -42,9 +43,11 @@ def test_owner_reads_the_jobs_and_runs_one_now(page: Page, tenant, console_error
     # When the owner opens Settings > Automations
     page.goto(f"/p/{practice.slug}/settings/automations/")
 
-    # Then each job shows its next run in the practice's time
+    # Then every registered job (billing's and AutoPay's) shows its next run in the practice's time
     jobs = page.get_by_test_id("automation")
-    expect(jobs).to_have_count(3)
+    expect(jobs).to_have_count(len(registered_jobs()))
+    for job in registered_jobs():
+        expect(jobs.filter(has=page.get_by_role("heading", name=job.label, exact=True))).to_have_count(1)
     creation = jobs.filter(has=page.get_by_role("heading", name="Invoice creation"))
     tomorrow = (today + timedelta(days=1)).isoformat()
     expect(creation.get_by_test_id("next-run")).to_have_text(f"Next run: {tomorrow} 00:00")

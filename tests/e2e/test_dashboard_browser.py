@@ -41,7 +41,7 @@ def test_owner_dashboard_at_desktop_and_phone_width(page: Page, tenant, console_
     expect(table.get_by_role("row")).to_have_count(13)
     expect(table.get_by_role("row").last).to_contain_text("$150.00")
     expect(table.get_by_role("row").last).to_contain_text("$60.00")
-    box = chart.locator("svg").bounding_box()
+    box = chart.locator("svg.dash-bars").bounding_box()
     assert box is not None and box["width"] > 300
 
     scroll_width = page.evaluate("document.documentElement.scrollWidth")

@@ -65,9 +65,6 @@ logger = logging.getLogger(__name__)
 NIGHT_JOB = "autopay_night"
 EVENING_JOB = "autopay_evening"
 EVENING_AT = time(18, 0)
-# A row left pending or charging this long was dropped by its worker: the sweeper queues
-# it again (a second task for a row still being worked on finds it done or joins it).
-SWEEP_AFTER = timedelta(minutes=15)
 
 # Why a night charged nothing after all (staff read them on the client's Billing tab).
 NOT_CHARGED_OFF = "AutoPay was turned off before the charge."
@@ -122,6 +119,7 @@ def autopay_night_run(*, practice: Practice, night: date) -> dict[str, int]:
             if charge is None:
                 counts["nothing_due"] += 1
                 continue
+            checkpoint("autopay.row_prepared")
         counts["to_charge"] += 1
         if not charge.is_finished:
             unfinished.append(charge.pk)
@@ -229,14 +227,21 @@ def autopay_charge_process(*, charge_id: int) -> AutoPayCharge:
     return charge
 
 
+def sweep_after() -> timedelta:
+    """How long a row may stay pending or charging before it counts as dropped by its
+    worker and the sweeper queues it again (settings.AUTOPAY_SWEEP_AFTER_SECONDS, 15
+    minutes). A second task for a row still being worked on finds it done or joins it."""
+    return timedelta(seconds=settings.AUTOPAY_SWEEP_AFTER_SECONDS)
+
+
 def autopay_charges_unfinished(now: datetime | None = None) -> list[int]:
     """Rows a worker left pending or charging (the sweeper queues them again): untouched
-    for SWEEP_AFTER, and young enough for Stripe to still know their key."""
+    for ``sweep_after()``, and young enough for Stripe to still know their key."""
     now = now or timezone.now()
     return list(
         AutoPayCharge.objects.filter(
             status__in=AutoPayCharge.UNFINISHED,
-            updated_at__lt=now - SWEEP_AFTER,
+            updated_at__lt=now - sweep_after(),
             created_at__gte=now - RESEND_WITHIN,
         )
         .order_by("pk")

@@ -306,6 +306,10 @@ AUTOPAY_CHARGES_PER_SECOND = env.float("AUTOPAY_CHARGES_PER_SECOND", default=10.
 # next tick runs it again (practice.jobs): longer than any run, shorter than the visibility
 # timeout above. The kill tests shorten it for their worker processes.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=30 * 60)
+# An AutoPay charge left pending or charging this long was dropped by its worker, and the
+# sweeper (beat, every 5 minutes) queues it again (payments/autopay_night.py): also
+# shorter than the visibility timeout, and shortened by the kill tests.
+AUTOPAY_SWEEP_AFTER_SECONDS = env.int("AUTOPAY_SWEEP_AFTER_SECONDS", default=15 * 60)
 
 # Stripe (used by the payments app). Without keys the local fake Stripe server is used.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

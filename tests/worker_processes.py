@@ -21,6 +21,7 @@ then finishes the work the way production does (see ``run_with_kill``).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,11 +125,19 @@ class WorkerProcess:
         """Whether this worker ran the task with that id to its end."""
         return f"[{task_id}] succeeded" in self.log()
 
-    def wait_killed(self, timeout: float = RUN_TIMEOUT) -> None:
-        """Wait until the process has died of SIGKILL; fail if it finished the work instead."""
+    def unfinished(self) -> set[str]:
+        """The ids of the tasks this worker received and did not run to their end (after a
+        kill: the one it died in, whose message the broker gives back)."""
+        log = self.log()
+        received = set(re.findall(r"Task [\w.]+\[([0-9a-f-]+)\] received", log))
+        return {task_id for task_id in received if f"[{task_id}] succeeded" not in log}
+
+    def wait_killed(self, timeout: float = RUN_TIMEOUT, *, in_first_task: bool = True) -> None:
+        """Wait until the process has died of SIGKILL; fail if it finished the work instead
+        (``in_first_task``: the first task it ran ended; else: ``timeout`` passed)."""
 
         def died() -> bool:
-            if self.process.poll() is None and "succeeded in" in self.log():
+            if in_first_task and self.process.poll() is None and "succeeded in" in self.log():
                 raise AssertionError(f"the task ended without reaching kill point {self.kill_at}: {self.describe()}")
             return self.process.poll() is not None
 
@@ -213,37 +222,56 @@ def run_with_kill(
     *,
     done: Callable[[], bool] = all_runs_succeeded,
     timeout: float = RUN_TIMEOUT,
+    env: dict[str, str] | None = None,
+    beat: Sequence[str] = ("practice.tasks.jobs_tick",),
+    stale: Callable[[], bool] | None = None,
+    killed_in_first_task: bool = True,
 ) -> None:
     """Run ``task_name(*args)`` on a worker process that is killed (SIGKILL) at checkpoint
     ``kill_at`` ("name" or "name:N"), then let a fresh worker finish it, as production does:
 
-    1. a worker started with PRACTICA_KILL_AT takes the task and dies at the checkpoint,
-       its message unacknowledged (acks_late) and its open transaction rolled back;
+    1. a worker started with PRACTICA_KILL_AT takes the task (and whatever it queues) and
+       dies at the checkpoint, its message unacknowledged (acks_late) and its open
+       transaction rolled back;
     2. a fresh worker starts on the same queue. Production's windows are shortened in the
-       same order: its JobRun counts as left by a dead worker after 1 s (30 minutes in
-       production, JOB_STALE_AFTER_SECONDS), the broker gives the killed worker's message
-       back after 3 s (the 1 hour visibility timeout);
-    3. once the run is stale, beat's next tick (practice.tasks.jobs_tick) is sent, which
-       queues the run again; the fresh worker runs it to the end;
+       same order: a JobRun counts as left by a dead worker after 1 s (30 minutes in
+       production, JOB_STALE_AFTER_SECONDS), an AutoPay charge after 1 s too (15 minutes,
+       AUTOPAY_SWEEP_AFTER_SECONDS), the broker gives the killed worker's message back
+       after 3 s (the 1 hour visibility timeout);
+    3. once what the kill left counts as stale (``stale``; by default: no JobRun younger
+       than the window is running), beat's periodic tasks named in ``beat`` are sent
+       (by default its tick, practice.tasks.jobs_tick, which queues the run again); the
+       fresh worker runs them to the end;
     4. the killed worker's own message comes back and is run too, and must change nothing.
 
-    Returns when ``done()`` holds (by default: every JobRun has succeeded) and the killed
-    worker's message has been run to its end by the fresh worker; both workers are stopped.
+    Returns when ``done()`` holds (by default: every JobRun has succeeded) and each task
+    the killed worker had not finished has been run to its end by the fresh worker; both
+    workers are stopped. ``env`` is added to both workers' environment. When the kill point
+    is in a task the first one queues (``killed_in_first_task=False``), the killed worker
+    runs the first to its end and dies in a later one.
     """
     with queue_for_test() as queue:
         # Both start at once (starting is most of a test's time); the fresh one waits on a
         # queue of its own until the other has died, then is told to take the test's queue.
-        doomed = WorkerProcess(queue, kill_at=kill_at)
-        fresh = WorkerProcess(f"{queue}.standby", env=fresh_worker_env())
+        doomed = WorkerProcess(queue, kill_at=kill_at, env=env)
+        fresh = WorkerProcess(f"{queue}.standby", env={**(env or {}), **fresh_worker_env()})
         try:
             doomed.wait_ready()
             fresh.wait_ready()
-            task_id = send(queue, task_name, args)
-            doomed.wait_killed(timeout)
+            send(queue, task_name, args)
+            doomed.wait_killed(timeout, in_first_task=killed_in_first_task)
+            left = doomed.unfinished()
+            assert left, f"the killed worker was running no task: {doomed.describe()}"
             fresh.take(queue)
-            wait_for(runs_left_running_are_stale, timeout, fresh, "the killed run to count as stale")
-            send(queue, "practice.tasks.jobs_tick")
-            wait_for(lambda: done() and fresh.has_finished(task_id), timeout, fresh, "the run to be finished")
+            wait_for(stale or runs_left_running_are_stale, timeout, fresh, "what the kill left to count as stale")
+            for periodic in beat:
+                send(queue, periodic)
+            wait_for(
+                lambda: done() and all(fresh.has_finished(task_id) for task_id in left),
+                timeout,
+                fresh,
+                "the run to be finished",
+            )
         finally:
             doomed.stop()
             fresh.stop()
@@ -252,6 +280,7 @@ def run_with_kill(
 def fresh_worker_env() -> dict[str, str]:
     return {
         "JOB_STALE_AFTER_SECONDS": str(STALE_AFTER_SECONDS),
+        "AUTOPAY_SWEEP_AFTER_SECONDS": str(STALE_AFTER_SECONDS),
         "PRACTICA_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_SECONDS),
     }
 

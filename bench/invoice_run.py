@@ -51,6 +51,7 @@ ZONES = ("America/New_York", "America/Los_Angeles", "Europe/London", "Australia/
 SETTINGS = "bench.job_settings"
 SLUG = "bench-run-{n:03d}"
 TIMEOUT_S = 1800
+INVOICE_JOB = "invoice_creation"
 
 
 def _practices(ctx: Context, count: int, first: int) -> list[Practice]:
@@ -118,8 +119,8 @@ class _QueryCounter:
         return execute(sql, params, many, context)
 
 
-def _start_worker(log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "CONN_MAX_AGE": "60"}
+def _start_worker(log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "CONN_MAX_AGE": "60", **(extra_env or {})}
     from . import job_settings
 
     command = [
@@ -225,7 +226,9 @@ def invoice_run_500_practices(ctx: Context) -> dict[str, Any]:
         started = time.perf_counter()
         app.send_task("practice.tasks.jobs_tick", queue=job_settings.BENCH_QUEUE)
         deadline = time.monotonic() + TIMEOUT_S
-        while JobRun.objects.filter(practice_id__in=ids, status=JobRun.Status.SUCCEEDED).count() < PRACTICES:
+        # The tick queues every job due (overdue marking too): the invoice runs are timed.
+        runs = JobRun.objects.filter(practice_id__in=ids, job=INVOICE_JOB, status=JobRun.Status.SUCCEEDED)
+        while runs.count() < PRACTICES:
             if time.monotonic() > deadline or worker.poll() is not None:
                 raise RuntimeError(f"the runs did not finish: {log.read_text()[-3000:]}")
             time.sleep(0.2)

@@ -74,7 +74,7 @@ def _machine() -> str:
 
 
 def _benchmarks() -> list[Callable[[Any], Any]]:
-    from . import billing, documents, exports, invoice_run, lists, pages, reports, webhooks
+    from . import autopay_night, billing, documents, exports, invoice_run, lists, pages, reports, webhooks
 
     # Every benchmark, in the order they run; the function name is the key in results.json.
     return [
@@ -99,6 +99,7 @@ def _benchmarks() -> list[Callable[[Any], Any]]:
         reports.report_aging_csv,
         webhooks.webhook_ingestion,
         invoice_run.invoice_run_500_practices,
+        autopay_night.autopay_night_5000_clients,
     ]
 
 

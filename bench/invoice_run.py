@@ -73,6 +73,11 @@ def _practices(ctx: Context, count: int, first: int) -> list[Practice]:
     InvoiceCreationSetting.objects.bulk_create(
         [InvoiceCreationSetting(practice=p, cadence="daily", send_automatically=True) for p in practices]
     )
+    # Set up before the local midnight that ended yesterday: a setting made since is only
+    # for days to come (billing.jobs.invoice_creation_day), so yesterday would not run.
+    InvoiceCreationSetting.objects.filter(practice__in=practices).update(
+        updated_at=datetime.now(UTC) - timedelta(days=3)
+    )
     clients = Client.objects.bulk_create(
         [
             Client(

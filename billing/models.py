@@ -138,6 +138,13 @@ class Invoice(models.Model):
                 condition=models.Q(kind="credit"),
                 name="invoice_credit_issued",
             ),
+            # The Revenue report's write-offs of a period: the few invoices written off, by
+            # when, rather than a scan of every invoice.
+            models.Index(
+                fields=["practice", "written_off_at"],
+                condition=models.Q(written_off__gt=0),
+                name="invoice_written_off",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["practice", "number"], name="invoice_unique_number"),

@@ -141,15 +141,17 @@ def _params(scope: Scope, period: Period) -> dict[str, Any]:
 
 def revenue_months(scope: Scope, period: Period) -> tuple[list[RevenueRow], RevenueRow]:
     """One row per month of the period (months with nothing show zeros) and their total:
-    one query, ``GROUPING SETS`` giving the months and the total together."""
+    one query, ``GROUPING SETS`` giving the months and the total together. The facts are
+    summed per day first: the month is then worked out once a day, not once a row."""
     sql = f"""
         {scope.with_shares()} facts(day, invoice_id, kind, amount) AS (
             {_invoice_facts(scope, per_invoice=False)}
             UNION ALL
             {_money_facts(scope, per_invoice=False)}
-        )
+        ),
+        days AS (SELECT day, kind, SUM(amount) AS amount FROM facts GROUP BY day, kind)
         SELECT GROUPING(month), month, {_PIVOT}
-        FROM (SELECT day - (EXTRACT(DAY FROM day)::int - 1) AS month, kind, amount FROM facts) f
+        FROM (SELECT day - (EXTRACT(DAY FROM day)::int - 1) AS month, kind, amount FROM days) f
         GROUP BY GROUPING SETS ((month), ())
     """  # noqa: S608 - table names and fragments are our own; values are parameters
     found: dict[date, RevenueRow] = {}
@@ -163,31 +165,96 @@ def revenue_months(scope: Scope, period: Period) -> tuple[list[RevenueRow], Reve
     return months, total
 
 
+def _per_invoice(scope: Scope) -> str:
+    """``per_invoice(id, total, invoiced, credits, written_off, collected, refunds)``: each
+    invoice's figures in the period as one row, a column NULL where nothing of that kind
+    happened (an invoice with all five NULL has no part in the period). Payments and refunds
+    are summed per invoice before they meet the invoice, so each invoice's lines are read
+    once, not once per payment. For a clinician only their invoices, at their full amounts
+    (their lines are chosen after the split)."""
+    payment, refund, refund_allocation = TABLES["payment"], TABLES["refund"], TABLES["refund_allocation"]
+    in_period = "i.issue_date BETWEEN %(start)s AND %(end)s"
+    return f"""
+        moved(invoice_id, collected, refunds) AS (
+            SELECT invoice_id, SUM(collected), SUM(refunds) FROM (
+                SELECT a.invoice_id, a.amount, NULL::numeric
+                FROM {payment} p JOIN {TABLES["allocation"]} a ON a.payment_id = p.id {scope.share_join("a.invoice_id")}
+                WHERE p.practice_id = %(practice)s AND p.status IN {LIVE_PAYMENTS}
+                    AND p.received_on BETWEEN %(start)s AND %(end)s
+                UNION ALL
+                SELECT ra.invoice_id, NULL::numeric, ra.amount
+                FROM {refund} r JOIN {refund_allocation} ra ON ra.refund_id = r.id {scope.share_join("ra.invoice_id")}
+                WHERE r.practice_id = %(practice)s AND r.refunded_on BETWEEN %(start)s AND %(end)s
+            ) m(invoice_id, collected, refunds)
+            GROUP BY invoice_id
+        ),
+        per_invoice AS (
+            SELECT i.id, i.total,
+                CASE WHEN i.kind = 'invoice' AND i.status IN ('open', 'paid') AND {in_period}
+                    THEN i.total END AS invoiced,
+                CASE WHEN i.kind = 'credit' AND i.status = 'open' AND {in_period} THEN -i.total END AS credits,
+                CASE WHEN i.kind = 'invoice' AND i.status <> 'void' AND i.written_off > 0
+                    AND i.written_off_at >= %(begin)s AND i.written_off_at < %(finish)s
+                    THEN i.written_off END AS written_off,
+                m.collected, m.refunds
+            FROM {TABLES["invoice"]} i {scope.share_join("i.id")} LEFT JOIN moved m ON m.invoice_id = i.id
+            WHERE i.practice_id = %(practice)s
+        )
+    """  # noqa: S608 - table names and fragments are our own; values are parameters
+
+
+def _line_part(column: str) -> str:
+    """A line's part of an invoice's ``column``: in proportion to the line's amount. A line
+    that is the whole invoice (one line, the usual case) takes it all, with no division."""
+    return (
+        f"CASE WHEN l.amount = f.total AND f.total <> 0 THEN f.{column} "
+        f"ELSE f.{column} * l.amount / NULLIF(f.total, 0) END AS {column}"
+    )
+
+
+_SUMS = ", ".join(f"COALESCE(SUM({c}), 0)" for c in COLUMNS)
+
+
 def revenue_breakdown(scope: Scope, period: Period) -> tuple[list[RevenueRow], list[RevenueRow]]:
     """By service and by clinician: each invoice's money spread over its lines, then summed
     per line's service and per line's session clinician. One query."""
     line, item, appointment = TABLES["line"], TABLES["item"], TABLES["appointment"]
+    payment, refund = TABLES["payment"], TABLES["refund"]
     only_theirs = "" if scope.is_practice else "WHERE clinician_id = %(clinician)s"
-    sql = f"""
-        {scope.with_shares()} facts(day, invoice_id, kind, amount) AS (
-            {_invoice_facts(scope, per_invoice=True)}
+    any_figure = " OR ".join(f"f.{c} IS NOT NULL" for c in COLUMNS)
+    # What was on no invoice (an overpayment kept as credit, credit refunded) is the
+    # practice's alone: a row of its own, in both tables.
+    not_on_invoice = ""
+    if scope.is_practice:
+        not_on_invoice = f"""
             UNION ALL
-            {_money_facts(scope, per_invoice=True)}
-        ),
-        parts(kind, amount, on_invoice, service_id, clinician_id) AS (
-            SELECT f.kind, f.amount * l.amount / NULLIF(i.total, 0), true, l.service_id, ap.clinician_id
-            FROM facts f
-            JOIN {TABLES["invoice"]} i ON i.id = f.invoice_id
-            JOIN {line} l ON l.invoice_id = f.invoice_id
+            SELECT GROUPING(service_id), false, service_id, clinician_id, {_SUMS}
+            FROM (
+                SELECT NULL::bigint, NULL::bigint, 0, 0, 0, p.credited, 0 FROM {payment} p
+                WHERE p.practice_id = %(practice)s AND p.status IN {LIVE_PAYMENTS}
+                    AND p.received_on BETWEEN %(start)s AND %(end)s AND p.credited > 0
+                UNION ALL
+                SELECT NULL::bigint, NULL::bigint, 0, 0, 0, 0, r.from_credit FROM {refund} r
+                WHERE r.practice_id = %(practice)s AND r.refunded_on BETWEEN %(start)s AND %(end)s
+                    AND r.from_credit > 0
+            ) credit(service_id, clinician_id, {", ".join(COLUMNS)})
+            GROUP BY GROUPING SETS ((service_id), (clinician_id))
+        """  # noqa: S608 - table names and fragments are our own; values are parameters
+    sql = f"""
+        {scope.with_shares()} {_per_invoice(scope)},
+        parts AS (
+            SELECT l.service_id, ap.clinician_id, {", ".join(_line_part(c) for c in COLUMNS)}
+            FROM per_invoice f
+            JOIN {line} l ON l.invoice_id = f.id
             LEFT JOIN {item} b ON b.id = l.billing_item_id
             LEFT JOIN {appointment} ap ON ap.id = b.appointment_id
-            UNION ALL
-            SELECT kind, amount, false, NULL, NULL FROM facts WHERE invoice_id IS NULL
+            WHERE {any_figure}
         ),
-        grouped AS (
-            SELECT GROUPING(service_id) AS by_clinician, on_invoice, service_id, clinician_id, {_PIVOT}
+        grouped(by_clinician, on_invoice, service_id, clinician_id, {", ".join(COLUMNS)}) AS (
+            SELECT GROUPING(service_id), true, service_id, clinician_id, {_SUMS}
             FROM parts {only_theirs}
-            GROUP BY GROUPING SETS ((on_invoice, service_id), (on_invoice, clinician_id))
+            GROUP BY GROUPING SETS ((service_id), (clinician_id))
+            {not_on_invoice}
         )
         SELECT g.*, sv.name, u.first_name, u.last_name
         FROM grouped g

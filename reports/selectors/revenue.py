@@ -16,7 +16,6 @@ credit, and credit refunded, are on no invoice: they have a row of their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -63,71 +62,48 @@ def _row(label: str, figures: list[Any], key: Any = None) -> RevenueRow:
     return RevenueRow(label, invoiced, credits, written_off, collected, refunds, key=key)
 
 
-def _invoice_facts(scope: Scope, *, per_invoice: bool) -> str:
-    """Invoiced, credits and write-offs in the period, one row per invoice: (day, invoice
-    id, kind, amount). For a clinician only their invoices, taken at their share unless
-    ``per_invoice`` (the lines will be split and chosen instead)."""
-    weigh = _weigh(scope, per_invoice)
-    inv = "i.id" if per_invoice else "NULL::bigint"
+def _invoice_facts(scope: Scope) -> str:
+    """Invoiced, credits and write-offs in the period, one row per invoice: (day, kind,
+    amount). For a clinician only their invoices, taken at their share."""
+    weigh = scope.weighted
     base = f"FROM {TABLES['invoice']} i {scope.share_join('i.id')} WHERE i.practice_id = %(practice)s"
     return f"""
-        SELECT i.issue_date, {inv}, 'invoiced', {weigh("i.total")} {base}
+        SELECT i.issue_date, 'invoiced', {weigh("i.total")} {base}
             AND i.kind = 'invoice' AND i.status IN ('open', 'paid') AND i.issue_date BETWEEN %(start)s AND %(end)s
         UNION ALL
-        SELECT i.issue_date, {inv}, 'credits', {weigh("-i.total")} {base}
+        SELECT i.issue_date, 'credits', {weigh("-i.total")} {base}
             AND i.kind = 'credit' AND i.status = 'open' AND i.issue_date BETWEEN %(start)s AND %(end)s
         UNION ALL
-        SELECT (i.written_off_at AT TIME ZONE %(tz)s)::date, {inv}, 'written_off', {weigh("i.written_off")}
+        SELECT (i.written_off_at AT TIME ZONE %(tz)s)::date, 'written_off', {weigh("i.written_off")}
             {base} AND i.kind = 'invoice' AND i.status <> 'void' AND i.written_off > 0
             AND i.written_off_at >= %(begin)s AND i.written_off_at < %(finish)s
     """
 
 
-def _weigh(scope: Scope, per_invoice: bool) -> Callable[[str], str]:
-    if per_invoice:
-        return lambda amount: amount
-    return scope.weighted
-
-
-def _money_facts(scope: Scope, *, per_invoice: bool) -> str:
-    """Collected and refunded in the period: (day, invoice id, kind, amount).
-
-    The practice's months read whole payments and refunds. A clinician's months read the
-    allocations to their invoices at their share; the breakdown reads every allocation
-    (the lines are split and chosen), with what was on no invoice as rows of its own (for
-    the practice: credit is the client's, no clinician's)."""
+def _money_facts(scope: Scope) -> str:
+    """Collected and refunded in the period: (day, kind, amount). The practice's months
+    read whole payments and refunds; a clinician's read the allocations to their invoices
+    at their share (credit is the client's, no clinician's)."""
     where_paid = f"p.practice_id = %(practice)s AND p.status IN {LIVE_PAYMENTS}"
     where_paid += " AND p.received_on BETWEEN %(start)s AND %(end)s"
     where_refunded = "r.practice_id = %(practice)s AND r.refunded_on BETWEEN %(start)s AND %(end)s"
     payment, refund = TABLES["payment"], TABLES["refund"]
-    if scope.is_practice and not per_invoice:
+    if scope.is_practice:
         return f"""
-            SELECT p.received_on, NULL::bigint, 'collected', p.amount FROM {payment} p WHERE {where_paid}
+            SELECT p.received_on, 'collected', p.amount FROM {payment} p WHERE {where_paid}
             UNION ALL
-            SELECT r.refunded_on, NULL::bigint, 'refunds', r.amount FROM {refund} r WHERE {where_refunded}
+            SELECT r.refunded_on, 'refunds', r.amount FROM {refund} r WHERE {where_refunded}
         """  # noqa: S608 - table names and fragments are our own; values are parameters
-    weigh = _weigh(scope, per_invoice)
-    inv = "a.invoice_id" if per_invoice else "NULL::bigint"
-    refund_inv = "ra.invoice_id" if per_invoice else "NULL::bigint"
-    found = f"""
-        SELECT p.received_on, {inv}, 'collected', {weigh("a.amount")}
+    weigh = scope.weighted
+    return f"""
+        SELECT p.received_on, 'collected', {weigh("a.amount")}
         FROM {payment} p JOIN {TABLES["allocation"]} a ON a.payment_id = p.id {scope.share_join("a.invoice_id")}
         WHERE {where_paid}
         UNION ALL
-        SELECT r.refunded_on, {refund_inv}, 'refunds', {weigh("ra.amount")}
+        SELECT r.refunded_on, 'refunds', {weigh("ra.amount")}
         FROM {refund} r JOIN {TABLES["refund_allocation"]} ra ON ra.refund_id = r.id {scope.share_join("ra.invoice_id")}
         WHERE {where_refunded}
     """  # noqa: S608 - table names and fragments are our own; values are parameters
-    if scope.is_practice:
-        found += f"""
-            UNION ALL
-            SELECT p.received_on, NULL::bigint, 'collected', p.credited FROM {payment} p
-            WHERE {where_paid} AND p.credited > 0
-            UNION ALL
-            SELECT r.refunded_on, NULL::bigint, 'refunds', r.from_credit FROM {refund} r
-            WHERE {where_refunded} AND r.from_credit > 0
-        """  # noqa: S608 - table names and fragments are our own; values are parameters
-    return found
 
 
 _PIVOT = ", ".join(f"COALESCE(SUM(amount) FILTER (WHERE kind = '{c}'), 0)" for c in COLUMNS)
@@ -144,10 +120,10 @@ def revenue_months(scope: Scope, period: Period) -> tuple[list[RevenueRow], Reve
     one query, ``GROUPING SETS`` giving the months and the total together. The facts are
     summed per day first: the month is then worked out once a day, not once a row."""
     sql = f"""
-        {scope.with_shares()} facts(day, invoice_id, kind, amount) AS (
-            {_invoice_facts(scope, per_invoice=False)}
+        {scope.with_shares()} facts(day, kind, amount) AS (
+            {_invoice_facts(scope)}
             UNION ALL
-            {_money_facts(scope, per_invoice=False)}
+            {_money_facts(scope)}
         ),
         days AS (SELECT day, kind, SUM(amount) AS amount FROM facts GROUP BY day, kind)
         SELECT GROUPING(month), month, {_PIVOT}

@@ -101,12 +101,14 @@ class PaymentsConfig(AppConfig):
             "Nightly AutoPay (12 AM to 6 AM)",
             autopay_night.autopay_night_due,
             autopay_night.autopay_night_job,
+            next_run_at=autopay_night.autopay_night_next_run,
         )
         register_job(
             autopay_night.EVENING_JOB,
             "AutoPay evening notices (6 PM)",
             autopay_night.autopay_evening_due,
             autopay_night.autopay_evening_job,
+            next_run_at=autopay_night.autopay_evening_next_run,
         )
         billing_hooks.register_client_billing_panel(autopay_views.client_autopay_panel)
 

@@ -94,6 +94,14 @@ def autopay_night_due(practice: Practice, local_now: datetime) -> date | None:
     return night if night is not None and _uses_autopay(practice) else None
 
 
+def autopay_night_next_run(practice: Practice, local_now: datetime) -> datetime | None:
+    """When the next night's window opens (the coming local midnight), for Settings >
+    Automations; None while no client has AutoPay on."""
+    if not _uses_autopay(practice):
+        return None
+    return datetime.combine(local_now.date() + timedelta(days=1), WINDOW_START, tzinfo=local_now.tzinfo)
+
+
 def autopay_night_job(practice: Practice, local_date: date) -> dict[str, int]:
     return autopay_night_run(practice=practice, night=local_date)
 
@@ -264,6 +272,15 @@ def autopay_evening_due(practice: Practice, local_now: datetime) -> date | None:
     if local_now.time() < EVENING_AT:
         return None
     return local_now.date() if _uses_autopay(practice) else None
+
+
+def autopay_evening_next_run(practice: Practice, local_now: datetime) -> datetime | None:
+    """The next 6 PM, local time (today's until it has passed); None while no client has
+    AutoPay on."""
+    if not _uses_autopay(practice):
+        return None
+    today = datetime.combine(local_now.date(), EVENING_AT, tzinfo=local_now.tzinfo)
+    return today if local_now < today else today + timedelta(days=1)
 
 
 def autopay_evening_job(practice: Practice, local_date: date) -> dict[str, int]:

@@ -491,6 +491,32 @@ def test_the_automations_page_lists_the_autopay_jobs(tenant):
     assert "Nightly AutoPay (12 AM to 6 AM)" in page and "AutoPay evening notices (6 PM)" in page
 
 
+def next_runs(tenant) -> dict[str, str]:
+    import re
+
+    page = signed_in(tenant.owner).get(url(tenant, "automations")).content.decode()
+    found = re.findall(r'<h2 id="job-(\w+)">.*?data-testid="next-run">(.*?)</p>', page, re.S)
+    return {job: re.sub(r"<[^>]+>", "", shown) for job, shown in found}
+
+
+def test_automations_shows_the_autopay_jobs_next_runs_in_local_time(app_on_fake, account, tenant):
+    tenant.practice.timezone = "America/New_York"
+    tenant.practice.save(update_fields=["timezone"])
+    with time_machine.travel(datetime(2026, 3, 4, 15, 0, tzinfo=NEW_YORK), tick=False):
+        # No client has AutoPay on: nothing is due
+        before = next_runs(tenant)
+        enrolled_client(app_on_fake, tenant.practice)
+        afternoon = next_runs(tenant)
+    with time_machine.travel(datetime(2026, 3, 4, 19, 0, tzinfo=NEW_YORK), tick=False):
+        evening = next_runs(tenant)
+
+    assert before["autopay_night"] == "Next run: Off" and before["autopay_evening"] == "Next run: Off"
+    assert afternoon["autopay_evening"] == "Next run: 2026-03-04 18:00"
+    assert afternoon["autopay_night"] == "Next run: 2026-03-05 00:00"
+    assert evening["autopay_evening"] == "Next run: 2026-03-05 18:00"
+    assert evening["autopay_night"] == "Next run: 2026-03-05 00:00"
+
+
 def test_stripes_webhook_settles_a_charge_whose_answer_was_lost(
     app_on_fake, account, tenant, evening, settings, django_capture_on_commit_callbacks
 ):

@@ -1,5 +1,5 @@
 """A night of AutoPay at scale: 5,000 enrolled clients, each owing one open invoice, charged
-by a real Celery worker process (prefork, ``--concurrency 2``, as ``make run`` starts it)
+by a real Celery worker process (prefork, ``--concurrency 4``: an AutoPay worker mostly waits on Stripe)
 against the fake Stripe over real HTTP, every API call answered after 50 ms.
 
 The data is written set-based: the clients, their invoices with lines, ledger entries and
@@ -50,6 +50,10 @@ from .harness import Context
 from .invoice_run import _drop_queues, _QueryCounter, _start_worker, _wait_ready
 
 CLIENTS = int(os.environ.get("BENCH_AUTOPAY_CLIENTS", 5000))
+# An AutoPay worker waits on Stripe most of the time (50 ms a call, two or three calls a
+# charge), so it runs more processes than cores: with 2, one charge takes about 275 ms
+# and two processes reach 6.4 charges a second, under the 10 a second allowed.
+CONCURRENCY = int(os.environ.get("BENCH_AUTOPAY_CONCURRENCY", 4))
 LATENCY_S = 0.05
 AMOUNT = Decimal("120.00")
 SLUG = "bench-autopay"
@@ -261,7 +265,7 @@ def autopay_night_5000_clients(ctx: Context) -> dict[str, Any]:
         _drop_queues()
         env = {"STRIPE_API_BASE": fake.url, "STRIPE_SECRET_KEY": ""}
         log = Path(tempfile.mkstemp(prefix="bench-autopay-", suffix=".log")[1])
-        worker = _start_worker(log, env)
+        worker = _start_worker(log, env, CONCURRENCY)
         rows = AutoPayCharge.objects.filter(practice=practice).exclude(client=spare)
         try:
             _wait_ready()
@@ -306,7 +310,7 @@ def autopay_night_5000_clients(ctx: Context) -> dict[str, Any]:
         "goal_rate_ratio": "0.9 to 1.1",
         "stripe_latency_ms": LATENCY_S * 1000,
         "one_charge_ms": round(one_ms, 1),
-        "worker_concurrency": 2,
+        "worker_concurrency": CONCURRENCY,
         "worker_peak_rss_mb": round(memory.largest / 2**20, 1),
         "worker_tree_peak_rss_mb": round(memory.tree / 2**20, 1),
         "goal_worker_peak_rss_mb": 300,

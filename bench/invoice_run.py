@@ -124,7 +124,9 @@ class _QueryCounter:
         return execute(sql, params, many, context)
 
 
-def _start_worker(log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def _start_worker(
+    log: Path, extra_env: dict[str, str] | None = None, concurrency: int = CONCURRENCY
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "CONN_MAX_AGE": "60", **(extra_env or {})}
     from . import job_settings
 
@@ -136,7 +138,7 @@ def _start_worker(log: Path, extra_env: dict[str, str] | None = None) -> subproc
         "practice",
         "worker",
         f"--queues={job_settings.BENCH_QUEUE}",
-        f"--concurrency={CONCURRENCY}",
+        f"--concurrency={concurrency}",
         "--hostname=bench-jobs@%h",
         "--loglevel=WARNING",
         "--without-gossip",

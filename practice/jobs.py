@@ -212,16 +212,19 @@ def jobs_due() -> list[tuple[int, str, date]]:
 
 def _claim(practice_id: int, job_name: str, local_date: date) -> JobRun | None:
     """The JobRun row this worker now owns (status running), or None if the run is not ours."""
-    now = timezone.now()
     with transaction.atomic():
         try:
             with transaction.atomic():
                 return JobRun.objects.create(
-                    practice_id=practice_id, job=job_name, local_date=local_date, started_at=now
+                    practice_id=practice_id, job=job_name, local_date=local_date, started_at=timezone.now()
                 )
         except IntegrityError:
             pass
         run = JobRun.objects.select_for_update().get(practice_id=practice_id, job=job_name, local_date=local_date)
+        # The clock is read once the row is ours: a claim that waited for another worker's
+        # insert or lock judges that worker's run by the time it got the row, not by a time
+        # taken before the other run began.
+        now = timezone.now()
         if not _wants_a_run(run, now):
             return None
         run.status = JobRun.Status.RUNNING

@@ -466,4 +466,6 @@ def credits_page_rows(practice: Practice, page: Page) -> list[dict[str, Any]]:
     for row in rows:
         row["client"] = clients.get(row["client_id"])
         row["trail"] = trails.get((row["source"], row["id"]), CreditTrail())
+        # An open credit invoice reads "Issued" (its credit is there to use), not "Open"
+        row["badge"] = "issued" if row["source"] == "invoice" and row["state"] == "open" else row["state"]
     return rows

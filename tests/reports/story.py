@@ -19,15 +19,15 @@ collected 150.00, refunded 20.00.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import time_machine
-from django.utils import timezone
 
 from billing import services
 from billing.models import BillingItem, Invoice, Payment
 from clients.models import Client
+from practice.models import Practice
 from tests.conftest import Tenant
 from tests.factories import ClientFactory, ServiceFactory, completed_session_items, give_credit, online_payment
 
@@ -46,10 +46,17 @@ class Story:
     ben_cash: Payment
 
 
+def _local_noon(practice: Practice, days_ago: int) -> datetime:
+    """Noon of the practice's day ``days_ago`` days before its today. Not now less
+    ``days_ago`` days: across a daylight saving change that lands an hour off, and in the
+    hour after local midnight on the day before the one the tests expect."""
+    return datetime.combine(practice.local_today() - timedelta(days=days_ago), time(12), tzinfo=practice.tzinfo)
+
+
 def _issue(tenant: Tenant, client: Client, days_ago: int, lines=()) -> Invoice:
     """An invoice issued ``days_ago`` of the client's uninvoiced items (and ``lines``)."""
     items = BillingItem.objects.filter(practice=tenant.practice, client=client, invoice__isnull=True)
-    with time_machine.travel(timezone.now() - timedelta(days=days_ago), tick=False):
+    with time_machine.travel(_local_noon(tenant.practice, days_ago), tick=False):
         return services.invoice_create(
             practice=tenant.practice,
             client=client,
@@ -74,7 +81,7 @@ def build_story(tenant: Tenant) -> Story:
 
     completed_session_items(practice, owner, tenant.clinician, ana, individual, days_ago=101)
     ana_invoice = _issue(tenant, ana, 100)
-    with time_machine.travel(timezone.now() - timedelta(days=5), tick=False):
+    with time_machine.travel(_local_noon(practice, 5), tick=False):
         give_credit(practice, ana, tenant.biller, "30.00")
 
     completed_session_items(practice, owner, tenant.clinician2, ben, couples, days_ago=46)

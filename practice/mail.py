@@ -20,6 +20,7 @@ Attachments are stored bytes (``Attachment``) or are made when the email is sent
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import smtplib
 from collections.abc import Callable, Sequence
@@ -116,6 +117,22 @@ def _message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
 
 
+@dataclass(frozen=True)
+class QueuedEmail:
+    """One email for ``email_queue_many``: the arguments of ``email_queue``."""
+
+    key: str
+    to: str
+    subject: str
+    template: str
+    context: dict[str, Any]
+    practice: Practice | None = None
+    about: models.Model | None = None
+    attachments: Sequence[Attachment | RenderedAttachment] = ()
+    secret: bool = False
+    created_by: User | None = None
+
+
 def email_queue(
     *,
     key: str,
@@ -136,60 +153,108 @@ def email_queue(
     email holding a sign-in or invitation link, whose body is removed once sent.
     ``created_by`` is the person who asked for it (the send log names them).
     """
-    for attachment in attachments:
-        if isinstance(attachment, RenderedAttachment) and attachment.renderer not in _renderers:
-            raise ValueError(f"No attachment renderer is registered as {attachment.renderer!r}.")
-    text, html = email_render(template=template, context=context, practice=practice)
+    queued = QueuedEmail(
+        key=key,
+        to=to,
+        subject=subject,
+        template=template,
+        context=context,
+        practice=practice,
+        about=about,
+        attachments=attachments,
+        secret=secret,
+        created_by=created_by,
+    )
+    return email_queue_many([queued])[0]
+
+
+def email_queue_many(emails: Sequence[QueuedEmail]) -> list[OutgoingEmail]:
+    """Queue several emails as ``email_queue`` queues each, in a handful of statements for
+    all of them (the invoice run queues one per invoice of a batch): their rows in the
+    order given, a key already queued giving the row that is there."""
+    for queued in emails:
+        for attachment in queued.attachments:
+            if isinstance(attachment, RenderedAttachment) and attachment.renderer not in _renderers:
+                raise ValueError(f"No attachment renderer is registered as {attachment.renderer!r}.")
+    rendered = {
+        queued.key: email_render(template=queued.template, context=queued.context, practice=queued.practice)
+        for queued in emails
+    }
     with transaction.atomic():
-        existing = OutgoingEmail.objects.filter(key=key).first()
-        if existing is not None:
-            return existing
+        found = {email.key: email for email in OutgoingEmail.objects.filter(key__in=list(rendered))}
+        fresh = {queued.key: queued for queued in emails if queued.key not in found}
         try:
             with transaction.atomic():
-                email = OutgoingEmail.objects.create(
-                    practice=practice,
-                    key=key,
-                    topic=template,
-                    about_type=ContentType.objects.get_for_model(about) if about is not None else None,
-                    about_id=about.pk if about is not None else None,
-                    from_email=settings.DEFAULT_FROM_EMAIL,
-                    to=to,
-                    reply_to=practice.email if practice is not None else "",
-                    # A header cannot hold a line break (Django refuses to send it): a name
-                    # stored before line breaks were refused must not stop the email.
-                    subject=one_line(subject)[:300],
-                    text=text,
-                    html=html,
-                    secret=secret,
-                    message_id=_message_id(key),
-                    created_by=created_by,
-                )
+                made = _email_rows(list(fresh.values()), rendered)
         except IntegrityError:
-            # The same key queued at the same moment by another transaction, now committed.
-            return OutgoingEmail.objects.get(key=key)
-        for position, attachment in enumerate(attachments):
-            if isinstance(attachment, Attachment):
-                OutgoingEmailAttachment.objects.create(
-                    email=email,
-                    position=position,
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                    content=attachment.content,
-                )
-            else:
-                OutgoingEmailAttachment.objects.create(
-                    email=email,
-                    position=position,
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                    renderer=attachment.renderer,
-                    object_id=attachment.object_id,
-                )
+            # A key queued at the same moment by another transaction, now committed: the
+            # rest are queued one at a time, each finding its row or making it.
+            made = [_email_queue_one(queued, rendered) for queued in fresh.values()]
+        found.update((email.key, email) for email in made)
         from .tasks import email_send
 
-        email_id = email.pk
-        transaction.on_commit(lambda: email_send.delay(email_id))
-    return email
+        for email in made:
+            transaction.on_commit(functools.partial(email_send.delay, email.pk))
+    return [found[queued.key] for queued in emails]
+
+
+def _email_queue_one(queued: QueuedEmail, rendered: dict[str, tuple[str, str]]) -> OutgoingEmail:
+    existing = OutgoingEmail.objects.filter(key=queued.key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return _email_rows([queued], rendered)[0]
+    except IntegrityError:
+        return OutgoingEmail.objects.get(key=queued.key)
+
+
+def _email_rows(emails: list[QueuedEmail], rendered: dict[str, tuple[str, str]]) -> list[OutgoingEmail]:
+    """The emails' rows and their attachments, two statements for all of them."""
+    rows = OutgoingEmail.objects.bulk_create(
+        [
+            OutgoingEmail(
+                practice=queued.practice,
+                key=queued.key,
+                topic=queued.template,
+                about_type=ContentType.objects.get_for_model(queued.about) if queued.about is not None else None,
+                about_id=queued.about.pk if queued.about is not None else None,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=queued.to,
+                reply_to=queued.practice.email if queued.practice is not None else "",
+                # A header cannot hold a line break (Django refuses to send it): a name
+                # stored before line breaks were refused must not stop the email.
+                subject=one_line(queued.subject)[:300],
+                text=rendered[queued.key][0],
+                html=rendered[queued.key][1],
+                secret=queued.secret,
+                message_id=_message_id(queued.key),
+                created_by=queued.created_by,
+            )
+            for queued in emails
+        ]
+    )
+    attachments = [
+        _attachment_row(email, position, attachment)
+        for queued, email in zip(emails, rows, strict=True)
+        for position, attachment in enumerate(queued.attachments)
+    ]
+    if attachments:
+        OutgoingEmailAttachment.objects.bulk_create(attachments)
+    return rows
+
+
+def _attachment_row(
+    email: OutgoingEmail, position: int, attachment: Attachment | RenderedAttachment
+) -> OutgoingEmailAttachment:
+    row = OutgoingEmailAttachment(
+        email=email, position=position, filename=attachment.filename, content_type=attachment.content_type
+    )
+    if isinstance(attachment, Attachment):
+        row.content = attachment.content
+    else:
+        row.renderer, row.object_id = attachment.renderer, attachment.object_id
+    return row
 
 
 def _message(email: OutgoingEmail) -> EmailMultiAlternatives:

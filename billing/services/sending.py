@@ -24,9 +24,9 @@ from django.db import transaction
 from clients.models import Client
 from practice import selectors as practice_selectors
 from practice.actor import Actor
-from practice.audit import audit_write
+from practice.audit import audit_row, audit_write, audit_write_many
 from practice.dates import day_label
-from practice.mail import RenderedAttachment, email_queue, outgoing_email_retry
+from practice.mail import QueuedEmail, RenderedAttachment, email_queue_many, outgoing_email_retry
 from practice.models import InvoiceTemplate, OutgoingEmail, User
 from practice.money import practice_money
 
@@ -158,6 +158,17 @@ def invoice_send(
         )
 
 
+@dataclass(frozen=True)
+class InvoiceEmail:
+    """One invoice's email for ``invoice_emails_queue``: to whom, and its words."""
+
+    invoice: Invoice
+    recipient: str
+    subject: str
+    message: str
+    include_link: bool
+
+
 def invoice_email_queue(
     *,
     invoice: Invoice,
@@ -174,56 +185,87 @@ def invoice_email_queue(
     whose client's account the caller holds locked in its own transaction (the invoice
     read under that lock, with its practice, client and payer), with its audit row.
     ``template`` is the practice's invoice template when the caller has read it already."""
-    if refusal := invoice_send_refusal(invoice):
-        raise ValidationError(refusal)
-    chosen = next((r for r in invoice_recipients(invoice) if r.choice == recipient), None)
-    if chosen is None:
-        raise ValidationError(NO_SUCH_RECIPIENT)
-    practice = invoice.practice
+    send = InvoiceEmail(
+        invoice=invoice, recipient=recipient, subject=subject, message=message, include_link=include_link
+    )
+    return invoice_emails_queue(sends=[send], actor=actor, kind=kind, submission_key=submission_key, template=template)[
+        0
+    ]
+
+
+def invoice_emails_queue(
+    *,
+    sends: list[InvoiceEmail],
+    actor: Actor,
+    kind: str,
+    submission_key: str,
+    template: InvoiceTemplate | None = None,
+) -> list[OutgoingEmail]:
+    """``invoice_email_queue`` for several invoices of one practice at once (the invoice
+    run's batch): their emails and audit rows in a few statements for all of them."""
     link_only = kind == SendKind.LINK
-    if template is None:
-        template = practice_selectors.invoice_template_for(practice)
-    asks_for_money = invoice.status == Invoice.Status.OPEN and invoice.balance > 0
-    context = {
-        **_figures(invoice),
-        "practice_name": practice.name,
-        "message": message.strip(),
-        "link": payment_link_url(invoice) if (include_link or link_only) else "",
-        "online": practice.online_payments_enabled and asks_for_money,
-        "asks_for_money": asks_for_money,
-        "payment_instructions": template.payment_instructions if asks_for_money else "",
-        "attached": not link_only,
-    }
-    attachments = (
-        []
-        if link_only
-        else [
-            RenderedAttachment(
-                filename=f"invoice-{invoice.number}.pdf".replace("/", "-").replace(" ", "-"),
-                renderer=INVOICE_PDF_RENDERER,
-                object_id=invoice.pk,
+    queued: list[QueuedEmail] = []
+    audited: list[tuple[str, bool]] = []
+    for send in sends:
+        invoice = send.invoice
+        if refusal := invoice_send_refusal(invoice):
+            raise ValidationError(refusal)
+        chosen = next((r for r in invoice_recipients(invoice) if r.choice == send.recipient), None)
+        if chosen is None:
+            raise ValidationError(NO_SUCH_RECIPIENT)
+        practice = invoice.practice
+        if template is None:
+            template = practice_selectors.invoice_template_for(practice)
+        asks_for_money = invoice.status == Invoice.Status.OPEN and invoice.balance > 0
+        context = {
+            **_figures(invoice),
+            "practice_name": practice.name,
+            "message": send.message.strip(),
+            "link": payment_link_url(invoice) if (send.include_link or link_only) else "",
+            "online": practice.online_payments_enabled and asks_for_money,
+            "asks_for_money": asks_for_money,
+            "payment_instructions": template.payment_instructions if asks_for_money else "",
+            "attached": not link_only,
+        }
+        attachments = (
+            []
+            if link_only
+            else [
+                RenderedAttachment(
+                    filename=f"invoice-{invoice.number}.pdf".replace("/", "-").replace(" ", "-"),
+                    renderer=INVOICE_PDF_RENDERER,
+                    object_id=invoice.pk,
+                )
+            ]
+        )
+        audited.append((chosen.email, bool(context["link"])))
+        queued.append(
+            QueuedEmail(
+                key=f"invoice-{kind}:{invoice.pk}:{submission_key}",
+                to=chosen.email,
+                subject=send.subject,
+                template="invoice_link" if link_only else "invoice_sent",
+                context=context,
+                practice=practice,
+                about=invoice,
+                attachments=attachments,
+                created_by=actor.user,
             )
+        )
+    emails = email_queue_many(queued)
+    audit_write_many(
+        [
+            audit_row(
+                practice=send.invoice.practice,
+                action="invoice.link_sent" if link_only else "invoice.sent",
+                actor=actor,
+                obj=send.invoice,
+                changes={"to": to, "email": email.pk, "link": link},
+            )
+            for send, email, (to, link) in zip(sends, emails, audited, strict=True)
         ]
     )
-    email = email_queue(
-        key=f"invoice-{kind}:{invoice.pk}:{submission_key}",
-        to=chosen.email,
-        subject=subject,
-        template="invoice_link" if link_only else "invoice_sent",
-        context=context,
-        practice=practice,
-        about=invoice,
-        attachments=attachments,
-        created_by=actor.user,
-    )
-    audit_write(
-        practice=practice,
-        action="invoice.link_sent" if link_only else "invoice.sent",
-        actor=actor,
-        obj=invoice,
-        changes={"to": chosen.email, "email": email.pk, "link": bool(context["link"])},
-    )
-    return email
+    return emails
 
 
 def invoice_send_retry(*, invoice: Invoice, email_id: int, actor: User) -> OutgoingEmail:

@@ -13,8 +13,10 @@ The rules the run keeps:
   from the run ("If an invoice is manually created and daily invoice creation is enabled,
   an additional invoice won't be created"). Their items left uninvoiced wait for the next
   run day: the biller who invoiced them by hand that day chose what to bill.
-- Each client is one transaction: the invoice, its issue and (with Send automatically)
-  its queued email commit together or not at all, and a client gets at most one invoice
+- A client's invoice, its issue and (with Send automatically) its queued email commit
+  together or not at all. The run writes up to RUN_BATCH_SIZE clients in one transaction
+  and, when any one of them is refused, makes that batch again one client per
+  transaction, so a refusal stays that client's alone. A client gets at most one invoice
   from the run of a day (``Invoice.creation_run_date``, unique per client and day). So a
   run killed at any point and run again, or run twice at once on two workers, makes
   exactly the invoices and emails of one run that was not interrupted.
@@ -42,14 +44,23 @@ from practice.models import InvoiceTemplate, Membership, Practice, Role, User
 from practice.selectors import invoice_template_for
 
 from ..models import BillingItem, Invoice, InvoiceCreationSetting
-from .invoices import invoice_create
-from .sending import SendKind, client_recipients, invoice_email_queue, invoice_recipients, invoice_send_defaults
+from .invoices import InvoiceBatch, invoice_create
+from .sending import (
+    InvoiceEmail,
+    SendKind,
+    client_recipients,
+    invoice_emails_queue,
+    invoice_recipients,
+    invoice_send_defaults,
+)
 
 logger = logging.getLogger(__name__)
 
 RUN_ACTOR = "invoice_creation"
 # The constraint that gives a client at most one invoice from the run of a day.
 ONE_PER_DAY = "invoice_one_per_client_and_run_day"
+# Clients whose invoices the run makes in one transaction (see _run_batch).
+RUN_BATCH_SIZE = 100
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Error messages a user sees (tests assert on them).
@@ -204,45 +215,16 @@ def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, i
     # has ended (the scheduled run, after midnight) the read above is the last word; for
     # today (Run now) each client is checked again under its lock.
     day_open = local_date >= practice.local_today()
-    for client_pk in sorted(clients):
-        client = clients[client_pk]
-        # Issued and emailed in the same transaction when it can be: nobody to email leaves
-        # a draft for the biller, not an invoice issued unseen.
-        send = template is not None and bool(client_recipients(client))
-        checkpoint("invoice_creation.before_client")
-        try:
-            with transaction.atomic():
-                invoice = invoice_create(
-                    practice=practice,
-                    client=client,
-                    actor=actor,
-                    item_ids=ids_by_client[client_pk],
-                    apply_credit=True,
-                    issue=send,
-                    creation_run_date=local_date,
-                )
-                checkpoint("invoice_creation.invoice_created")
-                # Checked under the locks invoice_create took (practice, then client, held
-                # to the end of this transaction): a hand-made invoice committed before
-                # them wins, and this one is rolled back; one made later waits for this.
-                if day_open and _invoiced_by_hand(practice, [client_pk], local_date):
-                    raise ValidationError("Invoiced by hand today.", code="items_taken")
-                if send:
-                    assert template is not None
-                    _send(invoice, actor, local_date, template)
-                checkpoint("invoice_creation.send_queued")
-        except IntegrityError as exc:
-            if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != ONE_PER_DAY:
-                raise
-            continue  # this day's run invoiced them already: another try, or another worker
-        except ValidationError as exc:
-            if _run_invoiced(practice, client_pk, local_date):
-                continue  # their items went on this day's run invoice, made by another worker
-            if getattr(exc, "code", None) != "items_taken":
-                logger.warning("Invoice creation skipped client %s of practice %s: %s", client_pk, practice.pk, exc)
-            skipped += 1
+    ordered = sorted(clients)
+    for first in range(0, len(ordered), RUN_BATCH_SIZE):
+        chunk = [clients[pk] for pk in ordered[first : first + RUN_BATCH_SIZE]]
+        sends = {client.pk: template is not None and bool(client_recipients(client)) for client in chunk}
+        if _run_batch(practice, actor, chunk, ids_by_client, sends, local_date, template, day_open=day_open):
             continue
-        checkpoint("invoice_creation.after_client")
+        for client in chunk:
+            skipped += _run_client(
+                practice, actor, client, ids_by_client[client.pk], sends[client.pk], local_date, template, day_open
+            )
     # The day's figures come from its invoices, not from this call: a run killed after
     # some clients and run again reports, and emails the owner, the whole day.
     made = Invoice.objects.filter(practice=practice, creation_run_date=local_date).aggregate(
@@ -261,22 +243,136 @@ def invoice_creation_run(*, practice: Practice, local_date: date) -> dict[str, i
     return counts
 
 
+class _BatchRefused(Exception):
+    """The batch cannot be written as a whole; its clients are made one by one."""
+
+
+def _run_batch(
+    practice: Practice,
+    actor: Actor,
+    chunk: list[Client],
+    ids_by_client: dict[int, list[int]],
+    sends: dict[int, bool],
+    local_date: date,
+    template: InvoiceTemplate | None,
+    *,
+    day_open: bool,
+) -> bool:
+    """Make the chunk's invoices in one transaction (InvoiceBatch: a dozen statements for
+    all of them, not a dozen per client), issued and their emails queued with them. False,
+    with nothing written, when any one of them is refused: an item taken meanwhile, a
+    client invoiced by hand today, or another try of this day's run that got there first.
+    The caller then makes them one client per transaction, where each refusal is that
+    client's alone, so a batch changes the speed of a run, never what it makes."""
+    batch = InvoiceBatch(practice=practice, actor=actor)
+    try:
+        for client in chunk:
+            checkpoint("invoice_creation.before_client")
+            # Queued only: nothing is read or written until the batch is
+            invoice_create(
+                practice=practice,
+                client=client,
+                actor=actor,
+                item_ids=ids_by_client[client.pk],
+                apply_credit=True,
+                issue=sends[client.pk],
+                creation_run_date=local_date,
+                batch=batch,
+            )
+        with transaction.atomic():
+            invoices = batch.write()
+            # Checked under the locks the batch took (practice, then its clients), as for
+            # one client below: a hand-made invoice committed before them wins.
+            if day_open and _invoiced_by_hand(practice, [client.pk for client in chunk], local_date):
+                raise _BatchRefused
+            for _invoice in invoices:
+                checkpoint("invoice_creation.invoice_created")
+            to_send = [invoice for invoice in invoices if sends[invoice.client_id]]
+            if to_send:
+                assert template is not None
+                _send(to_send, actor, local_date, template)
+            for _invoice in invoices:
+                checkpoint("invoice_creation.send_queued")
+    except (_BatchRefused, ValidationError, IntegrityError):
+        return False
+    for _client in chunk:
+        checkpoint("invoice_creation.after_client")
+    return True
+
+
+def _run_client(
+    practice: Practice,
+    actor: Actor,
+    client: Client,
+    item_ids: list[int],
+    send: bool,
+    local_date: date,
+    template: InvoiceTemplate | None,
+    day_open: bool,
+) -> int:
+    """Make one client's invoice of the run in its own transaction; 1 when the client is
+    skipped (invoiced by hand that day, or their items taken meanwhile), else 0."""
+    # Issued and emailed in the same transaction when it can be: nobody to email leaves
+    # a draft for the biller, not an invoice issued unseen.
+    checkpoint("invoice_creation.before_client")
+    try:
+        with transaction.atomic():
+            invoice = invoice_create(
+                practice=practice,
+                client=client,
+                actor=actor,
+                item_ids=item_ids,
+                apply_credit=True,
+                issue=send,
+                creation_run_date=local_date,
+            )
+            checkpoint("invoice_creation.invoice_created")
+            # Checked under the locks invoice_create took (practice, then client, held
+            # to the end of this transaction): a hand-made invoice committed before
+            # them wins, and this one is rolled back; one made later waits for this.
+            if day_open and _invoiced_by_hand(practice, [client.pk], local_date):
+                raise ValidationError("Invoiced by hand today.", code="items_taken")
+            if send:
+                assert template is not None
+                _send([invoice], actor, local_date, template)
+            checkpoint("invoice_creation.send_queued")
+    except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != ONE_PER_DAY:
+            raise
+        return 0  # this day's run invoiced them already: another try, or another worker
+    except ValidationError as exc:
+        if _run_invoiced(practice, client.pk, local_date):
+            return 0  # their items went on this day's run invoice, made by another worker
+        if getattr(exc, "code", None) != "items_taken":
+            logger.warning("Invoice creation skipped client %s of practice %s: %s", client.pk, practice.pk, exc)
+        return 1
+    checkpoint("invoice_creation.after_client")
+    return 0
+
+
 def _run_invoiced(practice: Practice, client_pk: int, local_date: date) -> bool:
     return Invoice.objects.filter(practice=practice, client_id=client_pk, creation_run_date=local_date).exists()
 
 
-def _send(invoice: Invoice, actor: Actor, local_date: date, template: InvoiceTemplate) -> None:
-    """Queue the email of the invoice just issued, in the caller's transaction, which holds
-    its client's lock (Send automatically): what invoice_send does after its locks."""
-    defaults = invoice_send_defaults(invoice, SendKind.INVOICE)
-    invoice_email_queue(
-        invoice=invoice,
+def _send(invoices: list[Invoice], actor: Actor, local_date: date, template: InvoiceTemplate) -> None:
+    """Queue the emails of the invoices just issued, in the caller's transaction, which
+    holds their clients' locks (Send automatically): what invoice_send does after its locks."""
+    sends = []
+    for invoice in invoices:
+        defaults = invoice_send_defaults(invoice, SendKind.INVOICE)
+        sends.append(
+            InvoiceEmail(
+                invoice=invoice,
+                recipient=invoice_recipients(invoice)[0].choice,
+                subject=defaults["subject"],
+                message=defaults["message"],
+                include_link=invoice.practice.online_payments_enabled,
+            )
+        )
+    invoice_emails_queue(
+        sends=sends,
         actor=actor,
         kind=SendKind.INVOICE,
-        recipient=invoice_recipients(invoice)[0].choice,
-        subject=defaults["subject"],
-        message=defaults["message"],
-        include_link=invoice.practice.online_payments_enabled,
         submission_key=f"auto-{local_date.isoformat()}",
         template=template,
     )

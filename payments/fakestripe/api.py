@@ -760,8 +760,9 @@ class Api:
 
     def expire_due_sessions(self) -> None:
         now = self.store.now()
-        for id_, obj in list(self.store.objects.items()):
-            if id_.startswith("cs_") and obj["status"] == "open" and obj["expires_at"] <= now:
+        for id_ in self.store.ids("cs"):
+            obj = self.store.objects[id_]
+            if obj["status"] == "open" and obj["expires_at"] <= now:
                 self._expire_session(obj, None)
 
     # -- paying a session (the hosted page) -----------------------------------------------

@@ -60,6 +60,9 @@ class Store:
     def reset(self) -> None:
         with self.lock:
             self.objects: dict[str, Obj] = {}
+            # The ids of each kind ("cs", "pi", ...) in the order they were added, so a
+            # request that looks at one kind does not scan every object of the store.
+            self.kinds: dict[str, dict[str, None]] = {}
             self.owner: dict[str, str | None] = {}
             self.seq: dict[str, int] = {}
             self.counter = 0
@@ -87,6 +90,7 @@ class Store:
         with self.lock:
             self.counter += 1
             self.objects[obj["id"]] = obj
+            self.kinds.setdefault(_prefix(obj["id"]), {})[obj["id"]] = None
             self.owner[obj["id"]] = account
             self.seq[obj["id"]] = self.counter
             return obj
@@ -126,12 +130,16 @@ class Store:
             return account is None or account == id_
         return self.owner.get(id_) == account
 
+    def ids(self, prefix: str) -> list[str]:
+        """The ids of the objects of one kind, oldest first."""
+        return [id_ for id_ in self.kinds.get(prefix, {}) if id_ in self.objects]
+
     def all(self, prefix: str, account: str | None, where: Callable[[Obj], bool] | None = None) -> list[Obj]:
         """Objects of one kind in scope, newest first (Stripe's list order)."""
         found = [
             obj
-            for id_, obj in self.objects.items()
-            if _prefix(id_) == prefix and self.visible(id_, account) and (where is None or where(obj))
+            for obj in (self.objects[id_] for id_ in self.ids(prefix))
+            if self.visible(obj["id"], account) and (where is None or where(obj))
         ]
         found.sort(key=lambda o: self.seq[o["id"]], reverse=True)
         return found
@@ -269,6 +277,9 @@ class Store:
         with open(path) as fh:
             data = json.load(fh)
         self.objects = data["objects"]
+        self.kinds = {}
+        for id_ in self.objects:
+            self.kinds.setdefault(_prefix(id_), {})[id_] = None
         self.owner = data["owner"]
         self.seq = data["seq"]
         self.counter = data["counter"]

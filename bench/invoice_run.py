@@ -6,9 +6,10 @@ The data is written set-based (not through the services). The clock starts when 
 is sent and stops when every practice's JobRun has succeeded: the tick finding the 500
 runs due, then each run making its practice's invoices (its 40 clients in one batch
 transaction, billing.services.invoice_creation), issuing each and queuing its email (on a
-queue no worker reads: sending is not timed), and the owner's summary. Figures: ``total_s``, ``invoices_per_s``, and ``queries``: the queries of
-one more practice's run made in this process, the same run as each of the 500. Goal: at
-most 60 s on 2 cores, where the worker shares them with PostgreSQL and Redis.
+queue no worker reads: sending is not timed), and the owner's summary. Figures:
+``total_s``, ``invoices_per_s``, and ``queries``: the queries of one more practice's run
+made in this process, the same run as each of the 500. Goal: at most 60 s on 2 cores,
+where the worker shares them with PostgreSQL and Redis.
 
 The wall time counts whatever else the machine runs. Beside it, the CPU the run itself
 took in the worker's processes, from the tick to the last run (``worker_cpu_s``, and per

@@ -17,9 +17,11 @@ from practice import mail as practice_mail
 from practice.mail import (
     SECRET_REMOVED,
     Attachment,
+    QueuedEmail,
     RenderedAttachment,
     attachment_renderer,
     email_queue,
+    email_queue_many,
     outgoing_email_send,
 )
 from practice.models import OutgoingEmail, StaffInvite
@@ -223,6 +225,47 @@ def test_attachments_stored_and_rendered_at_send_time(tenant, django_capture_on_
     assert mail.outbox[0].attachments == [
         ("notes.txt", "session notes", "text/plain"),
         ("INV-0042.pdf", b"%PDF-1.7 invoice 42", "application/pdf"),
+    ]
+
+
+def test_several_emails_queued_at_once_are_each_sent_once_with_their_own_attachment(
+    tenant, django_capture_on_commit_callbacks
+):
+    """email_queue_many (the invoice run's batch): a key queued already gives its row and
+    sends nothing more; the others are new rows, in the order given, each with its own
+    attachment, each sent once after commit."""
+
+    @attachment_renderer("tests.batch_pdf")
+    def batch_pdf(object_id: int) -> bytes:
+        return b"%PDF-1.7 batch " + str(object_id).encode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        earlier = queue(tenant.practice, key="invoice-sent:2:auto", to="ben@example.test")
+    assert len(mail.outbox) == 1
+
+    def email(n: int, to: str) -> QueuedEmail:
+        return QueuedEmail(
+            key=f"invoice-sent:{n}:auto",
+            to=to,
+            subject=f"Invoice {n}",
+            template="staff_invite",
+            context={"invite": None, "link": f"http://testserver/pay/{n}/", "days": 7},
+            practice=tenant.practice,
+            attachments=[RenderedAttachment(f"INV-{n}.pdf", "tests.batch_pdf", n)],
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        emails = email_queue_many(
+            [email(1, "ana@example.test"), email(2, "ben@example.test"), email(3, "cy@example.test")]
+        )
+
+    assert [e.to for e in emails] == ["ana@example.test", "ben@example.test", "cy@example.test"]
+    assert emails[1].pk == earlier.pk
+    assert OutgoingEmail.objects.count() == 3
+    # Ben's email went out once, before; Ana's and Cy's now, each with its own PDF
+    assert [(m.to, m.subject, m.attachments) for m in mail.outbox[1:]] == [
+        (["ana@example.test"], "Invoice 1", [("INV-1.pdf", b"%PDF-1.7 batch 1", "application/pdf")]),
+        (["cy@example.test"], "Invoice 3", [("INV-3.pdf", b"%PDF-1.7 batch 3", "application/pdf")]),
     ]
 
 

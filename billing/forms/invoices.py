@@ -53,15 +53,13 @@ class AmountRow:
     tax: str
     checked: bool = False
     errors: dict[str, str] = field(default_factory=dict)
+    # The row's date as the table prints it (3 Nov 2026): amount_rows formats each distinct
+    # date once for the whole table.
+    day: str = ""
 
     @property
     def pk(self) -> int:
         return self.obj.pk
-
-    @cached_property
-    def day(self) -> str:
-        """The row's date as the table prints it (3 Nov 2026)."""
-        return day_label(self.obj.date)
 
     @property
     def description(self) -> str:
@@ -85,7 +83,10 @@ def amount_rows(
     """Rows for the editable table: the posted values when there are some, else the stored
     ones printed in the practice's ``locale``."""
     rows = []
+    days: dict[Any, str] = {}
     for obj in objects:
+        if (day := days.get(obj.date)) is None:
+            day = days[obj.date] = day_label(obj.date)
         shown = plain(obj.units, locale), plain(abs(obj.unit_price), locale), plain(obj.tax_percent, locale)
         if data is not None:
             units = data.get(f"units_{obj.pk}", shown[0])
@@ -94,7 +95,9 @@ def amount_rows(
         else:
             units, price, tax = shown
         rows.append(
-            AmountRow(obj=obj, units=units, price=price, tax=tax, checked=selected is None or obj.pk in selected)
+            AmountRow(
+                obj=obj, units=units, price=price, tax=tax, checked=selected is None or obj.pk in selected, day=day
+            )
         )
     return rows
 

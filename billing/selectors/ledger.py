@@ -244,7 +244,9 @@ def client_account_history_between(practice: Practice, client: Client, start: da
 def client_invoices_page(
     practice: Practice, client: Client, page_number: Any = None, *, count: int | None = None
 ) -> Page:
-    rows = Invoice.objects.filter(practice=practice, client=client).select_related("practice")
+    # Through the practice's own manager, each row's ``practice`` is this instance (its
+    # status reads the practice's today): not a joined copy built for every row.
+    rows = practice.invoices.filter(client=client)
     return _paginator(rows.order_by("-created_at", "-id"), CLIENT_LIST_PAGE_SIZE, count).get_page(page_number)
 
 

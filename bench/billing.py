@@ -28,7 +28,7 @@ from clients.models import Client
 from practice.models import Practice
 
 from .data import bench_practice, bulk_invoices
-from .harness import Context, PageFigures, dry_run_sql, measure_get, sql_floor, with_floors
+from .harness import Context, PageFigures, dry_run_sql, measure_gets, sql_floor, with_floors
 
 INVOICES_SMALL = 100
 INVOICES_BIG = 20_000
@@ -50,11 +50,9 @@ def _billing_practice(ctx: Context, invoices: int) -> Practice:
 
 
 def _small_and_big(ctx: Context, name: str, url_name: str) -> dict[str, Any]:
-    small = measure_get(
-        ctx.client, reverse(url_name, kwargs={"practice_slug": _billing_practice(ctx, INVOICES_SMALL).slug})
-    )
-    big = measure_get(
-        ctx.client, reverse(url_name, kwargs={"practice_slug": _billing_practice(ctx, INVOICES_BIG).slug})
+    small_practice, big_practice = _billing_practice(ctx, INVOICES_SMALL), _billing_practice(ctx, INVOICES_BIG)
+    small, big = measure_gets(
+        ctx.client, [reverse(url_name, kwargs={"practice_slug": p.slug}) for p in (small_practice, big_practice)]
     )
     return {
         **big,
@@ -120,8 +118,7 @@ def client_billing_tab(ctx: Context) -> dict[str, Any]:
     def url(client: Client) -> str:
         return reverse("clients:billing", kwargs={"practice_slug": practice.slug, "client_id": client.pk})
 
-    small = measure_get(ctx.client, url(small_client))
-    big = measure_get(ctx.client, url(big_client))
+    small, big = measure_gets(ctx.client, [url(small_client), url(big_client)])
     return {
         **big,
         "items": 200,
@@ -147,8 +144,7 @@ def invoice_page(ctx: Context) -> dict[str, Any]:
     def url(invoice: Invoice) -> str:
         return reverse("billing:invoice", kwargs={"practice_slug": practice.slug, "invoice_id": invoice.pk})
 
-    small = measure_get(ctx.client, url(invoices[0]))
-    big = measure_get(ctx.client, url(invoices[1]))
+    small, big = measure_gets(ctx.client, [url(invoices[0]), url(invoices[1])])
     return {**big, "lines": 30, "median_ms_at_3": small["median_ms"], "queries_at_3": small["queries"]}
 
 

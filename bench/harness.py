@@ -63,27 +63,36 @@ def measure_get(client: Client, url: str, *, runs: int = RUNS, warmup: int = WAR
     templates), without a network or a web server in front. The query count is taken on
     every timed request and must not change between them.
     """
+    return measure_gets(client, [url], runs=runs, warmup=warmup)[0]
+
+
+def measure_gets(client: Client, urls: list[str], *, runs: int = RUNS, warmup: int = WARMUP) -> list[PageFigures]:
+    """``measure_get`` of each of ``urls``, their requests taken in turn (the first, the
+    second, ..., then the first again), so that a page's growth from a small case to a
+    big one is measured at the same moment: on a shared machine whose speed drifts over a
+    run, timing all of one and then all of the other put the drift into the ratio."""
     for _ in range(warmup):
-        _get_ok(client, url)
-    timings: list[float] = []
-    counts: set[int] = set()
-    for _ in range(runs):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
+        for url in urls:
             _get_ok(client, url)
-            timings.append((time.perf_counter() - started) * 1000)
-        counts.add(len(queries))
-    if len(counts) != 1:
-        raise RuntimeError(f"{url} ran a different number of queries per request: {sorted(counts)}")
-    figures: PageFigures = {
-        "median_ms": round(statistics.median(timings), 2),
-        "queries": counts.pop(),
-        "runs": runs,
-    }
-    template, rendering, statements = _capture(client, url)
-    sql_ms = sql_floor(statements, runs=runs)
-    view_ms, view_queries = _view_floor(template, rendering, runs=runs)
-    return {**with_floors(figures, sql_ms, view_ms), "floor_view_queries": view_queries}
+    timings: list[list[float]] = [[] for _ in urls]
+    counts: list[set[int]] = [set() for _ in urls]
+    for _ in range(runs):
+        for n, url in enumerate(urls):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                _get_ok(client, url)
+                timings[n].append((time.perf_counter() - started) * 1000)
+            counts[n].add(len(queries))
+    found: list[PageFigures] = []
+    for url, timed, counted in zip(urls, timings, counts, strict=True):
+        if len(counted) != 1:
+            raise RuntimeError(f"{url} ran a different number of queries per request: {sorted(counted)}")
+        figures: PageFigures = {"median_ms": round(statistics.median(timed), 2), "queries": counted.pop(), "runs": runs}
+        template, rendering, statements = _capture(client, url)
+        sql_ms = sql_floor(statements, runs=runs)
+        view_ms, view_queries = _view_floor(template, rendering, runs=runs)
+        found.append({**with_floors(figures, sql_ms, view_ms), "floor_view_queries": view_queries})
+    return found
 
 
 def with_floors(figures: PageFigures, sql_ms: float, view_ms: float = 0.0) -> PageFigures:

@@ -27,7 +27,8 @@ from django.template.base import Template
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from practice.models import Practice, User
+from practice.middleware import SESSION_LAST_SEEN
+from practice.models import Membership, Practice, Role, User
 
 RUNS = 30
 WARMUP = 5
@@ -66,29 +67,51 @@ def measure_get(client: Client, url: str, *, runs: int = RUNS, warmup: int = WAR
     return measure_gets(client, [url], runs=runs, warmup=warmup)[0]
 
 
-def measure_gets(client: Client, urls: list[str], *, runs: int = RUNS, warmup: int = WARMUP) -> list[PageFigures]:
+def owner_client(practice: Practice) -> Client:
+    """A client signed in as an owner of ``practice`` and of no other. Pages of two
+    practices are timed in turn each with its own owner: one user moving between practices
+    has their last practice written on every request (PracticeMiddleware)."""
+    email = f"owner@{practice.slug}.bench.test"
+    user = User.objects.filter(email=email).first() or User.objects.create_user(
+        email=email, first_name="Bench", last_name="Owner"
+    )
+    Membership.objects.get_or_create(user=user, practice=practice, defaults={"role": Role.OWNER})
+    client = Client()
+    client.force_login(user)
+    # As bench.run's own client: "last seen" is in the future, so no request writes it.
+    session = client.session
+    session[SESSION_LAST_SEEN] = time.time() + 24 * 60 * 60
+    session.save()
+    return client
+
+
+def measure_gets(
+    client: Client | list[Client], urls: list[str], *, runs: int = RUNS, warmup: int = WARMUP
+) -> list[PageFigures]:
     """``measure_get`` of each of ``urls``, their requests taken in turn (the first, the
     second, ..., then the first again), so that a page's growth from a small case to a
     big one is measured at the same moment: on a shared machine whose speed drifts over a
-    run, timing all of one and then all of the other put the drift into the ratio."""
+    run, timing all of one and then all of the other put the drift into the ratio.
+    ``client`` is one client for every URL, or one per URL."""
+    clients = client if isinstance(client, list) else [client] * len(urls)
     for _ in range(warmup):
-        for url in urls:
-            _get_ok(client, url)
+        for each, url in zip(clients, urls, strict=True):
+            _get_ok(each, url)
     timings: list[list[float]] = [[] for _ in urls]
     counts: list[set[int]] = [set() for _ in urls]
     for _ in range(runs):
-        for n, url in enumerate(urls):
+        for n, (each, url) in enumerate(zip(clients, urls, strict=True)):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
-                _get_ok(client, url)
+                _get_ok(each, url)
                 timings[n].append((time.perf_counter() - started) * 1000)
             counts[n].add(len(queries))
     found: list[PageFigures] = []
-    for url, timed, counted in zip(urls, timings, counts, strict=True):
+    for each, url, timed, counted in zip(clients, urls, timings, counts, strict=True):
         if len(counted) != 1:
             raise RuntimeError(f"{url} ran a different number of queries per request: {sorted(counted)}")
         figures: PageFigures = {"median_ms": round(statistics.median(timed), 2), "queries": counted.pop(), "runs": runs}
-        template, rendering, statements = _capture(client, url)
+        template, rendering, statements = _capture(each, url)
         sql_ms = sql_floor(statements, runs=runs)
         view_ms, view_queries = _view_floor(template, rendering, runs=runs)
         found.append({**with_floors(figures, sql_ms, view_ms), "floor_view_queries": view_queries})

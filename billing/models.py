@@ -821,6 +821,8 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["refunded_on", "id"]
+        # The refunds of some days (reports: the days whose Revenue figures are worked out again).
+        indexes = [models.Index(fields=["practice", "refunded_on"], name="refund_practice_refunded")]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(

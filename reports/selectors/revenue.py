@@ -12,16 +12,25 @@ the credit they hold (tests/reports/test_reports_sum_to_the_ledger.py).
 By service and by clinician, money that moved on a whole invoice (a payment, a refund, a
 write-off) is split over its lines in proportion to their amounts. An overpayment kept as
 credit, and credit refunded, are on no invoice: they have a row of their own.
+
+The figures are read from reports.models.RevenueDay, the practice's sums per day, which
+``revenue_refresh`` first brings up to date for the days billing's triggers marked. A
+clinician's figures are their lines' parts: their share of each invoice's money.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection, transaction
+
+from practice.models import Practice
+
 from ..forms import Period
+from ..models import RevenueDay, RevenueStale
 from .common import LIVE_PAYMENTS, TABLES, ZERO, Scope, day_bounds, fetch_all, money
 
 COLUMNS = ("invoiced", "credits", "written_off", "collected", "refunds")
@@ -62,72 +71,173 @@ def _row(label: str, figures: list[Any], key: Any = None) -> RevenueRow:
     return RevenueRow(label, invoiced, credits, written_off, collected, refunds, key=key)
 
 
-def _invoice_facts(scope: Scope) -> str:
-    """Invoiced, credits and write-offs in the period, one row per invoice: (day, kind,
-    amount). For a clinician only their invoices, taken at their share."""
-    weigh = scope.weighted
-    base = f"FROM {TABLES['invoice']} i {scope.share_join('i.id')} WHERE i.practice_id = %(practice)s"
-    return f"""
-        SELECT i.issue_date, 'invoiced', {weigh("i.total")} {base}
-            AND i.kind = 'invoice' AND i.status IN ('open', 'paid') AND i.issue_date BETWEEN %(start)s AND %(end)s
-        UNION ALL
-        SELECT i.issue_date, 'credits', {weigh("-i.total")} {base}
-            AND i.kind = 'credit' AND i.status = 'open' AND i.issue_date BETWEEN %(start)s AND %(end)s
-        UNION ALL
-        SELECT (i.written_off_at AT TIME ZONE %(tz)s)::date, 'written_off', {weigh("i.written_off")}
-            {base} AND i.kind = 'invoice' AND i.status <> 'void' AND i.written_off > 0
-            AND i.written_off_at >= %(begin)s AND i.written_off_at < %(finish)s
+# --- keeping reports.models.RevenueDay -----------------------------------------------------
+
+# Advisory lock class (pg_advisory_xact_lock's first key; practice.services uses 9101-9102,
+# clients.portal_signin 15001-15002): one refresh of a practice's days at a time.
+REFRESH_LOCK = 17_001
+
+_PART_SUMS = ", ".join(f"COALESCE(SUM({c}), 0)" for c in COLUMNS)
+
+
+def _line_part(column: str) -> str:
+    """A line's part of an invoice's ``column``: in proportion to the line's amount. A line
+    that is the whole invoice (one line, the usual case) takes it all, with no division."""
+    return (
+        f"CASE WHEN l.amount = f.total AND f.total <> 0 THEN f.{column} "
+        f"ELSE f.{column} * l.amount / NULLIF(f.total, 0) END"
+    )
+
+
+def _days_sql(only_marked: bool) -> str:
+    """Every RevenueDay row of the practice's days (the marked ones, or all): its
+    ``total``, ``line`` and ``off`` parts, as ``INSERT ... SELECT``.
+
+    Each figure is dated as a practice reads its documents: an invoice or a credit invoice
+    by its issue date, a payment by the day it was received, a refund by the day it was
+    made, a write-off by the (local) day it was written off. A voided invoice or credit
+    invoice and a deleted payment count nowhere, as they count nowhere in the ledger.
+
+    ``line``: each invoice's money of each day (issued, written off, paid, refunded) is
+    spread over its lines in proportion to their amounts, per line's service and its
+    session's clinician (a line typed by hand, or a package, has none).
     """
-
-
-def _money_facts(scope: Scope) -> str:
-    """Collected and refunded in the period: (day, kind, amount). The practice's months
-    read whole payments and refunds; a clinician's read the allocations to their invoices
-    at their share (credit is the client's, no clinician's)."""
-    where_paid = f"p.practice_id = %(practice)s AND p.status IN {LIVE_PAYMENTS}"
-    where_paid += " AND p.received_on BETWEEN %(start)s AND %(end)s"
-    where_refunded = "r.practice_id = %(practice)s AND r.refunded_on BETWEEN %(start)s AND %(end)s"
-    payment, refund = TABLES["payment"], TABLES["refund"]
-    if scope.is_practice:
-        return f"""
-            SELECT p.received_on, 'collected', p.amount FROM {payment} p WHERE {where_paid}
-            UNION ALL
-            SELECT r.refunded_on, 'refunds', r.amount FROM {refund} r WHERE {where_refunded}
-        """  # noqa: S608 - table names and fragments are our own; values are parameters
-    weigh = scope.weighted
+    payment, refund, invoice = TABLES["payment"], TABLES["refund"], TABLES["invoice"]
+    if only_marked:
+        on = {c: f"AND {c} = ANY(%(days)s)" for c in ("i.issue_date", "p.received_on", "r.refunded_on")}
+        # The write-off's local day: read through the index on written_off_at, a day around.
+        written = (
+            "AND i.written_off_at >= %(first)s AND i.written_off_at < %(last)s "
+            "AND (i.written_off_at AT TIME ZONE %(tz)s)::date = ANY(%(days)s)"
+        )
+    else:
+        on = {c: "" for c in ("i.issue_date", "p.received_on", "r.refunded_on")}
+        written = ""
+    live = f"p.practice_id = %(practice)s AND p.status IN {LIVE_PAYMENTS} {on['p.received_on']}"
+    refunded = f"r.practice_id = %(practice)s {on['r.refunded_on']}"
+    figures = ", ".join(COLUMNS)
     return f"""
-        SELECT p.received_on, 'collected', {weigh("a.amount")}
-        FROM {payment} p JOIN {TABLES["allocation"]} a ON a.payment_id = p.id {scope.share_join("a.invoice_id")}
-        WHERE {where_paid}
+        WITH facts(invoice_id, total, day, {figures}) AS (
+            SELECT i.id, i.total, i.issue_date,
+                CASE WHEN i.kind = 'invoice' THEN i.total END, CASE WHEN i.kind = 'credit' THEN -i.total END,
+                NULL::numeric, NULL::numeric, NULL::numeric
+            FROM {invoice} i
+            WHERE i.practice_id = %(practice)s {on["i.issue_date"]}
+                AND ((i.kind = 'invoice' AND i.status IN ('open', 'paid')) OR (i.kind = 'credit' AND i.status = 'open'))
+            UNION ALL
+            SELECT i.id, i.total, (i.written_off_at AT TIME ZONE %(tz)s)::date, NULL, NULL, i.written_off, NULL, NULL
+            FROM {invoice} i
+            WHERE i.practice_id = %(practice)s AND i.kind = 'invoice' AND i.status <> 'void' AND i.written_off > 0
+                {written}
+            UNION ALL
+            SELECT a.invoice_id, i.total, p.received_on, NULL, NULL, NULL, a.amount, NULL
+            FROM {payment} p JOIN {TABLES["allocation"]} a ON a.payment_id = p.id
+                JOIN {invoice} i ON i.id = a.invoice_id
+            WHERE {live}
+            UNION ALL
+            SELECT ra.invoice_id, i.total, r.refunded_on, NULL, NULL, NULL, NULL, ra.amount
+            FROM {refund} r JOIN {TABLES["refund_allocation"]} ra ON ra.refund_id = r.id
+                JOIN {invoice} i ON i.id = ra.invoice_id
+            WHERE {refunded}
+        ),
+        -- Each invoice's figures of a day as one row: its lines are read once a day it moved.
+        f AS (
+            SELECT invoice_id, total, day, {", ".join(f"SUM({c}) AS {c}" for c in COLUMNS)}
+            FROM facts GROUP BY invoice_id, total, day
+        ),
+        whole(day, {figures}) AS (
+            SELECT day, {", ".join(f"SUM({c})" for c in COLUMNS[:3])}, 0, 0 FROM f GROUP BY day
+            UNION ALL
+            SELECT p.received_on, 0, 0, 0, SUM(p.amount), 0 FROM {payment} p WHERE {live} GROUP BY p.received_on
+            UNION ALL
+            SELECT r.refunded_on, 0, 0, 0, 0, SUM(r.amount) FROM {refund} r WHERE {refunded} GROUP BY r.refunded_on
+        )
+        INSERT INTO {RevenueDay._meta.db_table}
+            (practice_id, day, part, service_id, clinician_id, {figures})
+        SELECT %(practice)s, day, 'total', NULL, NULL, {_PART_SUMS} FROM whole GROUP BY day
         UNION ALL
-        SELECT r.refunded_on, 'refunds', {weigh("ra.amount")}
-        FROM {refund} r JOIN {TABLES["refund_allocation"]} ra ON ra.refund_id = r.id {scope.share_join("ra.invoice_id")}
-        WHERE {where_refunded}
+        SELECT %(practice)s, f.day, 'line', l.service_id, ap.clinician_id,
+            {", ".join(f"COALESCE(SUM({_line_part(c)}), 0)" for c in COLUMNS)}
+        FROM f JOIN {TABLES["line"]} l ON l.invoice_id = f.invoice_id
+            LEFT JOIN {TABLES["item"]} b ON b.id = l.billing_item_id
+            LEFT JOIN {TABLES["appointment"]} ap ON ap.id = b.appointment_id
+        GROUP BY f.day, l.service_id, ap.clinician_id
+        UNION ALL
+        SELECT %(practice)s, day, 'off', NULL, NULL, 0, 0, 0, SUM(collected), SUM(refunds) FROM (
+            SELECT p.received_on, p.credited, 0 FROM {payment} p WHERE {live} AND p.credited > 0
+            UNION ALL
+            SELECT r.refunded_on, 0, r.from_credit FROM {refund} r WHERE {refunded} AND r.from_credit > 0
+        ) credit(day, collected, refunds)
+        GROUP BY day
     """  # noqa: S608 - table names and fragments are our own; values are parameters
 
 
-_PIVOT = ", ".join(f"COALESCE(SUM(amount) FILTER (WHERE kind = '{c}'), 0)" for c in COLUMNS)
+def revenue_refresh(practice: Practice) -> int:
+    """Work out again the practice's days that billing's triggers marked since the last
+    refresh (reports.models) and answer how many (-1 for all of them). One refresh of a
+    practice at a time; a change still uncommitted when it reads the marks keeps its own
+    for the next one."""
+    days_table = RevenueDay._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The lock is taken as the first mark is found: with no marks there is nothing to
+        # wait for. A mark another refresh has just taken is skipped (it deleted it), and
+        # the statements below see what that refresh wrote.
+        cursor.execute(
+            f"""
+            WITH lock AS (SELECT pg_advisory_xact_lock(%s, %s))
+            DELETE FROM {RevenueStale._meta.db_table} WHERE practice_id = %s AND EXISTS (SELECT FROM lock)
+            RETURNING day
+            """,  # noqa: S608 - our own table name; values are parameters
+            [REFRESH_LOCK, practice.pk % 2**31, practice.pk],
+        )
+        marked = {day for (day,) in cursor.fetchall()}
+        if not marked:
+            return 0
+        params: dict[str, Any] = {"practice": practice.pk, "tz": practice.timezone}
+        if None in marked:
+            cursor.execute(f"DELETE FROM {days_table} WHERE practice_id = %s", [practice.pk])  # noqa: S608
+            cursor.execute(_days_sql(only_marked=False), params)
+            return -1
+        days = sorted(marked)
+        first, last = day_bounds(practice, days[0], days[-1])
+        params.update(days=days, first=first - timedelta(days=1), last=last + timedelta(days=1))
+        cursor.execute(
+            f"DELETE FROM {days_table} WHERE practice_id = %(practice)s AND day = ANY(%(days)s)",  # noqa: S608
+            params,
+        )
+        cursor.execute(_days_sql(only_marked=True), params)
+        return len(days)
+
+
+# --- reading it -----------------------------------------------------------------------------
+
+
+def _where(scope: Scope, part: str) -> str:
+    """The practice's rows of the period: the whole practice's ``part``, or a clinician's
+    lines."""
+    if scope.is_practice:
+        return f"practice_id = %(practice)s AND part = '{part}' AND day BETWEEN %(start)s AND %(end)s"
+    return (
+        "practice_id = %(practice)s AND part = 'line' AND clinician_id = %(clinician)s "
+        "AND day BETWEEN %(start)s AND %(end)s"
+    )
 
 
 def _params(scope: Scope, period: Period) -> dict[str, Any]:
     assert period.start is not None and period.end is not None  # revenue always has a range
-    begin, finish = day_bounds(scope.practice, period.start, period.end)
-    return scope.params(start=period.start, end=period.end, begin=begin, finish=finish, tz=scope.practice.timezone)
+    return scope.params(start=period.start, end=period.end)
 
 
 def revenue_months(scope: Scope, period: Period) -> tuple[list[RevenueRow], RevenueRow]:
     """One row per month of the period (months with nothing show zeros) and their total:
-    one query, ``GROUPING SETS`` giving the months and the total together. The facts are
-    summed per day first: the month is then worked out once a day, not once a row."""
+    one query, ``GROUPING SETS`` giving the months and the total together. A clinician's
+    months are their lines' parts."""
     sql = f"""
-        {scope.with_shares()} facts(day, kind, amount) AS (
-            {_invoice_facts(scope)}
-            UNION ALL
-            {_money_facts(scope)}
-        ),
-        days AS (SELECT day, kind, SUM(amount) AS amount FROM facts GROUP BY day, kind)
-        SELECT GROUPING(month), month, {_PIVOT}
-        FROM (SELECT day - (EXTRACT(DAY FROM day)::int - 1) AS month, kind, amount FROM days) f
+        SELECT GROUPING(month), month, {_PART_SUMS}
+        FROM (
+            SELECT day - (EXTRACT(DAY FROM day)::int - 1) AS month, {", ".join(COLUMNS)}
+            FROM {RevenueDay._meta.db_table} WHERE {_where(scope, "total")}
+        ) f
         GROUP BY GROUPING SETS ((month), ())
     """  # noqa: S608 - table names and fragments are our own; values are parameters
     found: dict[date, RevenueRow] = {}
@@ -141,96 +251,18 @@ def revenue_months(scope: Scope, period: Period) -> tuple[list[RevenueRow], Reve
     return months, total
 
 
-def _per_invoice(scope: Scope) -> str:
-    """``per_invoice(id, total, invoiced, credits, written_off, collected, refunds)``: each
-    invoice's figures in the period as one row, a column NULL where nothing of that kind
-    happened (an invoice with all five NULL has no part in the period). Payments and refunds
-    are summed per invoice before they meet the invoice, so each invoice's lines are read
-    once, not once per payment. For a clinician only their invoices, at their full amounts
-    (their lines are chosen after the split)."""
-    payment, refund, refund_allocation = TABLES["payment"], TABLES["refund"], TABLES["refund_allocation"]
-    in_period = "i.issue_date BETWEEN %(start)s AND %(end)s"
-    return f"""
-        moved(invoice_id, collected, refunds) AS (
-            SELECT invoice_id, SUM(collected), SUM(refunds) FROM (
-                SELECT a.invoice_id, a.amount, NULL::numeric
-                FROM {payment} p JOIN {TABLES["allocation"]} a ON a.payment_id = p.id {scope.share_join("a.invoice_id")}
-                WHERE p.practice_id = %(practice)s AND p.status IN {LIVE_PAYMENTS}
-                    AND p.received_on BETWEEN %(start)s AND %(end)s
-                UNION ALL
-                SELECT ra.invoice_id, NULL::numeric, ra.amount
-                FROM {refund} r JOIN {refund_allocation} ra ON ra.refund_id = r.id {scope.share_join("ra.invoice_id")}
-                WHERE r.practice_id = %(practice)s AND r.refunded_on BETWEEN %(start)s AND %(end)s
-            ) m(invoice_id, collected, refunds)
-            GROUP BY invoice_id
-        ),
-        per_invoice AS (
-            SELECT i.id, i.total,
-                CASE WHEN i.kind = 'invoice' AND i.status IN ('open', 'paid') AND {in_period}
-                    THEN i.total END AS invoiced,
-                CASE WHEN i.kind = 'credit' AND i.status = 'open' AND {in_period} THEN -i.total END AS credits,
-                CASE WHEN i.kind = 'invoice' AND i.status <> 'void' AND i.written_off > 0
-                    AND i.written_off_at >= %(begin)s AND i.written_off_at < %(finish)s
-                    THEN i.written_off END AS written_off,
-                m.collected, m.refunds
-            FROM {TABLES["invoice"]} i {scope.share_join("i.id")} LEFT JOIN moved m ON m.invoice_id = i.id
-            WHERE i.practice_id = %(practice)s
-        )
-    """  # noqa: S608 - table names and fragments are our own; values are parameters
-
-
-def _line_part(column: str) -> str:
-    """A line's part of an invoice's ``column``: in proportion to the line's amount. A line
-    that is the whole invoice (one line, the usual case) takes it all, with no division."""
-    return (
-        f"CASE WHEN l.amount = f.total AND f.total <> 0 THEN f.{column} "
-        f"ELSE f.{column} * l.amount / NULLIF(f.total, 0) END AS {column}"
-    )
-
-
-_SUMS = ", ".join(f"COALESCE(SUM({c}), 0)" for c in COLUMNS)
-
-
 def revenue_breakdown(scope: Scope, period: Period) -> tuple[list[RevenueRow], list[RevenueRow]]:
-    """By service and by clinician: each invoice's money spread over its lines, then summed
-    per line's service and per line's session clinician. One query."""
-    line, item, appointment = TABLES["line"], TABLES["item"], TABLES["appointment"]
-    payment, refund = TABLES["payment"], TABLES["refund"]
-    only_theirs = "" if scope.is_practice else "WHERE clinician_id = %(clinician)s"
-    any_figure = " OR ".join(f"f.{c} IS NOT NULL" for c in COLUMNS)
-    # What was on no invoice (an overpayment kept as credit, credit refunded) is the
-    # practice's alone: a row of its own, in both tables.
-    not_on_invoice = ""
+    """By service and by clinician: the period's line parts summed per service and per
+    clinician, and for the practice what was on no invoice, in a row of its own. One query."""
+    where = _where(scope, "line")
     if scope.is_practice:
-        not_on_invoice = f"""
-            UNION ALL
-            SELECT GROUPING(service_id), false, service_id, clinician_id, {_SUMS}
-            FROM (
-                SELECT NULL::bigint, NULL::bigint, 0, 0, 0, p.credited, 0 FROM {payment} p
-                WHERE p.practice_id = %(practice)s AND p.status IN {LIVE_PAYMENTS}
-                    AND p.received_on BETWEEN %(start)s AND %(end)s AND p.credited > 0
-                UNION ALL
-                SELECT NULL::bigint, NULL::bigint, 0, 0, 0, 0, r.from_credit FROM {refund} r
-                WHERE r.practice_id = %(practice)s AND r.refunded_on BETWEEN %(start)s AND %(end)s
-                    AND r.from_credit > 0
-            ) credit(service_id, clinician_id, {", ".join(COLUMNS)})
-            GROUP BY GROUPING SETS ((service_id), (clinician_id))
-        """  # noqa: S608 - table names and fragments are our own; values are parameters
+        where = where.replace("part = 'line'", "part IN ('line', 'off')")
     sql = f"""
-        {scope.with_shares()} {_per_invoice(scope)},
-        parts AS (
-            SELECT l.service_id, ap.clinician_id, {", ".join(_line_part(c) for c in COLUMNS)}
-            FROM per_invoice f
-            JOIN {line} l ON l.invoice_id = f.id
-            LEFT JOIN {item} b ON b.id = l.billing_item_id
-            LEFT JOIN {appointment} ap ON ap.id = b.appointment_id
-            WHERE {any_figure}
-        ),
-        grouped(by_clinician, on_invoice, service_id, clinician_id, {", ".join(COLUMNS)}) AS (
-            SELECT GROUPING(service_id), true, service_id, clinician_id, {_SUMS}
-            FROM parts {only_theirs}
-            GROUP BY GROUPING SETS ((service_id), (clinician_id))
-            {not_on_invoice}
+        WITH grouped AS (
+            SELECT GROUPING(service_id) AS by_clinician, part = 'line' AS on_invoice, service_id, clinician_id,
+                {_PART_SUMS}
+            FROM {RevenueDay._meta.db_table} WHERE {where}
+            GROUP BY GROUPING SETS ((part, service_id), (part, clinician_id))
         )
         SELECT g.*, sv.name, u.first_name, u.last_name
         FROM grouped g
@@ -253,6 +285,7 @@ def revenue_breakdown(scope: Scope, period: Period) -> tuple[list[RevenueRow], l
 
 
 def revenue_report(scope: Scope, period: Period) -> Revenue:
+    revenue_refresh(scope.practice)
     months, total = revenue_months(scope, period)
     by_service, by_clinician = revenue_breakdown(scope, period)
     return Revenue(months=months, total=total, by_service=by_service, by_clinician=by_clinician)

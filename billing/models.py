@@ -347,9 +347,24 @@ class InvoiceLine(models.Model):
     net = models.DecimalField(max_digits=14, decimal_places=3)
     tax = models.DecimalField(max_digits=14, decimal_places=3)
     amount = models.DecimalField(max_digits=14, decimal_places=3)
+    # The clinician of the session the line bills (its item's appointment's), None for a
+    # line typed by hand or a package: whose share of the invoice the line is. Kept by the
+    # database (migration 0020), whatever the code that writes the line sets.
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["position", "id"]
+        # A clinician's lines and their amounts, read without the table (reports: shares).
+        indexes = [
+            models.Index(
+                fields=["clinician", "invoice"],
+                include=["amount"],
+                condition=models.Q(clinician__isnull=False),
+                name="line_clinician_invoice",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["billing_item"],

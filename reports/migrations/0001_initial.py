@@ -9,10 +9,10 @@ from django.db import migrations, models
 # - an invoice or credit invoice: its issue day and the days around its write-off (the
 #   write-off's local day is one of them, whatever the practice's time zone), and the days
 #   of the payments and refunds on it (its lines split them);
-# - a line: its invoice, as above (how the invoice's money is split);
+# - a line: its invoice, as above (how the invoice's money is split, and whose it is: a
+#   line's clinician changes with its session's, billing 0020);
 # - a payment or a refund, or one of their allocations: the day it was received or made;
-# - a session given to another clinician, or an item to another session: the invoices
-#   holding it; a practice's time zone: every day (a null day).
+# - a practice's time zone: every day (a null day).
 #
 # Row triggers, each a few index reads, fire only when a column the figures read changes.
 MARK = """
@@ -71,8 +71,8 @@ END $$;
 CREATE TRIGGER reports_line_inserted AFTER INSERT OR DELETE ON billing_invoiceline FOR EACH ROW
     EXECUTE FUNCTION reports_line_changed();
 CREATE TRIGGER reports_line_updated AFTER UPDATE ON billing_invoiceline FOR EACH ROW
-    WHEN ((OLD.invoice_id, OLD.amount, OLD.service_id, OLD.billing_item_id)
-          IS DISTINCT FROM (NEW.invoice_id, NEW.amount, NEW.service_id, NEW.billing_item_id))
+    WHEN ((OLD.invoice_id, OLD.amount, OLD.service_id, OLD.clinician_id)
+          IS DISTINCT FROM (NEW.invoice_id, NEW.amount, NEW.service_id, NEW.clinician_id))
     EXECUTE FUNCTION reports_line_changed();
 
 CREATE FUNCTION reports_payment_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -149,37 +149,6 @@ CREATE TRIGGER reports_refund_allocation_updated AFTER UPDATE ON billing_refunda
     WHEN ((OLD.refund_id, OLD.invoice_id, OLD.amount) IS DISTINCT FROM (NEW.refund_id, NEW.invoice_id, NEW.amount))
     EXECUTE FUNCTION reports_refund_allocation_changed();
 
-CREATE FUNCTION reports_session_moved() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    invoice bigint;
-BEGIN
-    FOR invoice IN
-        SELECT DISTINCT l.invoice_id FROM billing_billingitem b JOIN billing_invoiceline l ON l.billing_item_id = b.id
-        WHERE b.appointment_id = NEW.id
-    LOOP
-        PERFORM reports_mark_invoice(invoice);
-    END LOOP;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER reports_appointment_clinician AFTER UPDATE ON appointments_appointment FOR EACH ROW
-    WHEN (OLD.clinician_id IS DISTINCT FROM NEW.clinician_id)
-    EXECUTE FUNCTION reports_session_moved();
-
-CREATE FUNCTION reports_item_moved() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    invoice bigint;
-BEGIN
-    FOR invoice IN SELECT DISTINCT l.invoice_id FROM billing_invoiceline l WHERE l.billing_item_id = NEW.id LOOP
-        PERFORM reports_mark_invoice(invoice);
-    END LOOP;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER reports_item_appointment AFTER UPDATE ON billing_billingitem FOR EACH ROW
-    WHEN (OLD.appointment_id IS DISTINCT FROM NEW.appointment_id)
-    EXECUTE FUNCTION reports_item_moved();
-
 CREATE FUNCTION reports_practice_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO reports_revenuestale (practice_id, day) VALUES (NEW.id, NULL);
@@ -196,8 +165,6 @@ INSERT INTO reports_revenuestale (practice_id, day) SELECT id, NULL FROM practic
 
 UNMARK = """
 DROP TRIGGER IF EXISTS reports_practice_timezone ON practice_practice;
-DROP TRIGGER IF EXISTS reports_item_appointment ON billing_billingitem;
-DROP TRIGGER IF EXISTS reports_appointment_clinician ON appointments_appointment;
 DROP TRIGGER IF EXISTS reports_refund_allocation_inserted ON billing_refundallocation;
 DROP TRIGGER IF EXISTS reports_refund_allocation_updated ON billing_refundallocation;
 DROP TRIGGER IF EXISTS reports_refund_inserted ON billing_refund;
@@ -212,8 +179,6 @@ DROP TRIGGER IF EXISTS reports_invoice_inserted ON billing_invoice;
 DROP TRIGGER IF EXISTS reports_invoice_updated ON billing_invoice;
 DROP TRIGGER IF EXISTS reports_invoice_deleted ON billing_invoice;
 DROP FUNCTION IF EXISTS reports_practice_moved();
-DROP FUNCTION IF EXISTS reports_item_moved();
-DROP FUNCTION IF EXISTS reports_session_moved();
 DROP FUNCTION IF EXISTS reports_refund_allocation_changed();
 DROP FUNCTION IF EXISTS reports_refund_changed();
 DROP FUNCTION IF EXISTS reports_allocation_changed();
@@ -229,8 +194,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("practice", "0014_job_runs"),
-        ("billing", "0018_invoice_written_off"),
-        ("appointments", "0003_service_procedure_code"),
+        ("billing", "0020_line_clinician"),
     ]
 
     operations = [

@@ -64,17 +64,18 @@ LIVE_PAYMENTS = (
 ONLINE_METHODS = f"('{Payment.Method.CARD_ONLINE.value}', '{Payment.Method.CARD_ON_FILE.value}')"
 
 # Each invoice's part that is the clinician's: their sessions' lines over the invoice's
-# total (lines sum to the total, billing.ledger_verify). From the clinician's appointments
-# through the appointment_id and billing_item_id indexes, so it reads their rows only.
+# total (lines sum to the total, billing.ledger_verify). A line carries its session's
+# clinician (billing 0020): their lines and amounts are read from the
+# line_clinician_invoice index alone, then each invoice's total by its key.
 SHARES_CTE = """
 shares AS (
-    SELECT l.invoice_id, SUM(l.amount) / NULLIF(MAX(i.total), 0) AS share
-    FROM {appointment} ap
-    JOIN {item} b ON b.appointment_id = ap.id
-    JOIN {line} l ON l.billing_item_id = b.id
+    SELECT l.invoice_id, l.amount / NULLIF(i.total, 0) AS share
+    FROM (
+        SELECT invoice_id, SUM(amount) AS amount FROM {line}
+        WHERE clinician_id = %(clinician)s GROUP BY invoice_id
+    ) l
     JOIN {invoice} i ON i.id = l.invoice_id
-    WHERE ap.practice_id = %(practice)s AND ap.clinician_id = %(clinician)s AND i.practice_id = %(practice)s
-    GROUP BY l.invoice_id
+    WHERE i.practice_id = %(practice)s
 )""".format(**TABLES)  # noqa: S608 - our own table names; values are parameters
 
 

@@ -156,12 +156,10 @@ def _days_sql(only_marked: bool) -> str:
             (practice_id, day, part, service_id, clinician_id, {figures})
         SELECT %(practice)s, day, 'total', NULL, NULL, {_PART_SUMS} FROM whole GROUP BY day
         UNION ALL
-        SELECT %(practice)s, f.day, 'line', l.service_id, ap.clinician_id,
+        SELECT %(practice)s, f.day, 'line', l.service_id, l.clinician_id,
             {", ".join(f"COALESCE(SUM({_line_part(c)}), 0)" for c in COLUMNS)}
         FROM f JOIN {TABLES["line"]} l ON l.invoice_id = f.invoice_id
-            LEFT JOIN {TABLES["item"]} b ON b.id = l.billing_item_id
-            LEFT JOIN {TABLES["appointment"]} ap ON ap.id = b.appointment_id
-        GROUP BY f.day, l.service_id, ap.clinician_id
+        GROUP BY f.day, l.service_id, l.clinician_id
         UNION ALL
         SELECT %(practice)s, day, 'off', NULL, NULL, 0, 0, 0, SUM(collected), SUM(refunds) FROM (
             SELECT p.received_on, p.credited, 0 FROM {payment} p WHERE {live} AND p.credited > 0

@@ -7,6 +7,18 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from practice import hooks as practice_hooks
         from practice.access import ALL_ROLES
+        from practice.jobs import register_job
+
+        from . import jobs
+
+        # Nothing is gained by working out a missed night late: the next report does it.
+        register_job(
+            "revenue_figures",
+            "Revenue report figures",
+            jobs.REVENUE_FIGURES_AT,
+            jobs.revenue_figures_job,
+            catch_up_days=1,
+        )
 
         # Every role opens these four: a clinician sees only their own sessions' share
         # (reports.scope). Payments adds Payouts reconciliation the same way.

@@ -14,21 +14,33 @@ from django.db import migrations, models
 # - a payment or a refund, or one of their allocations: the day it was received or made;
 # - a practice's time zone: every day (a null day).
 #
-# Row triggers, each a few index reads, fire only when a column the figures read changes.
+# Row triggers, each a few index reads, fire only when a column the figures read changes;
+# a draft's lines mark nothing (a draft counts nowhere). The functions are PL/pgSQL, whose
+# statements are planned once a session, not once a call.
 MARK = """
-CREATE FUNCTION reports_mark_invoice(invoice bigint) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION reports_mark_invoice(invoice bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    row billing_invoice%ROWTYPE;
+BEGIN
+    SELECT * INTO row FROM billing_invoice WHERE id = invoice;
+    -- A draft counts nowhere and has no payments or refunds on it yet.
+    IF NOT FOUND OR row.status = 'draft' THEN
+        RETURN;
+    END IF;
     INSERT INTO reports_revenuestale (practice_id, day)
-    SELECT i.practice_id, i.issue_date FROM billing_invoice i WHERE i.id = invoice AND i.issue_date IS NOT NULL
-    UNION ALL
-    SELECT i.practice_id, (i.written_off_at AT TIME ZONE 'UTC')::date + shift
-    FROM billing_invoice i, generate_series(-1, 1) shift WHERE i.id = invoice AND i.written_off_at IS NOT NULL
-    UNION ALL
-    SELECT p.practice_id, p.received_on
-    FROM billing_paymentallocation a JOIN billing_payment p ON p.id = a.payment_id WHERE a.invoice_id = invoice
-    UNION ALL
-    SELECT r.practice_id, r.refunded_on
-    FROM billing_refundallocation ra JOIN billing_refund r ON r.id = ra.refund_id WHERE ra.invoice_id = invoice;
-$$;
+    SELECT row.practice_id, d FROM (
+        SELECT row.issue_date
+        UNION ALL
+        SELECT (row.written_off_at AT TIME ZONE 'UTC')::date + shift FROM generate_series(-1, 1) shift
+        UNION ALL
+        SELECT p.received_on
+        FROM billing_paymentallocation a JOIN billing_payment p ON p.id = a.payment_id WHERE a.invoice_id = invoice
+        UNION ALL
+        SELECT r.refunded_on
+        FROM billing_refundallocation ra JOIN billing_refund r ON r.id = ra.refund_id WHERE ra.invoice_id = invoice
+    ) days(d)
+    WHERE d IS NOT NULL;
+END $$;
 
 CREATE FUNCTION reports_invoice_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

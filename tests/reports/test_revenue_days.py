@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from appointments.models import Appointment
 from billing import services
 from billing.models import BillingItem
-from practice.models import Practice
+from practice import jobs
+from practice.models import JobRun, Practice
 from reports.forms import Period
 from reports.models import RevenueDay, RevenueStale
 from reports.selectors import Scope, revenue_report
@@ -181,3 +182,21 @@ def test_two_reports_at_once_each_see_the_books_and_neither_fails(tenant):
     assert not RevenueStale.objects.filter(practice_id=practice.pk).exists()
     assert _kept(practice) == _rebuilt(practice)
     connection.close()
+
+
+def test_the_nightly_job_works_out_the_days_the_day_changed(tenant):
+    """Settings > Automations: "Revenue report figures" runs at 04:00 and works out the
+    days changed since the report was last read, so the morning's first report has
+    nothing left to do."""
+    practice = tenant.practice
+    revenue_refresh(practice)
+    _one_session_invoiced(tenant, days_ago=2)  # issued today: today's mark
+    today = practice.local_today()
+
+    run = jobs.job_run(practice_id=practice.pk, job_name="revenue_figures", local_date=today)
+
+    assert run is not None and run.status == JobRun.Status.SUCCEEDED
+    assert run.counts == {"days_worked_out": 1}
+    assert not RevenueStale.objects.filter(practice_id=practice.pk).exists()
+    assert revenue_report(Scope(practice), _last_30_days(practice)).total.invoiced == Decimal("120.00")
+    assert jobs.get_job("revenue_figures") in jobs.registered_jobs()

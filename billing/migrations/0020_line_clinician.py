@@ -3,7 +3,8 @@ from django.conf import settings
 from django.db import migrations, models
 
 # A line's clinician is its session's: set by the database from the line's billing item,
-# before every insert and update of a line, and again on the lines of a session given to
+# before every insert and every update that sets either column (a line typed by hand has
+# neither: nothing to look up), and again on the lines of a session given to
 # another clinician or an item moved to another session. Reports read a clinician's share
 # of an invoice from these lines alone (the line_clinician_invoice index).
 KEEP = """
@@ -16,7 +17,8 @@ BEGIN
     RETURN NEW;
 END $$;
 
-CREATE TRIGGER billing_line_clinician BEFORE INSERT OR UPDATE ON billing_invoiceline FOR EACH ROW
+CREATE TRIGGER billing_line_clinician BEFORE INSERT OR UPDATE OF billing_item_id, clinician_id ON billing_invoiceline
+    FOR EACH ROW WHEN (NEW.billing_item_id IS NOT NULL OR NEW.clinician_id IS NOT NULL)
     EXECUTE FUNCTION billing_line_clinician();
 
 CREATE FUNCTION billing_lines_of_item_moved() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - the SQL below is built from this file's own table and column names
 from decimal import Decimal
 
 import django.db.models.deletion
@@ -14,153 +15,121 @@ from django.db import migrations, models
 # - a payment or a refund, or one of their allocations: the day it was received or made;
 # - a practice's time zone: every day (a null day).
 #
-# Row triggers, each a few index reads, fire only when a column the figures read changes;
-# a draft's lines mark nothing (a draft counts nowhere). The functions are PL/pgSQL, whose
-# statements are planned once a session, not once a call.
-MARK = """
-CREATE FUNCTION reports_mark_invoice(invoice bigint) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    row billing_invoice%ROWTYPE;
+# Statement triggers over the rows the statement changed (transition tables): one insert
+# of marks per statement however many rows it wrote (the invoice run writes a hundred
+# invoices at a time), only for the columns the figures read, never for a draft (which
+# counts nowhere and has no payments yet).
+_TABLES = {
+    "invoice": ("billing_invoice", "practice_id, kind, status, total, issue_date, written_off, written_off_at"),
+    "line": ("billing_invoiceline", "invoice_id, amount, service_id, clinician_id"),
+    "payment": ("billing_payment", "practice_id, status, received_on, amount, credited"),
+    "allocation": ("billing_paymentallocation", "payment_id, invoice_id, amount"),
+    "refund": ("billing_refund", "practice_id, refunded_on, amount, from_credit"),
+    "refund_allocation": ("billing_refundallocation", "refund_id, invoice_id, amount"),
+}
+
+
+def _changed(columns: str) -> str:
+    """The old and the new of each row the update changed one of ``columns`` of."""
+    names = [c.strip() for c in columns.split(",")]
+    differ = f"({', '.join(f'o.{c}' for c in names)}) IS DISTINCT FROM ({', '.join(f'n.{c}' for c in names)})"
+    return (
+        f"(SELECT o.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {differ} "
+        f"UNION ALL SELECT n.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {differ})"
+    )
+
+
+def _function(name: str, body: str) -> str:
+    """The statement trigger function and triggers of one table: ``body`` marks the days
+    of ``ROWS``, the statement's inserted rows, its deleted rows, or the old and the new of
+    each row an update changed a figure's column of."""
+    table, columns = _TABLES[name]
+    return f"""
+CREATE FUNCTION reports_{name}_marks() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT * INTO row FROM billing_invoice WHERE id = invoice;
-    -- A draft counts nowhere and has no payments or refunds on it yet.
-    IF NOT FOUND OR row.status = 'draft' THEN
-        RETURN;
+    IF TG_OP = 'INSERT' THEN
+        {body.replace("ROWS", "new_rows")}
+    ELSIF TG_OP = 'DELETE' THEN
+        {body.replace("ROWS", "old_rows")}
+    ELSE
+        {body.replace("ROWS", _changed(columns))}
     END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER reports_{name}_inserted AFTER INSERT ON {table}
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_{name}_marks();
+CREATE TRIGGER reports_{name}_updated AFTER UPDATE ON {table}
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_{name}_marks();
+CREATE TRIGGER reports_{name}_deleted AFTER DELETE ON {table}
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_{name}_marks();
+"""
+
+
+MARK = (
+    """
+CREATE FUNCTION reports_mark_invoices(invoices bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO reports_revenuestale (practice_id, day)
-    SELECT row.practice_id, d FROM (
-        SELECT row.issue_date
+    SELECT DISTINCT i.practice_id, d
+    FROM billing_invoice i CROSS JOIN LATERAL (
+        SELECT i.issue_date
         UNION ALL
-        SELECT (row.written_off_at AT TIME ZONE 'UTC')::date + shift FROM generate_series(-1, 1) shift
+        SELECT (i.written_off_at AT TIME ZONE 'UTC')::date + shift FROM generate_series(-1, 1) shift
         UNION ALL
         SELECT p.received_on
-        FROM billing_paymentallocation a JOIN billing_payment p ON p.id = a.payment_id WHERE a.invoice_id = invoice
+        FROM billing_paymentallocation a JOIN billing_payment p ON p.id = a.payment_id WHERE a.invoice_id = i.id
         UNION ALL
         SELECT r.refunded_on
-        FROM billing_refundallocation ra JOIN billing_refund r ON r.id = ra.refund_id WHERE ra.invoice_id = invoice
+        FROM billing_refundallocation ra JOIN billing_refund r ON r.id = ra.refund_id WHERE ra.invoice_id = i.id
     ) days(d)
-    WHERE d IS NOT NULL;
+    WHERE i.id = ANY(invoices) AND i.status <> 'draft' AND d IS NOT NULL;
 END $$;
-
-CREATE FUNCTION reports_invoice_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO reports_revenuestale (practice_id, day)
-        SELECT OLD.practice_id, d FROM (
-            SELECT OLD.issue_date
-            UNION ALL
-            SELECT (OLD.written_off_at AT TIME ZONE 'UTC')::date + shift FROM generate_series(-1, 1) shift
-        ) days(d) WHERE d IS NOT NULL;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM reports_mark_invoice(NEW.id);
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER reports_invoice_inserted AFTER INSERT ON billing_invoice FOR EACH ROW
-    WHEN (NEW.issue_date IS NOT NULL OR NEW.written_off_at IS NOT NULL)
-    EXECUTE FUNCTION reports_invoice_changed();
-CREATE TRIGGER reports_invoice_updated AFTER UPDATE ON billing_invoice FOR EACH ROW
-    WHEN ((OLD.practice_id, OLD.kind, OLD.status, OLD.total, OLD.issue_date, OLD.written_off, OLD.written_off_at)
-          IS DISTINCT FROM (NEW.practice_id, NEW.kind, NEW.status, NEW.total, NEW.issue_date, NEW.written_off,
-                            NEW.written_off_at))
-    EXECUTE FUNCTION reports_invoice_changed();
-CREATE TRIGGER reports_invoice_deleted AFTER DELETE ON billing_invoice FOR EACH ROW
-    EXECUTE FUNCTION reports_invoice_changed();
-
-CREATE FUNCTION reports_line_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM reports_mark_invoice(OLD.invoice_id);
-    END IF;
-    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.invoice_id <> OLD.invoice_id) THEN
-        PERFORM reports_mark_invoice(NEW.invoice_id);
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER reports_line_inserted AFTER INSERT OR DELETE ON billing_invoiceline FOR EACH ROW
-    EXECUTE FUNCTION reports_line_changed();
-CREATE TRIGGER reports_line_updated AFTER UPDATE ON billing_invoiceline FOR EACH ROW
-    WHEN ((OLD.invoice_id, OLD.amount, OLD.service_id, OLD.clinician_id)
-          IS DISTINCT FROM (NEW.invoice_id, NEW.amount, NEW.service_id, NEW.clinician_id))
-    EXECUTE FUNCTION reports_line_changed();
-
-CREATE FUNCTION reports_payment_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO reports_revenuestale (practice_id, day) VALUES (OLD.practice_id, OLD.received_on);
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO reports_revenuestale (practice_id, day) VALUES (NEW.practice_id, NEW.received_on);
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER reports_payment_inserted AFTER INSERT OR DELETE ON billing_payment FOR EACH ROW
-    EXECUTE FUNCTION reports_payment_changed();
-CREATE TRIGGER reports_payment_updated AFTER UPDATE ON billing_payment FOR EACH ROW
-    WHEN ((OLD.practice_id, OLD.status, OLD.received_on, OLD.amount, OLD.credited)
-          IS DISTINCT FROM (NEW.practice_id, NEW.status, NEW.received_on, NEW.amount, NEW.credited))
-    EXECUTE FUNCTION reports_payment_changed();
-
-CREATE FUNCTION reports_allocation_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO reports_revenuestale (practice_id, day)
-        SELECT p.practice_id, p.received_on FROM billing_payment p WHERE p.id = OLD.payment_id;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO reports_revenuestale (practice_id, day)
-        SELECT p.practice_id, p.received_on FROM billing_payment p WHERE p.id = NEW.payment_id;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER reports_allocation_inserted AFTER INSERT OR DELETE ON billing_paymentallocation FOR EACH ROW
-    EXECUTE FUNCTION reports_allocation_changed();
-CREATE TRIGGER reports_allocation_updated AFTER UPDATE ON billing_paymentallocation FOR EACH ROW
-    WHEN ((OLD.payment_id, OLD.invoice_id, OLD.amount) IS DISTINCT FROM (NEW.payment_id, NEW.invoice_id, NEW.amount))
-    EXECUTE FUNCTION reports_allocation_changed();
-
-CREATE FUNCTION reports_refund_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO reports_revenuestale (practice_id, day) VALUES (OLD.practice_id, OLD.refunded_on);
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO reports_revenuestale (practice_id, day) VALUES (NEW.practice_id, NEW.refunded_on);
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER reports_refund_inserted AFTER INSERT OR DELETE ON billing_refund FOR EACH ROW
-    EXECUTE FUNCTION reports_refund_changed();
-CREATE TRIGGER reports_refund_updated AFTER UPDATE ON billing_refund FOR EACH ROW
-    WHEN ((OLD.practice_id, OLD.refunded_on, OLD.amount, OLD.from_credit)
-          IS DISTINCT FROM (NEW.practice_id, NEW.refunded_on, NEW.amount, NEW.from_credit))
-    EXECUTE FUNCTION reports_refund_changed();
-
-CREATE FUNCTION reports_refund_allocation_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO reports_revenuestale (practice_id, day)
-        SELECT r.practice_id, r.refunded_on FROM billing_refund r WHERE r.id = OLD.refund_id;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO reports_revenuestale (practice_id, day)
-        SELECT r.practice_id, r.refunded_on FROM billing_refund r WHERE r.id = NEW.refund_id;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER reports_refund_allocation_inserted AFTER INSERT OR DELETE ON billing_refundallocation FOR EACH ROW
-    EXECUTE FUNCTION reports_refund_allocation_changed();
-CREATE TRIGGER reports_refund_allocation_updated AFTER UPDATE ON billing_refundallocation FOR EACH ROW
-    WHEN ((OLD.refund_id, OLD.invoice_id, OLD.amount) IS DISTINCT FROM (NEW.refund_id, NEW.invoice_id, NEW.amount))
-    EXECUTE FUNCTION reports_refund_allocation_changed();
-
+"""
+    + "".join(
+        _function(name, body)
+        for name, body in (
+            # An invoice's own days as they were (a changed or deleted row) and, for those that
+            # are still there, as they are now with their payments' and refunds'.
+            (
+                "invoice",
+                """
+    INSERT INTO reports_revenuestale (practice_id, day)
+    SELECT DISTINCT r.practice_id, d FROM ROWS r CROSS JOIN LATERAL (
+        SELECT r.issue_date
+        UNION ALL
+        SELECT (r.written_off_at AT TIME ZONE 'UTC')::date + shift FROM generate_series(-1, 1) shift
+    ) days(d)
+    WHERE r.status <> 'draft' AND d IS NOT NULL;
+    PERFORM reports_mark_invoices(ARRAY(SELECT DISTINCT x.id FROM ROWS x WHERE x.status <> 'draft'));""",
+            ),
+            ("line", "PERFORM reports_mark_invoices(ARRAY(SELECT DISTINCT x.invoice_id FROM ROWS x));"),
+            (
+                "payment",
+                """
+    INSERT INTO reports_revenuestale (practice_id, day) SELECT DISTINCT x.practice_id, x.received_on FROM ROWS x;""",
+            ),
+            (
+                "allocation",
+                """
+    INSERT INTO reports_revenuestale (practice_id, day)
+    SELECT DISTINCT p.practice_id, p.received_on FROM billing_payment p
+    WHERE p.id IN (SELECT x.payment_id FROM ROWS x);""",
+            ),
+            (
+                "refund",
+                """
+    INSERT INTO reports_revenuestale (practice_id, day) SELECT DISTINCT x.practice_id, x.refunded_on FROM ROWS x;""",
+            ),
+            (
+                "refund_allocation",
+                """
+    INSERT INTO reports_revenuestale (practice_id, day)
+    SELECT DISTINCT r.practice_id, r.refunded_on FROM billing_refund r
+    WHERE r.id IN (SELECT x.refund_id FROM ROWS x);""",
+            ),
+        )
+    )
+    + """
 CREATE FUNCTION reports_practice_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO reports_revenuestale (practice_id, day) VALUES (NEW.id, NULL);
@@ -174,31 +143,19 @@ CREATE TRIGGER reports_practice_timezone AFTER UPDATE ON practice_practice FOR E
 -- The practices there already: every day of each is worked out on its first report.
 INSERT INTO reports_revenuestale (practice_id, day) SELECT id, NULL FROM practice_practice;
 """
+)
 
-UNMARK = """
-DROP TRIGGER IF EXISTS reports_practice_timezone ON practice_practice;
-DROP TRIGGER IF EXISTS reports_refund_allocation_inserted ON billing_refundallocation;
-DROP TRIGGER IF EXISTS reports_refund_allocation_updated ON billing_refundallocation;
-DROP TRIGGER IF EXISTS reports_refund_inserted ON billing_refund;
-DROP TRIGGER IF EXISTS reports_refund_updated ON billing_refund;
-DROP TRIGGER IF EXISTS reports_allocation_inserted ON billing_paymentallocation;
-DROP TRIGGER IF EXISTS reports_allocation_updated ON billing_paymentallocation;
-DROP TRIGGER IF EXISTS reports_payment_inserted ON billing_payment;
-DROP TRIGGER IF EXISTS reports_payment_updated ON billing_payment;
-DROP TRIGGER IF EXISTS reports_line_inserted ON billing_invoiceline;
-DROP TRIGGER IF EXISTS reports_line_updated ON billing_invoiceline;
-DROP TRIGGER IF EXISTS reports_invoice_inserted ON billing_invoice;
-DROP TRIGGER IF EXISTS reports_invoice_updated ON billing_invoice;
-DROP TRIGGER IF EXISTS reports_invoice_deleted ON billing_invoice;
-DROP FUNCTION IF EXISTS reports_practice_moved();
-DROP FUNCTION IF EXISTS reports_refund_allocation_changed();
-DROP FUNCTION IF EXISTS reports_refund_changed();
-DROP FUNCTION IF EXISTS reports_allocation_changed();
-DROP FUNCTION IF EXISTS reports_payment_changed();
-DROP FUNCTION IF EXISTS reports_line_changed();
-DROP FUNCTION IF EXISTS reports_invoice_changed();
-DROP FUNCTION IF EXISTS reports_mark_invoice(bigint);
-"""
+UNMARK = (
+    "DROP TRIGGER IF EXISTS reports_practice_timezone ON practice_practice;\n"
+    + "".join(
+        f"DROP TRIGGER IF EXISTS reports_{name}_{event} ON {table};\n"
+        for name, (table, _columns) in _TABLES.items()
+        for event in ("inserted", "updated", "deleted")
+    )
+    + "".join(f"DROP FUNCTION IF EXISTS reports_{name}_marks();\n" for name in _TABLES)
+    + "DROP FUNCTION IF EXISTS reports_practice_moved();\n"
+    + "DROP FUNCTION IF EXISTS reports_mark_invoices(bigint[]);\n"
+)
 
 
 class Migration(migrations.Migration):

@@ -88,8 +88,8 @@ END $$;
     + "".join(
         _function(name, body)
         for name, body in (
-            # An invoice's own days as they were (a changed or deleted row) and, for those that
-            # are still there, as they are now with their payments' and refunds'.
+            # An invoice's own days as they were and are and, for one changed, the days of the
+            # payments and refunds on it (a new invoice has none yet; a deleted one is a draft).
             (
                 "invoice",
                 """
@@ -100,7 +100,9 @@ END $$;
         SELECT (r.written_off_at AT TIME ZONE 'UTC')::date + shift FROM generate_series(-1, 1) shift
     ) days(d)
     WHERE r.status <> 'draft' AND d IS NOT NULL;
-    PERFORM reports_mark_invoices(ARRAY(SELECT DISTINCT x.id FROM ROWS x WHERE x.status <> 'draft'));""",
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM reports_mark_invoices(ARRAY(SELECT DISTINCT x.id FROM ROWS x WHERE x.status <> 'draft'));
+    END IF;""",
             ),
             ("line", "PERFORM reports_mark_invoices(ARRAY(SELECT DISTINCT x.invoice_id FROM ROWS x));"),
             (

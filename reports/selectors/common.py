@@ -23,9 +23,8 @@ from typing import Any
 
 from django.db import connection
 
-from appointments.models import Appointment, Service
+from appointments.models import Service
 from billing.models import (
-    BillingItem,
     ClientAccount,
     Invoice,
     InvoiceLine,
@@ -43,8 +42,6 @@ ZERO = Decimal("0")
 TABLES = {
     "invoice": Invoice._meta.db_table,
     "line": InvoiceLine._meta.db_table,
-    "item": BillingItem._meta.db_table,
-    "appointment": Appointment._meta.db_table,
     "service": Service._meta.db_table,
     "payment": Payment._meta.db_table,
     "allocation": PaymentAllocation._meta.db_table,

@@ -2,9 +2,9 @@
 work left to do, the money tiles (billed and collected this month, outstanding, overdue,
 uninvoiced) and billed and collected per week. Registered from BillingConfig.ready().
 
-Each panel is a fixed number of queries, whatever the size of the practice: one aggregate
-per table, each figure a filtered sum in it, so a tile and the to-do line that show the
-same money read it once.
+Each panel is a fixed number of queries, whatever the size of the practice: the money is
+one statement with one aggregate per table, each figure a filtered sum in it, so a tile and
+the to-do line that show the same money read it once.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, Sum
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
+from clients.models import Client
 from practice.access import BILLING_ROLES, OWNER_OR_ADMIN
 from practice.models import Membership, Practice, Role
 from practice.money import practice_money
@@ -113,7 +114,7 @@ class Figure:
 
 @dataclass(frozen=True)
 class Money:
-    """The practice's money as the dashboard shows it, from four aggregate queries."""
+    """The practice's money as the dashboard shows it, from one query (MONEY_SQL)."""
 
     month_start: date
     billed_month: Decimal
@@ -125,57 +126,78 @@ class Money:
     weeks: list[dict[str, Any]]
 
 
+def _sums(name: str, column: str, day: str, condition: str) -> str:
+    """A SUM per week (<name>_w0 the oldest, each from %(m<n>)s to the next Monday) and
+    one for the month so far (<name>_month), of rows meeting the condition."""
+    weeks = [
+        f"SUM({column}) FILTER (WHERE {condition} AND {day} >= %(m{n})s AND {day} < %(m{n + 1})s) AS {name}_w{n}"
+        for n in range(WEEKS)
+    ]
+    month = f"SUM({column}) FILTER (WHERE {condition} AND {day} >= %(month)s AND {day} <= %(today)s) AS {name}_month"
+    return ", ".join([*weeks, month])
+
+
+def _in(values: Any) -> str:
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+_NOT_BILLED = _in([Invoice.Status.DRAFT, Invoice.Status.VOID])
+_OWING = f"(status = '{Invoice.Status.OPEN}' AND balance > 0)"
+_ISSUED = f"(issue_date >= %(since)s AND status NOT IN {_NOT_BILLED})"
+
+# The money of _money in one statement: one pass over each table, each figure a filtered
+# sum in it. Written as SQL because the ORM took longer to build the 32 filtered sums
+# (about a third of the dashboard's time) than PostgreSQL took to run them.
+MONEY_SQL = f"""
+SELECT * FROM (
+    SELECT {_sums("billed", "total", "issue_date", _ISSUED)},
+           COUNT(*) FILTER (WHERE {_OWING}) AS owed_count,
+           SUM(balance) FILTER (WHERE {_OWING}) AS owed_total,
+           COUNT(*) FILTER (WHERE {_OWING} AND due_date < %(today)s) AS overdue_count,
+           SUM(balance) FILTER (WHERE {_OWING} AND due_date < %(today)s) AS overdue_total
+    FROM {Invoice._meta.db_table}
+    WHERE practice_id = %(practice)s AND kind = '{Invoice.Kind.INVOICE}' AND ({_ISSUED} OR {_OWING})
+) billed CROSS JOIN (
+    SELECT {_sums("collected", "amount - refunded", "received_on", "TRUE")}
+    FROM {Payment._meta.db_table}
+    WHERE practice_id = %(practice)s AND received_on >= %(since)s AND status IN {_in(COLLECTED_STATUSES)}
+) collected CROSS JOIN (
+    SELECT COUNT(*) AS unbilled_count, SUM(amount) AS unbilled_total
+    FROM {BillingItem._meta.db_table}
+    WHERE practice_id = %(practice)s AND invoice_id IS NULL
+) unbilled CROSS JOIN (
+    SELECT COUNT(*) AS credit_count, SUM(account.credit_balance) AS credit_total
+    FROM {ClientAccount._meta.db_table} account
+    JOIN {Client._meta.db_table} client ON client.id = account.client_id
+    WHERE client.practice_id = %(practice)s AND account.credit_balance > 0
+) credit
+"""  # noqa: S608 - the tables, columns and statuses are our own models', the values are parameters
+
+
 def _money(practice: Practice, today: date) -> Money:
     """Billed (invoices issued, not void) and collected (payments received, less refunds)
     this month and per week, Monday to Sunday, for the last WEEKS weeks, oldest first;
     what open invoices owe and how much of it is overdue; what is not invoiced yet; the
-    credit clients hold."""
+    credit clients hold. One query."""
     this_monday = today - timedelta(days=today.weekday())
-    mondays = [this_monday - timedelta(weeks=WEEKS - 1 - n) for n in range(WEEKS)]
+    mondays = [this_monday - timedelta(weeks=WEEKS - 1 - n) for n in range(WEEKS + 1)]
     month_start = today.replace(day=1)
-    since = min(mondays[0], month_start)
-
-    def between(field: str, start: date, end: date) -> Q:
-        return Q(**{f"{field}__gte": start, f"{field}__lt": end})
-
-    def weekly(field: str) -> dict[str, Q]:
-        return {f"w{n}": between(field, m, m + timedelta(days=7)) for n, m in enumerate(mondays)}
-
-    # One read of the invoices for the billed figures and what open invoices owe.
-    issued = Q(issue_date__gte=since) & ~Q(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
-    owing = Q(status=Invoice.Status.OPEN, balance__gt=0)
-    late = owing & Q(due_date__lt=today)
-    billed_in = weekly("issue_date") | {"month": between("issue_date", month_start, today + timedelta(days=1))}
-    invoices = Invoice.objects.filter(practice=practice, kind=Invoice.Kind.INVOICE).filter(issued | owing)
-    billed = invoices.aggregate(
-        **{key: Sum("total", filter=issued & q) for key, q in billed_in.items()},
-        owed_count=Count("pk", filter=owing),
-        owed_total=Sum("balance", filter=owing),
-        overdue_count=Count("pk", filter=late),
-        overdue_total=Sum("balance", filter=late),
-    )
-    received = F("amount") - F("refunded")
-    received_in = weekly("received_on") | {"month": between("received_on", month_start, today + timedelta(days=1))}
-    collected = Payment.objects.filter(
-        practice=practice, status__in=COLLECTED_STATUSES, received_on__gte=since
-    ).aggregate(**{key: Sum(received, filter=q) for key, q in received_in.items()})
-    unbilled = BillingItem.objects.filter(practice=practice, invoice__isnull=True).aggregate(
-        count=Count("pk"), total=Sum("amount")
-    )
-    credit = ClientAccount.objects.filter(client__practice=practice, credit_balance__gt=0).aggregate(
-        count=Count("pk"), total=Sum("credit_balance")
-    )
+    params: dict[str, Any] = {f"m{n}": monday for n, monday in enumerate(mondays)}
+    params |= {"practice": practice.pk, "today": today, "month": month_start, "since": min(mondays[0], month_start)}
+    with connection.cursor() as cursor:
+        cursor.execute(MONEY_SQL, params)
+        row = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
     return Money(
         month_start=month_start,
-        billed_month=billed["month"] or ZERO,
-        collected_month=collected["month"] or ZERO,
-        outstanding=Figure(billed["owed_count"], billed["owed_total"] or ZERO),
-        overdue=Figure(billed["overdue_count"], billed["overdue_total"] or ZERO),
-        uninvoiced=Figure(unbilled["count"], unbilled["total"] or ZERO),
-        credit=Figure(credit["count"], credit["total"] or ZERO),
+        billed_month=row["billed_month"] or ZERO,
+        collected_month=row["collected_month"] or ZERO,
+        outstanding=Figure(row["owed_count"], row["owed_total"] or ZERO),
+        overdue=Figure(row["overdue_count"], row["overdue_total"] or ZERO),
+        uninvoiced=Figure(row["unbilled_count"], row["unbilled_total"] or ZERO),
+        credit=Figure(row["credit_count"], row["credit_total"] or ZERO),
         weeks=[
-            {"monday": m, "billed": billed[f"w{n}"] or ZERO, "collected": collected[f"w{n}"] or ZERO}
-            for n, m in enumerate(mondays)
+            {"monday": m, "billed": row[f"billed_w{n}"] or ZERO, "collected": row[f"collected_w{n}"] or ZERO}
+            for n, m in enumerate(mondays[:WEEKS])
         ],
     )
 

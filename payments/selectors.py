@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from billing.models import Invoice
 from practice.models import Practice
@@ -99,14 +99,19 @@ _NIGHT_OUTCOMES = {
 
 
 def autopay_night_results(practice: Practice, night: date) -> AutoPayNight:
-    """One query: the night's AutoPay rows counted and summed by outcome."""
-    sums: dict[str, object] = {}
+    """One query: the night's AutoPay rows counted and summed by status, then added up by
+    outcome (a few rows, one per status the night reached)."""
+    by_status = {
+        row["status"]: row
+        for row in autopay_night_charges(practice, night)
+        .order_by()
+        .values("status")
+        .annotate(count=Count("pk"), total=Sum("amount"))
+    }
+    figures = {}
     for name, key in _NIGHT_OUTCOMES.items():
-        q = Q(status__in=AUTOPAY_STATUS_FILTERS[key])
-        sums[f"{name}_count"] = Count("pk", filter=q)
-        sums[f"{name}_total"] = Sum("amount", filter=q)
-    row = autopay_night_charges(practice, night).aggregate(**sums)  # type: ignore[arg-type]
-    figures = {name: Figure(row[f"{name}_count"], row[f"{name}_total"] or ZERO) for name in _NIGHT_OUTCOMES}
+        rows = [by_status[status] for status in AUTOPAY_STATUS_FILTERS[key] if status in by_status]
+        figures[name] = Figure(sum(row["count"] for row in rows), sum((row["total"] for row in rows), ZERO))
     return AutoPayNight(night=night, **figures)
 
 

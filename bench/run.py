@@ -73,6 +73,18 @@ def _machine() -> str:
     )
 
 
+def cpu_probe_ms() -> float:
+    """The median time of a fixed pure-Python loop (no I/O, no database), in ms: how fast
+    the machine runs Python at that moment. Shared machines drift by 2x and more within
+    a day; a figure is comparable with another only when their probes are close."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        times.append((time.perf_counter() - start) * 1000)
+    return round(sorted(times)[2], 1)
+
+
 def _benchmarks() -> list[Callable[[Any], Any]]:
     from . import autopay_night, billing, documents, exports, invoice_run, lists, pages, reports, webhooks
 
@@ -150,12 +162,14 @@ def main(argv: list[str]) -> int:
             return 2
         results: dict[str, Any] = json.loads(RESULTS.read_text()) if argv and RESULTS.exists() else {}
         for bench in chosen:
+            probe = cpu_probe_ms()
             figures = bench(ctx)
+            figures["cpu_probe_ms"] = probe
             results[bench.__name__] = figures
             floor = f"  floor {figures['floor_ms']:.2f} ms (x{figures['ratio']})" if "floor_ms" in figures else ""
             print(
                 f"{bench.__name__:<26} {figures['median_ms']:>9.2f} ms median  "
-                f"{figures['queries']:>5} queries  ({figures['runs']} runs){floor}",
+                f"{figures['queries']:>5} queries  ({figures['runs']} runs){floor}  probe {probe} ms",
                 flush=True,
             )
         results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
-from clients.models import Client
+from clients.models import display_name
 from practice.access import SCHEDULING_ROLES
 from practice.dates import url_date
 from practice.models import Membership, Practice, Role, User
 
-from .models import Appointment, Service
+from .models import Appointment, AppointmentService, Attendee
 
 VIEWS = ("week", "day", "month")
 # Clinician colours: the calendar cycles through this many (calendar.css, .clin-0 to .clin-5).
@@ -29,8 +29,9 @@ class CalendarEntry:
     appointment: Appointment
     local_start: datetime
     local_end: datetime
-    clients: list[Client]
-    services: list[Service]
+    # What the entry prints of its clients and services: their names, in name order.
+    client_names: list[str]
+    service_names: list[str]
     # Where the entry sits in its day's time grid: percentages of the grid's height, and
     # which of ``lanes`` side-by-side columns it takes when sessions overlap.
     top: float = 0.0
@@ -41,6 +42,8 @@ class CalendarEntry:
     # The start and end as the practice's clock writes them (set by the view).
     start_label: str = ""
     end_label: str = ""
+    # The entry's <li> in the week and day views' time grid (set by the view).
+    html: str = ""
 
     @property
     def status(self) -> str:
@@ -48,7 +51,7 @@ class CalendarEntry:
 
     @property
     def title(self) -> str:
-        return ", ".join(c.display_name for c in self.clients) or "No clients"
+        return ", ".join(self.client_names) or "No clients"
 
 
 @dataclass
@@ -134,15 +137,37 @@ def calendar_appointments(
     qs = (
         Appointment.objects.filter(practice=practice, start__lt=end, end__gt=start)
         .select_related("clinician")
-        .prefetch_related(
-            Prefetch("clients", queryset=Client.objects.order_by("last_name", "first_name")),
-            Prefetch("services", queryset=Service.objects.order_by("name")),
-        )
         .order_by("start", "id")
     )
     if clinician is not None:
         qs = qs.filter(clinician=clinician)
     return qs
+
+
+def _names(appointment_ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """{appointment id: its clients' display names} and {appointment id: its services'
+    names}, each in name order: two queries of names only. A prefetch of the clients and
+    services built a model and a related manager for each of them, most of a busy week's
+    time before the template."""
+    clients: dict[int, list[str]] = {}
+    services: dict[int, list[str]] = {}
+    if not appointment_ids:
+        return clients, services
+    attendees = (
+        Attendee.objects.filter(appointment_id__in=appointment_ids)
+        .order_by("client__last_name", "client__first_name", "client_id")
+        .values_list("appointment_id", "client__first_name", "client__last_name", "client__preferred_name")
+    )
+    for appointment_id, first, last, preferred in attendees:
+        clients.setdefault(appointment_id, []).append(display_name(first, last, preferred))
+    links = (
+        AppointmentService.objects.filter(appointment_id__in=appointment_ids)
+        .order_by("service__name", "service_id")
+        .values_list("appointment_id", "service__name")
+    )
+    for appointment_id, name in links:
+        services.setdefault(appointment_id, []).append(name)
+    return clients, services
 
 
 def calendar_build(
@@ -168,14 +193,16 @@ def calendar_build(
     # Local midnights, so a week that crosses a DST change still starts and ends at 00:00.
     range_start = datetime.combine(first, time.min, tzinfo=tz)
     range_end = datetime.combine(first + timedelta(days=length), time.min, tzinfo=tz)
-    for appointment in calendar_appointments(practice, start=range_start, end=range_end, clinician=clinician):
+    appointments = list(calendar_appointments(practice, start=range_start, end=range_end, clinician=clinician))
+    client_names, service_names = _names([appointment.pk for appointment in appointments])
+    for appointment in appointments:
         local_start = appointment.start.astimezone(tz)
         entry = CalendarEntry(
             appointment=appointment,
             local_start=local_start,
             local_end=appointment.end.astimezone(tz),
-            clients=list(appointment.clients.all()),
-            services=list(appointment.services.all()),
+            client_names=client_names.get(appointment.pk, []),
+            service_names=service_names.get(appointment.pk, []),
             colour=(colours or {}).get(appointment.clinician_id, 0) % COLOURS,
         )
         bucket = by_day.get(local_start.date()) or days[0]

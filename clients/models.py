@@ -42,6 +42,11 @@ class Payer(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+def display_name(first_name: str, last_name: str, preferred_name: str) -> str:
+    """How staff pages name a client: the preferred first name when there is one."""
+    return f"{preferred_name or first_name} {last_name}"
+
+
 class Client(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -80,8 +85,7 @@ class Client(models.Model):
 
     @property
     def display_name(self) -> str:
-        first = self.preferred_name or self.first_name
-        return f"{first} {self.last_name}"
+        return display_name(self.first_name, self.last_name, self.preferred_name)
 
     @property
     def full_name(self) -> str:

@@ -62,13 +62,14 @@ def client_cards_panel(request: object, client: Client) -> Panel | None:
         return None
     practice = req.practice
     saved = cards.client_cards(practice, client)
-    if charges_account(practice.pk) is None and not saved:
+    takes_charges = charges_account(practice.pk) is not None
+    if not takes_charges and not saved:
         return None
     return Panel(
         "payments/_client_cards.html",
         {
             "cards": saved,
-            "request_refusal": cards.card_details_request_refusal(client),
+            "request_refusal": cards.card_details_request_refusal(client, takes_charges=takes_charges),
             "to": client.billing_email,
         },
     )

@@ -21,6 +21,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -127,20 +128,18 @@ def setup_from_token(token: str) -> CardSetup | None:
 # --- reads -----------------------------------------------------------------------------
 
 
-def _live_account_id(practice_id: int) -> str | None:
-    account = StripeAccount.objects.filter(practice_id=practice_id, disconnected_at__isnull=True).first()
-    return account.stripe_account_id if account else None
-
-
 def client_cards(practice: Practice, client: Client) -> list[SavedCard]:
     """The client's saved cards that can be charged: not removed, and saved on the
-    practice's connected account (a card on an account the practice left cannot be)."""
-    account_id = _live_account_id(practice.pk)
-    if account_id is None:
-        return []
+    practice's connected account (a card on an account the practice left cannot be).
+    One query: the live account is a subquery (no account, no cards)."""
+    live = (
+        StripeAccount.objects.filter(practice_id=practice.pk, disconnected_at__isnull=True)
+        .order_by("pk")
+        .values("stripe_account_id")[:1]
+    )
     return list(
         SavedCard.objects.filter(
-            practice=practice, client=client, removed_at__isnull=True, customer__stripe_account_id=account_id
+            practice=practice, client=client, removed_at__isnull=True, customer__stripe_account_id=Subquery(live)
         ).select_related("customer")
     )
 
@@ -168,8 +167,12 @@ def payer_name_and_email(client: Client) -> tuple[str, str]:
 # --- Request card details ------------------------------------------------------------------
 
 
-def card_details_request_refusal(client: Client) -> str | None:
-    if charges_account(client.practice_id) is None:
+def card_details_request_refusal(client: Client, *, takes_charges: bool | None = None) -> str | None:
+    """Why a card details request cannot be sent, or None. ``takes_charges`` is whether the
+    practice's account can take charges, when the caller has just read it."""
+    if takes_charges is None:
+        takes_charges = charges_account(client.practice_id) is not None
+    if not takes_charges:
         return CARDS_UNAVAILABLE
     if not client.billing_email:
         return CARD_NO_EMAIL

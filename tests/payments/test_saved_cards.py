@@ -11,8 +11,9 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client as Browser
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -275,3 +276,26 @@ def test_the_database_refuses_two_default_cards(app_on_fake, account, ana):
         SavedCard.objects.filter(pk=second.pk).update(is_default=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         SavedCard.objects.filter(pk=first.pk).update(removed_at=timezone.now())
+
+
+def test_the_billing_tab_lists_the_live_accounts_cards_reading_the_account_once(app_on_fake, account, tenant, ana):
+    card = save_card(app_on_fake, ana, CARD_OK)
+    staff = signed_in(tenant.biller)
+    with CaptureQueriesContext(connection) as queries:
+        html = staff.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()
+    assert "Visa •••• 4242" in html
+    # The cards, whether the account takes charges and whether a card request can be sent
+    # all ask of the same account: the tab reads it once (the cards within their own query).
+    account_reads = [q for q in queries.captured_queries if q["sql"].startswith('SELECT "payments_stripeaccount"')]
+    assert len(account_reads) == 1, [q["sql"] for q in account_reads]
+
+    # A card saved on an account the practice has left cannot be charged: it is not listed,
+    # while disconnected nor once another account is connected.
+    StripeAccount.objects.filter(pk=account.pk).update(disconnected_at=timezone.now())
+    assert cards.client_cards(tenant.practice, ana) == []
+    StripeAccount.objects.filter(pk=account.pk).update(disconnected_at=None, stripe_account_id="acct_newer")
+    html = staff.get(url(tenant, "clients:billing", client_id=ana.pk)).content.decode()
+    assert "Visa •••• 4242" not in html and "No saved cards." in html
+    assert cards.client_cards(tenant.practice, ana) == []
+    card.refresh_from_db()
+    assert card.removed_at is None

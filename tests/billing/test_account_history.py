@@ -166,3 +166,33 @@ def test_credit_returned_by_a_void_goes_back_to_its_credit(tenant, biller, ana):
     html = biller.get(url(tenant, "billing:credits")).content.decode()
     assert 'data-testid="credit-left">$30.00<' in html
     assert invoice.number not in html
+
+
+@pytest.mark.parametrize("query", ["", "?q=nobody-by-this-name", "?status=draft", "?status=void&q=Smith"])
+def test_the_credits_tab_with_no_credit_to_show_says_so(tenant, biller, ana, query):
+    # A practice with no credit at all, or filters that leave none (one side or both)
+    issued_invoice(tenant.practice, ana, tenant.owner, "40.00")
+    if query:
+        give_credit(tenant.practice, ana, tenant.owner, "30.00")
+    response = biller.get(url(tenant, "billing:credits") + query)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="credit-row"' not in html
+    assert "No credits match these filters." in html if query else "No credits." in html
+
+
+def test_the_credits_tab_lists_draft_credit_invoices_when_asked(tenant, biller, ana):
+    # "Draft" is a credit invoice's status only: the overpayment side is left empty
+    give_credit(tenant.practice, ana, tenant.owner, "30.00")
+    draft = services.credit_invoice_create(
+        practice=tenant.practice,
+        client=ana,
+        actor=tenant.biller,
+        lines=[services.LineInput(description="Goodwill", unit_price=Decimal("15.00"))],
+        reason="Goodwill",
+        issue=False,
+    )
+    html = biller.get(url(tenant, "billing:credits") + "?status=draft").content.decode()
+    rows = re.findall(r'<tr data-testid="credit-row">(.*?)</tr>', html, re.S)
+    assert len(rows) == 1
+    assert url(tenant, "billing:invoice", invoice_id=draft.pk) in rows[0] and ">Draft</a>" in rows[0]

@@ -8,7 +8,6 @@ from typing import Any
 
 from django import template
 from django.http import HttpRequest
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from billing.hooks import PaymentDetails
@@ -28,10 +27,12 @@ register = template.Library()
 def derived_badge(status: str) -> SafeString:
     """A status badge. Built in Python, not from a template: the Billing tabs show one on
     each of their 50 rows, and a template rendered per row was a fifth of the page's time."""
+    return mark_safe(_badge(status))  # noqa: S308 - _badge escapes the label
+
+
+def _badge(status: str) -> str:
     label, css = status_badge(status)
-    if css:
-        return format_html('<span class="badge {}">{}</span>', css, label)
-    return format_html('<span class="badge">{}</span>', label)
+    return f'<span class="badge {css}">{escape(label)}</span>' if css else f'<span class="badge">{escape(label)}</span>'
 
 
 # The rows of the Invoices, Payments and Credits tabs, 50 a page: built here, as
@@ -54,11 +55,6 @@ def _client_links(request: HttpRequest) -> Callable[[int], str]:
         return made[client_id]
 
     return link
-
-
-def _badge(status: str) -> str:
-    label, css = status_badge(status)
-    return f'<span class="badge {css}">{escape(label)}</span>' if css else f'<span class="badge">{escape(label)}</span>'
 
 
 def _client_cell(link: str, client: Any) -> str:

@@ -48,12 +48,6 @@ def sort_header(context: dict[str, Any], key: str, label: str, css: str = "") ->
     return {"label": label, "state": state, "href": f"?{params.urlencode()}", "css": css}
 
 
-@register.filter
-def column_value(client: Any, key: str) -> Any:
-    """The value of a list column an app above clients annotated onto ``client``."""
-    return getattr(client, key, None)
-
-
 _NO_CONTACT = '<span class="muted">—</span>'
 _UNASSIGNED = '<span class="muted">Unassigned</span>'
 

@@ -18,6 +18,7 @@ class PaymentsConfig(AppConfig):
             card_views,
             checkout,
             checkout_views,
+            client_tab,
             dashboard,
             disputes,
             gateway,
@@ -62,8 +63,9 @@ class PaymentsConfig(AppConfig):
         billing_hooks.register_pay_online(checkout_views.pay_online_offer)
         billing_hooks.register_payment_details(stripe_payments.payment_details)
         billing_hooks.register_payment_panel(stripe_payments.payment_panel)
-        # Saved cards: the client's Billing tab, and Pay now on the invoice page.
-        billing_hooks.register_client_billing_panel(card_views.client_cards_panel)
+        # The client's Billing tab: saved cards, then AutoPay's nights (one query says which
+        # has anything to show). Pay now with the saved card on the invoice page.
+        billing_hooks.register_client_billing_panel(client_tab.client_billing_panels)
         billing_hooks.register_invoice_panel(card_views.pay_now_panel)
         billing_hooks.register_payment_panel(refund_views.refund_panel)
         # Take payment on the invoice page, and card payments held for review.
@@ -110,7 +112,6 @@ class PaymentsConfig(AppConfig):
             autopay_night.autopay_evening_job,
             next_run_at=autopay_night.autopay_evening_next_run,
         )
-        billing_hooks.register_client_billing_panel(autopay_views.client_autopay_panel)
 
         # Last night's AutoPay and the card payments needing staff, on the dashboard.
         practice_hooks.register_dashboard_panels(dashboard.dashboard_panels, order=30)

@@ -5,7 +5,7 @@ off. Billing roles only; the rules are payments/autopay.py's."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -26,6 +26,9 @@ from practice.actor import Actor
 from practice.audit import client_ip
 from practice.models import Practice
 from practice.types import PracticeRequest
+
+if TYPE_CHECKING:
+    from .client_tab import Shown
 
 from . import autopay, autopay_results, cards, review
 from .autopay import AutoPayRefused
@@ -162,13 +165,13 @@ def billing_notices(request: object) -> Panel | None:
     return Panel("payments/_billing_notices.html", {"panels": panels})
 
 
-def client_autopay_panel(request: object, client: Client) -> Panel | None:
-    """The client's Billing tab: AutoPay's latest nights, and a pause with its reason."""
-    req = cast(PracticeRequest, request)
-    if req.membership.role not in BILLING_ROLES:
+def client_autopay_panel(client: Client, shown: Shown) -> Panel | None:
+    """The client's Billing tab: AutoPay's latest nights, and a pause with its reason.
+    Shown when AutoPay is on or has charged the client (``shown`` says which)."""
+    if not shown.has_charges and not shown.enrolled:
         return None
-    charges = autopay_results.autopay_client_charges(client)
-    enrolment = autopay_enrolment_on(client)
+    charges = autopay_results.autopay_client_charges(client) if shown.has_charges else []
+    enrolment = autopay_enrolment_on(client) if shown.enrolled else None
     if not charges and enrolment is None:
         return None
     return Panel("payments/_client_autopay_charges.html", {"charges": charges, "enrolment": enrolment})

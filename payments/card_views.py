@@ -8,7 +8,7 @@ payments/cards.py and payments/card_charges.py.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -27,6 +27,9 @@ from practice.access import BILLING_ROLES, require_role
 from practice.actor import Actor
 from practice.audit import client_ip
 from practice.types import PracticeRequest
+
+if TYPE_CHECKING:
+    from .client_tab import Shown
 
 from . import card_charges, cards
 from .card_charges import CardChargeRefused
@@ -55,21 +58,17 @@ def _posted_int(request: HttpRequest, name: str) -> int | None:
 # --- panels on billing's pages (billing.hooks) -------------------------------------------
 
 
-def client_cards_panel(request: object, client: Client) -> Panel | None:
-    """The client's Billing tab: saved cards, Set as default, Remove, Request card details."""
-    req = cast(PracticeRequest, request)
-    if req.membership.role not in BILLING_ROLES:
+def client_cards_panel(request: PracticeRequest, client: Client, shown: Shown) -> Panel | None:
+    """The client's Billing tab: saved cards, Set as default, Remove, Request card details.
+    Shown when the practice takes charges or the client has a card (``shown`` says which)."""
+    if not shown.takes_charges and not shown.has_cards:
         return None
-    practice = req.practice
-    saved = cards.client_cards(practice, client)
-    takes_charges = charges_account(practice.pk) is not None
-    if not takes_charges and not saved:
-        return None
+    saved = cards.client_cards(request.practice, client) if shown.has_cards else []
     return Panel(
         "payments/_client_cards.html",
         {
             "cards": saved,
-            "request_refusal": cards.card_details_request_refusal(client, takes_charges=takes_charges),
+            "request_refusal": cards.card_details_request_refusal(client, takes_charges=shown.takes_charges),
             "to": client.billing_email,
         },
     )

@@ -21,7 +21,8 @@ from practice.numbers import DEFAULT_LOCALE, set_form_locale
 from practice.text import single_line_fields
 
 from .. import inputs
-from ..models import BillingItem, Invoice, InvoiceLine
+from ..models import Invoice, InvoiceLine
+from ..selectors.uninvoiced import UninvoicedItem
 from .numbers import PlainDecimalField, plain, read_decimal
 
 PRICE_NEGATIVE = inputs.PRICE_NEGATIVE
@@ -302,7 +303,7 @@ def invoice_line_rows(invoice: Invoice, data: Any = None, locale: str | None = D
 
 
 def uninvoiced_rows(
-    items: list[BillingItem],
+    items: list[UninvoicedItem],
     data: Any = None,
     name: str = "item",
     locale: str | None = DEFAULT_LOCALE,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Sum
 
 from appointments.models import Appointment, BillingDetail
 from clients.models import Client
@@ -43,24 +43,29 @@ def billing_detail_invoiced(*, appointment: Appointment, detail: BillingDetail) 
     ).exists()
 
 
-def client_uninvoiced_items(practice: Practice, client: Client) -> QuerySet[BillingItem]:
-    return (
+@dataclass(frozen=True, slots=True)
+class UninvoicedItem:
+    """An uninvoiced item as the Uninvoiced tables print and edit it (the client's Billing
+    tab, + New invoice, adding items to an invoice being edited)."""
+
+    pk: int
+    date: date
+    description: str
+    units: Decimal
+    unit_price: Decimal
+    tax_percent: Decimal
+    amount: Decimal
+
+
+def client_uninvoiced_items(practice: Practice, client: Client) -> list[UninvoicedItem]:
+    """The client's items on no invoice yet, oldest first. Read as values: with 200 items
+    waiting, building a model for each was four fifths of the read."""
+    rows = (
         BillingItem.objects.filter(practice=practice, client=client, invoice__isnull=True)
-        # What the Uninvoiced tables print and edit: with 200 items waiting, loading every
-        # column (and each item's service) was most of the tab's read.
-        .only(
-            "practice_id",
-            "client_id",
-            "date",
-            "description",
-            "units",
-            "unit_price",
-            "tax_percent",
-            "amount",
-            "currency",
-        )
         .order_by("date", "id")
+        .values_list("pk", "date", "description", "units", "unit_price", "tax_percent", "amount")
     )
+    return [UninvoicedItem(*row) for row in rows]
 
 
 def appointment_uninvoiced_by_client(practice: Practice, appointment: Appointment) -> dict[int, list[int]]:

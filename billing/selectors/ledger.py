@@ -9,11 +9,11 @@ from one read of the page's clients' credit movements.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -33,7 +33,7 @@ from clients.models import Client
 from practice.models import Practice
 from practice.paging import CountedPaginator
 
-from ..models import ClientAccount, Invoice, LedgerEntry, Payment
+from ..models import ClientAccount, Invoice, LedgerEntry, PackagePurchase, Payment
 from .home import _client_has_clinician, _issued_or_created_between
 
 ZERO = Decimal("0")
@@ -44,9 +44,13 @@ CLIENT_LIST_PAGE_SIZE = 25
 # --- account history ----------------------------------------------------------------------
 
 
+# A LedgerEntry (a statement's rows) or a HistoryEntry (the Billing tab's).
+E = TypeVar("E", "LedgerEntry", "HistoryEntry")
+
+
 @dataclass(frozen=True)
-class HistoryRow:
-    entry: LedgerEntry
+class HistoryRow(Generic[E]):
+    entry: E
     debit: Decimal
     credit: Decimal
     balance: Decimal
@@ -54,10 +58,38 @@ class HistoryRow:
     credit_change: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """A ledger entry as a row of the client's account history prints it: read as values
+    with its invoice's number and its payment's date, not as three models."""
+
+    pk: int
+    created_at: datetime
+    kind: str
+    memo: str
+    balance_delta: Decimal
+    credit_delta: Decimal
+    invoice_id: int | None
+    invoice_number: str
+    payment_id: int | None
+    payment_received_on: date | None
+    balance_after: Decimal
+    credit_after: Decimal
+
+    @property
+    def kind_label(self) -> str:
+        return str(LedgerEntry.Kind(self.kind).label)
+
+    @property
+    def invoice_label(self) -> str:
+        """What the invoice is called (Invoice.__str__): its number, or Draft and its id."""
+        return self.invoice_number or f"Draft {self.invoice_id}"
+
+
 @dataclass(frozen=True)
 class AccountHistory:
     page: Page
-    rows: list[HistoryRow]
+    rows: list[HistoryRow[HistoryEntry]]
     opening_balance: Decimal
     opening_credit: Decimal
 
@@ -66,7 +98,8 @@ class AccountHistory:
 class ClientBillingFigures:
     """What a client's Billing tab reads before its lists: the account row's two balances
     and how many invoices, payments and ledger entries the client has (the lists' page
-    counts). One query."""
+    counts), and how many packages they bought (none: the packages are not read). One
+    query."""
 
     balance: Decimal
     credit_balance: Decimal
@@ -74,6 +107,7 @@ class ClientBillingFigures:
     payments: int
     entries: int
     overdue: Decimal = ZERO
+    packages: int = 0
 
 
 _FIGURES_SQL = """
@@ -87,7 +121,8 @@ SELECT
         SELECT SUM(i.balance) FROM {invoice} i
         WHERE i.practice_id = %(p)s AND i.client_id = c.id AND i.kind = %(kind)s AND i.status = %(open)s
           AND i.due_date < %(today)s AND i.balance > 0
-    ), 0)
+    ), 0),
+    (SELECT COUNT(*) FROM {purchase} k WHERE k.practice_id = %(p)s AND k.client_id = c.id)
 FROM {client} c
 WHERE c.practice_id = %(p)s AND c.id = %(c)s
 """
@@ -103,6 +138,7 @@ def client_billing_figures(practice: Practice, client: Client) -> ClientBillingF
         payment=Payment._meta.db_table,
         entry=LedgerEntry._meta.db_table,
         client=Client._meta.db_table,
+        purchase=PackagePurchase._meta.db_table,
     )
     params: dict[str, int | str | date] = {
         "p": practice.pk,
@@ -116,7 +152,7 @@ def client_billing_figures(practice: Practice, client: Client) -> ClientBillingF
         row = cursor.fetchone()
     if row is None:  # not a client of this practice: nothing of theirs here
         return ClientBillingFigures(balance=ZERO, credit_balance=ZERO, invoices=0, payments=0, entries=0)
-    balance, credit, invoices, payments, entries, overdue = row
+    balance, credit, invoices, payments, entries, overdue, packages = row
     return ClientBillingFigures(
         balance=Decimal(balance),
         credit_balance=Decimal(credit),
@@ -124,6 +160,7 @@ def client_billing_figures(practice: Practice, client: Client) -> ClientBillingF
         payments=payments,
         entries=entries,
         overdue=Decimal(overdue),
+        packages=packages,
     )
 
 
@@ -141,17 +178,6 @@ def client_account_history(
     order = ("created_at", "id")
     entries = (
         LedgerEntry.objects.filter(practice=practice, client=client)
-        .select_related("invoice", "payment")
-        # Only what a row prints: the invoice's number, the payment's date.
-        .only(
-            "created_at",
-            "kind",
-            "memo",
-            "balance_delta",
-            "credit_delta",
-            "invoice__number",
-            "payment__received_on",
-        )
         # The balances after each entry, summed by PostgreSQL over the client's whole ledger
         # in the same query (a window is computed before the page's LIMIT), so a page needs
         # no second query for its opening balance and no Python sum over earlier pages.
@@ -160,20 +186,35 @@ def client_account_history(
             credit_after=Window(Sum("credit_delta"), order_by=[F(name).asc() for name in order]),
         )
         .order_by(*order)
+        # Only what a row prints, as values: the invoice's number, the payment's date.
+        .values_list(
+            "pk",
+            "created_at",
+            "kind",
+            "memo",
+            "balance_delta",
+            "credit_delta",
+            "invoice_id",
+            "invoice__number",
+            "payment_id",
+            "payment__received_on",
+            "balance_after",
+            "credit_after",
+        )
     )
     paginator = _paginator(entries, HISTORY_PAGE_SIZE, count)
     page = paginator.get_page(page_number if page_number else paginator.num_pages)
-    page_entries = list(page.object_list)
+    page_entries = [HistoryEntry(*row) for row in page.object_list]
     opening_balance = opening_credit = ZERO
     if page_entries:
         first = page_entries[0]
-        opening_balance = first.balance_after - first.balance_delta  # type: ignore[attr-defined]
-        opening_credit = first.credit_after - first.credit_delta  # type: ignore[attr-defined]
+        opening_balance = first.balance_after - first.balance_delta
+        opening_credit = first.credit_after - first.credit_delta
     rows = _history_rows(page_entries, opening_balance, opening_credit)
     return AccountHistory(page=page, rows=rows, opening_balance=opening_balance, opening_credit=opening_credit)
 
 
-def _history_rows(entries: list[LedgerEntry], opening_balance: Decimal, opening_credit: Decimal) -> list[HistoryRow]:
+def _history_rows(entries: Sequence[E], opening_balance: Decimal, opening_credit: Decimal) -> list[HistoryRow[E]]:
     """The entries with their running balances, from the balances before the first."""
     rows = []
     balance, credit = opening_balance, opening_credit
@@ -200,7 +241,7 @@ class PeriodHistory:
 
     start: date
     end: date
-    rows: list[HistoryRow]
+    rows: list[HistoryRow[LedgerEntry]]
     opening_balance: Decimal
     opening_credit: Decimal
     closing_balance: Decimal
@@ -241,12 +282,29 @@ def client_account_history_between(practice: Practice, client: Client, start: da
     )
 
 
+# What a row of the tab prints (billing_tags.client_invoice_rows), its status included
+# (Invoice.status_code): the other columns were most of the cost of reading the page.
+_CLIENT_INVOICE_COLUMNS = (
+    "practice_id",
+    "kind",
+    "status",
+    "number",
+    "issue_date",
+    "due_date",
+    "total",
+    "balance",
+    "amount_paid",
+    "credit_applied",
+    "written_off",
+)
+
+
 def client_invoices_page(
     practice: Practice, client: Client, page_number: Any = None, *, count: int | None = None
 ) -> Page:
     # Through the practice's own manager, each row's ``practice`` is this instance (its
     # status reads the practice's today): not a joined copy built for every row.
-    rows = practice.invoices.filter(client=client)
+    rows = practice.invoices.filter(client=client).only(*_CLIENT_INVOICE_COLUMNS)
     return _paginator(rows.order_by("-created_at", "-id"), CLIENT_LIST_PAGE_SIZE, count).get_page(page_number)
 
 

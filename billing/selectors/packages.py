@@ -64,10 +64,13 @@ class PackageSummary:
         ]
 
 
-def package_summary(practice: Practice, client: Client) -> PackageSummary:
+def package_summary(practice: Practice, client: Client, *, count: int | None = None) -> PackageSummary:
     """The client page's "Sessions left": every package sold to ``client`` with what is left
     of it. Sessions of an expired package, or one whose invoice is a draft or void, cannot be
-    used and are not counted. One query."""
+    used and are not counted. One query, none when ``count`` (how many packages the client
+    bought, read with other figures) is 0."""
+    if count == 0:
+        return PackageSummary(lines=[], sessions_left=0)
     today = practice.local_today()
     purchases = (
         PackagePurchase.objects.filter(practice=practice, client=client)

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from billing.forms.invoices import AmountRow
 from billing.hooks import PaymentDetails
 from billing.models import Invoice
+from billing.selectors.ledger import AccountHistory, HistoryEntry
 from billing.statuses import BADGE_BY_LABEL
 from billing.submission import FIELD, submission_key_new
 from practice.dates import day_label
@@ -217,4 +218,54 @@ def client_payment_rows(rows: Iterable[tuple[Any, PaymentDetails | None]], pract
         )
     if not out:
         return mark_safe('<tr><td colspan="7" class="muted">No payments yet.</td></tr>')
+    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+
+
+def _history_document(entry: HistoryEntry, slug: str) -> str:
+    if entry.invoice_id:
+        url = practice_url("billing:invoice", slug, invoice_id=entry.invoice_id)
+        return f'<a href="{_escape(url)}">{_escape(entry.invoice_label)}</a>'
+    if entry.payment_id:
+        url = practice_url("billing:payment", slug, payment_id=entry.payment_id)
+        return f'<a href="{_escape(url)}">Payment of {_escape(day_label(entry.payment_received_on))}</a>'
+    return "—"
+
+
+@register.simple_tag
+def client_history_rows(history: AccountHistory, practice: Practice) -> SafeString:
+    """``{% client_history_rows billing.history request.practice %}``: the ``<tr>`` of each
+    movement on a page of a client's account history (date, what, document, debit, credit,
+    and the balances after it), after the page's opening balances from its second page on.
+    Dates are in the current time zone (the record's, the practice's)."""
+    out = []
+    if history.page.number > 1:
+        out.append(
+            '<tr data-testid="history-opening"><td colspan="5"><em>Opening balance of this page</em></td>'
+            f'<td class="num" data-label="Balance">{_escape(practice_money(practice, history.opening_balance))}</td>'
+            f'<td class="num" data-label="Credit balance">{_escape(practice_money(practice, history.opening_credit))}'
+            "</td></tr>"
+        )
+    for row in history.rows:
+        entry = row.entry
+        memo = f' <span class="muted">· {_escape(entry.memo)}</span>' if entry.memo else ""
+        change = ""
+        if row.credit_change:
+            sign = "+" if row.credit_change > 0 else ""
+            change = f' <span class="muted">({sign}{_escape(practice_money(practice, row.credit_change))})</span>'
+        debit = _escape(practice_money(practice, row.debit)) if row.debit else ""
+        credit = _escape(practice_money(practice, row.credit)) if row.credit else ""
+        out.append(
+            '<tr data-testid="history-row">'
+            f'<td data-label="Date">{_escape(day_label(entry.created_at))}</td>'
+            f'<td data-label="What">{_escape(entry.kind_label)}{memo}</td>'
+            f'<td data-label="Document">{_history_document(entry, practice.slug)}</td>'
+            f'<td class="num" data-label="Debit">{debit}</td>'
+            f'<td class="num" data-label="Credit">{credit}</td>'
+            f'<td class="num" data-label="Balance" data-testid="history-balance">'
+            f"{_escape(practice_money(practice, row.balance))}</td>"
+            f'<td class="num" data-label="Credit balance" data-testid="history-credit">'
+            f"{_escape(practice_money(practice, row.credit_balance))}{change}</td></tr>"
+        )
+    if not history.rows:
+        out.append('<tr><td colspan="7" class="muted">No movements yet.</td></tr>')
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped

@@ -101,7 +101,7 @@ def client_billing_context(
         rows = forms.uninvoiced_rows(
             list(selectors.client_uninvoiced_items(practice, client)), data, locale=practice.locale
         )
-    summary = package_summary(practice, client)
+    summary = package_summary(practice, client, count=figures.packages)
     page = request.GET.get
     payments = selectors.client_payments_page(practice, client, page("payments_page"), count=figures.payments)
     return {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import Package
@@ -37,3 +39,13 @@ def test_billing_tab_shows_sessions_left_and_sell_package(tenant, other_tenant):
     page = signed_in(tenant.clinician).get(tab).content.decode()
     assert 'data-testid="package-sessions-left">10<' in page
     assert sell not in page
+
+
+def test_a_client_with_no_package_shows_none_without_reading_packages(tenant):
+    bea = ClientFactory(practice=tenant.practice, first_name="Bea")
+    tab = reverse("clients:billing", kwargs={"practice_slug": tenant.practice.slug, "client_id": bea.pk})
+    with CaptureQueriesContext(connection) as queries:
+        page = signed_in(tenant.biller).get(tab).content.decode()
+    assert "No packages sold to this client." in page and 'data-testid="package-line"' not in page
+    # The figures query counts the purchases; with none, the purchases are not read.
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('SELECT "billing_packagepurchase"')]

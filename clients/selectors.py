@@ -64,13 +64,15 @@ def client_get_for_practice(practice: Practice, membership: Membership, client_i
     """One client the viewer may see, or Http404 (foreign, missing or not assigned alike)."""
     client = (
         clients_visible(practice, membership)
-        .select_related("payer", "practice")
+        .select_related("payer")
         .prefetch_related(Prefetch("clinicians", queryset=User.objects.order_by("first_name", "last_name", "pk")))
         .filter(pk=client_id)
         .first()
     )
     if client is None:
         raise Http404("No such client.")
+    # The practice in hand, not a joined copy of its row (every record page reads it).
+    client.practice = practice
     return client
 
 

@@ -36,10 +36,17 @@ def invoices_visible(practice: Practice, membership: Membership) -> QuerySet[Inv
     return invoices
 
 
+def _in_practice(practice: Practice, found: Invoice | Payment) -> None:
+    """The practice in hand as the row's and its client's, not two joined copies of the
+    practice's row (its settings are most of the columns of the page's first query)."""
+    found.practice = practice
+    found.client.practice = practice
+
+
 def invoice_get_for_practice(practice: Practice, membership: Membership, invoice_id: int) -> Invoice:
     invoice = (
         invoices_visible(practice, membership)
-        .select_related("practice", "client", "client__payer", "client__practice", "created_by")
+        .select_related("client", "client__payer", "created_by")
         .prefetch_related(
             Prefetch("lines", queryset=InvoiceLine.objects.select_related("service").order_by("position", "id")),
             Prefetch(
@@ -52,6 +59,7 @@ def invoice_get_for_practice(practice: Practice, membership: Membership, invoice
     )
     if invoice is None:
         raise Http404("No such invoice.")
+    _in_practice(practice, invoice)
     return invoice
 
 
@@ -60,7 +68,7 @@ def payment_get_for_practice(practice: Practice, membership: Membership, payment
     if not membership.sees_all_clients:
         payments = payments.filter(client__in=clients_visible(practice, membership))
     payment = (
-        payments.select_related("practice", "client", "client__practice", "created_by")
+        payments.select_related("client", "created_by")
         .prefetch_related(
             Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("invoice").order_by("id"))
         )
@@ -69,6 +77,7 @@ def payment_get_for_practice(practice: Practice, membership: Membership, payment
     )
     if payment is None:
         raise Http404("No such payment.")
+    _in_practice(practice, payment)
     return payment
 
 

@@ -36,6 +36,7 @@ from .card_charges import CardChargeRefused
 from .cards import CardsRefused
 from .checkout import charges_account, invoice_refusal
 from .checkout_views import _checkout_origins, _private
+from .invoice_page import invoice_page_shown
 from .models import CardChargeAttempt, CardSetup
 
 LINK_INVALID = "This link does not work. Check that it was copied whole, or ask for a new one."
@@ -78,9 +79,10 @@ def pay_now_panel(request: object, invoice: Invoice) -> Panel | None:
     """The invoice page's Pay now with the client's default card, and the card charges
     made for the invoice (declined, Needs client action, Processing) for staff to see."""
     req = cast(PracticeRequest, request)
-    attempts = card_charges.invoice_card_charges(invoice)
+    shown = invoice_page_shown(invoice)
+    attempts = card_charges.invoice_card_charges(invoice) if shown.has_card_charges else []
     card = None
-    if invoice_refusal(invoice) is None and charges_account(invoice.practice_id) is not None:
+    if invoice_refusal(invoice) is None and shown.takes_charges:
         card = cards.default_card(req.practice, invoice.client)
     if card is None and not attempts:
         return None

@@ -30,8 +30,9 @@ from practice.money import practice_money
 from practice.types import PracticeRequest
 
 from . import gateway, part_payments, review
-from .checkout import AmountRefused, CheckoutRefused, checkout_refresh, checkout_start, held_for_review
+from .checkout import AmountRefused, CheckoutRefused, checkout_refresh, checkout_start
 from .checkout_views import _checkout_origins
+from .invoice_page import invoice_page_shown
 from .models import CheckoutAttempt, StripeAccount
 
 NOT_SET_UP = (
@@ -71,7 +72,11 @@ def _invoice(request: PracticeRequest, invoice_id: int) -> Invoice:
 
 def take_payment_unavailable(request: PracticeRequest) -> str | None:
     """Why Take payment cannot be used in this practice now (None when it can)."""
-    account = StripeAccount.objects.filter(practice=request.practice).first()
+    return take_payment_refusal(StripeAccount.objects.filter(practice=request.practice).first())
+
+
+def take_payment_refusal(account: StripeAccount | None) -> str | None:
+    """Why Take payment cannot be used with the practice's ``account`` (None when it can)."""
     if account is None:
         return NOT_SET_UP
     if account.status == StripeAccount.Status.DISCONNECTED:
@@ -90,9 +95,10 @@ def take_payment_panel(request: object, invoice: Invoice) -> Panel | None:
     if not _can_bill(req) or not invoice.can_take_payment():
         return None
     practice = req.practice
-    if held_for_review(practice.pk, invoice.pk):
+    shown = invoice_page_shown(invoice)
+    if shown.held:
         return Panel("payments/_take_payment_panel.html", {"unavailable": HELD_FIRST, "settings_url": ""})
-    if (why := take_payment_unavailable(req)) is not None:
+    if (why := take_payment_refusal(shown.account)) is not None:
         settings_url = (
             reverse("payments:online_payments", kwargs={"practice_slug": practice.slug})
             if req.membership.role in OWNER_OR_ADMIN
@@ -114,7 +120,7 @@ def take_payment_panel(request: object, invoice: Invoice) -> Panel | None:
 def held_invoice_notice(request: object, invoice: Invoice) -> Panel | None:
     """billing.hooks' invoice notice: card payments of this invoice held for review."""
     req: PracticeRequest = request  # type: ignore[assignment]
-    if not _can_bill(req):
+    if not _can_bill(req) or not invoice_page_shown(invoice).held:
         return None
     held = review.held_for_invoice(req.practice, invoice.pk)
     if not held:

@@ -48,7 +48,7 @@ def invoice_get_for_practice(practice: Practice, membership: Membership, invoice
         invoices_visible(practice, membership)
         .select_related("client", "client__payer", "created_by")
         .prefetch_related(
-            Prefetch("lines", queryset=InvoiceLine.objects.select_related("service").order_by("position", "id")),
+            Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "id")),
             Prefetch(
                 "allocations",
                 queryset=PaymentAllocation.objects.select_related("payment").order_by("payment__received_on", "id"),

@@ -6,12 +6,13 @@ from html import escape as _escape
 from typing import Any
 
 from django import template
+from django.utils.formats import localize
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from billing.forms.invoices import AmountRow
 from billing.hooks import PaymentDetails
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceLine
 from billing.selectors.ledger import AccountHistory, HistoryEntry
 from billing.statuses import BADGE_BY_LABEL
 from billing.submission import FIELD, submission_key_new
@@ -219,6 +220,32 @@ def client_payment_rows(rows: Iterable[tuple[Any, PaymentDetails | None]], pract
     if not out:
         return mark_safe('<tr><td colspan="7" class="muted">No payments yet.</td></tr>')
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag
+def invoice_line_rows(lines: Iterable[InvoiceLine], practice: Practice) -> SafeString:
+    """``{% invoice_line_rows lines request.practice %}``: the ``<tr>`` of each line on the
+    invoice page (date, description, units, price, tax with its rate, amount). Numbers
+    print as the template engine prints them (localized, trailing zeros dropped)."""
+    rows = []
+    for line in lines:
+        rate = (
+            f' <span class="muted">({_escape(localize(line.tax_percent.normalize()))}%)</span>'
+            if line.tax_percent
+            else ""
+        )
+        rows.append(
+            '<tr data-testid="invoice-line">'
+            f'<td data-label="Date">{_escape(day_label(line.date) or "—")}</td>'
+            f'<td data-label="Description">{_escape(line.description)}</td>'
+            f'<td class="num" data-label="Units">{_escape(localize(line.units.normalize()))}</td>'
+            f'<td class="num" data-label="Price">{_escape(practice_money(practice, line.unit_price))}</td>'
+            f'<td class="num" data-label="Tax">{_escape(practice_money(practice, line.tax))}{rate}</td>'
+            f'<td class="num" data-label="Amount">{_escape(practice_money(practice, line.amount))}</td></tr>'
+        )
+    if not rows:
+        return mark_safe('<tr><td colspan="6" class="muted">No lines.</td></tr>')
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
 
 
 def _history_document(entry: HistoryEntry, slug: str) -> str:

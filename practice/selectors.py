@@ -14,7 +14,14 @@ from .models import AuditLog, InvoiceTemplate, Membership, Practice, StaffInvite
 
 
 def memberships_for_user(user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, is_active=True).select_related("practice").order_by("practice__name")
+    """The practices ``user`` works in, by name: what the switcher on every staff page and
+    the chooser print (the practice's name and link, the role), not the practices' settings."""
+    return (
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("practice")
+        .only("role", "practice_id", "practice__name", "practice__slug")
+        .order_by("practice__name")
+    )
 
 
 def staff_for_practice(practice: Practice) -> QuerySet[Membership]:

@@ -85,10 +85,19 @@ def amount_rows(
     ones printed in the practice's ``locale``."""
     rows = []
     days: dict[Any, str] = {}
+    # A table repeats its units, prices and rates (1, the session fee, no tax): each
+    # distinct value is printed once.
+    printed: dict[Decimal, str] = {}
+
+    def shown_as(value: Decimal) -> str:
+        if (text := printed.get(value)) is None:
+            text = printed[value] = plain(value, locale)
+        return text
+
     for obj in objects:
         if (day := days.get(obj.date)) is None:
             day = days[obj.date] = day_label(obj.date)
-        shown = plain(obj.units, locale), plain(abs(obj.unit_price), locale), plain(obj.tax_percent, locale)
+        shown = shown_as(obj.units), shown_as(abs(obj.unit_price)), shown_as(obj.tax_percent)
         if data is not None:
             units = data.get(f"units_{obj.pk}", shown[0])
             price = data.get(f"price_{obj.pk}", shown[1])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from html import escape as _escape
 from typing import Any
@@ -86,7 +86,7 @@ def _input_cell(
     return html + "</td>"
 
 
-def _item_row(row: AmountRow, name: str, editable: bool, practice: Practice) -> str:
+def _item_row(row: AmountRow, name: str, editable: bool, money: Callable[[Decimal], str]) -> str:
     key = _escape(row.key)
     label = _escape(row.label)
     checked = " checked" if row.checked else ""
@@ -103,9 +103,9 @@ def _item_row(row: AmountRow, name: str, editable: bool, practice: Practice) -> 
             cells.append(_input_cell(field, title, size, column, key, label, getattr(row, field), errors.get(field)))
     else:
         cells.append(f'<td class="num" data-label="Units">{_escape(row.units)}</td>')
-        cells.append(f'<td class="num" data-label="Price">{_escape(practice_money(practice, row.obj.unit_price))}</td>')
+        cells.append(f'<td class="num" data-label="Price">{money(row.obj.unit_price)}</td>')
         cells.append(f'<td class="num" data-label="Tax %">{_escape(row.tax)}</td>')
-    cells.append(f'<td class="num" data-label="Amount">{_escape(practice_money(practice, row.obj.amount))}</td></tr>')
+    cells.append(f'<td class="num" data-label="Amount">{money(row.obj.amount)}</td></tr>')
     return "".join(cells)
 
 
@@ -114,7 +114,15 @@ def item_rows(rows: list[AmountRow], name: str, editable: bool, practice: Practi
     """``{% item_rows rows name editable request.practice %}``: the ``<tr>`` of each row
     of an items table, with its checkbox named ``name`` and, when ``editable``, the units,
     price and tax inputs (with the row's errors)."""
-    return mark_safe("\n".join(_item_row(row, _escape(name), editable, practice) for row in rows))  # noqa: S308
+    # Items repeat their amounts (the session fee): each is formatted and escaped once.
+    printed: dict[Decimal, str] = {}
+
+    def money(amount: Decimal) -> str:
+        if (text := printed.get(amount)) is None:
+            text = printed[amount] = _escape(practice_money(practice, amount))
+        return text
+
+    return mark_safe("\n".join(_item_row(row, _escape(name), editable, money) for row in rows))  # noqa: S308
 
 
 # A payment list shows these on each of its rows (25 on a client's Billing tab, 50 on the

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from clients.models import Client
 from practice.access import SCHEDULING_ROLES
 from practice.dates import appointment_date_problem, supported_date_fields
+from practice.forms import ModelChoiceField, ModelMultipleChoiceField
 from practice.models import Practice, Role, TaxRate, User
 from practice.numbers import localise_decimal_fields
 from practice.text import single_line_fields
@@ -84,12 +85,12 @@ def _user_label(user: User) -> str:
     return user.get_full_name()
 
 
-class ClinicianChoiceField(forms.ModelChoiceField):
+class ClinicianChoiceField(ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return _user_label(obj)
 
 
-class ClientsField(forms.ModelMultipleChoiceField):
+class ClientsField(ModelMultipleChoiceField):
     def label_from_instance(self, obj: Client) -> str:
         return obj.display_name
 
@@ -126,7 +127,7 @@ class AppointmentForm(forms.Form):
         help_text="Type a name; choose several for a group session.",
         widget=forms.SelectMultiple(attrs={"size": 6, "data-typeahead": "clients"}),
     )
-    services = forms.ModelMultipleChoiceField(
+    services = ModelMultipleChoiceField(
         queryset=Service.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 4, "data-typeahead": "services"}),
     )

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from practice.forms import ModelChoiceField, ModelMultipleChoiceField
 from practice.models import Membership, Practice, User
 from practice.text import EMAIL_MAX_LENGTH, single_line_fields
 
@@ -17,12 +18,12 @@ from .selectors import STATUS_ALL, clinicians_for_practice, payers_for_practice
 from .services import CLINICIAN_NOT_IN_PRACTICE, DATE_OF_BIRTH_IN_FUTURE, PAYER_NOT_IN_PRACTICE, diagnosis_codes_parse
 
 
-class ClinicianChoiceField(forms.ModelMultipleChoiceField):
+class ClinicianChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name()
 
 
-class PayerChoiceField(forms.ModelChoiceField):
+class PayerChoiceField(ModelChoiceField):
     def label_from_instance(self, obj: Payer) -> str:
         return f"{obj.first_name} {obj.last_name} <{obj.email}>"
 

@@ -6,12 +6,38 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 
 from .dates import validate_supported_date
 from .models import TIMEZONE_CHOICES, Practice, Role
 from .text import EMAIL_MAX_LENGTH, single_line_fields
 
 SIGN_IN_FAILED = "That email and password do not match an account. Check them and try again."
+
+
+class ListedChoiceIterator(ModelChoiceIterator):
+    """A select's options read with one plain query. Django's own reads them with
+    ``queryset.iterator()``, which on PostgreSQL opens a server-side cursor (DECLARE, FETCH,
+    CLOSE): 2 ms more than the query itself for the clinician filter of every list page,
+    to save memory on a list that is printed whole anyway."""
+
+    def __iter__(self) -> Any:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class ModelChoiceField(forms.ModelChoiceField):
+    """Django's ModelChoiceField, its options read by ListedChoiceIterator."""
+
+    iterator = ListedChoiceIterator
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's ModelMultipleChoiceField, its options read by ListedChoiceIterator."""
+
+    iterator = ListedChoiceIterator
 
 
 class SignInForm(AuthenticationForm):

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 
 from practice.access import SCHEDULING_ROLES
 from practice.dates import validate_supported_date
+from practice.forms import ModelChoiceField
 from practice.models import Membership, Practice, User
 
 DATE_UNREADABLE = "Enter a date as YYYY-MM-DD, for example 2025-03-31."
@@ -81,7 +82,7 @@ def report_clinicians(practice: Practice) -> QuerySet[User]:
     ).order_by("first_name", "last_name", "pk")
 
 
-class ClinicianField(forms.ModelChoiceField):
+class ClinicianField(ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name()
 

@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clients.models import Client
+from practice.forms import ModelMultipleChoiceField
 from practice.models import Practice
 
 from ..documents.export import Format, range_check
@@ -18,7 +19,7 @@ from ..documents.statement import default_period
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ClientsField(forms.ModelMultipleChoiceField):
+class ClientsField(ModelMultipleChoiceField):
     def label_from_instance(self, obj: Client) -> str:
         return obj.display_name
 

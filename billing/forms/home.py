@@ -11,6 +11,7 @@ from django import forms
 from clients.models import Client
 from clients.selectors import clinicians_for_practice
 from practice.dates import validate_supported_date
+from practice.forms import ModelChoiceField
 from practice.models import Practice, User
 
 from .. import inputs
@@ -32,12 +33,12 @@ def _date_field(label: str, required: bool = False) -> forms.DateField:
     )
 
 
-class ClientChoiceField(forms.ModelChoiceField):
+class ClientChoiceField(ModelChoiceField):
     def label_from_instance(self, obj: Client) -> str:
         return f"{obj.last_name}, {obj.first_name}"
 
 
-class ClinicianChoiceField(forms.ModelChoiceField):
+class ClinicianChoiceField(ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name()
 

@@ -16,6 +16,7 @@ from django.forms import formset_factory
 from appointments.models import Service
 from clients.models import Client
 from practice.dates import day_label
+from practice.forms import ModelChoiceField
 from practice.models import Practice
 from practice.numbers import DEFAULT_LOCALE, set_form_locale
 from practice.text import single_line_fields
@@ -167,7 +168,7 @@ class LineForm(forms.Form):
     """A free line: date, service or description, units, price, tax. A blank row is skipped."""
 
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False, empty_label="—")
+    service = ModelChoiceField(queryset=Service.objects.none(), required=False, empty_label="—")
     description = forms.CharField(max_length=200, required=False)
     units = PlainDecimalField(required=False, initial=Decimal("1"))
     unit_price = PlainDecimalField(required=False, label="Price")
@@ -180,7 +181,7 @@ class LineForm(forms.Form):
         set_form_locale(self, practice.locale)
         single_line_fields(self, ("description",))
         service_field = self.fields["service"]
-        assert isinstance(service_field, forms.ModelChoiceField)
+        assert isinstance(service_field, ModelChoiceField)
         service_field.queryset = Service.objects.filter(practice=practice, is_archived=False).order_by("name")
         for name in ("units", "unit_price", "tax_percent"):
             self.fields[name].widget = forms.TextInput(attrs={"inputmode": "decimal", "size": 7})
@@ -274,14 +275,14 @@ def formset_lines(formset: Any) -> list[inputs.LineInput]:
 
 
 class InvoiceClientForm(forms.Form):
-    client = forms.ModelChoiceField(queryset=Client.objects.none(), empty_label="Choose a client")
+    client = ModelChoiceField(queryset=Client.objects.none(), empty_label="Choose a client")
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from ..selectors import clients_for_invoicing
 
         client_field = self.fields["client"]
-        assert isinstance(client_field, forms.ModelChoiceField)
+        assert isinstance(client_field, ModelChoiceField)
         client_field.queryset = clients_for_invoicing(practice)
 
 

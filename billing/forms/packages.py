@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Q
 
 from appointments.models import Service
+from practice.forms import ModelChoiceField
 from practice.models import Practice
 from practice.numbers import set_form_locale
 from practice.text import single_line_fields
@@ -24,7 +25,7 @@ PRICE_TOO_FINE = "Use no more decimal places than the currency has (for example 
 PRICE_NEGATIVE = inputs.PRICE_NEGATIVE
 
 
-class ServiceChoiceField(forms.ModelChoiceField):
+class ServiceChoiceField(ModelChoiceField):
     def label_from_instance(self, obj: Service) -> str:
         return obj.name
 
@@ -73,7 +74,7 @@ class PackageForm(forms.Form):
 
 
 class PackageSellForm(forms.Form):
-    package = forms.ModelChoiceField(queryset=Package.objects.none(), empty_label=None)
+    package = ModelChoiceField(queryset=Package.objects.none(), empty_label=None)
     issue = forms.TypedChoiceField(
         label="Invoice",
         choices=[("1", "Create and issue the invoice"), ("0", "Create a draft invoice")],
